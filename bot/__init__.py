@@ -1,0 +1,1 @@
+"""Who says what: the chat core, the transports, rendering and the command line."""

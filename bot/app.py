@@ -1,0 +1,42 @@
+"""What every command and transport shares: configuration, the database and the clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.config import Config
+from scheduler.clock import Clock, SystemClock
+from storage.db import Database
+from storage.migrate import current_revision, ensure_schema, head_revision
+
+
+class SchemaOutOfDate(Exception):
+    pass
+
+
+@dataclass
+class App:
+    config: Config
+    db: Database
+    clock: Clock = field(default_factory=SystemClock)
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+
+async def open_app(
+    config: Config, *, clock: Clock | None = None, migrate: bool | None = None, check_schema: bool = True
+) -> App:
+    """Connect; an embedded database is brought up to date here, a shared one must be upgraded
+    on purpose (`nhacviec db upgrade`), since several instances may be running against it."""
+    db = Database(config.database.url)
+    migrate = db.sqlite if migrate is None else migrate
+    try:
+        if migrate:
+            await ensure_schema(db)
+        elif check_schema and await current_revision(db) != head_revision():
+            raise SchemaOutOfDate("the database schema is not up to date: run `nhacviec db upgrade` first")
+    except BaseException:
+        await db.dispose()
+        raise
+    return App(config=config, db=db, clock=clock or SystemClock())

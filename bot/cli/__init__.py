@@ -1,0 +1,74 @@
+"""`nhacviec [--config FILE] [--db URL] <command> …`
+
+Each command lives in its own module with a `register(subparsers)` function; they are collected in
+COMMAND_MODULES, the one list to read to find any command's code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+import sys
+
+from bot.app import SchemaOutOfDate, open_app
+from bot.config import ConfigError, load_config
+
+COMMAND_MODULES = [
+    "bot.cli.db",
+    "bot.cli.run",
+]
+
+log = logging.getLogger("nhacviec")
+
+
+class CommandError(Exception):
+    """A command cannot go on; the message is shown as is and the exit status is 1."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nhacviec",
+        description="Nhắc việc: reminders, progress updates and summaries for a government plan.",
+    )
+    parser.add_argument("--config", help="TOML configuration file (default: $NHACVIEC_CONFIG)")
+    parser.add_argument("--db", metavar="URL", help="database URL, overriding the configuration")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+async def _run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    if args.db:
+        config.database.url = args.db
+    logging.basicConfig(
+        level=getattr(logging, config.logging.level), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    # httpx logs every request URL at INFO, and Telegram URLs carry the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    app = await open_app(
+        config, migrate=getattr(args, "migrate", None), check_schema=getattr(args, "check_schema", True)
+    )
+    try:
+        return await args.handler(app, args) or 0
+    finally:
+        await app.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return asyncio.run(_run(args))
+    except (ConfigError, CommandError, SchemaOutOfDate) as exc:
+        print(f"nhacviec: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""Settings: a TOML file validated section by section, secrets from the environment.
+
+The file comes from `--config` or `NHACVIEC_CONFIG`; with neither, the defaults below apply, which
+run the console chat on an embedded SQLite database. Errors name the key that is wrong.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+import zoneinfo
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from storage.db import DEFAULT_URL
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says which key and why."""
+
+
+class Section(BaseModel):
+    # A misspelt key is an error, not a silently ignored setting.
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatabaseConfig(Section):
+    url: str = DEFAULT_URL
+
+
+class CalendarConfig(Section):
+    timezone: str = "Asia/Ho_Chi_Minh"
+    # Days off decreed on top of the public holidays (bridge days), and Saturdays worked to make up.
+    extra_days_off: list[dt.date] = Field(default_factory=list)
+    extra_working_days: list[dt.date] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+class PlanConfig(Section):
+    # A plan file to import when the database has none (the console quick start uses it).
+    default_file: str | None = None
+    # Reporting deadlines added on top of those the plan names, as "MM-DD" in the plan's year.
+    extra_reporting_deadlines: list[str] = Field(default_factory=list)
+
+    @field_validator("extra_reporting_deadlines")
+    @classmethod
+    def _month_day(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                dt.datetime.strptime(f"2000-{value}", "%Y-%m-%d")
+            except ValueError as exc:
+                raise ValueError(f"{value!r} is not a MM-DD date") from exc
+        return values
+
+
+class I18nConfig(Section):
+    default_language: Literal["vi", "en"] = "vi"
+
+
+class TelegramConfig(Section):
+    bot_username: str = "nhacviec_bot"
+    api_base_url: str = "https://api.telegram.org/bot"
+    api_file_url: str = "https://api.telegram.org/file/bot"
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8080
+    webhook_path: str = "/telegram"
+
+
+class LoggingConfig(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    json_lines: bool = False
+
+
+class Secrets(BaseModel):
+    """Read from the environment only, never from the file, never printed."""
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    zalo_bot_token: SecretStr | None = None
+    zalo_webhook_secret: SecretStr | None = None
+    zalo_oa_app_secret: SecretStr | None = None
+    zalo_oa_access_token: SecretStr | None = None
+    zalo_oa_refresh_token: SecretStr | None = None
+    zalo_oa_app_id: str | None = None
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Secrets:
+        env = os.environ if env is None else env
+        values = {name: env.get(name.upper()) or None for name in cls.model_fields}
+        return cls(**values)
+
+
+class Config(Section):
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    calendar: CalendarConfig = Field(default_factory=CalendarConfig)
+    plan: PlanConfig = Field(default_factory=PlanConfig)
+    i18n: I18nConfig = Field(default_factory=I18nConfig)
+    telegram: TelegramConfig = Field(default_factory=TelegramConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    secrets: Secrets = Field(default_factory=Secrets, exclude=True)
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return self.calendar.tz
+
+
+def _describe(error: ValidationError, source: str) -> str:
+    lines = [f"{source}: invalid configuration"]
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"])
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown setting (misspelt?)"
+        lines.append(f"  {key}: {message}")
+    return "\n".join(lines)
+
+
+def load_config(path: str | os.PathLike | None = None, env: dict[str, str] | None = None) -> Config:
+    """Load and validate; raise ConfigError with a message naming each bad key."""
+    env = os.environ if env is None else env
+    path = path or env.get("NHACVIEC_CONFIG")
+    data: dict = {}
+    source = "defaults"
+    if path:
+        source = str(path)
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"{source}: configuration file not found") from exc
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
+    if "secrets" in data:
+        raise ConfigError(f"{source}: secrets: put secrets in environment variables, not in the file")
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source)) from exc
+    config.secrets = Secrets.from_env(env)
+    if env.get("NHACVIEC_DATABASE_URL"):
+        config.database.url = env["NHACVIEC_DATABASE_URL"]
+    return config

@@ -1,0 +1,1 @@
+"""The platform-independent chat core: it takes an `Incoming` and returns `Reply` models."""

@@ -1,0 +1,73 @@
+"""What flows between a transport and the core: one model in, reply models out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    # Opaque to transports. The core keys it server-side so a forged value cannot act for anyone else.
+    data: str
+
+
+@dataclass(frozen=True)
+class Document:
+    filename: str
+    content: bytes
+    mime_type: str
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Image:
+    filename: str
+    content: bytes
+    caption: str = ""
+
+
+@dataclass
+class Reply:
+    """A message the core wants shown. Text is plain (transports escape it for their markup)."""
+
+    text: str
+    buttons: list[list[Button]] = field(default_factory=list)  # rows of buttons
+    documents: list[Document] = field(default_factory=list)
+    images: list[Image] = field(default_factory=list)
+    # When set, the transport should send this reply to another chat (e.g. a coordinator being
+    # asked to approve a registration) instead of the chat the incoming message came from.
+    to_platform: str | None = None
+    to_chat_id: str | None = None
+    # Lines that must stay together when a transport splits long text (a table row, say) are
+    # simply one line; transports split only at line boundaries.
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file the user sent along (evidence for an update)."""
+
+    file_id: str
+    filename: str | None = None
+    mime_type: str | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One thing a user did, as the core sees it, whatever platform it came from."""
+
+    platform: str  # telegram | zalo | zalo_oa | console
+    chat_id: str
+    user_id: str
+    user_name: str = ""
+    text: str = ""
+    # Set when the user tapped a button (or answered a numbered choice that maps to one).
+    callback_data: str | None = None
+    message_id: str | None = None
+    # A key unique per platform update, so a re-delivered update is recognised (Telegram update_id).
+    update_key: str | None = None
+    edited: bool = False  # the user edited an earlier message (message_id names it)
+    is_group: bool = False
+    attachment: Attachment | None = None
+    language_hint: str | None = None  # the platform's idea of the user's language, e.g. "en"

@@ -1,0 +1,86 @@
+"""Translations: stdlib gettext, one catalog per language, the active language in a context variable.
+
+Translate first, then format: `_("Hello, {name}").format(name=...)`, never an f-string inside `_()`.
+Module-level constants use `N_()` (mark only) and are translated where they are shown. Code that runs
+outside a user's update (a scheduled reminder) sets the recipient's language with `use_language`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import datetime as dt
+import gettext
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+
+from babel.dates import format_date as _babel_format_date
+from babel.numbers import format_decimal
+
+DOMAIN = "nhacviec"
+LANGUAGES = ("vi", "en")
+DEFAULT_LANGUAGE = "vi"
+LOCALES_DIR = Path(__file__).resolve().parents[1] / "locales"
+
+_current: contextvars.ContextVar[str] = contextvars.ContextVar("nhacviec_language", default=DEFAULT_LANGUAGE)
+
+
+@cache
+def translations(language: str) -> gettext.NullTranslations:
+    return gettext.translation(DOMAIN, localedir=LOCALES_DIR, languages=[language], fallback=True)
+
+
+def normalize_language(value: str | None) -> str:
+    """'vi-VN', 'VI', 'en_US' -> a supported code; anything else -> the default."""
+    if not value:
+        return DEFAULT_LANGUAGE
+    code = value.replace("_", "-").split("-")[0].lower()
+    return code if code in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def current_language() -> str:
+    return _current.get()
+
+
+@contextlib.contextmanager
+def use_language(language: str | None) -> Iterator[str]:
+    token = _current.set(normalize_language(language))
+    try:
+        yield _current.get()
+    finally:
+        _current.reset(token)
+
+
+def _(message: str) -> str:
+    return translations(_current.get()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(_current.get()).ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:
+    """Mark for extraction only; translate with `_()` where it is shown."""
+    return message
+
+
+def format_day(day: dt.date, language: str | None = None) -> str:
+    """'Thứ Bảy, 20/6/2020' in Vietnamese, 'Saturday, 20 June 2020' in English."""
+    language = normalize_language(language or _current.get())
+    if language == "vi":
+        weekday = _babel_format_date(day, "EEEE", locale="vi")
+        return f"{weekday[:1].upper()}{weekday[1:]}, {day.day}/{day.month}/{day.year}"
+    return _babel_format_date(day, "EEEE, d MMMM y", locale="en")
+
+
+def format_short_day(day: dt.date, language: str | None = None) -> str:
+    """'20/6/2020' in Vietnamese, '20 Jun 2020' in English."""
+    language = normalize_language(language or _current.get())
+    if language == "vi":
+        return f"{day.day}/{day.month}/{day.year}"
+    return _babel_format_date(day, "d MMM y", locale="en")
+
+
+def format_number(value: float | int, language: str | None = None) -> str:
+    return format_decimal(value, locale=normalize_language(language or _current.get()))

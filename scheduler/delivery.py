@@ -1,0 +1,32 @@
+"""The contract between the sender tick and whatever carries a message to a person."""
+
+from __future__ import annotations
+
+
+class DeliveryError(Exception):
+    """A message did not get through.
+
+    `permanent`: retrying cannot help (bot blocked, chat not found); the member is marked unreachable.
+    `retry_after`: the platform asked us to slow down for this many seconds (rate limit).
+    `outcome_unknown`: the request may have reached the platform (timeout after sending); the sender
+    applies its documented policy for that case instead of guessing.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        retry_after: float | None = None,
+        outcome_unknown: bool = False,
+    ):
+        super().__init__(message)
+        self.permanent = permanent
+        self.retry_after = retry_after
+        self.outcome_unknown = outcome_unknown
+
+    def __repr__(self) -> str:
+        return (
+            f"DeliveryError({str(self)!r}, permanent={self.permanent}, "
+            f"retry_after={self.retry_after}, outcome_unknown={self.outcome_unknown})"
+        )

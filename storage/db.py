@@ -1,0 +1,96 @@
+"""Engines and units of work.
+
+One `Database` per process. Work happens in `async with db.transaction() as session:` blocks: the
+block commits when it ends normally and rolls back on an exception, so repositories never commit.
+Read-only work uses `db.snapshot()`, which never writes and never takes SQLite's write lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+DEFAULT_URL = "sqlite+aiosqlite:///nhacviec.db"
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
+    engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # The stdlib driver opens transactions lazily and only before DML, which lets two writers
+        # both read and then deadlock on upgrade. Take control of BEGIN ourselves (see "begin").
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # NORMAL is durable across process crashes in WAL mode; only an OS crash may lose the
+        # last transactions, which the outbox tolerates (a reminder would be planned again).
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn):
+        # Writers take the write lock up front so that busy_timeout applies, instead of failing
+        # with SQLITE_BUSY when a deferred transaction tries to upgrade its read lock.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """The process's connection to the store: a writer and a reader engine over one URL."""
+
+    def __init__(self, url: str = DEFAULT_URL, *, pg_server_settings: dict[str, str] | None = None):
+        self.url = url
+        self.sqlite = is_sqlite(url)
+        if self.sqlite:
+            self.engine = _sqlite_engine(url, immediate=True)
+            self.read_engine = _sqlite_engine(url, immediate=False)
+        else:
+            connect_args = {"server_settings": pg_server_settings} if pg_server_settings else {}
+            self.engine = create_async_engine(url, pool_pre_ping=True, connect_args=connect_args)
+            self.read_engine = self.engine
+        self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return "sqlite" if self.sqlite else self.engine.dialect.name
+
+    def sqlite_path(self) -> Path | None:
+        if not self.sqlite:
+            return None
+        database = make_url(self.url).database
+        return None if database in (None, "", ":memory:") else Path(database)
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work that writes: committed at the end of the block, rolled back on error."""
+        async with self._writer() as session, session.begin():
+            yield session
+
+    @contextlib.asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work that only reads; whatever it might have changed is rolled back."""
+        async with self._reader() as session:
+            try:
+                yield session
+            finally:
+                await session.rollback()
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()

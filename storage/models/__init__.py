@@ -1,0 +1,36 @@
+"""All tables, one module per room of the domain; importing this package registers them all."""
+
+from storage.models.base import Base, utcnow
+from storage.models.people import (
+    ConversationState,
+    GroupLink,
+    Identity,
+    Invite,
+    Member,
+    ProcessedUpdate,
+    ProgressUpdate,
+    UpdateRevision,
+)
+from storage.models.plan import Agency, AgencyAlias, Plan, Section, Task, TaskAgency
+from storage.models.reminders import RateBudget, Reminder
+
+__all__ = [
+    "Agency",
+    "AgencyAlias",
+    "Base",
+    "ConversationState",
+    "GroupLink",
+    "Identity",
+    "Invite",
+    "Member",
+    "Plan",
+    "ProcessedUpdate",
+    "ProgressUpdate",
+    "RateBudget",
+    "Reminder",
+    "Section",
+    "Task",
+    "TaskAgency",
+    "UpdateRevision",
+    "utcnow",
+]

@@ -1,0 +1,194 @@
+"""Who takes part and what they said: members, identities, invites, progress updates, chat state."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storage.models.base import Base, UTCDateTime, utcnow
+from storage.models.plan import Agency, Task
+
+# Roles
+FOCAL = "focal"
+COORDINATOR = "coordinator"
+ADMIN = "admin"
+ROLES = (FOCAL, COORDINATOR, ADMIN)
+
+# Member lifecycle: pending (asked with /dangky) → active; active → retired on hand-over.
+PENDING = "pending"
+ACTIVE = "active"
+REJECTED = "rejected"
+RETIRED = "retired"
+
+# Progress statuses as a focal point reports them (the derived task status is computed, not stored).
+NOT_STARTED = "not_started"  # chưa triển khai
+IN_PROGRESS = "in_progress"  # đang thực hiện
+DONE = "done"  # hoàn thành
+BLOCKED = "blocked"  # gặp vướng mắc
+UPDATE_STATUSES = (NOT_STARTED, IN_PROGRESS, DONE, BLOCKED)
+
+NOTE_MAX_CHARS = 1000
+
+
+class Member(Base):
+    __tablename__ = "member"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id", ondelete="SET NULL"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default=ACTIVE)
+    language: Mapped[str] = mapped_column(String(10), default="vi")
+    preferred_platform: Mapped[str | None] = mapped_column(String(20))
+    reachable: Mapped[bool] = mapped_column(Boolean, default=True)
+    unreachable_reason: Mapped[str | None] = mapped_column(Text)
+    unreachable_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when a coordinator approves a /dangky request or an invite registers the member.
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
+    approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    agency: Mapped[Agency | None] = relationship(lazy="joined")
+    identities: Mapped[list[Identity]] = relationship(
+        back_populates="member", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class Identity(Base):
+    """A member's address on one platform: the user id there and the chat to write to."""
+
+    __tablename__ = "identity"
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(20))  # telegram | zalo | zalo_oa | console
+    external_id: Mapped[str] = mapped_column(String(100))
+    chat_id: Mapped[str] = mapped_column(String(100))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    reachable: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    member: Mapped[Member] = relationship(back_populates="identities")
+
+
+class Invite(Base):
+    """A single-use (unless told otherwise), expiring invite; only the token's hash is kept."""
+
+    __tablename__ = "invite"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"))
+    uses_left: Mapped[int] = mapped_column(Integer, default=1)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    agency: Mapped[Agency | None] = relationship(lazy="joined")
+
+
+class ProgressUpdate(Base):
+    """One report on one task by one agency, counted towards one reporting cycle."""
+
+    __tablename__ = "progress_update"
+    __table_args__ = (
+        Index("ix_progress_update_cycle_agency", "cycle", "agency_id"),
+        Index("ix_progress_update_task_created", "task_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    percent: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="")
+    evidence: Mapped[str | None] = mapped_column(Text)  # a link, or "<platform>:<file id>"
+    # The reporting deadline (cycle end) this update counts towards.
+    cycle: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    edited_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Where it came from, so that an edit of that chat message finds this row.
+    source_platform: Mapped[str | None] = mapped_column(String(20))
+    source_chat_id: Mapped[str | None] = mapped_column(String(100))
+    source_message_id: Mapped[str | None] = mapped_column(String(100))
+
+    task: Mapped[Task] = relationship(lazy="joined")
+    member: Mapped[Member | None] = relationship(lazy="joined")
+    revisions: Mapped[list[UpdateRevision]] = relationship(
+        back_populates="update", cascade="all, delete-orphan", order_by="UpdateRevision.id"
+    )
+
+
+class UpdateRevision(Base):
+    """The text an update had before an edit replaced it."""
+
+    __tablename__ = "update_revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    update_id: Mapped[int] = mapped_column(ForeignKey("progress_update.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    percent: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text)
+    replaced_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    update: Mapped[ProgressUpdate] = relationship(back_populates="revisions")
+
+
+class ConversationState(Base):
+    """Where a user is in a guided flow; kept here so that a restart mid-flow keeps their place."""
+
+    __tablename__ = "conversation_state"
+    __table_args__ = (UniqueConstraint("platform", "chat_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(100))
+    user_id: Mapped[str] = mapped_column(String(100))
+    flow: Mapped[str] = mapped_column(String(50))
+    step: Mapped[str] = mapped_column(String(50))
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class ProcessedUpdate(Base):
+    """Platform update ids already handled: a re-delivered update is recognised and not stored twice."""
+
+    __tablename__ = "processed_update"
+    __table_args__ = (UniqueConstraint("platform", "update_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    update_key: Mapped[str] = mapped_column(String(200))
+    processed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class GroupLink(Base):
+    """A group chat linked to one agency: commands there act for that agency."""
+
+    __tablename__ = "group_link"
+    __table_args__ = (UniqueConstraint("platform", "chat_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(100))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"))
+    linked_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

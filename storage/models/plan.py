@@ -1,0 +1,120 @@
+"""The plan as issued: agencies, plans, sections and tasks."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storage.models.base import Base, UTCDateTime, utcnow
+
+LEAD = "lead"
+COORDINATING = "coordinating"
+
+
+class Agency(Base):
+    """One body in the registry; every spelling of its name resolves here through `key` or aliases."""
+
+    __tablename__ = "agency"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    short_name: Mapped[str | None] = mapped_column(String(100))
+    # Folded form of `name` (lower case, no diacritics or punctuation): the identity used by matching.
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    aliases: Mapped[list[AgencyAlias]] = relationship(
+        back_populates="agency", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class AgencyAlias(Base):
+    __tablename__ = "agency_alias"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"), index=True)
+    alias: Mapped[str] = mapped_column(String(300))
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+
+    agency: Mapped[Agency] = relationship(back_populates="aliases")
+
+
+class Plan(Base):
+    __tablename__ = "plan"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(100), unique=True)  # "87/KH-UBND"
+    issued: Mapped[dt.date | None] = mapped_column(Date)
+    title: Mapped[str] = mapped_column(Text, default="")
+    year: Mapped[int] = mapped_column(Integer)
+    # ISO dates ("2020-06-20") of the reporting deadlines named in the plan's body.
+    reporting_deadlines: Mapped[list[str]] = mapped_column(JSON, default=list)
+    source_name: Mapped[str | None] = mapped_column(String(500))
+    source_sha256: Mapped[str | None] = mapped_column(String(64))
+    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    sections: Mapped[list[Section]] = relationship(
+        back_populates="plan", cascade="all, delete-orphan", order_by="Section.position"
+    )
+
+    @property
+    def deadline_dates(self) -> list[dt.date]:
+        return [dt.date.fromisoformat(d) for d in self.reporting_deadlines or []]
+
+
+class Section(Base):
+    __tablename__ = "section"
+    __table_args__ = (UniqueConstraint("plan_id", "numeral"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    numeral: Mapped[str] = mapped_column(String(20))  # "IV"
+    position: Mapped[int] = mapped_column(Integer)
+    heading: Mapped[str] = mapped_column(Text)  # the agency as the plan writes it
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id", ondelete="SET NULL"))
+
+    plan: Mapped[Plan] = relationship(back_populates="sections")
+    agency: Mapped[Agency | None] = relationship(lazy="joined")
+    tasks: Mapped[list[Task]] = relationship(
+        back_populates="section", cascade="all, delete-orphan", order_by="Task.number"
+    )
+
+
+class Task(Base):
+    __tablename__ = "task"
+    __table_args__ = (UniqueConstraint("section_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    section_id: Mapped[int] = mapped_column(ForeignKey("section.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # TT within the section
+    code: Mapped[str] = mapped_column(String(30))  # plan numbering, "IV.3"
+    content: Mapped[str] = mapped_column(Text)
+    timeframe_text: Mapped[str] = mapped_column(String(300), default="")
+    start_on: Mapped[dt.date | None] = mapped_column(Date)
+    end_on: Mapped[dt.date | None] = mapped_column(Date)
+    # The cells as written, kept verbatim next to the agency links parsed from them.
+    lead_text: Mapped[str] = mapped_column(Text, default="")
+    coordinating_text: Mapped[str] = mapped_column(Text, default="")
+    responsible: Mapped[str] = mapped_column(Text, default="")
+
+    section: Mapped[Section] = relationship(back_populates="tasks")
+    links: Mapped[list[TaskAgency]] = relationship(
+        back_populates="task", cascade="all, delete-orphan", lazy="selectin", order_by="TaskAgency.position"
+    )
+
+
+class TaskAgency(Base):
+    __tablename__ = "task_agency"
+    __table_args__ = (UniqueConstraint("task_id", "agency_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(20))  # LEAD | COORDINATING
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    task: Mapped[Task] = relationship(back_populates="links")
+    agency: Mapped[Agency] = relationship(lazy="joined")

@@ -1,0 +1,75 @@
+"""The durable outbox of reminders: planned rows, claimed with a lease, acknowledged one by one."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storage.models.base import Base, UTCDateTime, utcnow
+from storage.models.people import Member
+from storage.models.plan import Agency
+
+# Reminder kinds, as the preview and the JSON output name them.
+REPORT = "report"
+QUARTER = "quarter"
+TASK = "task"
+OVERDUE = "overdue"
+ESCALATION = "escalation"
+KINDS = (REPORT, QUARTER, TASK, OVERDUE, ESCALATION)
+
+# Outbox lifecycle.
+PENDING = "pending"
+CLAIMED = "claimed"
+SENT = "sent"
+FAILED = "failed"  # permanent delivery error, or retries exhausted
+CANCELLED = "cancelled"  # the agency reported before it went out
+SUPERSEDED = "superseded"  # a later reminder for the same deadline covers it
+EXPIRED = "expired"  # no longer useful
+STATUSES = (PENDING, CLAIMED, SENT, FAILED, CANCELLED, SUPERSEDED, EXPIRED)
+
+
+class Reminder(Base):
+    __tablename__ = "reminder"
+    __table_args__ = (
+        Index("ix_reminder_status_due", "status", "due_at"),
+        Index("ix_reminder_deadline_agency", "deadline", "agency_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Idempotency key: deadline, kind, offset and recipient. Planning the same horizon twice inserts
+    # nothing new because this column is unique.
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    deadline: Mapped[dt.date] = mapped_column(Date)
+    offset_days: Mapped[int] = mapped_column(Integer)
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # Past this instant the reminder is no longer worth sending.
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default=PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    platform: Mapped[str | None] = mapped_column(String(20))
+    message_id: Mapped[str | None] = mapped_column(String(100))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    member: Mapped[Member] = relationship(lazy="joined")
+    agency: Mapped[Agency | None] = relationship(lazy="joined")
+
+
+class RateBudget(Base):
+    """A token bucket shared by every instance on the same database (one row per platform)."""
+
+    __tablename__ = "rate_budget"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

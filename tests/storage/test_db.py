@@ -1,0 +1,50 @@
+import datetime as dt
+
+import pytest
+from sqlalchemy import select, text
+
+from storage.migrate import current_revision, head_revision
+from storage.models import Agency
+
+
+async def test_migrations_bring_the_schema_to_head(db):
+    expected = head_revision()
+    assert await current_revision(db) == expected
+
+
+async def test_a_transaction_commits_at_the_end_of_its_block(db):
+    async with db.transaction() as session:
+        session.add(Agency(name="Sở Du lịch", key="so du lich"))
+    async with db.snapshot() as session:
+        names = (await session.scalars(select(Agency.name))).all()
+    assert names == ["Sở Du lịch"]
+
+
+async def test_a_failing_unit_of_work_leaves_nothing_behind(db):
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as session:
+            session.add(Agency(name="Sở Du lịch", key="so du lich"))
+            await session.flush()
+            raise RuntimeError("boom")
+    async with db.snapshot() as session:
+        assert (await session.scalars(select(Agency))).all() == []
+
+
+async def test_datetimes_come_back_aware_in_utc(db):
+    hanoi = dt.timezone(dt.timedelta(hours=7))
+    written = dt.datetime(2020, 6, 20, 8, 0, tzinfo=hanoi)
+    async with db.transaction() as session:
+        session.add(Agency(name="Sở Ngoại vụ", key="so ngoai vu", created_at=written))
+    async with db.snapshot() as session:
+        stored = await session.scalar(select(Agency.created_at))
+    assert stored == written
+    assert stored.tzinfo == dt.UTC
+
+
+async def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_db):
+    async with sqlite_db.engine.connect() as conn:
+        journal = (await conn.execute(text("PRAGMA journal_mode"))).scalar()
+        foreign_keys = (await conn.execute(text("PRAGMA foreign_keys"))).scalar()
+        busy = (await conn.execute(text("PRAGMA busy_timeout"))).scalar()
+    assert (journal, foreign_keys) == ("wal", 1)
+    assert busy >= 5000
