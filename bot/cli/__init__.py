@@ -16,6 +16,7 @@ from bot.app import SchemaOutOfDate, open_app
 from bot.config import ConfigError, load_config
 
 COMMAND_MODULES = [
+    "bot.cli.backup",
     "bot.cli.db",
     "bot.cli.run",
 ]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from bot.cli import CommandError
+from bot.ops.backup import BackupError, run_lock
 
 TRANSPORTS = ("auto", "console", "telegram", "zalo", "zalo_oa")
 
@@ -29,7 +32,17 @@ def choose_transport(app, requested: str) -> str:
 
 
 async def _run(app, args) -> int:
-    transport = choose_transport(app, args.transport)
+    database = app.db.sqlite_path()
+    try:
+        # `nhacviec restore` refuses to replace a database a bot holds this lock on.
+        lock = run_lock(database) if database else contextlib.nullcontext()
+        with lock:
+            return await _run_transport(app, choose_transport(app, args.transport))
+    except BackupError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+async def _run_transport(app, transport: str) -> int:
     if transport == "console":
         from bot.transports.console import run_quickstart
 

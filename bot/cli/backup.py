@@ -1,0 +1,59 @@
+"""`nhacviec backup FILE [--force]` and `nhacviec restore FILE`: see bot.ops.backup."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from bot.cli import CommandError
+from bot.ops.backup import BackupError, backup_sqlite, postgres_instructions, restore_sqlite
+from storage.migrate import head_revision
+
+
+def register(subparsers) -> None:
+    backup = subparsers.add_parser(
+        "backup", help="copy the SQLite database to FILE while the bot runs (PostgreSQL: use pg_dump)"
+    )
+    backup.add_argument("file", type=Path, help="where to write the backup")
+    backup.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    # The backup only reads: no migration, no schema check, nothing written to the database.
+    backup.set_defaults(handler=_backup, migrate=False, check_schema=False)
+
+    restore = subparsers.add_parser(
+        "restore", help="replace the SQLite database with a backup (the bot must be stopped)"
+    )
+    restore.add_argument("file", type=Path, help="a file written by `nhacviec backup`")
+    restore.set_defaults(handler=_restore, migrate=False, check_schema=False)
+
+
+def _database_path(app, action: str, file: Path) -> Path:
+    path = app.db.sqlite_path()
+    if not app.db.sqlite:
+        raise CommandError(postgres_instructions(app.db.url, str(file)))
+    if path is None:
+        raise CommandError(f"an in-memory database cannot be {action}")
+    return path
+
+
+async def _backup(app, args) -> int:
+    database = _database_path(app, "backed up", args.file)
+    try:
+        facts = await asyncio.to_thread(backup_sqlite, database, args.file, force=args.force)
+    except BackupError as exc:
+        raise CommandError(str(exc)) from exc
+    print(f"backup written to {facts.path} and verified ({facts.describe()})")
+    return 0
+
+
+async def _restore(app, args) -> int:
+    database = _database_path(app, "restored", args.file)
+    try:
+        result = await asyncio.to_thread(restore_sqlite, args.file, database)
+    except BackupError as exc:
+        raise CommandError(str(exc)) from exc
+    print(f"{database} restored from {args.file} ({result.restored.describe()})")
+    if result.previous:
+        print(f"the database it replaced is kept at {result.previous}")
+    if result.restored.revision != head_revision():
+        print("its schema is older than this version's; it is upgraded when the bot starts")
+    return 0
