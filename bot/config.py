@@ -83,9 +83,29 @@ class TelegramConfig(Section):
     webhook_path: str = "/telegram"
 
 
+class ChatConfig(Section):
+    # A guided flow (/capnhat, /dangky, /moi) left unanswered this long is dropped, with a message.
+    flow_timeout_minutes: int = Field(default=30, ge=1)
+    # How long an invite made in chat (/moi) or by `nhacviec invite create` stays valid by default.
+    invite_days: int = Field(default=7, ge=1)
+
+
 class LoggingConfig(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     json_lines: bool = False
+
+
+class OpsConfig(Section):
+    # /healthz and /metrics. In polling mode a small server of their own listens here; in webhook
+    # mode the routes join the webhook server and the three http_* keys are not used.
+    http_enabled: bool = True
+    http_listen: str = "127.0.0.1"
+    http_port: int = Field(default=9090, ge=0, le=65535)
+    # /healthz fails when an engine tick has not finished for this long (seconds), per tick.
+    max_tick_age_seconds: dict[str, float] = Field(default_factory=lambda: {"sender": 300.0})
+    # On SIGTERM/SIGINT: how long in-flight sends may take to finish before their leases are left
+    # to expire; a second signal exits at once.
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0)
 
 
 class Secrets(BaseModel):
@@ -113,7 +133,9 @@ class Config(Section):
     plan: PlanConfig = Field(default_factory=PlanConfig)
     i18n: I18nConfig = Field(default_factory=I18nConfig)
     telegram: TelegramConfig = Field(default_factory=TelegramConfig)
+    chat: ChatConfig = Field(default_factory=ChatConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    ops: OpsConfig = Field(default_factory=OpsConfig)
     secrets: Secrets = Field(default_factory=Secrets, exclude=True)
 
     @property

@@ -8,9 +8,10 @@ import pytest
 
 from bot.ops import metrics
 from bot.ops.metrics import Registry
-from storage.models import Agency, Member, Plan, Reminder
+from storage.models import Agency, Member, Plan
 from storage.models.people import ACTIVE, FOCAL, RETIRED
-from storage.models.reminders import CLAIMED, PENDING, REPORT, SENT
+from storage.models.reminders import CLAIMED, PENDING, SENT
+from tests.bot.ops.rows import reminder_row
 
 
 def test_counters_render_in_the_prometheus_text_format():
@@ -100,12 +101,10 @@ async def _seed(session, now: dt.datetime) -> None:
     await session.flush()
     hour = dt.timedelta(hours=1)
 
-    def reminder(key: str, due: dt.datetime, status: str, lease: dt.datetime | None = None) -> Reminder:
-        return Reminder(
-            key=key, plan_id=plan.id, kind=REPORT, deadline=dt.date(2020, 6, 20), offset_days=7,
-            agency_id=agency.id, member_id=focal.id, due_at=due, expires_at=due + 100 * hour,
-            status=status, lease_until=lease,
-        )  # fmt: skip
+    def reminder(key: str, due: dt.datetime, status: str, lease: dt.datetime | None = None):
+        return reminder_row(
+            key, plan_id=plan.id, agency_id=agency.id, member_id=focal.id, due=due, status=status, lease=lease
+        )
 
     session.add_all(
         [
