@@ -10,6 +10,9 @@ class DeliveryError(Exception):
     `retry_after`: the platform asked us to slow down for this many seconds (rate limit).
     `outcome_unknown`: the request may have reached the platform (timeout after sending); the sender
     applies its documented policy for that case instead of guessing.
+    `channel_only`: with `permanent`, only this channel is closed, and for now (a Zalo Official Account
+    may write to someone only within a window after their last message): try the member's other
+    channels, and do not mark the member unreachable.
     """
 
     def __init__(
@@ -19,14 +22,17 @@ class DeliveryError(Exception):
         permanent: bool,
         retry_after: float | None = None,
         outcome_unknown: bool = False,
+        channel_only: bool = False,
     ):
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
         self.outcome_unknown = outcome_unknown
+        self.channel_only = channel_only
 
     def __repr__(self) -> str:
         return (
             f"DeliveryError({str(self)!r}, permanent={self.permanent}, "
-            f"retry_after={self.retry_after}, outcome_unknown={self.outcome_unknown})"
+            f"retry_after={self.retry_after}, outcome_unknown={self.outcome_unknown}, "
+            f"channel_only={self.channel_only})"
         )
