@@ -14,6 +14,7 @@ import sys
 
 from bot.app import SchemaOutOfDate, open_app
 from bot.config import ConfigError, load_config
+from bot.ops.logging import configure_logging
 
 COMMAND_MODULES = [
     "bot.cli.backup",
@@ -45,11 +46,8 @@ async def _run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.db:
         config.database.url = args.db
-    logging.basicConfig(
-        level=getattr(logging, config.logging.level), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
-    # httpx logs every request URL at INFO, and Telegram URLs carry the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Text or JSON lines, tokens and secrets redacted, httpx kept at WARNING (its URLs carry tokens).
+    configure_logging(config)
     app = await open_app(
         config, migrate=getattr(args, "migrate", None), check_schema=getattr(args, "check_schema", True)
     )
