@@ -2,6 +2,7 @@
 
 from storage.models.base import Base, utcnow
 from storage.models.people import (
+    CallbackAction,
     ConversationState,
     GroupLink,
     Identity,
@@ -18,6 +19,7 @@ __all__ = [
     "Agency",
     "AgencyAlias",
     "Base",
+    "CallbackAction",
     "ConversationState",
     "GroupLink",
     "Identity",

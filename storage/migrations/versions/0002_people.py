@@ -16,6 +16,20 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('callback_action',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=32), nullable=False),
+    sa.Column('platform', sa.String(length=20), nullable=False),
+    sa.Column('user_id', sa.String(length=100), nullable=False),
+    sa.Column('action', sa.String(length=50), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('created_at', storage.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', storage.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_callback_action')),
+    sa.UniqueConstraint('key', name=op.f('uq_callback_action_key'))
+    )
+    with op.batch_alter_table('callback_action', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_callback_action_expires_at'), ['expires_at'], unique=False)
     op.create_table('conversation_state',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('platform', sa.String(length=20), nullable=False),
@@ -149,3 +163,4 @@ def downgrade() -> None:
     op.drop_table('member')
     op.drop_table('processed_update')
     op.drop_table('conversation_state')
+    op.drop_table('callback_action')

@@ -1,0 +1,489 @@
+"""Repositories for people and what they say: members, identities, invites, progress updates,
+processed platform updates, conversation state and server-side button actions.
+
+Every function takes the caller's session and never commits: the unit of work is the caller's.
+Times are passed in (`now`), never read from the wall clock, so tests can move them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models.people import (
+    ACTIVE,
+    ADMIN,
+    COORDINATOR,
+    FOCAL,
+    PENDING,
+    RETIRED,
+    CallbackAction,
+    ConversationState,
+    Identity,
+    Invite,
+    Member,
+    ProcessedUpdate,
+    ProgressUpdate,
+    UpdateRevision,
+)
+
+# 18 random bytes = 144 bits, above the 128 the threat model asks for; 24 URL-safe characters fit
+# Telegram's 64-character /start payload.
+INVITE_TOKEN_BYTES = 18
+# Button keys only need to be unguessable for as long as they live, and must fit 64-byte callback data.
+CALLBACK_KEY_BYTES = 12
+
+
+def hash_token(token: str) -> str:
+    """The form an invite token is stored in: a leaked database does not yield usable invites."""
+    return hashlib.sha256(token.strip().encode("utf-8")).hexdigest()
+
+
+# ---------------------------------------------------------------- members and identities
+
+
+async def member_by_identity(session: AsyncSession, platform: str, external_id: str) -> Member | None:
+    """The member behind a platform user, whatever their status (pending, active, retired…)."""
+    stmt = (
+        select(Member)
+        .join(Identity, Identity.member_id == Member.id)
+        .where(Identity.platform == platform, Identity.external_id == external_id)
+    )
+    return (await session.execute(stmt)).unique().scalar_one_or_none()
+
+
+async def get_member(session: AsyncSession, member_id: int) -> Member | None:
+    return await session.get(Member, member_id)
+
+
+async def add_member(
+    session: AsyncSession,
+    *,
+    name: str,
+    role: str,
+    agency_id: int | None,
+    now: dt.datetime,
+    status: str = ACTIVE,
+    language: str = "vi",
+    approved_by_id: int | None = None,
+) -> Member:
+    member = Member(
+        name=name,
+        role=role,
+        agency_id=agency_id,
+        status=status,
+        language=language,
+        created_at=now,
+        approved_by_id=approved_by_id,
+        approved_at=now if status == ACTIVE else None,
+    )
+    session.add(member)
+    await session.flush()
+    return member
+
+
+async def attach_identity(
+    session: AsyncSession,
+    member: Member,
+    *,
+    platform: str,
+    external_id: str,
+    chat_id: str,
+    display_name: str | None,
+    now: dt.datetime,
+) -> Identity:
+    """Link a platform user to `member`; an identity left on a retired or rejected member moves over."""
+    identity = (
+        await session.execute(
+            select(Identity).where(Identity.platform == platform, Identity.external_id == external_id)
+        )
+    ).scalar_one_or_none()
+    if identity is None:
+        identity = Identity(platform=platform, external_id=external_id, created_at=now)
+        session.add(identity)
+    identity.member_id = member.id
+    identity.chat_id = chat_id
+    identity.display_name = display_name
+    identity.reachable = True
+    identity.last_seen_at = now
+    if member.preferred_platform is None:
+        member.preferred_platform = platform
+    await session.flush()
+    await session.refresh(member, ["identities"])
+    return identity
+
+
+async def active_focal_points(session: AsyncSession, agency_id: int) -> list[Member]:
+    stmt = (
+        select(Member)
+        .where(Member.agency_id == agency_id, Member.role == FOCAL, Member.status == ACTIVE)
+        .order_by(Member.id)
+    )
+    return list((await session.execute(stmt)).unique().scalars())
+
+
+async def active_focal_points_by_agency(session: AsyncSession) -> dict[int, list[Member]]:
+    stmt = select(Member).where(Member.role == FOCAL, Member.status == ACTIVE).order_by(Member.id)
+    found: dict[int, list[Member]] = {}
+    for member in (await session.execute(stmt)).unique().scalars():
+        if member.agency_id is not None:
+            found.setdefault(member.agency_id, []).append(member)
+    return found
+
+
+async def coordinators(session: AsyncSession) -> list[Member]:
+    """Active coordinators and admins: who approves registrations and reads summaries."""
+    stmt = (
+        select(Member)
+        .where(Member.role.in_((COORDINATOR, ADMIN)), Member.status == ACTIVE)
+        .order_by(Member.id)
+    )
+    return list((await session.execute(stmt)).unique().scalars())
+
+
+async def pending_members(session: AsyncSession) -> list[Member]:
+    stmt = select(Member).where(Member.status == PENDING).order_by(Member.created_at, Member.id)
+    return list((await session.execute(stmt)).unique().scalars())
+
+
+async def list_members(session: AsyncSession, *, include_retired: bool = False) -> list[Member]:
+    stmt = select(Member).order_by(Member.role, Member.agency_id, Member.id)
+    if not include_retired:
+        stmt = stmt.where(Member.status.in_((ACTIVE, PENDING)))
+    return list((await session.execute(stmt)).unique().scalars())
+
+
+async def retire(session: AsyncSession, member: Member, *, now: dt.datetime) -> None:
+    """Hand-over: the member stops acting; what they reported stays, counted for the agency."""
+    member.status = RETIRED
+    await session.flush()
+
+
+def identity_for(member: Member, platform: str | None = None) -> Identity | None:
+    """Where to write to a member: on `platform` if given, else their preferred one, else any."""
+    identities = [i for i in member.identities if i.reachable] or list(member.identities)
+    if platform is not None:
+        return next((i for i in identities if i.platform == platform), None)
+    preferred = [i for i in identities if i.platform == member.preferred_platform]
+    return (preferred or identities or [None])[0]
+
+
+# ---------------------------------------------------------------- invites
+
+
+@dataclass(frozen=True)
+class IssuedInvite:
+    invite: Invite
+    # The only moment the token exists in clear: it is shown once and never stored.
+    token: str
+
+
+async def create_invite(
+    session: AsyncSession,
+    *,
+    role: str,
+    agency_id: int | None,
+    expires_at: dt.datetime,
+    now: dt.datetime,
+    uses: int = 1,
+    created_by_id: int | None = None,
+) -> IssuedInvite:
+    if uses < 1:
+        raise ValueError("an invite needs at least one use")
+    if role == FOCAL and agency_id is None:
+        raise ValueError("a focal point invite names an agency")
+    token = secrets.token_urlsafe(INVITE_TOKEN_BYTES)
+    invite = Invite(
+        token_hash=hash_token(token),
+        role=role,
+        agency_id=agency_id,
+        uses_left=uses,
+        expires_at=expires_at,
+        created_by_id=created_by_id,
+        created_at=now,
+    )
+    session.add(invite)
+    await session.flush()
+    return IssuedInvite(invite=invite, token=token)
+
+
+async def invite_by_token(session: AsyncSession, token: str) -> Invite | None:
+    stmt = select(Invite).where(Invite.token_hash == hash_token(token))
+    return (await session.execute(stmt)).unique().scalar_one_or_none()
+
+
+async def take_invite_use(session: AsyncSession, invite: Invite, *, now: dt.datetime) -> bool:
+    """Spend one use; False when another registration took the last one first (or it lapsed)."""
+    result = await session.execute(
+        update(Invite)
+        .where(
+            Invite.id == invite.id,
+            Invite.uses_left > 0,
+            Invite.revoked_at.is_(None),
+            Invite.expires_at > now,
+        )
+        .values(uses_left=Invite.uses_left - 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    await session.refresh(invite)
+    return True
+
+
+async def list_invites(
+    session: AsyncSession, *, now: dt.datetime, include_inactive: bool = False
+) -> list[Invite]:
+    stmt = select(Invite).order_by(Invite.created_at.desc(), Invite.id.desc())
+    if not include_inactive:
+        stmt = stmt.where(Invite.revoked_at.is_(None), Invite.uses_left > 0, Invite.expires_at > now)
+    return list((await session.execute(stmt)).unique().scalars())
+
+
+async def revoke_invite(session: AsyncSession, invite_id: int, *, now: dt.datetime) -> Invite | None:
+    invite = await session.get(Invite, invite_id)
+    if invite is None:
+        return None
+    if invite.revoked_at is None:
+        invite.revoked_at = now
+        await session.flush()
+    return invite
+
+
+# ---------------------------------------------------------------- progress updates
+
+
+async def add_update(
+    session: AsyncSession,
+    *,
+    task_id: int,
+    agency_id: int,
+    member_id: int | None,
+    status: str,
+    cycle: dt.date,
+    now: dt.datetime,
+    percent: int | None = None,
+    note: str = "",
+    evidence: str | None = None,
+    source_platform: str | None = None,
+    source_chat_id: str | None = None,
+    source_message_id: str | None = None,
+) -> ProgressUpdate:
+    row = ProgressUpdate(
+        task_id=task_id,
+        agency_id=agency_id,
+        member_id=member_id,
+        status=status,
+        percent=percent,
+        note=note,
+        evidence=evidence,
+        cycle=cycle,
+        created_at=now,
+        source_platform=source_platform,
+        source_chat_id=source_chat_id,
+        source_message_id=source_message_id,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def update_from_message(
+    session: AsyncSession, *, platform: str, chat_id: str, message_id: str
+) -> ProgressUpdate | None:
+    """The update a chat message created, so that editing the message edits the update."""
+    stmt = (
+        select(ProgressUpdate)
+        .where(
+            ProgressUpdate.source_platform == platform,
+            ProgressUpdate.source_chat_id == chat_id,
+            ProgressUpdate.source_message_id == message_id,
+        )
+        .order_by(ProgressUpdate.id.desc())
+        .limit(1)
+    )
+    return (await session.execute(stmt)).unique().scalar_one_or_none()
+
+
+async def revise_update(
+    session: AsyncSession,
+    update_row: ProgressUpdate,
+    *,
+    status: str,
+    percent: int | None,
+    note: str,
+    now: dt.datetime,
+) -> UpdateRevision:
+    """Replace an update's content, keeping what it said before as a revision."""
+    revision = UpdateRevision(
+        update_id=update_row.id,
+        status=update_row.status,
+        percent=update_row.percent,
+        note=update_row.note,
+        replaced_at=now,
+    )
+    session.add(revision)
+    update_row.status = status
+    update_row.percent = percent
+    update_row.note = note
+    update_row.edited_at = now
+    await session.flush()
+    return revision
+
+
+async def revisions_of(session: AsyncSession, update_id: int) -> list[UpdateRevision]:
+    stmt = select(UpdateRevision).where(UpdateRevision.update_id == update_id).order_by(UpdateRevision.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def latest_updates(
+    session: AsyncSession,
+    task_ids: Iterable[int],
+    *,
+    agency_id: int | None = None,
+    cycle: dt.date | None = None,
+) -> dict[int, ProgressUpdate]:
+    """The most recent update per task (for one agency and one cycle when given)."""
+    task_ids = list(task_ids)
+    if not task_ids:
+        return {}
+    newest = select(ProgressUpdate.task_id, func.max(ProgressUpdate.id).label("id")).where(
+        ProgressUpdate.task_id.in_(task_ids)
+    )
+    if agency_id is not None:
+        newest = newest.where(ProgressUpdate.agency_id == agency_id)
+    if cycle is not None:
+        newest = newest.where(ProgressUpdate.cycle == cycle)
+    newest = newest.group_by(ProgressUpdate.task_id).subquery()
+    stmt = select(ProgressUpdate).join(newest, ProgressUpdate.id == newest.c.id)
+    return {row.task_id: row for row in (await session.execute(stmt)).unique().scalars()}
+
+
+async def update_history(
+    session: AsyncSession, task_id: int, *, agency_id: int | None = None
+) -> list[ProgressUpdate]:
+    stmt = select(ProgressUpdate).where(ProgressUpdate.task_id == task_id)
+    if agency_id is not None:
+        stmt = stmt.where(ProgressUpdate.agency_id == agency_id)
+    stmt = stmt.order_by(ProgressUpdate.created_at, ProgressUpdate.id)
+    return list((await session.execute(stmt)).unique().scalars())
+
+
+async def agencies_reported(session: AsyncSession, cycle: dt.date) -> set[int]:
+    stmt = select(ProgressUpdate.agency_id).where(ProgressUpdate.cycle == cycle).distinct()
+    return set((await session.execute(stmt)).scalars())
+
+
+# ---------------------------------------------------------------- platform updates seen
+
+
+async def mark_processed(session: AsyncSession, *, platform: str, update_key: str, now: dt.datetime) -> bool:
+    """Record a platform update id; False when it was recorded before (a re-delivery).
+
+    Insert-or-ignore rather than select-then-insert, so two instances receiving the same update at
+    once cannot both go on to store it.
+    """
+    values = {"platform": platform, "update_key": update_key, "processed_at": now}
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = (
+        insert(ProcessedUpdate)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["platform", "update_key"])
+    )
+    result = await session.execute(stmt)
+    return result.rowcount == 1
+
+
+async def forget_processed_before(session: AsyncSession, cutoff: dt.datetime) -> int:
+    """Platforms stop re-delivering after a day or so; older keys are dead weight."""
+    result = await session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < cutoff))
+    return result.rowcount or 0
+
+
+# ---------------------------------------------------------------- conversation state
+
+
+async def load_state(
+    session: AsyncSession, *, platform: str, chat_id: str, user_id: str
+) -> ConversationState | None:
+    stmt = select(ConversationState).where(
+        ConversationState.platform == platform,
+        ConversationState.chat_id == chat_id,
+        ConversationState.user_id == user_id,
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def save_state(
+    session: AsyncSession,
+    *,
+    platform: str,
+    chat_id: str,
+    user_id: str,
+    flow: str,
+    step: str,
+    data: dict,
+    now: dt.datetime,
+    expires_at: dt.datetime,
+) -> ConversationState:
+    state = await load_state(session, platform=platform, chat_id=chat_id, user_id=user_id)
+    if state is None:
+        state = ConversationState(platform=platform, chat_id=chat_id, user_id=user_id)
+        session.add(state)
+    state.flow = flow
+    state.step = step
+    # A fresh dict, so the JSON column sees the change (in-place mutation is not tracked).
+    state.data = dict(data)
+    state.updated_at = now
+    state.expires_at = expires_at
+    await session.flush()
+    return state
+
+
+# ---------------------------------------------------------------- button actions
+
+
+async def add_callback(
+    session: AsyncSession,
+    *,
+    platform: str,
+    user_id: str,
+    action: str,
+    payload: dict,
+    now: dt.datetime,
+    expires_at: dt.datetime,
+) -> str:
+    key = secrets.token_urlsafe(CALLBACK_KEY_BYTES)
+    session.add(
+        CallbackAction(
+            key=key,
+            platform=platform,
+            user_id=user_id,
+            action=action,
+            payload=payload,
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
+    return key
+
+
+async def callback_by_key(session: AsyncSession, key: str) -> CallbackAction | None:
+    if not key or len(key) > 32:
+        return None
+    stmt = select(CallbackAction).where(CallbackAction.key == key)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def forget_callbacks_before(session: AsyncSession, now: dt.datetime) -> int:
+    result = await session.execute(delete(CallbackAction).where(CallbackAction.expires_at < now))
+    return result.rowcount or 0
