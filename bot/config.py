@@ -79,8 +79,17 @@ class TelegramConfig(Section):
     mode: Literal["polling", "webhook"] = "polling"
     webhook_url: str | None = None
     webhook_listen: str = "127.0.0.1"
-    webhook_port: int = 8080
+    # 0 picks a free port (tests); webhook_url then defaults to this listener's own address.
+    webhook_port: int = Field(default=8080, ge=0, le=65535)
     webhook_path: str = "/telegram"
+    # Seconds each Bot API call may take; a send that times out after leaving is "outcome unknown".
+    request_timeout: float = Field(default=10.0, gt=0)
+    # How long one getUpdates call waits for news (long polling), in seconds.
+    poll_timeout: int = Field(default=30, ge=0, le=50)
+    # Messages per second over all chats (Telegram allows about 30 unless broadcasts are paid).
+    rate_limit_per_second: float = Field(default=30.0, gt=0)
+    # Updates handled at the same time; those of one chat are always handled in order.
+    concurrent_updates: int = Field(default=16, ge=1, le=256)
 
 
 class ChatConfig(Section):

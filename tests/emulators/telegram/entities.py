@@ -237,7 +237,7 @@ def parse_html(source: str) -> tuple[str, list[dict]]:
 
 
 _FOUND = re.compile(
-    r"(?P<bot_command>(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?(?![\w/]))"
+    r"(?P<bot_command>(?<![\w/<>])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?(?![\w/<>]))"
     r"|(?P<url>\bhttps?://[^\s<>\"]+)"
     r"|(?P<email>\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b)"
     r"|(?P<mention>(?<![\w@])@[A-Za-z0-9_]{5,32}\b)"

@@ -637,6 +637,7 @@ class TelegramEmulator:
             text, entities = source, []
         if kind == "text" and not text.strip():
             raise _bad_request("message text is empty")
+        text, entities = _trim(text, entities)
         if utf16_len(text) > limit:
             raise _bad_request("message is too long" if kind == "text" else "message caption is too long")
         return text, merge_entities(entities, find_entities(text))
@@ -1068,6 +1069,22 @@ class TelegramEmulator:
             hook.last_error_message = error
             log.warning("webhook delivery of update %s failed: %s", update["update_id"], error)
         self.webhook_deliveries.append(WebhookDelivery(update["update_id"], status, error, time.monotonic()))
+
+
+def _trim(text: str, entities: list[dict]) -> tuple[str, list[dict]]:
+    """Telegram drops leading and trailing whitespace, moving and clipping the entities with it."""
+    stripped = text.strip()
+    if stripped == text:
+        return text, entities
+    shift = utf16_len(text[: len(text) - len(text.lstrip())])
+    end = utf16_len(stripped)
+    kept = []
+    for entity in entities:
+        start = max(entity["offset"] - shift, 0)
+        stop = min(entity["offset"] + entity["length"] - shift, end)
+        if stop > start:
+            kept.append({**entity, "offset": start, "length": stop - start})
+    return stripped, kept
 
 
 def _maybe_int(value) -> int | None:

@@ -1,0 +1,1 @@
+"""Telegram through python-telegram-bot: rendering, update reading, the transport and the runner."""

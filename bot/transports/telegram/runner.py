@@ -1,0 +1,295 @@
+"""`nhacviec run --transport telegram`: the bot on Telegram through python-telegram-bot.
+
+One handler takes every update: Update → Incoming → Core.handle → replies rendered and sent. Long
+polling by default; in webhook mode this process serves the webhook (the secret checked on every
+call), /healthz and /metrics on one aiohttp server, and PTB only processes what it is handed
+(PTB's "custom webhook server" arrangement). The reminder engine runs in the same process and
+sends through the same bot, so both share PTB's rate limiter.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import re
+
+from aiohttp import web
+from telegram import BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
+
+from bot.app import App
+from bot.config import Config
+from bot.core.messages import Reply
+from bot.ops.http import add_ops_routes, maybe_start_ops_server
+from bot.ops.shutdown import GracefulShutdown
+from bot.transports.base import DeliveryError
+from bot.transports.telegram.commands import command_menus
+from bot.transports.telegram.ordering import ChatOrderedUpdates
+from bot.transports.telegram.render import CallbackData
+from bot.transports.telegram.transport import TelegramTransport
+from bot.transports.telegram.updates import ALLOWED_UPDATES, PLATFORM, to_incoming
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# Telegram's updates are a few kilobytes; anything far larger is not from Telegram.
+MAX_WEBHOOK_BODY = 1024 * 1024
+_SECRET_ALPHABET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# A person waiting for an answer is worth waiting out a short rate limit for.
+REPLY_FLOOD_RETRIES = 2
+
+
+class TelegramSetupError(Exception):
+    """The Telegram settings cannot work; the message says which and why."""
+
+
+def deep_link(bot_username: str, token: str) -> str:
+    """The invite link a focal point opens: Telegram turns it into `/start <token>`."""
+    return f"https://t.me/{bot_username.lstrip('@')}?start={token}"
+
+
+def build_application(config: Config, token: str) -> Application:
+    settings = config.telegram
+    timeout = settings.request_timeout
+    builder = (
+        Application.builder()
+        .token(token)
+        .base_url(settings.api_base_url)
+        .base_file_url(settings.api_file_url)
+        .rate_limiter(AIORateLimiter(overall_max_rate=settings.rate_limit_per_second, overall_time_period=1))
+        .concurrent_updates(ChatOrderedUpdates(settings.concurrent_updates))
+        .connect_timeout(timeout)
+        .read_timeout(timeout)
+        .write_timeout(timeout)
+        .pool_timeout(timeout)
+        # A long poll legitimately stays open for poll_timeout seconds before answering.
+        .get_updates_read_timeout(settings.poll_timeout + timeout)
+        .get_updates_connect_timeout(timeout)
+        .get_updates_pool_timeout(timeout)
+        # Reminders are scheduled by the engine from the database, not by PTB's job queue.
+        .job_queue(None)
+    )
+    if settings.mode == "webhook":
+        builder = builder.updater(None)
+    return builder.build()
+
+
+class TelegramBot:
+    """The running bot. `async with TelegramBot(app) as bot:` or start()/stop()."""
+
+    def __init__(self, app: App, *, token: str | None = None, reminders: bool = True):
+        from bot.core.service import Core
+
+        secret = app.config.secrets.telegram_bot_token
+        token = token or (secret.get_secret_value() if secret else None)
+        if not token:
+            raise TelegramSetupError("TELEGRAM_BOT_TOKEN is not set")
+        self.app = app
+        self.settings = app.config.telegram
+        self.webhook_secret = self._webhook_secret() if self.settings.mode == "webhook" else None
+        self.core = Core(app)
+        self.application = build_application(app.config, token)
+        self.transport = TelegramTransport(self.application.bot, callbacks=CallbackData())
+        self.application.add_handler(TypeHandler(Update, self._on_update))
+        self.application.add_error_handler(self._on_error)
+        self.reminders = reminders
+        self.engine = None
+        self.webhook_url: str | None = None
+        self._web_runner: web.AppRunner | None = None
+        self._ops_server = None
+        self.username = self.settings.bot_username
+
+    def _webhook_secret(self) -> str:
+        secret = self.app.config.secrets.telegram_webhook_secret
+        value = secret.get_secret_value() if secret else ""
+        if not value:
+            raise TelegramSetupError(
+                "webhook mode needs TELEGRAM_WEBHOOK_SECRET (1-256 characters: A-Z, a-z, 0-9, _ and -)"
+            )
+        if not _SECRET_ALPHABET.fullmatch(value):
+            raise TelegramSetupError(
+                "TELEGRAM_WEBHOOK_SECRET may only contain A-Z, a-z, 0-9, _ and - (1-256 characters)"
+            )
+        return value
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.application.initialize()
+        me = self.application.bot.bot
+        if me.username and me.username.lower() != self.settings.bot_username.lstrip("@").lower():
+            log.warning(
+                "the token belongs to @%s but [telegram] bot_username is %s: invite links would open another bot",
+                me.username,
+                self.settings.bot_username,
+            )
+        self.username = me.username or self.username
+        await self._set_commands()
+        await self.application.start()
+        if self.settings.mode == "webhook":
+            await self._start_webhook()
+        else:
+            await self.application.updater.start_polling(
+                timeout=self.settings.poll_timeout,
+                allowed_updates=ALLOWED_UPDATES,
+                bootstrap_retries=5,
+                error_callback=self._on_polling_error,
+            )
+            self._ops_server = await maybe_start_ops_server(self.app)
+        if self.reminders:
+            from bot.reminders import start_reminder_engine
+
+            self.engine = await start_reminder_engine(self.app, {PLATFORM: self.transport})
+        log.info("Telegram bot @%s running (%s)", self.username, self.settings.mode)
+
+    def stop_steps(self) -> list:
+        """Stopping, in the order that loses nothing: no new updates, then no new reminders while
+        in-flight sends finish, then the updates already taken are handled, then the connections close.
+        Each step is separate so that a grace period can cut one short and still run the next."""
+        return [self._stop_intake, self._stop_engine, self._stop_processing]
+
+    async def stop(self) -> None:
+        for step in self.stop_steps():
+            await step()
+
+    async def _stop_intake(self) -> None:
+        if self.application.updater is not None and self.application.updater.running:
+            await self.application.updater.stop()
+        if self._web_runner is not None:
+            await self._web_runner.cleanup()
+            self._web_runner = None
+        if self._ops_server is not None:
+            await self._ops_server.stop()
+            self._ops_server = None
+
+    async def _stop_engine(self) -> None:
+        if self.engine is not None:
+            engine, self.engine = self.engine, None
+            await engine.stop()
+
+    async def _stop_processing(self) -> None:
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+    async def __aenter__(self) -> TelegramBot:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.stop()
+
+    async def _set_commands(self) -> None:
+        """The command menu in Vietnamese (also for users whose language has no menu) and in English."""
+        for language_code, commands in command_menus():
+            await self.application.bot.set_my_commands(
+                [BotCommand(name, description) for name, description in commands], language_code=language_code
+            )
+
+    # -- webhook ------------------------------------------------------------------------------
+
+    async def _start_webhook(self) -> None:
+        server = web.Application(client_max_size=MAX_WEBHOOK_BODY)
+        server.router.add_post(self.settings.webhook_path, self._on_webhook_call)
+        add_ops_routes(server, self.app)
+        self._web_runner = web.AppRunner(server, access_log=None, handle_signals=False)
+        await self._web_runner.setup()
+        site = web.TCPSite(self._web_runner, self.settings.webhook_listen, self.settings.webhook_port)
+        await site.start()
+        host, port = self._web_runner.addresses[0][:2]
+        self.webhook_url = self.settings.webhook_url
+        if not self.webhook_url:
+            self.webhook_url = f"http://{host}:{port}{self.settings.webhook_path}"
+            log.warning(
+                "[telegram] webhook_url is not set: using %s, which only this machine can reach",
+                self.webhook_url,
+            )
+        await self.application.bot.set_webhook(
+            self.webhook_url,
+            secret_token=self.webhook_secret,
+            allowed_updates=ALLOWED_UPDATES,
+            max_connections=self.settings.concurrent_updates,
+        )
+        log.info("webhook listening on %s:%s%s", host, port, self.settings.webhook_path)
+
+    async def _on_webhook_call(self, request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), self.webhook_secret.encode()):
+            log.warning(
+                "webhook call refused: %s secret, from %s", "wrong" if given else "no", request.remote
+            )
+            return web.Response(status=403)
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            log.warning("webhook call refused: body over %d bytes, from %s", MAX_WEBHOOK_BODY, request.remote)
+            raise
+        update = None
+        try:
+            data = json.loads(body)
+            if isinstance(data, dict) and isinstance(data.get("update_id"), int):
+                update = Update.de_json(data, self.application.bot)
+        except (ValueError, TypeError, KeyError, TelegramError) as exc:
+            log.warning(
+                "webhook call with an unreadable payload (%s): answered 200, ignored", type(exc).__name__
+            )
+            return web.Response()
+        if update is None:
+            # Answering an error would make Telegram send the same payload again and again.
+            log.warning("webhook call that is not an update (%d bytes): answered 200, ignored", len(body))
+            return web.Response()
+        await self.application.update_queue.put(update)
+        return web.Response()
+
+    # -- updates ------------------------------------------------------------------------------
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.callback_query is not None:
+            # Answer at once: the user's client shows a spinner on the button until we do.
+            try:
+                await update.callback_query.answer()
+            except TelegramError as exc:
+                log.info("callback query not answered: %s", exc)
+        incoming = to_incoming(update, bot_username=self.username, callbacks=self.transport.callbacks)
+        if incoming is None:
+            return
+        # The core answers every failure of its own with a message in the user's language.
+        replies = await self.core.handle(incoming)
+        for reply in replies:
+            await self._send_reply(incoming.chat_id, reply)
+
+    async def _send_reply(self, chat_id: str, reply: Reply) -> None:
+        if reply.to_platform not in (None, PLATFORM):
+            log.warning("a reply for %s cannot be sent by the Telegram bot; dropped", reply.to_platform)
+            return
+        target = reply.to_chat_id or chat_id
+        try:
+            await self.transport.deliver(target, reply, flood_retries=REPLY_FLOOD_RETRIES)
+        except DeliveryError as exc:
+            log.warning("reply to chat %s not delivered: %s", target, exc)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("error while handling an update", exc_info=context.error)
+
+    @staticmethod
+    def _on_polling_error(error: TelegramError) -> None:
+        log.warning("polling Telegram failed, retrying: %s", error)
+
+
+async def run_telegram(app: App) -> int:
+    """Run until SIGTERM or SIGINT (a second one exits at once)."""
+    # httpx logs request URLs at INFO, and Bot API URLs carry the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        bot = TelegramBot(app)
+    except TelegramSetupError as exc:
+        from bot.cli import CommandError
+
+        raise CommandError(str(exc)) from exc
+    async with GracefulShutdown(app.config.ops.shutdown_grace_seconds) as shutdown:
+        await bot.start()
+        await shutdown.wait()
+        await shutdown.stop(*bot.stop_steps())
+    return 0

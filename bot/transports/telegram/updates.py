@@ -1,0 +1,84 @@
+"""A PTB Update as the core's Incoming: messages, edited messages and button taps, in private
+chats and groups. Everything Telegram-specific about reading an update stays here."""
+
+from __future__ import annotations
+
+import re
+
+from telegram import Chat, Message, Update
+
+from bot.core.messages import Attachment, Incoming
+from bot.transports.telegram.render import CallbackData
+
+PLATFORM = "telegram"
+# Update types the bot asks Telegram for; anything else is not worth the traffic.
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+
+_ADDRESSED_COMMAND = re.compile(r"^(/[A-Za-z0-9_]+)@([A-Za-z0-9_]+)(?=\s|$)")
+
+
+def strip_bot_mention(text: str, bot_username: str) -> str | None:
+    """'/tonghop@nhacviec_bot 2' → '/tonghop 2'. None when the command names another bot, as
+    happens in a group with several bots, where it is not ours to answer."""
+    match = _ADDRESSED_COMMAND.match(text)
+    if not match:
+        return text
+    if match.group(2).lower() != bot_username.lower().lstrip("@"):
+        return None
+    return match.group(1) + text[match.end() :]
+
+
+def _attachment(message: Message) -> Attachment | None:
+    if message.document:
+        document = message.document
+        return Attachment(document.file_id, document.file_name, document.mime_type, document.file_size)
+    if message.photo:
+        largest = max(message.photo, key=lambda size: size.width * size.height)
+        return Attachment(largest.file_id, None, "image/jpeg", largest.file_size)
+    return None
+
+
+def _is_group(chat: Chat) -> bool:
+    return chat.type in (Chat.GROUP, Chat.SUPERGROUP)
+
+
+def to_incoming(update: Update, *, bot_username: str, callbacks: CallbackData) -> Incoming | None:
+    """The core's view of the update, or None when there is nothing for the core in it (a
+    sticker, a service message, another bot's command, a channel post)."""
+    if (query := update.callback_query) is not None:
+        message = query.message
+        if message is None or query.data is None:
+            return None  # a button under an inline-mode message: not something this bot sends
+        return Incoming(
+            platform=PLATFORM,
+            chat_id=str(message.chat.id),
+            user_id=str(query.from_user.id),
+            user_name=query.from_user.full_name,
+            callback_data=callbacks.decode(query.data),
+            message_id=str(message.message_id),
+            update_key=str(update.update_id),
+            is_group=_is_group(message.chat),
+            language_hint=query.from_user.language_code,
+        )
+    message = update.message or update.edited_message
+    if message is None or message.from_user is None or message.from_user.is_bot:
+        return None
+    text = strip_bot_mention(message.text or message.caption or "", bot_username)
+    if text is None:
+        return None
+    attachment = _attachment(message)
+    if not text.strip() and attachment is None:
+        return None
+    return Incoming(
+        platform=PLATFORM,
+        chat_id=str(message.chat.id),
+        user_id=str(message.from_user.id),
+        user_name=message.from_user.full_name,
+        text=text,
+        message_id=str(message.message_id),
+        update_key=str(update.update_id),
+        edited=update.edited_message is not None,
+        is_group=_is_group(message.chat),
+        attachment=attachment,
+        language_hint=message.from_user.language_code,
+    )
