@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import SecretStr
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
+from bot.app import App
+from bot.config import Config, Secrets
+from bot.transports.telegram.runner import TelegramBot
 from tests.emulators.telegram import TelegramEmulator
 
 
@@ -28,3 +32,42 @@ async def ptb_bot(telegram):
     )
     async with bot:
         yield bot
+
+
+WEBHOOK_SECRET = "test-webhook-secret_0123456789"
+
+
+def telegram_config(telegram, **settings) -> Config:
+    """Settings for a bot talking to `telegram` (the emulator); keyword arguments set [telegram] keys."""
+    config = Config()
+    config.telegram.api_base_url = telegram.api_base_url
+    config.telegram.api_file_url = telegram.file_base_url
+    config.telegram.bot_username = telegram.username
+    config.telegram.request_timeout = settings.pop("request_timeout", 3.0)
+    config.telegram.poll_timeout = settings.pop("poll_timeout", 2)
+    config.telegram.webhook_port = settings.pop("webhook_port", 0)
+    for key, value in settings.items():
+        setattr(config.telegram, key, value)
+    # Polling mode would otherwise open the health server on a fixed port.
+    config.ops.http_enabled = False
+    config.secrets = Secrets(
+        telegram_bot_token=SecretStr(telegram.token), telegram_webhook_secret=SecretStr(WEBHOOK_SECRET)
+    )
+    return config
+
+
+@pytest.fixture
+async def start_bot(telegram, sqlite_db, clock):
+    """Start the real bot (PTB Application, core, optionally the reminder engine) against the emulator."""
+    running: list[TelegramBot] = []
+
+    async def start(mode: str = "polling", *, reminders: bool = False, **settings) -> TelegramBot:
+        app = App(config=telegram_config(telegram, mode=mode, **settings), db=sqlite_db, clock=clock)
+        bot = TelegramBot(app, reminders=reminders)
+        await bot.start()
+        running.append(bot)
+        return bot
+
+    yield start
+    for bot in running:
+        await bot.stop()

@@ -9,12 +9,12 @@ import zlib
 import pytest
 from telegram.ext import Application
 
-from bot.config import Config
 from bot.core.messages import Button, Document, Image, Reply
 from bot.transports.base import DeliveryError, Recipient
 from bot.transports.telegram.render import MAX_TEXT, CallbackData, utf16_len
 from bot.transports.telegram.runner import build_application
 from bot.transports.telegram.transport import TelegramTransport
+from tests.bot.telegram.conftest import telegram_config
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -31,16 +31,6 @@ def tiny_png(width: int = 3, height: int = 2) -> bytes:
         + chunk(b"IDAT", zlib.compress(rows))
         + chunk(b"IEND", b"")
     )
-
-
-def telegram_config(telegram, **settings) -> Config:
-    config = Config()
-    config.telegram.api_base_url = telegram.api_base_url
-    config.telegram.api_file_url = telegram.file_base_url
-    config.telegram.request_timeout = settings.pop("request_timeout", 2.0)
-    for key, value in settings.items():
-        setattr(config.telegram, key, value)
-    return config
 
 
 @pytest.fixture
