@@ -99,6 +99,37 @@ class ChatConfig(Section):
     invite_days: int = Field(default=7, ge=1)
 
 
+class ZaloConfig(Section):
+    """Zalo Bot Platform (`nhacviec run --transport zalo`) and Official Account (`zalo_oa`)."""
+
+    # Bot API base URL; the token is appended to it (change it for an emulator or a proxy).
+    api_base_url: str = "https://bot-api.zaloplatforms.com/bot"
+    mode: Literal["polling", "webhook"] = "polling"
+    # Seconds one getUpdates call waits for news (long polling).
+    poll_timeout: int = Field(default=30, ge=0, le=60)
+    # Seconds each API call may take; a send that times out after leaving is "outcome unknown".
+    request_timeout: float = Field(default=10.0, gt=0)
+    # Updates handled at the same time; those of one chat are always handled in order.
+    concurrent_updates: int = Field(default=16, ge=1, le=256)
+    # Public HTTPS URL registered with setWebhook (webhook mode).
+    webhook_url: str | None = None
+    # Where this process listens: the Bot Platform webhook, the OA webhook, file links, health
+    # (0 picks a free port, for tests).
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8081, ge=0, le=65535)
+    webhook_path: str = "/zalo"
+    oa_webhook_path: str = "/zalo-oa"
+    # Public URL under which this process's file links are reachable (it serves them at
+    # <public_base_url>/zalo-files/<token>). Unset: files are summarised in text instead.
+    public_base_url: str | None = None
+    file_link_hours: int = Field(default=24, ge=1)
+    oa_api_base_url: str = "https://openapi.zalo.me"
+    oa_oauth_url: str = "https://oauth.zaloapp.com/v4/oa/access_token"
+    # The OA may answer a follower for free this long after their last message (Zalo refuses any
+    # consultation message after 7 days; between 48 hours and 7 days it is billed).
+    oa_reply_window_hours: float = Field(default=48, gt=0, le=168)
+
+
 class LoggingConfig(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     json_lines: bool = False
@@ -125,6 +156,8 @@ class Secrets(BaseModel):
     zalo_bot_token: SecretStr | None = None
     zalo_webhook_secret: SecretStr | None = None
     zalo_oa_app_secret: SecretStr | None = None
+    # The OA secret key that signs webhook calls (not the app secret, which refreshes tokens).
+    zalo_oa_secret_key: SecretStr | None = None
     zalo_oa_access_token: SecretStr | None = None
     zalo_oa_refresh_token: SecretStr | None = None
     zalo_oa_app_id: str | None = None
@@ -142,6 +175,7 @@ class Config(Section):
     plan: PlanConfig = Field(default_factory=PlanConfig)
     i18n: I18nConfig = Field(default_factory=I18nConfig)
     telegram: TelegramConfig = Field(default_factory=TelegramConfig)
+    zalo: ZaloConfig = Field(default_factory=ZaloConfig)
     chat: ChatConfig = Field(default_factory=ChatConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     ops: OpsConfig = Field(default_factory=OpsConfig)

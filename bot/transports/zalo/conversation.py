@@ -1,0 +1,108 @@
+"""From an Incoming to the core and back: per-chat ordering, and replies to whichever chat they name."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import select
+
+from bot.app import App
+from bot.core.messages import Incoming, Reply
+from bot.transports.base import DeliveryError, Recipient, Transport
+from storage.models.people import Identity, Member
+
+log = logging.getLogger(__name__)
+
+
+class ChatQueue:
+    """Handles updates concurrently across chats, strictly in order within a chat, `limit` at once."""
+
+    def __init__(self, limit: int = 16):
+        self._slots = asyncio.Semaphore(limit)
+        self._tails: dict[str, asyncio.Task] = {}
+        self._tasks: set[asyncio.Task] = set()
+
+    def submit(self, chat_key: str, job: Callable[[], Awaitable[None]]) -> asyncio.Task:
+        previous = self._tails.get(chat_key)
+
+        async def run() -> None:
+            if previous is not None:
+                # The chat's earlier update first; its failure is its own (logged there).
+                await asyncio.gather(previous, return_exceptions=True)
+            async with self._slots:
+                try:
+                    await job()
+                except Exception:
+                    log.exception("handling an update from chat %s failed", chat_key)
+
+        task = asyncio.create_task(run())
+        self._tails[chat_key] = task
+        self._tasks.add(task)
+
+        def forget(done: asyncio.Task) -> None:
+            self._tasks.discard(done)
+            if self._tails.get(chat_key) is done:
+                del self._tails[chat_key]
+
+        task.add_done_callback(forget)
+        return task
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._tasks)
+
+    async def drain(self) -> None:
+        """Wait for every accepted update to be handled (the caller bounds how long)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+class Conversation:
+    """Runs the core on one Incoming and delivers its replies."""
+
+    def __init__(self, app: App, core, transports: dict[str, Transport]):
+        self.app = app
+        self.core = core
+        self.transports = transports
+
+    async def handle(self, incoming: Incoming) -> None:
+        replies = await self.core.handle(incoming)
+        quoted = False
+        for reply in replies:
+            own_chat = reply.to_chat_id is None
+            platform = incoming.platform if own_chat else (reply.to_platform or incoming.platform)
+            chat_id = incoming.chat_id if own_chat else reply.to_chat_id
+            transport = self.transports.get(platform)
+            if transport is None:
+                log.warning(
+                    "a reply for a %s chat cannot be sent from this process (no %s transport)",
+                    platform,
+                    platform,
+                )
+                continue
+            recipient = Recipient(platform, chat_id, await self._language(platform, chat_id, reply))
+            extra = {}
+            if own_chat and not quoted and incoming.message_id and platform == "zalo_oa":
+                # An OA answers the follower's message itself: the first reply quotes it.
+                extra["reply_to"] = incoming.message_id
+                quoted = True
+            try:
+                await transport.send(recipient, reply, **extra)
+            except DeliveryError as exc:
+                log.warning("reply to %s chat %s not delivered: %s", platform, chat_id, exc)
+
+    async def _language(self, platform: str, chat_id: str, reply: Reply) -> str:
+        """The recipient's language, for the few texts the transport adds itself (file notes)."""
+        default = self.app.config.i18n.default_language
+        if not (reply.documents or reply.images):
+            return default
+        async with self.app.db.snapshot() as session:
+            language = await session.scalar(
+                select(Member.language)
+                .join(Identity, Identity.member_id == Member.id)
+                .where(Identity.platform == platform, Identity.chat_id == chat_id)
+                .limit(1)
+            )
+        return language or default

@@ -1,0 +1,206 @@
+"""The Transport for a Zalo Official Account (OA API v3), and its webhook's signature and events.
+
+An OA may send consultation messages only to followers who wrote to it recently: free within a window
+(48 hours by default, `[zalo] oa_reply_window_hours`), refused by Zalo after 7 days. A message outside
+the window fails with a DeliveryError that is permanent for this channel only (`channel_only`), so a
+reminder goes by the member's other channel, or to the coordinators' digest as undeliverable, and the
+member is not marked unreachable: their next message reopens the window.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import zoneinfo
+from collections.abc import Awaitable, Callable
+
+from bot.core.messages import Attachment, Document, Incoming, Reply
+from bot.i18n import use_language
+from bot.transports.base import DeliveryError, Recipient
+from bot.transports.zalo.client import ZaloNetworkError
+from bot.transports.zalo.files import SharedFiles
+from bot.transports.zalo.oa_client import (
+    OUTSIDE_WINDOW,
+    RATE_LIMITED,
+    RECIPIENT_GONE,
+    TOKEN_REJECTED,
+    ZaloOAClient,
+    ZaloOAError,
+)
+from bot.transports.zalo.render import FilePart, PhotoPart, TextPart, render_reply
+from bot.transports.zalo.tokens import OATokenStore, TokenUnavailable
+from scheduler.clock import Clock
+from storage import zalo as repository
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "zalo_oa"
+# The OA API counts calls per OA; when it says stop, a minute is the least worth waiting.
+RATE_LIMIT_PAUSE = 60.0
+UPLOADABLE = {
+    "application/pdf",
+    "application/msword",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+UPLOAD_LIMIT = 5 * 1024 * 1024
+
+
+def oa_delivery_error(exc: Exception, *, partial: bool = False) -> DeliveryError:
+    if isinstance(exc, ZaloNetworkError):
+        return DeliveryError(
+            f"zalo_oa: {exc}", permanent=False, outcome_unknown=exc.maybe_delivered or partial
+        )
+    if isinstance(exc, TokenUnavailable):
+        return DeliveryError(f"zalo_oa: {exc}", permanent=False, outcome_unknown=partial)
+    assert isinstance(exc, ZaloOAError)
+    message = f"zalo_oa: {exc.code} {exc.message}"
+    if exc.code in RATE_LIMITED:
+        return DeliveryError(message, permanent=False, retry_after=RATE_LIMIT_PAUSE, outcome_unknown=partial)
+    if exc.code in OUTSIDE_WINDOW:
+        return DeliveryError(message, permanent=True, channel_only=True, outcome_unknown=partial)
+    if exc.code in RECIPIENT_GONE:
+        return DeliveryError(message, permanent=True, outcome_unknown=partial)
+    return DeliveryError(message, permanent=False, outcome_unknown=partial)
+
+
+class ZaloOATransport:
+    platform = PLATFORM
+    max_text_length = 2000
+
+    def __init__(
+        self,
+        client: ZaloOAClient,
+        tokens: OATokenStore,
+        db: Database,
+        clock: Clock,
+        *,
+        tz: zoneinfo.ZoneInfo,
+        reply_window: dt.timedelta,
+        files: SharedFiles | None = None,
+    ):
+        self.client = client
+        self.tokens = tokens
+        self._db = db
+        self._clock = clock
+        self._tz = tz
+        self._window = reply_window
+        self._files = files
+
+    async def record_message(self, user_id: str, message_id: str | None) -> None:
+        """The follower wrote: the reply window (re)opens from now."""
+        async with self._db.transaction() as session:
+            await repository.record_contact(session, user_id, message_id, self._clock.now())
+
+    async def send(self, recipient: Recipient, reply: Reply, *, reply_to: str | None = None) -> str:
+        """Deliver `reply`; with `reply_to` (the user's message id) the first message answers it."""
+        await self._check_window(recipient.chat_id)
+        with use_language(recipient.language):
+            parts = await render_reply(
+                reply, limit=self.max_text_length, tz=self._tz, files=self._files, can_upload=_uploadable
+            )
+        first_id = ""
+        for index, part in enumerate(parts):
+            try:
+                message_id = await self._send_part(recipient.chat_id, part, reply_to if index == 0 else None)
+            except (ZaloOAError, ZaloNetworkError, TokenUnavailable) as exc:
+                raise oa_delivery_error(exc, partial=index > 0) from exc
+            first_id = first_id or message_id
+        return first_id
+
+    async def _check_window(self, user_id: str) -> None:
+        async with self._db.snapshot() as session:
+            contact = await repository.last_contact(session, user_id)
+            last = contact.last_message_at if contact else None
+        if last is None or self._clock.now() - last > self._window:
+            since = f"last message {last.isoformat()}" if last else "never wrote to the OA"
+            raise DeliveryError(
+                f"zalo_oa: outside the reply window ({since})", permanent=True, channel_only=True
+            )
+
+    async def _send_part(self, user_id: str, part, reply_to: str | None) -> str:
+        if isinstance(part, TextPart):
+            return await self._with_token(
+                lambda token: self.client.send_text(token, part.text, user_id=user_id, message_id=reply_to)
+            )
+        if isinstance(part, PhotoPart):
+            text = f"{part.caption}\n{part.url}" if part.caption else part.url
+            return await self._with_token(lambda token: self.client.send_text(token, text, user_id=user_id))
+        assert isinstance(part, FilePart)
+        document = part.document
+        file_token = await self._with_token(
+            lambda token: self.client.upload_file(
+                token, document.filename, document.content, document.mime_type
+            )
+        )
+        return await self._with_token(lambda token: self.client.send_file(token, file_token, user_id=user_id))
+
+    async def _with_token(self, call: Callable[[str], Awaitable[str]]) -> str:
+        token = await self.tokens.current()
+        try:
+            return await call(token)
+        except ZaloOAError as exc:
+            if exc.code not in TOKEN_REJECTED:
+                raise
+        # Rejected: expired early, or revoked. Renew once (or take another instance's renewal) and retry.
+        return await call(await self.tokens.refresh(token))
+
+
+def _uploadable(document: Document) -> bool:
+    return document.mime_type in UPLOADABLE and len(document.content) <= UPLOAD_LIMIT
+
+
+# -- the webhook ---------------------------------------------------------------------------------------
+
+
+def verify_signature(body: bytes, header: str | None, *, app_id: str, oa_secret_key: str) -> bool:
+    """`X-ZEvent-Signature` is "mac=" + sha256(app id + raw body + the body's timestamp + OA secret key)."""
+    if not header or not oa_secret_key:
+        return False
+    try:
+        timestamp = str(json.loads(body).get("timestamp", ""))
+        text = body.decode("utf-8")
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        return False
+    expected = hashlib.sha256(f"{app_id}{text}{timestamp}{oa_secret_key}".encode()).hexdigest()
+    supplied = header.strip()
+    supplied = supplied[4:] if supplied.lower().startswith("mac=") else supplied
+    return hmac.compare_digest(supplied.lower(), expected)
+
+
+def incoming_from_event(event: dict) -> Incoming | None:
+    """A follower's message as the core sees it; None for events that are not messages."""
+    name = str(event.get("event_name", ""))
+    if not name.startswith("user_send_"):
+        return None
+    sender = str((event.get("sender") or {}).get("id", ""))
+    message = event.get("message") or {}
+    msg_id = str(message.get("msg_id", "")) or None
+    if not sender:
+        return None
+    attachment = None
+    for item in message.get("attachments") or []:
+        payload = item.get("payload") or {}
+        if payload.get("url"):
+            size = payload.get("size")
+            attachment = Attachment(
+                file_id=str(payload["url"]),
+                filename=payload.get("name"),
+                mime_type="image/*" if item.get("type") == "image" else None,
+                size=int(size) if str(size or "").isdigit() else None,
+            )
+            break
+    if name != "user_send_text" and attachment is None:
+        return None  # stickers, locations, business cards: nothing the core can act on
+    return Incoming(
+        platform=PLATFORM,
+        chat_id=sender,
+        user_id=sender,
+        text=str(message.get("text") or ""),
+        message_id=msg_id,
+        update_key=msg_id,
+        attachment=attachment,
+    )

@@ -1,0 +1,134 @@
+"""A core Reply as the messages Zalo can carry: plain text within 2,000 characters, photos by URL.
+
+Zalo has no buttons here, so choices become numbered lines the user answers with a number (the core
+maps the number back to the button). Zalo bots cannot upload DOCX or XLSX: a file becomes a short-lived
+link when this process serves links, else a digest of its first lines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.core.messages import Document, Reply
+from bot.i18n import _, format_short_day
+from bot.transports.base import split_text
+from bot.transports.zalo.documents import digest
+from bot.transports.zalo.files import SharedFiles
+
+
+@dataclass(frozen=True)
+class TextPart:
+    text: str
+
+
+@dataclass(frozen=True)
+class PhotoPart:
+    url: str
+    caption: str
+
+
+@dataclass(frozen=True)
+class FilePart:
+    """A document the transport itself can upload (the OA API takes PDF and Word files)."""
+
+    document: Document
+
+
+Part = TextPart | PhotoPart | FilePart
+
+
+def _numbered(reply: Reply) -> str:
+    lines = [reply.text] if reply.text else []
+    choices = [button.label for row in reply.buttons for button in row]
+    if choices:
+        lines.append("")
+        lines.extend(f"{number}. {label}" for number, label in enumerate(choices, start=1))
+    return "\n".join(lines)
+
+
+def reply_text(reply: Reply) -> str:
+    """The reply's text with its buttons as numbered choices, as the core numbers them."""
+    if not reply.buttons:
+        return reply.text
+    try:
+        from bot.render.text import with_numbered_choices
+    except ImportError:  # the core's renderer is the reference; this keeps its numbering
+        return _numbered(reply)
+    return with_numbered_choices(reply)
+
+
+def utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def chunks(text: str, limit: int) -> list[str]:
+    """Split at line boundaries so that each chunk fits `limit` as Zalo counts it (UTF-16 units: an
+    emoji counts twice)."""
+    result: list[str] = []
+    pending = split_text(text, limit)
+    while pending:
+        chunk = pending.pop(0)
+        excess = utf16_length(chunk) - limit
+        if excess > 0:
+            pending[:0] = split_text(chunk, max(1, len(chunk) - excess))
+        elif chunk.strip():
+            result.append(chunk)
+    return result
+
+
+def _until(moment: dt.datetime, tz: zoneinfo.ZoneInfo) -> str:
+    local = moment.astimezone(tz)
+    return f"{local:%H:%M} {format_short_day(local.date())}"
+
+
+async def render_reply(
+    reply: Reply,
+    *,
+    limit: int,
+    tz: zoneinfo.ZoneInfo,
+    files: SharedFiles | None = None,
+    can_upload: Callable[[Document], bool] = lambda document: False,
+    digest_limit: int = 1200,
+) -> list[Part]:
+    """Call inside `use_language(recipient's language)`: the fallback texts are translated."""
+    parts: list[Part] = [TextPart(chunk) for chunk in chunks(reply_text(reply), limit)]
+    for image in reply.images:
+        if files:
+            link = await files.share(image.filename, image.content, _image_type(image.filename))
+            parts.append(PhotoPart(link.url, image.caption))
+        else:
+            note = _("(A picture cannot be shown on Zalo: {caption})").format(
+                caption=image.caption or image.filename
+            )
+            parts.append(TextPart(note))
+    for document in reply.documents:
+        if can_upload(document):
+            parts.append(FilePart(document))
+            continue
+        if files:
+            link = await files.share(document.filename, document.content, document.mime_type)
+            text = _("📄 {filename}: {url}\nThe link works until {until}.").format(
+                filename=document.filename, url=link.url, until=_until(link.expires_at, tz)
+            )
+        else:
+            beginning = digest(document.content, document.mime_type, digest_limit)
+            if beginning:
+                text = _("📄 Zalo cannot carry the file {filename}. It begins:").format(
+                    filename=document.filename
+                )
+                text = f"{text}\n{beginning}"
+            else:
+                text = _(
+                    "📄 Zalo cannot carry the file {filename}. Ask for it on Telegram, or ask a coordinator to send it."
+                ).format(filename=document.filename)
+        if document.caption:
+            text = f"{document.caption}\n{text}"
+        parts.extend(TextPart(chunk) for chunk in chunks(text, limit))
+    return parts
+
+
+def _image_type(filename: str) -> str:
+    return "image/jpeg" if filename.lower().endswith((".jpg", ".jpeg")) else "image/png"

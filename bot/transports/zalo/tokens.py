@@ -1,0 +1,130 @@
+"""The OA access token: read from the database, renewed before it expires or when Zalo rejects it.
+
+The refresh token works once. Whoever spends it must store the pair Zalo answers with, or the OA has to
+be authorised again by hand; and two instances must never spend it together. So a refresh is claimed
+with a lease (a conditional update only one caller can win), Zalo is called outside any transaction,
+and the new pair is written at once with a compare-and-set on `generation`. Callers that lose the claim
+wait for the winner's pair.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+
+from bot.transports.zalo.client import ZaloNetworkError
+from bot.transports.zalo.oa_client import ZaloOAClient, ZaloOAError
+from scheduler.clock import Clock
+from storage import zalo as repository
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+LEASE = dt.timedelta(seconds=60)
+# Renew this long before the access token expires, so that no message meets an expired token.
+EARLY = dt.timedelta(minutes=10)
+# How often, and how many times, a caller that lost the claim looks for the winner's new token.
+WAIT_STEP = 0.2
+WAIT_STEPS = 75
+
+
+class TokenUnavailable(Exception):
+    """No usable access token: the OA must be authorised again (see the README)."""
+
+
+class OATokenStore:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        client: ZaloOAClient,
+        *,
+        app_id: str,
+        seed_access_token: str | None = None,
+        seed_refresh_token: str | None = None,
+    ):
+        self._db = db
+        self._clock = clock
+        self._client = client
+        self._app_id = app_id
+        self._seed = (seed_access_token, seed_refresh_token)
+        self._lock = asyncio.Lock()
+
+    async def seed(self) -> None:
+        """Take the pair from the environment into the database (once per distinct pair)."""
+        access, refresh = self._seed
+        if not (access and refresh):
+            async with self._db.snapshot() as session:
+                if await repository.get_token(session, self._app_id) is None:
+                    raise TokenUnavailable(
+                        "no OA token stored yet: set ZALO_OA_ACCESS_TOKEN and ZALO_OA_REFRESH_TOKEN"
+                    )
+            return
+        async with self._db.transaction() as session:
+            await repository.seed_token(session, self._app_id, access, refresh, self._clock.now())
+
+    async def current(self) -> str:
+        async with self._db.snapshot() as session:
+            row = await repository.get_token(session, self._app_id)
+            if row is None:
+                raise TokenUnavailable(
+                    "no OA token stored: run with ZALO_OA_ACCESS_TOKEN and ZALO_OA_REFRESH_TOKEN"
+                )
+            access, expires_at = row.access_token, row.expires_at
+        if expires_at is not None and expires_at - EARLY <= self._clock.now():
+            return await self.refresh(access)
+        return access
+
+    async def refresh(self, stale_access_token: str) -> str:
+        """A fresh access token in place of `stale_access_token` (refreshing it only if nobody has)."""
+        async with self._lock:
+            for _ in range(WAIT_STEPS):
+                now = self._clock.now()
+                async with self._db.transaction() as session:
+                    row = await repository.claim_refresh(
+                        session, self._app_id, stale_access_token, now, LEASE
+                    )
+                    if row is not None:
+                        generation, refresh_token = row.generation, row.refresh_token
+                        break
+                    row = await repository.get_token(session, self._app_id)
+                    if row is None:
+                        raise TokenUnavailable("no OA token stored")
+                    if row.access_token != stale_access_token:
+                        return row.access_token  # someone else refreshed it already
+                await asyncio.sleep(WAIT_STEP)  # another instance holds the lease: wait for its result
+            else:
+                raise TokenUnavailable("another instance has been refreshing the OA token for too long")
+            return await self._spend(generation, refresh_token)
+
+    async def _spend(self, generation: int, refresh_token: str) -> str:
+        try:
+            pair = await self._client.refresh_access_token(refresh_token)
+        except (ZaloOAError, ZaloNetworkError) as exc:
+            spent = isinstance(exc, ZaloNetworkError) and exc.maybe_delivered
+            async with self._db.transaction() as session:
+                await repository.release_refresh(session, self._app_id, generation)
+            if spent:
+                # Zalo may have spent the refresh token without our hearing the new one.
+                log.error("OA token refresh got no answer; if it keeps failing, authorise the OA again")
+            else:
+                log.error("OA token refresh refused (%s): authorise the OA again and set new tokens", exc)
+            raise TokenUnavailable(f"OA token refresh failed: {exc}") from exc
+        now = self._clock.now()
+        async with self._db.transaction() as session:
+            stored = await repository.store_refreshed(
+                session,
+                self._app_id,
+                generation,
+                pair.access_token,
+                pair.refresh_token,
+                now + dt.timedelta(seconds=pair.expires_in),
+                now,
+            )
+        if not stored:  # the environment's pair was replaced while we refreshed: that one wins
+            log.warning("OA tokens were replaced during a refresh; using the replacement")
+            async with self._db.snapshot() as session:
+                return (await repository.get_token(session, self._app_id)).access_token
+        log.info("OA access token refreshed (generation %d)", generation + 1)
+        return pair.access_token

@@ -1,0 +1,48 @@
+"""Zalo Bot Platform updates as the core's Incoming."""
+
+from __future__ import annotations
+
+from bot.core.messages import Attachment, Incoming
+
+PLATFORM = "zalo"
+
+
+def unwrap(payload: object) -> dict | None:
+    """The update in a webhook body or a getUpdates result (`{"ok": true, "result": …}` or bare)."""
+    if not isinstance(payload, dict):
+        return None
+    if payload.get("ok") is True and isinstance(payload.get("result"), dict):
+        payload = payload["result"]
+    return payload if isinstance(payload.get("message"), dict) and payload.get("event_name") else None
+
+
+def incoming_from_update(update: dict) -> Incoming | None:
+    """A message the core can act on; None for stickers and what Zalo cannot show us."""
+    event = str(update.get("event_name", ""))
+    message = update.get("message") or {}
+    sender = message.get("from") or {}
+    chat = message.get("chat") or {}
+    user_id, chat_id = str(sender.get("id") or ""), str(chat.get("id") or "")
+    if not user_id or not chat_id or sender.get("is_bot"):
+        return None
+    message_id = str(message.get("message_id") or "") or None
+    attachment = None
+    if event == "message.text.received":
+        text = str(message.get("text") or "")
+    elif event == "message.image.received" and message.get("photo_url"):
+        text = str(message.get("caption") or "")
+        attachment = Attachment(file_id=str(message["photo_url"]), mime_type="image/*")
+    else:
+        return None
+    return Incoming(
+        platform=PLATFORM,
+        chat_id=chat_id,
+        user_id=user_id,
+        user_name=str(sender.get("display_name") or sender.get("name") or ""),
+        text=text,
+        message_id=message_id,
+        # Zalo updates have no update id; the message id is unique and what a re-delivery repeats.
+        update_key=message_id,
+        is_group=str(chat.get("chat_type", "")).upper() == "GROUP",
+        attachment=attachment,
+    )

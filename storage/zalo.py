@@ -1,0 +1,163 @@
+"""Repositories for what the Zalo transports keep: the OA token pair, follower contacts, shared files.
+
+Functions take a session and never commit; the caller's unit of work does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models.zalo import ZaloOAContact, ZaloOAToken, ZaloSharedFile
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# -- the OA token pair -------------------------------------------------------------------------------
+
+
+async def get_token(session: AsyncSession, app_id: str) -> ZaloOAToken | None:
+    return await session.get(ZaloOAToken, app_id, populate_existing=True)
+
+
+async def seed_token(
+    session: AsyncSession, app_id: str, access_token: str, refresh_token: str, now: dt.datetime
+) -> ZaloOAToken:
+    """Store the pair from the environment unless this very pair was stored before.
+
+    A refresh spends the refresh token, so the environment's pair goes stale after the first refresh;
+    only a different pair there (the OA was authorised again) replaces what the refreshes left.
+    """
+    fingerprint = sha256(f"{access_token}\n{refresh_token}")
+    row = await session.get(ZaloOAToken, app_id, with_for_update=True, populate_existing=True)
+    if row is None:
+        row = ZaloOAToken(app_id=app_id, generation=0)
+        session.add(row)
+    elif row.seed_hash == fingerprint:
+        return row
+    row.access_token = access_token
+    row.refresh_token = refresh_token
+    row.expires_at = None
+    row.seed_hash = fingerprint
+    row.refreshing_until = None
+    row.generation = (row.generation or 0) + 1
+    row.updated_at = now
+    await session.flush()
+    return row
+
+
+async def claim_refresh(
+    session: AsyncSession, app_id: str, stale_access_token: str, now: dt.datetime, lease: dt.timedelta
+) -> ZaloOAToken | None:
+    """Take the right to refresh, if the stale token is still current and nobody holds the lease.
+
+    Returns the row (with the refresh token to spend) when this caller won; None when another caller
+    already refreshed or is refreshing. A conditional update decides, so two instances cannot both win.
+    """
+    result = await session.execute(
+        update(ZaloOAToken)
+        .where(
+            ZaloOAToken.app_id == app_id,
+            ZaloOAToken.access_token == stale_access_token,
+            (ZaloOAToken.refreshing_until.is_(None)) | (ZaloOAToken.refreshing_until <= now),
+        )
+        .values(refreshing_until=now + lease)
+    )
+    if result.rowcount != 1:
+        return None
+    return await get_token(session, app_id)
+
+
+async def store_refreshed(
+    session: AsyncSession,
+    app_id: str,
+    generation: int,
+    access_token: str,
+    refresh_token: str,
+    expires_at: dt.datetime,
+    now: dt.datetime,
+) -> bool:
+    """Replace the pair, if it is still the generation the refresh started from."""
+    result = await session.execute(
+        update(ZaloOAToken)
+        .where(ZaloOAToken.app_id == app_id, ZaloOAToken.generation == generation)
+        .values(
+            access_token=access_token,
+            refresh_token=refresh_token,
+            expires_at=expires_at,
+            generation=generation + 1,
+            refreshing_until=None,
+            updated_at=now,
+        )
+    )
+    return result.rowcount == 1
+
+
+async def release_refresh(session: AsyncSession, app_id: str, generation: int) -> None:
+    await session.execute(
+        update(ZaloOAToken)
+        .where(ZaloOAToken.app_id == app_id, ZaloOAToken.generation == generation)
+        .values(refreshing_until=None)
+    )
+
+
+# -- follower contacts -------------------------------------------------------------------------------
+
+
+async def record_contact(
+    session: AsyncSession, user_id: str, message_id: str | None, at: dt.datetime
+) -> None:
+    """Remember the follower's latest message; an older one arriving late (a webhook retry) changes nothing."""
+    dialect = session.bind.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(ZaloOAContact).values(user_id=user_id, last_message_id=message_id, last_message_at=at)
+    statement = statement.on_conflict_do_update(
+        index_elements=[ZaloOAContact.user_id],
+        set_={"last_message_id": statement.excluded.last_message_id, "last_message_at": at},
+        where=ZaloOAContact.last_message_at < at,
+    )
+    await session.execute(statement)
+
+
+async def last_contact(session: AsyncSession, user_id: str) -> ZaloOAContact | None:
+    return await session.get(ZaloOAContact, user_id)
+
+
+# -- files shared by link ----------------------------------------------------------------------------
+
+
+async def add_shared_file(
+    session: AsyncSession,
+    token: str,
+    filename: str,
+    mime_type: str,
+    content: bytes,
+    now: dt.datetime,
+    expires_at: dt.datetime,
+) -> None:
+    # Expired files go as new ones come, so the table never grows without bound.
+    await session.execute(delete(ZaloSharedFile).where(ZaloSharedFile.expires_at <= now))
+    session.add(
+        ZaloSharedFile(
+            token_hash=sha256(token),
+            filename=filename,
+            mime_type=mime_type,
+            content=content,
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
+
+
+async def find_shared_file(session: AsyncSession, token: str, now: dt.datetime) -> ZaloSharedFile | None:
+    return await session.scalar(
+        select(ZaloSharedFile).where(
+            ZaloSharedFile.token_hash == sha256(token), ZaloSharedFile.expires_at > now
+        )
+    )

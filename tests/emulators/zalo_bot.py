@@ -1,0 +1,319 @@
+"""An emulator of the Zalo Bot Platform API on 127.0.0.1, with a test API and injectable faults.
+
+Answers as the platform does: `{"ok": true, "result": …}` or `{"ok": false, "error_code": N,
+"description": …}` with the matching HTTP status; `getUpdates` hands out ONE update per call and answers
+408 when its long poll ends empty (409 while a webhook is set); dates are in milliseconds; ids are
+opaque strings. A bot may only write to chats whose user wrote to it first ("chat not found" otherwise),
+texts are limited to 2,000 characters, and `sendPhoto` takes a URL, which the emulator downloads the
+way the platform's servers do.
+
+Test API: `await user_sends(user_id, text)` (queued for getUpdates, or POSTed to the webhook with the
+secret header), `sent` / `texts_to(chat_id)` / `await wait_for_messages(chat_id, n)`, `block(chat_id)`
+(the user blocked the bot: 403 from then on), and `faults.add(method, Fault(kind))` with the kinds
+rate_limit, blocked, chat_not_found, server_error, bad_gateway_html, timeout and unauthorized.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass, field
+
+import aiohttp
+from aiohttp import web
+
+from tests.emulators.faults import Fault, FaultPlan
+
+TEXT_LIMIT = 2000
+BOT_TOKEN = "1234567890:emulated-zalo-bot-token"
+
+
+def utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+@dataclass
+class SentMessage:
+    method: str  # sendMessage | sendPhoto
+    chat_id: str
+    message_id: str
+    text: str = ""
+    photo: str | None = None
+    caption: str = ""
+    photo_bytes: bytes | None = None
+
+
+@dataclass
+class _Clock:
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class ZaloBotEmulator:
+    token: str = BOT_TOKEN
+    bot_id: str = "2012345678901234567"
+    account_name: str = "bot.nhacviec"
+    display_name: str = "Bot Nhắc việc"
+    clock: object = field(default_factory=_Clock)
+
+    def __post_init__(self) -> None:
+        self.faults = FaultPlan()
+        self.sent: list[SentMessage] = []
+        self.actions: list[tuple[str, str]] = []  # (chat_id, action)
+        self.calls: list[str] = []
+        self.webhook_url: str | None = None
+        self.webhook_secret: str | None = None
+        self.webhook_statuses: list[int] = []
+        self._queue: list[dict] = []
+        self._queued = asyncio.Event()
+        self._closing = asyncio.Event()
+        self._known_chats: set[str] = set()
+        self._blocked: set[str] = set()
+        self._message_arrived = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self.port = 0
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def start(self) -> ZaloBotEmulator:
+        app = web.Application()
+        app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+        self._session = aiohttp.ClientSession()
+        return self
+
+    async def stop(self) -> None:
+        self._closing.set()
+        if self._session:
+            await self._session.close()
+        if self._runner:
+            await self._runner.cleanup()
+
+    @property
+    def base_url(self) -> str:
+        """What the client's `api_base_url` should be (the token is appended to it)."""
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    # -- test API --------------------------------------------------------------------------------
+
+    async def user_sends(
+        self,
+        user_id: str,
+        text: str,
+        *,
+        name: str = "Nguyễn Văn An",
+        chat_id: str | None = None,
+        group: bool = False,
+        photo_url: str | None = None,
+    ) -> dict:
+        """A user writes to the bot. Returns the update as the platform would deliver it."""
+        chat_id = chat_id or user_id
+        self._known_chats.add(chat_id)
+        message = {
+            "from": {"id": user_id, "display_name": name, "is_bot": False},
+            "chat": {"id": chat_id, "chat_type": "GROUP" if group else "PRIVATE"},
+            "message_id": uuid.uuid4().hex,
+            "date": int(self.clock.now().timestamp() * 1000),
+        }
+        if photo_url:
+            message.update(photo_url=photo_url, caption=text)
+            update = {"event_name": "message.image.received", "message": message}
+        else:
+            message["text"] = text
+            update = {"event_name": "message.text.received", "message": message}
+        await self.deliver(update)
+        return update
+
+    async def deliver(self, update: dict) -> None:
+        """Hand an update to the bot: through its webhook when one is set, else to getUpdates."""
+        if self.webhook_url:
+            headers = {"X-Bot-Api-Secret-Token": self.webhook_secret or ""}
+            async with self._session.post(self.webhook_url, json=update, headers=headers) as response:
+                self.webhook_statuses.append(response.status)
+        else:
+            self._queue.append(update)
+            self._queued.set()
+
+    def block(self, chat_id: str) -> None:
+        self._blocked.add(chat_id)
+
+    def texts_to(self, chat_id: str) -> list[str]:
+        return [m.text or m.caption for m in self.sent if m.chat_id == chat_id]
+
+    async def wait_for_messages(self, chat_id: str, count: int, within: float = 10.0) -> list[SentMessage]:
+        """The first `count` messages sent to the chat, waiting for the bot to send them."""
+
+        def ready() -> bool:
+            return len([m for m in self.sent if m.chat_id == chat_id]) >= count
+
+        async with self._message_arrived:
+            await asyncio.wait_for(self._message_arrived.wait_for(ready), within)
+        return [m for m in self.sent if m.chat_id == chat_id][:count]
+
+    @property
+    def pending_updates(self) -> int:
+        return len(self._queue)
+
+    # -- the API ---------------------------------------------------------------------------------
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        self.calls.append(method)
+        if request.match_info["token"] != self.token:
+            return _error(401, "Unauthorized")
+        try:
+            payload = await request.json() if request.can_read_body else {}
+        except json.JSONDecodeError:
+            return _error(400, "Bad Request: invalid JSON")
+        fault = self.faults.take(method)
+        if fault and not fault.deliver:
+            return await self._fault(fault)
+        handler = getattr(self, f"_api_{method}", None)
+        if handler is None:
+            return _error(404, "Not Found: method not found")
+        response = await handler(payload or {})
+        if fault:  # deliver=True: the request took effect, its answer is what gets lost
+            return await self._fault(fault)
+        return response
+
+    async def _fault(self, fault: Fault) -> web.StreamResponse:
+        if fault.kind == "rate_limit":
+            return _error(429, "Too Many Requests", parameters={"retry_after": fault.retry_after}, status=429)
+        if fault.kind == "blocked":
+            return _error(403, "Forbidden: the user has blocked the bot")
+        if fault.kind == "chat_not_found":
+            return _error(400, "Bad Request: chat not found")
+        if fault.kind == "unauthorized":
+            return _error(401, "Unauthorized")
+        if fault.kind == "server_error":
+            return _error(fault.status, "Internal Server Error", status=fault.status)
+        if fault.kind == "bad_gateway_html":
+            return web.Response(
+                status=502, text="<html><body>502 Bad Gateway</body></html>", content_type="text/html"
+            )
+        if fault.kind == "timeout":
+            # Hold the answer until the client has given up (or the emulator shuts down).
+            try:
+                await asyncio.wait_for(self._closing.wait(), 30)
+            except TimeoutError:
+                pass
+            return _error(504, "Gateway Timeout")
+        raise ValueError(f"unknown fault kind {fault.kind!r}")
+
+    async def _api_getMe(self, payload: dict) -> web.Response:
+        return _ok(
+            {
+                "id": self.bot_id,
+                "account_name": self.account_name,
+                "account_type": "BASIC",
+                "can_join_groups": False,
+                "display_name": self.display_name,
+            }
+        )
+
+    async def _api_getUpdates(self, payload: dict) -> web.Response:
+        if self.webhook_url:
+            return _error(409, "Conflict: can't use getUpdates while webhook is active")
+        try:
+            timeout = float(payload.get("timeout") or 0)
+        except (TypeError, ValueError):
+            return _error(400, "Bad Request: timeout must be a number")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self._queue:
+            self._queued.clear()
+            remaining = deadline - loop.time()
+            if remaining <= 0 or self._closing.is_set():
+                return _error(408, "Request timeout")
+            try:
+                await asyncio.wait_for(self._queued.wait(), remaining)
+            except TimeoutError:
+                return _error(408, "Request timeout")
+        return _ok(self._queue.pop(0))
+
+    async def _api_setWebhook(self, payload: dict) -> web.Response:
+        url, secret = payload.get("url"), payload.get("secret_token")
+        if not url or not str(url).startswith(("https://", "http://127.0.0.1")):
+            return _error(400, "Bad Request: url must be an https URL")
+        if not secret or not 8 <= len(secret) <= 256:
+            return _error(400, "Bad Request: secret_token must be 8 to 256 characters")
+        self.webhook_url, self.webhook_secret = url, secret
+        return _ok({"url": url, "updated_at": int(self.clock.now().timestamp() * 1000)})
+
+    async def _api_deleteWebhook(self, payload: dict) -> web.Response:
+        self.webhook_url = self.webhook_secret = None
+        return _ok({"url": "", "updated_at": int(self.clock.now().timestamp() * 1000)})
+
+    async def _api_getWebhookInfo(self, payload: dict) -> web.Response:
+        return _ok({"url": self.webhook_url or "", "updated_at": int(self.clock.now().timestamp() * 1000)})
+
+    def _check_chat(self, chat_id) -> web.Response | None:
+        if not chat_id:
+            return _error(400, "Bad Request: chat_id is required")
+        if str(chat_id) in self._blocked:
+            return _error(403, "Forbidden: the user has blocked the bot")
+        if str(chat_id) not in self._known_chats:
+            return _error(400, "Bad Request: chat not found")
+        return None
+
+    async def _api_sendMessage(self, payload: dict) -> web.Response:
+        chat_id, text = payload.get("chat_id"), payload.get("text")
+        if problem := self._check_chat(chat_id):
+            return problem
+        if not isinstance(text, str) or not text.strip():
+            return _error(400, "Bad Request: text is empty")
+        if utf16_length(text) > TEXT_LIMIT:
+            return _error(400, f"Bad Request: text is longer than {TEXT_LIMIT} characters")
+        return await self._record(SentMessage("sendMessage", str(chat_id), uuid.uuid4().hex, text=text))
+
+    async def _api_sendPhoto(self, payload: dict) -> web.Response:
+        chat_id, photo = payload.get("chat_id"), payload.get("photo")
+        if problem := self._check_chat(chat_id):
+            return problem
+        if not isinstance(photo, str) or not photo.startswith(("http://", "https://")):
+            return _error(400, "Bad Request: photo must be a URL")
+        try:
+            async with self._session.get(photo) as response:
+                if response.status != 200:
+                    return _error(400, "Bad Request: can not download photo")
+                content = await response.read()
+        except aiohttp.ClientError:
+            return _error(400, "Bad Request: can not download photo")
+        caption = str(payload.get("caption") or "")
+        message = SentMessage("sendPhoto", str(chat_id), uuid.uuid4().hex, photo=photo, caption=caption)
+        message.photo_bytes = content
+        return await self._record(message)
+
+    async def _api_sendChatAction(self, payload: dict) -> web.Response:
+        chat_id, action = payload.get("chat_id"), payload.get("action")
+        if problem := self._check_chat(chat_id):
+            return problem
+        if action not in ("typing", "upload_photo"):
+            return _error(400, "Bad Request: unsupported action")
+        self.actions.append((str(chat_id), action))
+        return _ok(True)
+
+    async def _record(self, message: SentMessage) -> web.Response:
+        async with self._message_arrived:
+            self.sent.append(message)
+            self._message_arrived.notify_all()
+        return _ok({"message_id": message.message_id, "date": int(self.clock.now().timestamp() * 1000)})
+
+
+def _ok(result) -> web.Response:
+    return web.json_response({"ok": True, "result": result})
+
+
+def _error(code: int, description: str, *, parameters: dict | None = None, status: int | None = None):
+    body = {"ok": False, "error_code": code, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return web.json_response(body, status=status or code)

@@ -1,0 +1,318 @@
+"""An emulator of the Zalo Official Account API v3 and its OAuth token endpoint on 127.0.0.1.
+
+Behaves as the OA API does where the transport depends on it:
+- answers HTTP 200 with `{"error": 0, "message": "Success", "data": …}`, or a negative `error`;
+- the access token (an `access_token` header) is checked on every call: unknown → -216, expired → -216;
+- `POST /v4/oa/access_token` (form: app_id, refresh_token, grant_type, with the app secret in a
+  `secret_key` header) issues a new access token AND a new refresh token; a refresh token works once;
+- consultation messages (`/v3.0/oa/message/cs`) reach only users who wrote to the OA within the last
+  7 days (-230 otherwise), or who follow it and have not blocked it (-213); `recipient.message_id`
+  answers a given message of the user;
+- `/v2.0/oa/upload/file` takes PDF/DOC/DOCX up to 5 MB and returns a token for a file message;
+- webhook events are POSTed to `webhook_url` signed with `X-ZEvent-Signature: mac=<sha256(app_id +
+  body + timestamp + OA secret key)>`, timestamps in milliseconds, from the emulator's clock.
+
+Faults (`faults.add(path_or_"*", Fault(kind))`): rate_limit (-32), blocked (-213), expired_token
+(-216), server_error (HTTP 5xx), timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+
+import aiohttp
+from aiohttp import web
+
+from tests.emulators.faults import Fault, FaultPlan
+from tests.emulators.zalo_bot import utf16_length
+
+APP_ID = "3146782011234567890"
+APP_SECRET = "emulated-app-secret"
+OA_SECRET_KEY = "emulated-oa-secret-key"
+OA_ID = "5401234567890123456"
+TEXT_LIMIT = 2000
+FILE_LIMIT = 5 * 1024 * 1024
+FILE_TYPES = {
+    "application/pdf",
+    "application/msword",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+INTERACTION_WINDOW = dt.timedelta(days=7)
+
+
+def signature(app_id: str, body: str, timestamp: str, oa_secret_key: str) -> str:
+    return "mac=" + hashlib.sha256(f"{app_id}{body}{timestamp}{oa_secret_key}".encode()).hexdigest()
+
+
+@dataclass
+class SentOAMessage:
+    user_id: str
+    message_id: str
+    text: str = ""
+    file: tuple[str, bytes] | None = None  # (filename, content)
+    reply_to: str | None = None  # the user's message this one answers
+
+
+@dataclass
+class _Clock:
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class ZaloOAEmulator:
+    clock: object = field(default_factory=_Clock)
+    app_id: str = APP_ID
+    app_secret: str = APP_SECRET
+    oa_secret_key: str = OA_SECRET_KEY
+    oa_id: str = OA_ID
+    access_token_lifetime: dt.timedelta = dt.timedelta(hours=25)
+
+    def __post_init__(self) -> None:
+        self.faults = FaultPlan()
+        self.sent: list[SentOAMessage] = []
+        self.calls: list[str] = []
+        self.refreshes = 0
+        self.webhook_url: str | None = None
+        self.webhook_statuses: list[int] = []
+        self._access: dict[str, dt.datetime] = {}  # token -> expires at
+        self.refresh_token = ""
+        self._used_refresh: set[str] = set()
+        self._last_interaction: dict[str, dt.datetime] = {}
+        self._user_messages: dict[str, str] = {}  # the user's msg_id -> user id
+        self._unfollowed: set[str] = set()
+        self._uploads: dict[str, tuple[str, bytes]] = {}
+        self._closing = asyncio.Event()
+        self._message_arrived = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self.port = 0
+        self.access_token = self._issue_access()
+        self.refresh_token = "refresh-" + uuid.uuid4().hex
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def start(self) -> ZaloOAEmulator:
+        app = web.Application()
+        app.router.add_get("/v2.0/oa/getoa", self._getoa)
+        app.router.add_post("/v3.0/oa/message/cs", self._message_cs)
+        app.router.add_post("/v2.0/oa/upload/file", self._upload_file)
+        app.router.add_post("/v4/oa/access_token", self._access_token)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+        self._session = aiohttp.ClientSession()
+        return self
+
+    async def stop(self) -> None:
+        self._closing.set()
+        if self._session:
+            await self._session.close()
+        if self._runner:
+            await self._runner.cleanup()
+
+    @property
+    def api_base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def oauth_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v4/oa/access_token"
+
+    # -- test API --------------------------------------------------------------------------------
+
+    def _issue_access(self) -> str:
+        token = "access-" + uuid.uuid4().hex
+        self._access[token] = self.clock.now() + self.access_token_lifetime
+        return token
+
+    def expire_access_token(self, token: str | None = None) -> None:
+        """The access token stops working (it expired, or the OA admin revoked it)."""
+        self._access[token or self.access_token] = self.clock.now() - dt.timedelta(seconds=1)
+
+    def event(self, user_id: str, text: str, *, event_name: str = "user_send_text") -> dict:
+        msg_id = uuid.uuid4().hex
+        return {
+            "app_id": self.app_id,
+            "user_id_by_app": "app-" + user_id,
+            "event_name": event_name,
+            "timestamp": str(int(self.clock.now().timestamp() * 1000)),
+            "sender": {"id": user_id},
+            "recipient": {"id": self.oa_id},
+            "message": {"text": text, "msg_id": msg_id},
+        }
+
+    async def user_sends(self, user_id: str, text: str) -> dict:
+        """A follower writes to the OA: recorded as an interaction, POSTed, signed, to the webhook."""
+        event = self.event(user_id, text)
+        self._unfollowed.discard(user_id)
+        self._last_interaction[user_id] = self.clock.now()
+        self._user_messages[event["message"]["msg_id"]] = user_id
+        await self.post_event(event)
+        return event
+
+    async def post_event(self, event: dict, *, mac: str | None = None) -> int:
+        """POST an event to the webhook, signed correctly unless `mac` says otherwise."""
+        body = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+        header = (
+            mac if mac is not None else signature(self.app_id, body, event["timestamp"], self.oa_secret_key)
+        )
+        async with self._session.post(
+            self.webhook_url,
+            data=body.encode(),
+            headers={"Content-Type": "application/json", "X-ZEvent-Signature": header},
+        ) as response:
+            self.webhook_statuses.append(response.status)
+            return response.status
+
+    def unfollow(self, user_id: str) -> None:
+        self._unfollowed.add(user_id)
+
+    def texts_to(self, user_id: str) -> list[str]:
+        return [m.text for m in self.sent if m.user_id == user_id and m.file is None]
+
+    async def wait_for_messages(self, user_id: str, count: int, within: float = 10.0) -> list[SentOAMessage]:
+        def ready() -> bool:
+            return len([m for m in self.sent if m.user_id == user_id]) >= count
+
+        async with self._message_arrived:
+            await asyncio.wait_for(self._message_arrived.wait_for(ready), within)
+        return [m for m in self.sent if m.user_id == user_id][:count]
+
+    # -- the API ---------------------------------------------------------------------------------
+
+    def _authorised(self, request: web.Request) -> web.Response | None:
+        token = request.headers.get("access_token", "")
+        expires = self._access.get(token)
+        if expires is None or expires <= self.clock.now():
+            return _error(-216, "Access token is invalid")
+        return None
+
+    async def _before(self, request: web.Request, path: str) -> tuple[web.Response | None, Fault | None]:
+        self.calls.append(path)
+        fault = self.faults.take(path)
+        if fault and not fault.deliver:
+            return await self._fault(fault), None
+        return self._authorised(request), fault
+
+    async def _fault(self, fault: Fault) -> web.StreamResponse:
+        if fault.kind == "rate_limit":
+            return _error(-32, "Your OA reached limit call api")
+        if fault.kind == "blocked":
+            return _error(-213, "User has not followed OA")
+        if fault.kind == "expired_token":
+            return _error(-216, "Access token is invalid")
+        if fault.kind == "server_error":
+            return web.Response(status=fault.status, text="Internal Server Error")
+        if fault.kind == "timeout":
+            try:
+                await asyncio.wait_for(self._closing.wait(), 30)
+            except TimeoutError:
+                pass
+            return web.Response(status=504, text="Gateway Timeout")
+        raise ValueError(f"unknown fault kind {fault.kind!r}")
+
+    async def _getoa(self, request: web.Request) -> web.Response:
+        problem, _ = await self._before(request, "/v2.0/oa/getoa")
+        if problem:
+            return problem
+        return _ok({"oa_id": self.oa_id, "name": "Sở Thông tin và Truyền thông", "num_follower": 12})
+
+    async def _message_cs(self, request: web.Request) -> web.StreamResponse:
+        problem, fault = await self._before(request, "/v3.0/oa/message/cs")
+        if problem:
+            return problem
+        try:
+            payload = await request.json()
+        except json.JSONDecodeError:
+            return _error(-201, "Parameters are invalid")
+        recipient = payload.get("recipient") or {}
+        message = payload.get("message") or {}
+        reply_to = recipient.get("message_id")
+        user_id = self._user_messages.get(reply_to) if reply_to else recipient.get("user_id")
+        if not user_id:
+            return _error(-201, "Recipient is invalid")
+        if user_id in self._unfollowed:
+            return _error(-213, "User has not followed OA")
+        last = self._last_interaction.get(user_id)
+        if last is None or self.clock.now() - last > INTERACTION_WINDOW:
+            return _error(-230, "User has not interacted with the OA in the past 7 days")
+        sent = SentOAMessage(user_id=user_id, message_id=uuid.uuid4().hex, reply_to=reply_to)
+        attachment = message.get("attachment")
+        if attachment:
+            token = (
+                ((attachment.get("payload") or {}).get("token")) if attachment.get("type") == "file" else None
+            )
+            if token not in self._uploads:
+                return _error(-201, "Attachment is invalid")
+            sent.file = self._uploads[token]
+        else:
+            text = message.get("text")
+            if not isinstance(text, str) or not text.strip():
+                return _error(-201, "Message text is empty")
+            if utf16_length(text) > TEXT_LIMIT:
+                return _error(-201, f"Message text is longer than {TEXT_LIMIT} characters")
+            sent.text = text
+        async with self._message_arrived:
+            self.sent.append(sent)
+            self._message_arrived.notify_all()
+        if fault:  # delivered, but the answer is lost
+            return await self._fault(fault)
+        return _ok({"message_id": sent.message_id, "user_id": user_id, "quota": {"quota_type": "reply"}})
+
+    async def _upload_file(self, request: web.Request) -> web.Response:
+        problem, _ = await self._before(request, "/v2.0/oa/upload/file")
+        if problem:
+            return problem
+        form = await request.post()
+        upload = form.get("file")
+        if not isinstance(upload, web.FileField):
+            return _error(-201, "file is required")
+        content = upload.file.read()
+        if upload.content_type not in FILE_TYPES:
+            return _error(-210, "File type is not supported")
+        if len(content) > FILE_LIMIT:
+            return _error(-210, "File is larger than 5MB")
+        token = uuid.uuid4().hex
+        self._uploads[token] = (upload.filename, content)
+        return _ok({"token": token})
+
+    async def _access_token(self, request: web.Request) -> web.StreamResponse:
+        self.calls.append("/v4/oa/access_token")
+        fault = self.faults.take("/v4/oa/access_token")
+        if fault:
+            return await self._fault(fault)
+        form = await request.post()
+        if request.headers.get("secret_key") != self.app_secret or form.get("app_id") != self.app_id:
+            return web.json_response({"error": -14001, "error_description": "Invalid app credentials"})
+        token = form.get("refresh_token")
+        if form.get("grant_type") != "refresh_token" or not token:
+            return web.json_response({"error": -14003, "error_description": "Missing refresh token"})
+        if token in self._used_refresh or token != self.refresh_token:
+            return web.json_response({"error": -14014, "error_description": "Invalid refresh token"})
+        self._used_refresh.add(token)
+        self.refreshes += 1
+        self.access_token = self._issue_access()
+        self.refresh_token = "refresh-" + uuid.uuid4().hex
+        return web.json_response(
+            {
+                "access_token": self.access_token,
+                "refresh_token": self.refresh_token,
+                "expires_in": str(int(self.access_token_lifetime.total_seconds())),
+            }
+        )
+
+
+def _ok(data) -> web.Response:
+    return web.json_response({"data": data, "error": 0, "message": "Success"})
+
+
+def _error(code: int, message: str) -> web.Response:
+    return web.json_response({"error": code, "message": message})
