@@ -1,0 +1,405 @@
+"""How plans name agencies: the built-in table of names and abbreviations, and how a table cell that
+names several agencies is cut into one name per agency. Pure text rules; `storage.agencies` keeps the
+registry in the database.
+
+Matching keys are `fold()` of a name (case, diacritics and punctuation ignored). "và" and "&" are
+interchangeable in names ("Sở Thông tin & Truyền thông"), so a name also matches with "và" dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from storage.text import fold, normalize_space
+
+
+@dataclass(frozen=True)
+class KnownAgency:
+    name: str
+    short_name: str | None = None
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def spellings(self) -> tuple[str, ...]:
+        return (self.name, *((self.short_name,) if self.short_name else ()), *self.aliases)
+
+
+# Agencies that plans name, with the abbreviations and variants seen in issued plans. Only rows a
+# plan actually names are created in the database; this table decides what they are called and
+# which other spellings lead to them.
+KNOWN_AGENCIES: tuple[KnownAgency, ...] = (
+    KnownAgency(
+        "Sở Thông tin và Truyền thông",
+        "Sở TTTT",
+        ("Sở TT&TT", "Sở TT-TT", "Sở TT và TT", "STTTT", "Sở Thông tin - Truyền thông"),
+    ),
+    KnownAgency(
+        "Sở Văn hóa và Thể thao",
+        "Sở VHTT",
+        ("Sở VH TT", "Sở VHHT", "Sở VH&TT", "Sở VH-TT", "Sở Văn hóa - Thể thao", "Sở Văn hóa, Thể thao"),
+    ),
+    KnownAgency(
+        "Sở Văn hóa, Thể thao và Du lịch",
+        "Sở VHTTDL",
+        ("Sở VH,TT&DL", "Sở VHTT&DL", "Sở VH-TT-DL", "Sở VHTT và DL"),
+    ),
+    KnownAgency("Sở Du lịch"),
+    KnownAgency("Sở Ngoại vụ"),
+    KnownAgency("Sở Công Thương", "Sở CT", ("Sở Công thương",)),
+    KnownAgency("Sở Tài chính", "Sở TC"),
+    KnownAgency("Sở Nội vụ", "Sở NV"),
+    KnownAgency("Sở Kế hoạch và Đầu tư", "Sở KHĐT", ("Sở KH&ĐT", "Sở KH-ĐT", "Sở Kế hoạch - Đầu tư")),
+    KnownAgency("Sở Giao thông Vận tải", "Sở GTVT", ("Sở GT-VT", "Sở GT&VT", "Sở Giao thông - Vận tải")),
+    KnownAgency(
+        "Sở Tài nguyên và Môi trường", "Sở TNMT", ("Sở TN&MT", "Sở TN-MT", "Sở Tài nguyên - Môi trường")
+    ),
+    KnownAgency("Sở Giáo dục và Đào tạo", "Sở GDĐT", ("Sở GD&ĐT", "Sở GD-ĐT")),
+    KnownAgency("Sở Y tế", "Sở YT"),
+    KnownAgency("Sở Tư pháp", "Sở TP"),
+    KnownAgency("Sở Xây dựng", "Sở XD"),
+    KnownAgency("Sở Khoa học và Công nghệ", "Sở KHCN", ("Sở KH&CN", "Sở KH-CN")),
+    KnownAgency(
+        "Sở Lao động - Thương binh và Xã hội",
+        "Sở LĐTBXH",
+        ("Sở LĐ-TB&XH", "Sở LĐTB&XH", "Sở Lao động, Thương binh và Xã hội"),
+    ),
+    KnownAgency(
+        "Sở Nông nghiệp và Phát triển nông thôn",
+        "Sở NN&PTNT",
+        ("Sở NNPTNT", "Sở NN-PTNT", "Sở Nông nghiệp - Phát triển nông thôn"),
+    ),
+    KnownAgency("Sở Quy hoạch - Kiến trúc", "Sở QHKT", ("Sở QH-KT", "Sở Quy hoạch Kiến trúc")),
+    KnownAgency(
+        "Trung tâm Xúc tiến Đầu tư, Thương mại, Du lịch",
+        "Trung tâm XTĐT-TMDL",
+        (
+            "XTĐT-TMDL",
+            "XTĐTMDL",
+            "Trung tâm XTĐTMDL",
+            "Trung tâm XTĐT, TM&DL",
+            "Trung tâm XTĐT-TM-DL",
+            "Trung tâm Xúc tiến Đầu tư, Thương mại và Du lịch",
+            "Trung tâm Xúc tiến đầu tư, thương mại, du lịch thành phố Hà Nội",
+            "HPA",
+        ),
+    ),
+    KnownAgency("Công an Thành phố", "CATP", ("Công an thành phố Hà Nội", "Công an TP", "CATP Hà Nội")),
+    KnownAgency("Công an tỉnh", "CAT"),
+    KnownAgency(
+        "Ban Tuyên giáo Thành ủy", "BTG Thành ủy", ("Ban Tuyên giáo Thành ủy Hà Nội", "Ban TG Thành ủy")
+    ),
+    KnownAgency("Ban Tuyên giáo Tỉnh ủy", "BTG Tỉnh ủy", ("Ban TG Tỉnh ủy",)),
+    KnownAgency("Ban Tuyên giáo Trung ương", "BTGTW", ("Ban TGTW",)),
+    KnownAgency(
+        "UBND các quận, huyện, thị xã",
+        "UBND quận/huyện/thị xã",
+        (
+            "UBND quận, huyện, thị xã",
+            "Ủy ban nhân dân các quận, huyện, thị xã",
+            "Ủy ban nhân dân quận, huyện, thị xã",
+            "UBND cấp huyện",
+            "Ủy ban nhân dân cấp huyện",
+            "UBND các quận, huyện",
+        ),
+    ),
+    # Provinces have no "quận": their district level is named after what the province has.
+    KnownAgency(
+        "UBND các huyện, thành phố",
+        "UBND huyện/thành phố",
+        ("UBND huyện, thành phố", "Ủy ban nhân dân các huyện, thành phố"),
+    ),
+    KnownAgency(
+        "UBND các huyện, thị xã, thành phố",
+        "UBND huyện/thị xã/thành phố",
+        (
+            "UBND huyện, thị xã, thành phố",
+            "UBND các huyện, thành phố, thị xã",
+            "UBND các huyện, thị xã",
+            "Ủy ban nhân dân các huyện, thị xã, thành phố",
+        ),
+    ),
+    KnownAgency("Văn phòng UBND Thành phố", "VP UBND TP", ("Văn phòng Ủy ban nhân dân Thành phố", "VPUB")),
+    KnownAgency("Văn phòng UBND tỉnh", "VP UBND tỉnh", ("Văn phòng Ủy ban nhân dân tỉnh",)),
+    KnownAgency("Thông tấn xã Việt Nam", "TTXVN"),
+    KnownAgency("Đài Tiếng nói Việt Nam", "VOV"),
+    KnownAgency("Đài Truyền hình Việt Nam", "VTV"),
+    KnownAgency(
+        "Đài Phát thanh và Truyền hình Hà Nội",
+        "Đài PT&TH Hà Nội",
+        ("Đài PTTH Hà Nội", "Đài PT-TH Hà Nội", "Đài Hà Nội", "Đài Phát thanh, Truyền hình Hà Nội"),
+    ),
+    KnownAgency(
+        "Đài Phát thanh và Truyền hình tỉnh",
+        "Đài PT&TH tỉnh",
+        ("Đài PTTH tỉnh", "Đài PT-TH tỉnh", "Đài Phát thanh - Truyền hình tỉnh"),
+    ),
+    KnownAgency("Cổng thông tin điện tử Chính phủ", None, ("Cổng TTĐT Chính phủ",)),
+    KnownAgency(
+        "Cổng Giao tiếp điện tử Hà Nội",
+        None,
+        ("Cổng Giao tiếp điện tử Thành phố", "Cổng GTĐT Hà Nội", "Cổng giao tiếp điện tử thành phố Hà Nội"),
+    ),
+    KnownAgency("Bộ Thông tin và Truyền thông", "Bộ TTTT", ("Bộ TT&TT", "Bộ TT-TT")),
+    KnownAgency("Báo Hà Nội mới"),
+    KnownAgency("Báo Kinh tế và Đô thị", None, ("Báo Kinh tế & Đô thị",)),
+    KnownAgency("Báo An ninh Thủ đô"),
+    KnownAgency(
+        "Liên hiệp các tổ chức hữu nghị Thành phố",
+        "Liên hiệp các TCHN Thành phố",
+        ("Liên hiệp các tổ chức hữu nghị thành phố Hà Nội", "Liên hiệp các TCHN", "HAUFO"),
+    ),
+    KnownAgency(
+        "Viện Nghiên cứu phát triển kinh tế - xã hội Hà Nội",
+        "Viện NCPT KT-XH Hà Nội",
+        ("Viện Nghiên cứu phát triển KT-XH Hà Nội",),
+    ),
+    KnownAgency(
+        "Cơ quan Hợp tác Quốc tế Nhật Bản",
+        "JICA",
+        ("Cơ quan Hợp tác Quốc tế Nhật Bản (JICA)",),
+    ),
+    KnownAgency(
+        "Phòng Văn hóa và Thông tin quận, huyện, thị xã",
+        "Phòng VHTT quận, huyện, thị xã",
+        (
+            "Phòng VHHT quận, huyện, thị xã",
+            "Phòng VH-TT quận, huyện, thị xã",
+            "Phòng Văn hóa - Thông tin quận, huyện, thị xã",
+            "Phòng Văn hóa và Thông tin cấp huyện",
+        ),
+    ),
+)
+
+
+def drop_and(key: str) -> str:
+    """A folded key without the word "và", so that "và" and "&" spell the same name."""
+    return " ".join(word for word in key.split() if word != "va")
+
+
+def match_keys(text: str) -> list[str]:
+    """The keys a spelling may be stored under: its fold, and its fold without "và"."""
+    key = fold(text)
+    if not key:
+        return []
+    bare = drop_and(key)
+    return [key] if bare == key or not bare else [key, bare]
+
+
+def _build_index() -> dict[str, KnownAgency]:
+    index: dict[str, KnownAgency] = {}
+    for entry in KNOWN_AGENCIES:
+        for spelling in entry.spellings:
+            for key in match_keys(spelling):
+                # First entry wins: a short form shared by two agencies must not silently flip.
+                index.setdefault(key, entry)
+    return index
+
+
+_KNOWN_INDEX = _build_index()
+
+
+def known_agency(text: str) -> KnownAgency | None:
+    """The built-in entry a spelling names, if any."""
+    for key in match_keys(text):
+        if entry := _KNOWN_INDEX.get(key):
+            return entry
+    return None
+
+
+# --- Cutting a cell into agency names ---------------------------------------------------------------
+
+# Words that begin an agency's name. After "và" only these (or "các …") start a new agency, so that
+# "Sở Khoa học và Công nghệ" stays whole while "Sở Nội vụ và Sở Tài chính" is two.
+_HEAD_WORDS = tuple(
+    fold(word)
+    for word in (
+        "Sở",
+        "Ban",
+        "Bộ",
+        "UBND",
+        "Ủy ban",
+        "Uỷ ban",
+        "Trung tâm",
+        "Đài",
+        "Báo",
+        "Cổng",
+        "Công an",
+        "Thông tấn xã",
+        "Viện",
+        "Liên hiệp",
+        "Liên đoàn",
+        "Phòng",
+        "Đoàn",
+        "Cơ quan",
+        "Tổng cục",
+        "Cục",
+        "Chi cục",
+        "Hiệp hội",
+        "Hội",
+        "Hãng",
+        "Văn phòng",
+        "Thành ủy",
+        "Tỉnh ủy",
+        "Huyện ủy",
+        "Mặt trận",
+        "Trường",
+        "Bệnh viện",
+        "Kho bạc",
+        "Ngân hàng",
+        "Quỹ",
+        "Tòa án",
+        "Thanh tra",
+        "Bộ Chỉ huy",
+        "Tập đoàn",
+        "Tổng công ty",
+        "Công ty",
+        "Bưu điện",
+        "Truyền hình",
+        "Trang",
+        "Tạp chí",
+        "Nhà xuất bản",
+        "Học viện",
+        "Đại học",
+        "Thành đoàn",
+        "Tỉnh đoàn",
+        "Công đoàn",
+        "Hội đồng",
+    )
+)
+# Plural or open-ended phrases ("các cơ quan liên quan"): kept in the cell's text, never an agency.
+_GENERIC_STARTS = ("cac ", "nhung ", "toan the ", "moi ")
+_GENERIC_WORDS = ("lien quan", "co lien quan")
+
+# Separators in the order of the original text; "và" is handled apart because names contain it.
+_SEPARATOR = re.compile(r"\s*(?:\n[-–+•]\s|[,;\n]|\s[-–]\s|^[-–+•]\s)\s*|\s+và\s+|\s+cùng\s+", re.IGNORECASE)
+_MARKUP = re.compile(r"</?(?:b|i|u|em|strong)>|\*\*|__", re.IGNORECASE)
+_UNDER = re.compile(r",?\s+(?:trực\s+)?thuộc\s+.*$", re.IGNORECASE | re.DOTALL)
+
+
+def strip_markup(text: str) -> str:
+    return _MARKUP.sub("", text)
+
+
+def _first_letter(text: str) -> str:
+    for ch in text:
+        if ch.isalpha():
+            return ch
+    return ""
+
+
+def _is_abbreviation(piece: str) -> bool:
+    word = piece.split()[0] if piece.split() else ""
+    letters = [ch for ch in word if ch.isalpha()]
+    return len(letters) >= 2 and all(ch.isupper() for ch in letters)
+
+
+def _starts_agency(piece: str) -> bool:
+    key = fold(piece)
+    if key.startswith(_GENERIC_STARTS):
+        return True
+    if not _first_letter(piece).isupper():
+        return False
+    return _is_abbreviation(piece) or any(key == w or key.startswith(w + " ") for w in _HEAD_WORDS)
+
+
+def is_generic(text: str) -> bool:
+    """Whether a piece of a cell is a phrase like "Các cơ quan, đơn vị liên quan" rather than a name."""
+    if known_agency(text):
+        return False
+    key = fold(text)
+    return not key or key.startswith(_GENERIC_STARTS) or any(w in key for w in _GENERIC_WORDS)
+
+
+def _pieces(text: str) -> list[tuple[str, str]]:
+    """(separator before, piece) pairs, separators outside parentheses only."""
+    pieces: list[tuple[str, str]] = []
+    depth = 0
+    start = 0
+    separator = ""
+    position = 0
+    while position < len(text):
+        ch = text[position]
+        if ch in "([":
+            depth += 1
+        elif ch in ")]" and depth:
+            depth -= 1
+        if depth == 0 and (match := _SEPARATOR.match(text, position)) and match.end() > position:
+            pieces.append((separator, text[start:position]))
+            separator = match.group().strip().lower() or ","
+            start = position = match.end()
+            continue
+        position += 1
+    pieces.append((separator, text[start:]))
+    return [(sep, piece.strip()) for sep, piece in pieces if piece.strip()]
+
+
+def _merge_known(pieces: list[tuple[str, str]], text_of) -> list[tuple[str, str]]:
+    """Put back together a known name that the separators cut ("Trung tâm Xúc tiến Đầu tư, Thương
+    mại, Du lịch"), longest first."""
+    merged: list[tuple[str, str]] = []
+    i = 0
+    while i < len(pieces):
+        best = i
+        for j in range(len(pieces) - 1, i, -1):
+            if known_agency(text_of(pieces, i, j)):
+                best = j
+                break
+        merged.append((pieces[i][0], text_of(pieces, i, best)))
+        i = best + 1
+    return merged
+
+
+def _join(pieces: list[tuple[str, str]], i: int, j: int) -> str:
+    out = pieces[i][1]
+    for sep, piece in pieces[i + 1 : j + 1]:
+        out += {"và": " và ", "cùng": " cùng ", "-": " - ", "–": " – "}.get(sep, f"{sep} ") + piece
+    return out
+
+
+def split_cell(text: str) -> list[tuple[str, bool]]:
+    """The pieces of a cell, each with whether it is a generic phrase (True) or an agency (False)."""
+    lines = (normalize_space(line) for line in strip_markup(text).replace("\r", "\n").split("\n"))
+    text = "\n".join(line for line in lines if line).strip(" .;")
+    if not text:
+        return []
+    pieces = _merge_known(_pieces(text), _join)
+    # Glue back whatever does not start a new agency: a lower-case continuation ("các Sở, ngành",
+    # "quận, huyện, thị xã", "kinh tế - xã hội"), or a "và" that sits inside a name.
+    groups: list[list[tuple[str, str]]] = []
+    for sep, piece in pieces:
+        starts = known_agency(piece) is not None or _starts_agency(piece)
+        if sep == "và" or sep == "cùng":
+            new = starts
+        else:
+            new = starts or _first_letter(piece).isupper() or not groups
+        if new or not groups:
+            groups.append([("", piece)])
+        else:
+            groups[-1].append((sep, piece))
+    result = []
+    for group in groups:
+        piece = _join(group, 0, len(group) - 1).strip(" .;:-–+•")
+        if piece:
+            result.append((piece, is_generic(piece)))
+    return result
+
+
+def split_agencies(text: str) -> list[str]:
+    """The agencies a cell names, in order, as written.
+
+    Rules: agencies are separated by commas, semicolons, line breaks, spaced dashes or "- " bullets,
+    and by "và" only where the next words begin an agency ("Sở …", "Ban …", an abbreviation …);
+    a piece starting in lower case continues the previous one; a known name is never cut; "X, thuộc
+    Y" names X (a unit of Y). Generic phrases ("các cơ quan, đơn vị liên quan", "các Sở, ngành")
+    are left out: they stay in the cell's text but are nobody in particular to remind.
+    """
+    names = []
+    for piece, generic in split_cell(text):
+        if generic:
+            continue
+        if not known_agency(piece):
+            piece = _UNDER.sub("", piece).strip(" ,") or piece
+        if piece not in names:
+            names.append(piece)
+    return names
