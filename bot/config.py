@@ -68,6 +68,87 @@ class PlanConfig(Section):
         return values
 
 
+class ReminderKindConfig(Section):
+    """When reminders go out for one kind of deadline (report, quarter or task)."""
+
+    # Calendar days before the deadline; one on a non-working day moves to the working day before.
+    before_days: list[int] = Field(default_factory=lambda: [7, 3, 1])
+    # Local time of day (in [calendar] timezone) the reminders of a day go out.
+    send_time: dt.time = dt.time(8, 0)
+    # Working days after a missed deadline: overdue reminders to the agency's focal points…
+    overdue_working_days: list[int] = Field(default_factory=lambda: [1, 3])
+    # …and the digest to coordinators listing who has not reported (and who cannot be reached).
+    escalation_working_days: list[int] = Field(default_factory=lambda: [1])
+
+    @field_validator("before_days")
+    @classmethod
+    def _not_negative(cls, values: list[int]) -> list[int]:
+        if any(value < 0 for value in values):
+            raise ValueError("days before a deadline cannot be negative")
+        return values
+
+    @field_validator("overdue_working_days", "escalation_working_days")
+    @classmethod
+    def _at_least_one(cls, values: list[int]) -> list[int]:
+        if any(value < 1 for value in values):
+            raise ValueError("working days after a deadline start at 1")
+        return values
+
+
+class RateConfig(Section):
+    """A platform's sending budget, shared by every instance on the database. 0 means no limit."""
+
+    per_second: float = Field(default=0, ge=0)
+    per_chat_per_second: float = Field(default=0, ge=0)
+    # Messages that may go out back to back before the rate applies.
+    burst: float = Field(default=1, ge=1)
+
+
+def _default_rates() -> dict[str, RateConfig]:
+    # Telegram allows about 30 messages a second overall and one a second per chat; staying a little
+    # under keeps clear of 429s. Zalo does not publish its limits; these are cautious.
+    return {
+        "telegram": RateConfig(per_second=29, per_chat_per_second=1),
+        "zalo": RateConfig(per_second=10, per_chat_per_second=1),
+        "zalo_oa": RateConfig(per_second=10, per_chat_per_second=1),
+    }
+
+
+class RemindersConfig(Section):
+    enabled: bool = True
+    report: ReminderKindConfig = Field(default_factory=ReminderKindConfig)
+    quarter: ReminderKindConfig = Field(default_factory=lambda: ReminderKindConfig(overdue_working_days=[1]))
+    task: ReminderKindConfig = Field(default_factory=lambda: ReminderKindConfig(overdue_working_days=[1]))
+    # How far ahead the planner writes reminders into the outbox.
+    horizon_days: int = Field(default=21, ge=1, le=366)
+    # A reminder due after its deadline (overdue, digest) is dropped when it is this late (downtime).
+    late_grace_hours: float = Field(default=120, gt=0)
+    plan_every_seconds: float = Field(default=300, gt=0)
+    send_every_seconds: float = Field(default=15, gt=0)
+    # A claimed reminder not acknowledged within the lease is claimed again (by any instance).
+    lease_seconds: float = Field(default=300, ge=10)
+    batch_size: int = Field(default=200, ge=1)
+    # Sends in flight at once per instance (the rate budget still applies).
+    max_in_flight: int = Field(default=8, ge=1)
+    # Temporary errors are retried after these waits (the last repeats) until max_attempts.
+    retry_backoff_seconds: list[float] = Field(default_factory=lambda: [60, 300, 900, 3600])
+    max_attempts: int = Field(default=6, ge=1)
+    rates: dict[str, RateConfig] = Field(default_factory=_default_rates)
+
+    @field_validator("retry_backoff_seconds")
+    @classmethod
+    def _some_backoff(cls, values: list[float]) -> list[float]:
+        if not values or any(value <= 0 for value in values):
+            raise ValueError("give at least one positive wait")
+        return values
+
+    @field_validator("rates")
+    @classmethod
+    def _keep_default_rates(cls, values: dict[str, RateConfig]) -> dict[str, RateConfig]:
+        # Setting one platform's budget must not silently lift the others'.
+        return _default_rates() | values
+
+
 class I18nConfig(Section):
     default_language: Literal["vi", "en"] = "vi"
 
@@ -173,6 +254,7 @@ class Config(Section):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     calendar: CalendarConfig = Field(default_factory=CalendarConfig)
     plan: PlanConfig = Field(default_factory=PlanConfig)
+    reminders: RemindersConfig = Field(default_factory=RemindersConfig)
     i18n: I18nConfig = Field(default_factory=I18nConfig)
     telegram: TelegramConfig = Field(default_factory=TelegramConfig)
     zalo: ZaloConfig = Field(default_factory=ZaloConfig)

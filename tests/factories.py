@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models.people import ACTIVE, FOCAL, Identity, Member
+from storage.models.people import ACTIVE, FOCAL, Identity, Member, ProgressUpdate
 from storage.models.plan import COORDINATING, LEAD, Agency, AgencyAlias, Plan, Section, Task, TaskAgency
 from storage.text import fold
 
@@ -179,3 +179,29 @@ async def make_member(
     await session.flush()
     await session.refresh(member, ["identities"])
     return member
+
+
+async def make_update(
+    session: AsyncSession,
+    task: Task,
+    *,
+    agency: Agency,
+    cycle: dt.date,
+    at: dt.datetime,
+    status: str = "in_progress",
+    member: Member | None = None,
+    note: str = "",
+) -> ProgressUpdate:
+    """A progress update on `task` for `agency`, counted towards `cycle`, stored at `at`."""
+    update = ProgressUpdate(
+        task_id=task.id,
+        agency_id=agency.id,
+        member_id=member.id if member else None,
+        status=status,
+        note=note,
+        cycle=cycle,
+        created_at=at,
+    )
+    session.add(update)
+    await session.flush()
+    return update

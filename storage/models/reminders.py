@@ -18,37 +18,54 @@ TASK = "task"
 OVERDUE = "overdue"
 ESCALATION = "escalation"
 KINDS = (REPORT, QUARTER, TASK, OVERDUE, ESCALATION)
+# The kinds of deadline a reminder can be about (an overdue reminder or a digest is about one of these).
+DEADLINE_KINDS = (REPORT, QUARTER, TASK)
 
 # Outbox lifecycle.
 PENDING = "pending"
 CLAIMED = "claimed"
 SENT = "sent"
-FAILED = "failed"  # permanent delivery error, or retries exhausted
-CANCELLED = "cancelled"  # the agency reported before it went out
+FAILED = "failed"  # retries exhausted, or an error nobody can act on
+UNREACHABLE = "unreachable"  # the platform said the recipient cannot be written to (blocked, gone)
+CANCELLED = "cancelled"  # the agency reported before it went out, or the recipient left
 SUPERSEDED = "superseded"  # a later reminder for the same deadline covers it
 EXPIRED = "expired"  # no longer useful
-STATUSES = (PENDING, CLAIMED, SENT, FAILED, CANCELLED, SUPERSEDED, EXPIRED)
+STATUSES = (PENDING, CLAIMED, SENT, FAILED, UNREACHABLE, CANCELLED, SUPERSEDED, EXPIRED)
 
 
 class Reminder(Base):
     __tablename__ = "reminder"
     __table_args__ = (
-        Index("ix_reminder_status_due", "status", "due_at"),
+        Index("ix_reminder_status_available", "status", "available_at"),
         Index("ix_reminder_deadline_agency", "deadline", "agency_id"),
+        Index("ix_reminder_agency_status", "agency_id", "status"),
+        Index("ix_reminder_chain_due", "chain", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Idempotency key: deadline, kind, offset and recipient. Planning the same horizon twice inserts
     # nothing new because this column is unique.
     key: Mapped[str] = mapped_column(String(200), unique=True)
+    # The reminders one recipient gets about one deadline, before and after it: when several of a
+    # chain are due at once (after downtime), only the latest is sent.
+    chain: Mapped[str] = mapped_column(String(200))
     plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(20))
+    # What the deadline is (report | quarter | task); `kind` says what this reminder does about it.
+    deadline_kind: Mapped[str] = mapped_column(String(20))
     deadline: Mapped[dt.date] = mapped_column(Date)
+    # Calendar days before the deadline; negative: working days after it (overdue, escalation).
     offset_days: Mapped[int] = mapped_column(Integer)
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"))
     task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"))
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
+    # Which progress updates settle it: those of the agency counted for `cycle` (when set), created
+    # at or after `counts_since` (when set), and on `task_id` (when set).
+    cycle: Mapped[dt.date | None] = mapped_column(Date)
+    counts_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # When a sender may next try it: `due_at` at first, later after a retry's backoff.
+    available_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     # Past this instant the reminder is no longer worth sending.
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(20), default=PENDING)

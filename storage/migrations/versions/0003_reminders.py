@@ -25,14 +25,19 @@ def upgrade() -> None:
     op.create_table('reminder',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('chain', sa.String(length=200), nullable=False),
     sa.Column('plan_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('deadline_kind', sa.String(length=20), nullable=False),
     sa.Column('deadline', sa.Date(), nullable=False),
     sa.Column('offset_days', sa.Integer(), nullable=False),
     sa.Column('agency_id', sa.Integer(), nullable=True),
     sa.Column('task_id', sa.Integer(), nullable=True),
     sa.Column('member_id', sa.Integer(), nullable=False),
+    sa.Column('cycle', sa.Date(), nullable=True),
+    sa.Column('counts_since', storage.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('due_at', storage.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('available_at', storage.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('expires_at', storage.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
@@ -51,10 +56,12 @@ def upgrade() -> None:
     sa.UniqueConstraint('key', name=op.f('uq_reminder_key'))
     )
     with op.batch_alter_table('reminder', schema=None) as batch_op:
+        batch_op.create_index('ix_reminder_agency_status', ['agency_id', 'status'], unique=False)
+        batch_op.create_index('ix_reminder_chain_due', ['chain', 'due_at'], unique=False)
         batch_op.create_index('ix_reminder_deadline_agency', ['deadline', 'agency_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_reminder_member_id'), ['member_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_reminder_plan_id'), ['plan_id'], unique=False)
-        batch_op.create_index('ix_reminder_status_due', ['status', 'due_at'], unique=False)
+        batch_op.create_index('ix_reminder_status_available', ['status', 'available_at'], unique=False)
 
 
 def downgrade() -> None:

@@ -1,0 +1,446 @@
+"""Reminders as people see them, and the engine every runner starts.
+
+- `render_notice(notice, buttons)`: the reminder text in the recipient's language — what is due and
+  when ("Thứ Bảy, 20/6/2020 (còn 3 ngày)"), which of the agency's tasks still lack an update, how to
+  answer in one tap — ending with a reference such as "[87/KH-UBND · 20/6 · T-3]" naming the plan,
+  deadline and offset, so that a rare duplicate is recognisable at a glance.
+- `Dispatcher`: delivers a notice through the member's identities — preferred platform first, then
+  the others — under each platform's sending budget. A permanent error on one identity moves on to
+  the next; when none is left the sender marks the member unreachable.
+- `start_reminder_engine(app, transports)`: planner and sender ticks fired by APScheduler;
+  `await engine.stop()` stops them, letting an in-flight send finish and handing back the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from bot.app import App
+from bot.config import Config
+from bot.core.messages import Button, Reply
+from bot.i18n import _, format_day, ngettext, use_language
+from bot.transports.base import Recipient, Transport
+from scheduler.calendar import WorkingCalendar
+from scheduler.delivery import DeliveryError
+from scheduler.notices import Address, Notice, NoticeItem
+from scheduler.planner import Planner, PlanReport
+from scheduler.policy import KindPolicy, Policy, offset_label
+from scheduler.ratelimit import RateLimits, RateSpec
+from scheduler.sender import Delivered, RecipientUnreachable, Sender, SenderSettings, SendReport
+from scheduler.ticks import Ticks
+from storage import people
+from storage.models.reminders import ESCALATION, OVERDUE, QUARTER, REPORT, TASK
+
+log = logging.getLogger(__name__)
+
+# Buttons in a reminder stay usable as long as the core's own buttons do.
+BUTTON_TTL = dt.timedelta(days=30)
+MAX_TASK_BUTTONS = 3
+TASK_TEXT_LIMIT = 90
+# The core's actions these buttons run (bot.core.router.ACTIONS).
+UPDATE_TASK_ACTION = "update_task"
+TASKS_PAGE_ACTION = "tasks_page"
+
+
+# ---------------------------------------------------------------- settings from the configuration
+
+
+def _kind_policy(section) -> KindPolicy:
+    return KindPolicy(
+        before_days=tuple(section.before_days),
+        send_time=section.send_time,
+        overdue_working_days=tuple(section.overdue_working_days),
+        escalation_working_days=tuple(section.escalation_working_days),
+    )
+
+
+def policy_from_config(config: Config) -> Policy:
+    reminders = config.reminders
+    return Policy(
+        timezone=config.tz,
+        report=_kind_policy(reminders.report),
+        quarter=_kind_policy(reminders.quarter),
+        task=_kind_policy(reminders.task),
+        late_grace=dt.timedelta(hours=reminders.late_grace_hours),
+    )
+
+
+def calendar_from_config(config: Config) -> WorkingCalendar:
+    return WorkingCalendar(config.calendar.extra_days_off, config.calendar.extra_working_days)
+
+
+def sender_settings(config: Config) -> SenderSettings:
+    reminders = config.reminders
+    return SenderSettings(
+        lease=dt.timedelta(seconds=reminders.lease_seconds),
+        lease_margin=dt.timedelta(seconds=min(30.0, reminders.lease_seconds / 4)),
+        batch_size=reminders.batch_size,
+        max_in_flight=reminders.max_in_flight,
+        retry_backoff=tuple(dt.timedelta(seconds=s) for s in reminders.retry_backoff_seconds),
+        max_attempts=reminders.max_attempts,
+    )
+
+
+def rate_specs(config: Config) -> dict[str, RateSpec]:
+    return {
+        platform: RateSpec(rate.per_second, rate.per_chat_per_second, rate.burst)
+        for platform, rate in config.reminders.rates.items()
+    }
+
+
+# ---------------------------------------------------------------- text
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit - 1)
+    return text[: cut if cut > limit // 2 else limit - 1].rstrip(" ,;:.") + "…"
+
+
+def _day_month(day: dt.date) -> str:
+    return f"{day.day}/{day.month}"
+
+
+def reference(notice: Notice) -> str:
+    """'[87/KH-UBND · 20/6 · T-3]': plan, deadline and offset of every reminder in the message."""
+    by_plan: dict[str, list[str]] = {}
+    for item in notice.items:
+        part = f"{_day_month(item.deadline)} · {offset_label(item.offset_days)}"
+        parts = by_plan.setdefault(item.plan_number, [])
+        if part not in parts:
+            parts.append(part)
+    return " ".join(f"[{plan} · {' | '.join(parts)}]" for plan, parts in by_plan.items())
+
+
+def _when(today: dt.date, deadline: dt.date) -> str:
+    days = (deadline - today).days
+    if days == 0:
+        return _("today")
+    if days == 1:
+        return _("tomorrow")
+    if days > 1:
+        return ngettext("in {count} day", "in {count} days", days).format(count=days)
+    return ngettext("{count} day ago", "{count} days ago", -days).format(count=-days)
+
+
+def _headline(item: NoticeItem, today: dt.date) -> str:
+    day = format_day(item.deadline)
+    when = _when(today, item.deadline)
+    if item.kind == REPORT:
+        return _("The report on the plan's results is due {day} ({when}).").format(day=day, when=when)
+    if item.kind == QUARTER:
+        return _("Quarterly progress check-in: the quarter ends {day} ({when}).").format(day=day, when=when)
+    if item.kind == TASK:
+        return _("Tasks due {day} ({when}):").format(day=day, when=when)
+    if item.kind == OVERDUE:
+        if item.deadline_kind == REPORT:
+            return _("OVERDUE: the report due {day} has not been received.").format(day=day)
+        if item.deadline_kind == QUARTER:
+            return _("OVERDUE: no progress update was received for the quarter that ended {day}.").format(
+                day=day
+            )
+        return _("OVERDUE: these tasks were due {day} and have no update:").format(day=day)
+    raise ValueError(f"no headline for {item.kind}")
+
+
+def _task_lines(item: NoticeItem) -> list[str]:
+    lines = [f"• {task.code} {_shorten(task.content, TASK_TEXT_LIMIT)}" for task in item.tasks]
+    if item.more_tasks:
+        lines.append(
+            ngettext("…and {count} more task", "…and {count} more tasks", item.more_tasks).format(
+                count=item.more_tasks
+            )
+        )
+    return lines
+
+
+def _focal_item(item: NoticeItem, today: dt.date) -> list[str]:
+    lines = [_headline(item, today)]
+    if item.tasks and item.deadline_kind != TASK:
+        lines.append(_("Tasks without an update yet:"))
+    lines += _task_lines(item)
+    return lines
+
+
+def _deadline_name(deadline_kind: str) -> str:
+    if deadline_kind == REPORT:
+        return _("reporting deadline")
+    if deadline_kind == QUARTER:
+        return _("quarter end")
+    return _("task deadline")
+
+
+def _digest_item(item: NoticeItem) -> list[str]:
+    lines = [
+        _("{what} {day}:").format(
+            what=_deadline_name(item.deadline_kind).capitalize(), day=format_day(item.deadline)
+        )
+    ]
+    if item.missing:
+        count = len(item.missing)
+        lines.append(
+            ngettext("{count} agency has not reported:", "{count} agencies have not reported:", count).format(
+                count=count
+            )
+        )
+        for agency in item.missing:
+            note = "" if agency.reachable_focal_points else " — " + _("no focal point the bot can reach")
+            lines.append(f"• {agency.name}{note}")
+    else:
+        lines.append(_("Every agency has reported."))
+    if item.unreachable:
+        lines.append(_("Focal points the bot cannot reach (blocked it or left the chat):"))
+        for member in item.unreachable:
+            lines.append(f"• {member.name}" + (f" ({member.agency})" if member.agency else ""))
+    return lines
+
+
+def render_notice(notice: Notice, buttons: Sequence[Sequence[Button]] = ()) -> Reply:
+    """The message for one notice, in the recipient's language."""
+    with use_language(notice.language):
+        focal = [item for item in notice.items if item.kind != ESCALATION]
+        digest = [item for item in notice.items if item.kind == ESCALATION]
+        blocks: list[list[str]] = []
+        if focal:
+            title = (
+                _("⏰ Reminder for {agency}").format(agency=notice.agency_name)
+                if notice.agency_name
+                else _("⏰ Reminder")
+            )
+            blocks.append([title])
+            blocks += [_focal_item(item, notice.today) for item in focal]
+            blocks.append([_("Tap a task below to report on it, or send /capnhat.")])
+        if digest:
+            blocks.append([_("📋 Reporting digest for coordinators")])
+            blocks += [_digest_item(item) for item in digest]
+            blocks.append([_("Send /chuabaocao for the full list, /nhacnho to remind them now.")])
+        blocks.append([reference(notice)])
+        text = "\n\n".join("\n".join(block) for block in blocks)
+    return Reply(text=text, buttons=[list(row) for row in buttons])
+
+
+# ---------------------------------------------------------------- delivery
+
+
+def _tasks_in(notice: Notice):
+    seen = {}
+    for item in notice.items:
+        for task in item.tasks:
+            seen.setdefault(task.task_id, task)
+    return list(seen.values())
+
+
+class Dispatcher:
+    """Delivers notices: picks the member's identity (preferred platform first, then the others, on
+    the platforms this instance runs), waits for the platform's sending budget, sends."""
+
+    def __init__(self, transports: Mapping[str, Transport], limits: RateLimits | None = None):
+        self.transports = dict(transports)
+        self.limits = limits
+        self._buttons: dict[tuple[int, ...], dict[int, list[list[Button]]]] = {}
+
+    def route(self, notice: Notice) -> list[Address]:
+        order = list(self.transports)
+        usable = [a for a in notice.addresses if a.platform in self.transports]
+        return sorted(
+            usable,
+            key=lambda a: (a.platform != notice.preferred_platform, order.index(a.platform), a.identity_id),
+        )
+
+    async def prepare(self, session, notices: Sequence[Notice], now: dt.datetime) -> None:
+        """Key the reminders' buttons for each identity that may receive them (the core honours a
+        button only for the person it was made for)."""
+        self._buttons = {}
+        expires_at = now + BUTTON_TTL
+        for notice in notices:
+            tasks = _tasks_in(notice)
+            if not tasks and notice.agency_id is None:
+                continue
+            with use_language(notice.language):
+                labels = [
+                    (_("Update {code}").format(code=t.code), UPDATE_TASK_ACTION, {"task_id": t.task_id})
+                    for t in tasks[:MAX_TASK_BUTTONS]
+                ]
+                if notice.agency_id is not None and (len(tasks) > MAX_TASK_BUTTONS or not tasks):
+                    labels.append(
+                        (_("All our tasks"), TASKS_PAGE_ACTION, {"agency_id": notice.agency_id, "page": 1})
+                    )
+            per_identity: dict[int, list[list[Button]]] = {}
+            for address in self.route(notice):
+                rows = []
+                for label, action, payload in labels:
+                    key = await people.add_callback(
+                        session,
+                        platform=address.platform,
+                        user_id=address.external_id,
+                        action=action,
+                        payload=payload,
+                        now=now,
+                        expires_at=expires_at,
+                    )
+                    rows.append([Button(label, key)])
+                per_identity[address.identity_id] = rows
+            self._buttons[tuple(notice.reminder_ids)] = per_identity
+
+    async def __call__(self, notice: Notice) -> Delivered:
+        if not notice.addresses:
+            raise RecipientUnreachable("no identity the bot can write to")
+        route = self.route(notice)
+        if not route:
+            platforms = ", ".join(sorted({a.platform for a in notice.addresses}))
+            raise DeliveryError(
+                f"no transport running for the member's platforms ({platforms})", permanent=False
+            )
+        buttons = self._buttons.pop(tuple(notice.reminder_ids), {})
+        dead: list[int] = []
+        closed_for_now: DeliveryError | None = None
+        last: DeliveryError | None = None
+        for address in route:
+            reply = render_notice(notice, buttons.get(address.identity_id, ()))
+            limiter = self.limits.for_platform(address.platform) if self.limits else None
+            if limiter is not None:
+                await limiter.acquire(address.chat_id)
+            try:
+                message_id = await self.transports[address.platform].send(
+                    Recipient(address.platform, address.chat_id, notice.language), reply
+                )
+            except DeliveryError as exc:
+                if exc.retry_after is not None and limiter is not None:
+                    await limiter.pause(exc.retry_after)
+                if not exc.permanent or exc.retry_after is not None:
+                    raise
+                if exc.channel_only:
+                    closed_for_now = exc
+                else:
+                    dead.append(address.identity_id)
+                    last = exc
+                continue
+            return Delivered(address.platform, message_id, tuple(dead))
+        if closed_for_now is not None:
+            # Not the member's fault, and not for ever (a Zalo OA reply window): try again later.
+            raise DeliveryError(str(closed_for_now), permanent=False)
+        untried = [a for a in notice.addresses if a.platform not in self.transports]
+        raise RecipientUnreachable(str(last), dead, member_unreachable=not untried)
+
+
+class MetricsObserver:
+    """Counts and logs delivery outcomes for /metrics and the logs."""
+
+    def delivered(self, notice: Notice, delivered: Delivered, seconds: float) -> None:
+        from bot.ops import metrics
+
+        for item in notice.items:
+            metrics.REMINDERS_SENT.inc(len(item.reminder_ids), kind=item.kind, platform=delivered.platform)
+        metrics.SEND_SECONDS.observe(seconds, platform=delivered.platform)
+        log.info(
+            "reminder delivered member=%s platform=%s message=%s ref=%s",
+            notice.member_id,
+            delivered.platform,
+            delivered.message_id,
+            reference(notice),
+        )
+
+    def not_delivered(self, notice: Notice, reason: str, error: BaseException | None) -> None:
+        from bot.ops import metrics
+
+        platform = notice.preferred_platform or ""
+        for item in notice.items:
+            metrics.REMINDERS_FAILED.inc(
+                len(item.reminder_ids), kind=item.kind, platform=platform, reason=reason
+            )
+        log.warning(
+            "reminder not delivered member=%s reason=%s ref=%s error=%s",
+            notice.member_id,
+            reason,
+            reference(notice),
+            error,
+        )
+
+
+# ---------------------------------------------------------------- the engine
+
+
+@dataclass
+class Engine:
+    app: App
+    planner: Planner
+    sender: Sender
+    dispatcher: Dispatcher
+    ticks: Ticks | None = None
+
+    async def plan(self) -> PlanReport:
+        report = await self.planner.tick(self.app.clock.now())
+        _note_tick("planner", self.app.clock.now(), report)
+        return report
+
+    async def send(self) -> SendReport:
+        report = await self.sender.tick()
+        _note_tick("sender", self.app.clock.now(), None)
+        return report
+
+    async def run_once(self) -> tuple[PlanReport, SendReport]:
+        """One planner tick then one sender tick, now (for `nhacviec reminders run-once` and tests)."""
+        return await self.plan(), await self.send()
+
+    async def stop(self) -> None:
+        """No new ticks; a send in flight finishes, claimed reminders not yet sent go back to pending."""
+        self.sender.stop_sending()
+        if self.ticks is not None:
+            await self.ticks.stop()
+
+
+def _note_tick(tick: str, now: dt.datetime, report: PlanReport | None) -> None:
+    from bot.ops import metrics
+
+    metrics.note_tick(tick, now)
+    if report is not None:
+        for kind, count in report.planned.items():
+            metrics.REMINDERS_PLANNED.inc(count, kind=kind)
+
+
+def build_engine(app: App, transports: Mapping[str, Transport], *, sleep_until=None) -> Engine:
+    config = app.config
+    write_lock = asyncio.Lock()
+    limits = RateLimits(app.db, rate_specs(config), app.clock, sleep_until, write_lock=write_lock)
+    dispatcher = Dispatcher(transports, limits)
+    policy = policy_from_config(config)
+    planner = Planner(
+        app.db,
+        policy,
+        calendar_from_config(config),
+        horizon=dt.timedelta(days=config.reminders.horizon_days),
+        extra_reporting=config.plan.extra_reporting_deadlines,
+    )
+    sender = Sender(
+        app.db,
+        dispatcher,
+        app.clock,
+        policy.timezone,
+        settings=sender_settings(config),
+        observer=MetricsObserver(),
+        write_lock=write_lock,
+    )
+    return Engine(app, planner, sender, dispatcher)
+
+
+async def start_reminder_engine(app: App, transports: Mapping[str, Transport]) -> Engine:
+    """Start the planner and sender ticks for this process; `await engine.stop()` stops them."""
+    engine = build_engine(app, transports)
+    if not app.config.reminders.enabled:
+        log.info("reminders are disabled ([reminders] enabled = false)")
+        return engine
+    engine.ticks = Ticks(
+        plan=engine.plan,
+        send=engine.send,
+        plan_every=app.config.reminders.plan_every_seconds,
+        send_every=app.config.reminders.send_every_seconds,
+    )
+    engine.ticks.start()
+    log.info("reminder engine started (%s)", ", ".join(transports) or "no transport")
+    return engine

@@ -1,0 +1,206 @@
+"""Who is expected to report for a deadline, and who already has.
+
+An agency has reported for a deadline when it has a progress update that settles the deadline's
+`Requirement`:
+- a reporting deadline: an update counted for that cycle (`ProgressUpdate.cycle` is the deadline),
+  or a late one — any update made after the deadline day (it counts towards the next cycle, but the
+  agency did report, so the overdue reminders stop);
+- a quarter end (a quarterly check-in): an update made since the quarter began;
+- a task deadline: an update on that task made since the quarter of its deadline began.
+The same rule decides what the planner writes, what the sender still sends, and what
+`outbox.cancel_for_report` cancels, so the three never disagree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scheduler.calendar import Deadline, PlanFacts, PlanTask, local_instant, quarter_start
+from storage.models.people import DONE, ProgressUpdate
+from storage.models.plan import LEAD, Plan, Task, TaskAgency
+from storage.models.reminders import QUARTER, REPORT, TASK
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """What settles a deadline for an agency: an update (on `task_id`, when set) counted for `cycle`
+    or made at or after `since` (UTC)."""
+
+    cycle: dt.date | None = None
+    task_id: int | None = None
+    since: dt.datetime | None = None
+
+    def for_task(self, task_id: int) -> Requirement:
+        return Requirement(self.cycle, task_id, self.since)
+
+    def settled_by(self, task_id: int, cycle: dt.date, created_at: dt.datetime) -> bool:
+        if self.task_id is not None and task_id != self.task_id:
+            return False
+        return (self.cycle is not None and cycle == self.cycle) or (
+            self.since is not None and created_at >= self.since
+        )
+
+
+def requirement_for(
+    deadline_day: dt.date, deadline_kind: str, task_id: int | None, tz: dt.tzinfo
+) -> Requirement:
+    if deadline_kind == REPORT:
+        day_after = local_instant(deadline_day + dt.timedelta(days=1), dt.time(0, 0), tz)
+        return Requirement(cycle=deadline_day, since=day_after)
+    since = local_instant(quarter_start(deadline_day), dt.time(0, 0), tz)
+    if deadline_kind == QUARTER:
+        return Requirement(since=since)
+    if deadline_kind == TASK:
+        return Requirement(task_id=task_id, since=since)
+    raise ValueError(f"not a deadline kind: {deadline_kind!r}")
+
+
+def deadline_requirement(deadline: Deadline, tz: dt.tzinfo) -> Requirement:
+    return requirement_for(deadline.day, deadline.kind, deadline.task_id, tz)
+
+
+@dataclass(frozen=True)
+class _Update:
+    task_id: int
+    cycle: dt.date
+    created_at: dt.datetime
+
+
+class Reports:
+    """The progress updates that bear on reminders, indexed by agency."""
+
+    def __init__(self, rows: Iterable[tuple[int, int, dt.date, dt.datetime]] = ()):
+        self._by_agency: dict[int, list[_Update]] = {}
+        for agency_id, task_id, cycle, created_at in rows:
+            self._by_agency.setdefault(agency_id, []).append(_Update(task_id, cycle, created_at))
+
+    def add(self, agency_id: int, task_id: int, cycle: dt.date, created_at: dt.datetime) -> None:
+        self._by_agency.setdefault(agency_id, []).append(_Update(task_id, cycle, created_at))
+
+    def satisfied(self, agency_id: int, requirement: Requirement) -> bool:
+        return any(
+            requirement.settled_by(update.task_id, update.cycle, update.created_at)
+            for update in self._by_agency.get(agency_id, ())
+        )
+
+    def tasks_lacking_update(
+        self, agency_id: int, tasks: Iterable[PlanTask], requirement: Requirement
+    ) -> list[PlanTask]:
+        """Of `tasks`, those not done that have no update settling `requirement` for them."""
+        return [
+            task
+            for task in tasks
+            if not task.done and not self.satisfied(agency_id, requirement.for_task(task.id))
+        ]
+
+
+async def load_reports(
+    session: AsyncSession, *, plan_ids: Iterable[int], agency_ids: Iterable[int] | None = None
+) -> Reports:
+    stmt = (
+        select(
+            ProgressUpdate.agency_id, ProgressUpdate.task_id, ProgressUpdate.cycle, ProgressUpdate.created_at
+        )
+        .join(Task, Task.id == ProgressUpdate.task_id)
+        .where(Task.plan_id.in_(list(plan_ids)))
+    )
+    if agency_ids is not None:
+        stmt = stmt.where(ProgressUpdate.agency_id.in_(list(agency_ids)))
+    return Reports((await session.execute(stmt)).all())
+
+
+async def load_plan_facts(
+    session: AsyncSession, *, plan_ids: Iterable[int] | None = None, number: str | None = None
+) -> list[PlanFacts]:
+    """Plans with their tasks, lead agencies and whether each task is done (its latest update says so)."""
+    stmt = select(Plan.id, Plan.number, Plan.year, Plan.reporting_deadlines).order_by(Plan.id)
+    if plan_ids is not None:
+        stmt = stmt.where(Plan.id.in_(list(plan_ids)))
+    if number is not None:
+        stmt = stmt.where(Plan.number == number)
+    plans = (await session.execute(stmt)).all()
+    if not plans:
+        return []
+    ids = [row.id for row in plans]
+    task_rows = (
+        await session.execute(
+            select(
+                Task.id,
+                Task.plan_id,
+                Task.code,
+                Task.content,
+                Task.start_on,
+                Task.end_on,
+                Task.section_id,
+                Task.number,
+            )
+            .where(Task.plan_id.in_(ids))
+            .order_by(Task.plan_id, Task.section_id, Task.number)
+        )
+    ).all()
+    leads: dict[int, list[int]] = {}
+    for task_id, agency_id in (
+        await session.execute(
+            select(TaskAgency.task_id, TaskAgency.agency_id)
+            .join(Task, Task.id == TaskAgency.task_id)
+            .where(Task.plan_id.in_(ids), TaskAgency.role == LEAD)
+            .order_by(TaskAgency.task_id, TaskAgency.position)
+        )
+    ).all():
+        leads.setdefault(task_id, []).append(agency_id)
+    latest_status: dict[int, str] = {}
+    for task_id, status in (
+        await session.execute(
+            select(ProgressUpdate.task_id, ProgressUpdate.status)
+            .join(Task, Task.id == ProgressUpdate.task_id)
+            .where(Task.plan_id.in_(ids))
+            .order_by(ProgressUpdate.created_at, ProgressUpdate.id)
+        )
+    ).all():
+        latest_status[task_id] = status
+    tasks_by_plan: dict[int, list[PlanTask]] = {}
+    for row in task_rows:
+        tasks_by_plan.setdefault(row.plan_id, []).append(
+            PlanTask(
+                id=row.id,
+                code=row.code,
+                content=row.content,
+                end_on=row.end_on,
+                start_on=row.start_on,
+                lead_agency_ids=tuple(leads.get(row.id, ())),
+                done=latest_status.get(row.id) == DONE,
+            )
+        )
+    return [
+        PlanFacts(
+            id=row.id,
+            number=row.number,
+            year=row.year,
+            reporting_deadlines=tuple(dt.date.fromisoformat(d) for d in row.reporting_deadlines or ()),
+            tasks=tuple(tasks_by_plan.get(row.id, ())),
+        )
+        for row in plans
+    ]
+
+
+def missing_agencies(
+    plan: PlanFacts, day: dt.date, deadline_kind: str, reports: Reports, tz: dt.tzinfo
+) -> list[int]:
+    """The agencies expected to report for the deadline(s) of this kind on `day` that have not."""
+    if deadline_kind != TASK:
+        requirement = requirement_for(day, deadline_kind, None, tz)
+        return [a for a in plan.lead_agency_ids if not reports.satisfied(a, requirement)]
+    missing: dict[int, None] = {}
+    for task in plan.tasks:
+        if task.end_on != day or task.done:
+            continue
+        requirement = requirement_for(day, TASK, task.id, tz)
+        for agency_id in task.lead_agency_ids:
+            if not reports.satisfied(agency_id, requirement):
+                missing.setdefault(agency_id)
+    return list(missing)

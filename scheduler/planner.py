@@ -1,0 +1,256 @@
+"""The planner: deadlines × policy × who has not reported → reminder rows in the outbox.
+
+`expand` is the pure part (shared with `nhacviec reminders preview`): which sends the policy calls
+for, to which agency, within a window of time. `Planner.tick(now)` turns the sends due within the
+rolling horizon into one outbox row per recipient, inserted with insert-or-ignore on the row's key, so
+planning the same horizon twice — or from two instances at once — adds nothing.
+
+Catch-up: when a tick finds several sends of one chain (one recipient, one deadline) already due —
+the planner was down — it plans only the latest; one already past its usefulness (a reminder before
+a deadline that has gone by) is not planned at all, the overdue reminder takes over from it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from scheduler.calendar import Deadline, PlanFacts, WorkingCalendar, expected_agencies, plan_deadlines
+from scheduler.coverage import Reports, Requirement, deadline_requirement, load_plan_facts, load_reports
+from scheduler.outbox import insert_reminders
+from scheduler.policy import FOCAL_POINTS, Policy, Slot, slots_for
+from storage.db import Database
+from storage.models.people import ACTIVE, ADMIN, COORDINATOR, FOCAL, Member
+from storage.models.reminders import PENDING
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PlannedSend:
+    """One send the policy calls for: to an agency's focal points, or (agency None) a digest."""
+
+    plan: PlanFacts
+    deadline: Deadline
+    slot: Slot
+    agency_id: int | None
+    requirement: Requirement | None
+    # For a digest: the expected agencies that had not reported when it was planned.
+    missing: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Window:
+    """Which slots to consider: due in [start, end) — and, when `now` is given, not yet expired, with
+    only the latest of those already due kept (catch-up)."""
+
+    start: dt.datetime | None
+    end: dt.datetime
+    now: dt.datetime | None = None
+
+    def select(self, slots: Sequence[Slot]) -> list[Slot]:
+        chosen = [
+            s
+            for s in slots
+            if s.due_at < self.end
+            and (self.start is None or s.due_at >= self.start)
+            and (self.now is None or s.expires_at > self.now)
+        ]
+        if self.now is None:
+            return chosen
+        latest_due: dict[str, Slot] = {}
+        for slot in chosen:
+            if slot.due_at <= self.now:
+                latest_due[slot.audience] = slot  # slots are in time order: the last one wins
+        return [s for s in chosen if s.due_at > self.now or latest_due.get(s.audience) is s]
+
+
+def expand(
+    plans: Iterable[PlanFacts],
+    reports: Reports,
+    policy: Policy,
+    calendar: WorkingCalendar,
+    window: Window,
+    *,
+    extra_reporting: Iterable[str] = (),
+) -> Iterator[PlannedSend]:
+    """Every send in the window, by agency, for the agencies that have not reported."""
+    extra_reporting = tuple(extra_reporting)
+    for plan in plans:
+        slot_cache: dict[tuple[dt.date, str], list[Slot]] = {}
+        digests: dict[tuple[dt.date, str, Slot], dict[int, None]] = {}
+        for deadline in plan_deadlines(plan, extra_reporting=extra_reporting):
+            cache_key = (deadline.day, deadline.kind)
+            if cache_key not in slot_cache:
+                slot_cache[cache_key] = window.select(
+                    slots_for(deadline.day, deadline.kind, policy, calendar)
+                )
+            slots = slot_cache[cache_key]
+            if not slots:
+                continue
+            requirement = deadline_requirement(deadline, policy.timezone)
+            missing = [a for a in expected_agencies(plan, deadline) if not reports.satisfied(a, requirement)]
+            for slot in slots:
+                if slot.audience == FOCAL_POINTS:
+                    for agency_id in missing:
+                        yield PlannedSend(plan, deadline, slot, agency_id, requirement)
+                else:
+                    # One digest per date and kind, whatever number of tasks fall due that day.
+                    bucket = digests.setdefault((deadline.day, deadline.kind, slot), {})
+                    bucket.update(dict.fromkeys(missing))
+        for (day, kind, slot), missing in digests.items():
+            yield PlannedSend(plan, Deadline(plan.id, day, kind), slot, None, None, tuple(missing))
+
+
+def reminder_key(send: PlannedSend, member_id: int) -> str:
+    """Deadline, kind, offset and recipient: the idempotency key of one outbox row."""
+    task = send.deadline.task_id if send.agency_id is not None else None
+    return (
+        f"{send.plan.id}:{send.deadline.day.isoformat()}:{send.deadline.kind}:{task or 0}"
+        f":{send.slot.kind}:{send.slot.offset_days}:{member_id}"
+    )
+
+
+def chain_key(send: PlannedSend, member_id: int) -> str:
+    task = send.deadline.task_id if send.agency_id is not None else None
+    return f"{send.plan.id}:{send.deadline.day.isoformat()}:{send.deadline.kind}:{task or 0}:{send.slot.audience}:{member_id}"
+
+
+@dataclass
+class PlanReport:
+    planned: Counter = field(default_factory=Counter)  # new rows by kind
+    considered: int = 0  # rows offered to the outbox, new or not
+
+    @property
+    def total(self) -> int:
+        return sum(self.planned.values())
+
+
+@dataclass(frozen=True)
+class Recipients:
+    focal_by_agency: dict[int, list[int]]
+    coordinators: list[int]
+    # Agencies with an active focal point the bot cannot reach: a digest must mention them.
+    agencies_with_unreachable: frozenset[int]
+
+
+async def load_recipients(session) -> Recipients:
+    focal: dict[int, list[int]] = {}
+    unreachable: set[int] = set()
+    rows = await session.execute(
+        select(Member.id, Member.agency_id, Member.reachable)
+        .where(Member.role == FOCAL, Member.status == ACTIVE, Member.agency_id.is_not(None))
+        .order_by(Member.id)
+    )
+    for member_id, agency_id, reachable in rows.all():
+        if reachable:
+            focal.setdefault(agency_id, []).append(member_id)
+        else:
+            unreachable.add(agency_id)
+    coordinators = list(
+        (
+            await session.execute(
+                select(Member.id)
+                .where(
+                    Member.role.in_((COORDINATOR, ADMIN)), Member.status == ACTIVE, Member.reachable.is_(True)
+                )
+                .order_by(Member.id)
+            )
+        ).scalars()
+    )
+    return Recipients(focal, coordinators, frozenset(unreachable))
+
+
+class Planner:
+    def __init__(
+        self,
+        db: Database,
+        policy: Policy,
+        calendar: WorkingCalendar,
+        *,
+        horizon: dt.timedelta = dt.timedelta(days=21),
+        extra_reporting: Iterable[str] = (),
+        chunk_size: int = 2000,
+    ):
+        self.db = db
+        self.policy = policy
+        self.calendar = calendar
+        self.horizon = horizon
+        self.extra_reporting = tuple(extra_reporting)
+        self.chunk_size = chunk_size
+
+    async def tick(self, now: dt.datetime) -> PlanReport:
+        async with self.db.snapshot() as session:
+            plans = await load_plan_facts(session)
+            if not plans:
+                return PlanReport()
+            reports = await load_reports(session, plan_ids=[p.id for p in plans])
+            recipients = await load_recipients(session)
+        window = Window(start=None, end=now + self.horizon, now=now)
+        sends = expand(
+            plans, reports, self.policy, self.calendar, window, extra_reporting=self.extra_reporting
+        )
+        report = PlanReport()
+        chunk: list[dict] = []
+        for row in self._rows(sends, recipients, now):
+            chunk.append(row)
+            if len(chunk) >= self.chunk_size:
+                await self._insert(chunk, report)
+                chunk = []
+        if chunk:
+            await self._insert(chunk, report)
+        if report.total:
+            log.info("planned %d reminders (%s)", report.total, dict(report.planned))
+        return report
+
+    def _rows(self, sends: Iterable[PlannedSend], recipients: Recipients, now: dt.datetime) -> Iterator[dict]:
+        for send in sends:
+            if send.agency_id is None:
+                if not send.missing and not (
+                    set(send.plan.lead_agency_ids) & recipients.agencies_with_unreachable
+                ):
+                    continue
+                members = recipients.coordinators
+            else:
+                members = recipients.focal_by_agency.get(send.agency_id, ())
+            if not members:
+                continue
+            requirement = send.requirement
+            slot = send.slot
+            base = {
+                "plan_id": send.plan.id,
+                "kind": slot.kind,
+                "deadline_kind": send.deadline.kind,
+                "deadline": send.deadline.day,
+                "offset_days": slot.offset_days,
+                "agency_id": send.agency_id,
+                "task_id": send.deadline.task_id if send.agency_id is not None else None,
+                "cycle": requirement.cycle if requirement else None,
+                "counts_since": requirement.since if requirement else None,
+                "due_at": slot.due_at,
+                "available_at": slot.due_at,
+                "expires_at": slot.expires_at,
+                "status": PENDING,
+                "attempts": 0,
+                "created_at": now,
+            }
+            for member_id in members:
+                yield base | {
+                    "key": reminder_key(send, member_id),
+                    "chain": chain_key(send, member_id),
+                    "member_id": member_id,
+                }
+
+    async def _insert(self, rows: list[dict], report: PlanReport) -> None:
+        # A short transaction per chunk: on SQLite the write lock is held briefly, so the chat keeps
+        # answering while a large horizon is planned.
+        async with self.db.transaction() as session:
+            inserted = await insert_reminders(session, rows)
+        report.considered += len(rows)
+        for kind, count in inserted.items():
+            report.planned[kind] += count

@@ -1,0 +1,223 @@
+"""Sending budgets: one token bucket per platform shared through the database, one per chat in memory.
+
+The shared bucket lives in a `rate_budget` row, so every instance on the same database draws on one
+budget (Telegram: about 30 messages a second for the whole bot). A reservation is one short
+transaction that takes a few tokens ahead — the bucket may go into debt — and returns the instant at
+which each may be used; the instance then waits locally until each instant. Taking a small chunk at
+a time keeps database writes to a few per second at Telegram's rate while the sends stay evenly
+spaced. A platform's "slow down" answer (`retry_after`) pushes the shared bucket into debt for that
+long, so every instance backs off, not only the one that was told.
+
+The per-chat limit (Telegram: one message a second to the same chat) is kept in memory: the sender
+claims all of one person's due reminders together and sends them as one message, so two instances
+rarely write to one chat at the same moment.
+
+Time comes from an injected clock and waiting from an injected `sleep_until`, so tests move a
+manual clock instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from scheduler.clock import Clock
+from scheduler.delivery import DeliveryError
+from storage.db import Database
+from storage.models.reminders import RateBudget
+
+SleepUntil = Callable[[dt.datetime], Awaitable[None]]
+
+
+def real_sleep_until(clock: Clock) -> SleepUntil:
+    async def sleep_until(when: dt.datetime) -> None:
+        delay = (when - clock.now()).total_seconds()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    return sleep_until
+
+
+@dataclass(frozen=True)
+class RateSpec:
+    per_second: float = 0.0  # 0: no limit
+    per_chat_per_second: float = 0.0
+    burst: float = 1.0
+
+
+class SharedBucket:
+    """A token bucket in the `rate_budget` row `name`, refilled at `rate` per second up to `burst`."""
+
+    def __init__(
+        self,
+        db: Database,
+        name: str,
+        rate: float,
+        burst: float = 1.0,
+        *,
+        write_lock: asyncio.Lock | None = None,
+    ):
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.db = db
+        self.name = name
+        self.rate = rate
+        self.burst = max(1.0, burst)
+        self._write_lock = write_lock
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self):
+        lock = self._write_lock if self.db.sqlite and self._write_lock else contextlib.nullcontext()
+        async with lock, self.db.transaction() as session:
+            yield session
+
+    async def _row(self, session, now: dt.datetime) -> RateBudget:
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        await session.execute(
+            insert(RateBudget)
+            .values(name=self.name, tokens=self.burst, updated_at=now)
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        stmt = select(RateBudget).where(RateBudget.name == self.name).with_for_update()
+        return (await session.execute(stmt)).scalar_one()
+
+    def _refilled(self, row: RateBudget, now: dt.datetime) -> float:
+        # Another instance's clock may run a little ahead; never refill for negative time.
+        elapsed = max(0.0, (now - row.updated_at).total_seconds())
+        return min(self.burst, row.tokens + elapsed * self.rate)
+
+    async def reserve(self, count: int, now: dt.datetime, *, max_wait: float) -> list[dt.datetime]:
+        """Take up to `count` tokens; returns when each may be used (fewer if the wait would pass
+        `max_wait` seconds — possibly none)."""
+        async with self._transaction() as session:
+            row = await self._row(session, now)
+            tokens = self._refilled(row, now)
+            times: list[dt.datetime] = []
+            for _ in range(count):
+                wait = max(0.0, (1.0 - tokens) / self.rate)
+                if wait > max_wait:
+                    break
+                tokens -= 1.0
+                times.append(now + dt.timedelta(seconds=wait))
+            await session.execute(
+                update(RateBudget).where(RateBudget.name == self.name).values(tokens=tokens, updated_at=now)
+            )
+        return times
+
+    async def pause(self, seconds: float, now: dt.datetime) -> None:
+        """The platform said to wait: no instance sends on this budget for `seconds`."""
+        async with self._transaction() as session:
+            row = await self._row(session, now)
+            tokens = min(self._refilled(row, now), -seconds * self.rate)
+            await session.execute(
+                update(RateBudget).where(RateBudget.name == self.name).values(tokens=tokens, updated_at=now)
+            )
+
+
+class PlatformLimiter:
+    """Paces one instance's sends on one platform: the shared bucket, then the per-chat spacing."""
+
+    def __init__(
+        self,
+        spec: RateSpec,
+        clock: Clock,
+        sleep_until: SleepUntil,
+        *,
+        bucket: SharedBucket | None = None,
+        max_wait: float = 60.0,
+    ):
+        self.spec = spec
+        self.clock = clock
+        self.sleep_until = sleep_until
+        self.bucket = bucket
+        self.max_wait = max_wait
+        self._slots: list[dt.datetime] = []
+        self._lock = asyncio.Lock()
+        self._chat_next: dict[str, dt.datetime] = {}
+        # About half a second of sends per reservation: few database writes, little left unused.
+        self._chunk = max(1, min(50, math.ceil(spec.per_second / 2))) if spec.per_second else 0
+
+    async def _global_slot(self) -> dt.datetime | None:
+        if self.bucket is None:
+            return None
+        async with self._lock:
+            now = self.clock.now()
+            # Slots whose time has long passed were not used in time; using them now would burst.
+            stale_before = now - dt.timedelta(seconds=1.0 / self.bucket.rate)
+            while self._slots and self._slots[0] < stale_before:
+                self._slots.pop(0)
+            if not self._slots:
+                self._slots = await self.bucket.reserve(self._chunk, now, max_wait=self.max_wait)
+            if not self._slots:
+                raise DeliveryError("sending budget exhausted", permanent=False, retry_after=self.max_wait)
+            return self._slots.pop(0)
+
+    def _chat_slot(self, chat_id: str, now: dt.datetime) -> dt.datetime | None:
+        if not self.spec.per_chat_per_second:
+            return None
+        if len(self._chat_next) > 10_000:
+            self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
+        at = max(now, self._chat_next.get(chat_id, now))
+        self._chat_next[chat_id] = at + dt.timedelta(seconds=1.0 / self.spec.per_chat_per_second)
+        return at
+
+    async def acquire(self, chat_id: str) -> None:
+        """Wait until a message to `chat_id` may go; raises DeliveryError(retry_after) when the budget
+        is so far in debt that waiting here would hold the reminder's lease too long."""
+        at = self._chat_slot(chat_id, self.clock.now())
+        slot = await self._global_slot()
+        when = max(t for t in (at, slot) if t is not None) if (at or slot) else None
+        if when is not None and when > self.clock.now():
+            await self.sleep_until(when)
+
+    async def pause(self, seconds: float) -> None:
+        async with self._lock:
+            self._slots = []
+        if self.bucket is not None:
+            await self.bucket.pause(seconds, self.clock.now())
+
+
+class RateLimits:
+    """The limiters of every platform, built lazily from their specs; a platform without a spec
+    (the console) is not limited."""
+
+    def __init__(
+        self,
+        db: Database,
+        specs: dict[str, RateSpec],
+        clock: Clock,
+        sleep_until: SleepUntil | None = None,
+        *,
+        write_lock: asyncio.Lock | None = None,
+        max_wait: float = 60.0,
+    ):
+        self.db = db
+        self.specs = specs
+        self.clock = clock
+        self.sleep_until = sleep_until or real_sleep_until(clock)
+        self.write_lock = write_lock
+        self.max_wait = max_wait
+        self._limiters: dict[str, PlatformLimiter] = {}
+
+    def for_platform(self, platform: str) -> PlatformLimiter:
+        if platform not in self._limiters:
+            spec = self.specs.get(platform, RateSpec())
+            bucket = (
+                SharedBucket(
+                    self.db, f"send:{platform}", spec.per_second, spec.burst, write_lock=self.write_lock
+                )
+                if spec.per_second
+                else None
+            )
+            self._limiters[platform] = PlatformLimiter(
+                spec, self.clock, self.sleep_until, bucket=bucket, max_wait=self.max_wait
+            )
+        return self._limiters[platform]

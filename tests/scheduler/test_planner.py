@@ -1,0 +1,136 @@
+import datetime as dt
+
+from sqlalchemy import func, select
+
+from bot.config import Config
+from bot.reminders import calendar_from_config, policy_from_config
+from scheduler.planner import Planner
+from storage.models import Member, Reminder
+from tests.factories import make_update
+from tests.scheduler.conftest import hanoi
+
+
+def planner_for(db, config: Config | None = None) -> Planner:
+    config = config or Config()
+    return Planner(
+        db,
+        policy_from_config(config),
+        calendar_from_config(config),
+        horizon=dt.timedelta(days=config.reminders.horizon_days),
+    )
+
+
+async def planned(db) -> list[tuple]:
+    async with db.snapshot() as session:
+        rows = (
+            (await session.execute(select(Reminder).order_by(Reminder.due_at, Reminder.member_id)))
+            .unique()
+            .scalars()
+        )
+        return [
+            (
+                r.member.name,
+                r.kind,
+                r.deadline.isoformat(),
+                r.offset_days,
+                r.due_at.astimezone(hanoi(2020, 1, 1).tzinfo).strftime("%d/%m %H:%M"),
+            )
+            for r in rows
+        ]
+
+
+async def test_the_planner_writes_a_row_per_focal_point_for_each_reminder_in_the_horizon(db, world):
+    # 1 June, horizon 21 days: the 20/6 reminders (12/6, 17/6, 19/6); 22/6 is just outside.
+    await planner_for(db).tick(hanoi(2020, 6, 1))
+    expected = [
+        (f"focal-{label}", "report", "2020-06-20", offset, day)
+        for offset, day in ((7, "12/06 08:00"), (3, "17/06 08:00"), (1, "19/06 08:00"))
+        for label in ("tttt", "dulich", "ngoaivu")
+    ]
+    assert await planned(db) == expected
+
+
+async def test_planning_the_same_horizon_again_adds_nothing(db, world):
+    planner = planner_for(db)
+    first = await planner.tick(hanoi(2020, 6, 1))
+    second = await planner.tick(hanoi(2020, 6, 1))
+    async with db.snapshot() as session:
+        rows = await session.scalar(select(func.count()).select_from(Reminder))
+    expected = (9, 0, 9)
+    assert (first.total, second.total, rows) == expected
+
+
+async def test_an_agency_that_has_reported_gets_no_reminder(db, world):
+    async with db.transaction() as session:
+        await make_update(
+            session,
+            world.tasks["II.1"],
+            agency=world.agencies["dulich"],
+            cycle=dt.date(2020, 6, 20),
+            at=hanoi(2020, 5, 30),
+        )
+    await planner_for(db).tick(hanoi(2020, 6, 1))
+    expected = {"focal-tttt", "focal-ngoaivu"}
+    assert {name for name, *_ in await planned(db)} == expected
+
+
+async def test_an_unreachable_or_retired_focal_point_is_not_planned(db, world):
+    async with db.transaction() as session:
+        tttt = await session.get(Member, world.focal["tttt"].id)
+        tttt.reachable = False
+        ngoaivu = await session.get(Member, world.focal["ngoaivu"].id)
+        ngoaivu.status = "retired"
+    await planner_for(db).tick(hanoi(2020, 6, 1))
+    expected = {"focal-dulich"}
+    assert {name for name, *_ in await planned(db)} == expected
+
+
+async def test_after_downtime_the_planner_plans_only_the_latest_missed_reminder(db, world):
+    # The bot was off from before 12/6 until 18/6 10:00: 7 and 3 days before are both past.
+    await planner_for(db).tick(hanoi(2020, 6, 18, 10))
+    rows = [
+        (name, offset)
+        for name, kind, deadline, offset, _ in await planned(db)
+        if name == "focal-tttt" and kind == "report"
+    ]
+    expected = [("focal-tttt", 3), ("focal-tttt", 1)]
+    assert rows == expected
+
+
+async def test_past_the_deadline_the_overdue_reminders_and_the_digest_are_planned(db, world):
+    await planner_for(db).tick(hanoi(2020, 6, 21, 10))
+    rows = [
+        (name, kind, offset, day)
+        for name, kind, deadline, offset, day in await planned(db)
+        if deadline == "2020-06-20"
+    ]
+    expected = [
+        ("focal-tttt", "overdue", -1, "22/06 08:00"),
+        ("focal-dulich", "overdue", -1, "22/06 08:00"),
+        ("focal-ngoaivu", "overdue", -1, "22/06 08:00"),
+        ("coordinator", "escalation", -1, "22/06 08:00"),
+        ("focal-tttt", "overdue", -3, "24/06 08:00"),
+        ("focal-dulich", "overdue", -3, "24/06 08:00"),
+        ("focal-ngoaivu", "overdue", -3, "24/06 08:00"),
+    ]
+    assert rows == expected
+
+
+async def test_a_late_report_after_the_deadline_stops_the_overdue_reminders(db, world):
+    # Reported on Monday 22/6, after the deadline: the update counts towards the next cycle.
+    async with db.transaction() as session:
+        await make_update(
+            session,
+            world.tasks["II.1"],
+            agency=world.agencies["dulich"],
+            cycle=dt.date(2020, 11, 20),
+            at=hanoi(2020, 6, 22, 7),
+        )
+    await planner_for(db).tick(hanoi(2020, 6, 22, 7, 30))
+    overdue = {
+        name
+        for name, kind, deadline, *_ in await planned(db)
+        if kind == "overdue" and deadline == "2020-06-20"
+    }
+    expected = {"focal-tttt", "focal-ngoaivu"}
+    assert overdue == expected
