@@ -1,0 +1,340 @@
+"""`nhacviec run --transport zalo|zalo_oa`: Zalo updates in, core replies and reminders out.
+
+Bot Platform: long polling with getUpdates by default; in webhook mode the platform POSTs each update
+with the secret given to setWebhook in `X-Bot-Api-Secret-Token`. Official Account: always a webhook,
+each call signed in `X-ZEvent-Signature`; Zalo wants an answer within 2 seconds, so updates are
+acknowledged at once and handled after. One aiohttp server answers the webhooks, the file links, and
+/healthz and /metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable
+
+import httpx
+from aiohttp import web
+
+from bot.app import App
+from bot.ops.http import add_ops_routes, maybe_start_ops_server
+from bot.ops.shutdown import GracefulShutdown
+from bot.reminders import start_reminder_engine
+from bot.transports.zalo.bot_transport import ZaloBotTransport
+from bot.transports.zalo.client import ZaloApiError, ZaloBotClient, ZaloNetworkError
+from bot.transports.zalo.conversation import ChatQueue, Conversation
+from bot.transports.zalo.files import FILES_PATH, SharedFiles
+from bot.transports.zalo.oa_client import ZaloOAClient, ZaloOAError
+from bot.transports.zalo.oa_transport import ZaloOATransport, incoming_from_event, verify_signature
+from bot.transports.zalo.tokens import OATokenStore, TokenUnavailable
+from bot.transports.zalo.updates import incoming_from_update, unwrap
+
+log = logging.getLogger(__name__)
+
+# Longest pause between getUpdates attempts while Zalo is unreachable.
+MAX_POLL_BACKOFF = 60.0
+MAX_BODY = 1024 * 1024
+
+
+class ZaloSetupError(Exception):
+    """The configuration cannot run: the message names the setting to fix."""
+
+
+def _secret(value) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+class ZaloRunner:
+    """Everything one Zalo process runs; `start()` then, on the way out, `stop_steps()`."""
+
+    def __init__(self, app: App, *, official_account: bool, core=None):
+        from bot.core.service import Core
+
+        self.app = app
+        self.official_account = official_account
+        self.config = app.config.zalo
+        secrets = app.config.secrets
+        self._http = httpx.AsyncClient(timeout=self.config.request_timeout)
+        self.files = (
+            SharedFiles(
+                app.db,
+                app.clock,
+                public_base_url=self.config.public_base_url,
+                lifetime=dt.timedelta(hours=self.config.file_link_hours),
+            )
+            if self.config.public_base_url
+            else None
+        )
+        if official_account:
+            app_id, app_secret = secrets.zalo_oa_app_id, _secret(secrets.zalo_oa_app_secret)
+            self._oa_secret_key = _secret(secrets.zalo_oa_secret_key)
+            missing = [
+                name
+                for name, value in (
+                    ("ZALO_OA_APP_ID", app_id),
+                    ("ZALO_OA_APP_SECRET", app_secret),
+                    ("ZALO_OA_SECRET_KEY", self._oa_secret_key),
+                )
+                if not value
+            ]
+            if missing:
+                raise ZaloSetupError(f"{', '.join(missing)} not set: the Official Account needs them")
+            self.oa_client = ZaloOAClient(
+                app_id=app_id,
+                app_secret=app_secret,
+                api_base_url=self.config.oa_api_base_url,
+                oauth_url=self.config.oa_oauth_url,
+                http=self._http,
+            )
+            self.tokens = OATokenStore(
+                app.db,
+                app.clock,
+                self.oa_client,
+                app_id=app_id,
+                seed_access_token=_secret(secrets.zalo_oa_access_token),
+                seed_refresh_token=_secret(secrets.zalo_oa_refresh_token),
+            )
+            self.transport = ZaloOATransport(
+                self.oa_client,
+                self.tokens,
+                app.db,
+                app.clock,
+                tz=app.config.tz,
+                reply_window=dt.timedelta(hours=self.config.oa_reply_window_hours),
+                files=self.files,
+            )
+        else:
+            token = _secret(secrets.zalo_bot_token)
+            if not token:
+                raise ZaloSetupError("ZALO_BOT_TOKEN is not set")
+            self._webhook_secret = _secret(secrets.zalo_webhook_secret)
+            if self.config.mode == "webhook" and not (self.config.webhook_url and self._webhook_secret):
+                raise ZaloSetupError(
+                    "webhook mode needs [zalo] webhook_url and ZALO_WEBHOOK_SECRET (8 to 256 characters)"
+                )
+            self.client = ZaloBotClient(token, base_url=self.config.api_base_url, http=self._http)
+            self.transport = ZaloBotTransport(self.client, tz=app.config.tz, files=self.files)
+        self.conversation = Conversation(app, core or Core(app), {self.transport.platform: self.transport})
+        self.queue = ChatQueue(self.config.concurrent_updates)
+        self.engine = None
+        self._stopping = asyncio.Event()
+        self._poller: asyncio.Task | None = None
+        self._server: web.AppRunner | None = None
+        self._ops_server = None
+        self.port: int | None = None
+        self.initial_backoff = 1.0  # seconds before the first getUpdates retry; it doubles from there
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        # The server first: once setWebhook is called, updates may arrive at any moment.
+        if self._needs_server():
+            await self._start_server()
+        else:
+            self._ops_server = await maybe_start_ops_server(self.app)
+        if self.official_account:
+            await self._start_oa()
+        else:
+            await self._start_bot()
+        self.engine = await start_reminder_engine(self.app, {self.transport.platform: self.transport})
+        if self.config.mode == "polling" and not self.official_account:
+            self._poller = asyncio.create_task(self._poll(), name="zalo-poll")
+
+    def stop_steps(self) -> list[Callable[[], Awaitable[object]]]:
+        """In order: take no new updates, finish those taken, stop reminders, close connections."""
+        return [self._stop_polling, self.queue.drain, self._stop_engine, self._close]
+
+    async def _start_bot(self) -> None:
+        try:
+            me = await self.client.get_me()
+        except ZaloApiError as exc:
+            raise ZaloSetupError(
+                f"Zalo refused the bot token ({exc.error_code}): check ZALO_BOT_TOKEN"
+            ) from exc
+        except ZaloNetworkError as exc:
+            raise ZaloSetupError(f"cannot reach the Zalo Bot API at [zalo] api_base_url: {exc}") from exc
+        log.info("Zalo bot %s (%s) starting in %s mode", me.display_name, me.account_name, self.config.mode)
+        if self.config.mode == "webhook":
+            await self.client.set_webhook(self.config.webhook_url, self._webhook_secret)
+        else:
+            # getUpdates answers nothing while a webhook is set (a previous webhook deployment, say).
+            await self.client.delete_webhook()
+
+    async def _start_oa(self) -> None:
+        try:
+            await self.tokens.seed()
+        except TokenUnavailable as exc:
+            raise ZaloSetupError(str(exc)) from exc
+        try:
+            await self.transport._with_token(lambda token: self.oa_client.get_oa(token))
+        except (ZaloOAError, ZaloNetworkError, TokenUnavailable) as exc:
+            # Not fatal: the webhook still records who writes, and sends retry once Zalo answers.
+            log.error("the Official Account API did not accept our token yet: %s", exc)
+        log.info("Zalo Official Account webhook at %s", self.config.oa_webhook_path)
+
+    def _needs_server(self) -> bool:
+        return self.official_account or self.config.mode == "webhook" or self.files is not None
+
+    async def _start_server(self) -> None:
+        web_app = web.Application(client_max_size=MAX_BODY)
+        if self.official_account:
+            web_app.router.add_post(self.config.oa_webhook_path, self._on_oa_webhook)
+        elif self.config.mode == "webhook":
+            web_app.router.add_post(self.config.webhook_path, self._on_bot_webhook)
+        if self.files is not None:
+            web_app.router.add_get(FILES_PATH + "/{token}", self._on_file)
+        add_ops_routes(web_app, self.app)
+        self._server = web.AppRunner(web_app, access_log=None)
+        await self._server.setup()
+        site = web.TCPSite(self._server, self.config.webhook_listen, self.config.webhook_port)
+        await site.start()
+        self.port = self._server.addresses[0][1]
+        log.info("listening on %s:%s", self.config.webhook_listen, self.port)
+
+    async def _stop_polling(self) -> None:
+        self._stopping.set()
+        if self._poller is not None:
+            # A getUpdates answer in flight carries an update Zalo will not hand out again: let the
+            # long poll end (the shutdown grace period bounds the wait) rather than cancel it.
+            try:
+                await self._poller
+            except asyncio.CancelledError:
+                pass
+
+    async def _stop_engine(self) -> None:
+        if self.engine is not None:
+            await self.engine.stop()
+
+    async def _close(self) -> None:
+        if self._poller is not None and not self._poller.done():
+            self._poller.cancel()
+        if self._server is not None:
+            await self._server.cleanup()
+        if self._ops_server is not None:
+            await self._ops_server.stop()
+        await self._http.aclose()
+
+    async def stop(self) -> None:
+        for step in self.stop_steps():
+            await step()
+
+    # -- updates in ------------------------------------------------------------------------------
+
+    def accept_update(self, update: dict) -> bool:
+        """Queue a Bot Platform update for the core; False when it is nothing the core handles."""
+        incoming = incoming_from_update(update)
+        if incoming is None:
+            log.info("Zalo update %s ignored", update.get("event_name"))
+            return False
+
+        async def job() -> None:
+            # "typing…" goes out first and shows while the core works on the answer.
+            await asyncio.gather(self.transport.typing(incoming.chat_id), self.conversation.handle(incoming))
+
+        self.queue.submit(f"zalo:{incoming.chat_id}", job)
+        return True
+
+    async def _poll(self) -> None:
+        backoff = self.initial_backoff
+        while not self._stopping.is_set():
+            try:
+                update = await self.client.get_updates(long_poll=self.config.poll_timeout)
+            except (ZaloApiError, ZaloNetworkError) as exc:
+                if isinstance(exc, ZaloApiError) and exc.error_code in (401, 404):
+                    log.error("Zalo refused the bot token while polling; stopping the poller")
+                    return
+                log.warning("polling Zalo failed, retrying in %gs: %s", backoff, exc)
+                try:
+                    await asyncio.wait_for(self._stopping.wait(), backoff)
+                except TimeoutError:
+                    pass
+                backoff = min(backoff * 2, MAX_POLL_BACKOFF)
+                continue
+            backoff = self.initial_backoff
+            if update is not None:
+                self.accept_update(unwrap(update) or update)
+
+    async def _on_bot_webhook(self, request: web.Request) -> web.Response:
+        supplied = request.headers.get("X-Bot-Api-Secret-Token", "")
+        if not hmac.compare_digest(supplied.encode(), (self._webhook_secret or "").encode()):
+            log.warning("Zalo webhook call without the right secret token refused")
+            return web.Response(status=401, text="unauthorized")
+        try:
+            payload = json.loads(await request.read())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return web.Response(status=400, text="not JSON")
+        update = unwrap(payload)
+        if update is None:
+            # Answered 200 all the same: a retry would not make it any more readable.
+            log.info("Zalo webhook payload not understood: %s", str(payload)[:200])
+        else:
+            self.accept_update(update)
+        return web.json_response({"ok": True})
+
+    async def _on_oa_webhook(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        if not verify_signature(
+            body,
+            request.headers.get("X-ZEvent-Signature"),
+            app_id=self.oa_client.app_id,
+            oa_secret_key=self._oa_secret_key,
+        ):
+            log.warning("Zalo OA webhook call with a wrong or missing signature refused")
+            return web.Response(status=401, text="bad signature")
+        event = json.loads(body)
+        incoming = incoming_from_event(event)
+        if incoming is None:
+            log.info("Zalo OA event %s ignored", event.get("event_name"))
+            return web.json_response({"error": 0})
+
+        async def job() -> None:
+            # The window opens when the follower writes, whatever the core makes of the message.
+            await self.transport.record_message(incoming.user_id, incoming.message_id)
+            await self.conversation.handle(incoming)
+
+        self.queue.submit(f"zalo_oa:{incoming.chat_id}", job)
+        return web.json_response({"error": 0})
+
+    async def _on_file(self, request: web.Request) -> web.Response:
+        shared = await self.files.fetch(request.match_info["token"])
+        if shared is None:
+            return web.Response(status=404, text="This link has expired or does not exist.")
+        return web.Response(
+            body=shared.content,
+            content_type=shared.mime_type,
+            headers={
+                "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(shared.filename)}",
+                "Cache-Control": "private, no-store",
+            },
+        )
+
+
+def _quote(filename: str) -> str:
+    from urllib.parse import quote
+
+    return quote(filename, safe="")
+
+
+async def run_zalo(app: App, official_account: bool) -> int:
+    """Run until SIGTERM or SIGINT (a second one exits at once)."""
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # Bot API URLs carry the token
+    try:
+        runner = ZaloRunner(app, official_account=official_account)
+    except ZaloSetupError as exc:
+        from bot.cli import CommandError
+
+        raise CommandError(str(exc)) from exc
+    async with GracefulShutdown(app.config.ops.shutdown_grace_seconds) as shutdown:
+        try:
+            await runner.start()
+        except ZaloSetupError as exc:
+            await runner.stop()
+            from bot.cli import CommandError
+
+            raise CommandError(str(exc)) from exc
+        await shutdown.wait()
+        await shutdown.stop(*runner.stop_steps())
+    return 0
