@@ -18,7 +18,10 @@ from bot.ops.logging import configure_logging
 
 COMMAND_MODULES = [
     "bot.cli.backup",
+    "bot.cli.chat",
     "bot.cli.db",
+    "bot.cli.invite",
+    "bot.cli.members",
     "bot.cli.run",
 ]
 

@@ -1,0 +1,233 @@
+"""What a handler gets: the unit of work, who is talking, their language, their place in a flow,
+and the means to make buttons that are keyed server-side.
+
+One Context lives for one incoming message. Handlers read from it and return replies; the service
+(bot.core.service) commits the session and records the numbered menus once the handler is done.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.app import App
+from bot.core.messages import Attachment, Button, Incoming, Reply
+from bot.i18n import normalize_language
+from storage import people
+from storage.assignments import current_plan
+from storage.cycles import cycle_for
+from storage.models.people import ACTIVE, ADMIN, COORDINATOR, ConversationState, Identity, Member
+from storage.models.plan import Plan
+
+# The pseudo-role of anyone who is not an active member (unknown, pending, rejected, retired).
+UNREGISTERED = "unregistered"
+
+# A button stays usable this long; an approval request may wait days for a coordinator.
+CALLBACK_TTL = dt.timedelta(days=30)
+
+# Characters per message, by platform. Longer views are paged, so each page fits one message.
+TEXT_LIMITS = {"telegram": 4096, "zalo": 2000, "zalo_oa": 2000, "console": 4096}
+DEFAULT_TEXT_LIMIT = 2000
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A reply to a flow's question: typed text, a tapped (or numbered) choice, or a file."""
+
+    text: str = ""
+    value: Any = None
+    by_button: bool = False
+    attachment: Attachment | None = None
+    message_id: str | None = None
+
+
+@dataclass
+class Addressee:
+    """Who a reply to another chat is for, so that their numbered menu can be recorded too."""
+
+    platform: str
+    chat_id: str
+    user_id: str
+
+
+@dataclass
+class Context:
+    app: App
+    session: AsyncSession
+    incoming: Incoming
+    now: dt.datetime
+    member: Member | None
+    state: ConversationState | None
+    language: str
+    addressees: dict[int, Addressee] = field(default_factory=dict)
+    _plan: Plan | None = None
+    _plan_loaded: bool = False
+
+    # ------------------------------------------------------------------ who
+
+    @property
+    def role(self) -> str:
+        if self.member is None or self.member.status != ACTIVE:
+            return UNREGISTERED
+        return self.member.role
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in (COORDINATOR, ADMIN)
+
+    @property
+    def platform(self) -> str:
+        return self.incoming.platform
+
+    @property
+    def user_key(self) -> tuple[str, str, str]:
+        return (self.incoming.platform, self.incoming.chat_id, self.incoming.user_id)
+
+    # ------------------------------------------------------------------ when
+
+    @property
+    def tz(self) -> dt.tzinfo:
+        return self.app.config.tz
+
+    @property
+    def today(self) -> dt.date:
+        # Dates people mean are Hanoi dates; `now` is UTC.
+        return self.now.astimezone(self.tz).date()
+
+    def local(self, moment: dt.datetime) -> dt.datetime:
+        return moment.astimezone(self.tz)
+
+    # ------------------------------------------------------------------ what
+
+    @property
+    def text_limit(self) -> int:
+        return TEXT_LIMITS.get(self.incoming.platform, DEFAULT_TEXT_LIMIT)
+
+    async def plan(self) -> Plan | None:
+        if not self._plan_loaded:
+            self._plan = await current_plan(self.session)
+            self._plan_loaded = True
+        return self._plan
+
+    def extra_deadlines(self, plan: Plan) -> list[dt.date]:
+        return [
+            dt.date.fromisoformat(f"{plan.year}-{md}")
+            for md in self.app.config.plan.extra_reporting_deadlines
+        ]
+
+    def cycle(self, plan: Plan) -> dt.date:
+        return cycle_for(plan, self.today, extra=self.extra_deadlines(plan))
+
+    # ------------------------------------------------------------------ conversation state
+
+    @property
+    def flow(self) -> str:
+        return self.state.flow if self.state is not None else ""
+
+    @property
+    def step(self) -> str:
+        return self.state.step if self.state is not None else ""
+
+    @property
+    def flow_data(self) -> dict:
+        if self.state is None:
+            return {}
+        return dict(self.state.data.get("flow", {}))
+
+    @property
+    def menu(self) -> list[str]:
+        return list(self.state.data.get("menu", [])) if self.state is not None else []
+
+    @property
+    def stored_language(self) -> str | None:
+        """A language chosen before registering (kept with the chat state, there is no member yet)."""
+        return self.state.data.get("language") if self.state is not None else None
+
+    async def _save(self, *, flow: str, step: str, data: dict) -> None:
+        timeout = dt.timedelta(minutes=self.app.config.chat.flow_timeout_minutes)
+        platform, chat_id, user_id = self.user_key
+        self.state = await people.save_state(
+            self.session,
+            platform=platform,
+            chat_id=chat_id,
+            user_id=user_id,
+            flow=flow,
+            step=step,
+            data=data,
+            now=self.now,
+            expires_at=self.now + timeout if flow else self.now,
+        )
+
+    def _data(self) -> dict:
+        return dict(self.state.data) if self.state is not None else {}
+
+    async def goto(self, flow: str, step: str, **updates: Any) -> None:
+        """Enter (or move within) a flow; `updates` join what the flow has gathered so far."""
+        data = self._data()
+        gathered = dict(data.get("flow", {})) if self.flow == flow else {}
+        gathered.update(updates)
+        data["flow"] = gathered
+        await self._save(flow=flow, step=step, data=data)
+
+    async def end_flow(self) -> None:
+        if self.state is None or not self.state.flow:
+            return
+        data = self._data()
+        data.pop("flow", None)
+        await self._save(flow="", step="", data=data)
+
+    async def set_menu(self, keys: list[str]) -> None:
+        if self.state is None and not keys:
+            return
+        data = self._data()
+        if data.get("menu", []) == keys:
+            return
+        data["menu"] = keys
+        await self._save(flow=self.flow, step=self.step, data=data)
+
+    async def remember_language(self, language: str) -> None:
+        data = self._data()
+        data["language"] = normalize_language(language)
+        await self._save(flow=self.flow, step=self.step, data=data)
+
+    # ------------------------------------------------------------------ buttons
+
+    async def button(self, label: str, action: str, **payload: Any) -> Button:
+        """A button for the user of this chat; tapping it runs `action` with `payload`."""
+        key = await people.add_callback(
+            self.session,
+            platform=self.incoming.platform,
+            user_id=self.incoming.user_id,
+            action=action,
+            payload=payload,
+            now=self.now,
+            expires_at=self.now + CALLBACK_TTL,
+        )
+        return Button(label=label, data=key)
+
+    async def choice(self, label: str, value: Any) -> Button:
+        """A button answering the current flow step (which must be set before the buttons are made)."""
+        return await self.button(label, "answer", flow=self.flow, step=self.step, value=value)
+
+    async def button_for(self, identity: Identity, label: str, action: str, **payload: Any) -> Button:
+        """A button in a message to someone else: only that person can use it."""
+        key = await people.add_callback(
+            self.session,
+            platform=identity.platform,
+            user_id=identity.external_id,
+            action=action,
+            payload=payload,
+            now=self.now,
+            expires_at=self.now + CALLBACK_TTL,
+        )
+        return Button(label=label, data=key)
+
+    def to_identity(self, identity: Identity, reply: Reply) -> Reply:
+        """Address `reply` to another member's chat."""
+        reply.to_platform = identity.platform
+        reply.to_chat_id = identity.chat_id
+        self.addressees[id(reply)] = Addressee(identity.platform, identity.chat_id, identity.external_id)
+        return reply

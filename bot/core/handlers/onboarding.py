@@ -1,0 +1,398 @@
+"""Getting people in: /start with an invite code, /dangky with a coordinator's approval, /moi to
+create invites in chat, /choduyet to see requests waiting."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.core import registration
+from bot.core.context import UNREGISTERED, Answer, Context
+from bot.core.flows import Flow, Step
+from bot.core.handlers.access import describe_member, how_to_register, role_label
+from bot.core.handlers.agency_choice import agency_choices, search_agencies
+from bot.core.handlers.guide import command_lines
+from bot.core.messages import Reply
+from bot.i18n import _, format_day, use_language
+from bot.render.text import shorten
+from storage import people
+from storage.agencies import resolve_agency
+from storage.models.people import ADMIN, COORDINATOR, FOCAL, PENDING, Member
+from storage.models.plan import Agency
+from storage.text import fold
+
+REGISTER = "dangky"
+INVITE = "moi"
+NO_AGENCY = 0
+
+
+def _newcomer(ctx: Context, name: str | None = None) -> registration.Newcomer:
+    incoming = ctx.incoming
+    return registration.Newcomer(
+        platform=incoming.platform,
+        user_id=incoming.user_id,
+        chat_id=incoming.chat_id,
+        name=(name or incoming.user_name or incoming.user_id).strip()[:200],
+        language=ctx.language,
+    )
+
+
+# ---------------------------------------------------------------- /start
+
+
+async def start(ctx: Context, args: str) -> list[Reply]:
+    token = args.split()[0] if args.split() else ""
+    if not token:
+        if ctx.role == UNREGISTERED:
+            return how_to_register(ctx)
+        return [
+            Reply(
+                _("Welcome back, {name}. You are registered as {what}.").format(
+                    name=ctx.member.name, what=describe_member(ctx.member)
+                )
+                + "\n\n"
+                + command_lines(ctx)
+            )
+        ]
+    try:
+        result = await registration.register_with_invite(ctx.session, token, _newcomer(ctx), now=ctx.now)
+    except registration.AlreadyRegistered as already:
+        return [
+            Reply(
+                _(
+                    "You are already registered as {what}; the invite was not used. If your role should "
+                    "change, ask a coordinator."
+                ).format(what=describe_member(already.member))
+            )
+        ]
+    except registration.InviteRefused as refused:
+        return [Reply(_refusal_text(refused))]
+    ctx.member = result.member
+    return _welcome(ctx, result)
+
+
+def _refusal_text(refused: registration.InviteRefused) -> str:
+    ask = _("Ask the coordinator who invited you for a new invite.")
+    if refused.reason == registration.EXPIRED:
+        text = _("This invite expired on {day}.").format(day=format_day(refused.invite.expires_at.date()))
+    elif refused.reason == registration.USED:
+        text = _("This invite has already been used.")
+    elif refused.reason == registration.REVOKED:
+        text = _("This invite was withdrawn.")
+    else:
+        text = _("This invite code is not valid. Check that you copied all of it.")
+    return f"{text} {ask}"
+
+
+def _welcome(ctx: Context, result: registration.Registration) -> list[Reply]:
+    member = result.member
+    lines = [
+        _("Welcome, {name}! You are now registered as {what}.").format(
+            name=member.name, what=describe_member(member)
+        )
+    ]
+    if result.replaced:
+        names = ", ".join(previous.name for previous in result.replaced)
+        lines.append(
+            _("You take over from {names}; the updates they sent stay in your agency's history.").format(
+                names=names
+            )
+        )
+    if member.role == FOCAL:
+        lines.append(_("Send /nhiemvu to see your agency's tasks and /capnhat to report progress."))
+    else:
+        lines.append(_("Send /tonghop for the summary of the cycle and /trogiup for everything else."))
+    replies = [Reply("\n".join(lines))]
+    replies.extend(_tell_replaced(ctx, result))
+    return replies
+
+
+def _tell_replaced(ctx: Context, result: registration.Registration) -> list[Reply]:
+    replies = []
+    for previous in result.replaced:
+        identity = people.identity_for(previous)
+        if identity is None:
+            continue
+        with use_language(previous.language):
+            text = _(
+                "{name} is now the focal point for {agency}. Your updates are kept in the agency's history. "
+                "Thank you for your work!"
+            ).format(
+                name=result.member.name, agency=result.member.agency.name if result.member.agency else ""
+            )
+        replies.append(ctx.to_identity(identity, Reply(text)))
+    return replies
+
+
+# ---------------------------------------------------------------- /dangky
+
+
+async def register(ctx: Context, args: str) -> list[Reply]:
+    if ctx.role != UNREGISTERED:
+        return [Reply(_("You are already registered as {what}.").format(what=describe_member(ctx.member)))]
+    if ctx.member is not None and ctx.member.status == PENDING and not args:
+        return how_to_register(ctx)
+    if args:
+        return await _agency_answer(ctx, args)
+    await ctx.goto(REGISTER, "agency")
+    return [
+        Reply(_("Which agency do you work for? Type its name, for example “Sở Du lịch” (accents optional)."))
+    ]
+
+
+async def _agency_answer(ctx: Context, query: str) -> list[Reply]:
+    await ctx.goto(REGISTER, "agency")
+    exact = await resolve_agency(ctx.session, query) if query.strip() else None
+    if exact is not None:
+        return await _chosen_agency(ctx, exact)
+    matches = await search_agencies(ctx, query)
+    if not matches:
+        return [
+            Reply(
+                _(
+                    "No agency matches “{query}”. Type another part of its name, for example “du lich” or “tttt”."
+                ).format(query=shorten(query, 60))
+            )
+        ]
+    text = _("Which one is yours? Choose it, or type the name again.")
+    return [Reply(text, buttons=await agency_choices(ctx, matches))]
+
+
+async def _on_register_agency(ctx: Context, answer: Answer) -> list[Reply]:
+    if not answer.by_button:
+        return await _agency_answer(ctx, answer.text)
+    agency = await ctx.session.get(Agency, answer.value)
+    if agency is None:
+        return await _agency_answer(ctx, "")
+    return await _chosen_agency(ctx, agency)
+
+
+async def _chosen_agency(ctx: Context, agency: Agency) -> list[Reply]:
+    if ctx.incoming.user_name.strip():
+        return await _submit_request(ctx, agency, None)
+    await ctx.goto(REGISTER, "name", agency_id=agency.id)
+    return [Reply(_("What is your full name, as your colleagues know it?"))]
+
+
+async def _on_register_name(ctx: Context, answer: Answer) -> list[Reply]:
+    name = " ".join(answer.text.split())
+    if not name or len(name) > 200:
+        return [Reply(_("Please type your full name (at most 200 characters)."))]
+    agency = await ctx.session.get(Agency, ctx.flow_data.get("agency_id"))
+    if agency is None:
+        return await _agency_answer(ctx, "")
+    return await _submit_request(ctx, agency, name)
+
+
+async def _submit_request(ctx: Context, agency: Agency, name: str | None) -> list[Reply]:
+    member = await registration.request_registration(ctx.session, agency, _newcomer(ctx, name), now=ctx.now)
+    ctx.member = member
+    await ctx.end_flow()
+    approvers = await people.coordinators(ctx.session)
+    requests = []
+    for approver in approvers:
+        identity = people.identity_for(approver)
+        if identity is None:
+            continue
+        with use_language(approver.language):
+            requests.append(ctx.to_identity(identity, await _approval_request(ctx, identity, member, agency)))
+    if requests:
+        text = _(
+            "Thank you. Your request to join as focal point for {agency} was sent to the coordinators. "
+            "You will get a message here when it is decided."
+        ).format(agency=agency.name)
+    else:
+        text = _(
+            "Thank you. Your request to join as focal point for {agency} is recorded, but no coordinator is "
+            "registered yet to approve it. Please contact Sở TTTT."
+        ).format(agency=agency.name)
+    return [Reply(text), *requests]
+
+
+async def _approval_request(ctx: Context, identity, member: Member, agency: Agency) -> Reply:
+    current = await people.active_focal_points(ctx.session, agency.id)
+    text = _("{name} asks to join as focal point for {agency}.").format(name=member.name, agency=agency.name)
+    if current:
+        names = ", ".join(m.name for m in current)
+        text += "\n" + _("Approving hands the agency over from {names}.").format(names=names)
+    buttons = [
+        [
+            await ctx.button_for(identity, _("✓ Approve"), "approve", member_id=member.id),
+            await ctx.button_for(identity, _("✗ Reject"), "reject", member_id=member.id),
+        ]
+    ]
+    return Reply(text, buttons=buttons)
+
+
+REGISTER_FLOW = Flow(
+    name=REGISTER,
+    command="/dangky",
+    steps={
+        "agency": Step(_on_register_agency, free_text=True),
+        "name": Step(_on_register_name, free_text=True),
+    },
+)
+
+
+# ---------------------------------------------------------------- approval
+
+
+async def approve(ctx: Context, payload: dict) -> list[Reply]:
+    try:
+        result = await registration.approve(ctx.session, payload.get("member_id"), ctx.member, now=ctx.now)
+    except registration.NotPending as stale:
+        return [Reply(_already_decided(stale.member))]
+    member = result.member
+    replies = [
+        Reply(_("Approved: {name} is now {what}.").format(name=member.name, what=describe_member(member)))
+    ]
+    identity = people.identity_for(member)
+    if identity is not None:
+        with use_language(member.language):
+            text = _(
+                "Your registration is approved: you are now {what}. Send /nhiemvu to see your tasks "
+                "and /capnhat to report progress."
+            ).format(what=describe_member(member))
+        replies.append(ctx.to_identity(identity, Reply(text)))
+    replies.extend(_tell_replaced(ctx, result))
+    return replies
+
+
+async def reject(ctx: Context, payload: dict) -> list[Reply]:
+    try:
+        member = await registration.reject(ctx.session, payload.get("member_id"), ctx.member, now=ctx.now)
+    except registration.NotPending as stale:
+        return [Reply(_already_decided(stale.member))]
+    agency = member.agency.name if member.agency else ""
+    replies = [Reply(_("Rejected the request of {name} ({agency}).").format(name=member.name, agency=agency))]
+    identity = people.identity_for(member)
+    if identity is not None:
+        with use_language(member.language):
+            text = _(
+                "Your request to join as focal point for {agency} was not approved. If you think this is a "
+                "mistake, please contact Sở TTTT."
+            ).format(agency=agency)
+        replies.append(ctx.to_identity(identity, Reply(text)))
+    return replies
+
+
+def _already_decided(member: Member | None) -> str:
+    if member is None:
+        return _("That request no longer exists.")
+    return _("The request of {name} was already decided.").format(name=member.name)
+
+
+async def pending(ctx: Context, args: str) -> list[Reply]:
+    waiting = await people.pending_members(ctx.session)
+    if not waiting:
+        return [Reply(_("No registration request is waiting."))]
+    lines = [_("Waiting for approval:")]
+    buttons = []
+    for number, member in enumerate(waiting, start=1):
+        agency = member.agency.name if member.agency else "—"
+        day = format_day(ctx.local(member.created_at).date())
+        lines.append(f"{number}. {member.name} — {agency} ({day})")
+        buttons.append(
+            [
+                await ctx.button(_("✓ {name}").format(name=member.name), "approve", member_id=member.id),
+                await ctx.button(_("✗ {name}").format(name=member.name), "reject", member_id=member.id),
+            ]
+        )
+    return [Reply("\n".join(lines), buttons=buttons)]
+
+
+# ---------------------------------------------------------------- /moi
+
+
+async def invite(ctx: Context, args: str) -> list[Reply]:
+    role_words = {"dieu phoi": COORDINATOR, "dieu phoi vien": COORDINATOR, "coordinator": COORDINATOR}
+    if args and fold(args) in role_words:
+        return await _issue(ctx, COORDINATOR, None)
+    if args:
+        await ctx.goto(INVITE, "agency", role=FOCAL)
+        return await _invite_agency_answer(ctx, args)
+    await ctx.goto(INVITE, "role")
+    roles = [FOCAL, COORDINATOR] + ([ADMIN] if ctx.member.role == ADMIN else [])
+    buttons = [[await ctx.choice(role_label(role).capitalize(), role)] for role in roles]
+    return [Reply(_("Who is the invite for?"), buttons=buttons)]
+
+
+async def _on_invite_role(ctx: Context, answer: Answer) -> list[Reply]:
+    role = answer.value if answer.by_button else None
+    if role not in (FOCAL, COORDINATOR, ADMIN) or not registration.can_invite(ctx.member, role):
+        return await invite(ctx, "")
+    await ctx.goto(INVITE, "agency", role=role)
+    if role == FOCAL:
+        return [Reply(_("For which agency? Type its name."))]
+    buttons = [[await ctx.choice(_("No agency"), NO_AGENCY)]]
+    return [
+        Reply(
+            _("Does the {role} belong to an agency? Type its name, or choose “No agency”.").format(
+                role=role_label(role)
+            ),
+            buttons=buttons,
+        )
+    ]
+
+
+async def _invite_agency_answer(ctx: Context, query: str) -> list[Reply]:
+    matches = await search_agencies(ctx, query)
+    if not matches:
+        return [
+            Reply(
+                _("No agency matches “{query}”. Type another part of its name.").format(
+                    query=shorten(query, 60)
+                )
+            )
+        ]
+    if len(matches) == 1:
+        return await _issue(ctx, ctx.flow_data.get("role", FOCAL), matches[0])
+    return [Reply(_("Which agency?"), buttons=await agency_choices(ctx, matches))]
+
+
+async def _on_invite_agency(ctx: Context, answer: Answer) -> list[Reply]:
+    role = ctx.flow_data.get("role", FOCAL)
+    if answer.by_button:
+        if answer.value == NO_AGENCY and role != FOCAL:
+            return await _issue(ctx, role, None)
+        agency = await ctx.session.get(Agency, answer.value)
+        if agency is not None:
+            return await _issue(ctx, role, agency)
+    return await _invite_agency_answer(ctx, answer.text)
+
+
+async def _issue(ctx: Context, role: str, agency: Agency | None) -> list[Reply]:
+    if not registration.can_invite(ctx.member, role):
+        await ctx.end_flow()
+        return [Reply(_("You may not invite a {role}.").format(role=role_label(role)))]
+    valid_for = dt.timedelta(days=ctx.app.config.chat.invite_days)
+    issued = await registration.issue_invite(
+        ctx.session, role=role, agency=agency, now=ctx.now, valid_for=valid_for, created_by=ctx.member
+    )
+    await ctx.end_flow()
+    who = (
+        _("{role} for {agency}").format(role=role_label(role), agency=agency.name)
+        if agency
+        else role_label(role)
+    )
+    link = registration.deep_link(ctx.app.config.telegram.bot_username, issued.token)
+    text = "\n".join(
+        [
+            _("Invite for a {who}, valid until {day}, for one person:").format(
+                who=who, day=format_day(ctx.local(issued.invite.expires_at).date())
+            ),
+            link,
+            _("Or, in any chat with the bot, send: /start {token}").format(token=issued.token),
+            _("Send it only to that person: whoever uses it first is registered."),
+        ]
+    )
+    return [Reply(text)]
+
+
+INVITE_FLOW = Flow(
+    name=INVITE,
+    command="/moi",
+    steps={
+        "role": Step(_on_invite_role),
+        "agency": Step(_on_invite_agency, free_text=True),
+    },
+)

@@ -1,0 +1,375 @@
+"""/capnhat: report progress, guided (task → status → note → evidence) or in one line
+(`/capnhat 3 hoàn thành Đã phát sóng 12 chương trình`), and edits of the message that reported it."""
+
+from __future__ import annotations
+
+from bot.core import progress
+from bot.core.context import Answer, Context
+from bot.core.flows import Flow, Step
+from bot.core.handlers.access import needs_agency, no_plan
+from bot.core.messages import Reply
+from bot.core.parsing import UpdateLine, find_url, parse_task_ref, parse_update_line
+from bot.i18n import _, format_day
+from bot.render.text import reported_label, shorten
+from storage import people
+from storage.models.people import UPDATE_STATUSES
+from storage.models.plan import Task
+
+FLOW = "capnhat"
+SKIP = "skip"
+
+# Most agencies have fewer tasks than this; an agency with more picks by typing the number.
+MAX_TASK_BUTTONS = 40
+
+
+def _problem_text(error: progress.InvalidUpdate, outcome: str) -> str:
+    """What is wrong with an update, then `outcome` (what happened to it)."""
+    if error.problem == progress.NOTE_TOO_LONG:
+        problem = _(
+            "The note is too long: {length} characters, the limit is {limit}. Please shorten it."
+        ).format(**error.details)
+    elif error.problem == progress.PERCENT_OUT_OF_RANGE:
+        problem = _("A percentage must be between 0 and 100, not {percent}%.").format(**error.details)
+    else:
+        problem = _("That is not a status I know.")
+    return f"{problem} {outcome}"
+
+
+async def _agency_tasks(ctx: Context) -> tuple[list[Task] | None, list[Reply] | None]:
+    """The tasks the member reports on, or the replies explaining why there are none."""
+    plan = await ctx.plan()
+    if plan is None:
+        return None, no_plan()
+    if ctx.member.agency_id is None:
+        return None, needs_agency(ctx)
+    return await progress.tasks_for(ctx.session, plan, ctx.member.agency_id), None
+
+
+def _task_label(task: Task) -> str:
+    return f"{task.code} · {shorten(task.content, 48)}"
+
+
+async def _ask_task(ctx: Context, tasks: list[Task], intro: str | None = None, **carry) -> list[Reply]:
+    await ctx.goto(FLOW, "task", **carry)
+    text = _("Which task? Choose it, or type its number (or its plan numbering, such as IV.3).")
+    if intro:
+        text = f"{intro}\n{text}"
+    if len(tasks) > MAX_TASK_BUTTONS:
+        listing = "\n".join(f"{n}. {_task_label(t)}" for n, t in enumerate(tasks, start=1))
+        return [Reply(f"{text}\n{listing}")]
+    buttons = [[await ctx.choice(_task_label(task), task.id)] for task in tasks]
+    return [Reply(text, buttons=buttons)]
+
+
+async def _ask_status(ctx: Context, task: Task, intro: str | None = None, **carry) -> list[Reply]:
+    await ctx.goto(FLOW, "status", task_id=task.id, **carry)
+    text = _("Task {code}: {content}\nWhat is its status? You may add a percentage, such as “60%”.").format(
+        code=task.code, content=shorten(task.content, 160)
+    )
+    if intro:
+        text = f"{intro}\n{text}"
+    buttons = [[await ctx.choice(reported_label(status).capitalize(), status)] for status in UPDATE_STATUSES]
+    return [Reply(text, buttons=buttons)]
+
+
+async def _ask_note(ctx: Context, **carry) -> list[Reply]:
+    await ctx.goto(FLOW, "note", **carry)
+    text = _("In a few words, what was done (or what is in the way)? At most {limit} characters.").format(
+        limit=progress.NOTE_MAX_CHARS
+    )
+    return [Reply(text, buttons=[[await ctx.choice(_("No note"), SKIP)]])]
+
+
+async def _ask_evidence(ctx: Context, intro: str | None = None, **carry) -> list[Reply]:
+    await ctx.goto(FLOW, "evidence", **carry)
+    text = _("Any evidence? Send a file or a link, or choose “No evidence”.")
+    if intro:
+        text = f"{intro}\n{text}"
+    return [Reply(text, buttons=[[await ctx.choice(_("No evidence"), SKIP)]])]
+
+
+async def start_update(ctx: Context, args: str) -> list[Reply]:
+    tasks, refusal = await _agency_tasks(ctx)
+    if refusal:
+        return refusal
+    if not tasks:
+        return [Reply(_("The plan assigns no task to your agency, so there is nothing to update."))]
+    if not args:
+        return await _ask_task(ctx, tasks)
+    return await _one_line(ctx, tasks, parse_update_line(args))
+
+
+async def try_bare_update(ctx: Context, text: str) -> list[Reply] | None:
+    """ "3 xong" typed without the command is an update too, when it clearly reads as one."""
+    line = parse_update_line(text)
+    if line.ref is None or line.status is None or line.status_unclear or ctx.member.agency_id is None:
+        return None
+    tasks, refusal = await _agency_tasks(ctx)
+    if refusal or not tasks:
+        return None
+    return await _one_line(ctx, tasks, line)
+
+
+async def _one_line(ctx: Context, tasks: list[Task], line: UpdateLine) -> list[Reply]:
+    carry = {"status": line.status, "percent": line.percent, "note": line.note or None}
+    if line.ref is None:
+        intro = _(
+            "Start with the task's number, for example: /capnhat 3 hoàn thành Đã phát sóng 12 chương trình"
+        )
+        return await _ask_task(ctx, tasks, intro, **carry)
+    task = progress.find_task(tasks, line.ref)
+    if task is None:
+        intro = _("Your agency has no task {ref}.").format(ref=line.ref)
+        return await _ask_task(ctx, tasks, intro, **carry)
+    if line.status is None:
+        intro = (
+            _("I could not read a status in “{text}”.").format(text=shorten(line.note, 60))
+            if line.note
+            else None
+        )
+        return await _ask_status(ctx, task, intro)
+    evidence = _evidence_of(ctx, line.note)
+    return await _save(
+        ctx,
+        task,
+        status=line.status,
+        percent=line.percent,
+        note=line.note,
+        evidence=evidence,
+        message_id=ctx.incoming.message_id,
+    )
+
+
+def _evidence_of(ctx: Context, text: str) -> str | None:
+    attachment = ctx.incoming.attachment
+    if attachment is not None:
+        return f"{ctx.incoming.platform}:{attachment.file_id}"
+    return find_url(text or "")
+
+
+async def update_task_action(ctx: Context, payload: dict) -> list[Reply]:
+    tasks, refusal = await _agency_tasks(ctx)
+    if refusal:
+        return refusal
+    task = next((t for t in tasks if t.id == payload.get("task_id")), None)
+    if task is None:
+        return [Reply(_("That task is not one of your agency's tasks."))]
+    return await _ask_status(ctx, task)
+
+
+# ---------------------------------------------------------------- flow steps
+
+
+async def _on_task(ctx: Context, answer: Answer) -> list[Reply]:
+    tasks, refusal = await _agency_tasks(ctx)
+    if refusal:
+        await ctx.end_flow()
+        return refusal
+    task = None
+    if answer.by_button:
+        task = next((t for t in tasks if t.id == answer.value), None)
+    else:
+        ref = parse_task_ref(answer.text)
+        task = progress.find_task(tasks, ref) if ref else None
+    if task is None:
+        intro = _("There is no task “{text}” in your list (1 to {count}).").format(
+            text=shorten(answer.text, 30), count=len(tasks)
+        )
+        return await _ask_task(ctx, tasks, intro)
+    data = ctx.flow_data
+    if data.get("status"):
+        # The one-line update only lacked a valid task: it is complete now.
+        note = data.get("note") or ""
+        return await _save(
+            ctx,
+            task,
+            status=data["status"],
+            percent=data.get("percent"),
+            note=note,
+            evidence=_evidence_of(ctx, note),
+            message_id=None,
+        )
+    return await _ask_status(ctx, task)
+
+
+async def _current_task(ctx: Context) -> Task | None:
+    task_id = ctx.flow_data.get("task_id")
+    return await ctx.session.get(Task, task_id) if task_id else None
+
+
+async def _on_status(ctx: Context, answer: Answer) -> list[Reply]:
+    task = await _current_task(ctx)
+    if task is None:
+        await ctx.end_flow()
+        return [Reply(_("That task no longer exists. Send /capnhat to start again."))]
+    if answer.by_button:
+        line = UpdateLine(ref=None, status=answer.value, percent=None, note="")
+    else:
+        line = parse_update_line(answer.text)
+        if line.ref is not None and line.status is None:
+            line = None
+    if line is None or line.status is None or line.status_unclear:
+        choices = ", ".join(reported_label(status) for status in UPDATE_STATUSES)
+        intro = _("I could not read a status there. The statuses are: {choices}.").format(choices=choices)
+        return await _ask_status(ctx, task, intro)
+    if line.percent is not None and not 0 <= line.percent <= 100:
+        intro = _("A percentage must be between 0 and 100, not {percent}%.").format(percent=line.percent)
+        return await _ask_status(ctx, task, intro)
+    carry = {"status": line.status, "percent": line.percent}
+    if line.note:
+        return await _take_note(ctx, line.note, carry)
+    return await _ask_note(ctx, **carry)
+
+
+async def _take_note(ctx: Context, note: str, carry: dict) -> list[Reply]:
+    try:
+        progress.check(carry.get("status") or ctx.flow_data.get("status"), None, note)
+    except progress.InvalidUpdate as error:
+        await ctx.goto(FLOW, "note", **carry)
+        return [Reply(_problem_text(error, _("Send the note again.")))]
+    return await _ask_evidence(ctx, note=note, note_message_id=ctx.incoming.message_id, **carry)
+
+
+async def _on_note(ctx: Context, answer: Answer) -> list[Reply]:
+    if answer.by_button and answer.value == SKIP:
+        return await _ask_evidence(ctx, note="", note_message_id=None)
+    if answer.attachment is not None and not answer.text:
+        # A file sent instead of a note: take it as the evidence and ask for the note still.
+        await ctx.goto(FLOW, "note", evidence=f"{ctx.incoming.platform}:{answer.attachment.file_id}")
+        return await _ask_note(ctx)
+    if not answer.text:
+        return await _ask_note(ctx)
+    return await _take_note(ctx, answer.text, {})
+
+
+async def _on_evidence(ctx: Context, answer: Answer) -> list[Reply]:
+    data = ctx.flow_data
+    evidence = data.get("evidence")
+    if answer.by_button and answer.value == SKIP:
+        pass
+    elif answer.attachment is not None:
+        evidence = f"{ctx.incoming.platform}:{answer.attachment.file_id}"
+    elif find_url(answer.text):
+        evidence = find_url(answer.text)
+    else:
+        return await _ask_evidence(ctx, _("That is neither a file nor a link."))
+    task = await _current_task(ctx)
+    if task is None:
+        await ctx.end_flow()
+        return [Reply(_("That task no longer exists. Send /capnhat to start again."))]
+    return await _save(
+        ctx,
+        task,
+        status=data["status"],
+        percent=data.get("percent"),
+        note=data.get("note") or "",
+        evidence=evidence,
+        message_id=data.get("note_message_id"),
+    )
+
+
+UPDATE_FLOW = Flow(
+    name=FLOW,
+    command="/capnhat",
+    steps={
+        "task": Step(_on_task),
+        "status": Step(_on_status),
+        "note": Step(_on_note, free_text=True),
+        "evidence": Step(_on_evidence, free_text=True),
+    },
+)
+
+
+# ---------------------------------------------------------------- storing
+
+
+async def _save(
+    ctx: Context,
+    task: Task,
+    *,
+    status: str,
+    percent: int | None,
+    note: str,
+    evidence: str | None,
+    message_id: str | None,
+) -> list[Reply]:
+    plan = await ctx.plan()
+    cycle = ctx.cycle(plan)
+    try:
+        await progress.record(
+            ctx.session,
+            task=task,
+            member=ctx.member,
+            agency_id=ctx.member.agency_id,
+            status=status,
+            percent=percent,
+            note=note,
+            evidence=evidence,
+            cycle=cycle,
+            source=progress.Source(ctx.incoming.platform, ctx.incoming.chat_id, message_id),
+            now=ctx.now,
+        )
+    except progress.InvalidUpdate as error:
+        return [Reply(_problem_text(error, _("Nothing was saved.")))]
+    await ctx.end_flow()
+    return [Reply(_confirmation(task, status, percent, note, evidence, cycle))]
+
+
+def _confirmation(
+    task: Task, status: str, percent: int | None, note: str, evidence: str | None, cycle
+) -> str:
+    state = reported_label(status)
+    if percent is not None:
+        state += f" ({percent}%)"
+    lines = [
+        _("Saved: task {code} — {status}.").format(code=task.code, status=state),
+        _("It counts towards the report due {day}.").format(day=format_day(cycle)),
+    ]
+    if note:
+        lines.append(_("Note: {note}").format(note=shorten(note, 300)))
+    if evidence:
+        lines.append(_("Evidence: {evidence}").format(evidence=evidence))
+    lines.append(_("To correct it, edit your message or send a new update."))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- edits
+
+
+async def on_edited_message(ctx: Context) -> list[Reply]:
+    """An edited chat message that reported an update edits that update; the old text is kept."""
+    incoming = ctx.incoming
+    if not incoming.message_id:
+        return []
+    row = await people.update_from_message(
+        ctx.session, platform=incoming.platform, chat_id=incoming.chat_id, message_id=incoming.message_id
+    )
+    if row is None:
+        # An edit of a message that stored nothing changes nothing.
+        return []
+    if row.member_id != ctx.member.id or row.agency_id != ctx.member.agency_id:
+        return [Reply(_("Only the person who sent an update can change it."))]
+    from bot.core.router import find_command
+
+    match = find_command(incoming.text or "")
+    if match is not None and match.command.name == "capnhat":
+        line = parse_update_line(match.args)
+        if line.status is None or line.status_unclear:
+            return [Reply(_("I could not read a status in the edited message, so the update is unchanged."))]
+        status, percent, note = line.status, line.percent, line.note
+    else:
+        # The message was the note of a guided update: only the note changes.
+        status, percent, note = row.status, row.percent, (incoming.text or "").strip()
+    try:
+        await progress.revise(ctx.session, row, status=status, percent=percent, note=note, now=ctx.now)
+    except progress.InvalidUpdate as error:
+        return [Reply(_problem_text(error, _("The update is unchanged.")))]
+    task = row.task
+    return [
+        Reply(
+            _("Updated task {code}: {status}. The earlier wording is kept in the history.").format(
+                code=task.code,
+                status=reported_label(status) + (f" ({percent}%)" if percent is not None else ""),
+            )
+        )
+    ]

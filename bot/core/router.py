@@ -1,0 +1,133 @@
+"""Every command word, button action and guided flow, and who may use each: the one place to read.
+
+Commands are Vietnamese with English aliases; they match ignoring case and diacritics, with or
+without the slash and spaces ("/capnhat", "cap nhat", "/update").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.core.context import UNREGISTERED, Context
+from bot.core.flows import Flow
+from bot.core.handlers import guide, linking, onboarding, overview, settings, tasks, updates
+from bot.core.messages import Reply
+from bot.i18n import N_
+from storage.models.people import ADMIN, COORDINATOR, FOCAL
+from storage.text import fold
+
+EVERYONE = frozenset({UNREGISTERED, FOCAL, COORDINATOR, ADMIN})
+MEMBERS = frozenset({FOCAL, COORDINATOR, ADMIN})
+STAFF = frozenset({COORDINATOR, ADMIN})
+ONLY_UNREGISTERED = frozenset({UNREGISTERED})
+
+CommandHandler = Callable[[Context, str], Awaitable[list[Reply]]]
+ActionHandler = Callable[[Context, dict], Awaitable[list[Reply]]]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    aliases: tuple[str, ...]
+    handler: CommandHandler
+    roles: frozenset[str]
+    help: str  # marked with N_, translated where the help is shown
+    usage: str = ""  # marked with N_ where it holds words
+    # Listed in /trogiup for these roles (default: everyone allowed); registering is not news to members.
+    listed: frozenset[str] | None = None
+
+    def listed_for(self, role: str) -> bool:
+        return role in (self.listed if self.listed is not None else self.roles)
+
+
+# fmt: off
+COMMANDS: tuple[Command, ...] = (
+    Command("start", ("batdau",), onboarding.start, EVERYONE, N_("register with an invite code"), N_(" <code>"), ONLY_UNREGISTERED),
+    Command("dangky", ("register", "dang ky"), onboarding.register, EVERYONE, N_("ask to join as your agency's focal point"), listed=ONLY_UNREGISTERED),
+    Command("trogiup", ("help", "tro giup"), guide.show_help, EVERYONE, N_("what you can do here")),
+    Command("nhiemvu", ("tasks", "nhiem vu"), tasks.list_tasks, MEMBERS, N_("your agency's tasks, their status and last update")),
+    Command("capnhat", ("update", "cap nhat"), updates.start_update, MEMBERS, N_("report progress on a task"), N_(" [3 done <note>]")),
+    Command("lich", ("deadlines", "han"), tasks.deadlines, MEMBERS, N_("reporting deadlines and tasks falling due")),
+    Command("tonghop", ("summary", "tong hop"), overview.summary, STAFF, N_("the reporting cycle at a glance")),
+    Command("chuabaocao", ("missing", "chua bao cao"), overview.missing, STAFF, N_("agencies and tasks with no update this cycle")),
+    Command("nhacnho", ("remind", "nhac nho"), overview.remind, STAFF, N_("remind those who have not reported, now")),
+    Command("moi", ("invite", "loi moi"), onboarding.invite, STAFF, N_("create an invite link"), N_(" [agency]")),
+    Command("choduyet", ("pending", "cho duyet"), onboarding.pending, STAFF, N_("registration requests waiting for approval")),
+    Command("ngonngu", ("lang", "language", "ngon ngu"), settings.language, EVERYONE, N_("choose Vietnamese or English"), " [vi|en]"),
+    Command("huy", ("cancel", "thoat"), settings.cancel, EVERYONE, N_("leave what you are doing")),
+    Command("lienket", ("link", "lien ket"), linking.link, EVERYONE, N_("link your account on another platform (Telegram, Zalo)"), N_(" [code]")),
+    Command("kenh", ("channel", "kenh nhan"), linking.channel, MEMBERS, N_("choose where reminders reach you first"), " [telegram|zalo]"),
+)
+# fmt: on
+
+CANCEL = "huy"
+
+
+@dataclass(frozen=True)
+class Action:
+    handler: ActionHandler
+    roles: frozenset[str]
+
+
+# What a button (or a numbered answer) does. The payload comes from the database, never from the user.
+ACTIONS: dict[str, Action] = {
+    "answer": Action(settings.answer_flow, EVERYONE),
+    "approve": Action(onboarding.approve, STAFF),
+    "reject": Action(onboarding.reject, STAFF),
+    "page": Action(overview.page, STAFF),
+    "agency_tasks": Action(tasks.agency_tasks_action, STAFF),
+    "tasks_page": Action(tasks.tasks_page, MEMBERS),
+    "lang": Action(settings.set_language_action, EVERYONE),
+    "set_channel": Action(linking.set_channel_action, MEMBERS),
+    "update_task": Action(updates.update_task_action, MEMBERS),
+}
+
+FLOWS: dict[str, Flow] = {
+    flow.name: flow for flow in (updates.UPDATE_FLOW, onboarding.REGISTER_FLOW, onboarding.INVITE_FLOW)
+}
+
+
+def _compact(word: str) -> str:
+    return fold(word).replace(" ", "")
+
+
+_INDEX: dict[str, Command] = {}
+for _command in COMMANDS:
+    for _word in (_command.name, *_command.aliases):
+        _INDEX[_compact(_word)] = _command
+
+
+@dataclass(frozen=True)
+class Match:
+    command: Command
+    args: str
+    explicit: bool  # typed with a slash
+
+
+_BOT_SUFFIX = re.compile(r"@\w+$")
+
+
+def find_command(text: str) -> Match | None:
+    """The command `text` starts with, and the rest of it as typed; None when it names none."""
+    stripped = text.strip()
+    explicit = stripped.startswith("/")
+    body = stripped.lstrip("/")
+    words = body.split()
+    if not words:
+        return None
+    # Telegram appends the bot's name in groups: "/capnhat@nhacviec_bot".
+    words[0] = _BOT_SUFFIX.sub("", words[0])
+    for count in (3, 2, 1):
+        if len(words) < count:
+            continue
+        command = _INDEX.get("".join(_compact(word) for word in words[:count]))
+        if command is not None:
+            parts = body.split(None, count)
+            return Match(command, parts[count].strip() if len(parts) > count else "", explicit)
+    return None
+
+
+def command_named(name: str) -> Command:
+    return next(command for command in COMMANDS if command.name == name)

@@ -1,0 +1,216 @@
+"""The chat core: the one entry point every transport calls, for every message, edit and button tap.
+
+`Core.handle(incoming)` runs one unit of work: it recognises a re-delivered platform update, finds who
+is talking and where they are in a flow, routes the input (command, button, numbered answer, flow
+answer, edited message), checks the role, and returns reply models. Replies without `to_chat_id` go
+back to the chat the input came from. The core never imports a platform library.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from bot.app import App
+from bot.core import router
+from bot.core.context import UNREGISTERED, Answer, Context
+from bot.core.handlers import access, guide, updates
+from bot.core.messages import Incoming, Reply
+from bot.core.parsing import bare_number
+from bot.i18n import _, normalize_language, use_language
+from storage import people
+from storage.models.people import ACTIVE
+
+log = logging.getLogger(__name__)
+
+# Kept a little longer than any platform re-delivers an update (Telegram: 24 hours).
+PROCESSED_KEEP = dt.timedelta(days=3)
+# How often (in handled messages) old dedup keys and expired buttons are cleared away.
+HOUSEKEEPING_EVERY = 500
+
+
+class Core:
+    def __init__(self, app: App):
+        self.app = app
+        self._handled = 0
+
+    async def handle(self, incoming: Incoming) -> list[Reply]:
+        language = self._fallback_language(incoming)
+        try:
+            async with self.app.db.transaction() as session:
+                now = self.app.clock.now()
+                if incoming.update_key and not await people.mark_processed(
+                    session, platform=incoming.platform, update_key=incoming.update_key, now=now
+                ):
+                    log.info("update %s/%s already handled", incoming.platform, incoming.update_key)
+                    return []
+                ctx = await self._open(session, incoming, now)
+                language = ctx.language
+                with use_language(ctx.language):
+                    replies = await self._dispatch(ctx)
+                await self._record_menus(ctx, replies)
+                await self._housekeeping(session, now)
+            return replies
+        except Exception:
+            # Whatever went wrong, the unit of work was rolled back: nothing half-stored.
+            log.exception("failed to handle %s update from %s", incoming.platform, incoming.user_id)
+            with use_language(language):
+                return [Reply(_("Sorry, something went wrong and nothing was saved. Please try again."))]
+
+    # ------------------------------------------------------------------ set-up
+
+    def _fallback_language(self, incoming: Incoming) -> str:
+        if incoming.language_hint:
+            return normalize_language(incoming.language_hint)
+        return self.app.config.i18n.default_language
+
+    async def _open(self, session, incoming: Incoming, now: dt.datetime) -> Context:
+        member = await people.member_by_identity(session, incoming.platform, incoming.user_id)
+        state = await people.load_state(
+            session, platform=incoming.platform, chat_id=incoming.chat_id, user_id=incoming.user_id
+        )
+        ctx = Context(
+            app=self.app,
+            session=session,
+            incoming=incoming,
+            now=now,
+            member=member,
+            state=state,
+            language=self._fallback_language(incoming),
+        )
+        if member is not None and member.status == ACTIVE:
+            ctx.language = member.language
+        elif ctx.stored_language:
+            ctx.language = ctx.stored_language
+        elif member is not None:
+            ctx.language = member.language
+        return ctx
+
+    # ------------------------------------------------------------------ routing
+
+    async def _dispatch(self, ctx: Context) -> list[Reply]:
+        notices: list[Reply] = []
+        if ctx.flow and ctx.state.expires_at <= ctx.now:
+            command = router.FLOWS[ctx.flow].command if ctx.flow in router.FLOWS else ""
+            notices.append(
+                Reply(
+                    _(
+                        "Your unfinished {command} timed out and was cancelled; nothing from it was saved."
+                    ).format(command=command)
+                )
+            )
+            await ctx.end_flow()
+            await ctx.set_menu([])
+        return notices + await self._route(ctx)
+
+    async def _route(self, ctx: Context) -> list[Reply]:
+        incoming = ctx.incoming
+        if incoming.callback_data is not None:
+            return await self._on_button(ctx, incoming.callback_data)
+        if incoming.edited:
+            if ctx.role == UNREGISTERED:
+                return []
+            return await updates.on_edited_message(ctx)
+        text = (incoming.text or "").strip()
+        match = router.find_command(text)
+        flow = router.FLOWS.get(ctx.flow)
+        if match is not None:
+            bare_cancel = match.command.name == router.CANCEL and not match.args
+            if match.explicit or flow is None or bare_cancel:
+                return await self._run_command(ctx, match)
+        if text.startswith("/"):
+            return [
+                Reply(
+                    _("Unknown command {command}. Send /trogiup to see the commands.").format(
+                        command=text.split()[0]
+                    )
+                )
+            ]
+        number = bare_number(text)
+        if number is not None and ctx.menu:
+            if 1 <= number <= len(ctx.menu):
+                return await self._on_button(ctx, ctx.menu[number - 1])
+            if flow is None:
+                return [
+                    Reply(_("Please answer with a number from 1 to {count}.").format(count=len(ctx.menu)))
+                ]
+        if flow is not None and ctx.step in flow.steps:
+            answer = Answer(text=text, attachment=incoming.attachment, message_id=incoming.message_id)
+            return await flow.steps[ctx.step].handler(ctx, answer)
+        if ctx.role == UNREGISTERED:
+            return access.how_to_register(ctx)
+        shortcut = await updates.try_bare_update(ctx, text)
+        if shortcut is not None:
+            return shortcut
+        return [
+            Reply(_("I did not understand that. Here is what you can do:") + "\n" + guide.command_lines(ctx))
+        ]
+
+    async def _run_command(self, ctx: Context, match: router.Match) -> list[Reply]:
+        command = match.command
+        if ctx.role not in command.roles:
+            if ctx.role == UNREGISTERED:
+                return access.how_to_register(ctx)
+            return access.not_allowed(ctx, command.name)
+        if ctx.flow and command.name != router.CANCEL:
+            # Starting something new leaves whatever was unfinished.
+            await ctx.end_flow()
+        return await command.handler(ctx, match.args)
+
+    async def _on_button(self, ctx: Context, key: str) -> list[Reply]:
+        callback = await people.callback_by_key(ctx.session, key)
+        if callback is None or callback.expires_at <= ctx.now or callback.action not in router.ACTIONS:
+            return [Reply(_("That button is no longer valid. Send /trogiup to see what you can do."))]
+        if (callback.platform, callback.user_id) != (ctx.incoming.platform, ctx.incoming.user_id):
+            log.warning(
+                "button %s… used by %s/%s, not its owner",
+                key[:4],
+                ctx.incoming.platform,
+                ctx.incoming.user_id,
+            )
+            return [Reply(_("That button was not meant for you."))]
+        action = router.ACTIONS[callback.action]
+        if ctx.role not in action.roles:
+            if ctx.role == UNREGISTERED:
+                return access.how_to_register(ctx)
+            return [Reply(_("You may not do that any more. Send /trogiup to see what you can do."))]
+        return await action.handler(ctx, dict(callback.payload))
+
+    # ------------------------------------------------------------------ after
+
+    async def _record_menus(self, ctx: Context, replies: list[Reply]) -> None:
+        """Remember the last buttons each person was shown, so a bare number can answer them."""
+        own = [reply for reply in replies if reply.to_chat_id is None]
+        with_buttons = [reply for reply in own if reply.buttons]
+        keys = [button.data for row in with_buttons[-1].buttons for button in row] if with_buttons else []
+        await ctx.set_menu(keys)
+        for reply in replies:
+            addressee = ctx.addressees.get(id(reply))
+            if addressee is None or not reply.buttons:
+                continue
+            state = await people.load_state(
+                ctx.session, platform=addressee.platform, chat_id=addressee.chat_id, user_id=addressee.user_id
+            )
+            if state is not None and state.flow and state.expires_at > ctx.now:
+                # They are in the middle of something; their numbers keep answering that.
+                continue
+            data = dict(state.data) if state is not None else {}
+            data["menu"] = [button.data for row in reply.buttons for button in row]
+            await people.save_state(
+                ctx.session,
+                platform=addressee.platform,
+                chat_id=addressee.chat_id,
+                user_id=addressee.user_id,
+                flow="",
+                step="",
+                data=data,
+                now=ctx.now,
+                expires_at=ctx.now,
+            )
+
+    async def _housekeeping(self, session, now: dt.datetime) -> None:
+        self._handled += 1
+        if self._handled % HOUSEKEEPING_EVERY:
+            return
+        await people.forget_processed_before(session, now - PROCESSED_KEEP)
+        await people.forget_callbacks_before(session, now)

@@ -1,0 +1,1 @@
+"""Turning reply models into what people read: chat text, documents, charts."""

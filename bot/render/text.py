@@ -1,0 +1,278 @@
+"""Chat text: numbered choices for platforms without buttons, status labels, task lists, the cycle
+summary and the list of who has not reported — each cut into pages that fit one message.
+
+Everything here is called inside the reader's language (bot.i18n.use_language) and returns plain
+text; transports escape it for their markup.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from bot.core.messages import Reply
+from bot.i18n import N_, _, format_day, format_number, format_short_day, ngettext
+from storage.models.people import BLOCKED, DONE, IN_PROGRESS, NOT_STARTED
+from storage.summary import (
+    BLOCKED as D_BLOCKED,
+)
+from storage.summary import (
+    DONE_LATE,
+    DONE_ON_TIME,
+    NOT_DUE,
+    OVERDUE,
+    STATUSES,
+    AgencySummary,
+    Summary,
+    TaskSummary,
+)
+from storage.summary import (
+    IN_PROGRESS as D_IN_PROGRESS,
+)
+
+# As a focal point reports it.
+REPORTED_LABELS = {
+    NOT_STARTED: N_("not started"),
+    IN_PROGRESS: N_("in progress"),
+    DONE: N_("done"),
+    BLOCKED: N_("blocked"),
+}
+
+# As the bot derives it per task and cycle.
+DERIVED_LABELS = {
+    NOT_DUE: N_("not due yet"),
+    D_IN_PROGRESS: N_("in progress"),
+    DONE_ON_TIME: N_("done on time"),
+    DONE_LATE: N_("done late"),
+    OVERDUE: N_("overdue"),
+    D_BLOCKED: N_("blocked"),
+}
+
+DERIVED_MARKS = {
+    D_BLOCKED: "⚠",
+    OVERDUE: "⏰",
+    D_IN_PROGRESS: "▶",
+    NOT_DUE: "·",
+    DONE_LATE: "✓",
+    DONE_ON_TIME: "✓",
+}
+
+ELLIPSIS = "…"
+
+
+def with_numbered_choices(reply: Reply) -> str:
+    """The reply's text followed by its buttons as "1. label" lines, for platforms without buttons.
+
+    Numbers run across all rows in reading order; the core maps a bare number typed next back to
+    the same button.
+    """
+    labels = [button.label for row in reply.buttons for button in row]
+    if not labels:
+        return reply.text
+    choices = "\n".join(f"{number}. {label}" for number, label in enumerate(labels, start=1))
+    return f"{reply.text}\n\n{choices}" if reply.text else choices
+
+
+def shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit - 1)
+    return text[: cut if cut > limit // 2 else limit - 1].rstrip(" ,;:.") + ELLIPSIS
+
+
+def reported_label(status: str) -> str:
+    return _(REPORTED_LABELS[status])
+
+
+def derived_label(status: str) -> str:
+    return _(DERIVED_LABELS[status])
+
+
+def percent_text(percent: int | None) -> str:
+    return "" if percent is None else f"{format_number(percent)}%"
+
+
+# ---------------------------------------------------------------- pages
+
+
+@dataclass(frozen=True)
+class Page:
+    text: str
+    number: int  # from 1
+    count: int
+
+
+def paginate(header: str, blocks: Sequence[str], limit: int) -> list[Page]:
+    """Cut `blocks` (each kept whole where it fits) into pages of at most `limit` characters, each
+    starting with `header`. Room is left for the "page i/n" line the caller may add."""
+    room = max(limit - len(header) - 40, 200)
+    pages: list[list[str]] = [[]]
+    size = 0
+    for block in blocks:
+        block = block if len(block) <= room else shorten(block, room)
+        if pages[-1] and size + len(block) + 1 > room:
+            pages.append([])
+            size = 0
+        pages[-1].append(block)
+        size += len(block) + 1
+    count = len(pages)
+    result = []
+    for number, page_blocks in enumerate(pages, start=1):
+        body = "\n".join(page_blocks)
+        text = f"{header}\n{body}" if body else header
+        if count > 1:
+            text += "\n\n" + _("Page {page} of {pages}").format(page=number, pages=count)
+        result.append(Page(text=text, number=number, count=count))
+    return result
+
+
+# ---------------------------------------------------------------- an agency's tasks
+
+
+@dataclass(frozen=True)
+class TaskLine:
+    number: int
+    code: str
+    content: str
+    timeframe: str
+    status: str  # derived
+    reported: str | None = None  # reported status of the latest update
+    percent: int | None = None
+    note: str = ""
+    who: str | None = None
+    when: dt.datetime | None = None
+
+
+def task_block(line: TaskLine, tz: dt.tzinfo) -> str:
+    head = f"{line.number}. [{line.code}] {shorten(line.content, 110)}"
+    if line.timeframe:
+        head += f" ({line.timeframe})"
+    state = f"   {DERIVED_MARKS[line.status]} {derived_label(line.status)}"
+    if line.percent is not None:
+        state += f" · {percent_text(line.percent)}"
+    if line.when is not None:
+        when = format_short_day(line.when.astimezone(tz).date())
+        last = (
+            _("last update {day} by {name}").format(day=when, name=line.who)
+            if line.who
+            else _("last update {day}").format(day=when)
+        )
+        state += f" · {last}"
+        if line.note:
+            state += f"\n   “{shorten(line.note, 140)}”"
+    else:
+        state += " · " + _("no update yet")
+    return f"{head}\n{state}"
+
+
+def task_list_pages(
+    agency_name: str, lines: Sequence[TaskLine], *, cycle: dt.date, limit: int, tz: dt.tzinfo
+) -> list[Page]:
+    header = _("Tasks of {agency} — report due {day}").format(agency=agency_name, day=format_day(cycle))
+    if not lines:
+        return paginate(header, [_("The plan assigns no task to this agency.")], limit)
+    blocks = [task_block(line, tz) for line in lines]
+    blocks.append("\n" + _("To report: /capnhat, or in one line: /capnhat 2 hoàn thành <what was done>"))
+    return paginate(header, blocks, limit)
+
+
+# ---------------------------------------------------------------- the cycle summary
+
+
+def _status_counts(counts, statuses: Iterable[str]) -> str:
+    parts = [
+        f"{derived_label(status)} {format_number(counts[status])}" for status in statuses if counts[status]
+    ]
+    return ", ".join(parts) if parts else "—"
+
+
+def _task_attention_line(task: TaskSummary, summary: Summary, tz: dt.tzinfo) -> str:
+    owner = ", ".join(summary.agency(a).label for a in task.lead_ids if summary.agency(a)) or "—"
+    line = f"• [{task.code}] {owner}: {shorten(task.content, 80)}"
+    if task.latest is not None:
+        info = task.latest
+        when = format_short_day(info.created_at.astimezone(tz).date())
+        by = info.member_name or "—"
+        if info.note:
+            line += f"\n   “{shorten(info.note, 140)}” ({by}, {when})"
+        else:
+            line += f"\n   ({by}, {when})"
+    elif task.end_on is not None:
+        line += "\n   " + _("due {day}, nothing reported").format(day=format_short_day(task.end_on))
+    return line
+
+
+def _agency_line(agency: AgencySummary, tz: dt.tzinfo) -> str:
+    tasks = len(agency.lead_tasks)
+    done = agency.done
+    progress = ngettext("{done}/{count} task done", "{done}/{count} tasks done", tasks).format(
+        done=format_number(done), count=format_number(tasks)
+    )
+    if agency.reported:
+        when = format_short_day(agency.last_update_at.astimezone(tz).date()) if agency.last_update_at else ""
+        return f"✓ {agency.label} — {progress} · " + _("reported {day}").format(day=when)
+    if agency.focal_points == 0:
+        return f"✗ {agency.label} — {progress} · " + _("not reported, no focal point registered")
+    return f"✗ {agency.label} — {progress} · " + _("not reported")
+
+
+def summary_pages(summary: Summary, *, limit: int, tz: dt.tzinfo) -> list[Page]:
+    deadline = summary.cycle or summary.end
+    header = "\n".join(
+        [
+            _("Summary of plan {number} — reporting cycle ending {day}").format(
+                number=summary.plan.number, day=format_day(deadline)
+            ),
+            _("Agencies reported: {reported}/{expected}").format(
+                reported=format_number(len(summary.reported_agencies)),
+                expected=format_number(len(summary.expected_agencies)),
+            ),
+            _("Tasks: {count} — {statuses}").format(
+                count=format_number(len(summary.tasks)), statuses=_status_counts(summary.counts, STATUSES)
+            ),
+        ]
+    )
+    blocks: list[str] = []
+    if summary.blockers:
+        blocks.append("\n⚠ " + _("Blocked ({count}):").format(count=format_number(len(summary.blockers))))
+        blocks.extend(_task_attention_line(task, summary, tz) for task in summary.blockers)
+    if summary.overdue:
+        blocks.append("\n⏰ " + _("Overdue ({count}):").format(count=format_number(len(summary.overdue))))
+        blocks.extend(_task_attention_line(task, summary, tz) for task in summary.overdue)
+    expected = summary.expected_agencies
+    if expected:
+        blocks.append("\n" + _("By agency:"))
+        # Those who have not reported first: they are what the coordinator acts on.
+        ordered = sorted(expected, key=lambda a: (a.reported, a.completion))
+        blocks.extend(_agency_line(agency, tz) for agency in ordered)
+    if summary.unreachable:
+        names = ", ".join(m.name for m in summary.unreachable)
+        blocks.append("\n" + _("Cannot be reached: {names}").format(names=names))
+    return paginate(header, blocks, limit)
+
+
+def missing_pages(
+    summary: Summary, *, limit: int, tz: dt.tzinfo, focal_names: dict[int, list[str]]
+) -> list[Page]:
+    deadline = summary.cycle or summary.end
+    missing = summary.missing_agencies
+    expected = summary.expected_agencies
+    header = _("Not reported for the cycle ending {day}: {missing} of {expected} agencies").format(
+        day=format_day(deadline), missing=format_number(len(missing)), expected=format_number(len(expected))
+    )
+    blocks: list[str] = []
+    for agency in missing:
+        names = focal_names.get(agency.id)
+        who = ", ".join(names) if names else _("no focal point registered")
+        blocks.append(f"✗ {agency.label} ({who})")
+    partial = [a for a in expected if a.reported and a.tasks_without_update]
+    if partial:
+        blocks.append("\n" + _("Reported, but some tasks have no update this cycle:"))
+        for agency in partial:
+            codes = ", ".join(task.code for task in agency.tasks_without_update)
+            blocks.append(f"• {agency.label}: {codes}")
+    if not missing and not partial:
+        blocks.append(_("Every agency has reported on every task this cycle."))
+    return paginate(header, blocks, limit)

@@ -1,0 +1,250 @@
+"""The console chat: the whole bot in a terminal, no token needed.
+
+`nhacviec chat [--as NAME]` reads lines and prints the replies, one block per input line; buttons
+show as numbered choices, answered by typing the number. It works interactively and with piped input
+(for scripts and tests). Everyone typing at one console shares the screen, so messages addressed to
+another person are printed under their name. Lines starting with ":" are for the console itself:
+
+    :as NAME      continue as another person (a coordinator approving, a focal point reporting)
+    :edit TEXT    replace your previous message with TEXT, as editing a chat message does
+    :quit         leave (end of input does the same)
+
+`nhacviec run` without a platform token runs `run_quickstart`: it makes sure a plan is loaded, prints
+invites the person at the keyboard can use, starts the reminder engine on this console, and chats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import getpass
+import itertools
+import logging
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from bot.app import App
+from bot.core import registration
+from bot.core.messages import Incoming, Reply
+from bot.core.service import Core
+from bot.reminders import start_reminder_engine
+from bot.render.text import with_numbered_choices
+from bot.transports.base import Recipient
+from storage import people
+from storage.assignments import current_plan, tasks_by_agency
+from storage.models.people import COORDINATOR, FOCAL
+from storage.models.plan import Agency
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "console"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# The reference plan sits beside a checkout in the development layout; a clone elsewhere has the sample.
+REFERENCE_PLAN = REPO_ROOT.parent / "shared" / "plans" / "ke-hoach-87-KH-UBND-2020.txt"
+SAMPLE_PLAN = REPO_ROOT / "storage" / "samples" / "ke-hoach-mau.txt"
+QUICKSTART_INVITE_DAYS = 7
+
+
+def default_user() -> str:
+    try:
+        return getpass.getuser() or "ban"
+    except Exception:  # no login name in some containers
+        return "ban"
+
+
+class ConsoleTransport:
+    """Prints what the bot sends (reminders included) to a text stream."""
+
+    platform = PLATFORM
+    max_text_length = 4096
+
+    def __init__(self, out: TextIO | None = None):
+        self.out = out or sys.stdout
+        self._ids = itertools.count(1)
+
+    async def send(self, recipient: Recipient, reply: Reply) -> str:
+        self.print_reply(reply, to=recipient.chat_id)
+        return str(next(self._ids))
+
+    def print_reply(self, reply: Reply, *, to: str | None = None) -> None:
+        text = with_numbered_choices(reply)
+        for document in reply.documents:
+            text += f"\n[{document.filename}, {len(document.content)} bytes]"
+        for image in reply.images:
+            text += f"\n[{image.filename}]"
+        if to is not None:
+            text = f"→ {to}:\n{text}"
+        self.out.write(text.rstrip() + "\n\n")
+        self.out.flush()
+
+
+class ConsoleChat:
+    """One console session: who is typing, and their previous message (for :edit)."""
+
+    def __init__(self, core: Core, transport: ConsoleTransport, user: str):
+        self.core = core
+        self.transport = transport
+        self.user = user
+        self._ids = itertools.count(1)
+        self._last_message: dict[str, str] = {}
+
+    async def line(self, text: str) -> bool:
+        """Handle one input line; False when the session should end."""
+        text = text.rstrip("\n").strip()
+        if not text:
+            return True
+        if text.startswith(":"):
+            return await self._console_command(text)
+        message_id = str(next(self._ids))
+        self._last_message[self.user] = message_id
+        await self._send(Incoming(**self._who(), text=text, message_id=message_id, update_key=None))
+        return True
+
+    def _who(self) -> dict:
+        return {"platform": PLATFORM, "chat_id": self.user, "user_id": self.user, "user_name": self.user}
+
+    async def _send(self, incoming: Incoming) -> None:
+        replies = await self.core.handle(incoming)
+        for reply in replies:
+            if reply.to_chat_id is None or (
+                reply.to_platform in (None, PLATFORM) and reply.to_chat_id == self.user
+            ):
+                self.transport.print_reply(reply)
+            elif reply.to_platform in (None, PLATFORM):
+                self.transport.print_reply(reply, to=reply.to_chat_id)
+            else:
+                self.transport.print_reply(reply, to=f"{reply.to_chat_id} ({reply.to_platform})")
+
+    async def _console_command(self, text: str) -> bool:
+        word, _, rest = text[1:].partition(" ")
+        word = word.lower()
+        if word in ("q", "quit", "exit", "thoat"):
+            return False
+        if word == "as" and rest.strip():
+            self.user = rest.strip()
+            self.transport.out.write(f"(now chatting as {self.user})\n\n")
+            self.transport.out.flush()
+            return True
+        if word == "edit" and rest.strip() and self.user in self._last_message:
+            await self._send(
+                Incoming(
+                    **self._who(), text=rest.strip(), message_id=self._last_message[self.user], edited=True
+                )
+            )
+            return True
+        self.transport.out.write(":as NAME | :edit TEXT | :quit\n\n")
+        self.transport.out.flush()
+        return True
+
+
+async def _read_line(stream: TextIO) -> str:
+    # Reading blocks; a worker thread keeps the event loop (and the reminder engine) running meanwhile.
+    return await asyncio.get_running_loop().run_in_executor(None, stream.readline)
+
+
+async def run_chat(
+    app: App,
+    *,
+    user: str | None = None,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    transport: ConsoleTransport | None = None,
+) -> int:
+    stdin = stdin or sys.stdin
+    transport = transport or ConsoleTransport(stdout)
+    chat = ConsoleChat(Core(app), transport, user or default_user())
+    interactive = stdin.isatty()
+    out = transport.out
+    while True:
+        if interactive:
+            out.write(f"{chat.user}> ")
+            out.flush()
+        line = await _read_line(stdin)
+        if not line:  # end of input
+            break
+        if not interactive and line.strip():
+            # Echo piped input, so the transcript reads as a conversation.
+            out.write(f"{chat.user}> {line.strip()}\n")
+        if not await chat.line(line):
+            break
+    return 0
+
+
+# ---------------------------------------------------------------- quick start
+
+
+async def ensure_plan(app: App, out: TextIO) -> bool:
+    """Import a plan when the database has none: the reference plan when it is beside the checkout,
+    else the configured default file, else the sample shipped with the project."""
+    async with app.db.snapshot() as session:
+        if await current_plan(session) is not None:
+            return True
+    candidates = [REFERENCE_PLAN]
+    if app.config.plan.default_file:
+        candidates.insert(0, Path(app.config.plan.default_file))
+    candidates.append(SAMPLE_PLAN)
+    path = next((candidate for candidate in candidates if candidate.exists()), None)
+    if path is None:
+        out.write("No plan file found to import; load one with `nhacviec plan import FILE`.\n")
+        return False
+    try:
+        from storage.plans.importer import import_plan_file
+    except ImportError:  # TODO(core): drop once the plan importer has landed
+        out.write("The plan importer is not available; load a plan with `nhacviec plan import FILE`.\n")
+        return False
+    async with app.db.transaction() as session:
+        await import_plan_file(session, path)
+    out.write(f"Imported the plan {path.name}.\n")
+    return True
+
+
+async def _quickstart_invites(app: App, user: str) -> list[str]:
+    now = app.clock.now()
+    lines: list[str] = []
+    async with app.db.transaction() as session:
+        member = await people.member_by_identity(session, PLATFORM, user)
+        plan = await current_plan(session)
+        valid_for = dt.timedelta(days=QUICKSTART_INVITE_DAYS)
+        if member is None or member.status != "active":
+            issued = await registration.issue_invite(
+                session, role=COORDINATOR, agency=None, now=now, valid_for=valid_for
+            )
+            lines.append(f"You are chatting as “{user}”. To register as a coordinator, send:")
+            lines.append(f"    /start {issued.token}")
+        else:
+            lines.append(f"You are chatting as “{user}”, already registered. Send /trogiup for the commands.")
+        owned = await tasks_by_agency(session, plan.id) if plan else {}
+        if owned:
+            # The agency with the most tasks makes the richest demonstration.
+            agency_id = max(owned, key=lambda key: len(owned[key]))
+            agency = await session.get(Agency, agency_id)
+            issued = await registration.issue_invite(
+                session, role=FOCAL, agency=agency, now=now, valid_for=valid_for
+            )
+            lines.append(f"To try a focal point of {agency.name}, switch person and register:")
+            lines.append("    :as lan")
+            lines.append(f"    /start {issued.token}")
+            link = registration.deep_link(app.config.telegram.bot_username, issued.token)
+            lines.append(f"(On Telegram the same invite is the link {link})")
+    lines.append("Type :as NAME to change person, :quit to leave. Answer numbered choices with the number.")
+    return lines
+
+
+async def run_quickstart(app: App, *, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+    out = stdout or sys.stdout
+    await ensure_plan(app, out)
+    user = default_user()
+    out.write("\n".join(await _quickstart_invites(app, user)) + "\n\n")
+    out.flush()
+    transport = ConsoleTransport(out)
+    engine = await _start_reminders(app, transport)
+    try:
+        return await run_chat(app, user=user, stdin=stdin, transport=transport)
+    finally:
+        if engine is not None:
+            await engine.stop()
+
+
+async def _start_reminders(app: App, transport: ConsoleTransport):
+    return await start_reminder_engine(app, {PLATFORM: transport})
