@@ -1,0 +1,471 @@
+"""`import_plan_file`: a plan file into the database, idempotently.
+
+The plan is identified by its number. Importing a file already imported changes nothing. A revised
+file updates the plan in place and the report lists what changed; tasks keep their rows (and so
+their progress updates) when their content stays, even if renumbered. Everything happens in the
+caller's unit of work: a file that fails to parse writes nothing, and a failure half-way is rolled
+back with the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from storage.agencies import ensure_agency
+from storage.agency_names import known_agency, split_agencies
+from storage.models import Agency, Plan, ProgressUpdate, Section, Task, TaskAgency, utcnow
+from storage.models.plan import COORDINATING, LEAD
+from storage.plans.model import ParsedPlan, ParsedSection, ParsedTask
+from storage.plans.notices import N_, Notice
+from storage.plans.parser import parse_plan_file
+from storage.text import fold
+
+SAMPLE_PLAN = Path(__file__).resolve().parents[1] / "samples" / "ke-hoach-mau.txt"
+
+CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+
+
+@dataclass
+class TaskChange:
+    code: str
+    fields: list[str]  # of: number, content, timeframe, lead, coordinating, responsible
+    before_code: str | None = None  # when renumbered
+
+
+@dataclass
+class PlanChanges:
+    plan_fields: list[str] = field(default_factory=list)  # of: issued, title, year
+    deadlines_before: list[str] | None = None  # set only when the deadlines changed
+    deadlines_after: list[str] | None = None
+    sections_added: list[str] = field(default_factory=list)
+    sections_removed: list[str] = field(default_factory=list)
+    sections_changed: list[str] = field(default_factory=list)
+    tasks_added: list[str] = field(default_factory=list)
+    tasks_removed: list[str] = field(default_factory=list)
+    tasks_changed: list[TaskChange] = field(default_factory=list)
+    # Progress updates that belonged to removed tasks and went with them.
+    updates_deleted: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.plan_fields
+            or self.deadlines_after is not None
+            or self.sections_added
+            or self.sections_removed
+            or self.sections_changed
+            or self.tasks_added
+            or self.tasks_removed
+            or self.tasks_changed
+        )
+
+
+@dataclass
+class ImportReport:
+    plan_id: int
+    number: str
+    title: str
+    year: int
+    status: str  # CREATED, UPDATED or UNCHANGED
+    sections: int
+    tasks: int
+    agencies: list[str]  # every agency the plan links, in order of first mention
+    new_agencies: list[str]  # registered by this import
+    # New agencies the built-in table does not know: worth a look for a misspelling.
+    unknown_agencies: list[str]
+    warnings: list[Notice]
+    changes: PlanChanges
+    reporting_deadlines: list[str]
+    source_name: str = ""
+
+
+async def import_plan_file(session: AsyncSession, path: str | Path) -> ImportReport:
+    """Parse and import one file. Raises PlanFormatError, before writing anything, for a bad file."""
+    return await import_parsed_plan(session, parse_plan_file(path))
+
+
+async def import_if_empty(session: AsyncSession, path: str | Path) -> ImportReport | None:
+    """Import `path` when the database holds no plan yet (the quick start's first run)."""
+    if await session.scalar(select(func.count(Plan.id))):
+        return None
+    return await import_plan_file(session, path)
+
+
+# --- Agencies -----------------------------------------------------------------------------------
+
+
+class _Agencies:
+    """Each spelling met in the plan, resolved once to its registry row."""
+
+    def __init__(self, session: AsyncSession):
+        self.session = session
+        self.by_spelling: dict[str, Agency | None] = {}
+        self.new: list[Agency] = []
+        self.unknown: list[Agency] = []
+
+    async def resolve(self, spelling: str) -> Agency | None:
+        if spelling not in self.by_spelling:
+            agency, created = await ensure_agency(self.session, spelling)
+            self.by_spelling[spelling] = agency
+            if created and agency is not None:
+                self.new.append(agency)
+                if known_agency(spelling) is None:
+                    self.unknown.append(agency)
+        return self.by_spelling[spelling]
+
+    async def cell(self, text: str) -> list[Agency]:
+        found: list[Agency] = []
+        for spelling in split_agencies(text):
+            agency = await self.resolve(spelling)
+            if agency is not None and agency not in found:
+                found.append(agency)
+        return found
+
+
+@dataclass
+class _WantedTask:
+    parsed: ParsedTask
+    code: str
+    links: list[tuple[int, str]]  # (agency id, role) in order
+
+    def values(self) -> dict[str, object]:
+        t = self.parsed
+        return {
+            "number": t.number,
+            "code": self.code,
+            "content": t.content,
+            "timeframe_text": t.timeframe.text,
+            "start_on": t.timeframe.start,
+            "end_on": t.timeframe.end,
+            "lead_text": t.lead_text,
+            "coordinating_text": t.coordinating_text,
+            "responsible": t.responsible,
+        }
+
+
+@dataclass
+class _WantedSection:
+    parsed: ParsedSection
+    position: int
+    agency: Agency | None
+    tasks: list[_WantedTask]
+
+
+async def _wanted(parsed: ParsedPlan, agencies: _Agencies, warnings: list[Notice]) -> list[_WantedSection]:
+    # Task cells first: they spell names in mixed case, which is what a new agency should be called,
+    # while section headings are in capitals.
+    cells: dict[tuple[str, int], tuple[list[Agency], list[Agency]]] = {}
+    for section, task in parsed.tasks:
+        cells[(section.numeral, task.number)] = (
+            await agencies.cell(task.lead_text),
+            await agencies.cell(task.coordinating_text),
+        )
+    wanted = []
+    for position, section in enumerate(parsed.sections):
+        section_agency = await agencies.resolve(section.heading)
+        tasks = []
+        for task in section.tasks:
+            code = task.code(section.numeral)
+            leads, coordinating = cells[(section.numeral, task.number)]
+            if not leads and section_agency is not None:
+                leads = [section_agency]
+                if not task.lead_text:
+                    warnings.append(
+                        Notice(
+                            N_(
+                                "{code}: no lead agency given; the section's agency, {agency}, is taken as lead"
+                            ),
+                            {"code": code, "agency": section_agency.name},
+                        )
+                    )
+                else:
+                    warnings.append(
+                        Notice(
+                            N_(
+                                '{code}: the lead cell "{text}" names no particular agency; the section\'s '
+                                "agency, {agency}, is taken as lead"
+                            ),
+                            {"code": code, "text": task.lead_text, "agency": section_agency.name},
+                        )
+                    )
+            links = [(a.id, LEAD) for a in leads] + [(a.id, COORDINATING) for a in coordinating]
+            tasks.append(_WantedTask(task, code, links))
+        wanted.append(_WantedSection(section, position, section_agency, tasks))
+    return wanted
+
+
+# --- Writing ------------------------------------------------------------------------------------
+
+
+def _new_task(plan_id: int, section: Section, wanted: _WantedTask) -> Task:
+    task = Task(plan_id=plan_id, section=section, **wanted.values())
+    task.links = [
+        TaskAgency(agency_id=agency_id, role=role, position=position)
+        for position, (agency_id, role) in enumerate(wanted.links)
+    ]
+    return task
+
+
+def _link_changes(task: Task, links: list[tuple[int, str]]) -> set[str]:
+    current = [(link.agency_id, link.role) for link in sorted(task.links, key=lambda x: x.position)]
+    if current == links:
+        return set()
+    changed = {
+        role
+        for role in (LEAD, COORDINATING)
+        if [x for x in current if x[1] == role] != [x for x in links if x[1] == role]
+    }
+    existing = {(link.agency_id, link.role): link for link in task.links}
+    for link in list(task.links):
+        if (link.agency_id, link.role) not in links:
+            task.links.remove(link)  # delete-orphan removes the row
+    for position, key in enumerate(links):
+        link = existing.get(key)
+        if link is None:
+            task.links.append(TaskAgency(agency_id=key[0], role=key[1], position=position))
+        elif link.position != position:
+            link.position = position
+    return changed or {LEAD}
+
+
+_FIELD_OF = {
+    "number": "number",
+    "content": "content",
+    "timeframe_text": "timeframe",
+    "start_on": "timeframe",
+    "end_on": "timeframe",
+    "lead_text": "lead",
+    "coordinating_text": "coordinating",
+    "responsible": "responsible",
+}
+_FIELD_ORDER = ["number", "content", "timeframe", "lead", "coordinating", "responsible"]
+
+
+def _pair(
+    old: list[Task], new: list[_WantedTask]
+) -> tuple[list[tuple[Task, _WantedTask]], list[Task], list[_WantedTask]]:
+    """Match the stored tasks of a section to the file's: same number and content, then same
+    content (renumbered), then same number (reworded). What is left was removed or added."""
+    pairs: list[tuple[Task, _WantedTask]] = []
+    old_left, new_left = list(old), list(new)
+
+    def take(match) -> None:
+        for wanted in list(new_left):
+            for task in old_left:
+                if match(task, wanted):
+                    pairs.append((task, wanted))
+                    old_left.remove(task)
+                    new_left.remove(wanted)
+                    break
+
+    take(lambda t, w: t.number == w.parsed.number and t.content == w.parsed.content)
+    take(lambda t, w: t.content == w.parsed.content)
+    take(lambda t, w: t.number == w.parsed.number)
+    return pairs, old_left, new_left
+
+
+async def _count_updates(session: AsyncSession, task_ids: Iterable[int]) -> int:
+    ids = list(task_ids)
+    if not ids:
+        return 0
+    return (
+        await session.scalar(select(func.count(ProgressUpdate.id)).where(ProgressUpdate.task_id.in_(ids)))
+        or 0
+    )
+
+
+async def _update_plan(
+    session: AsyncSession, plan: Plan, parsed: ParsedPlan, wanted: list[_WantedSection], changes: PlanChanges
+) -> None:
+    if parsed.issued is not None and plan.issued != parsed.issued:
+        plan.issued = parsed.issued
+        changes.plan_fields.append("issued")
+    if parsed.title and plan.title != parsed.title:
+        plan.title = parsed.title
+        changes.plan_fields.append("title")
+    if plan.year != parsed.year:
+        plan.year = parsed.year
+        changes.plan_fields.append("year")
+    if parsed.reporting_deadlines is not None:
+        after = [d.isoformat() for d in parsed.reporting_deadlines]
+        if list(plan.reporting_deadlines or []) != after:
+            changes.deadlines_before = list(plan.reporting_deadlines or [])
+            changes.deadlines_after = after
+            plan.reporting_deadlines = after
+
+    stored = {section.numeral: section for section in plan.sections}
+    removed_tasks: list[Task] = []
+    for numeral, section in stored.items():
+        if numeral not in {w.parsed.numeral for w in wanted}:
+            changes.sections_removed.append(numeral)
+            changes.tasks_removed += [t.code for t in sorted(section.tasks, key=lambda t: t.number)]
+            removed_tasks += section.tasks
+    work: list[tuple[Section, list[tuple[Task, _WantedTask]], list[Task], list[_WantedTask]]] = []
+    for w in wanted:
+        section = stored.get(w.parsed.numeral)
+        agency_id = w.agency.id if w.agency else None
+        if section is None:
+            section = Section(
+                plan_id=plan.id,
+                numeral=w.parsed.numeral,
+                position=w.position,
+                heading=w.parsed.heading,
+                agency_id=agency_id,
+            )
+            plan.sections.append(section)
+            changes.sections_added.append(w.parsed.numeral)
+            changes.tasks_added += [t.code for t in w.tasks]
+            work.append((section, [], [], w.tasks))
+            continue
+        if section.heading != w.parsed.heading or section.agency_id != agency_id:
+            section.heading = w.parsed.heading
+            section.agency_id = agency_id
+            changes.sections_changed.append(w.parsed.numeral)
+        if section.position != w.position:
+            section.position = w.position
+        pairs, old_left, new_left = _pair(list(section.tasks), w.tasks)
+        changes.tasks_removed += [t.code for t in sorted(old_left, key=lambda t: t.number)]
+        changes.tasks_added += [t.code for t in new_left]
+        removed_tasks += old_left
+        work.append((section, pairs, old_left, new_left))
+
+    changes.updates_deleted = await _count_updates(session, (t.id for t in removed_tasks))
+    for numeral in changes.sections_removed:
+        plan.sections.remove(stored[numeral])  # delete-orphan: the section and its tasks go
+    for section, _pairs, old_left, _new in work:
+        for task in old_left:
+            section.tasks.remove(task)
+            await session.delete(task)
+    await session.flush()
+
+    # Numbers are unique within a section: park renumbered tasks out of the way first.
+    moved = [(task, w) for _s, pairs, _o, _n in work for task, w in pairs if task.number != w.parsed.number]
+    for task, _w in moved:
+        task.number = -task.id
+    if moved:
+        await session.flush()
+    for section, pairs, _old, new_left in work:
+        for task, w in pairs:
+            before_code = task.code
+            fields: set[str] = set()
+            for attribute, value in w.values().items():
+                if attribute == "number" and (task, w) in moved:
+                    fields.add("number")
+                    task.number = value
+                elif getattr(task, attribute) != value:
+                    setattr(task, attribute, value)
+                    if attribute in _FIELD_OF:
+                        fields.add(_FIELD_OF[attribute])
+            fields |= _link_changes(task, w.links)
+            if fields:
+                changes.tasks_changed.append(
+                    TaskChange(
+                        w.code,
+                        [f for f in _FIELD_ORDER if f in fields],
+                        before_code if before_code != w.code else None,
+                    )
+                )
+        for w in new_left:
+            session.add(_new_task(plan.id, section, w))
+    changes.tasks_changed.sort(key=lambda c: _code_key(c.code))
+    await session.flush()
+
+
+def _code_key(code: str) -> tuple[str, int]:
+    numeral, _, number = code.partition(".")
+    return numeral, int(number) if number.isdigit() else 0
+
+
+async def _find_plan(session: AsyncSession, number: str) -> Plan | None:
+    query = select(Plan).options(selectinload(Plan.sections).selectinload(Section.tasks))
+    plan = await session.scalar(query.where(Plan.number == number))
+    if plan is not None:
+        return plan
+    for pid, stored in (await session.execute(select(Plan.id, Plan.number))).all():
+        if fold(stored) == fold(number):
+            return await session.scalar(query.where(Plan.id == pid))
+    return None
+
+
+async def import_parsed_plan(session: AsyncSession, parsed: ParsedPlan) -> ImportReport:
+    """Write a parsed plan: create it, update it in place, or leave it as it is."""
+    warnings = list(parsed.warnings)
+    agencies = _Agencies(session)
+    wanted = await _wanted(parsed, agencies, warnings)
+    changes = PlanChanges()
+    plan = await _find_plan(session, parsed.number)
+    if plan is None:
+        status = CREATED
+        plan = Plan(
+            number=parsed.number,
+            issued=parsed.issued,
+            title=parsed.title,
+            year=parsed.year,
+            reporting_deadlines=[d.isoformat() for d in parsed.reporting_deadlines or []],
+            source_name=parsed.source_name or None,
+            source_sha256=parsed.source_sha256 or None,
+        )
+        session.add(plan)
+        await session.flush()
+        for w in wanted:
+            section = Section(
+                plan_id=plan.id,
+                numeral=w.parsed.numeral,
+                position=w.position,
+                heading=w.parsed.heading,
+                agency_id=w.agency.id if w.agency else None,
+            )
+            session.add(section)
+            for task in w.tasks:
+                session.add(_new_task(plan.id, section, task))
+        await session.flush()
+    else:
+        await _update_plan(session, plan, parsed, wanted, changes)
+        status = UPDATED if changes else UNCHANGED
+        if changes:
+            plan.source_name = parsed.source_name or None
+            plan.source_sha256 = parsed.source_sha256 or None
+            plan.imported_at = utcnow()
+            await session.flush()
+
+    names = {a.id: a.name for a in agencies.by_spelling.values() if a is not None}
+    linked: list[str] = []
+    for w in wanted:
+        ids = [w.agency.id] if w.agency else []
+        ids += [agency_id for t in w.tasks for agency_id, _role in t.links]
+        linked += [names[i] for i in ids if names[i] not in linked]
+    return ImportReport(
+        plan_id=plan.id,
+        number=plan.number,
+        title=plan.title,
+        year=plan.year,
+        status=status,
+        sections=len(wanted),
+        tasks=sum(len(w.tasks) for w in wanted),
+        agencies=linked,
+        new_agencies=[a.name for a in agencies.new],
+        unknown_agencies=[a.name for a in agencies.unknown],
+        warnings=warnings,
+        changes=changes,
+        reporting_deadlines=list(plan.reporting_deadlines or []),
+        source_name=parsed.source_name,
+    )
+
+
+__all__ = [
+    "CREATED",
+    "SAMPLE_PLAN",
+    "UNCHANGED",
+    "UPDATED",
+    "ImportReport",
+    "PlanChanges",
+    "TaskChange",
+    "import_if_empty",
+    "import_parsed_plan",
+    "import_plan_file",
+]

@@ -1,0 +1,297 @@
+"""The appendix table: rows in, sections and tasks out.
+
+A row is one of:
+- a header row ("TT | Nội dung … | Tiến độ … | Cơ quan phụ trách | …"), repeated after every page
+  break, bold or not: the first one maps the columns, the others are skipped;
+- a section row: a Roman numeral (bold or not) and the agency the section is about;
+- a task row: its number within the section and its cells;
+- a continuation row, whose TT cell is empty: the rest of the previous task, cut by a page break.
+  Each non-empty cell is joined, with a space, to the same cell of that task.
+"""
+
+from __future__ import annotations
+
+import re
+
+from storage.agency_names import strip_markup
+from storage.plans.model import ParsedSection, ParsedTask
+from storage.plans.notices import N_, Notice, PlanFormatError
+from storage.plans.sources import Row
+from storage.plans.timeframe import Timeframe, parse_timeframe
+from storage.text import fold, normalize_space
+
+NUMBER, CONTENT, TIMEFRAME, LEAD, COORDINATING, RESPONSIBLE = (
+    "number",
+    "content",
+    "timeframe",
+    "lead",
+    "coordinating",
+    "responsible",
+)
+_REQUIRED = {
+    NUMBER: N_("TT (number)"),
+    CONTENT: N_("Nội dung (task)"),
+    TIMEFRAME: N_("Tiến độ/Thời gian (timeframe)"),
+    LEAD: N_("Cơ quan phụ trách/chủ trì (lead agency)"),
+}
+# Cells that name agencies keep their line breaks: a line break separates two agencies.
+_MULTILINE = {LEAD, COORDINATING}
+_ROMAN = re.compile(r"^(?=[IVXLC])(C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})$")
+_SECTION_IN_ONE_CELL = re.compile(r"^([IVXLC]+)[.)]?\s+(.+)$")
+_TASK_NUMBER = re.compile(r"^(\d{1,4})[.)]?$")
+
+
+def _folded_cells(cells: list[str]) -> list[str]:
+    return [fold(strip_markup(cell)) for cell in cells]
+
+
+def is_header_row(cells: list[str]) -> bool:
+    folded = [cell for cell in _folded_cells(cells) if cell]
+    return (
+        bool(folded) and folded[0] in _NUMBER_HEADERS and any(_role(cell) == CONTENT for cell in folded[1:])
+    )
+
+
+_NUMBER_HEADERS = {"tt", "stt", "so tt", "so thu tu"}
+
+
+def _role(header: str) -> str | None:
+    if header in _NUMBER_HEADERS:
+        return NUMBER
+    if "noi dung" in header or "nhiem vu" in header:
+        return CONTENT
+    if "tien do" in header or "thoi gian" in header or "thoi han" in header:
+        return TIMEFRAME
+    if "phoi hop" in header:
+        return COORDINATING
+    if "phan cong" in header or "nguoi phu trach" in header or "lanh dao" in header:
+        return RESPONSIBLE
+    if "chu tri" in header or "phu trach" in header or "thuc hien" in header:
+        return LEAD
+    return None
+
+
+def column_roles(cells: list[str]) -> dict[str, int]:
+    roles: dict[str, int] = {}
+    for index, header in enumerate(_folded_cells(cells)):
+        role = _role(header)
+        if role and role not in roles:
+            roles[role] = index
+    return roles
+
+
+def _clean(cell: str, multiline: bool) -> str:
+    lines = [normalize_space(line) for line in strip_markup(cell).replace("\r", "\n").split("\n")]
+    return ("\n" if multiline else " ").join(line for line in lines if line)
+
+
+def _join(before: str, more: str) -> str:
+    if not more:
+        return before
+    return f"{before} {more}" if before else more
+
+
+class _TableReader:
+    def __init__(self, rows: list[Row], year: int, *, cut_possible: bool):
+        self.rows = rows
+        self.year = year
+        self.cut_possible = cut_possible
+        self.sections: list[ParsedSection] = []
+        self.warnings: list[Notice] = []
+        self.timeframes: dict[int, str] = {}
+
+    def warn(self, template: str, **params: object) -> None:
+        self.warnings.append(Notice(template, params))
+
+    def read(self) -> list[ParsedSection]:
+        header = self.rows[0]
+        self.roles = column_roles(header.cells)
+        missing = [label for role, label in _REQUIRED.items() if role not in self.roles]
+        if missing:
+            raise PlanFormatError(
+                N_("line {line}: the table header has no column {column}"),
+                line=header.line,
+                column=missing[0],
+            )
+        self.width = max(self.roles.values()) + 1
+        self.columns = len(header.cells)
+        while self.columns > self.width and not header.cells[self.columns - 1].strip():
+            self.columns -= 1
+        self._check_not_cut()
+        for row in self.rows[1:]:
+            self._row(row)
+        self._finish()
+        return self.sections
+
+    def _check_not_cut(self) -> None:
+        last = self.rows[-1]
+        if (
+            self.cut_possible
+            and len(self.rows) > 1
+            and len(last.cells) < self.columns
+            and any(cell.strip() for cell in last.cells)
+        ):
+            raise PlanFormatError(
+                N_(
+                    "the file is truncated: its last table row (line {line}) has {found} of {expected} "
+                    "columns"
+                ),
+                line=last.line,
+                found=len(last.cells),
+                expected=self.columns,
+            )
+
+    def _cell(self, cells: list[str], role: str) -> str:
+        index = self.roles.get(role)
+        if index is None or index >= len(cells):
+            return ""
+        return _clean(cells[index], role in _MULTILINE)
+
+    def _row(self, row: Row) -> None:
+        cells = row.cells
+        if is_header_row(cells) or not any(cell.strip() for cell in cells):
+            return
+        known = set(self.roles.values())
+        extra = [i for i, cell in enumerate(cells) if i >= self.columns and i not in known and cell.strip()]
+        if extra:
+            raise PlanFormatError(
+                N_("line {line}: the row has {found} cells but the table has {expected} columns"),
+                line=row.line,
+                found=len(cells),
+                expected=self.columns,
+            )
+        number = (
+            normalize_space(strip_markup(cells[self.roles[NUMBER]]))
+            if self.roles[NUMBER] < len(cells)
+            else ""
+        )
+        content = self._cell(cells, CONTENT)
+        if m := _SECTION_IN_ONE_CELL.match(number):
+            if _ROMAN.match(m[1]) and not content:
+                number, content = m[1], normalize_space(m[2])
+        numeral = number.rstrip(".")
+        if numeral and _ROMAN.match(numeral):
+            self._section(numeral, content, row)
+        elif m := _TASK_NUMBER.match(number):
+            self._task(int(m[1]), cells, row)
+        else:
+            if number:
+                self.warn(
+                    N_(
+                        'line {line}: "{cell}" in the TT column is neither a section numeral nor a task '
+                        "number; the row is joined to the task above"
+                    ),
+                    line=row.line,
+                    cell=number,
+                )
+            self._continuation(cells, row)
+
+    def _section(self, numeral: str, heading: str, row: Row) -> None:
+        if any(s.numeral == numeral for s in self.sections):
+            raise PlanFormatError(
+                N_("line {line}: section {numeral} appears twice in the table"),
+                line=row.line,
+                numeral=numeral,
+            )
+        if not heading:
+            raise PlanFormatError(
+                N_("line {line}: section {numeral} names no agency"), line=row.line, numeral=numeral
+            )
+        self.sections.append(ParsedSection(numeral=numeral, heading=heading, line=row.line))
+
+    def _task(self, number: int, cells: list[str], row: Row) -> None:
+        if not self.sections:
+            raise PlanFormatError(
+                N_("line {line}: task {number} comes before any section row (Roman numeral and agency)"),
+                line=row.line,
+                number=number,
+            )
+        section = self.sections[-1]
+        if any(t.number == number for t in section.tasks):
+            raise PlanFormatError(
+                N_("line {line}: task {number} appears twice in section {numeral}"),
+                line=row.line,
+                number=number,
+                numeral=section.numeral,
+            )
+        task = ParsedTask(
+            number=number,
+            content=self._cell(cells, CONTENT),
+            timeframe=Timeframe(""),
+            lead_text=self._cell(cells, LEAD),
+            coordinating_text=self._cell(cells, COORDINATING),
+            responsible=self._cell(cells, RESPONSIBLE),
+            line=row.line,
+        )
+        self.timeframes[id(task)] = self._cell(cells, TIMEFRAME)
+        section.tasks.append(task)
+
+    def _continuation(self, cells: list[str], row: Row) -> None:
+        if not self.sections:
+            self.warn(N_("line {line}: a row before the first section was ignored"), line=row.line)
+            return
+        section = self.sections[-1]
+        if not section.tasks:
+            # A section heading cut by a page break.
+            more = self._cell(cells, CONTENT)
+            if more:
+                section.heading = _join(section.heading, more)
+            return
+        task = section.tasks[-1]
+        task.content = _join(task.content, self._cell(cells, CONTENT))
+        task.lead_text = _join(task.lead_text, self._cell(cells, LEAD))
+        task.coordinating_text = _join(task.coordinating_text, self._cell(cells, COORDINATING))
+        task.responsible = _join(task.responsible, self._cell(cells, RESPONSIBLE))
+        self.timeframes[id(task)] = _join(self.timeframes[id(task)], self._cell(cells, TIMEFRAME))
+
+    def _finish(self) -> None:
+        if not any(section.tasks for section in self.sections):
+            raise PlanFormatError(N_("the appendix table holds no tasks"))
+        expected = 1
+        for section in self.sections:
+            value = _from_roman(section.numeral)
+            if value != expected:
+                self.warn(
+                    N_("section {numeral} is not numbered in order: is a section missing?"),
+                    numeral=section.numeral,
+                )
+            expected = value + 1
+            if not section.tasks:
+                self.warn(
+                    N_("section {numeral} ({heading}) has no tasks"),
+                    numeral=section.numeral,
+                    heading=section.heading,
+                )
+            previous = 0
+            for task in section.tasks:
+                code = task.code(section.numeral)
+                if task.number != previous + 1:
+                    self.warn(N_("{code}: task numbers are not consecutive: is a task missing?"), code=code)
+                previous = task.number
+                if not task.content:
+                    self.warn(N_("{code}: the task has no content"), code=code)
+                text = self.timeframes.pop(id(task))
+                task.timeframe = parse_timeframe(text, self.year)
+                if not text:
+                    self.warn(N_("{code}: no timeframe given"), code=code)
+                elif not task.timeframe.understood:
+                    self.warn(
+                        N_('{code}: timeframe "{text}" not understood; kept as written, without dates'),
+                        code=code,
+                        text=text,
+                    )
+
+
+def _from_roman(numeral: str) -> int:
+    values = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
+    total = 0
+    for ch, nxt in zip(numeral, [*numeral[1:], ""], strict=True):
+        value = values[ch]
+        total += -value if nxt and values[nxt] > value else value
+    return total
+
+
+def read_table(rows: list[Row], year: int, *, cut_possible: bool) -> tuple[list[ParsedSection], list[Notice]]:
+    reader = _TableReader(rows, year, cut_possible=cut_possible)
+    sections = reader.read()
+    return sections, reader.warnings
