@@ -110,6 +110,10 @@ class ProgressUpdate(Base):
     __table_args__ = (
         Index("ix_progress_update_cycle_agency", "cycle", "agency_id"),
         Index("ix_progress_update_task_created", "task_id", "created_at"),
+        # The summary finds each task's latest update with one seek and reads its status from the
+        # index alone; and whether an agency reported in a date range with one probe.
+        Index("ix_progress_update_task_cycle", "task_id", "cycle", "id", "status", "created_at"),
+        Index("ix_progress_update_agency_created", "agency_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

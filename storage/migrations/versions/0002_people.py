@@ -140,6 +140,8 @@ def upgrade() -> None:
         batch_op.create_index('ix_progress_update_cycle_agency', ['cycle', 'agency_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_progress_update_member_id'), ['member_id'], unique=False)
         batch_op.create_index('ix_progress_update_task_created', ['task_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_progress_update_task_cycle', ['task_id', 'cycle', 'id', 'status', 'created_at'], unique=False)
+        batch_op.create_index('ix_progress_update_agency_created', ['agency_id', 'created_at'], unique=False)
     op.create_table('update_revision',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('update_id', sa.Integer(), nullable=False),

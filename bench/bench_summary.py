@@ -1,0 +1,198 @@
+"""How long the cycle summary takes for a province-sized plan on SQLite.
+
+3,000 agencies × 20 tasks (60,000 tasks) and 1,000,000 progress updates spread over two reporting
+cycles, in a real migrated SQLite file. Prints the median of several runs of `build_summary` for the
+second cycle (the one that must look at every update of both). Target: < 300 ms.
+
+    python bench/bench_summary.py [--agencies N] [--tasks N] [--updates N] [--runs N] [--keep FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import platform
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from storage.db import Database  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from storage.summary import ALL, ATTENTION, build_summary  # noqa: E402
+
+DEADLINES = [dt.date(2020, 6, 20), dt.date(2020, 11, 20)]
+# As focal points report them: mostly progress, some done, a few blocked.
+STATUSES = ["not_started", "in_progress", "done", "blocked"]
+STATUS_WEIGHTS = [7, 60, 30, 3]
+TARGET_MS = 300
+
+
+def machine() -> str:
+    memory = ""
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        memory = f", {pages / 2**30:.0f} GiB"
+    except (ValueError, OSError, AttributeError):
+        pass
+    return f"{platform.machine()}, {os.cpu_count()} cores{memory}, Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
+
+
+def fill(path: Path, *, agencies: int, tasks_per_agency: int, updates: int, seed: int = 20200424) -> None:
+    """Bulk-insert a plan of `agencies` sections of `tasks_per_agency` tasks, members and updates."""
+    rng = random.Random(seed)
+    now = "2020-04-24 00:00:00.000000"
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=OFF")
+    with con:
+        con.executemany(
+            "INSERT INTO agency (id, name, short_name, key, created_at) VALUES (?, ?, ?, ?, ?)",
+            ((a, f"Sở số {a}", f"S{a}", f"so so {a}", now) for a in range(1, agencies + 1)),
+        )
+        con.execute(
+            "INSERT INTO plan (id, number, issued, title, year, reporting_deadlines, imported_at)"
+            " VALUES (1, '1/KH-BENCH', '2020-04-24', 'Kế hoạch đo hiệu năng', 2020, ?, ?)",
+            (json.dumps([d.isoformat() for d in DEADLINES]), now),
+        )
+        con.executemany(
+            "INSERT INTO section (id, plan_id, numeral, position, heading, agency_id) VALUES (?, 1, ?, ?, ?, ?)",
+            ((a, str(a), a, f"SỞ SỐ {a}", a) for a in range(1, agencies + 1)),
+        )
+        task_rows, link_rows = [], []
+        for a in range(1, agencies + 1):
+            for n in range(1, tasks_per_agency + 1):
+                task_id = (a - 1) * tasks_per_agency + n
+                quarter = rng.choices([None, 2, 3, 4], weights=[80, 7, 7, 6])[0]
+                start, end = (
+                    ("2020-01-01", "2020-12-31")
+                    if quarter is None
+                    else (
+                        f"2020-{3 * quarter - 2:02d}-01",
+                        dt.date(2020, 3 * quarter, 30 if quarter in (2, 3) else 31).isoformat(),
+                    )
+                )
+                task_rows.append(
+                    (
+                        task_id,
+                        a,
+                        n,
+                        f"{a}.{n}",
+                        f"Nhiệm vụ {n} của sở số {a}: tuyên truyền đối ngoại",
+                        start,
+                        end,
+                    )
+                )
+                link_rows.append((task_id, a, "lead", 0))
+                partner = rng.randint(1, agencies)
+                if partner != a:
+                    link_rows.append((task_id, partner, "coordinating", 0))
+        con.executemany(
+            "INSERT INTO task (id, plan_id, section_id, number, code, content, timeframe_text, start_on, end_on,"
+            " lead_text, coordinating_text, responsible) VALUES (?, 1, ?, ?, ?, ?, 'Cả năm', ?, ?, '', '', '')",
+            task_rows,
+        )
+        con.executemany(
+            "INSERT INTO task_agency (task_id, agency_id, role, position) VALUES (?, ?, ?, ?)", link_rows
+        )
+        con.executemany(
+            "INSERT INTO member (id, name, role, agency_id, status, language, reachable, created_at)"
+            " VALUES (?, ?, 'focal', ?, 'active', 'vi', ?, ?)",
+            ((a, f"Cán bộ {a}", a, a % 97 != 0, now) for a in range(1, agencies + 1)),
+        )
+        total_tasks = agencies * tasks_per_agency
+        start = dt.datetime(2020, 1, 2)
+        span = (dt.datetime(2020, 11, 20) - start).total_seconds()
+        moments = sorted(start + dt.timedelta(seconds=rng.random() * span) for _ in range(updates))
+
+        def update_rows():
+            for moment in moments:
+                task_id = rng.randint(1, total_tasks)
+                agency_id = (task_id - 1) // tasks_per_agency + 1
+                cycle = DEADLINES[0] if moment.date() <= DEADLINES[0] else DEADLINES[1]
+                yield (
+                    task_id,
+                    agency_id,
+                    agency_id,
+                    rng.choices(STATUSES, STATUS_WEIGHTS)[0],
+                    "Đã triển khai theo kế hoạch, đăng tải tin bài trên cổng thông tin",
+                    cycle.isoformat(),
+                    moment.strftime("%Y-%m-%d %H:%M:%S.%f"),
+                )
+
+        con.executemany(
+            "INSERT INTO progress_update (task_id, agency_id, member_id, status, note, cycle, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            update_rows(),
+        )
+    con.execute("ANALYZE")
+    con.close()
+
+
+async def measure(path: Path, runs: int, detail: str) -> list[float]:
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    timings = []
+    try:
+        for _ in range(runs):
+            async with db.snapshot() as session:
+                began = time.perf_counter()
+                summary = await build_summary(
+                    session, 1, cycle=DEADLINES[1], today=dt.date(2020, 11, 25), detail=detail
+                )
+                timings.append((time.perf_counter() - began) * 1000)
+        print(
+            f"  detail={detail}: {summary.total} tasks ({len(summary.tasks)} detailed),"
+            f" {len(summary.reported_agencies)}/{len(summary.expected_agencies)} agencies reported,"
+            f" {summary.counts['blocked']} blocked, {summary.counts['overdue']} overdue"
+        )
+    finally:
+        await db.dispose()
+    return timings
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agencies", type=int, default=3000)
+    parser.add_argument("--tasks", type=int, default=20, help="tasks per agency")
+    parser.add_argument("--updates", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--keep", type=Path, help="build (or reuse) the database at this path")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.keep or Path(tmp) / "bench.db"
+        if not path.exists():
+            began = time.perf_counter()
+            db = Database(f"sqlite+aiosqlite:///{path}")
+            await upgrade(db)
+            await db.dispose()
+            fill(path, agencies=args.agencies, tasks_per_agency=args.tasks, updates=args.updates)
+            print(
+                f"built {path.name}: {path.stat().st_size / 2**20:.0f} MiB in {time.perf_counter() - began:.1f} s"
+            )
+        results = {detail: await measure(path, args.runs, detail) for detail in (ATTENTION, ALL)}
+    print(f"machine: {machine()}")
+    size = f"{args.agencies} agencies × {args.tasks} tasks, {args.updates:,} updates"
+    for detail, timings in results.items():
+        median = statistics.median(timings)
+        what = (
+            "overview (counts + blocked/overdue detail)" if detail == ATTENTION else "full detail (exports)"
+        )
+        print(
+            f"build_summary {what}, {size}: median {median:.0f} ms over {len(timings)} runs"
+            f" (min {min(timings):.0f}, max {max(timings):.0f})"
+            + (f"; target < {TARGET_MS} ms" if detail == ATTENTION else "")
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
