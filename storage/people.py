@@ -60,8 +60,8 @@ async def member_by_identity(session: AsyncSession, platform: str, external_id: 
     return (await session.execute(stmt)).unique().scalar_one_or_none()
 
 
-async def get_member(session: AsyncSession, member_id: int) -> Member | None:
-    return await session.get(Member, member_id)
+async def get_member(session: AsyncSession, member_id: int | None) -> Member | None:
+    return await session.get(Member, member_id) if isinstance(member_id, int) else None
 
 
 async def add_member(

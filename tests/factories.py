@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models.people import ACTIVE, FOCAL, Identity, Member, ProgressUpdate
@@ -46,7 +47,26 @@ class BuiltPlan:
     tasks: dict[str, Task]  # by code, "II.3"
 
 
-ROMAN = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII", "XIII", "XIV"]
+def roman(number: int) -> str:
+    """1 → 'I', 14 → 'XIV', 60 → 'LX': section numerals as plans write them."""
+    numerals = [
+        (100, "C"),
+        (90, "XC"),
+        (50, "L"),
+        (40, "XL"),
+        (10, "X"),
+        (9, "IX"),
+        (5, "V"),
+        (4, "IV"),
+        (1, "I"),
+    ]
+    text = ""
+    for value, letters in numerals:
+        while number >= value:
+            text += letters
+            number -= value
+    return text
+
 
 DEFAULT_SECTIONS = [
     SectionSpec(
@@ -102,12 +122,14 @@ async def make_plan(
 
     async def agency_named(name: str, short_name: str | None = None) -> Agency:
         if name not in agencies:
-            agencies[name] = await make_agency(session, name, short_name=short_name)
+            # A second plan names the same agencies: they are one registry, as the importer keeps it.
+            existing = await session.scalar(select(Agency).where(Agency.key == fold(name)))
+            agencies[name] = existing or await make_agency(session, name, short_name=short_name)
         return agencies[name]
 
     for position, spec in enumerate(sections, start=1):
         owner = await agency_named(spec.agency, spec.short_name)
-        numeral = ROMAN[position - 1]
+        numeral = roman(position)
         section = Section(
             plan_id=plan.id,
             numeral=numeral,

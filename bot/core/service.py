@@ -15,6 +15,7 @@ from bot.app import App
 from bot.core import router
 from bot.core.context import UNREGISTERED, Answer, Context
 from bot.core.handlers import access, guide, updates
+from bot.core.menus import menu_keys, remember_menu
 from bot.core.messages import Incoming, Reply
 from bot.core.parsing import bare_number
 from bot.i18n import _, normalize_language, use_language
@@ -182,31 +183,18 @@ class Core:
         """Remember the last buttons each person was shown, so a bare number can answer them."""
         own = [reply for reply in replies if reply.to_chat_id is None]
         with_buttons = [reply for reply in own if reply.buttons]
-        keys = [button.data for row in with_buttons[-1].buttons for button in row] if with_buttons else []
-        await ctx.set_menu(keys)
+        await ctx.set_menu(menu_keys(with_buttons[-1]) if with_buttons else [])
         for reply in replies:
             addressee = ctx.addressees.get(id(reply))
-            if addressee is None or not reply.buttons:
-                continue
-            state = await people.load_state(
-                ctx.session, platform=addressee.platform, chat_id=addressee.chat_id, user_id=addressee.user_id
-            )
-            if state is not None and state.flow and state.expires_at > ctx.now:
-                # They are in the middle of something; their numbers keep answering that.
-                continue
-            data = dict(state.data) if state is not None else {}
-            data["menu"] = [button.data for row in reply.buttons for button in row]
-            await people.save_state(
-                ctx.session,
-                platform=addressee.platform,
-                chat_id=addressee.chat_id,
-                user_id=addressee.user_id,
-                flow="",
-                step="",
-                data=data,
-                now=ctx.now,
-                expires_at=ctx.now,
-            )
+            if addressee is not None:
+                await remember_menu(
+                    ctx.session,
+                    platform=addressee.platform,
+                    chat_id=addressee.chat_id,
+                    user_id=addressee.user_id,
+                    reply=reply,
+                    now=ctx.now,
+                )
 
     async def _housekeeping(self, session, now: dt.datetime) -> None:
         self._handled += 1

@@ -11,6 +11,13 @@ from storage.models.plan import Agency
 MAX_CHOICES = 8
 
 
+async def agency_by_id(ctx: Context, agency_id) -> Agency | None:
+    """The agency a button or a flow names; None for anything that is not an id (a stale payload)."""
+    if not isinstance(agency_id, int) or isinstance(agency_id, bool):
+        return None
+    return await ctx.session.get(Agency, agency_id)
+
+
 async def search_agencies(ctx: Context, query: str) -> list[Agency]:
     """One agency when the text names it outright (a name, short name or alias), else the best
     partial matches."""

@@ -9,7 +9,7 @@ from bot.core import registration
 from bot.core.context import UNREGISTERED, Answer, Context
 from bot.core.flows import Flow, Step
 from bot.core.handlers.access import describe_member, how_to_register, role_label
-from bot.core.handlers.agency_choice import agency_choices, search_agencies
+from bot.core.handlers.agency_choice import agency_by_id, agency_choices, search_agencies
 from bot.core.handlers.guide import command_lines
 from bot.core.messages import Reply
 from bot.i18n import _, format_day, use_language
@@ -130,7 +130,8 @@ async def register(ctx: Context, args: str) -> list[Reply]:
     if ctx.role != UNREGISTERED:
         return [Reply(_("You are already registered as {what}.").format(what=describe_member(ctx.member)))]
     if ctx.member is not None and ctx.member.status == PENDING and not args:
-        return how_to_register(ctx)
+        hint = _("To ask for another agency instead, send /dangky followed by its name.")
+        return [Reply(how_to_register(ctx)[0].text + "\n" + hint)]
     if args:
         return await _agency_answer(ctx, args)
     await ctx.goto(REGISTER, "agency")
@@ -160,7 +161,7 @@ async def _agency_answer(ctx: Context, query: str) -> list[Reply]:
 async def _on_register_agency(ctx: Context, answer: Answer) -> list[Reply]:
     if not answer.by_button:
         return await _agency_answer(ctx, answer.text)
-    agency = await ctx.session.get(Agency, answer.value)
+    agency = await agency_by_id(ctx, answer.value)
     if agency is None:
         return await _agency_answer(ctx, "")
     return await _chosen_agency(ctx, agency)
@@ -177,7 +178,7 @@ async def _on_register_name(ctx: Context, answer: Answer) -> list[Reply]:
     name = " ".join(answer.text.split())
     if not name or len(name) > 200:
         return [Reply(_("Please type your full name (at most 200 characters)."))]
-    agency = await ctx.session.get(Agency, ctx.flow_data.get("agency_id"))
+    agency = await agency_by_id(ctx, ctx.flow_data.get("agency_id"))
     if agency is None:
         return await _agency_answer(ctx, "")
     return await _submit_request(ctx, agency, name)
@@ -354,7 +355,7 @@ async def _on_invite_agency(ctx: Context, answer: Answer) -> list[Reply]:
     if answer.by_button:
         if answer.value == NO_AGENCY and role != FOCAL:
             return await _issue(ctx, role, None)
-        agency = await ctx.session.get(Agency, answer.value)
+        agency = await agency_by_id(ctx, answer.value)
         if agency is not None:
             return await _issue(ctx, role, agency)
     return await _invite_agency_answer(ctx, answer.text)

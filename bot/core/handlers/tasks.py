@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.core import progress
 from bot.core.context import Context
 from bot.core.handlers.access import needs_agency, no_plan
-from bot.core.handlers.agency_choice import agency_buttons, search_agencies
+from bot.core.handlers.agency_choice import agency_buttons, agency_by_id, search_agencies
 from bot.core.messages import Reply
 from bot.i18n import _, format_day, format_short_day, ngettext
 from bot.render.text import Page, shorten, task_list_pages
@@ -49,14 +49,14 @@ async def _choose_agency(ctx: Context) -> list[Reply]:
 
 
 async def agency_tasks_action(ctx: Context, payload: dict) -> list[Reply]:
-    agency = await ctx.session.get(Agency, payload.get("agency_id"))
+    agency = await agency_by_id(ctx, payload.get("agency_id"))
     if agency is None:
         return [Reply(_("That agency no longer exists."))]
     return await _agency_page(ctx, agency, 1)
 
 
 async def tasks_page(ctx: Context, payload: dict) -> list[Reply]:
-    agency = await ctx.session.get(Agency, payload.get("agency_id"))
+    agency = await agency_by_id(ctx, payload.get("agency_id"))
     if agency is None:
         return [Reply(_("That agency no longer exists."))]
     # A focal point sees only their own agency, whatever a button says.

@@ -194,7 +194,7 @@ async def _on_task(ctx: Context, answer: Answer) -> list[Reply]:
 
 async def _current_task(ctx: Context) -> Task | None:
     task_id = ctx.flow_data.get("task_id")
-    return await ctx.session.get(Task, task_id) if task_id else None
+    return await ctx.session.get(Task, task_id) if isinstance(task_id, int) else None
 
 
 async def _on_status(ctx: Context, answer: Answer) -> list[Reply]:

@@ -1,0 +1,124 @@
+"""What a coordinator reads: /tonghop, /chuabaocao and /nhacnho, each page within the platform's
+message limit."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.core.context import TEXT_LIMITS
+from tests.bot.core.chat import ChatUser
+from tests.factories import SectionSpec, make_member, make_plan
+
+
+async def test_the_summary_shows_agencies_reported_statuses_and_blockers_first(
+    db, core, plan, focal, coordinator
+):
+    await focal.say("/capnhat 1 done Broadcast 12 programmes")
+    await focal.say("/capnhat 2 blocked Waiting for the district's permit")
+
+    text = await coordinator.say("/tonghop")
+
+    lines = text.splitlines()
+    assert lines[0] == "Summary of plan 87/KH-UBND — reporting cycle ending Saturday, 20 June 2020"
+    assert lines[1] == "Agencies reported: 1/3"
+    assert lines[2] == "Tasks: 8 — blocked 1, not due yet 6, done on time 1"
+    blocked_at = text.index("⚠ Blocked (1):")
+    assert blocked_at < text.index("By agency:")
+    assert "• [II.2] Sở Du lịch: Lắp đặt biển chỉ dẫn du lịch tại các quận" in text
+    assert "“Waiting for the district's permit” (Lan, 1 Jun 2020)" in text
+    assert "✓ Sở Du lịch — 1/3 tasks done · reported 1 Jun 2020" in text
+    assert "✗ Sở TTTT — 0/3 tasks done · not reported, no focal point registered" in text
+
+
+async def test_overdue_tasks_are_listed_after_blockers(db, core, focal, coordinator, clock):
+    sections = [
+        SectionSpec(
+            "Sở Du lịch",
+            [
+                ("Hội chợ du lịch quốc tế", "Tháng 5/2020", dt.date(2020, 5, 31)),
+                ("Quảng bá du lịch trên kênh quốc tế", "Cả năm", dt.date(2020, 12, 31)),
+            ],
+        )
+    ]
+    async with db.transaction() as session:
+        await make_plan(session, sections, number="12/KH-UBND")
+    await focal.say("/capnhat 2 blocked no budget yet")
+    clock.set(dt.datetime(2020, 6, 10, 2, 0, tzinfo=dt.UTC))
+
+    text = await coordinator.say("/tonghop")
+
+    assert text.index("⚠ Blocked (1):") < text.index("⏰ Overdue (1):") < text.index("By agency:")
+    assert "• [I.1] Sở Du lịch: Hội chợ du lịch quốc tế\n   due 31 May 2020, nothing reported" in text
+
+
+async def test_missing_lists_agencies_without_a_report_and_tasks_without_an_update(
+    db, core, plan, focal, coordinator
+):
+    await focal.say("/capnhat 1 done Broadcast 12 programmes")
+
+    text = await coordinator.say("/chuabaocao")
+
+    expected = "\n".join(
+        [
+            "Not reported for the cycle ending Saturday, 20 June 2020: 2 of 3 agencies",
+            "✗ Sở TTTT (no focal point registered)",
+            "✗ Sở Ngoại vụ (no focal point registered)",
+            "",
+            "Reported, but some tasks have no update this cycle:",
+            "• Sở Du lịch: II.2, II.3",
+        ]
+    )
+    assert text == expected
+
+
+async def test_remind_writes_to_each_missing_agencys_focal_point_in_their_language(
+    db, core, plan, coordinator
+):
+    async with db.transaction() as session:
+        await make_member(session, "Minh", agency=plan.agencies["Sở Ngoại vụ"], user_id="minh", language="vi")
+
+    text = await coordinator.say("/nhacnho")
+    to_minh = coordinator.to("minh")
+
+    assert text.startswith("Reminded 1 agency: Sở Ngoại vụ.")
+    assert "No reachable focal point for: Sở TTTT, Sở Du lịch." in text
+    assert to_minh[0].text.startswith("An nhắc: báo cáo của Sở Ngoại vụ đến hạn Thứ Bảy, 20/6/2020.")
+    assert "Nhiệm vụ chưa cập nhật trong kỳ: III.1, III.2" in to_minh[0].text
+
+
+async def test_an_agency_that_reported_is_not_reminded(db, core, plan, focal, coordinator):
+    await focal.say("/capnhat 1 done")
+
+    await coordinator.say("/nhacnho")
+
+    assert coordinator.to("lan") == []
+
+
+async def test_a_long_summary_is_paged_within_the_platforms_limit(db, core, coordinator):
+    sections = [
+        SectionSpec(
+            f"Ủy ban nhân dân quận số {n}",
+            [f"Nhiệm vụ tuyên truyền đối ngoại số {k} của quận {n}" for k in range(1, 6)],
+        )
+        for n in range(1, 61)
+    ]
+    async with db.transaction() as session:
+        await make_plan(session, sections, number="99/KH-UBND", year=2020)
+        await make_member(
+            session, "Hà", role="coordinator", user_id="ha-zalo", platform="zalo", language="en"
+        )
+    on_zalo = ChatUser(core, "ha-zalo", platform="zalo")
+
+    first = (await on_zalo.send("/tonghop"))[0]
+    pages = [first]
+    while any("Next" in b.label for row in pages[-1].buttons for b in row):
+        pages.append((await on_zalo.tap("Next"))[0])
+
+    assert len(pages) > 1
+    assert all(len(page.text) <= TEXT_LIMITS["zalo"] for page in pages)
+    assert pages[0].text.endswith(f"Page 1 of {len(pages)}")
+    agencies = [f"Ủy ban nhân dân quận số {n} —" for n in range(1, 61)]
+    everything = "\n".join(page.text for page in pages)
+    assert all(agency in everything for agency in agencies)
+    # Each page repeats the header, so any page read alone says which cycle it is.
+    assert all(page.text.startswith("Summary of plan 99/KH-UBND") for page in pages)
