@@ -28,13 +28,15 @@ from bot.app import App
 from bot.core import registration
 from bot.core.messages import Incoming, Reply
 from bot.core.service import Core
+from bot.i18n import _, use_language
 from bot.reminders import start_reminder_engine
 from bot.render.text import with_numbered_choices
 from bot.transports.base import Recipient
 from storage import people
 from storage.assignments import current_plan, tasks_by_agency
-from storage.models.people import COORDINATOR, FOCAL
+from storage.models.people import ACTIVE, COORDINATOR, FOCAL
 from storage.models.plan import Agency
+from storage.plans.importer import import_if_empty
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +140,13 @@ class ConsoleChat:
         return True
 
 
+def _quiet_logs(app: App) -> None:
+    """The chat and the logs share one terminal: routine INFO lines (ticks, migrations) would bury
+    the conversation, so only warnings show unless DEBUG was asked for."""
+    if app.config.logging.level != "DEBUG":
+        logging.getLogger().setLevel(max(logging.getLogger().level, logging.WARNING))
+
+
 async def _read_line(stream: TextIO) -> str:
     # Reading blocks; a worker thread keeps the event loop (and the reminder engine) running meanwhile.
     return await asyncio.get_running_loop().run_in_executor(None, stream.readline)
@@ -152,6 +161,7 @@ async def run_chat(
     transport: ConsoleTransport | None = None,
 ) -> int:
     stdin = stdin or sys.stdin
+    _quiet_logs(app)
     transport = transport or ConsoleTransport(stdout)
     chat = ConsoleChat(Core(app), transport, user or default_user())
     interactive = stdin.isatty()
@@ -174,77 +184,82 @@ async def run_chat(
 # ---------------------------------------------------------------- quick start
 
 
-async def ensure_plan(app: App, out: TextIO) -> bool:
-    """Import a plan when the database has none: the reference plan when it is beside the checkout,
-    else the configured default file, else the sample shipped with the project."""
+async def ensure_plan(app: App, out: TextIO) -> None:
+    """Import a plan when the database has none: the configured default file, else the reference plan
+    when it sits beside the checkout, else the sample shipped with the project."""
     async with app.db.snapshot() as session:
         if await current_plan(session) is not None:
-            return True
-    candidates = [REFERENCE_PLAN]
-    if app.config.plan.default_file:
-        candidates.insert(0, Path(app.config.plan.default_file))
-    candidates.append(SAMPLE_PLAN)
+            return
+    candidates = [Path(app.config.plan.default_file)] if app.config.plan.default_file else []
+    candidates += [REFERENCE_PLAN, SAMPLE_PLAN]
     path = next((candidate for candidate in candidates if candidate.exists()), None)
     if path is None:
-        out.write("No plan file found to import; load one with `nhacviec plan import FILE`.\n")
-        return False
-    try:
-        from storage.plans.importer import import_plan_file
-    except ImportError:  # TODO(core): drop once the plan importer has landed
-        out.write("The plan importer is not available; load a plan with `nhacviec plan import FILE`.\n")
-        return False
+        out.write(_("No plan file was found to import; load one with `nhacviec plan import FILE`.") + "\n")
+        return
     async with app.db.transaction() as session:
-        await import_plan_file(session, path)
-    out.write(f"Imported the plan {path.name}.\n")
-    return True
+        report = await import_if_empty(session, path)
+    if report is not None:
+        out.write(
+            _("Imported the plan {number} from {file}.").format(number=report.number, file=path.name) + "\n"
+        )
 
 
 async def _quickstart_invites(app: App, user: str) -> list[str]:
     now = app.clock.now()
+    valid_for = dt.timedelta(days=QUICKSTART_INVITE_DAYS)
     lines: list[str] = []
     async with app.db.transaction() as session:
         member = await people.member_by_identity(session, PLATFORM, user)
-        plan = await current_plan(session)
-        valid_for = dt.timedelta(days=QUICKSTART_INVITE_DAYS)
-        if member is None or member.status != "active":
+        if member is None or member.status != ACTIVE:
             issued = await registration.issue_invite(
                 session, role=COORDINATOR, agency=None, now=now, valid_for=valid_for
             )
-            lines.append(f"You are chatting as “{user}”. To register as a coordinator, send:")
+            lines.append(
+                _("You are chatting as “{name}”. To register as a coordinator, send:").format(name=user)
+            )
             lines.append(f"    /start {issued.token}")
         else:
-            lines.append(f"You are chatting as “{user}”, already registered. Send /trogiup for the commands.")
+            lines.append(
+                _("You are chatting as “{name}”, already registered. Send /trogiup for the commands.").format(
+                    name=user
+                )
+            )
+        plan = await current_plan(session)
         owned = await tasks_by_agency(session, plan.id) if plan else {}
         if owned:
             # The agency with the most tasks makes the richest demonstration.
-            agency_id = max(owned, key=lambda key: len(owned[key]))
-            agency = await session.get(Agency, agency_id)
+            agency = await session.get(Agency, max(owned, key=lambda key: len(owned[key])))
             issued = await registration.issue_invite(
                 session, role=FOCAL, agency=agency, now=now, valid_for=valid_for
             )
-            lines.append(f"To try a focal point of {agency.name}, switch person and register:")
+            lines.append(
+                _("To try the focal point of {agency}, change person and register:").format(
+                    agency=agency.name
+                )
+            )
             lines.append("    :as lan")
             lines.append(f"    /start {issued.token}")
             link = registration.deep_link(app.config.telegram.bot_username, issued.token)
-            lines.append(f"(On Telegram the same invite is the link {link})")
-    lines.append("Type :as NAME to change person, :quit to leave. Answer numbered choices with the number.")
+            lines.append(_("(On Telegram the same invite is the link {link})").format(link=link))
+    lines.append(
+        _("Type :as NAME to change person, :quit to leave. Answer numbered choices with their number.")
+    )
     return lines
 
 
 async def run_quickstart(app: App, *, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+    """`nhacviec run` with no platform token: a plan, invites for the person at the keyboard, the
+    reminder engine writing to this console, and the chat."""
     out = stdout or sys.stdout
-    await ensure_plan(app, out)
-    user = default_user()
-    out.write("\n".join(await _quickstart_invites(app, user)) + "\n\n")
+    _quiet_logs(app)
+    with use_language(app.config.i18n.default_language):
+        await ensure_plan(app, out)
+        user = default_user()
+        out.write("\n".join(await _quickstart_invites(app, user)) + "\n\n")
     out.flush()
     transport = ConsoleTransport(out)
-    engine = await _start_reminders(app, transport)
+    engine = await start_reminder_engine(app, {PLATFORM: transport})
     try:
         return await run_chat(app, user=user, stdin=stdin, transport=transport)
     finally:
-        if engine is not None:
-            await engine.stop()
-
-
-async def _start_reminders(app: App, transport: ConsoleTransport):
-    return await start_reminder_engine(app, {PLATFORM: transport})
+        await engine.stop()
