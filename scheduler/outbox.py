@@ -104,15 +104,19 @@ async def claim(
         "lease_until": now + lease,
         "attempts": Reminder.attempts + 1,
     }
+    # The picks are CTEs, materialized, so that PostgreSQL runs each exactly once: a LIMIT … SKIP
+    # LOCKED subquery inside `id IN (…)` may be re-run per row and claim more than the limit.
     pick = (
         select(Reminder.id).where(_claimable(now)).order_by(Reminder.available_at, Reminder.id).limit(limit)
     )
     if postgres:
         pick = pick.with_for_update(skip_locked=True)
+    picked = pick.cte("picked").prefix_with("MATERIALIZED", dialect="postgresql")
     claimed = (
         await session.execute(
             update(Reminder)
-            .where(Reminder.id.in_(pick.scalar_subquery()))
+            # Claimable is checked again on the row itself, against a claim that slipped in between.
+            .where(Reminder.id.in_(select(picked.c.id)), _claimable(now))
             .values(**values)
             .returning(Reminder.id, Reminder.member_id)
             .execution_options(synchronize_session=False)
@@ -125,10 +129,11 @@ async def claim(
     more = select(Reminder.id).where(Reminder.member_id.in_(members), _claimable(now))
     if postgres:
         more = more.with_for_update(skip_locked=True)
+    also = more.cte("also").prefix_with("MATERIALIZED", dialect="postgresql")
     extra = (
         await session.execute(
             update(Reminder)
-            .where(Reminder.id.in_(more.scalar_subquery()))
+            .where(Reminder.id.in_(select(also.c.id)), _claimable(now))
             .values(**values)
             .returning(Reminder.id)
             .execution_options(synchronize_session=False)

@@ -46,9 +46,10 @@ class RecordingTransport:
         self.failures.setdefault(chat_id, deque()).extend(errors)
 
     async def send(self, recipient: Recipient, reply: Reply) -> str:
-        # Hand control back to the event loop, as a real request would, so concurrent senders interleave.
-        await asyncio.sleep(0)
+        # The moment the request leaves; then control goes back to the event loop, as a real request
+        # would, so concurrent senders interleave.
         now = self.clock.now()
+        await asyncio.sleep(0)
         queue = self.failures.get(recipient.chat_id)
         if queue:
             raise queue.popleft()

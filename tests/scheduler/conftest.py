@@ -13,8 +13,8 @@ from bot.config import Config
 from bot.reminders import Engine, build_engine
 from scheduler.clock import ManualClock
 from storage.models.people import COORDINATOR, Member
-from storage.models.plan import Agency, Plan, Task
-from tests.factories import make_member, make_plan
+from storage.models.plan import LEAD, Agency, Plan, Section, Task, TaskAgency
+from tests.factories import make_agency, make_member, make_plan
 from tests.recording_transport import RecordingTransport
 
 HANOI = dt.timezone(dt.timedelta(hours=7))
@@ -71,3 +71,37 @@ def make_engine(db, clock, transports, config: Config | None = None) -> Engine:
 @pytest.fixture
 def transport(clock) -> RecordingTransport:
     return RecordingTransport(clock)
+
+
+async def build_crowd(db, agencies: int, *, platform: str = "console") -> list[Member]:
+    """A plan of one section whose tasks each have their own lead agency, one focal point per agency
+    (more agencies than a Roman-numbered appendix has sections)."""
+    async with db.transaction() as session:
+        plan = Plan(
+            number="87/KH-UBND", year=2020, title="", reporting_deadlines=["2020-06-20", "2020-11-20"]
+        )
+        session.add(plan)
+        await session.flush()
+        section = Section(plan_id=plan.id, numeral="I", position=1, heading="CÁC QUẬN, HUYỆN")
+        session.add(section)
+        await session.flush()
+        members = []
+        for n in range(1, agencies + 1):
+            agency = await make_agency(session, f"Ủy ban nhân dân quận {n}")
+            task = Task(
+                plan_id=plan.id,
+                section_id=section.id,
+                number=n,
+                code=f"I.{n}",
+                content=f"Nhiệm vụ số {n}",
+                end_on=dt.date(2020, 12, 31),
+            )
+            session.add(task)
+            await session.flush()
+            session.add(TaskAgency(task_id=task.id, agency_id=agency.id, role=LEAD))
+            members.append(
+                await make_member(
+                    session, f"focal-{n}", agency=agency, platform=platform, user_id=str(1000 + n)
+                )
+            )
+        return members
