@@ -103,9 +103,12 @@ async def ensure_agency(session: AsyncSession, text: str) -> tuple[Agency | None
     key = match_keys(name)[0]
     wanted: dict[str, str] = {}
     for spelling in spellings:
-        for alias_key in match_keys(spelling):
+        keys = match_keys(spelling)
+        # The second key is the spelling without "và": keep it readable as the "&" form.
+        written = [spelling, spelling.replace(" và ", " & ")]
+        for alias_key, alias in zip(keys, written, strict=False):
             if alias_key != key:
-                wanted.setdefault(alias_key, spelling)
+                wanted.setdefault(alias_key, alias)
     taken = await _claimed(session, {key, *wanted})
     agency = Agency(name=name, short_name=short_name, key=key)
     agency.aliases = [AgencyAlias(alias=s, key=k) for k, s in wanted.items() if k not in taken]

@@ -17,11 +17,13 @@ from bot.config import ConfigError, load_config
 from bot.ops.logging import configure_logging
 
 COMMAND_MODULES = [
+    "bot.cli.agencies",
     "bot.cli.backup",
     "bot.cli.chat",
     "bot.cli.db",
     "bot.cli.invite",
     "bot.cli.members",
+    "bot.cli.plan",
     "bot.cli.run",
 ]
 

@@ -438,7 +438,9 @@ async def import_parsed_plan(session: AsyncSession, parsed: ParsedPlan) -> Impor
     for w in wanted:
         ids = [w.agency.id] if w.agency else []
         ids += [agency_id for t in w.tasks for agency_id, _role in t.links]
-        linked += [names[i] for i in ids if names[i] not in linked]
+        for agency_id in ids:
+            if names[agency_id] not in linked:
+                linked.append(names[agency_id])
     return ImportReport(
         plan_id=plan.id,
         number=plan.number,
