@@ -458,3 +458,64 @@ def test_a_utf8_file_with_a_byte_order_mark_reads_like_one_without():
     with_bom = parse_plan_bytes(b"\xef\xbb\xbf" + sample_bytes(), "plan.txt")
     expected = parse_plan_file(SAMPLE_PLAN)
     assert (with_bom.number, len(with_bom.tasks)) == (expected.number, len(expected.tasks))
+
+
+# --- Word and Excel quirks ----------------------------------------------------------------------
+
+WORD_HEADER = ["Số: 7/KH-UBND", "Lam Giang, ngày 1 tháng 2 năm 2021", "KẾ HOẠCH", "Thử nghiệm năm 2021"]
+
+
+def test_merged_cells_in_a_word_table_are_read_once_and_a_vertical_merge_covers_each_row():
+    import io
+
+    import docx
+
+    document = docx.Document()
+    for line in WORD_HEADER:
+        document.add_paragraph(line)
+    table = document.add_table(rows=4, cols=6)
+    for cell, text in zip(table.rows[0].cells, TH, strict=True):
+        cell.text = text
+    table.rows[1].cells[0].text = "I"
+    table.rows[1].cells[1].merge(table.rows[1].cells[5]).text = "SỞ NỘI VỤ"
+    for row, cells in (
+        (2, ["1", "Việc một", "Quý II/2021", "Sở Nội vụ", "Sở Y tế\nSở Tài chính", "Giám đốc"]),
+        (3, ["2", "Việc hai", "Cả năm", "", "", ""]),
+    ):
+        for cell, text in zip(table.rows[row].cells, cells, strict=True):
+            cell.text = text
+    table.rows[2].cells[3].merge(table.rows[3].cells[3])
+    data = io.BytesIO()
+    document.save(data)
+    plan = parse_plan_bytes(data.getvalue(), "ke-hoach.docx")
+    section = plan.sections[0]
+    expected = [(1, "Việc một", "Sở Nội vụ", "Sở Y tế\nSở Tài chính"), (2, "Việc hai", "Sở Nội vụ", "")]
+    assert section.heading == "SỞ NỘI VỤ"
+    assert [(t.number, t.content, t.lead_text, t.coordinating_text) for t in section.tasks] == expected
+
+
+def test_an_excel_sheet_with_merged_section_rows_and_numbers_as_numbers_reads_like_text():
+    import io
+
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    for line in WORD_HEADER:
+        sheet.append([line])
+    sheet.append(list(TH))
+    sheet.append(["II", "SỞ Y TẾ"])
+    sheet.merge_cells(start_row=6, start_column=2, end_row=6, end_column=6)
+    sheet.append([1, "Việc một", dt.datetime(2021, 6, 30), "Sở Y tế", None, None])
+    data = io.BytesIO()
+    workbook.save(data)
+    plan = parse_plan_bytes(data.getvalue(), "ke-hoach.xlsx")
+    task = plan.sections[0].tasks[0]
+    expected = ("II", "SỞ Y TẾ", 1, "30/6/2021", D(2021, 6, 30))
+    assert (
+        plan.sections[0].numeral,
+        plan.sections[0].heading,
+        task.number,
+        task.timeframe.text,
+        task.timeframe.end,
+    ) == expected
