@@ -8,7 +8,8 @@ any extra field. Third-party loggers are covered too: the filter sits on the han
 logger.
 
 `delivery_fields(reminder)` is what the sender passes as `extra=` on every delivery line, so each
-one carries the reminder key, deadline and agency (`log_delivery` does both in one call).
+one carries the reminder key, deadline and agency (`log_delivery` does both in one call);
+`notice_fields` / `log_notice` do the same for a notice, the engine's unit of delivery.
 """
 
 from __future__ import annotations
@@ -67,8 +68,10 @@ class RedactingFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = self.redact(record.stack_info)
         for name, value in list(record.__dict__.items()):
-            if name not in _STANDARD_ATTRIBUTES and isinstance(value, str):
-                setattr(record, name, self.redact(value))
+            if name in _STANDARD_ATTRIBUTES or value is None or isinstance(value, bool | int | float):
+                continue
+            # Anything else (an exception, a URL object) is printed as its str(): redact that.
+            setattr(record, name, self.redact(value if isinstance(value, str) else str(value)))
         return True
 
 
@@ -155,7 +158,18 @@ def configure_logging(config, stream: TextIO | None = None) -> logging.Handler:
     # redact it, but a line per API call is noise anyway.
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # APScheduler only fires the engine's ticks: a line per tick at INFO is noise, and a tick skipped
+    # because the last one is still running is the design (max_instances=1), not a warning.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    scheduler_log = logging.getLogger("apscheduler.scheduler")
+    if not any(isinstance(f, _SkippedTickFilter) for f in scheduler_log.filters):
+        scheduler_log.addFilter(_SkippedTickFilter())
     return handler
+
+
+class _SkippedTickFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in record.getMessage()
 
 
 def delivery_fields(reminder, **more: object) -> dict[str, object]:
@@ -177,7 +191,33 @@ def log_delivery(
     logger: logging.Logger, level: int, event: str, reminder, *, exc_info: bool = False, **more: object
 ) -> None:
     """Log one delivery event; the fields go both into the text (for plain logs) and as fields (JSON)."""
-    fields = delivery_fields(reminder, **more)
+    _log_fields(logger, level, event, delivery_fields(reminder, **more), exc_info)
+
+
+def notice_fields(notice, **more: object) -> dict[str, object]:
+    """`delivery_fields` for a notice: the message one person gets for the reminders due together."""
+    items = notice.items
+    keys = [key for item in items for key in getattr(item, "reminder_keys", ())]
+    fields: dict[str, object] = {
+        "reminder_key": ",".join(keys) if keys else ",".join(str(i) for i in notice.reminder_ids),
+        "reminder_kind": ",".join(dict.fromkeys(item.kind for item in items)),
+        "deadline": ",".join(dict.fromkeys(item.deadline.isoformat() for item in items)),
+        "offset_days": ",".join(dict.fromkeys(str(item.offset_days) for item in items)),
+        "agency": notice.agency_name,
+        "member_id": notice.member_id,
+    }
+    fields.update(more)
+    return fields
+
+
+def log_notice(
+    logger: logging.Logger, level: int, event: str, notice, *, exc_info: bool = False, **more: object
+) -> None:
+    """`log_delivery` for a notice (what the reminder engine's sender hands to a transport)."""
+    _log_fields(logger, level, event, notice_fields(notice, **more), exc_info)
+
+
+def _log_fields(logger: logging.Logger, level: int, event: str, fields: dict, exc_info: bool) -> None:
     rendered = " ".join(f"{name}={_render(value)}" for name, value in fields.items() if value is not None)
     logger.log(level, "%s %s", event, rendered, extra=fields, exc_info=exc_info)
 

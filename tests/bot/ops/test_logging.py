@@ -153,3 +153,11 @@ async def test_httpx_request_urls_with_the_token_are_not_logged_at_info(config, 
     assert response.status_code == 200
     assert "getMe" not in out.getvalue()
     assert TOKEN not in out.getvalue()
+
+
+def test_an_exception_passed_as_a_field_is_redacted_in_json(config, logs):
+    out = logs(config(json_lines=True))
+    error = RuntimeError(f"POST https://api.telegram.org/bot{TOKEN}/sendMessage timed out")
+    logging.getLogger("bot.reminders").warning("reminder not delivered", extra={"error": error})
+    assert TOKEN not in out.getvalue()
+    assert json.loads(out.getvalue())["error"].endswith(f"bot{REDACTED}/sendMessage timed out")
