@@ -23,6 +23,7 @@ from bot.app import App
 from bot.config import Config
 from bot.core.messages import Button, Reply
 from bot.i18n import _, format_day, ngettext, use_language
+from bot.ops.logging import log_notice
 from bot.transports.base import Recipient, Transport
 from scheduler.calendar import WorkingCalendar
 from scheduler.delivery import DeliveryError
@@ -338,12 +339,14 @@ class MetricsObserver:
         for item in notice.items:
             metrics.REMINDERS_SENT.inc(len(item.reminder_ids), kind=item.kind, platform=delivered.platform)
         metrics.SEND_SECONDS.observe(seconds, platform=delivered.platform)
-        log.info(
-            "reminder delivered member=%s platform=%s message=%s ref=%s",
-            notice.member_id,
-            delivered.platform,
-            delivered.message_id,
-            reference(notice),
+        log_notice(
+            log,
+            logging.INFO,
+            "reminder delivered",
+            notice,
+            platform=delivered.platform,
+            message_id=delivered.message_id,
+            ref=reference(notice),
         )
 
     def not_delivered(self, notice: Notice, reason: str, error: BaseException | None) -> None:
@@ -354,12 +357,14 @@ class MetricsObserver:
             metrics.REMINDERS_FAILED.inc(
                 len(item.reminder_ids), kind=item.kind, platform=platform, reason=reason
             )
-        log.warning(
-            "reminder not delivered member=%s reason=%s ref=%s error=%s",
-            notice.member_id,
-            reason,
-            reference(notice),
-            error,
+        log_notice(
+            log,
+            logging.WARNING,
+            "reminder not delivered",
+            notice,
+            reason=reason,
+            ref=reference(notice),
+            error=error,
         )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -68,6 +68,8 @@ class NoticeItem:
     more_tasks: int = 0  # tasks beyond those listed
     missing: tuple[AgencyLine, ...] = ()  # for a digest: who has not reported
     unreachable: tuple[MemberLine, ...] = ()  # for a digest: focal points the bot cannot reach
+    # The outbox keys of `reminder_ids`, for the delivery log lines (bot.ops.logging.log_notice).
+    reminder_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -220,7 +222,7 @@ def build_notices(
                     tasks=tuple(tasks[:MAX_TASK_LINES]),
                     more_tasks=max(0, len(tasks) - MAX_TASK_LINES),
                 )
-            items.append(item)
+            items.append(replace(item, reminder_keys=tuple(r.key for r in rows)))
         if not items:
             continue
         agency = context.agencies.get(member.agency_id) if member.agency_id else None
