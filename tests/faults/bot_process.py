@@ -1,0 +1,84 @@
+"""The bot as a real process, for the fault tests:
+
+    python -m tests.faults.bot_process CONFIG START [RETRY_WINDOW]
+
+
+It runs what `nhacviec run --transport telegram` runs — the PTB application polling the Bot API at
+`[telegram] api_base_url` (the emulator), the chat core and the reminder engine with its ticks on
+a timer — with two differences a test needs: its clock starts at START (an ISO 8601 instant) and
+runs at the speed of real time from there, and it exits on its own (status 0) once the outbox has
+nothing left that it could send now (or within RETRY_WINDOW seconds, to wait out short retry
+backoffs). The parent kills it with SIGKILL whenever it likes.
+
+It prints "started" once the engine runs and "idle" when it stops for lack of work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import sys
+import time
+
+from sqlalchemy import func, or_, select
+
+from bot.app import open_app
+from bot.config import load_config
+from bot.ops.logging import configure_logging
+from bot.transports.telegram.runner import TelegramBot
+from storage.models.reminders import CLAIMED, PENDING, Reminder
+
+IDLE_CHECKS = 3
+CHECK_EVERY = 0.1
+
+
+class RunningClock:
+    """Starts at a given instant and runs with real time (the rate limiter and leases need time to pass)."""
+
+    def __init__(self, start: dt.datetime):
+        self._start = start
+        self._t0 = time.monotonic()
+
+    def now(self) -> dt.datetime:
+        return self._start + dt.timedelta(seconds=time.monotonic() - self._t0)
+
+
+async def outstanding(db, now: dt.datetime) -> int:
+    """Reminders this process could still send by `now`: due and pending, or claimed (by anyone)."""
+    async with db.snapshot() as session:
+        return await session.scalar(
+            select(func.count())
+            .select_from(Reminder)
+            .where(
+                or_(
+                    (Reminder.status == PENDING) & (Reminder.available_at <= now),
+                    Reminder.status == CLAIMED,
+                )
+            )
+        )
+
+
+async def main(config_path: str, start: str, retry_window: float = 0.0) -> int:
+    config = load_config(config_path)
+    configure_logging(config)
+    app = await open_app(config, clock=RunningClock(dt.datetime.fromisoformat(start)))
+    bot = TelegramBot(app, reminders=True)
+    try:
+        await bot.start()
+        print("started", flush=True)
+        idle = 0
+        # Planning runs at start; give it one check period before judging the outbox empty.
+        while idle < IDLE_CHECKS:
+            await asyncio.sleep(CHECK_EVERY)
+            horizon = app.clock.now() + dt.timedelta(seconds=retry_window)
+            idle = idle + 1 if await outstanding(app.db, horizon) == 0 else 0
+        print("idle", flush=True)
+    finally:
+        await bot.stop()
+        await app.close()
+    return 0
+
+
+if __name__ == "__main__":
+    window = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
+    sys.exit(asyncio.run(main(sys.argv[1], sys.argv[2], window)))

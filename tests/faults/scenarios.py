@@ -1,0 +1,125 @@
+"""The fault scenarios, sized by the caller: small in the test suite, full size in bench/."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+
+from storage.models import Identity, Member
+from storage.models.reminders import SENT, Reminder
+from tests.emulators.telegram import TelegramEmulator
+from tests.faults.harness import (
+    FAN_OUT_AT,
+    BotProcess,
+    Tally,
+    bot_config,
+    plan_at,
+    seed_crowd,
+    statuses,
+    tally,
+)
+
+
+async def acked_chats(db) -> set[int]:
+    """Chats whose reminder the bot has recorded as sent."""
+    async with db.snapshot() as session:
+        rows = await session.execute(
+            select(Identity.chat_id)
+            .join(Member, Member.id == Identity.member_id)
+            .join(Reminder, Reminder.member_id == Member.id)
+            .where(Reminder.status == SENT, Identity.platform == "telegram")
+        )
+        return {int(chat) for chat in rows.scalars()}
+
+
+@dataclass
+class CrashResult:
+    size: int
+    planned: int
+    kills: int
+    # Per crash: messages that had reached Telegram but were not yet recorded as sent when the
+    # process died — the ones a restart may send again.
+    in_flight_at_crash: list[int]
+    tally: Tally
+    statuses: Counter
+    seconds: float
+    restarts: int
+    log_text: str = field(repr=False, default="")
+
+
+async def crash_fan_out(
+    db,
+    db_url: str,
+    workdir: Path,
+    *,
+    size: int,
+    kills: int,
+    seed: int = 87,
+    max_in_flight: int = 1,
+    per_second: float = 200,
+) -> CrashResult:
+    """Plan one reminder for each of `size` focal points, then run the bot as a child process and
+    kill -9 it at `kills` random points of the fan-out, restarting it each time, until it finishes."""
+    rng = random.Random(seed)
+    async with TelegramEmulator() as tg:
+        chats = await seed_crowd(db, tg, size)
+        planned = await plan_at(db, FAN_OUT_AT)
+        config = bot_config(
+            workdir / "bot.toml", db_url, tg, per_second=per_second, max_in_flight=max_in_flight
+        )
+        lease = 10  # [reminders] lease_seconds in bot_config
+        log = workdir / "bot.log"
+        started = time.monotonic()
+        # Each restart's clock is a lease later than the last: the killed process's claims have run
+        # out, as they would have by the time a real supervisor restarted it.
+        clock_skew = dt.timedelta(0)
+
+        def clock_start() -> dt.datetime:
+            return FAN_OUT_AT + dt.timedelta(seconds=time.monotonic() - started) + clock_skew
+
+        points = sorted(rng.sample(range(1, size), kills))
+        in_flight: list[int] = []
+        restarts = 0
+        for point in points:
+            process = BotProcess(config, tg.token, log)
+            await process.start(clock_start())
+            restarts += 1
+            try:
+                threshold = max(point, len(tg.sent) + 1)
+                await tg.wait_for(lambda threshold=threshold: len(tg.sent) >= threshold, within=120)
+                process.kill()
+                await process.wait()
+            finally:
+                await process.ensure_dead()
+            # Let the emulator finish a request the dead process had already sent.
+            await asyncio.sleep(0.05)
+            reached = {m.chat_id for m in tg.sent}
+            in_flight.append(len(reached - await acked_chats(db)))
+            clock_skew += dt.timedelta(seconds=lease + 1)
+        final = BotProcess(config, tg.token, log)
+        await final.start(clock_start())
+        try:
+            await final.expect("idle", within=300)
+            code = await final.wait()
+        finally:
+            await final.ensure_dead()
+        if code != 0:
+            raise AssertionError(f"the last run ended with status {code}; see {log}")
+        return CrashResult(
+            size=size,
+            planned=planned,
+            kills=kills,
+            in_flight_at_crash=in_flight,
+            tally=tally(tg, chats),
+            statuses=await statuses(db, FAN_OUT_AT),
+            seconds=time.monotonic() - started,
+            restarts=restarts,
+            log_text=log.read_text(encoding="utf-8", errors="replace"),
+        )
