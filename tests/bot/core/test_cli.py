@@ -1,0 +1,151 @@
+"""`nhacviec invite create|list|revoke` and `nhacviec members list`, run as the command line runs
+them, on a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+
+import pytest
+
+from bot.app import App
+from bot.cli import main
+from bot.config import load_config
+from bot.core.service import Core
+from storage.db import Database
+from tests.bot.core.chat import ChatUser
+from tests.factories import make_plan
+
+
+@pytest.fixture
+def database(tmp_path, sqlite_template, monkeypatch) -> str:
+    path = tmp_path / "cli.db"
+    shutil.copy(sqlite_template, path)
+    url = f"sqlite+aiosqlite:///{path}"
+
+    async def seed():
+        db = Database(url)
+        async with db.transaction() as session:
+            await make_plan(session)
+        await db.dispose()
+
+    asyncio.run(seed())
+    for name in ("NHACVIEC_CONFIG", "NHACVIEC_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    return url
+
+
+def _run(url: str, *args: str) -> int:
+    return main(["--db", url, *args])
+
+
+def _start(url: str, user: str, token: str) -> str:
+    async def chat():
+        db = Database(url)
+        try:
+            core = Core(App(config=load_config(env={}), db=db))
+            return await ChatUser(core, user, language_hint="en").say(f"/start {token}")
+        finally:
+            await db.dispose()
+
+    return asyncio.run(chat())
+
+
+def _code(output: str) -> str:
+    return next(line.split()[1] for line in output.splitlines() if line.startswith("Code:"))
+
+
+def test_the_first_coordinator_is_invited_from_the_command_line(database, capsys):
+    code = _run(database, "invite", "create", "--role", "coordinator")
+    output = capsys.readouterr().out
+    token = _code(output)
+
+    welcome = _start(database, "an", token)
+
+    assert code == 0
+    assert f"Telegram:  https://t.me/nhacviec_bot?start={token}" in output
+    assert f"Any chat:  /start {token}" in output
+    assert welcome.startswith("Welcome, An! You are now registered as coordinator.")
+
+
+def test_a_focal_point_invite_names_its_agency_in_any_spelling(database, capsys):
+    code = _run(database, "invite", "create", "--agency", "so du lich", "--role", "focal", "--expires", "48h")
+    output = capsys.readouterr().out
+
+    welcome = _start(database, "lan", _code(output))
+
+    assert code == 0
+    assert output.startswith("Invite #1: focal for Sở Du lịch, 1 use(s), valid until 2")
+    assert "focal point for Sở Du lịch" in welcome
+
+
+def test_an_unknown_agency_is_refused_with_the_closest_names(database, capsys):
+    code = _run(database, "invite", "create", "--agency", "Sở Du")
+
+    assert code == 1
+    assert "no agency named 'Sở Du'. Did you mean: Sở Du lịch?" in capsys.readouterr().err
+
+
+def test_a_focal_point_invite_without_an_agency_is_refused(database, capsys):
+    code = _run(database, "invite", "create", "--role", "focal")
+
+    assert code == 1
+    assert "a focal point invite needs --agency NAME" in capsys.readouterr().err
+
+
+def test_a_validity_that_is_no_duration_is_refused(database, capsys):
+    code = _run(database, "invite", "create", "--role", "coordinator", "--expires", "soon")
+
+    assert code == 1
+    assert "--expires 'soon': give a duration such as 7d, 48h or 2w" in capsys.readouterr().err
+
+
+def test_listing_invites_never_shows_a_code(database, capsys):
+    _run(database, "invite", "create", "--role", "coordinator", "--uses", "3")
+    token = _code(capsys.readouterr().out)
+
+    code = _run(database, "invite", "list")
+    listing = capsys.readouterr().out
+
+    assert code == 0
+    assert token not in listing
+    assert listing.splitlines()[1].split()[:3] == ["1", "coordinator", "3"]
+
+
+def test_a_revoked_invite_no_longer_registers_anyone(database, capsys):
+    _run(database, "invite", "create", "--role", "coordinator")
+    token = _code(capsys.readouterr().out)
+
+    code = _run(database, "invite", "revoke", "1")
+    capsys.readouterr()
+    _run(database, "invite", "list", "--all")
+    listing = capsys.readouterr().out
+    refused = _start(database, "an", token)
+
+    assert code == 0
+    assert "revoked" in listing.splitlines()[1]
+    assert refused.startswith("This invite was withdrawn.")
+
+
+def test_members_list_shows_who_is_registered_where(database, capsys):
+    _run(database, "invite", "create", "--agency", "Sở Du lịch")
+    _start(database, "lan", _code(capsys.readouterr().out))
+
+    code = _run(database, "members", "list", "--json")
+    rows = json.loads(capsys.readouterr().out)
+
+    assert code == 0
+    expected = [
+        {
+            "id": 1,
+            "name": "Lan",
+            "role": "focal",
+            "agency": "Sở Du lịch",
+            "status": "active",
+            "language": "en",
+            "platforms": ["console"],
+            "reachable": True,
+        }
+    ]
+    assert rows == expected

@@ -1,0 +1,76 @@
+"""/nhiemvu and /lich: an agency's tasks with derived status and last update, and what falls due."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tests.bot.core.chat import ChatUser
+from tests.factories import SectionSpec, make_member, make_plan
+
+
+async def test_the_task_list_shows_each_tasks_derived_status_and_last_update(db, focal, clock):
+    await focal.say("/capnhat 1 in progress 60% Broadcast 6 of 12 programmes")
+    clock.advance(days=2)
+    await focal.say("/capnhat 2 blocked No permit from the district yet")
+
+    text = await focal.say("/nhiemvu")
+
+    expected = "\n".join(
+        [
+            "Tasks of Sở Du lịch — report due Saturday, 20 June 2020",
+            "1. [II.1] Quảng bá du lịch Thủ đô trên kênh quốc tế (Cả năm)",
+            "   ▶ in progress · 60% · last update 1 Jun 2020 by Lan",
+            "   “Broadcast 6 of 12 programmes”",
+            "2. [II.2] Lắp đặt biển chỉ dẫn du lịch tại các quận (Cả năm)",
+            "   ⚠ blocked · last update 3 Jun 2020 by Lan",
+            "   “No permit from the district yet”",
+            "3. [II.3] Đón đoàn khảo sát sản phẩm du lịch (Cả năm)",
+            "   · not due yet · no update yet",
+            "",
+            "To report: /capnhat, or in one line: /capnhat 2 done <what was done>",
+        ]
+    )
+    assert text == expected
+
+
+async def test_a_task_done_after_its_end_date_reads_done_late(db, core, clock):
+    sections = [SectionSpec("Sở Du lịch", [("Hội chợ du lịch", "Tháng 5/2020", dt.date(2020, 5, 31))])]
+    async with db.transaction() as session:
+        built = await make_plan(session, sections)
+        await make_member(session, "Lan", agency=built.agencies["Sở Du lịch"], user_id="lan", language="vi")
+    lan = ChatUser(core, "lan")
+
+    await lan.say("/capnhat 1 xong")
+    text = await lan.say("/nhiemvu")
+
+    assert "✓ hoàn thành trễ hạn" in text
+
+
+async def test_deadlines_show_the_reporting_dates_and_the_agencys_tasks_falling_due(db, core, clock):
+    sections = [
+        SectionSpec(
+            "Sở Du lịch",
+            [
+                ("Hội chợ du lịch quốc tế", "Tháng 6/2020", dt.date(2020, 6, 30)),
+                ("Quảng bá trên kênh quốc tế", "Cả năm", dt.date(2020, 12, 31)),
+            ],
+        )
+    ]
+    async with db.transaction() as session:
+        built = await make_plan(session, sections)
+        await make_member(session, "Lan", agency=built.agencies["Sở Du lịch"], user_id="lan", language="vi")
+    lan = ChatUser(core, "lan")
+
+    text = await lan.say("/lich")
+
+    expected = "\n".join(
+        [
+            "Hạn báo cáo của Kế hoạch 87/KH-UBND:",
+            "▶ Thứ Bảy, 20/6/2020 (còn 19 ngày)",
+            "• Thứ Sáu, 20/11/2020 (còn 172 ngày)",
+            "",
+            "Nhiệm vụ của Sở Du lịch sắp đến hạn:",
+            "• 1. [I.1] Hội chợ du lịch quốc tế — 30/6/2020",
+        ]
+    )
+    assert text == expected
