@@ -20,13 +20,22 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from scheduler.calendar import Deadline, PlanFacts, WorkingCalendar, expected_agencies, plan_deadlines
+from scheduler.calendar import (
+    Deadline,
+    PlanFacts,
+    WorkingCalendar,
+    expected_agencies,
+    local_instant,
+    plan_deadlines,
+)
 from scheduler.coverage import Reports, Requirement, deadline_requirement, load_plan_facts, load_reports
 from scheduler.outbox import insert_reminders
 from scheduler.policy import FOCAL_POINTS, Policy, Slot, slots_for
 from storage.db import Database
 from storage.models.people import ACTIVE, ADMIN, COORDINATOR, FOCAL, Member
+from storage.models.plan import Agency
 from storage.models.reminders import PENDING
+from storage.text import fold
 
 log = logging.getLogger(__name__)
 
@@ -254,3 +263,92 @@ class Planner:
         report.considered += len(rows)
         for kind, count in inserted.items():
             report.planned[kind] += count
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    """One send `nhacviec reminders preview` lists: by agency, before anyone has registered."""
+
+    send_at: dt.datetime  # local, aware
+    deadline: dt.date
+    kind: str
+    offset_days: int
+    agency: str | None  # None: the digest to coordinators
+    task: str | None  # plan numbering, "IV.3"
+    plan: str
+
+    def as_json(self) -> dict:
+        return {
+            "send_at": self.send_at.isoformat(),
+            "deadline": self.deadline.isoformat(),
+            "kind": self.kind,
+            "offset_days": self.offset_days,
+            "agency": self.agency,
+            "task": self.task,
+        }
+
+
+_KIND_ORDER = {"report": 0, "quarter": 1, "task": 2, "overdue": 3, "escalation": 4}
+
+
+async def preview(
+    session,
+    policy: Policy,
+    calendar: WorkingCalendar,
+    *,
+    first_day: dt.date,
+    last_day: dt.date,
+    plan_ids: Iterable[int] | None = None,
+    extra_reporting: Iterable[str] = (),
+) -> list[PreviewRow]:
+    """What would be sent from `first_day` to `last_day` (local days, inclusive), by agency, given
+    the progress updates stored so far."""
+    plans = await load_plan_facts(session, plan_ids=plan_ids)
+    if not plans:
+        return []
+    reports = await load_reports(session, plan_ids=[p.id for p in plans])
+    names = dict((await session.execute(select(Agency.id, Agency.name))).all())
+    tz = policy.timezone
+    window = Window(
+        start=local_instant(first_day, dt.time(0, 0), tz),
+        end=local_instant(last_day + dt.timedelta(days=1), dt.time(0, 0), tz),
+    )
+    rows = [
+        PreviewRow(
+            send_at=send.slot.due_at.astimezone(tz),
+            deadline=send.deadline.day,
+            kind=send.slot.kind,
+            offset_days=send.slot.offset_days,
+            agency=names.get(send.agency_id) if send.agency_id is not None else None,
+            task=send.deadline.task_code if send.agency_id is not None else None,
+            plan=send.plan.number,
+        )
+        for send in expand(plans, reports, policy, calendar, window, extra_reporting=extra_reporting)
+        if send.agency_id is not None or send.missing
+    ]
+    return sorted(
+        rows,
+        key=lambda r: (
+            r.send_at,
+            r.deadline,
+            _KIND_ORDER.get(r.kind, 9),
+            fold(r.agency or ""),
+            _task_order(r.task),
+        ),
+    )
+
+
+_ROMAN = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
+
+
+def _roman(numeral: str) -> int:
+    values = [_ROMAN.get(c, 0) for c in numeral.upper()]
+    return sum(-v if i + 1 < len(values) and v < values[i + 1] else v for i, v in enumerate(values))
+
+
+def _task_order(code: str | None) -> tuple[int, int]:
+    """'IX.2' after 'V.10': sections by their Roman numeral, tasks by number."""
+    if not code:
+        return (0, 0)
+    numeral, _, number = code.partition(".")
+    return (_roman(numeral), int(number) if number.isdigit() else 0)

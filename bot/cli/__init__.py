@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "bot.cli.invite",
     "bot.cli.members",
     "bot.cli.plan",
+    "bot.cli.reminders",
     "bot.cli.run",
 ]
 
