@@ -153,8 +153,11 @@ async def _import(app, args) -> int:
                     reason=translate(exc.notice)
                 )
             ) from exc
-        async with app.db.transaction() as session:
-            report = await import_parsed_plan(session, parsed)
+        try:
+            async with app.db.transaction() as session:
+                report = await import_parsed_plan(session, parsed)
+        except PlanFormatError as exc:
+            raise CommandError(translate(exc.notice)) from exc
         print(render_report(report))
     return 0
 

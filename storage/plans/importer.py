@@ -22,7 +22,7 @@ from storage.agency_names import known_agency, split_agencies
 from storage.models import Agency, Plan, ProgressUpdate, Section, Task, TaskAgency, utcnow
 from storage.models.plan import COORDINATING, LEAD
 from storage.plans.model import ParsedPlan, ParsedSection, ParsedTask
-from storage.plans.notices import N_, Notice
+from storage.plans.notices import N_, Notice, PlanFormatError
 from storage.plans.parser import parse_plan_file
 from storage.text import fold
 
@@ -394,11 +394,22 @@ async def _find_plan(session: AsyncSession, number: str) -> Plan | None:
 
 async def import_parsed_plan(session: AsyncSession, parsed: ParsedPlan) -> ImportReport:
     """Write a parsed plan: create it, update it in place, or leave it as it is."""
+    plan = await _find_plan(session, parsed.number)
+    if plan is not None and plan.issued and parsed.issued and plan.issued.year != parsed.issued.year:
+        # Numbers restart every year: this is another plan, not a revision of the stored one.
+        raise PlanFormatError(
+            N_(
+                "plan {number} of {stored} is already imported, and this file is a different plan with the "
+                "same number (of {issued}); only one plan per number can be kept, so nothing was imported"
+            ),
+            number=plan.number,
+            stored=f"{plan.issued.day}/{plan.issued.month}/{plan.issued.year}",
+            issued=f"{parsed.issued.day}/{parsed.issued.month}/{parsed.issued.year}",
+        )
     warnings = list(parsed.warnings)
     agencies = _Agencies(session)
     wanted = await _wanted(parsed, agencies, warnings)
     changes = PlanChanges()
-    plan = await _find_plan(session, parsed.number)
     if plan is None:
         status = CREATED
         plan = Plan(

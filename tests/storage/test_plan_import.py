@@ -341,6 +341,22 @@ async def test_a_failure_half_way_through_an_import_rolls_everything_back(db, tm
     assert await dump(db) == before
 
 
+async def test_next_years_plan_with_the_same_number_is_refused_rather_than_overwriting(db, tmp_path):
+    await import_file(db, SAMPLE_PLAN)
+    before = await dump(db)
+    next_year = tmp_path / "ke-hoach-45-2022.txt"
+    text = SAMPLE_PLAN.read_text(encoding="utf-8").replace("tháng **3** năm 2021", "tháng **1** năm 2022")
+    next_year.write_text(text, encoding="utf-8")
+    with pytest.raises(PlanFormatError) as caught:
+        await import_file(db, next_year)
+    expected = (
+        "plan 45/KH-UBND of 15/3/2021 is already imported, and this file is a different plan with the same "
+        "number (of 15/1/2022); only one plan per number can be kept, so nothing was imported"
+    )
+    assert str(caught.value) == expected
+    assert await dump(db) == before
+
+
 # --- Reading plans back -------------------------------------------------------------------------
 
 
