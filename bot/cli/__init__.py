@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "bot.cli.backup",
     "bot.cli.chat",
     "bot.cli.db",
+    "bot.cli.groups",
     "bot.cli.invite",
     "bot.cli.members",
     "bot.cli.plan",

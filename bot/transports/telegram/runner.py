@@ -9,6 +9,8 @@ sends through the same bot, so both share PTB's rate limiter.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hmac
 import json
 import logging
@@ -19,6 +21,7 @@ from telegram import BotCommand, Update
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
 
+from bot import groups
 from bot.app import App
 from bot.config import Config
 from bot.core.messages import Reply
@@ -100,6 +103,10 @@ class TelegramBot:
         self._web_runner: web.AppRunner | None = None
         self._ops_server = None
         self.username = self.settings.bot_username
+        # SQLite takes one writer at a time, and its busy wait is neither fair nor quick (writers
+        # poll with growing sleeps): updates queue here for the core instead, first come first
+        # served, while replies still go out concurrently. PostgreSQL handles them side by side.
+        self._core_turn = asyncio.Lock() if app.db.sqlite else contextlib.nullcontext()
 
     def _webhook_secret(self) -> str:
         secret = self.app.config.secrets.telegram_webhook_secret
@@ -255,8 +262,14 @@ class TelegramBot:
         incoming = to_incoming(update, bot_username=self.username, callbacks=self.transport.callbacks)
         if incoming is None:
             return
+        verdict = await groups.screen(self.app, incoming, bot_username=self.username)
+        for reply in verdict.replies:
+            await self._send_reply(incoming.chat_id, reply)
+        if not verdict.admit:
+            return
         # The core answers every failure of its own with a message in the user's language.
-        replies = await self.core.handle(incoming)
+        async with self._core_turn:
+            replies = await self.core.handle(incoming)
         for reply in replies:
             await self._send_reply(incoming.chat_id, reply)
 

@@ -61,8 +61,14 @@ async def start_bot(telegram, sqlite_db, clock):
     """Start the real bot (PTB Application, core, optionally the reminder engine) against the emulator."""
     running: list[TelegramBot] = []
 
-    async def start(mode: str = "polling", *, reminders: bool = False, **settings) -> TelegramBot:
-        app = App(config=telegram_config(telegram, mode=mode, **settings), db=sqlite_db, clock=clock)
+    async def start(
+        mode: str = "polling", *, reminders: bool = False, reminders_timer: bool = True, **settings
+    ) -> TelegramBot:
+        """`reminders_timer=False`: the engine runs with the bot but its ticks only when the test
+        calls them (`bot.engine.run_once()`), on the test's clock."""
+        config = telegram_config(telegram, mode=mode, **settings)
+        config.reminders.enabled = reminders_timer
+        app = App(config=config, db=sqlite_db, clock=clock)
         bot = TelegramBot(app, reminders=reminders)
         await bot.start()
         running.append(bot)

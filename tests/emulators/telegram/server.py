@@ -498,8 +498,9 @@ class TelegramEmulator:
 
     async def _enqueue(self, payload: dict) -> dict:
         update = {"update_id": next(self._update_ids), **payload}
-        self._pending.append(update)
-        await self._notify()
+        if self._wanted(update):
+            self._pending.append(update)
+            await self._notify()
         return update
 
     def _update_type(self, update: dict) -> str:
@@ -510,11 +511,12 @@ class TelegramEmulator:
         chat = body.get("chat") or (body.get("message") or {}).get("chat") or {}
         return chat.get("id")
 
-    def _deliverable(self, allowed: frozenset[str]) -> list[dict]:
-        # Telegram drops updates of types the bot did not ask for, instead of keeping them.
-        kept = deque(u for u in self._pending if self._update_type(u) in allowed)
-        self._pending = kept
-        return list(kept)
+    def _wanted(self, update: dict) -> bool:
+        # Telegram does not even create updates of types the bot did not ask for (the last
+        # allowed_updates of getUpdates or setWebhook); a change affects only later updates.
+        if self.webhook is not None and self.webhook.allowed_updates:
+            return self._update_type(update) in self.webhook.allowed_updates
+        return self._update_type(update) in self._allowed_updates
 
     # -- the Bot API --------------------------------------------------------------------------
 
@@ -798,10 +800,10 @@ class TelegramEmulator:
                         409,
                         "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
                     )
-                updates = self._deliverable(self._allowed_updates)
+                updates = list(itertools.islice(self._pending, limit))
                 remaining = deadline - time.monotonic()
                 if updates or remaining <= 0 or self._closing:
-                    return updates[:limit], None
+                    return updates, None
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(remaining):
                         await self._changed.wait()
@@ -1021,13 +1023,12 @@ class TelegramEmulator:
                 for _ in range(self.webhook.max_connections)
             ]
 
-    def _next_for_webhook(self, hook: Webhook) -> dict | None:
-        allowed = hook.allowed_updates or self._allowed_updates
-        for update in self._deliverable(allowed):
+    def _next_for_webhook(self) -> dict | None:
+        for index, update in enumerate(self._pending):
             chat = self._update_chat(update)
             # One update per chat at a time, so that a chat's updates arrive in order.
             if chat not in self._in_flight_chats:
-                self._pending.remove(update)
+                del self._pending[index]
                 if chat is not None:
                     self._in_flight_chats.add(chat)
                 return update
@@ -1036,7 +1037,7 @@ class TelegramEmulator:
     async def _webhook_worker(self, hook: Webhook) -> None:
         while True:
             async with self._changed:
-                while (update := self._next_for_webhook(hook)) is None:
+                while (update := self._next_for_webhook()) is None:
                     await self._changed.wait()
             chat = self._update_chat(update)
             try:

@@ -1,0 +1,134 @@
+"""Group chats: a coordinator links a group to an agency, and then the group acts for that agency.
+
+In a linked group, the agency's focal points and the coordinators use the bot as in a private
+chat (so what a focal point reports there counts for the group's agency); anyone else is told
+who may, instead of being let in. In a group not linked yet only coordinators are let in. The
+linking commands are `/lienketnhom <agency>` (`/linkgroup`) and `/huylienketnhom` (`/unlinkgroup`),
+typed in the group by a coordinator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.app import App
+from bot.core.messages import Incoming, Reply
+from bot.i18n import _, normalize_language, use_language
+from storage import group_links, people
+from storage.agencies import find_agencies, resolve_agency
+from storage.models.people import ACTIVE, ADMIN, COORDINATOR, Member
+from storage.text import fold
+
+LINK_WORDS = frozenset({"lienketnhom", "linkgroup"})
+UNLINK_WORDS = frozenset({"huylienketnhom", "unlinkgroup"})
+STAFF = frozenset({COORDINATOR, ADMIN})
+
+
+@dataclass
+class GroupVerdict:
+    """Whether the core should see the update, and what to answer in the meantime."""
+
+    admit: bool
+    replies: list[Reply] = field(default_factory=list)
+
+
+def _command(text: str) -> tuple[str, str]:
+    """('lienketnhom', 'Sở Du lịch') for '/lienketnhom Sở Du lịch'; ('', '') when no command."""
+    stripped = text.strip()
+    if not stripped.startswith("/"):
+        return "", ""
+    word, _sep, rest = stripped[1:].partition(" ")
+    return fold(word.split("@")[0]).replace(" ", ""), rest.strip()
+
+
+def _language(member: Member | None, incoming: Incoming, app: App) -> str:
+    if member is not None and member.status == ACTIVE:
+        return member.language
+    if incoming.language_hint:
+        return normalize_language(incoming.language_hint)
+    return app.config.i18n.default_language
+
+
+def _is_staff(member: Member | None) -> bool:
+    return member is not None and member.status == ACTIVE and member.role in STAFF
+
+
+async def screen(app: App, incoming: Incoming, *, bot_username: str) -> GroupVerdict:
+    """Handle the linking commands anywhere, and decide whether a group update reaches the core."""
+    word, args = _command(incoming.text) if incoming.callback_data is None else ("", "")
+    if word not in LINK_WORDS | UNLINK_WORDS and not incoming.is_group:
+        return GroupVerdict(admit=True)
+    async with app.db.transaction() as session:
+        member = await people.member_by_identity(session, incoming.platform, incoming.user_id)
+        with use_language(_language(member, incoming, app)):
+            if word in LINK_WORDS | UNLINK_WORDS:
+                return GroupVerdict(False, [await _link_command(app, session, incoming, member, word, args)])
+            agency = await group_links.group_agency(session, incoming.platform, incoming.chat_id)
+            if agency is None:
+                if _is_staff(member):
+                    return GroupVerdict(admit=True)
+                return GroupVerdict(
+                    False,
+                    [
+                        Reply(
+                            _(
+                                "This group is not linked to an agency yet. A coordinator can link it with "
+                                "/lienketnhom followed by the agency's name."
+                            )
+                        )
+                    ],
+                )
+            if _is_staff(member) or (
+                member is not None and member.status == ACTIVE and member.agency_id == agency.id
+            ):
+                return GroupVerdict(admit=True)
+            return GroupVerdict(
+                False,
+                [
+                    Reply(
+                        _(
+                            "In this group only the focal points of {agency} and the coordinators can use the bot. "
+                            "To register, write to @{bot} in a private chat."
+                        ).format(agency=agency.name, bot=bot_username.lstrip("@"))
+                    )
+                ],
+            )
+
+
+async def _link_command(
+    app: App, session, incoming: Incoming, member: Member | None, word: str, args: str
+) -> Reply:
+    if not incoming.is_group:
+        return Reply(_("Type this command in the group you want to link, not in a private chat."))
+    if not _is_staff(member):
+        return Reply(_("Only a coordinator can link this group to an agency."))
+    if word in UNLINK_WORDS:
+        if await group_links.unlink_group(session, platform=incoming.platform, chat_id=incoming.chat_id):
+            return Reply(_("This group is no longer linked to an agency."))
+        return Reply(_("This group was not linked to an agency."))
+    if not args:
+        return Reply(_("Tell me which agency, for example: /lienketnhom Sở Du lịch"))
+    agency = await resolve_agency(session, args)
+    if agency is None:
+        # People type part of the name ("du lich"); one agency matching it is the one they mean.
+        close = await find_agencies(session, args, limit=5)
+        if len(close) == 1:
+            agency = close[0]
+        else:
+            reply = _("No agency matches “{name}”.").format(name=args)
+            if close:
+                reply += "\n" + _("Did you mean: {choices}?").format(choices="; ".join(a.name for a in close))
+            return Reply(reply)
+    await group_links.link_group(
+        session,
+        platform=incoming.platform,
+        chat_id=incoming.chat_id,
+        agency=agency,
+        linked_by_id=member.id,
+        now=app.clock.now(),
+    )
+    return Reply(
+        _(
+            "This group is now linked to {agency}: what its focal points report here counts for {agency}."
+        ).format(agency=agency.name)
+    )
