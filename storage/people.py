@@ -484,6 +484,36 @@ async def callback_by_key(session: AsyncSession, key: str) -> CallbackAction | N
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def newest_callback_batch(
+    session: AsyncSession, *, platform: str, user_id: str, after: dt.datetime | None, now: dt.datetime
+) -> list[str]:
+    """Keys of the most recent buttons issued to a user (all made at one instant), if newer than `after`.
+
+    Buttons sent outside a chat exchange (a reminder's "Update IV.3") are found this way, so that a
+    bare number typed on a platform without buttons answers them too.
+    """
+    newest = select(func.max(CallbackAction.created_at)).where(
+        CallbackAction.platform == platform,
+        CallbackAction.user_id == user_id,
+        CallbackAction.expires_at > now,
+    )
+    if after is not None:
+        newest = newest.where(CallbackAction.created_at > after)
+    moment = await session.scalar(newest)
+    if moment is None:
+        return []
+    stmt = (
+        select(CallbackAction.key)
+        .where(
+            CallbackAction.platform == platform,
+            CallbackAction.user_id == user_id,
+            CallbackAction.created_at == moment,
+        )
+        .order_by(CallbackAction.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
 async def forget_callbacks_before(session: AsyncSession, now: dt.datetime) -> int:
     result = await session.execute(delete(CallbackAction).where(CallbackAction.expires_at < now))
     return result.rowcount or 0

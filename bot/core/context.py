@@ -138,10 +138,6 @@ class Context:
         return dict(self.state.data.get("flow", {}))
 
     @property
-    def menu(self) -> list[str]:
-        return list(self.state.data.get("menu", [])) if self.state is not None else []
-
-    @property
     def stored_language(self) -> str | None:
         """A language chosen before registering (kept with the chat state, there is no member yet)."""
         return self.state.data.get("language") if self.state is not None else None
@@ -179,13 +175,26 @@ class Context:
         data.pop("flow", None)
         await self._save(flow="", step="", data=data)
 
+    async def current_menu(self) -> list[str]:
+        """The numbered choices a bare number answers: the last buttons this person was shown, by the
+        core or since then by anything else (a reminder's buttons, recorded only as button keys)."""
+        data = self._data()
+        since = dt.datetime.fromisoformat(data["menu_at"]) if data.get("menu_at") else None
+        newer = await people.newest_callback_batch(
+            self.session,
+            platform=self.incoming.platform,
+            user_id=self.incoming.user_id,
+            after=since,
+            now=self.now,
+        )
+        return newer or list(data.get("menu", []))
+
     async def set_menu(self, keys: list[str]) -> None:
         if self.state is None and not keys:
             return
         data = self._data()
-        if data.get("menu", []) == keys:
-            return
         data["menu"] = keys
+        data["menu_at"] = self.now.isoformat()
         await self._save(flow=self.flow, step=self.step, data=data)
 
     async def remember_language(self, language: str) -> None:

@@ -29,6 +29,7 @@ async def remember_menu(
         return False
     data = dict(state.data) if state is not None else {}
     data["menu"] = menu_keys(reply)
+    data["menu_at"] = now.isoformat()
     await people.save_state(
         session,
         platform=platform,

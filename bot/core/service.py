@@ -128,13 +128,12 @@ class Core:
                 )
             ]
         number = bare_number(text)
-        if number is not None and ctx.menu:
-            if 1 <= number <= len(ctx.menu):
-                return await self._on_button(ctx, ctx.menu[number - 1])
+        menu = await ctx.current_menu() if number is not None else []
+        if menu:
+            if 1 <= number <= len(menu):
+                return await self._on_button(ctx, menu[number - 1])
             if flow is None:
-                return [
-                    Reply(_("Please answer with a number from 1 to {count}.").format(count=len(ctx.menu)))
-                ]
+                return [Reply(_("Please answer with a number from 1 to {count}.").format(count=len(menu)))]
         if flow is not None and ctx.step in flow.steps:
             answer = Answer(text=text, attachment=incoming.attachment, message_id=incoming.message_id)
             return await flow.steps[ctx.step].handler(ctx, answer)
