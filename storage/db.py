@@ -84,11 +84,10 @@ class Database:
     @contextlib.asynccontextmanager
     async def snapshot(self) -> AsyncIterator[AsyncSession]:
         """A unit of work that only reads; whatever it might have changed is rolled back."""
+        # Closing (not rolling back) ends the read transaction without expiring what was loaded,
+        # so callers can use the objects after the block; close() discards any pending changes.
         async with self._reader() as session:
-            try:
-                yield session
-            finally:
-                await session.rollback()
+            yield session
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -48,3 +48,19 @@ async def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_db):
         busy = (await conn.execute(text("PRAGMA busy_timeout"))).scalar()
     assert (journal, foreign_keys) == ("wal", 1)
     assert busy >= 5000
+
+
+async def test_objects_read_in_a_snapshot_stay_readable_after_it(db):
+    async with db.transaction() as session:
+        session.add(Agency(name="Sở Du lịch", key="so du lich"))
+    async with db.snapshot() as session:
+        agency = await session.scalar(select(Agency))
+    expected = "Sở Du lịch"
+    assert agency.name == expected
+
+
+async def test_a_snapshot_never_writes(db):
+    async with db.snapshot() as session:
+        session.add(Agency(name="Sở Du lịch", key="so du lich"))
+    async with db.snapshot() as session:
+        assert (await session.scalars(select(Agency))).all() == []
