@@ -86,6 +86,7 @@ class ZaloOAEmulator:
         self._last_interaction: dict[str, dt.datetime] = {}
         self._user_messages: dict[str, str] = {}  # the user's msg_id -> user id
         self._unfollowed: set[str] = set()
+        self._names: dict[str, str] = {}
         self._uploads: dict[str, tuple[str, bytes]] = {}
         self._closing = asyncio.Event()
         self._message_arrived = asyncio.Condition()
@@ -100,6 +101,7 @@ class ZaloOAEmulator:
     async def start(self) -> ZaloOAEmulator:
         app = web.Application()
         app.router.add_get("/v2.0/oa/getoa", self._getoa)
+        app.router.add_get("/v3.0/oa/user/detail", self._user_detail)
         app.router.add_post("/v3.0/oa/message/cs", self._message_cs)
         app.router.add_post("/v2.0/oa/upload/file", self._upload_file)
         app.router.add_post("/v4/oa/access_token", self._access_token)
@@ -149,9 +151,10 @@ class ZaloOAEmulator:
             "message": {"text": text, "msg_id": msg_id},
         }
 
-    async def user_sends(self, user_id: str, text: str) -> dict:
+    async def user_sends(self, user_id: str, text: str, *, name: str = "Nguyễn Văn An") -> dict:
         """A follower writes to the OA: recorded as an interaction, POSTed, signed, to the webhook."""
         event = self.event(user_id, text)
+        self._names[user_id] = name
         self._unfollowed.discard(user_id)
         self._last_interaction[user_id] = self.clock.now()
         self._user_messages[event["message"]["msg_id"]] = user_id
@@ -224,6 +227,24 @@ class ZaloOAEmulator:
         if problem:
             return problem
         return _ok({"oa_id": self.oa_id, "name": "Sở Thông tin và Truyền thông", "num_follower": 12})
+
+    async def _user_detail(self, request: web.Request) -> web.Response:
+        problem, _ = await self._before(request, "/v3.0/oa/user/detail")
+        if problem:
+            return problem
+        try:
+            user_id = str(json.loads(request.query.get("data", "{}")).get("user_id", ""))
+        except json.JSONDecodeError:
+            return _error(-201, "Parameters are invalid")
+        if user_id not in self._names:
+            return _error(-213, "User has not followed OA")
+        return _ok(
+            {
+                "user_id": user_id,
+                "display_name": self._names[user_id],
+                "user_is_follower": user_id not in self._unfollowed,
+            }
+        )
 
     async def _message_cs(self, request: web.Request) -> web.StreamResponse:
         problem, fault = await self._before(request, "/v3.0/oa/message/cs")

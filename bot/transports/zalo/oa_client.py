@@ -88,6 +88,16 @@ class ZaloOAClient:
         """The OA's profile: a cheap call that proves the access token works."""
         return await self._request("GET", "/v2.0/oa/getoa", access_token) or {}
 
+    async def user_name(self, access_token: str, user_id: str) -> str:
+        """The follower's display name (webhook events carry only their id)."""
+        data = await self._request(
+            "GET",
+            "/v3.0/oa/user/detail",
+            access_token,
+            params={"data": json.dumps({"user_id": user_id})},
+        )
+        return str((data or {}).get("display_name") or "")
+
     async def send_text(
         self, access_token: str, text: str, *, user_id: str | None = None, message_id: str | None = None
     ) -> str:

@@ -22,6 +22,7 @@ from bot.i18n import use_language
 from bot.transports.base import DeliveryError, Recipient
 from bot.transports.zalo.client import ZaloNetworkError
 from bot.transports.zalo.files import SharedFiles
+from bot.transports.zalo.menus import MenuMemory
 from bot.transports.zalo.oa_client import (
     OUTSIDE_WINDOW,
     RATE_LIMITED,
@@ -47,6 +48,7 @@ UPLOADABLE = {
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
 UPLOAD_LIMIT = 5 * 1024 * 1024
+NAME_CACHE_SIZE = 10_000
 
 
 def oa_delivery_error(exc: Exception, *, partial: bool = False) -> DeliveryError:
@@ -81,22 +83,41 @@ class ZaloOATransport:
         tz: zoneinfo.ZoneInfo,
         reply_window: dt.timedelta,
         files: SharedFiles | None = None,
+        menus: MenuMemory | None = None,
     ):
         self.client = client
+        self._menus = menus
         self.tokens = tokens
         self._db = db
         self._clock = clock
         self._tz = tz
         self._window = reply_window
         self._files = files
+        self._names: dict[str, str] = {}
+
+    async def display_name(self, user_id: str) -> str:
+        """The follower's name as Zalo shows it ("" when Zalo will not say), remembered per process."""
+        if user_id not in self._names:
+            try:
+                name = await self._with_token(lambda token: self.client.user_name(token, user_id))
+            except (ZaloOAError, ZaloNetworkError, TokenUnavailable) as exc:
+                log.info("no display name for an OA follower: %s", exc)
+                return ""
+            if len(self._names) >= NAME_CACHE_SIZE:
+                self._names.pop(next(iter(self._names)))
+            self._names[user_id] = name
+        return self._names[user_id]
 
     async def record_message(self, user_id: str, message_id: str | None) -> None:
         """The follower wrote: the reply window (re)opens from now."""
         async with self._db.transaction() as session:
             await repository.record_contact(session, user_id, message_id, self._clock.now())
 
-    async def send(self, recipient: Recipient, reply: Reply, *, reply_to: str | None = None) -> str:
-        """Deliver `reply`; with `reply_to` (the user's message id) the first message answers it."""
+    async def send(
+        self, recipient: Recipient, reply: Reply, *, reply_to: str | None = None, answering: bool = False
+    ) -> str:
+        """Deliver `reply`; with `reply_to` (the user's message id) the first message answers it.
+        `answering`: as for the Bot Platform transport, the core remembers its own choices."""
         await self._check_window(recipient.chat_id)
         with use_language(recipient.language):
             parts = await render_reply(
@@ -109,6 +130,8 @@ class ZaloOATransport:
             except (ZaloOAError, ZaloNetworkError, TokenUnavailable) as exc:
                 raise oa_delivery_error(exc, partial=index > 0) from exc
             first_id = first_id or message_id
+        if self._menus is not None and reply.buttons and not answering:
+            await self._menus.shown(self.platform, recipient.chat_id, reply)
         return first_id
 
     async def _check_window(self, user_id: str) -> None:

@@ -10,6 +10,7 @@ acknowledged at once and handled after. One aiohttp server answers the webhooks,
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import hmac
 import json
@@ -27,6 +28,7 @@ from bot.transports.zalo.bot_transport import ZaloBotTransport
 from bot.transports.zalo.client import ZaloApiError, ZaloBotClient, ZaloNetworkError
 from bot.transports.zalo.conversation import ChatQueue, Conversation
 from bot.transports.zalo.files import FILES_PATH, SharedFiles
+from bot.transports.zalo.menus import MenuMemory
 from bot.transports.zalo.oa_client import ZaloOAClient, ZaloOAError
 from bot.transports.zalo.oa_transport import ZaloOATransport, incoming_from_event, verify_signature
 from bot.transports.zalo.tokens import OATokenStore, TokenUnavailable
@@ -68,6 +70,7 @@ class ZaloRunner:
             if self.config.public_base_url
             else None
         )
+        menus = MenuMemory(app.db, app.clock)
         if official_account:
             app_id, app_secret = secrets.zalo_oa_app_id, _secret(secrets.zalo_oa_app_secret)
             self._oa_secret_key = _secret(secrets.zalo_oa_secret_key)
@@ -105,6 +108,7 @@ class ZaloRunner:
                 tz=app.config.tz,
                 reply_window=dt.timedelta(hours=self.config.oa_reply_window_hours),
                 files=self.files,
+                menus=menus,
             )
         else:
             token = _secret(secrets.zalo_bot_token)
@@ -115,8 +119,10 @@ class ZaloRunner:
                 raise ZaloSetupError(
                     "webhook mode needs [zalo] webhook_url and ZALO_WEBHOOK_SECRET (8 to 256 characters)"
                 )
-            self.client = ZaloBotClient(token, base_url=self.config.api_base_url, http=self._http)
-            self.transport = ZaloBotTransport(self.client, tz=app.config.tz, files=self.files)
+            self.client = ZaloBotClient(
+                token, base_url=self.config.api_base_url, timeout=self.config.request_timeout, http=self._http
+            )
+            self.transport = ZaloBotTransport(self.client, tz=app.config.tz, files=self.files, menus=menus)
         self.conversation = Conversation(app, core or Core(app), {self.transport.platform: self.transport})
         self.queue = ChatQueue(self.config.concurrent_updates)
         self.engine = None
@@ -293,7 +299,8 @@ class ZaloRunner:
         async def job() -> None:
             # The window opens when the follower writes, whatever the core makes of the message.
             await self.transport.record_message(incoming.user_id, incoming.message_id)
-            await self.conversation.handle(incoming)
+            name = await self.transport.display_name(incoming.user_id)
+            await self.conversation.handle(dataclasses.replace(incoming, user_name=name))
 
         self.queue.submit(f"zalo_oa:{incoming.chat_id}", job)
         return web.json_response({"error": 0})
