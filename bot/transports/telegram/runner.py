@@ -48,11 +48,6 @@ class TelegramSetupError(Exception):
     """The Telegram settings cannot work; the message says which and why."""
 
 
-def deep_link(bot_username: str, token: str) -> str:
-    """The invite link a focal point opens: Telegram turns it into `/start <token>`."""
-    return f"https://t.me/{bot_username.lstrip('@')}?start={token}"
-
-
 def build_application(config: Config, token: str) -> Application:
     settings = config.telegram
     timeout = settings.request_timeout

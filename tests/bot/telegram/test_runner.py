@@ -8,7 +8,7 @@ import re
 import aiohttp
 import pytest
 
-from bot.transports.telegram.runner import SECRET_HEADER, deep_link
+from bot.transports.telegram.runner import SECRET_HEADER
 from tests.bot.telegram.conftest import WEBHOOK_SECRET
 
 MODES = ["polling", "webhook"]
@@ -139,7 +139,3 @@ async def test_a_chats_updates_are_handled_in_the_order_sent(telegram, start_bot
         # The core names the unknown command it was sent, so the replies show the order handled.
         expected = [f"/buoc{step}" for step in range(5)]
         assert [re.search(r"/buoc\d", r.text).group() for r in replies] == expected
-
-
-def test_an_invite_deep_link_opens_the_bot_with_the_token():
-    assert deep_link("@nhacviec_bot", "Ab-9_x") == "https://t.me/nhacviec_bot?start=Ab-9_x"
