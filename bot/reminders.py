@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from bot.app import App
 from bot.config import Config
+from bot.core.menus import remember_menu
 from bot.core.messages import Button, Reply
 from bot.i18n import _, format_day, ngettext, use_language
 from bot.ops.logging import log_notice
@@ -245,6 +246,7 @@ class Dispatcher:
         self.transports = dict(transports)
         self.limits = limits
         self._buttons: dict[tuple[int, ...], dict[int, list[list[Button]]]] = {}
+        self._sent: dict[tuple[int, ...], tuple[Address, Reply]] = {}
 
     def route(self, notice: Notice) -> list[Address]:
         order = list(self.transports)
@@ -257,7 +259,9 @@ class Dispatcher:
     async def prepare(self, session, notices: Sequence[Notice], now: dt.datetime) -> None:
         """Key the reminders' buttons for each identity that may receive them (the core honours a
         button only for the person it was made for)."""
+        # What the previous batch left behind (a lease lost before acknowledging) is of no more use.
         self._buttons = {}
+        self._sent = {}
         expires_at = now + BUTTON_TTL
         for notice in notices:
             tasks = _tasks_in(notice)
@@ -288,6 +292,22 @@ class Dispatcher:
                     rows.append([Button(label, key)])
                 per_identity[address.identity_id] = rows
             self._buttons[tuple(notice.reminder_ids)] = per_identity
+
+    async def acknowledged(self, session, notice: Notice, delivered: Delivered, now: dt.datetime) -> None:
+        """Where a platform has no buttons (console, Zalo), the person answers with the number of a
+        choice: make this reminder's buttons their numbered choices."""
+        sent = self._sent.pop(tuple(notice.reminder_ids), None)
+        if sent is None:
+            return
+        address, reply = sent
+        await remember_menu(
+            session,
+            platform=address.platform,
+            chat_id=address.chat_id,
+            user_id=address.external_id,
+            reply=reply,
+            now=now,
+        )
 
     async def __call__(self, notice: Notice) -> Delivered:
         if not notice.addresses:
@@ -322,7 +342,9 @@ class Dispatcher:
                     dead.append(address.identity_id)
                     last = exc
                 continue
-            return Delivered(address.platform, message_id, tuple(dead))
+            if reply.buttons:
+                self._sent[tuple(notice.reminder_ids)] = (address, reply)
+            return Delivered(address.platform, message_id, tuple(dead), address.identity_id)
         if closed_for_now is not None:
             # Not the member's fault, and not for ever (a Zalo OA reply window): try again later.
             raise DeliveryError(str(closed_for_now), permanent=False)

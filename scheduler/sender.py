@@ -61,6 +61,7 @@ class Delivered:
     message_id: str | None
     # Identities that failed permanently before another of the member's identities worked.
     dead_identities: tuple[int, ...] = ()
+    identity_id: int | None = None  # the identity it went to
 
 
 class RecipientUnreachable(DeliveryError):
@@ -76,7 +77,8 @@ class RecipientUnreachable(DeliveryError):
 
 Deliver = Callable[[Notice], Awaitable[Delivered]]
 # A deliver callable may also have `prepare(session, notices, now)`, run in the sender's write
-# transaction before a batch is sent (the bot keys the reminders' buttons there, one write per batch).
+# transaction before a batch is sent (the bot keys the reminders' buttons there, one write per batch),
+# and `acknowledged(session, notice, delivered, now)`, run in the transaction that marks it sent.
 
 
 class SendObserver(Protocol):
@@ -250,6 +252,9 @@ class Sender:
             )
             if delivered.dead_identities:
                 await _mark_identities_unreachable(session, delivered.dead_identities)
+            acknowledged = getattr(self.deliver, "acknowledged", None)
+            if acknowledged is not None and held:
+                await acknowledged(session, notice, delivered, self.clock.now())
         report.messages += 1
         report.reminders_sent += held
         if held < len(ids):

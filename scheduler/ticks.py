@@ -14,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_RUNNING, STATE_STOPPED
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +77,17 @@ class Ticks:
     async def stop(self) -> None:
         """Fire no more ticks and wait for a running one to finish (callers bound the wait)."""
         self._stopped = True
-        if self.scheduler is not None and self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+        scheduler = self.scheduler
+        if scheduler is not None and scheduler.state == STATE_RUNNING:
+            scheduler.pause()
         running = [task for task in self._running if not task.done()]
         if running:
             await asyncio.gather(*running, return_exceptions=True)
+        # Turns already handed to the executor find `_stopped` set and end at once; let them, since
+        # shutting down cancels whatever the executor still holds.
+        for _ in range(3):
+            await asyncio.sleep(0)
+        if scheduler is not None and scheduler.state != STATE_STOPPED:
+            scheduler.shutdown(wait=False)
+            # AsyncIOScheduler shuts down on its event loop's next turn.
+            await asyncio.sleep(0)
