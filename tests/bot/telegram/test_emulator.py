@@ -12,7 +12,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.request import HTTPXRequest
 
-from tests.emulators.telegram import parse_html
+from tests.emulators.telegram import FloodLimits, TelegramEmulator, parse_html
 from tests.emulators.telegram.entities import EntityParseError
 
 
@@ -351,3 +351,20 @@ async def test_a_photo_that_is_not_an_image_is_refused(telegram, ptb_bot):
 
     with pytest.raises(BadRequest, match="Image_process_failed"):
         await ptb_bot.send_photo(1001, b"not an image", filename="chart.png")
+
+
+async def test_flood_control_when_enforced_answers_429_beyond_the_limits():
+    async with TelegramEmulator(flood_limits=FloodLimits(per_second=3, per_chat_per_second=1)) as strict:
+        for n in (1, 2, 3, 4):
+            strict.user(n, f"U{n}")
+        bot = Bot(strict.token, base_url=strict.api_base_url)
+        async with bot:
+            await bot.send_message(1, "một")
+            with pytest.raises(RetryAfter):
+                await bot.send_message(1, "một nữa, ngay")
+            await bot.send_message(2, "hai")
+            await bot.send_message(3, "ba")
+            with pytest.raises(RetryAfter):
+                await bot.send_message(4, "bốn: quá 3 tin một giây")
+
+    assert [m.chat_id for m in strict.sent] == [1, 2, 3]

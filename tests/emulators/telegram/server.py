@@ -20,6 +20,7 @@ import datetime as dt
 import itertools
 import json
 import logging
+import math
 import mimetypes
 import re
 import secrets
@@ -79,6 +80,18 @@ class ApiError(Exception):
 
 def _bad_request(detail: str) -> ApiError:
     return ApiError(400, f"Bad Request: {detail}")
+
+
+@dataclass(frozen=True)
+class FloodLimits:
+    """Telegram's flood control, when a test wants it enforced: about 30 messages a second over all
+    chats and one a second to the same chat. Going faster gets 429 with retry_after, as there."""
+
+    per_second: float = 30
+    per_chat_per_second: float = 1
+
+
+_POSTING_METHODS = frozenset({"sendMessage", "sendDocument", "sendPhoto"})
 
 
 @dataclass
@@ -236,6 +249,7 @@ class TelegramEmulator:
         first_name: str = "Nhắc việc",
         clock: Callable[[], dt.datetime] | None = None,
         group_privacy: bool = True,
+        flood_limits: FloodLimits | None = None,
         webhook_timeout: float = 10.0,
     ):
         self.token = token
@@ -248,6 +262,9 @@ class TelegramEmulator:
         self.group_privacy = group_privacy
         self.webhook_timeout = webhook_timeout
         self.faults = Faults()
+        self.flood_limits = flood_limits
+        self._sends: deque[float] = deque()
+        self._last_send_to: dict[int, float] = {}
         self.chats: dict[int, Chat] = {}
         self.messages: dict[tuple[int, int], dict] = {}
         self.sent: list[SentMessage] = []
@@ -536,6 +553,13 @@ class TelegramEmulator:
         except ApiError as exc:
             return self._error_response(exc.status, exc.description)
         chat_id = _maybe_int(params.get("chat_id"))
+        if self.flood_limits is not None and method in _POSTING_METHODS and chat_id is not None:
+            if wait := self._flood_wait(chat_id, arrived):
+                self.calls.append(ApiCall(method, params, 429, arrived))
+                await self._notify()
+                return self._error_response(
+                    429, f"Too Many Requests: retry after {wait}", {"retry_after": wait}
+                )
         fault = self.faults.pick(method, chat_id)
         if fault is not None:
             self.faults.injected.append(InjectedFault(method, fault.kind, chat_id, arrived))
@@ -566,6 +590,20 @@ class TelegramEmulator:
         if description:
             body["description"] = description
         return web.json_response(body, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+    def _flood_wait(self, chat_id: int, now: float) -> int:
+        """Seconds to wait when this send would break the flood limits, else 0 (and it counts)."""
+        limits = self.flood_limits
+        while self._sends and now - self._sends[0] >= 1.0:
+            self._sends.popleft()
+        if limits.per_second and len(self._sends) >= limits.per_second:
+            return 1
+        last = self._last_send_to.get(chat_id)
+        if limits.per_chat_per_second and last is not None and now - last < 1.0 / limits.per_chat_per_second:
+            return max(1, math.ceil(1.0 / limits.per_chat_per_second - (now - last)))
+        self._sends.append(now)
+        self._last_send_to[chat_id] = now
+        return 0
 
     @staticmethod
     def _error_response(status: int, description: str, parameters: dict | None = None) -> web.Response:
