@@ -10,7 +10,6 @@ from bot.i18n import use_language
 from bot.transports.base import DeliveryError, Recipient
 from bot.transports.zalo.client import ZaloApiError, ZaloBotClient, ZaloNetworkError
 from bot.transports.zalo.files import SharedFiles
-from bot.transports.zalo.menus import MenuMemory
 from bot.transports.zalo.render import PhotoPart, TextPart, render_reply
 
 log = logging.getLogger(__name__)
@@ -52,16 +51,12 @@ class ZaloBotTransport:
         *,
         tz: zoneinfo.ZoneInfo,
         files: SharedFiles | None = None,
-        menus: MenuMemory | None = None,
     ):
         self.client = client
         self._tz = tz
         self._files = files
-        self._menus = menus
 
-    async def send(self, recipient: Recipient, reply: Reply, *, answering: bool = False) -> str:
-        """Deliver `reply`. `answering`: it is the core's answer to the chat's own message (the core
-        then remembers its numbered choices itself); otherwise (a reminder) the transport does."""
+    async def send(self, recipient: Recipient, reply: Reply) -> str:
         with use_language(recipient.language):
             parts = await render_reply(reply, limit=self.max_text_length, tz=self._tz, files=self._files)
         first_id = ""
@@ -76,8 +71,6 @@ class ZaloBotTransport:
             except (ZaloApiError, ZaloNetworkError) as exc:
                 raise delivery_error(exc, partial=index > 0) from exc
             first_id = first_id or str((result or {}).get("message_id", ""))
-        if self._menus is not None and reply.buttons and not answering:
-            await self._menus.shown(self.platform, recipient.chat_id, reply)
         return first_id
 
     async def typing(self, chat_id: str) -> None:

@@ -83,9 +83,7 @@ class Conversation:
                 )
                 continue
             recipient = Recipient(platform, chat_id, await self._language(platform, chat_id, reply))
-            # The core remembers the choices of its answers to the person who wrote; a reply it
-            # addresses to someone else's chat is remembered by the transport, as a reminder is.
-            extra = {"answering": own_chat}
+            extra = {}
             if own_chat and not quoted and incoming.message_id and platform == "zalo_oa":
                 # An OA answers the follower's message itself: the first reply quotes it.
                 extra["reply_to"] = incoming.message_id

@@ -22,7 +22,6 @@ from bot.i18n import use_language
 from bot.transports.base import DeliveryError, Recipient
 from bot.transports.zalo.client import ZaloNetworkError
 from bot.transports.zalo.files import SharedFiles
-from bot.transports.zalo.menus import MenuMemory
 from bot.transports.zalo.oa_client import (
     OUTSIDE_WINDOW,
     RATE_LIMITED,
@@ -83,10 +82,8 @@ class ZaloOATransport:
         tz: zoneinfo.ZoneInfo,
         reply_window: dt.timedelta,
         files: SharedFiles | None = None,
-        menus: MenuMemory | None = None,
     ):
         self.client = client
-        self._menus = menus
         self.tokens = tokens
         self._db = db
         self._clock = clock
@@ -113,11 +110,8 @@ class ZaloOATransport:
         async with self._db.transaction() as session:
             await repository.record_contact(session, user_id, message_id, self._clock.now())
 
-    async def send(
-        self, recipient: Recipient, reply: Reply, *, reply_to: str | None = None, answering: bool = False
-    ) -> str:
-        """Deliver `reply`; with `reply_to` (the user's message id) the first message answers it.
-        `answering`: as for the Bot Platform transport, the core remembers its own choices."""
+    async def send(self, recipient: Recipient, reply: Reply, *, reply_to: str | None = None) -> str:
+        """Deliver `reply`; with `reply_to` (the user's message id) the first message answers it."""
         await self._check_window(recipient.chat_id)
         with use_language(recipient.language):
             parts = await render_reply(
@@ -130,8 +124,6 @@ class ZaloOATransport:
             except (ZaloOAError, ZaloNetworkError, TokenUnavailable) as exc:
                 raise oa_delivery_error(exc, partial=index > 0) from exc
             first_id = first_id or message_id
-        if self._menus is not None and reply.buttons and not answering:
-            await self._menus.shown(self.platform, recipient.chat_id, reply)
         return first_id
 
     async def _check_window(self, user_id: str) -> None:

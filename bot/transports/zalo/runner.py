@@ -28,7 +28,6 @@ from bot.transports.zalo.bot_transport import ZaloBotTransport
 from bot.transports.zalo.client import ZaloApiError, ZaloBotClient, ZaloNetworkError
 from bot.transports.zalo.conversation import ChatQueue, Conversation
 from bot.transports.zalo.files import FILES_PATH, SharedFiles
-from bot.transports.zalo.menus import MenuMemory
 from bot.transports.zalo.oa_client import ZaloOAClient, ZaloOAError
 from bot.transports.zalo.oa_transport import ZaloOATransport, incoming_from_event, verify_signature
 from bot.transports.zalo.tokens import OATokenStore, TokenUnavailable
@@ -70,7 +69,6 @@ class ZaloRunner:
             if self.config.public_base_url
             else None
         )
-        menus = MenuMemory(app.db, app.clock)
         if official_account:
             app_id, app_secret = secrets.zalo_oa_app_id, _secret(secrets.zalo_oa_app_secret)
             self._oa_secret_key = _secret(secrets.zalo_oa_secret_key)
@@ -108,7 +106,6 @@ class ZaloRunner:
                 tz=app.config.tz,
                 reply_window=dt.timedelta(hours=self.config.oa_reply_window_hours),
                 files=self.files,
-                menus=menus,
             )
         else:
             token = _secret(secrets.zalo_bot_token)
@@ -122,7 +119,7 @@ class ZaloRunner:
             self.client = ZaloBotClient(
                 token, base_url=self.config.api_base_url, timeout=self.config.request_timeout, http=self._http
             )
-            self.transport = ZaloBotTransport(self.client, tz=app.config.tz, files=self.files, menus=menus)
+            self.transport = ZaloBotTransport(self.client, tz=app.config.tz, files=self.files)
         self.conversation = Conversation(app, core or Core(app), {self.transport.platform: self.transport})
         self.queue = ChatQueue(self.config.concurrent_updates)
         self.engine = None
