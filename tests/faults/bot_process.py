@@ -24,6 +24,7 @@ from sqlalchemy import func, or_, select
 
 from bot.app import open_app
 from bot.config import load_config
+from bot.ops import metrics
 from bot.ops.logging import configure_logging
 from bot.transports.telegram.runner import TelegramBot
 from storage.models.reminders import CLAIMED, PENDING, Reminder
@@ -67,9 +68,11 @@ async def main(config_path: str, start: str, retry_window: float = 0.0) -> int:
         await bot.start()
         print("started", flush=True)
         idle = 0
-        # Planning runs at start; give it one check period before judging the outbox empty.
+        # The planner's first tick (at start) must have run before an empty outbox means "done".
         while idle < IDLE_CHECKS:
             await asyncio.sleep(CHECK_EVERY)
+            if metrics.last_tick("planner") is None:
+                continue
             horizon = app.clock.now() + dt.timedelta(seconds=retry_window)
             idle = idle + 1 if await outstanding(app.db, horizon) == 0 else 0
         print("idle", flush=True)

@@ -12,11 +12,19 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from bot.app import App
+from bot.config import Config
+from bot.core.messages import Incoming
+from bot.core.service import Core
+from scheduler.clock import ManualClock
 from storage.models import Identity, Member
+from storage.models.people import COORDINATOR
 from storage.models.reminders import SENT, Reminder
 from tests.emulators.telegram import TelegramEmulator
+from tests.factories import make_member, make_plan
 from tests.faults.harness import (
     FAN_OUT_AT,
+    REFERENCE,
     BotProcess,
     Tally,
     bot_config,
@@ -123,3 +131,59 @@ async def crash_fan_out(
             restarts=restarts,
             log_text=log.read_text(encoding="utf-8", errors="replace"),
         )
+
+
+# ---------------------------------------------------------------- downtime
+
+# Telegram chats of the downtime scenario's people (the default plan: three agencies).
+COORDINATOR_CHAT = 1001
+FOCAL_CHATS = {"Sở Thông tin và Truyền thông": 2001, "Sở Du lịch": 2002, "Sở Ngoại vụ": 2003}
+
+
+async def seed_plan_people(db, tg: TelegramEmulator) -> None:
+    """The default plan (deadline 20/6/2020), a focal point per agency and a coordinator, on Telegram."""
+    async with db.transaction() as session:
+        built = await make_plan(session)
+        await make_member(session, "Hà", role=COORDINATOR, platform="telegram", user_id=str(COORDINATOR_CHAT))
+        for agency, chat in FOCAL_CHATS.items():
+            await make_member(
+                session,
+                f"Đầu mối {agency}",
+                agency=built.agencies[agency],
+                platform="telegram",
+                user_id=str(chat),
+            )
+    tg.user(COORDINATOR_CHAT, "Hà")
+    for agency, chat in FOCAL_CHATS.items():
+        tg.user(chat, f"Đầu mối {agency}")
+
+
+async def run_until_idle(config: Path, tg: TelegramEmulator, log: Path, at: dt.datetime) -> None:
+    """Start the bot with its clock at `at` and let it run until it has nothing left to send."""
+    process = BotProcess(config, tg.token, log)
+    await process.start(at)
+    try:
+        await process.expect("idle", within=120)
+        code = await process.wait()
+    finally:
+        await process.ensure_dead()
+    if code != 0:
+        raise AssertionError(f"the bot ended with status {code}; see {log}")
+
+
+async def report_progress(db, chat: int, text: str, at: dt.datetime) -> list[str]:
+    """A focal point sends a progress update (as the core would receive it from Telegram)."""
+    core = Core(App(config=Config(), db=db, clock=ManualClock(at)))
+    replies = await core.handle(
+        Incoming(platform="telegram", chat_id=str(chat), user_id=str(chat), user_name="", text=text)
+    )
+    return [reply.text for reply in replies]
+
+
+def references_by_chat(tg: TelegramEmulator, since: int = 0) -> dict[int, list[str]]:
+    """The reference ("[87/KH-UBND · 20/6 · T-1]") of every message sent after the first `since`."""
+    found: dict[int, list[str]] = {}
+    for message in tg.sent[since:]:
+        match = REFERENCE.search(message.text)
+        found.setdefault(message.chat_id, []).append(match.group(0) if match else message.text[:60])
+    return found
