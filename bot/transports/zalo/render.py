@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from bot.core.messages import Document, Reply
 from bot.i18n import _, format_short_day
+from bot.render.text import with_numbered_choices
 from bot.transports.base import split_text
 from bot.transports.zalo.documents import digest
 from bot.transports.zalo.files import SharedFiles
@@ -40,23 +41,8 @@ class FilePart:
 Part = TextPart | PhotoPart | FilePart
 
 
-def _numbered(reply: Reply) -> str:
-    lines = [reply.text] if reply.text else []
-    choices = [button.label for row in reply.buttons for button in row]
-    if choices:
-        lines.append("")
-        lines.extend(f"{number}. {label}" for number, label in enumerate(choices, start=1))
-    return "\n".join(lines)
-
-
 def reply_text(reply: Reply) -> str:
-    """The reply's text with its buttons as numbered choices, as the core numbers them."""
-    if not reply.buttons:
-        return reply.text
-    try:
-        from bot.render.text import with_numbered_choices
-    except ImportError:  # the core's renderer is the reference; this keeps its numbering
-        return _numbered(reply)
+    """The reply's text with its buttons as numbered choices, numbered as the core reads them back."""
     return with_numbered_choices(reply)
 
 
