@@ -58,11 +58,14 @@ async def screen(app: App, incoming: Incoming, *, bot_username: str) -> GroupVer
     word, args = _command(incoming.text) if incoming.callback_data is None else ("", "")
     if word not in LINK_WORDS | UNLINK_WORDS and not incoming.is_group:
         return GroupVerdict(admit=True)
-    async with app.db.transaction() as session:
+    if word in LINK_WORDS | UNLINK_WORDS:
+        async with app.db.transaction() as session:
+            member = await people.member_by_identity(session, incoming.platform, incoming.user_id)
+            with use_language(_language(member, incoming, app)):
+                return GroupVerdict(False, [await _link_command(app, session, incoming, member, word, args)])
+    async with app.db.snapshot() as session:
         member = await people.member_by_identity(session, incoming.platform, incoming.user_id)
         with use_language(_language(member, incoming, app)):
-            if word in LINK_WORDS | UNLINK_WORDS:
-                return GroupVerdict(False, [await _link_command(app, session, incoming, member, word, args)])
             agency = await group_links.group_agency(session, incoming.platform, incoming.chat_id)
             if agency is None:
                 if _is_staff(member):

@@ -257,14 +257,12 @@ class TelegramBot:
         incoming = to_incoming(update, bot_username=self.username, callbacks=self.transport.callbacks)
         if incoming is None:
             return
-        verdict = await groups.screen(self.app, incoming, bot_username=self.username)
-        for reply in verdict.replies:
-            await self._send_reply(incoming.chat_id, reply)
-        if not verdict.admit:
-            return
-        # The core answers every failure of its own with a message in the user's language.
         async with self._core_turn:
-            replies = await self.core.handle(incoming)
+            verdict = await groups.screen(self.app, incoming, bot_username=self.username)
+            replies = list(verdict.replies)
+            if verdict.admit:
+                # The core answers every failure of its own with a message in the user's language.
+                replies += await self.core.handle(incoming)
         for reply in replies:
             await self._send_reply(incoming.chat_id, reply)
 
