@@ -434,8 +434,10 @@ async def save_state(
     data: dict,
     now: dt.datetime,
     expires_at: dt.datetime,
+    existing: ConversationState | None = None,
 ) -> ConversationState:
-    state = await load_state(session, platform=platform, chat_id=chat_id, user_id=user_id)
+    """Write a user's place; `existing` is their row when the caller has it (saves a lookup)."""
+    state = existing or await load_state(session, platform=platform, chat_id=chat_id, user_id=user_id)
     if state is None:
         state = ConversationState(platform=platform, chat_id=chat_id, user_id=user_id)
         session.add(state)

@@ -155,6 +155,7 @@ class Context:
             data=data,
             now=self.now,
             expires_at=self.now + timeout if flow else self.now,
+            existing=self.state,
         )
 
     def _data(self) -> dict:
@@ -193,6 +194,8 @@ class Context:
         if self.state is None and not keys:
             return
         data = self._data()
+        if not keys and not data.get("menu"):
+            return  # nothing shown before, nothing now: the record stands
         data["menu"] = keys
         data["menu_at"] = self.now.isoformat()
         await self._save(flow=self.flow, step=self.step, data=data)

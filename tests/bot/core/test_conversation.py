@@ -169,3 +169,19 @@ async def test_an_unregistered_user_gets_the_platforms_language_until_they_choos
     assert (await vietnamese.say("xin chào")).startswith("Bạn chưa đăng ký.")
     await vietnamese.say("/ngonngu en")
     assert (await vietnamese.say("xin chào")).startswith("You are not registered yet.")
+
+
+async def test_when_the_database_cannot_be_reached_the_user_gets_an_apology_in_their_language(tmp_path, app):
+    unreachable = Database(f"sqlite+aiosqlite:///{tmp_path / 'no-such-dir' / 'nhacviec.db'}")
+    broken = Core(App(config=app.config, db=unreachable, clock=app.clock))
+
+    replies = await ChatUser(broken, "lan", language_hint="en").send("/capnhat 1 done")
+    vietnamese = await ChatUser(broken, "hung").send("/capnhat 1 xong")
+
+    assert [r.text for r in replies] == [
+        "Sorry, something went wrong and nothing was saved. Please try again."
+    ]
+    assert [r.text for r in vietnamese] == [
+        "Xin lỗi, đã có lỗi xảy ra và chưa có gì được lưu. Vui lòng thử lại."
+    ]
+    await unreachable.dispose()

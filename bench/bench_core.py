@@ -1,0 +1,190 @@
+"""How fast the chat core answers, without any transport: `Core.handle` on a real SQLite file.
+
+The reference-sized plan (12 agencies, 64 tasks) with one focal point per agency and a coordinator.
+Each run sends, one after another as a transport would: task lists (/nhiemvu), one-line updates
+(/capnhat N hoàn thành …, a write that also cancels reminders), guided-flow steps, and coordinator
+summaries (/tonghop). Prints the median per message and messages per second for each kind.
+
+    python bench/bench_core.py [--messages N] [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import platform
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.app import App  # noqa: E402
+from bot.config import load_config  # noqa: E402
+from bot.core.messages import Incoming  # noqa: E402
+from bot.core.service import Core  # noqa: E402
+from scheduler.clock import ManualClock  # noqa: E402
+from storage.db import Database  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from storage.models.people import ACTIVE, COORDINATOR, FOCAL, Identity, Member  # noqa: E402
+from storage.models.plan import LEAD, Agency, Plan, Section, Task, TaskAgency  # noqa: E402
+
+AGENCIES = 12
+TASKS_PER_AGENCY = 5  # 60 tasks, about the reference plan's 64
+START = dt.datetime(2020, 6, 1, 1, 0, tzinfo=dt.UTC)
+
+
+def machine() -> str:
+    memory = ""
+    try:
+        memory = f", {os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2**30:.0f} GiB"
+    except (ValueError, OSError, AttributeError):
+        pass
+    return f"{platform.machine()}, {os.cpu_count()} cores{memory}, Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
+
+
+async def seed(db: Database) -> None:
+    async with db.transaction() as session:
+        plan = Plan(
+            number="87/KH-UBND",
+            year=2020,
+            reporting_deadlines=["2020-06-20", "2020-11-20"],
+            imported_at=START,
+        )
+        session.add(plan)
+        await session.flush()
+        for number in range(1, AGENCIES + 1):
+            agency = Agency(name=f"Sở số {number}", key=f"so so {number}", created_at=START)
+            session.add(agency)
+            await session.flush()
+            section = Section(
+                plan_id=plan.id,
+                numeral=f"S{number}",
+                position=number,
+                heading=agency.name,
+                agency_id=agency.id,
+            )
+            session.add(section)
+            await session.flush()
+            for index in range(1, TASKS_PER_AGENCY + 1):
+                task = Task(
+                    plan_id=plan.id,
+                    section_id=section.id,
+                    number=index,
+                    code=f"S{number}.{index}",
+                    content=f"Nhiệm vụ {index} của {agency.name}: tuyên truyền đối ngoại trên các kênh",
+                    timeframe_text="Cả năm",
+                    end_on=dt.date(2020, 12, 31),
+                )
+                session.add(task)
+                await session.flush()
+                session.add(TaskAgency(task_id=task.id, agency_id=agency.id, role=LEAD))
+            member = Member(
+                name=f"Đầu mối {number}", role=FOCAL, agency_id=agency.id, status=ACTIVE, created_at=START
+            )
+            session.add(member)
+            await session.flush()
+            session.add(
+                Identity(
+                    member_id=member.id, platform="bench", external_id=f"f{number}", chat_id=f"f{number}"
+                )
+            )
+        boss = Member(name="Điều phối", role=COORDINATOR, status=ACTIVE, created_at=START)
+        session.add(boss)
+        await session.flush()
+        session.add(Identity(member_id=boss.id, platform="bench", external_id="boss", chat_id="boss"))
+
+
+def message(user: str, text: str, n: int) -> Incoming:
+    return Incoming(
+        platform="bench",
+        chat_id=user,
+        user_id=user,
+        user_name=user,
+        text=text,
+        message_id=str(n),
+        update_key=str(n),
+    )
+
+
+async def timed(core: Core, items: list[Incoming]) -> list[float]:
+    took = []
+    for item in items:
+        start = time.perf_counter()
+        replies = await core.handle(item)
+        took.append(time.perf_counter() - start)
+        assert replies and "Xin lỗi" not in replies[0].text, replies
+    return took
+
+
+async def run(messages: int, runs: int) -> dict[str, list[float]]:
+    results: dict[str, list[float]] = {
+        "task list": [],
+        "one-line update": [],
+        "guided flow step": [],
+        "summary": [],
+    }
+    counter = iter(range(10**9))
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as folder:
+            db = Database(f"sqlite+aiosqlite:///{folder}/bench.db")
+            await upgrade(db)
+            await seed(db)
+            core = Core(App(config=load_config(env={}), db=db, clock=ManualClock(START)))
+            users = [f"f{(i % AGENCIES) + 1}" for i in range(messages)]
+            lists = await timed(core, [message(u, "/nhiemvu", next(counter)) for u in users])
+            updates = await timed(
+                core,
+                [
+                    message(
+                        u,
+                        f"/capnhat {(i % TASKS_PER_AGENCY) + 1} hoàn thành Đã phát sóng {i} chương trình",
+                        next(counter),
+                    )
+                    for i, u in enumerate(users)
+                ],
+            )
+            steps = []
+            for i, user in enumerate(users[: messages // 3]):
+                steps += await timed(
+                    core,
+                    [
+                        message(user, "/capnhat", next(counter)),
+                        message(user, str((i % TASKS_PER_AGENCY) + 1), next(counter)),
+                        message(user, "2", next(counter)),
+                    ],
+                )
+                await core.handle(message(user, "/huy", next(counter)))
+            summaries = await timed(
+                core, [message("boss", "/tonghop", next(counter)) for _ in range(max(messages // 10, 5))]
+            )
+            await db.dispose()
+        for name, took in zip(results, (lists, updates, steps, summaries), strict=True):
+            results[name].append(statistics.median(took))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=300)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    results = asyncio.run(run(args.messages, args.runs))
+    print(
+        f"chat core on SQLite, {AGENCIES} agencies × {TASKS_PER_AGENCY} tasks, {args.messages} messages per kind, {args.runs} runs"
+    )
+    print(f"machine: {machine()}")
+    for name, medians in results.items():
+        median = statistics.median(medians)
+        print(
+            f"  {name:<18} median {median * 1000:6.2f} ms/message  ({1 / median:6.0f} messages/s, one at a time)"
+        )
+
+
+if __name__ == "__main__":
+    main()
