@@ -237,6 +237,11 @@ class Context:
         )
         return Button(label=label, data=key)
 
+    def address_of(self, member: Member) -> Identity | None:
+        """Where to write to another member: on this platform when they have an account here (the
+        transport handling this message can deliver it), else on their preferred one."""
+        return people.identity_for(member, self.incoming.platform) or people.identity_for(member)
+
     def to_identity(self, identity: Identity, reply: Reply) -> Reply:
         """Address `reply` to another member's chat."""
         reply.to_platform = identity.platform

@@ -86,6 +86,8 @@ class ConsoleChat:
 
     def __init__(self, core: Core, transport: ConsoleTransport, user: str):
         self.core = core
+        # The console's own remarks (not the bot's replies) use the deployment's default language.
+        self.language = core.app.config.i18n.default_language
         self.transport = transport
         self.user = user
         self._ids = itertools.count(1)
@@ -119,13 +121,17 @@ class ConsoleChat:
                 self.transport.print_reply(reply, to=f"{reply.to_chat_id} ({reply.to_platform})")
 
     async def _console_command(self, text: str) -> bool:
-        word, _, rest = text[1:].partition(" ")
+        with use_language(self.language):
+            return await self._console_word(text)
+
+    async def _console_word(self, text: str) -> bool:
+        word, _sep, rest = text[1:].partition(" ")
         word = word.lower()
         if word in ("q", "quit", "exit", "thoat"):
             return False
         if word == "as" and rest.strip():
             self.user = rest.strip()
-            self.transport.out.write(f"(now chatting as {self.user})\n\n")
+            self.transport.out.write(_("(now chatting as {name})").format(name=self.user) + "\n\n")
             self.transport.out.flush()
             return True
         if word == "edit" and rest.strip() and self.user in self._last_message:
@@ -135,7 +141,9 @@ class ConsoleChat:
                 )
             )
             return True
-        self.transport.out.write(":as NAME | :edit TEXT | :quit\n\n")
+        self.transport.out.write(
+            _(":as NAME to change person | :edit TEXT to edit your last message | :quit") + "\n\n"
+        )
         self.transport.out.flush()
         return True
 

@@ -109,7 +109,7 @@ def _welcome(ctx: Context, result: registration.Registration) -> list[Reply]:
 def _tell_replaced(ctx: Context, result: registration.Registration) -> list[Reply]:
     replies = []
     for previous in result.replaced:
-        identity = people.identity_for(previous)
+        identity = ctx.address_of(previous)
         if identity is None:
             continue
         with use_language(previous.language):
@@ -191,7 +191,7 @@ async def _submit_request(ctx: Context, agency: Agency, name: str | None) -> lis
     approvers = await people.coordinators(ctx.session)
     requests = []
     for approver in approvers:
-        identity = people.identity_for(approver)
+        identity = ctx.address_of(approver)
         if identity is None:
             continue
         with use_language(approver.language):
@@ -246,7 +246,7 @@ async def approve(ctx: Context, payload: dict) -> list[Reply]:
     replies = [
         Reply(_("Approved: {name} is now {what}.").format(name=member.name, what=describe_member(member)))
     ]
-    identity = people.identity_for(member)
+    identity = ctx.address_of(member)
     if identity is not None:
         with use_language(member.language):
             text = _(
@@ -265,7 +265,7 @@ async def reject(ctx: Context, payload: dict) -> list[Reply]:
         return [Reply(_already_decided(stale.member))]
     agency = member.agency.name if member.agency else ""
     replies = [Reply(_("Rejected the request of {name} ({agency}).").format(name=member.name, agency=agency))]
-    identity = people.identity_for(member)
+    identity = ctx.address_of(member)
     if identity is not None:
         with use_language(member.language):
             text = _(

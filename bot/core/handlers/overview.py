@@ -80,7 +80,7 @@ async def remind(ctx: Context, args: str) -> list[Reply]:
     for agency in targets:
         sent = False
         for member in focal.get(agency.id, []):
-            identity = people.identity_for(member)
+            identity = ctx.address_of(member)
             if identity is None or not member.reachable:
                 continue
             with use_language(member.language):
