@@ -250,6 +250,17 @@ class Secrets(BaseModel):
         return cls(**values)
 
 
+class ReportConfig(Section):
+    """The letterhead of the draft report (DOCX); what is left unset is printed as a blank "…"."""
+
+    parent_body: str | None = None
+    issuing_body: str | None = None
+    symbol: str | None = None
+    place: str | None = None
+    signer_title: str | None = None
+    signer_name: str | None = None
+
+
 class Config(Section):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     calendar: CalendarConfig = Field(default_factory=CalendarConfig)
@@ -261,6 +272,7 @@ class Config(Section):
     chat: ChatConfig = Field(default_factory=ChatConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     ops: OpsConfig = Field(default_factory=OpsConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
     secrets: Secrets = Field(default_factory=Secrets, exclude=True)
 
     @property

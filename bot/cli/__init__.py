@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "bot.cli.members",
     "bot.cli.plan",
     "bot.cli.reminders",
+    "bot.cli.report",
     "bot.cli.run",
 ]
 

@@ -1,0 +1,179 @@
+"""The summary flattened into rows and labels, shared by the spreadsheet, CSV, Markdown and JSON
+exports and the DOCX report. Everything here is called inside the reader's language
+(bot.i18n.use_language): headings and status labels come out translated."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.i18n import N_, _, format_short_day
+from bot.render.text import derived_label, percent_text, reported_label
+from storage.summary import STATUSES, AgencySummary, Summary, TaskSummary
+
+# Called as progress(done, total) while a long export is being written.
+Progress = Callable[[int, int], None]
+
+TASK_COLUMNS = (
+    ("section", N_("Section")),
+    ("agency", N_("Agency")),
+    ("code", N_("No.")),
+    ("content", N_("Content")),
+    ("timeframe", N_("Timeframe")),
+    ("lead", N_("Lead")),
+    ("coordinating", N_("Coordinating")),
+    ("status", N_("Status")),
+    ("last_update", N_("Last update")),
+    ("note", N_("Note")),
+    ("updated_by", N_("Updated by")),
+    ("updated_at", N_("Updated at")),
+    ("evidence", N_("Evidence")),
+)
+
+
+def capitalized(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def status_label(status: str) -> str:
+    """ "Hoàn thành đúng hạn": a derived status as a cell or sentence starts it."""
+    return capitalized(derived_label(status))
+
+
+def local_time(moment: dt.datetime | None, tz: dt.tzinfo) -> str:
+    """'02/06/2020 10:00' in local time: what a spreadsheet reader expects in a cell."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(tz)
+    return f"{local:%d/%m/%Y %H:%M}"
+
+
+def local_day(moment: dt.datetime | None, tz: dt.tzinfo) -> str:
+    return format_short_day(moment.astimezone(tz).date()) if moment is not None else ""
+
+
+def section_title(summary: Summary, section_id: int) -> str:
+    section = next(s for s in summary.sections if s.id == section_id)
+    owner = summary.agency(section.agency_id) if section.agency_id is not None else None
+    return owner.name if owner else capitalized(section.heading.lower())
+
+
+def agency_names(summary: Summary, ids: list[int]) -> str:
+    return ", ".join(summary.agency(key).name for key in ids if summary.agency(key))
+
+
+def lead_text(summary: Summary, task: TaskSummary) -> str:
+    """The lead cell as the plan wrote it, or the agencies it resolved to when the cell was empty."""
+    return task.lead_text or agency_names(summary, task.lead_ids) or section_title(summary, task.section_id)
+
+
+def last_update_text(task: TaskSummary) -> str:
+    """'đang thực hiện, 60%': the reported status of the latest update."""
+    if task.latest is None:
+        return ""
+    parts = [reported_label(task.latest.status), percent_text(task.latest.percent)]
+    return ", ".join(part for part in parts if part)
+
+
+def updated_by_text(summary: Summary, task: TaskSummary) -> str:
+    """Who wrote the latest update, and for which agency when that is not the row's lead."""
+    if task.latest is None:
+        return ""
+    name = task.latest.member_name or ""
+    if task.latest.agency_id not in task.lead_ids:
+        agency = summary.agency_label(task.latest.agency_id)
+        return f"{name} ({agency})" if name and agency else name or agency
+    return name
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    section: str
+    agency: str
+    code: str
+    content: str
+    timeframe: str
+    lead: str
+    coordinating: str
+    status: str
+    last_update: str
+    note: str
+    updated_by: str
+    updated_at: str
+    evidence: str
+    status_code: str  # the derived status, untranslated
+
+
+def task_rows(summary: Summary, *, tz: dt.tzinfo) -> list[TaskRow]:
+    """One row per detailed task, in plan order."""
+    titles = {section.id: section_title(summary, section.id) for section in summary.sections}
+    numerals = {section.id: section.numeral for section in summary.sections}
+    rows = []
+    for task in summary.tasks:
+        latest = task.latest
+        rows.append(
+            TaskRow(
+                section=f"{numerals[task.section_id]}. {titles[task.section_id]}",
+                agency=titles[task.section_id],
+                code=task.code,
+                content=task.content,
+                timeframe=task.timeframe_text,
+                lead=lead_text(summary, task),
+                coordinating=task.coordinating_text or agency_names(summary, task.coordinating_ids),
+                status=status_label(task.status),
+                last_update=last_update_text(task),
+                note=latest.note if latest else "",
+                updated_by=updated_by_text(summary, task),
+                updated_at=local_time(latest.created_at if latest else None, tz),
+                evidence=(latest.evidence or "") if latest else "",
+                status_code=task.status,
+            )
+        )
+    return rows
+
+
+def task_headers() -> list[str]:
+    return [_(label) for _key, label in TASK_COLUMNS]
+
+
+def task_values(row: TaskRow) -> list[str]:
+    return [getattr(row, key) for key, _label in TASK_COLUMNS]
+
+
+def agency_headers() -> list[str]:
+    return [
+        _("Agency"),
+        _("Tasks led"),
+        *(status_label(status) for status in STATUSES),
+        _("Done (%)"),
+        _("Reported this period"),
+        _("Tasks not updated this period"),
+        _("Focal points"),
+    ]
+
+
+def agency_values(agency: AgencySummary) -> list:
+    """Counts as numbers (a spreadsheet sums them); the share done as a percentage rounded to one place."""
+    return [
+        agency.name,
+        agency.total,
+        *(agency.counts[status] for status in STATUSES),
+        round(agency.completion * 100, 1),
+        _("yes") if agency.reported else _("no"),
+        agency.without_update,
+        agency.focal_points,
+    ]
+
+
+def period_text(summary: Summary) -> str:
+    """'từ 1/1/2020 đến 20/6/2020' — the period the summary covers."""
+    return _("from {start} to {end}").format(
+        start=format_short_day(summary.start), end=format_short_day(summary.end)
+    )
+
+
+def export_stem(summary: Summary) -> str:
+    """A file name without extension: 'bao-cao-87-KH-UBND-2020-06-20'."""
+    number = "".join(ch if ch.isalnum() else "-" for ch in summary.plan.number).strip("-")
+    return f"bao-cao-{number}-{summary.end.isoformat()}"
