@@ -24,6 +24,7 @@ from bot.app import App
 from bot.ops.http import add_ops_routes, maybe_start_ops_server
 from bot.ops.shutdown import GracefulShutdown
 from bot.reminders import start_reminder_engine
+from bot.transports.base import Transport
 from bot.transports.zalo.bot_transport import ZaloBotTransport
 from bot.transports.zalo.client import ZaloApiError, ZaloBotClient, ZaloNetworkError
 from bot.transports.zalo.conversation import ChatQueue, Conversation
@@ -51,7 +52,16 @@ def _secret(value) -> str | None:
 class ZaloRunner:
     """Everything one Zalo process runs; `start()` then, on the way out, `stop_steps()`."""
 
-    def __init__(self, app: App, *, official_account: bool, core=None):
+    def __init__(
+        self,
+        app: App,
+        *,
+        official_account: bool,
+        core=None,
+        other_transports: dict[str, Transport] | None = None,
+    ):
+        """`other_transports`: send-only transports of the other platforms, so that replies addressed
+        there (a coordinator's approval request, a link notice) and reminders preferring them go out."""
         from bot.core.service import Core
 
         self.app = app
@@ -120,7 +130,11 @@ class ZaloRunner:
                 token, base_url=self.config.api_base_url, timeout=self.config.request_timeout, http=self._http
             )
             self.transport = ZaloBotTransport(self.client, tz=app.config.tz, files=self.files)
-        self.conversation = Conversation(app, core or Core(app), {self.transport.platform: self.transport})
+        self.transports: dict[str, Transport] = {
+            self.transport.platform: self.transport,
+            **(other_transports or {}),
+        }
+        self.conversation = Conversation(app, core or Core(app), self.transports)
         self.queue = ChatQueue(self.config.concurrent_updates)
         self.engine = None
         self._stopping = asyncio.Event()
@@ -142,7 +156,7 @@ class ZaloRunner:
             await self._start_oa()
         else:
             await self._start_bot()
-        self.engine = await start_reminder_engine(self.app, {self.transport.platform: self.transport})
+        self.engine = await start_reminder_engine(self.app, self.transports)
         if self.config.mode == "polling" and not self.official_account:
             self._poller = asyncio.create_task(self._poll(), name="zalo-poll")
 
@@ -322,12 +336,66 @@ def _quote(filename: str) -> str:
     return quote(filename, safe="")
 
 
+async def telegram_send_only(app: App) -> tuple[Transport, Callable[[], Awaitable[object]]] | None:
+    """A Telegram transport that only sends (no polling: a Telegram runner may be polling), when
+    TELEGRAM_BOT_TOKEN is set; with its closer. None when there is no token or Telegram is unreachable."""
+    secret = app.config.secrets.telegram_bot_token
+    if secret is None:
+        return None
+    from telegram import Bot
+    from telegram.error import TelegramError
+    from telegram.request import HTTPXRequest
+
+    from bot.transports.telegram.transport import TelegramTransport
+
+    timeout = app.config.telegram.request_timeout
+    bot = Bot(
+        secret.get_secret_value(),
+        base_url=app.config.telegram.api_base_url,
+        base_file_url=app.config.telegram.api_file_url,
+        request=HTTPXRequest(connect_timeout=timeout, read_timeout=timeout, write_timeout=timeout),
+    )
+    try:
+        await bot.initialize()
+    except TelegramError as exc:
+        log.warning("Telegram not reachable; replies and reminders for Telegram wait for its runner: %s", exc)
+        return None
+    return TelegramTransport(bot), bot.shutdown
+
+
+async def zalo_send_only(app: App) -> tuple[Transport, Callable[[], Awaitable[object]]] | None:
+    """For another platform's runner: a Zalo Bot Platform transport that only sends (this process
+    neither polls nor sets a webhook), when ZALO_BOT_TOKEN is set; with its closer."""
+    secret = app.config.secrets.zalo_bot_token
+    if secret is None:
+        return None
+    config = app.config.zalo
+    client = ZaloBotClient(
+        secret.get_secret_value(), base_url=config.api_base_url, timeout=config.request_timeout
+    )
+    files = (
+        SharedFiles(
+            app.db,
+            app.clock,
+            public_base_url=config.public_base_url,
+            lifetime=dt.timedelta(hours=config.file_link_hours),
+        )
+        if config.public_base_url
+        else None
+    )
+    return ZaloBotTransport(client, tz=app.config.tz, files=files), client.aclose
+
+
 async def run_zalo(app: App, official_account: bool) -> int:
     """Run until SIGTERM or SIGINT (a second one exits at once)."""
     logging.getLogger("httpx").setLevel(logging.WARNING)  # Bot API URLs carry the token
+    telegram = await telegram_send_only(app)
+    others, closers = ({telegram[0].platform: telegram[0]}, [telegram[1]]) if telegram else ({}, [])
     try:
-        runner = ZaloRunner(app, official_account=official_account)
+        runner = ZaloRunner(app, official_account=official_account, other_transports=others)
     except ZaloSetupError as exc:
+        for close in closers:
+            await close()
         from bot.cli import CommandError
 
         raise CommandError(str(exc)) from exc
@@ -336,9 +404,11 @@ async def run_zalo(app: App, official_account: bool) -> int:
             await runner.start()
         except ZaloSetupError as exc:
             await runner.stop()
+            for close in closers:
+                await close()
             from bot.cli import CommandError
 
             raise CommandError(str(exc)) from exc
         await shutdown.wait()
-        await shutdown.stop(*runner.stop_steps())
+        await shutdown.stop(*runner.stop_steps(), *closers)
     return 0
