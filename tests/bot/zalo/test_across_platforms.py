@@ -138,3 +138,40 @@ async def test_after_kenh_zalo_reminders_come_on_zalo_first(db, runner, zalo_bot
 
     assert "[87/KH-UBND · 20/6 · T-7]" in zalo_bot_api.texts_to("z-lan")[-1]
     assert len(telegram.sent_to(LAN_ON_TELEGRAM)) == on_telegram_before
+
+
+async def test_the_zalo_process_can_send_on_telegram_with_its_token(db, clock, telegram):
+    from pydantic import SecretStr
+
+    from bot.core.messages import Reply
+    from bot.transports.base import Recipient
+    from bot.transports.zalo.runner import telegram_send_only
+
+    app = make_app(db, clock, {})
+    app.config.telegram.api_base_url = telegram.api_base_url
+    app.config.telegram.api_file_url = telegram.file_base_url
+    app.config.secrets.telegram_bot_token = SecretStr(telegram.token)
+    telegram.user(LAN_ON_TELEGRAM, "Lan")
+    transport, close = await telegram_send_only(app)
+    try:
+        await transport.send(Recipient("telegram", str(LAN_ON_TELEGRAM)), Reply("Nhắc việc"))
+    finally:
+        await close()
+    assert [m.text for m in telegram.sent_to(LAN_ON_TELEGRAM)] == ["Nhắc việc"]
+    assert telegram.calls_to("getUpdates") == []  # it only sends: the Telegram runner polls
+
+
+async def test_another_runner_can_send_on_zalo_with_its_token(db, clock, zalo_bot_api):
+    from bot.core.messages import Reply
+    from bot.transports.base import Recipient
+    from bot.transports.zalo.runner import zalo_send_only
+
+    app = make_app(db, clock, {"ZALO_BOT_TOKEN": zalo_bot_api.token}, api_base_url=zalo_bot_api.base_url)
+    await zalo_bot_api.user_sends("z-lan", "xin chào")
+    transport, close = await zalo_send_only(app)
+    try:
+        await transport.send(Recipient("zalo", "z-lan"), Reply("Nhắc việc"))
+    finally:
+        await close()
+    assert zalo_bot_api.texts_to("z-lan") == ["Nhắc việc"]
+    assert "getUpdates" not in zalo_bot_api.calls
