@@ -1,0 +1,339 @@
+"""Updates per second and reply latency of the Telegram bot, through the real HTTP stack.
+
+The bot runs as in production (`nhacviec run --transport telegram`: its own process, PTB, the chat
+core, a real SQLite file) against the Bot API emulator on 127.0.0.1, which plays 300 registered
+focal points. In polling and then in webhook mode, for two mixes of messages:
+
+* reports: what focal points send most: half one-line progress updates (`/capnhat 2 đang thực
+  hiện …`, a database write), a quarter task lists (`/nhiemvu`), a quarter help;
+* help: `/trogiup` only, the lightest answer the core gives: what the Telegram stack costs around it.
+
+For each: the capacity (a burst of updates queued at once, updates handled per second until the
+last reply), the bot process's CPU time per update, and the latency (from the user sending an
+update to the bot's reply reaching Telegram) at the target rate and at half the measured capacity.
+Telegram lets a bot send about 30 messages a second (1,000 with paid broadcasts); PTB's rate
+limiter enforces that in production, so here it is raised to 10,000/s to measure nhacviec's own
+cost rather than Telegram's quota. The reminder engine is off, so its ticks do not land at random
+in the measurement. Target: >= 300 updates/s with p99 < 50 ms.
+
+The machine is shared: the load average is printed with the figures, and the CPU time per update
+is the figure least disturbed by other work.
+
+    python bench/bench_telegram.py [--members N] [--burst N] [--rate R] [--seconds S]
+                                   [--modes polling,webhook] [--mixes reports,help]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import platform
+import signal
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bot.app import open_app  # noqa: E402
+from bot.config import load_config  # noqa: E402
+from storage.models.people import FOCAL  # noqa: E402
+from tests.emulators.telegram import TelegramEmulator  # noqa: E402
+from tests.factories import SectionSpec, make_member, make_plan  # noqa: E402
+
+TARGET_RATE = 300
+TARGET_P99_MS = 50
+AGENCIES = 12  # as many as the reference plan
+TASKS_PER_AGENCY = 5
+WEBHOOK_SECRET = "bench-webhook-secret"
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        memory = f", {os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2**30:.0f} GiB"
+    except (ValueError, OSError, AttributeError):
+        pass
+    load = ""
+    with contextlib.suppress(OSError, AttributeError):
+        load = ", load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
+    return (
+        f"{cpu}, {os.cpu_count()} cores{memory}, Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}{load}"
+    )
+
+
+def write_config(directory: Path, emulator: TelegramEmulator, mode: str) -> Path:
+    path = directory / f"bench-{mode}.toml"
+    path.write_text(
+        f"""
+[database]
+url = "sqlite+aiosqlite:///{directory / f"bench-{mode}.db"}"
+
+[telegram]
+bot_username = "{emulator.username}"
+api_base_url = "{emulator.api_base_url}"
+api_file_url = "{emulator.file_base_url}"
+mode = "{mode}"
+webhook_listen = "127.0.0.1"
+webhook_port = 0
+request_timeout = 10.0
+poll_timeout = 10
+rate_limit_per_second = 10000.0
+concurrent_updates = 16
+
+[logging]
+level = "WARNING"
+
+[ops]
+http_enabled = false
+
+[reminders]
+# The chat path is measured alone: the engine's ticks would add their own writes at random times.
+enabled = false
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+async def seed(config_path: Path, members: int) -> list[int]:
+    """A plan of AGENCIES agencies and `members` focal points spread over them; their Telegram ids."""
+    app = await open_app(load_config(config_path, env={}))
+    sections = [
+        SectionSpec(
+            f"Sở Thử nghiệm số {n}", [f"Nhiệm vụ {t} của sở {n}" for t in range(1, TASKS_PER_AGENCY + 1)]
+        )
+        for n in range(1, AGENCIES + 1)
+    ]
+    ids = [700_000 + n for n in range(members)]
+    try:
+        async with app.db.transaction() as session:
+            built = await make_plan(session, sections)
+            agencies = list(built.agencies.values())
+            for n, user_id in enumerate(ids):
+                await make_member(
+                    session,
+                    f"Đầu mối {n}",
+                    role=FOCAL,
+                    agency=agencies[n % len(agencies)],
+                    platform="telegram",
+                    user_id=str(user_id),
+                )
+    finally:
+        await app.close()
+    return ids
+
+
+def reports_mix(n: int) -> str:
+    """What focal points send most: half one-line updates (a write), a quarter task lists, a quarter help."""
+    kind = n % 4
+    if kind in (0, 1):
+        return f"/capnhat {n % TASKS_PER_AGENCY + 1} đang thực hiện đã làm xong phần {n}"
+    if kind == 2:
+        return "/nhiemvu"
+    return "/trogiup"
+
+
+def help_only(n: int) -> str:
+    """The lightest answer the core gives: what the Telegram stack costs around it."""
+    return "/trogiup"
+
+
+MIXES = {"reports": reports_mix, "help": help_only}
+
+
+class Bot:
+    """The bot in its own process, as `make run` starts it."""
+
+    def __init__(self, config: Path, token: str):
+        self.config = config
+        self.token = token
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self, emulator: TelegramEmulator) -> None:
+        env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": self.token,
+            "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "NHACVIEC_CONFIG": str(self.config),
+        }
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            "import sys; from bot.cli import main; sys.exit(main(sys.argv[1:]))",
+            "run",
+            "--transport",
+            "telegram",
+            env=env,
+            cwd=REPO,
+        )
+
+        def ready() -> bool:
+            if emulator.webhook is not None:
+                return True
+            return bool(emulator.calls_to("getUpdates"))
+
+        await emulator.wait_for(ready, within=60)
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time the bot process has used so far (Linux), to tell its cost from the machine's load."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, AttributeError):
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    async def stop(self) -> None:
+        if self.process and self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                async with asyncio.timeout(30):
+                    await self.process.wait()
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+
+
+async def send_all(
+    emulator: TelegramEmulator, users, plan: list[tuple[int, str]], rate: float | None
+) -> dict:
+    """Send plan[i] = (user index, text); return update id → (chat id, time sent)."""
+    sent: dict[int, tuple[int, float]] = {}
+    started = time.monotonic()
+    for i, (who, text) in enumerate(plan):
+        if rate is not None:
+            due = started + i / rate
+            delay = due - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        user = users[who]
+        at = time.monotonic()
+        update = await emulator.send_text(user, text)
+        sent[update["update_id"]] = (user.id, at)
+    return sent
+
+
+def latencies(emulator: TelegramEmulator, sent: dict, baseline: dict[int, int]) -> list[float]:
+    """Each update's reply is the next message to its chat (a chat's updates are handled in order,
+    and every message of the mix gets exactly one reply)."""
+    by_chat: dict[int, list[float]] = {}
+    for update_id in sorted(sent):
+        chat, at = sent[update_id]
+        by_chat.setdefault(chat, []).append(at)
+    result = []
+    for chat, times in by_chat.items():
+        replies = emulator.sent_to(chat)[baseline.get(chat, 0) :]
+        for at, reply in zip(times, replies, strict=False):
+            result.append((reply.received_at - at) * 1000)
+    return result
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+async def measure(emulator, users, updates: list[tuple[int, str]], rate: float | None, bot: Bot) -> dict:
+    """Send the updates (all at once, or at `rate` per second) and wait for every reply."""
+    baseline = {u.id: len(emulator.sent_to(u.id)) for u in users}
+    before = len(emulator.sent)
+    cpu_before = bot.cpu_seconds()
+    started = time.monotonic()
+    sent = await send_all(emulator, users, updates, rate)
+    await emulator.wait_for(lambda: len(emulator.sent) >= before + len(updates), within=600)
+    elapsed = time.monotonic() - started
+    delays = latencies(emulator, sent, baseline)
+    cpu_after = bot.cpu_seconds()
+    return {
+        "per_second": len(updates) / elapsed,
+        "cpu_ms": (cpu_after - cpu_before) * 1000 / len(updates) if cpu_before is not None else None,
+        "median": statistics.median(delays),
+        "p90": percentile(delays, 0.90),
+        "p99": percentile(delays, 0.99),
+        "extra": len(emulator.sent) - before - len(updates),
+    }
+
+
+async def run_mode(mode: str, args, directory: Path) -> list[str]:
+    lines = []
+    async with TelegramEmulator() as emulator:
+        config = write_config(directory, emulator, mode)
+        ids = await seed(config, args.members)
+        users = [emulator.user(user_id, f"Đầu mối {n}") for n, user_id in enumerate(ids)]
+        bot = Bot(config, emulator.token)
+        await bot.start(emulator)
+        try:
+            # Warm-up: every user once (first contact loads their member row and chat state).
+            await measure(emulator, users, [(n, "/trogiup") for n in range(len(users))], None, bot)
+            for name in args.mixes.split(","):
+                mix = MIXES[name]
+                burst = await measure(
+                    emulator, users, [(n % len(users), mix(n)) for n in range(args.burst)], None, bot
+                )
+                capacity = burst["per_second"]
+                if burst["cpu_ms"] is not None:
+                    lines.append(
+                        f"{mode:<8} {name:<8} bot process CPU per update: {burst['cpu_ms']:.1f} ms "
+                        f"(one core's ceiling: {1000 / burst['cpu_ms']:.0f} updates/s)"
+                    )
+                for rate in (args.rate, round(capacity / 2)):
+                    count = max(1, int(rate * args.seconds))
+                    steady = await measure(
+                        emulator, users, [(n % len(users), mix(n + 1)) for n in range(count)], rate, bot
+                    )
+                    met = capacity >= TARGET_RATE and steady["p99"] < TARGET_P99_MS
+                    verdict = f" | target >= {TARGET_RATE}/s with p99 < {TARGET_P99_MS} ms: {'met' if met else 'NOT met'}"
+                    lines.append(
+                        f"{mode:<8} {name:<8} capacity {capacity:5.0f} updates/s | offered {rate:4g}/s: "
+                        f"median {steady['median']:7.1f} ms, p90 {steady['p90']:7.1f} ms, p99 {steady['p99']:7.1f} ms"
+                        + (verdict if rate == args.rate else "")
+                    )
+                    if steady["extra"]:
+                        lines.append(
+                            f"  ({steady['extra']} more messages than updates: a reply split in several)"
+                        )
+        finally:
+            await bot.stop()
+    return lines
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--members", type=int, default=300)
+    parser.add_argument("--burst", type=int, default=1500, help="updates sent at once to measure capacity")
+    parser.add_argument("--rate", type=float, default=TARGET_RATE, help="updates per second offered")
+    parser.add_argument("--seconds", type=float, default=5, help="how long each steady rate is offered")
+    parser.add_argument("--modes", default="polling,webhook")
+    parser.add_argument("--mixes", default="reports,help")
+    args = parser.parse_args()
+
+    print(f"machine: {machine()}")
+    print(
+        f"{args.members} focal points; capacity from a burst of {args.burst} updates; latency (update sent by "
+        f"the user -> reply received by Telegram) at {args.rate:g}/s and at half the capacity, {args.seconds:g} s each"
+    )
+    with tempfile.TemporaryDirectory(prefix="nhacviec-bench-") as tmp:
+        for mode in args.modes.split(","):
+            for line in await run_mode(mode, args, Path(tmp)):
+                print(line, flush=True)
+    # Figures are for reading; a missed target is printed, not an error (the suite never asserts timings).
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
