@@ -136,3 +136,25 @@ async def test_the_reference_plan_becomes_a_report_with_its_64_tasks(sqlite_db, 
     sections = [row[0] for row in rows if row[1] == row[-1]]
     assert len(rows) - len(sections) == 64
     assert sections == ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII"]
+
+
+def test_the_letterhead_comes_from_the_report_section_of_the_configuration(tmp_path):
+    from bot.config import ConfigError, load_config
+    from bot.render.exports import letterhead_from_config
+
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[report]\nissuing_body = "SỞ THÔNG TIN VÀ TRUYỀN THÔNG"\nsymbol = "STTTT"\nplace = "Hà Nội"\n',
+        encoding="utf-8",
+    )
+    letterhead = letterhead_from_config(load_config(path, env={}))
+
+    assert (letterhead.issuing_body, letterhead.symbol, letterhead.place) == (
+        "SỞ THÔNG TIN VÀ TRUYỀN THÔNG",
+        "STTTT",
+        "Hà Nội",
+    )
+    assert (letterhead.parent_body, letterhead.signer_name) == (None, None)
+    path.write_text('[report]\nsigner = "Nguyễn Văn A"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="report.signer: unknown setting"):
+        load_config(path, env={})
