@@ -557,13 +557,15 @@ def _in_period(period: _Period, pu=ProgressUpdate):
     return and_(pu.created_at >= period.starts_at, pu.created_at < period.ends_before)
 
 
-def _local_day(conn: AsyncConnection, moment, tz: dt.tzinfo):
+def _local_day(conn: AsyncConnection, moment, period: _Period):
     """SQL for the local calendar date of a UTC timestamp column."""
+    tz = period.tz
     if conn.dialect.name == "postgresql" and isinstance(tz, zoneinfo.ZoneInfo):
         return cast(func.timezone(tz.key, moment), Date)
-    # SQLite keeps naive UTC text and knows no time zones: shift by the zone's offset. Exact for
-    # zones without daylight saving time (Asia/Ho_Chi_Minh has had none since 1975).
-    offset = int(dt.datetime.now(tz).utcoffset().total_seconds())
+    # SQLite keeps naive UTC text and knows no time zones: shift by the zone's offset at the end of
+    # the period. Exact for zones without daylight saving time (Asia/Ho_Chi_Minh has had none
+    # since 1975).
+    offset = int(dt.datetime.combine(period.end, dt.time(12), tz).utcoffset().total_seconds())
     if conn.dialect.name == "postgresql":
         return cast(moment + literal(dt.timedelta(seconds=offset)), Date)
     return func.date(moment, f"{offset:+d} seconds")
@@ -578,7 +580,7 @@ def _state(conn: AsyncConnection, period: _Period):
     def reported(p):
         status = case(
             (
-                and_(p.status == REPORTED_DONE, _local_day(conn, p.created_at, period.tz) <= due),
+                and_(p.status == REPORTED_DONE, _local_day(conn, p.created_at, period) <= due),
                 rank[DONE_ON_TIME],
             ),
             (p.status == REPORTED_DONE, rank[DONE_LATE]),
