@@ -8,8 +8,10 @@ back to the chat the input came from. The core never imports a platform library.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
+import re
 
 from bot.app import App
 from bot.core import router
@@ -30,12 +32,25 @@ PROCESSED_KEEP = dt.timedelta(days=3)
 HOUSEKEEPING_EVERY = 500
 
 
+# Control characters other than line breaks and tabs: invisible, and PostgreSQL refuses NUL in text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _cleaned(incoming: Incoming) -> Incoming:
+    text = _CONTROL.sub("", incoming.text or "")
+    name = _CONTROL.sub("", incoming.user_name or "")
+    if text == incoming.text and name == incoming.user_name:
+        return incoming
+    return dataclasses.replace(incoming, text=text, user_name=name)
+
+
 class Core:
     def __init__(self, app: App):
         self.app = app
         self._handled = 0
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
+        incoming = _cleaned(incoming)
         language = self._fallback_language(incoming)
         try:
             async with self.app.db.transaction() as session:

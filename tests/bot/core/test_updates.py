@@ -214,3 +214,10 @@ async def test_an_update_on_a_deadline_day_counts_towards_that_deadline(db, foca
     await focal.say("/capnhat 1 done")
 
     assert [row[5] for row in await _updates(db)] == [JUNE]
+
+
+async def test_invisible_control_characters_are_dropped_before_anything_is_stored(db, focal):
+    text = await focal.say("/capnhat 1 done Broadcast\x00 12\x07 programmes")
+
+    assert text.startswith("Saved: task II.1 — done.")
+    assert [row[3] for row in await _updates(db)] == ["Broadcast 12 programmes"]
