@@ -3,18 +3,22 @@ are reported to the reminder engine."""
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 
+import docx
 import pytest
 from telegram.ext import Application
 
 from bot.core.messages import Button, Document, Image, Reply
+from bot.render.exports import export_summary
 from bot.transports.base import DeliveryError, Recipient
 from bot.transports.telegram.render import MAX_TEXT, CallbackData, utf16_len
 from bot.transports.telegram.runner import build_application
 from bot.transports.telegram.transport import TelegramTransport
 from tests.bot.telegram.conftest import telegram_config
+from tests.factories import make_plan
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -226,3 +230,21 @@ def test_callback_data_within_64_bytes_passes_unchanged():
 
     assert callbacks.encode("k3Yp0aQ1rT7vW9xZ") == "k3Yp0aQ1rT7vW9xZ"
     assert callbacks.decode("k3Yp0aQ1rT7vW9xZ") == "k3Yp0aQ1rT7vW9xZ"
+
+
+async def test_a_docx_report_arrives_as_a_document_word_can_open(telegram, transport, lan, sqlite_db, clock):
+    async with sqlite_db.transaction() as session:
+        built = await make_plan(session)
+        report = await export_summary(session, built.plan.id, "docx", today=clock.now().date(), language="vi")
+
+    await transport.send(to(lan), Reply("Báo cáo tổng hợp:", documents=[report]))
+
+    _intro, sent = telegram.sent_to(lan.id)
+    document = docx.Document(io.BytesIO(sent.document.content))
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert sent.method == "sendDocument"
+    assert sent.document.filename.endswith(".docx")
+    assert sent.document.mime_type == DOCX
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text + "\n".join(
+        cell.text for table in document.tables for row in table.rows for cell in row.cells
+    )
