@@ -43,7 +43,12 @@ def machine() -> str:
         memory = f", {pages / 2**30:.0f} GiB"
     except (ValueError, OSError, AttributeError):
         pass
-    return f"{platform.machine()}, {os.cpu_count()} cores{memory}, Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
+    # Other work on the machine slows every figure; the load average says how much there was.
+    load = f", load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores{memory}, Python {platform.python_version()},"
+        f" SQLite {sqlite3.sqlite_version}{load}"
+    )
 
 
 def fill(path: Path, *, agencies: int, tasks_per_agency: int, updates: int, seed: int = 20200424) -> None:

@@ -415,3 +415,19 @@ async def test_an_unknown_plan_or_a_date_that_closes_no_cycle_is_refused(db):
             )
         with pytest.raises(ValueError, match="after it ends"):
             await build_summary(session, plan_id, start=JUNE, end=D(2020, 6, 1), today=D(2020, 6, 1))
+
+
+async def test_the_garbage_collector_is_left_as_it_was_found(db):
+    import gc
+
+    async with db.transaction() as session:
+        plan_id = (await make_plan(session)).plan.id
+    async with db.snapshot() as session:
+        await build_summary(session, plan_id, today=D(2020, 6, 1))
+        assert gc.isenabled()
+        gc.disable()
+        try:
+            await build_summary(session, plan_id, today=D(2020, 6, 1))
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
