@@ -426,7 +426,11 @@ def _per_agency(document, summary: Summary, tz: dt.tzinfo) -> None:
         if hidden > 0:
             _paragraph(
                 document,
-                _("({count} more tasks are listed in the appendix.)").format(count=hidden),
+                ngettext(
+                    "({count} more task is not detailed in this summary.)",
+                    "({count} more tasks are not detailed in this summary.)",
+                    hidden,
+                ).format(count=format_number(hidden)),
                 italic=True,
             )
 

@@ -245,3 +245,16 @@ async def test_libreoffice_opens_the_report_and_prints_it_to_pdf(sqlite_db, tmp_
         ).stdout.decode()
         assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text
         assert "PHỤ LỤC" in text
+
+
+async def test_a_summary_detailing_only_what_needs_attention_says_so(sqlite_db):
+    from storage.summary import ATTENTION
+
+    report = await load_sample(sqlite_db, detail=ATTENTION)
+    document = read(render(report.summary))
+    text = body_text(document)
+
+    assert "(còn 5 nhiệm vụ khác không nêu chi tiết trong bản tổng hợp này.)" in text
+    assert "Chỉ liệt kê các nhiệm vụ cần lưu ý." in text
+    appendix_rows = [[cell.text for cell in row.cells] for row in document.tables[-1].rows[1:]]
+    assert [row[5] for row in appendix_rows if row[1] != row[2]] == ["Gặp vướng mắc"]
