@@ -1,12 +1,12 @@
 """The bot as a real process, for the fault tests:
 
-    python -m tests.faults.bot_process CONFIG START [RETRY_WINDOW]
+    python -m tests.faults.bot_process CONFIG START EPOCH [RETRY_WINDOW]
 
 
 It runs what `nhacviec run --transport telegram` runs — the PTB application polling the Bot API at
 `[telegram] api_base_url` (the emulator), the chat core and the reminder engine with its ticks on
-a timer — with two differences a test needs: its clock starts at START (an ISO 8601 instant) and
-runs at the speed of real time from there, and it exits on its own (status 0) once the outbox has
+a timer — with two differences a test needs: its clock reads START (an ISO 8601 instant) at Unix
+time EPOCH and runs at the speed of real time, and it exits on its own (status 0) once the outbox has
 nothing left that it could send now (or within RETRY_WINDOW seconds, to wait out short retry
 backoffs). The parent kills it with SIGKILL whenever it likes.
 
@@ -34,14 +34,15 @@ CHECK_EVERY = 0.1
 
 
 class RunningClock:
-    """Starts at a given instant and runs with real time (the rate limiter and leases need time to pass)."""
+    """Reads `start` at Unix time `epoch` and runs with real time from there (the rate limiter and
+    leases need time to pass). Processes given the same pair agree on the time, as NTP-synced hosts do."""
 
-    def __init__(self, start: dt.datetime):
+    def __init__(self, start: dt.datetime, epoch: float):
         self._start = start
-        self._t0 = time.monotonic()
+        self._epoch = epoch
 
     def now(self) -> dt.datetime:
-        return self._start + dt.timedelta(seconds=time.monotonic() - self._t0)
+        return self._start + dt.timedelta(seconds=time.time() - self._epoch)
 
 
 async def outstanding(db, now: dt.datetime) -> int:
@@ -59,10 +60,10 @@ async def outstanding(db, now: dt.datetime) -> int:
         )
 
 
-async def main(config_path: str, start: str, retry_window: float = 0.0) -> int:
+async def main(config_path: str, start: str, epoch: float, retry_window: float = 0.0) -> int:
     config = load_config(config_path)
     configure_logging(config)
-    app = await open_app(config, clock=RunningClock(dt.datetime.fromisoformat(start)))
+    app = await open_app(config, clock=RunningClock(dt.datetime.fromisoformat(start), epoch))
     bot = TelegramBot(app, reminders=True)
     try:
         await bot.start()
@@ -83,5 +84,5 @@ async def main(config_path: str, start: str, retry_window: float = 0.0) -> int:
 
 
 if __name__ == "__main__":
-    window = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
-    sys.exit(asyncio.run(main(sys.argv[1], sys.argv[2], window)))
+    window = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
+    sys.exit(asyncio.run(main(sys.argv[1], sys.argv[2], float(sys.argv[3]), window)))

@@ -4,21 +4,28 @@ that can be killed, and a reading of what each person received."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import re
 import signal
 import sys
+import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app import App
 from bot.config import Config
 from bot.reminders import build_engine
 from scheduler.clock import ManualClock
+from storage.db import Database
+from storage.migrate import upgrade
 from storage.models.reminders import Reminder
 from tests.emulators.telegram import TelegramEmulator
 from tests.scheduler.conftest import build_crowd
@@ -28,6 +35,7 @@ HANOI = dt.timezone(dt.timedelta(hours=7))
 # The Friday before the 20/6/2020 report deadline (Saturday): every focal point's T-7 reminder is due.
 FAN_OUT_AT = dt.datetime(2020, 6, 12, 8, 0, tzinfo=HANOI)
 FIRST_CHAT = 1001
+WEBHOOK_SECRET = "fault-test-webhook-secret_42"
 # "[87/KH-UBND · 20/6 · T-7]": the reference every reminder ends with (bot.reminders.reference).
 REFERENCE = re.compile(r"\[87/KH-UBND · [^\]]+\]")
 
@@ -44,6 +52,97 @@ async def seed_crowd(db, tg: TelegramEmulator, size: int) -> list[int]:
     for n, chat in enumerate(chats, start=1):
         tg.user(chat, f"Đầu mối {n}", language_code="vi")
     return chats
+
+
+async def seed_crowd_bulk(db, tg: TelegramEmulator, size: int) -> list[int]:
+    """`seed_crowd` for tens of thousands: the same rows, written with a few bulk inserts."""
+    from storage.models import Agency, Identity, Member, Plan, Section, Task, TaskAgency
+    from storage.models.people import ACTIVE, FOCAL
+    from storage.models.plan import LEAD
+
+    now = dt.datetime(2020, 6, 1, tzinfo=dt.UTC)
+    async with db.transaction() as session:
+        plan = Plan(
+            number="87/KH-UBND", year=2020, title="", reporting_deadlines=["2020-06-20", "2020-11-20"]
+        )
+        session.add(plan)
+        await session.flush()
+        section = Section(plan_id=plan.id, numeral="I", position=1, heading="CÁC QUẬN, HUYỆN")
+        session.add(section)
+        await session.flush()
+        numbers = range(1, size + 1)
+        await session.execute(
+            insert(Agency),
+            [
+                {
+                    "id": n,
+                    "name": f"Ủy ban nhân dân quận {n}",
+                    "key": f"uy ban nhan dan quan {n}",
+                    "created_at": now,
+                }
+                for n in numbers
+            ],
+        )
+        await session.execute(
+            insert(Task),
+            [
+                {"id": n, "plan_id": plan.id, "section_id": section.id, "number": n, "code": f"I.{n}",
+                 "content": f"Nhiệm vụ số {n}", "end_on": dt.date(2020, 12, 31)}
+                for n in numbers
+            ],
+        )  # fmt: skip
+        await session.execute(
+            insert(TaskAgency), [{"task_id": n, "agency_id": n, "role": LEAD} for n in numbers]
+        )
+        await session.execute(
+            insert(Member),
+            [
+                {"id": n, "name": f"focal-{n}", "role": FOCAL, "agency_id": n, "status": ACTIVE,
+                 "language": "vi", "preferred_platform": "telegram", "created_at": now}
+                for n in numbers
+            ],
+        )  # fmt: skip
+        await session.execute(
+            insert(Identity),
+            [
+                {"member_id": n, "platform": "telegram", "external_id": str(chat_of(n)),
+                 "chat_id": str(chat_of(n)), "created_at": now}
+                for n in numbers
+            ],
+        )  # fmt: skip
+    if not db.sqlite:
+        # Explicit ids leave PostgreSQL's sequences behind; later inserts must not collide with them.
+        async with db.transaction() as session:
+            for table in ("agency", "task", "member"):
+                await session.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+                    )
+                )
+    chats = [chat_of(n) for n in numbers]
+    for n, chat in enumerate(chats, start=1):
+        tg.user(chat, f"Đầu mối {n}", language_code="vi")
+    return chats
+
+
+@contextlib.asynccontextmanager
+async def postgres_database(admin_url: str):
+    """A fresh, migrated PostgreSQL database of its own (several processes must reach it by URL
+    alone, so a private schema on the test database will not do); dropped afterwards."""
+    name = f"nhacviec_faults_{uuid.uuid4().hex[:10]}"
+    admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    db = Database(url)
+    try:
+        await upgrade(db)
+        yield db
+    finally:
+        await db.dispose()
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
 
 
 async def plan_at(db, when: dt.datetime, config: Config | None = None) -> int:
@@ -86,7 +185,14 @@ def write_config(path: Path, sections: dict[str, dict]) -> Path:
 
 
 def bot_config(
-    path: Path, db_url: str, tg: TelegramEmulator, *, per_second: float, max_in_flight: int, **reminders
+    path: Path,
+    db_url: str,
+    tg: TelegramEmulator,
+    *,
+    per_second: float,
+    max_in_flight: int,
+    mode: str = "polling",
+    **reminders,
 ) -> Path:
     """A configuration for the child bot: the emulator's Bot API, fast ticks, short leases."""
     settings = {
@@ -108,6 +214,9 @@ def bot_config(
                 "api_file_url": tg.file_base_url,
                 "bot_username": tg.username,
                 "poll_timeout": 1,
+                # Several instances serve one bot in webhook mode (Telegram allows one poller).
+                "mode": mode,
+                "webhook_port": 0,
                 "request_timeout": 2.0,
                 "rate_limit_per_second": max(per_second * 2, 30.0),
             },
@@ -128,9 +237,20 @@ class BotProcess:
     process: asyncio.subprocess.Process | None = None
     lines: list[str] = field(default_factory=list)
 
-    async def start(self, clock_start: dt.datetime, *, extra_env: dict[str, str] | None = None) -> None:
+    async def start(
+        self, clock_start: dt.datetime, *, epoch: float | None = None, extra_env: dict[str, str] | None = None
+    ) -> None:
+        """Start the bot with its clock reading `clock_start` at Unix time `epoch` (default: now)."""
+        epoch = time.time() if epoch is None else epoch
         env = {k: v for k, v in os.environ.items() if not k.startswith(("NHACVIEC_", "TELEGRAM_", "ZALO_"))}
-        env.update({"TELEGRAM_BOT_TOKEN": self.token, "PYTHONPATH": str(REPO)}, **(extra_env or {}))
+        env.update(
+            {
+                "TELEGRAM_BOT_TOKEN": self.token,
+                "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
+                "PYTHONPATH": str(REPO),
+            },
+            **(extra_env or {}),
+        )
         with self._open_log() as log:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -138,6 +258,7 @@ class BotProcess:
                 "tests.faults.bot_process",
                 str(self.config),
                 clock_start.isoformat(),
+                repr(epoch),
                 str(self.retry_window),
                 cwd=REPO,
                 env=env,
@@ -212,12 +333,12 @@ def tally(tg: TelegramEmulator, chats: list[int]) -> Tally:
     return Tally(len(chats), reached, duplicates, unrecognisable, references)
 
 
-def most_in_any_second(instants: list[float]) -> int:
-    """The largest number of instants (seconds, any origin) inside any one-second window."""
+def most_in_any_second(instants: list[float], window: float = 1.0) -> int:
+    """The largest number of instants (seconds, any origin) inside any window of `window` seconds."""
     ordered = sorted(instants)
     best = start = 0
     for end, at in enumerate(ordered):
-        while at - ordered[start] >= 1.0:
+        while at - ordered[start] >= window:
             start += 1
         best = max(best, end - start + 1)
     return best

@@ -28,8 +28,10 @@ from tests.faults.harness import (
     BotProcess,
     Tally,
     bot_config,
+    most_in_any_second,
     plan_at,
     seed_crowd,
+    seed_crowd_bulk,
     statuses,
     tally,
 )
@@ -187,3 +189,76 @@ def references_by_chat(tg: TelegramEmulator, since: int = 0) -> dict[int, list[s
         match = REFERENCE.search(message.text)
         found.setdefault(message.chat_id, []).append(match.group(0) if match else message.text[:60])
     return found
+
+
+# ---------------------------------------------------------------- several instances
+
+
+def within_budget(per_second: float, seconds: int) -> int:
+    """The most messages any `seconds`-long window may show, counted where they arrive: the rate
+    times the window, one token of burst, and 5 % for the scheduling jitter between a sender's
+    instant and the arrival (two processes and the emulator share the machine's cores)."""
+    return int(per_second * seconds * 1.05) + 1
+
+
+@dataclass
+class FleetResult:
+    size: int
+    planned: int
+    instances: int
+    tally: Tally
+    statuses: Counter
+    sent_by_instance: list[int]
+    most_in_one_second: int
+    most_in_five_seconds: int
+    seconds: float  # from the first start to the last exit
+    send_seconds: float  # from the first message to the last
+    log_text: str = field(repr=False, default="")
+
+
+async def fleet_fan_out(
+    db, workdir: Path, *, size: int, per_second: float, instances: int = 2, max_in_flight: int = 8
+) -> FleetResult:
+    """`instances` bot processes in webhook mode on one database deliver one reminder to each of
+    `size` focal points, under one shared sending budget of `per_second`."""
+    async with TelegramEmulator() as tg:
+        chats = await seed_crowd_bulk(db, tg, size)
+        planned = await plan_at(db, FAN_OUT_AT)
+        config = bot_config(
+            workdir / "bot.toml",
+            db.url,
+            tg,
+            per_second=per_second,
+            max_in_flight=max_in_flight,
+            mode="webhook",
+        )
+        fleet = [BotProcess(config, tg.token, workdir / f"bot-{n}.log") for n in range(1, instances + 1)]
+        started = time.monotonic()
+        epoch = time.time()
+        try:
+            for process in fleet:
+                await process.start(FAN_OUT_AT, epoch=epoch)
+            for process in fleet:
+                await process.expect("idle", within=max(120, 3 * size / per_second))
+            codes = [await process.wait() for process in fleet]
+        finally:
+            for process in fleet:
+                await process.ensure_dead()
+        seconds = time.monotonic() - started
+        if any(codes):
+            raise AssertionError(f"an instance ended with status {codes}; see {workdir}")
+        logs = [process.log.read_text(encoding="utf-8", errors="replace") for process in fleet]
+        arrivals = [m.received_at for m in tg.sent]
+        return FleetResult(
+            size=size,
+            planned=planned,
+            instances=instances,
+            tally=tally(tg, chats),
+            statuses=await statuses(db, FAN_OUT_AT),
+            sent_by_instance=[text.count("reminder delivered") for text in logs],
+            most_in_one_second=most_in_any_second(arrivals),
+            most_in_five_seconds=most_in_any_second(arrivals, 5.0),
+            seconds=seconds,
+            send_seconds=max(arrivals) - min(arrivals) if arrivals else 0.0,
+            log_text="\n".join(logs),
+        )

@@ -1,0 +1,39 @@
+"""Two bot processes on one PostgreSQL database: every reminder once, one sending budget for both.
+
+Full size (10,000 reminders) in bench/bench_instances.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from storage.models.reminders import SENT
+from tests.conftest import PG_URL, pg_skip_reason
+from tests.faults.harness import WEBHOOK_SECRET, postgres_database
+from tests.faults.scenarios import fleet_fan_out, within_budget
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+
+@pytest.fixture
+async def pg_db():
+    if reason := pg_skip_reason():
+        pytest.skip(reason)
+    async with postgres_database(PG_URL) as db:
+        yield db
+
+
+async def test_two_instances_deliver_each_reminder_once_within_one_shared_budget(pg_db, tmp_path):
+    per_second = 50
+    result = await fleet_fan_out(pg_db, tmp_path, size=300, per_second=per_second, instances=2)
+
+    assert result.planned == 300
+    assert (result.tally.reached, result.tally.duplicates) == (300, 0)
+    assert result.statuses == {SENT: 300}
+    # Both took part, so the budget really was shared rather than used by one alone.
+    assert all(n > 0 for n in result.sent_by_instance), result.sent_by_instance
+    assert sum(result.sent_by_instance) == 300
+    # Both together stay within the one budget (two separate budgets would show about twice it).
+    assert result.most_in_one_second <= within_budget(per_second, 1)
+    assert result.most_in_five_seconds <= within_budget(per_second, 5)
+    assert WEBHOOK_SECRET not in result.log_text
