@@ -16,6 +16,8 @@ def _lines_of_docx(content: bytes) -> list[str]:
     import docx  # python-docx; imported here because only this fallback needs it
 
     document = docx.Document(io.BytesIO(content))
+    # Paragraphs before tables: an official report opens with its letterhead in a table, which says
+    # nothing a reader of a short digest needs; the body's headings and counts do.
     lines = [p.text.strip() for p in document.paragraphs if p.text.strip()]
     for table in document.tables:
         for row in table.rows:
