@@ -158,6 +158,9 @@ def configure_logging(config, stream: TextIO | None = None) -> logging.Handler:
     # redact it, but a line per API call is noise anyway.
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Migrations run on every start of an embedded database; `nhacviec db upgrade` prints its own
+    # summary, and a line per migration step would land in the middle of the console chat.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     # APScheduler only fires the engine's ticks: a line per tick at INFO is noise, and a tick skipped
     # because the last one is still running is the design (max_instances=1), not a warning.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
