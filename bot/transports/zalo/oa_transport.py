@@ -92,6 +92,10 @@ class ZaloOATransport:
         self._files = files
         self._names: dict[str, str] = {}
 
+    async def check(self) -> dict:
+        """The OA's profile: proves that the stored access token (or its renewal) works."""
+        return await self._with_token(lambda token: self.client.get_oa(token))
+
     async def display_name(self, user_id: str) -> str:
         """The follower's name as Zalo shows it ("" when Zalo will not say), remembered per process."""
         if user_id not in self._names:

@@ -186,7 +186,7 @@ class ZaloRunner:
         except TokenUnavailable as exc:
             raise ZaloSetupError(str(exc)) from exc
         try:
-            await self.transport._with_token(lambda token: self.oa_client.get_oa(token))
+            await self.transport.check()
         except (ZaloOAError, ZaloNetworkError, TokenUnavailable) as exc:
             # Not fatal: the webhook still records who writes, and sends retry once Zalo answers.
             log.error("the Official Account API did not accept our token yet: %s", exc)
