@@ -257,3 +257,30 @@ async def test_the_oa_needs_its_secret_key_to_check_webhook_calls(db, clock):
     with pytest.raises(ZaloSetupError) as caught:
         ZaloRunner(make_app(db, clock, env), official_account=True)
     assert "ZALO_OA_SECRET_KEY" in str(caught.value)
+
+
+async def test_an_oa_token_that_expired_while_the_bot_was_down_is_renewed_at_start(db, clock, zalo_oa_api):
+    env = {
+        "ZALO_OA_APP_ID": APP_ID,
+        "ZALO_OA_APP_SECRET": APP_SECRET,
+        "ZALO_OA_SECRET_KEY": OA_SECRET_KEY,
+        "ZALO_OA_ACCESS_TOKEN": zalo_oa_api.access_token,
+        "ZALO_OA_REFRESH_TOKEN": zalo_oa_api.refresh_token,
+    }
+    zalo_oa_api.expire_access_token()
+    app = make_app(
+        db,
+        clock,
+        env,
+        oa_api_base_url=zalo_oa_api.api_base_url,
+        oa_oauth_url=zalo_oa_api.oauth_url,
+        webhook_port=0,
+    )
+    runner = ZaloRunner(app, official_account=True)
+    await runner.start()
+    try:
+        renewed = await runner.tokens.current()
+    finally:
+        await runner.stop()
+    assert zalo_oa_api.refreshes == 1
+    assert renewed == zalo_oa_api.access_token
