@@ -111,6 +111,26 @@ async def test_a_guided_update_with_buttons_is_stored(telegram, start_bot, sqlit
     assert all(q.answered_at is not None for q in telegram.callback_queries.values())
 
 
+async def test_a_forged_or_borrowed_button_acts_for_nobody(telegram, start_bot, sqlite_db, mode):
+    await start_bot(mode)
+    await setup_people(sqlite_db)
+    lan, tung = telegram.user(LAN, "Lan", language_code="en"), telegram.user(TUNG, "Tùng", language_code="en")
+    await telegram.send_text(lan, "/capnhat")
+    (lans_question,) = await telegram.wait_for_messages(LAN, 1)
+    lans_button = lans_question.buttons[0][0]["callback_data"]
+
+    # Tùng's modified client replays Lan's button data, then makes some up.
+    await telegram.send_text(tung, "/trogiup")
+    (tungs_help,) = await telegram.wait_for_messages(TUNG, 1)
+    await telegram.tap_data(tung, tungs_help, lans_button)
+    await telegram.tap_data(tung, tungs_help, "approve:1")
+    borrowed, forged = await telegram.next_messages(TUNG, after=1, count=2)
+
+    assert borrowed.text == "That button was not meant for you."
+    assert forged.text.startswith("That button is no longer valid.")
+    assert await stored_updates(sqlite_db) == []
+
+
 async def test_a_one_line_update_is_stored_and_an_edit_revises_it(telegram, start_bot, sqlite_db, mode):
     await start_bot(mode)
     await setup_people(sqlite_db)
