@@ -9,6 +9,7 @@ typed in the group by a coordinator.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from bot.app import App
@@ -18,6 +19,8 @@ from storage import group_links, people
 from storage.agencies import find_agencies, resolve_agency
 from storage.models.people import ACTIVE, ADMIN, COORDINATOR, Member
 from storage.text import fold
+
+log = logging.getLogger(__name__)
 
 LINK_WORDS = frozenset({"lienketnhom", "linkgroup"})
 UNLINK_WORDS = frozenset({"huylienketnhom", "unlinkgroup"})
@@ -135,3 +138,10 @@ async def _link_command(
             "This group is now linked to {agency}: what its focal points report here counts for {agency}."
         ).format(agency=agency.name)
     )
+
+
+async def follow_migration(app: App, *, platform: str, chat_id: str, new_chat_id: str) -> None:
+    """Keep a group's link when the platform moves the group to a new id."""
+    async with app.db.transaction() as session:
+        if await group_links.move_group(session, platform=platform, chat_id=chat_id, new_chat_id=new_chat_id):
+            log.info("group %s/%s is now %s; its agency link follows", platform, chat_id, new_chat_id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models.people import GroupLink
@@ -44,6 +44,16 @@ async def link_group(
     link.created_at = now
     await session.flush()
     return link
+
+
+async def move_group(session: AsyncSession, *, platform: str, chat_id: str, new_chat_id: str) -> bool:
+    """The group now lives under another id (a Telegram group upgraded to a supergroup)."""
+    result = await session.execute(
+        update(GroupLink)
+        .where(GroupLink.platform == platform, GroupLink.chat_id == chat_id)
+        .values(chat_id=new_chat_id)
+    )
+    return bool(result.rowcount)
 
 
 async def unlink_group(session: AsyncSession, *, platform: str, chat_id: str) -> bool:

@@ -254,6 +254,16 @@ class TelegramBot:
                 await update.callback_query.answer()
             except TelegramError as exc:
                 log.info("callback query not answered: %s", exc)
+        message = update.message
+        if message is not None and message.migrate_to_chat_id:
+            async with self._core_turn:
+                await groups.follow_migration(
+                    self.app,
+                    platform=PLATFORM,
+                    chat_id=str(message.chat.id),
+                    new_chat_id=str(message.migrate_to_chat_id),
+                )
+            return
         incoming = to_incoming(update, bot_username=self.username, callbacks=self.transport.callbacks)
         if incoming is None:
             return

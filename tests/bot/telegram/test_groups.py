@@ -170,3 +170,17 @@ def test_an_operator_links_and_unlinks_a_group_from_the_command_line(sqlite_temp
     assert "telegram group -100200300 now acts for Sở Ngoại vụ." in output.out
     assert "telegram  -100200300       Sở Ngoại vụ" in output.out
     assert "telegram group -100200300 was not linked" in output.err
+
+
+async def test_a_linked_group_upgraded_to_a_supergroup_keeps_its_agency(telegram, start_bot, sqlite_db):
+    await start_bot()
+    _built, group, ha, lan, _tung = await linked_group(telegram, sqlite_db)
+
+    supergroup = await telegram.upgrade_group(group, by=ha)
+    await telegram.send_text(lan, "/nhiemvu", chat=supergroup)
+
+    (tasks,) = await telegram.wait_for_messages(supergroup.id, 1)
+    assert "Quảng bá du lịch Thủ đô trên kênh quốc tế" in tasks.text
+    async with sqlite_db.snapshot() as session:
+        chats = [link.chat_id for link in await session.scalars(select(GroupLink))]
+    assert chats == [str(supergroup.id)]

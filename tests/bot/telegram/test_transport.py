@@ -248,3 +248,14 @@ async def test_a_docx_report_arrives_as_a_document_word_can_open(telegram, trans
     assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text + "\n".join(
         cell.text for table in document.tables for row in table.rows for cell in row.cells
     )
+
+
+async def test_a_group_upgraded_to_a_supergroup_names_its_new_id(telegram, transport, lan):
+    group = telegram.group(-5001, "Sở Du lịch")
+    supergroup = await telegram.upgrade_group(group, by=lan)
+
+    with pytest.raises(DeliveryError) as failed:
+        await transport.send(Recipient("telegram", "-5001", "vi"), Reply("Nhắc việc"))
+
+    assert failed.value.permanent is True
+    assert f"new chat id {supergroup.id}" in str(failed.value)

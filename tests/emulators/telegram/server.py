@@ -120,6 +120,7 @@ class Chat:
     title: str | None = None
     user: User | None = None  # the other party of a private chat
     blocked: bool = False  # the user blocked the bot, or the bot was removed from the group
+    migrated_to: int | None = None  # a group upgraded to a supergroup lives on under this id
     next_message_id: int = 1
 
     def to_api(self) -> dict:
@@ -354,6 +355,18 @@ class TelegramEmulator:
 
     def kick(self, chat: Chat) -> None:
         chat.blocked = True
+
+    async def upgrade_group(self, group: Chat, by: User) -> Chat:
+        """The group becomes a supergroup with a new id, as Telegram does when a group grows or an
+        admin changes certain settings; both chats get the service message saying so."""
+        supergroup = Chat(int(f"-100{abs(group.id)}"), "supergroup", title=group.title)
+        self.chats[supergroup.id] = supergroup
+        group.migrated_to = supergroup.id
+        old = self._user_message(by, group, "", migrate_to_chat_id=supergroup.id)
+        new = self._user_message(by, supergroup, "", migrate_from_chat_id=group.id)
+        await self._enqueue({"message": old})
+        await self._enqueue({"message": new})
+        return supergroup
 
     def forget(self, chat_id: int) -> None:
         """The chat no longer exists for the bot (deleted account, wrong id): sends fail with 400."""
@@ -656,6 +669,12 @@ class TelegramEmulator:
         chat = self.chats.get(_maybe_int(raw))
         if chat is None:
             raise _bad_request("chat not found")
+        if chat.migrated_to is not None:
+            raise ApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                {"migrate_to_chat_id": chat.migrated_to},
+            )
         if chat.blocked:
             if chat.type == "private":
                 raise ApiError(403, "Forbidden: bot was blocked by the user")
