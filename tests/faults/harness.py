@@ -192,6 +192,7 @@ def bot_config(
     per_second: float,
     max_in_flight: int,
     mode: str = "polling",
+    request_timeout: float = 2.0,
     **reminders,
 ) -> Path:
     """A configuration for the child bot: the emulator's Bot API, fast ticks, short leases."""
@@ -217,7 +218,7 @@ def bot_config(
                 # Several instances serve one bot in webhook mode (Telegram allows one poller).
                 "mode": mode,
                 "webhook_port": 0,
-                "request_timeout": 2.0,
+                "request_timeout": request_timeout,
                 "rate_limit_per_second": max(per_second * 2, 30.0),
             },
             "reminders": settings,

@@ -262,3 +262,88 @@ async def fleet_fan_out(
             send_seconds=max(arrivals) - min(arrivals) if arrivals else 0.0,
             log_text="\n".join(logs),
         )
+
+
+# ---------------------------------------------------------------- faults injected by the platform
+
+# What Telegram answers on a share of the sending calls. Each fault draws from its own seeded
+# generator; the first that matches a call applies (so the shares add up to about 10 %).
+PERMANENT_FAULTS = ("blocked", "chat_not_found")
+FAULT_MIX = (
+    ("retry_after", 0.02, {"retry_after": 1}),
+    ("blocked", 0.01, {}),  # 403 bot was blocked by the user
+    ("chat_not_found", 0.01, {}),  # 400 chat not found
+    ("bad_request", 0.01, {"detail": "can't parse entities: unexpected end tag"}),  # 400, retried
+    ("server_error", 0.01, {}),  # 500
+    ("bad_gateway", 0.01, {}),  # 502 with an HTML body
+    # The answer never comes in time: once without the message going out, once after it did.
+    ("timeout", 0.015, {"delay": 1.0, "process": False}),
+    ("timeout", 0.015, {"delay": 1.0, "process": True}),
+)
+
+
+@dataclass
+class FaultyResult:
+    size: int
+    planned: int
+    calls: int  # sendMessage calls the emulator answered
+    injected: Counter  # faults by kind
+    permanent_chats: set[int]  # chats that got a 403 or "chat not found"
+    unreachable_chats: set[int]  # chats whose member the bot flagged unreachable
+    tally: Tally
+    silent_chats: set[int]  # chats that got nothing
+    statuses: Counter
+    delivered_timeouts: int  # timeouts after which the message had in fact gone out
+    seconds: float
+
+
+async def unreachable_chats(db) -> set[int]:
+    async with db.snapshot() as session:
+        rows = await session.execute(
+            select(Identity.chat_id)
+            .join(Member, Member.id == Identity.member_id)
+            .where(Member.reachable.is_(False), Identity.platform == "telegram")
+        )
+        return {int(chat) for chat in rows.scalars()}
+
+
+async def faulty_fan_out(db, workdir: Path, *, size: int, seed: int = 87, scale: float = 1.0) -> FaultyResult:
+    """One reminder to each of `size` focal points while the emulator fails about 10 % of the sends
+    (`scale` multiplies every share) with 429, 403, 400, 5xx and timeouts."""
+    async with TelegramEmulator() as tg:
+        chats = await seed_crowd(db, tg, size) if size <= 2000 else await seed_crowd_bulk(db, tg, size)
+        planned = await plan_at(db, FAN_OUT_AT)
+        faults = [
+            tg.faults.rate(share * scale, kind, methods="sendMessage", seed=seed * 100 + n, **options)
+            for n, (kind, share, options) in enumerate(FAULT_MIX)
+        ]
+        config = bot_config(
+            workdir / "bot.toml", db.url, tg, per_second=200, max_in_flight=8, request_timeout=0.5
+        )
+        process = BotProcess(config, tg.token, workdir / "bot.log", retry_window=5.0)
+        started = time.monotonic()
+        try:
+            await process.start(FAN_OUT_AT)
+            await process.expect("idle", within=max(120.0, size / 10))
+            code = await process.wait()
+        finally:
+            await process.ensure_dead()
+        if code != 0:
+            raise AssertionError(f"the bot ended with status {code}; see {process.log}")
+        injected = tg.faults.injected
+        delivered_timeouts = sum(f.hits for f in faults if f.kind == "timeout" and f.process)
+        counted = tally(tg, chats)
+        received = {m.chat_id for m in tg.sent}
+        return FaultyResult(
+            size=size,
+            planned=planned,
+            calls=len(tg.calls_to("sendMessage")),
+            injected=Counter(f.kind for f in injected),
+            permanent_chats={f.chat_id for f in injected if f.kind in PERMANENT_FAULTS},
+            unreachable_chats=await unreachable_chats(db),
+            tally=counted,
+            silent_chats=set(chats) - received,
+            statuses=await statuses(db, FAN_OUT_AT),
+            delivered_timeouts=delivered_timeouts,
+            seconds=time.monotonic() - started,
+        )
