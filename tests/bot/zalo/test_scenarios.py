@@ -9,9 +9,11 @@ update answered by numbers, a one-line update, the coordinator's summary, and re
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from dataclasses import dataclass
 
+import docx
 import pytest
 from sqlalchemy import select
 
@@ -187,6 +189,25 @@ async def test_the_coordinator_sees_who_has_reported(zalo, chi, lan):
     assert lines[0] == "Tổng hợp Kế hoạch 87/KH-UBND — kỳ báo cáo hạn Thứ Bảy, 20/6/2020"
     assert "Đơn vị đã báo cáo: 1/3" in lines
     assert any(line.startswith("✓ Sở Du lịch") for line in lines)
+
+
+async def test_the_coordinator_exports_the_report_answering_by_number(zalo, chi, lan):
+    (menu,) = await zalo.say(chi, "/xuat")
+    assert menu.splitlines()[-2:] == ["1. 📄 Báo cáo (DOCX)", "2. 📊 Bảng tính (XLSX)"]
+    answer = await zalo.say(chi, "1")
+
+    assert answer[0].startswith(
+        "Kế hoạch 87/KH-UBND, kỳ báo cáo hạn Thứ Bảy, 20/6/2020: 0/3 đơn vị đã báo cáo"
+    )
+    if zalo.mode == "official_account":  # an OA sends the Word file itself
+        (name, content), *_ = [message.file for message in zalo.api.sent if message.file]
+        text = "\n".join(p.text for p in docx.Document(io.BytesIO(content)).paragraphs)
+        assert name.endswith(".docx") and "I. TÌNH HÌNH BÁO CÁO CỦA CÁC ĐƠN VỊ" in text
+    else:  # a Zalo bot cannot: the opening of the report, and how to get the file
+        digest = answer[-1].splitlines()
+        assert digest[0] == "Kết quả thực hiện Kế hoạch số 87/KH-UBND, từ 1/1/2020 đến 20/6/2020"
+        assert digest[1].startswith("📄 Zalo không gửi được tệp bao-cao-87-KH-UBND-2020-06-20.docx.")
+        assert "I. TÌNH HÌNH BÁO CÁO CỦA CÁC ĐƠN VỊ" in digest
 
 
 async def test_someone_unregistered_is_told_how_to_join(zalo):
