@@ -88,15 +88,16 @@ async def main() -> int:
     plan_file = REFERENCE_PLAN if REFERENCE_PLAN.exists() else SAMPLE_PLAN
     with tempfile.TemporaryDirectory() as tmp:
         db, plan_id, cycle, today = await prepare(Path(tmp) / "bench.db", plan_file)
-        timings, size = [], 0
+        timings, cpu, size = [], [], 0
         try:
             for _ in range(args.runs + 1):
                 async with db.snapshot() as session:
-                    began = time.perf_counter()
+                    began, began_cpu = time.perf_counter(), time.process_time()
                     document = await export_summary(
                         session, plan_id, "docx", cycle=cycle, today=today, language="vi"
                     )
                     timings.append((time.perf_counter() - began) * 1000)
+                    cpu.append((time.process_time() - began_cpu) * 1000)
                     size = len(document.content)
         finally:
             await db.dispose()
@@ -104,7 +105,8 @@ async def main() -> int:
     print(f"machine: {machine()}")
     print(
         f"DOCX report for {plan_file.name} ({size / 1024:.0f} KB, chart included): median {statistics.median(runs):.0f} ms"
-        f" over {len(runs)} runs (min {min(runs):.0f}, max {max(runs):.0f}; first run in the process"
+        f" over {len(runs)} runs (min {min(runs):.0f}, max {max(runs):.0f}, CPU median"
+        f" {statistics.median(cpu[1:]):.0f} ms; first run in the process"
         f" {first:.0f} ms, loading matplotlib's fonts); target < {TARGET_MS} ms"
     )
     return 0
