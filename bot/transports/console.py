@@ -3,7 +3,9 @@
 `nhacviec chat [--as NAME]` reads lines and prints the replies, one block per input line; buttons
 show as numbered choices, answered by typing the number. It works interactively and with piped input
 (for scripts and tests). Everyone typing at one console shares the screen, so messages addressed to
-another person are printed under their name. Lines starting with ":" are for the console itself:
+another person are printed under their name. Files the bot sends show as "[📄 name.docx, 64 KB]";
+with `--files DIR` they are saved there too, and the line says where. Lines starting with ":" are for
+the console itself:
 
     :as NAME      continue as another person (a coordinator approving, a focal point reporting)
     :edit TEXT    replace your previous message with TEXT, as editing a chat message does
@@ -61,8 +63,10 @@ class ConsoleTransport:
     platform = PLATFORM
     max_text_length = 4096
 
-    def __init__(self, out: TextIO | None = None):
+    def __init__(self, out: TextIO | None = None, *, files_dir: Path | None = None):
         self.out = out or sys.stdout
+        # Where files the bot sends (reports, charts) are saved; None shows only their name and size.
+        self.files_dir = files_dir
         self._ids = itertools.count(1)
 
     async def send(self, recipient: Recipient, reply: Reply) -> str:
@@ -72,13 +76,27 @@ class ConsoleTransport:
     def print_reply(self, reply: Reply, *, to: str | None = None) -> None:
         text = with_numbered_choices(reply)
         for document in reply.documents:
-            text += f"\n[{document.filename}, {len(document.content)} bytes]"
+            text += "\n" + self._file_line("📄", document.filename, document.content)
         for image in reply.images:
-            text += f"\n[{image.filename}]"
+            text += "\n" + self._file_line("🖼", image.filename, image.content)
         if to is not None:
             text = f"→ {to}:\n{text}"
         self.out.write(text.rstrip() + "\n\n")
         self.out.flush()
+
+    def _file_line(self, mark: str, filename: str, content: bytes) -> str:
+        """'[📄 bao-cao-87-KH-UBND-2020-06-20.docx, 64 KB]', with where it was saved when saving."""
+        described = f"{mark} {filename}, {max(1, round(len(content) / 1024))} KB"
+        if self.files_dir is None:
+            return f"[{described}]"
+        # Only the name: a file name is never a path out of the chosen directory.
+        target = self.files_dir / Path(filename).name
+        try:
+            self.files_dir.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        except OSError as error:
+            return f"[{described}: {error.strerror}]"
+        return f"[{described} → {target}]"
 
 
 class ConsoleChat:
