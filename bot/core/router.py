@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from bot.core.context import UNREGISTERED, Context
 from bot.core.flows import Flow
-from bot.core.handlers import guide, linking, onboarding, overview, settings, tasks, updates
+from bot.core.handlers import exports, guide, linking, onboarding, overview, settings, tasks, updates
 from bot.core.messages import Reply
 from bot.i18n import N_
 from storage.models.people import ADMIN, COORDINATOR, FOCAL
@@ -53,6 +53,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("tonghop", ("summary", "tong hop"), overview.summary, STAFF, N_("the reporting cycle at a glance")),
     Command("chuabaocao", ("missing", "chua bao cao"), overview.missing, STAFF, N_("agencies and tasks with no update this cycle")),
     Command("nhacnho", ("remind", "nhac nho"), overview.remind, STAFF, N_("remind those who have not reported, now")),
+    Command("xuat", ("export", "xuat file", "xuat bao cao"), exports.export, STAFF, N_("the cycle's report as a Word (docx) or Excel (xlsx) file"), N_(" [docx|xlsx|csv] [previous|20/6]")),
     Command("moi", ("invite", "loi moi"), onboarding.invite, STAFF, N_("create an invite link"), N_(" [agency]")),
     Command("choduyet", ("pending", "cho duyet"), onboarding.pending, STAFF, N_("registration requests waiting for approval")),
     Command("ngonngu", ("lang", "language", "ngon ngu"), settings.language, EVERYONE, N_("choose Vietnamese or English"), " [vi|en]"),
@@ -78,6 +79,8 @@ ACTIONS: dict[str, Action] = {
     "reject": Action(onboarding.reject, STAFF),
     "page": Action(overview.page, STAFF),
     "agency_tasks": Action(tasks.agency_tasks_action, STAFF),
+    "summary_agencies": Action(overview.agency_choice, STAFF),
+    "export": Action(exports.export_action, STAFF),
     "tasks_page": Action(tasks.tasks_page, MEMBERS),
     "lang": Action(settings.set_language_action, EVERYONE),
     "set_channel": Action(linking.set_channel_action, MEMBERS),

@@ -1,20 +1,26 @@
-"""For coordinators: /tonghop (the cycle at a glance), /chuabaocao (who has not reported) and
-/nhacnho (remind them now)."""
+"""For coordinators: /tonghop (the cycle at a glance, its chart, buttons to export it or open one
+agency), /chuabaocao (who has not reported) and /nhacnho (remind them now)."""
 
 from __future__ import annotations
+
+import asyncio
 
 from bot.core.context import Context
 from bot.core.handlers.access import no_plan
 from bot.core.handlers.agency_choice import search_agencies
+from bot.core.handlers.exports import export_buttons
 from bot.core.handlers.tasks import page_reply
 from bot.core.messages import Reply
-from bot.i18n import _, format_day, ngettext, use_language
+from bot.i18n import _, format_day, format_number, ngettext, use_language
+from bot.render.exports import chart_image
 from bot.render.text import missing_pages, shorten, summary_pages
 from storage import people
 from storage.summary import Summary, build_summary
 
 SUMMARY = "summary"
 MISSING = "missing"
+# Agency buttons beyond this would bury the chat; the rest are a /nhiemvu NAME away.
+MAX_AGENCY_BUTTONS = 30
 
 
 async def _summary(ctx: Context) -> Summary | None:
@@ -31,21 +37,60 @@ async def _summary(ctx: Context) -> Summary | None:
     )
 
 
-async def _view(ctx: Context, view: str, page: int) -> list[Reply]:
-    summary = await _summary(ctx)
+async def _view(ctx: Context, view: str, page: int, summary: Summary | None = None) -> list[Reply]:
+    summary = summary or await _summary(ctx)
     if summary is None:
         return no_plan()
     if view == MISSING:
         focal = await people.active_focal_points_by_agency(ctx.session)
         names = {agency_id: [m.name for m in members] for agency_id, members in focal.items()}
         pages = missing_pages(summary, limit=ctx.text_limit, tz=ctx.tz, focal_names=names)
-    else:
-        pages = summary_pages(summary, limit=ctx.text_limit, tz=ctx.tz)
-    return [await page_reply(ctx, pages, page, "page", view=view)]
+        return [await page_reply(ctx, pages, page, "page", view=view)]
+    pages = summary_pages(summary, limit=ctx.text_limit, tz=ctx.tz)
+    reply = await page_reply(ctx, pages, page, "page", view=view)
+    # Every page carries the way on: whichever page the reader stops at, the file is one tap away.
+    reply.buttons.append(await export_buttons(ctx, summary.plan.id, summary.cycle))
+    if summary.expected_agencies:
+        reply.buttons.append([await ctx.button(_("🏢 Open an agency"), "summary_agencies")])
+    return [reply]
 
 
 async def summary(ctx: Context, args: str) -> list[Reply]:
-    return await _view(ctx, SUMMARY, 1)
+    summary = await _summary(ctx)
+    replies = await _view(ctx, SUMMARY, 1, summary)
+    if summary is not None and summary.expected_agencies:
+        # Drawing takes a good part of a second on a large plan: off the event loop.
+        chart = await asyncio.to_thread(chart_image, summary, language=ctx.language)
+        replies.append(Reply("", images=[chart]))
+    return replies
+
+
+async def agency_choice(ctx: Context, payload: dict) -> list[Reply]:
+    """The agencies of the summary as buttons, in its order (those that have not reported first),
+    each opening that agency's tasks."""
+    summary = await _summary(ctx)
+    if summary is None:
+        return no_plan()
+    ordered = sorted(summary.expected_agencies, key=lambda a: (a.reported, a.completion))
+    if not ordered:
+        return [Reply(_("No agency leads a task of this plan."))]
+    shown = ordered[:MAX_AGENCY_BUTTONS]
+    buttons = [
+        [
+            await ctx.button(
+                f"{'✓' if agency.reported else '✗'} {agency.label} — {agency.done}/{agency.total}",
+                "agency_tasks",
+                agency_id=agency.id,
+            )
+        ]
+        for agency in shown
+    ]
+    text = _("Whose tasks? Those that have not reported come first.")
+    if len(ordered) > len(shown):
+        text += "\n" + _(
+            "Showing {shown} of {total} agencies; send /nhiemvu followed by a name for any other."
+        ).format(shown=format_number(len(shown)), total=format_number(len(ordered)))
+    return [Reply(text, buttons=buttons)]
 
 
 async def missing(ctx: Context, args: str) -> list[Reply]:

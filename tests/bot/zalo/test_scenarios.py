@@ -183,12 +183,17 @@ async def test_a_one_line_update_is_saved_at_once(db, zalo, lan):
 
 async def test_the_coordinator_sees_who_has_reported(zalo, chi, lan):
     await zalo.say(lan, "/capnhat 1 xong Đã phát sóng 12 chương trình")
-    (summary,) = await zalo.say(chi, "/tonghop")
+    summary, chart = await zalo.say(chi, "/tonghop")
 
     lines = summary.splitlines()
     assert lines[0] == "Tổng hợp Kế hoạch 87/KH-UBND — kỳ báo cáo hạn Thứ Bảy, 20/6/2020"
     assert "Đơn vị đã báo cáo: 1/3" in lines
     assert any(line.startswith("✓ Sở Du lịch") for line in lines)
+    # The chart that comes with the summary: no public address for files is configured here, so it is
+    # named rather than shown.
+    assert chart == (
+        "(Không hiển thị được hình ảnh trên Zalo: Tỷ lệ hoàn thành theo đơn vị — Kế hoạch số 87/KH-UBND)"
+    )
 
 
 async def test_the_coordinator_exports_the_report_answering_by_number(zalo, chi, lan):
