@@ -15,15 +15,19 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+from sqlalchemy import insert
 
 from bot.app import App
 from bot.config import Config
 from bot.core.menus import remember_menu
 from bot.core.messages import Button, Reply
-from bot.i18n import _, format_day, ngettext, use_language
+from bot.i18n import _, current_language, format_day, ngettext, use_language
 from bot.ops.logging import log_notice
 from bot.transports.base import Recipient, Transport
 from scheduler.calendar import WorkingCalendar
@@ -35,6 +39,7 @@ from scheduler.ratelimit import RateLimits, RateSpec
 from scheduler.sender import Delivered, RecipientUnreachable, Sender, SenderSettings, SendReport
 from scheduler.ticks import Ticks
 from storage import people
+from storage.models.people import CallbackAction
 from storage.models.reminders import ESCALATION, OVERDUE, QUARTER, REPORT, TASK
 
 log = logging.getLogger(__name__)
@@ -43,6 +48,9 @@ log = logging.getLogger(__name__)
 BUTTON_TTL = dt.timedelta(days=30)
 MAX_TASK_BUTTONS = 3
 TASK_TEXT_LIMIT = 90
+# Platforms that show real buttons. Elsewhere (console, Zalo) buttons become numbered choices and a
+# person answers with the number, so the reminder's choices are remembered for them.
+BUTTON_PLATFORMS = frozenset({"telegram"})
 # The core's actions these buttons run (bot.core.router.ACTIONS).
 UPDATE_TASK_ACTION = "update_task"
 TASKS_PAGE_ACTION = "tasks_page"
@@ -105,6 +113,12 @@ def _shorten(text: str, limit: int) -> str:
     return text[: cut if cut > limit // 2 else limit - 1].rstrip(" ,;:.") + "…"
 
 
+@functools.lru_cache(maxsize=512)
+def _long_day(day: dt.date, language: str) -> str:
+    # Thousands of reminders a tick name the same few deadlines.
+    return format_day(day, language)
+
+
 def _day_month(day: dt.date) -> str:
     return f"{day.day}/{day.month}"
 
@@ -132,7 +146,7 @@ def _when(today: dt.date, deadline: dt.date) -> str:
 
 
 def _headline(item: NoticeItem, today: dt.date) -> str:
-    day = format_day(item.deadline)
+    day = _long_day(item.deadline, current_language())
     when = _when(today, item.deadline)
     if item.kind == REPORT:
         return _("The report on the plan's results is due {day} ({when}).").format(day=day, when=when)
@@ -181,7 +195,8 @@ def _deadline_name(deadline_kind: str) -> str:
 def _digest_item(item: NoticeItem) -> list[str]:
     lines = [
         _("{what} {day}:").format(
-            what=_deadline_name(item.deadline_kind).capitalize(), day=format_day(item.deadline)
+            what=_deadline_name(item.deadline_kind).capitalize(),
+            day=_long_day(item.deadline, current_language()),
         )
     ]
     if item.missing:
@@ -263,6 +278,7 @@ class Dispatcher:
         self._buttons = {}
         self._sent = {}
         expires_at = now + BUTTON_TTL
+        keyed: list[dict] = []
         for notice in notices:
             tasks = _tasks_in(notice)
             if not tasks and notice.agency_id is None:
@@ -278,20 +294,26 @@ class Dispatcher:
                     )
             per_identity: dict[int, list[list[Button]]] = {}
             for address in self.route(notice):
-                rows = []
+                buttons = []
                 for label, action, payload in labels:
-                    key = await people.add_callback(
-                        session,
-                        platform=address.platform,
-                        user_id=address.external_id,
-                        action=action,
-                        payload=payload,
-                        now=now,
-                        expires_at=expires_at,
+                    key = secrets.token_urlsafe(people.CALLBACK_KEY_BYTES)
+                    keyed.append(
+                        {
+                            "key": key,
+                            "platform": address.platform,
+                            "user_id": address.external_id,
+                            "action": action,
+                            "payload": payload,
+                            "created_at": now,
+                            "expires_at": expires_at,
+                        }
                     )
-                    rows.append([Button(label, key)])
-                per_identity[address.identity_id] = rows
+                    buttons.append([Button(label, key)])
+                per_identity[address.identity_id] = buttons
             self._buttons[tuple(notice.reminder_ids)] = per_identity
+        if keyed:
+            # The same rows storage.people.add_callback writes, for a whole batch in one statement.
+            await session.execute(insert(CallbackAction.__table__), keyed)
 
     async def acknowledged(self, session, notice: Notice, delivered: Delivered, now: dt.datetime) -> None:
         """Where a platform has no buttons (console, Zalo), the person answers with the number of a
@@ -342,7 +364,7 @@ class Dispatcher:
                     dead.append(address.identity_id)
                     last = exc
                 continue
-            if reply.buttons:
+            if reply.buttons and address.platform not in BUTTON_PLATFORMS:
                 self._sent[tuple(notice.reminder_ids)] = (address, reply)
             return Delivered(address.platform, message_id, tuple(dead), address.identity_id)
         if closed_for_now is not None:
@@ -361,6 +383,8 @@ class MetricsObserver:
         for item in notice.items:
             metrics.REMINDERS_SENT.inc(len(item.reminder_ids), kind=item.kind, platform=delivered.platform)
         metrics.SEND_SECONDS.observe(seconds, platform=delivered.platform)
+        if not log.isEnabledFor(logging.INFO):
+            return  # building the line's fields costs more than the send at broadcast rates
         log_notice(
             log,
             logging.INFO,

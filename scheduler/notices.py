@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.calendar import PlanFacts, local_day
 from scheduler.coverage import Reports, Requirement, load_plan_facts, load_reports, missing_agencies
-from storage.models.people import ACTIVE, ADMIN, COORDINATOR, FOCAL, Member
+from storage.models.people import ACTIVE, ADMIN, COORDINATOR, FOCAL, Identity, Member
 from storage.models.plan import Agency
 from storage.models.reminders import CANCELLED, ESCALATION, EXPIRED, TASK, UNREACHABLE, Reminder
 
@@ -102,15 +102,58 @@ class Verdicts:
         return sum(len(ids) for ids in self.closed.get(status, {}).values())
 
 
+@dataclass(frozen=True)
+class Person:
+    """A member as the sender needs them (read with plain queries: the sender runs at broadcast rates)."""
+
+    id: int
+    name: str
+    role: str
+    agency_id: int | None
+    status: str
+    language: str
+    preferred_platform: str | None
+    reachable: bool
+    unreachable_reason: str | None
+    addresses: tuple[Address, ...] = ()  # reachable identities
+
+
 @dataclass
 class Context:
     """Everything building a batch's notices needs, read in a handful of queries."""
 
     plans: dict[int, PlanFacts]
     reports: Reports
-    members: dict[int, Member]
-    agencies: dict[int, Agency]
-    focal_by_agency: dict[int, list[Member]]
+    members: dict[int, Person]
+    agencies: dict[int, str]  # id -> name
+    focal_by_agency: dict[int, list[Person]]
+
+
+_PERSON_COLUMNS = (
+    Member.id,
+    Member.name,
+    Member.role,
+    Member.agency_id,
+    Member.status,
+    Member.language,
+    Member.preferred_platform,
+    Member.reachable,
+    Member.unreachable_reason,
+)
+
+
+async def _people(session: AsyncSession, condition, *, with_addresses: bool) -> list[Person]:
+    rows = (await session.execute(select(*_PERSON_COLUMNS).where(condition).order_by(Member.id))).all()
+    addresses: dict[int, list[Address]] = {}
+    if with_addresses and rows:
+        found = await session.execute(
+            select(Identity.member_id, Identity.id, Identity.platform, Identity.chat_id, Identity.external_id)
+            .where(Identity.member_id.in_([row.id for row in rows]), Identity.reachable.is_(True))
+            .order_by(Identity.id)
+        )
+        for member_id, identity_id, platform, chat_id, external_id in found.all():
+            addresses.setdefault(member_id, []).append(Address(identity_id, platform, chat_id, external_id))
+    return [Person(*row, addresses=tuple(addresses.get(row.id, ()))) for row in rows]
 
 
 async def load_context(
@@ -128,48 +171,28 @@ async def load_context(
             if plan_id in plans:
                 agency_ids.update(plans[plan_id].lead_agency_ids)
     reports = await load_reports(session, plan_ids=plan_ids, agency_ids=None if digest else agency_ids)
-    members = {
-        m.id: m
-        for m in (
-            await session.execute(
-                select(Member).where(Member.id.in_(sorted({r.member_id for r in reminders})))
-            )
-        )
-        .unique()
-        .scalars()
-    }
-    agencies = {
-        a.id: a
-        for a in (await session.execute(select(Agency).where(Agency.id.in_(sorted(agency_ids)))))
-        .unique()
-        .scalars()
-    }
-    focal_by_agency: dict[int, list[Member]] = {}
+    people = await _people(
+        session, Member.id.in_(sorted({r.member_id for r in reminders})), with_addresses=True
+    )
+    members = {person.id: person for person in people}
+    agency_ids.update(person.agency_id for person in people if person.agency_id is not None)
+    agencies = dict(
+        (await session.execute(select(Agency.id, Agency.name).where(Agency.id.in_(sorted(agency_ids))))).all()
+    )
+    focal_by_agency: dict[int, list[Person]] = {}
     if digest:
-        rows = await session.execute(
-            select(Member).where(
-                Member.role == FOCAL, Member.status == ACTIVE, Member.agency_id.in_(sorted(agency_ids))
-            )
+        focal = await _people(
+            session,
+            (Member.role == FOCAL) & (Member.status == ACTIVE) & Member.agency_id.in_(sorted(agency_ids)),
+            with_addresses=False,
         )
-        for member in rows.unique().scalars():
-            focal_by_agency.setdefault(member.agency_id, []).append(member)
+        for person in focal:
+            focal_by_agency.setdefault(person.agency_id, []).append(person)
     return Context(plans, reports, members, agencies, focal_by_agency)
-
-
-def _agency_name(agency: Agency | None) -> str | None:
-    return None if agency is None else agency.name
 
 
 def _requirement(reminder: Reminder) -> Requirement:
     return Requirement(cycle=reminder.cycle, task_id=reminder.task_id, since=reminder.counts_since)
-
-
-def _addresses(member: Member) -> tuple[Address, ...]:
-    return tuple(
-        Address(i.id, i.platform, i.chat_id, i.external_id)
-        for i in sorted(member.identities, key=lambda i: i.id)
-        if i.reachable
-    )
 
 
 def build_notices(
@@ -225,19 +248,16 @@ def build_notices(
             items.append(replace(item, reminder_keys=tuple(r.key for r in rows)))
         if not items:
             continue
-        agency = context.agencies.get(member.agency_id) if member.agency_id else None
-        if agency is None and member.agency is not None:
-            agency = member.agency
         notices.append(
             Notice(
                 member_id=member.id,
                 member_name=member.name,
                 language=member.language,
                 agency_id=member.agency_id,
-                agency_name=_agency_name(agency),
+                agency_name=context.agencies.get(member.agency_id) if member.agency_id else None,
                 today=today,
                 preferred_platform=member.preferred_platform,
-                addresses=_addresses(member),
+                addresses=member.addresses,
                 items=tuple(items),
             )
         )
@@ -250,7 +270,7 @@ def _item_order(entry) -> tuple:
 
 
 def _not_sendable(
-    reminder: Reminder, member: Member | None, plan: PlanFacts | None, context: Context, now: dt.datetime
+    reminder: Reminder, member: Person | None, plan: PlanFacts | None, context: Context, now: dt.datetime
 ) -> tuple[str, str] | None:
     if plan is None:
         return CANCELLED, "the plan is gone"
@@ -303,13 +323,13 @@ def _digest_item(
     missing_ids = missing_agencies(plan, deadline, deadline_kind, context.reports, tz)
     missing = tuple(
         AgencyLine(
-            _agency_name(context.agencies.get(agency_id)) or f"#{agency_id}",
+            context.agencies.get(agency_id) or f"#{agency_id}",
             sum(1 for m in context.focal_by_agency.get(agency_id, ()) if m.reachable),
         )
         for agency_id in missing_ids
     )
     unreachable = tuple(
-        MemberLine(m.name, _agency_name(context.agencies.get(agency_id)), m.unreachable_reason)
+        MemberLine(m.name, context.agencies.get(agency_id), m.unreachable_reason)
         for agency_id in plan.lead_agency_ids
         for m in sorted(context.focal_by_agency.get(agency_id, ()), key=lambda m: m.id)
         if not m.reachable

@@ -18,12 +18,12 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, case, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage.models.people import Member
 from storage.models.reminders import (
     CANCELLED,
     CLAIMED,
@@ -42,24 +42,95 @@ def _dialect(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
-async def insert_reminders(session: AsyncSession, rows: Sequence[dict]) -> Counter:
-    """Insert the rows whose key is new; returns how many were added, by kind."""
-    if not rows:
+# What one recipient's planned row has of its own; the rest (SHARED_COLUMNS) is the same for every
+# recipient of one send.
+OWN_COLUMNS = ("key", "chain", "member_id")
+SHARED_COLUMNS = (
+    "plan_id",
+    "kind",
+    "deadline_kind",
+    "deadline",
+    "offset_days",
+    "agency_id",
+    "task_id",
+    "cycle",
+    "counts_since",
+    "due_at",
+    "available_at",
+    "expires_at",
+    "status",
+    "attempts",
+    "created_at",
+)
+_KIND = SHARED_COLUMNS.index("kind")
+_COLUMNS = OWN_COLUMNS + SHARED_COLUMNS
+_SQLITE_INSERT = (
+    f"INSERT INTO reminder ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+    " ON CONFLICT (key) DO NOTHING"
+)
+
+# One send: the shared values (in SHARED_COLUMNS order) and each recipient's (key, chain, member_id).
+PlannedGroup = tuple[tuple, Sequence[tuple[str, str, int]]]
+
+
+def _sqlite_value(value):
+    """A value as SQLAlchemy stores it in SQLite: UTC datetimes naive, dates and times as ISO text."""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+async def insert_reminders(session: AsyncSession, groups: Sequence[PlannedGroup]) -> Counter:
+    """Insert the planned rows whose key is new, ignoring the others; returns how many were added,
+    by kind.
+
+    Planning offers the whole horizon, so this is the hot path: on SQLite it goes straight to the
+    driver's executemany (the shared values converted once per send, not per row); on PostgreSQL
+    through multi-row INSERT … RETURNING.
+    """
+    if not groups:
         return Counter()
-    insert = pg_insert if _dialect(session) == "postgresql" else sqlite_insert
-    stmt = insert(Reminder).on_conflict_do_nothing(index_elements=["key"]).returning(Reminder.kind)
-    result = await session.execute(stmt, list(rows))
+    if _dialect(session) == "sqlite":
+        by_kind: dict[str, list[tuple]] = {}
+        for shared, recipients in groups:
+            converted = tuple(_sqlite_value(v) for v in shared)
+            by_kind.setdefault(shared[_KIND], []).extend((*own, *converted) for own in recipients)
+        connection = await session.connection()
+        added: Counter = Counter()
+        for kind, params in by_kind.items():
+            result = await connection.exec_driver_sql(_SQLITE_INSERT, params)
+            added[kind] += max(result.rowcount, 0)
+        return added
+    rows = []
+    for shared, recipients in groups:
+        common = dict(zip(SHARED_COLUMNS, shared, strict=True))
+        rows.extend(
+            {**common, "key": key, "chain": chain, "member_id": member} for key, chain, member in recipients
+        )
+    stmt = (
+        pg_insert(Reminder.__table__)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(Reminder.__table__.c.kind)
+    )
+    result = await session.execute(stmt, rows)
     return Counter(result.scalars())
 
 
 async def expire_and_supersede(session: AsyncSession, now: dt.datetime) -> tuple[int, int]:
     """Housekeeping before claiming: drop what is no longer useful; of several due reminders of one
     chain (after downtime) keep only the latest. Returns (expired, superseded)."""
+    # Both statements look only at rows available now (the claim index), never the whole table. A
+    # row waiting for a retry past its expiry is caught when it is claimed.
     expired = await session.execute(
         update(Reminder)
         .where(
             Reminder.expires_at <= now,
-            or_(Reminder.status == PENDING, and_(Reminder.status == CLAIMED, Reminder.lease_until <= now)),
+            or_(
+                and_(Reminder.status == PENDING, Reminder.available_at <= now),
+                and_(Reminder.status == CLAIMED, Reminder.lease_until <= now),
+            ),
         )
         .values(status=EXPIRED, lease_until=None, last_error="expired before it could be sent")
         .execution_options(synchronize_session=False)
@@ -69,9 +140,12 @@ async def expire_and_supersede(session: AsyncSession, now: dt.datetime) -> tuple
         update(Reminder)
         .where(
             Reminder.status == PENDING,
+            Reminder.available_at <= now,
             Reminder.due_at <= now,
             exists(
                 select(later.id).where(
+                    # A chain is one person's: their few rows are found through member_id.
+                    later.member_id == Reminder.member_id,
                     later.chain == Reminder.chain,
                     later.due_at > Reminder.due_at,
                     later.due_at <= now,
@@ -94,7 +168,7 @@ def _claimable(now: dt.datetime):
 
 async def claim(
     session: AsyncSession, *, worker: str, now: dt.datetime, lease: dt.timedelta, limit: int
-) -> list[Reminder]:
+) -> list:
     """Claim up to `limit` due rows (earliest first), plus the other due rows of the same recipients,
     so that one person's reminders due together go out as one message."""
     postgres = _dialect(session) == "postgresql"
@@ -140,8 +214,10 @@ async def claim(
         )
     ).scalars()
     ids.update(extra)
-    rows = await session.execute(select(Reminder).where(Reminder.id.in_(sorted(ids))).order_by(Reminder.id))
-    return list(rows.unique().scalars())
+    # Plain rows (attribute access like the model's), not ORM objects: the sender only reads them.
+    table = Reminder.__table__
+    rows = await session.execute(select(table).where(table.c.id.in_(sorted(ids))).order_by(table.c.id))
+    return list(rows.all())
 
 
 def _held(ids: Iterable[int], worker: str):
@@ -165,6 +241,65 @@ async def acknowledge(
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
+
+
+async def acknowledge_many(
+    session: AsyncSession,
+    sends: Sequence[tuple[Sequence[int], str, str | None]],
+    *,
+    worker: str,
+    now: dt.datetime,
+) -> set[int]:
+    """Mark several delivered messages' rows sent in one statement (sends that finished together
+    share a commit); each send is (reminder ids, platform, message id). Returns the ids this worker
+    still held: any other was sent after its lease ran out."""
+    platform_of: dict[int, str] = {}
+    message_of: dict[int, str | None] = {}
+    for ids, platform, message_id in sends:
+        for rid in ids:
+            platform_of[rid] = platform
+            message_of[rid] = message_id
+    if not platform_of:
+        return set()
+    table = Reminder.__table__
+    if _dialect(session) == "sqlite":
+        # One plain UPDATE per row, executemany'd: far cheaper on SQLite than RETURNING, and this
+        # runs once per commit at broadcast rates.
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("rid"), table.c.status == CLAIMED, table.c.claimed_by == worker)
+            .values(
+                status=SENT, sent_at=now, platform=bindparam("p"), message_id=bindparam("m"), lease_until=None
+            )
+        )
+        connection = await session.connection()
+        params = [{"rid": rid, "p": platform_of[rid], "m": message_of[rid]} for rid in platform_of]
+        result = await connection.execute(stmt, params)
+        if result.rowcount == len(params):
+            return set(platform_of)
+        # Some lease was lost (rare): find which rows this worker did mark.
+        mine = await session.execute(
+            select(table.c.id).where(
+                table.c.id.in_(list(platform_of)),
+                table.c.status == SENT,
+                table.c.claimed_by == worker,
+                table.c.sent_at == now,
+            )
+        )
+        return set(mine.scalars())
+    result = await session.execute(
+        update(table)
+        .where(table.c.id.in_(list(platform_of)), table.c.status == CLAIMED, table.c.claimed_by == worker)
+        .values(
+            status=SENT,
+            sent_at=now,
+            platform=case(platform_of, value=table.c.id),
+            message_id=case(message_of, value=table.c.id),
+            lease_until=None,
+        )
+        .returning(table.c.id)
+    )
+    return set(result.scalars())
 
 
 async def settle(
@@ -226,6 +361,8 @@ async def cancel_for_report(
     result = await session.execute(
         update(Reminder)
         .where(
+            # Through the agency's members: the outbox is indexed by person, not by agency.
+            Reminder.member_id.in_(select(Member.id).where(Member.agency_id == agency_id)),
             Reminder.agency_id == agency_id,
             Reminder.status == PENDING,
             Reminder.kind != ESCALATION,

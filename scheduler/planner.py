@@ -29,7 +29,7 @@ from scheduler.calendar import (
     plan_deadlines,
 )
 from scheduler.coverage import Reports, Requirement, deadline_requirement, load_plan_facts, load_reports
-from scheduler.outbox import insert_reminders
+from scheduler.outbox import PlannedGroup, insert_reminders
 from scheduler.policy import FOCAL_POINTS, Policy, Slot, slots_for
 from storage.db import Database
 from storage.models.people import ACTIVE, ADMIN, COORDINATOR, FOCAL, Member
@@ -117,17 +117,13 @@ def expand(
 
 
 def reminder_key(send: PlannedSend, member_id: int) -> str:
-    """Deadline, kind, offset and recipient: the idempotency key of one outbox row."""
+    """Deadline, kind, offset and recipient: the idempotency key of one outbox row (as
+    `Planner._rows` writes it)."""
     task = send.deadline.task_id if send.agency_id is not None else None
     return (
         f"{send.plan.id}:{send.deadline.day.isoformat()}:{send.deadline.kind}:{task or 0}"
         f":{send.slot.kind}:{send.slot.offset_days}:{member_id}"
     )
-
-
-def chain_key(send: PlannedSend, member_id: int) -> str:
-    task = send.deadline.task_id if send.agency_id is not None else None
-    return f"{send.plan.id}:{send.deadline.day.isoformat()}:{send.deadline.kind}:{task or 0}:{send.slot.audience}:{member_id}"
 
 
 @dataclass
@@ -192,6 +188,11 @@ class Planner:
         self.horizon = horizon
         self.extra_reporting = tuple(extra_reporting)
         self.chunk_size = chunk_size
+        # What this process planned at its last tick: each send (slot and agency) with the recipients
+        # it had then. A send whose recipients have not changed is not offered to the outbox again,
+        # so a tick over an unchanged horizon writes nothing. The database stays the judge (insert-
+        # or-ignore); this only saves work, and a restarted process simply offers everything once.
+        self._planned: dict[str, int] = {}
 
     async def tick(self, now: dt.datetime) -> PlanReport:
         async with self.db.snapshot() as session:
@@ -205,19 +206,28 @@ class Planner:
             plans, reports, self.policy, self.calendar, window, extra_reporting=self.extra_reporting
         )
         report = PlanReport()
-        chunk: list[dict] = []
-        for row in self._rows(sends, recipients, now):
-            chunk.append(row)
-            if len(chunk) >= self.chunk_size:
-                await self._insert(chunk, report)
-                chunk = []
+        planned: dict[str, int] = {}
+        chunk: list[PlannedGroup] = []
+        size = 0
+        for group in self._groups(sends, recipients, now, planned):
+            chunk.append(group)
+            size += len(group[1])
+            if size >= self.chunk_size:
+                await self._insert(chunk, size, report)
+                chunk, size = [], 0
         if chunk:
-            await self._insert(chunk, report)
+            await self._insert(chunk, size, report)
+        self._planned = planned
         if report.total:
             log.info("planned %d reminders (%s)", report.total, dict(report.planned))
         return report
 
-    def _rows(self, sends: Iterable[PlannedSend], recipients: Recipients, now: dt.datetime) -> Iterator[dict]:
+    def _groups(
+        self, sends: Iterable[PlannedSend], recipients: Recipients, now: dt.datetime, planned: dict[str, int]
+    ) -> Iterator[PlannedGroup]:
+        """Outbox rows, a send at a time: its shared values and one (key, chain, member) per recipient,
+        for the sends not already planned with the same recipients; `planned` collects what this tick
+        covers."""
         for send in sends:
             if send.agency_id is None:
                 if not send.missing and not (
@@ -231,36 +241,41 @@ class Planner:
                 continue
             requirement = send.requirement
             slot = send.slot
-            base = {
-                "plan_id": send.plan.id,
-                "kind": slot.kind,
-                "deadline_kind": send.deadline.kind,
-                "deadline": send.deadline.day,
-                "offset_days": slot.offset_days,
-                "agency_id": send.agency_id,
-                "task_id": send.deadline.task_id if send.agency_id is not None else None,
-                "cycle": requirement.cycle if requirement else None,
-                "counts_since": requirement.since if requirement else None,
-                "due_at": slot.due_at,
-                "available_at": slot.due_at,
-                "expires_at": slot.expires_at,
-                "status": PENDING,
-                "attempts": 0,
-                "created_at": now,
-            }
-            for member_id in members:
-                yield base | {
-                    "key": reminder_key(send, member_id),
-                    "chain": chain_key(send, member_id),
-                    "member_id": member_id,
-                }
+            task_id = send.deadline.task_id if send.agency_id is not None else None
+            # The key and chain differ only in their last part, the recipient.
+            stem = f"{send.plan.id}:{send.deadline.day.isoformat()}:{send.deadline.kind}:{task_id or 0}"
+            key_stem = f"{stem}:{slot.kind}:{slot.offset_days}:"
+            chain_stem = f"{stem}:{slot.audience}:"
+            send_id = f"{key_stem}{send.agency_id}"
+            signature = hash(tuple(members))
+            planned[send_id] = signature
+            if self._planned.get(send_id) == signature:
+                continue
+            shared = (
+                send.plan.id,
+                slot.kind,
+                send.deadline.kind,
+                send.deadline.day,
+                slot.offset_days,
+                send.agency_id,
+                task_id,
+                requirement.cycle if requirement else None,
+                requirement.since if requirement else None,
+                slot.due_at,
+                slot.due_at,
+                slot.expires_at,
+                PENDING,
+                0,
+                now,
+            )
+            yield shared, [(f"{key_stem}{m}", f"{chain_stem}{m}", m) for m in members]
 
-    async def _insert(self, rows: list[dict], report: PlanReport) -> None:
+    async def _insert(self, groups: list[PlannedGroup], size: int, report: PlanReport) -> None:
         # A short transaction per chunk: on SQLite the write lock is held briefly, so the chat keeps
         # answering while a large horizon is planned.
         async with self.db.transaction() as session:
-            inserted = await insert_reminders(session, rows)
-        report.considered += len(rows)
+            inserted = await insert_reminders(session, groups)
+        report.considered += size
         for kind, count in inserted.items():
             report.planned[kind] += count
 

@@ -36,6 +36,8 @@ from storage.models.reminders import RateBudget
 
 SleepUntil = Callable[[dt.datetime], Awaitable[None]]
 
+STALE_SLOT = dt.timedelta(milliseconds=250)
+
 
 def real_sleep_until(clock: Clock) -> SleepUntil:
     async def sleep_until(when: dt.datetime) -> None:
@@ -150,8 +152,10 @@ class PlatformLimiter:
             return None
         async with self._lock:
             now = self.clock.now()
-            # Slots whose time has long passed were not used in time; using them now would burst.
-            stale_before = now - dt.timedelta(seconds=1.0 / self.bucket.rate)
+            # A slot whose time passed long ago was not used in time (the instance was busy, or idle);
+            # sending on it now would bunch sends together, so it is dropped. A little lateness is
+            # normal under load and costs nothing.
+            stale_before = now - STALE_SLOT
             while self._slots and self._slots[0] < stale_before:
                 self._slots.pop(0)
             if not self._slots:

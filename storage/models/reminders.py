@@ -35,12 +35,10 @@ STATUSES = (PENDING, CLAIMED, SENT, FAILED, UNREACHABLE, CANCELLED, SUPERSEDED, 
 
 class Reminder(Base):
     __tablename__ = "reminder"
-    __table_args__ = (
-        Index("ix_reminder_status_available", "status", "available_at"),
-        Index("ix_reminder_deadline_agency", "deadline", "agency_id"),
-        Index("ix_reminder_agency_status", "agency_id", "status"),
-        Index("ix_reminder_chain_due", "chain", "due_at"),
-    )
+    # Few indexes on purpose: planning writes hundreds of thousands of rows a tick at province scale
+    # and every index is paid on each of them. Claims use (status, available_at); a person's rows
+    # (supersession within a chain, an agency's reminders when it reports) are found through member_id.
+    __table_args__ = (Index("ix_reminder_status_available", "status", "available_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Idempotency key: deadline, kind, offset and recipient. Planning the same horizon twice inserts
@@ -49,7 +47,7 @@ class Reminder(Base):
     # The reminders one recipient gets about one deadline, before and after it: when several of a
     # chain are due at once (after downtime), only the latest is sent.
     chain: Mapped[str] = mapped_column(String(200))
-    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(20))
     # What the deadline is (report | quarter | task); `kind` says what this reminder does about it.
     deadline_kind: Mapped[str] = mapped_column(String(20))

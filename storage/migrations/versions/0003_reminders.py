@@ -56,11 +56,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('key', name=op.f('uq_reminder_key'))
     )
     with op.batch_alter_table('reminder', schema=None) as batch_op:
-        batch_op.create_index('ix_reminder_agency_status', ['agency_id', 'status'], unique=False)
-        batch_op.create_index('ix_reminder_chain_due', ['chain', 'due_at'], unique=False)
-        batch_op.create_index('ix_reminder_deadline_agency', ['deadline', 'agency_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_reminder_member_id'), ['member_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_reminder_plan_id'), ['plan_id'], unique=False)
         batch_op.create_index('ix_reminder_status_available', ['status', 'available_at'], unique=False)
 
 
