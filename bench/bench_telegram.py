@@ -43,6 +43,8 @@ sys.path.insert(0, str(REPO))
 
 from bot.app import open_app  # noqa: E402
 from bot.config import load_config  # noqa: E402
+from bot.core.messages import Incoming  # noqa: E402
+from bot.core.service import Core  # noqa: E402
 from storage.models.people import FOCAL  # noqa: E402
 from tests.emulators.telegram import TelegramEmulator  # noqa: E402
 from tests.factories import SectionSpec, make_member, make_plan  # noqa: E402
@@ -269,6 +271,34 @@ async def measure(emulator, users, updates: list[tuple[int, str]], rate: float |
     }
 
 
+async def core_alone(directory: Path, members: int, mix, count: int) -> float:
+    """CPU milliseconds per update of the chat core by itself (same data, same messages, no
+    Telegram), so that the Telegram stack's share of the bot's CPU is a difference, not a guess."""
+    own = directory / f"core-{mix.__name__}"
+    own.mkdir()
+    async with TelegramEmulator() as placeholder:
+        config = write_config(own, placeholder, "polling")
+    ids = await seed(config, members)
+    app = await open_app(load_config(config, env={}))
+    core = Core(app)
+    try:
+        for n, user_id in enumerate(ids):  # the same warm-up as the bot gets
+            await core.handle(_incoming(user_id, "/trogiup", f"w{n}"))
+        started = time.process_time()
+        for n in range(count):
+            await core.handle(_incoming(ids[n % len(ids)], mix(n), f"m{n}"))
+        return (time.process_time() - started) * 1000 / count
+    finally:
+        await app.close()
+
+
+def _incoming(user_id: int, text: str, key: str) -> Incoming:
+    chat = str(user_id)
+    return Incoming(
+        "telegram", chat, chat, "Đầu mối", text, message_id=key, update_key=key, language_hint="vi"
+    )
+
+
 async def run_mode(mode: str, args, directory: Path) -> list[str]:
     lines = []
     async with TelegramEmulator() as emulator:
@@ -328,6 +358,9 @@ async def main() -> int:
         f"the user -> reply received by Telegram) at {args.rate:g}/s and at half the capacity, {args.seconds:g} s each"
     )
     with tempfile.TemporaryDirectory(prefix="nhacviec-bench-") as tmp:
+        for name in args.mixes.split(","):
+            cpu = await core_alone(Path(tmp), args.members, MIXES[name], args.burst)
+            print(f"core     {name:<8} the chat core alone, CPU per update: {cpu:.1f} ms", flush=True)
         for mode in args.modes.split(","):
             for line in await run_mode(mode, args, Path(tmp)):
                 print(line, flush=True)
