@@ -5,8 +5,10 @@ polling and in webhook mode."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 
+import docx
 import pytest
 from sqlalchemy import select
 
@@ -29,7 +31,7 @@ pytestmark = pytest.mark.parametrize("mode", ["polling", "webhook"])
 LAN, TUNG, HA = 2001, 2002, 1001  # Telegram user ids: two focal points and a coordinator
 
 
-async def setup_people(db, *, focal_language: str = "en"):
+async def setup_people(db, *, focal_language: str = "en", coordinator_language: str = "en"):
     async with db.transaction() as session:
         built = await make_plan(session)
         await make_member(
@@ -161,6 +163,27 @@ async def test_a_coordinator_sees_the_cycle_summary(telegram, start_bot, sqlite_
     assert re.search(r"✓ Sở Du lịch\b", text)
     assert re.search(r"✗ Sở Ngoại vụ\b", text)
     assert all(m.parse_mode == "HTML" for m in summary)
+
+
+async def test_a_coordinator_exports_the_report_as_a_word_file(telegram, start_bot, sqlite_db, mode):
+    await start_bot(mode)
+    await setup_people(sqlite_db, coordinator_language="vi")
+    lan, ha = telegram.user(LAN, "Lan", language_code="en"), telegram.user(HA, "Hà", language_code="vi")
+    await telegram.send_text(lan, "/capnhat 2 hoàn thành Đã lắp 40 biển chỉ dẫn")
+    await telegram.wait_for_messages(LAN, 1)
+
+    await telegram.send_text(ha, "/xuat docx")
+    await telegram.wait_for(lambda: any(m.document for m in telegram.sent_to(HA)), within=20)
+
+    (sent,) = [m for m in telegram.sent_to(HA) if m.document]
+    document = docx.Document(io.BytesIO(sent.document.content))
+    text = "\n".join(p.text for p in document.paragraphs) + "\n".join(
+        cell.text for table in document.tables for row in table.rows for cell in row.cells
+    )
+    assert sent.method == "sendDocument"
+    assert sent.document.filename.endswith(".docx")
+    assert "87/KH-UBND" in text
+    assert "Đã lắp 40 biển chỉ dẫn" in text
 
 
 async def test_a_coordinators_reminder_now_reaches_the_focal_points_chat(
