@@ -74,11 +74,10 @@ class ConsoleTransport:
         return str(next(self._ids))
 
     def print_reply(self, reply: Reply, *, to: str | None = None) -> None:
-        text = with_numbered_choices(reply)
-        for document in reply.documents:
-            text += "\n" + self._file_line("📄", document.filename, document.content)
-        for image in reply.images:
-            text += "\n" + self._file_line("🖼", image.filename, image.content)
+        lines = [with_numbered_choices(reply)] if reply.text or reply.buttons else []
+        lines += [self._file_line("📄", document.filename, document.content) for document in reply.documents]
+        lines += [self._file_line("🖼", image.filename, image.content) for image in reply.images]
+        text = "\n".join(lines)
         if to is not None:
             text = f"→ {to}:\n{text}"
         self.out.write(text.rstrip() + "\n\n")

@@ -141,27 +141,22 @@ def cycle_asked(ctx: Context, plan: Plan, period: str | dt.date) -> dt.date:
     return cycle_for(plan, period, extra=extra)
 
 
-def _format_label(fmt: str) -> str:
-    labels = {
-        "docx": _("📄 Report (DOCX)"),
-        "xlsx": _("📊 Spreadsheet (XLSX)"),
-        "csv": _("CSV table"),
-    }
-    return labels[fmt]
+def _button_label(fmt: str) -> str:
+    return _("📄 Report (DOCX)") if fmt == "docx" else _("📊 Spreadsheet (XLSX)")
 
 
 async def export_buttons(ctx: Context, plan_id: int, cycle: dt.date) -> list[Button]:
     """DOCX and XLSX buttons for the summary of `cycle`: one row, as /tonghop and /xuat show them."""
     return [
-        await ctx.button(_format_label(fmt), ACTION, format=fmt, plan_id=plan_id, cycle=cycle.isoformat())
+        await ctx.button(_button_label(fmt), ACTION, format=fmt, plan_id=plan_id, cycle=cycle.isoformat())
         for fmt in BUTTON_FORMATS
     ]
 
 
 def _how_to_ask() -> str:
     return _(
-        "Or type /xuat docx, /xuat xlsx or /xuat csv; add “previous” or a deadline such as 20/6 "
-        "for another cycle."
+        "Send /xuat docx, /xuat xlsx or /xuat csv; add “previous” or a deadline such as 20/6 for "
+        "another cycle."
     )
 
 
@@ -174,14 +169,14 @@ async def export(ctx: Context, args: str) -> list[Reply]:
         cycle = cycle_asked(ctx, plan, request.period)
     except PeriodError as problem:
         return [Reply(str(problem) + "\n" + _how_to_ask())]
-    if request.unread:
-        text = _("I cannot make “{given}” into a file. Choose one:").format(given=" ".join(request.unread))
-        buttons = await export_buttons(ctx, plan.id, cycle)
-        return [Reply(text + "\n" + _how_to_ask(), buttons=[buttons])]
-    if not request.formats:
-        text = _("Which file for the reporting cycle ending {day}?").format(day=format_day(cycle))
-        buttons = await export_buttons(ctx, plan.id, cycle)
-        return [Reply(text + "\n" + _how_to_ask(), buttons=[buttons])]
+    if request.unread or not request.formats:
+        lines = [
+            _("Which file for the reporting cycle ending {day}?").format(day=format_day(cycle)),
+            _how_to_ask(),
+        ]
+        if request.unread:
+            lines.insert(0, _("I cannot make “{given}” into a file.").format(given=" ".join(request.unread)))
+        return [Reply("\n".join(lines), buttons=[await export_buttons(ctx, plan.id, cycle)])]
     return await _files(ctx, plan, cycle, request.formats)
 
 

@@ -176,8 +176,11 @@ async def test_a_date_outside_the_plan_is_answered_with_its_deadlines(db, core, 
 async def test_an_unknown_format_gets_the_valid_choices_and_nothing_is_sent(db, core, plan, coordinator):
     replies = await coordinator.send("/xuat pdf")
 
-    assert coordinator.text().startswith("I cannot make “pdf” into a file. Choose one:")
-    assert "/xuat docx, /xuat xlsx or /xuat csv" in coordinator.text()
+    assert coordinator.text().startswith(
+        "I cannot make “pdf” into a file.\n"
+        "Which file for the reporting cycle ending Saturday, 20 June 2020?\n"
+        "Send /xuat docx, /xuat xlsx or /xuat csv; add “previous” or a deadline such as 20/6 for another cycle."
+    )
     assert button_labels(replies) == ["📄 Report (DOCX)", "📊 Spreadsheet (XLSX)"]
     assert documents(replies) == []
 
