@@ -9,6 +9,7 @@ import io
 import re
 
 import docx
+import openpyxl
 import pytest
 from sqlalchemy import select
 
@@ -149,7 +150,9 @@ async def test_a_one_line_update_is_stored_and_an_edit_revises_it(telegram, star
     assert await stored_updates(sqlite_db) == expected
 
 
-async def test_a_coordinator_sees_the_cycle_summary(telegram, start_bot, sqlite_db, mode):
+async def test_a_coordinator_sees_the_cycle_summary_with_its_chart_and_exports_it_with_a_tap(
+    telegram, start_bot, sqlite_db, mode
+):
     await start_bot(mode)
     await setup_people(sqlite_db)
     lan, ha = telegram.user(LAN, "Lan", language_code="en"), telegram.user(HA, "Hà", language_code="en")
@@ -157,12 +160,26 @@ async def test_a_coordinator_sees_the_cycle_summary(telegram, start_bot, sqlite_
     await telegram.wait_for_messages(LAN, 1)
 
     await telegram.send_text(ha, "/tonghop")
-    summary = await telegram.wait_for_messages(HA, 1)
+    await telegram.wait_for(
+        lambda: {"sendMessage", "sendPhoto"} <= {m.method for m in telegram.sent_to(HA)}, within=20
+    )
+    summary = telegram.sent_to(HA)
+    with_buttons = next(m for m in summary if m.buttons)
+    await telegram.tap(
+        ha, with_buttons, next(label for label in with_buttons.button_labels if "XLSX" in label)
+    )
+    await telegram.wait_for(lambda: any(m.document for m in telegram.sent_to(HA)), within=20)
 
     text = "\n".join(m.text for m in summary)
     assert re.search(r"✓ Sở Du lịch\b", text)
     assert re.search(r"✗ Sở Ngoại vụ\b", text)
-    assert all(m.parse_mode == "HTML" for m in summary)
+    chart = next(m for m in summary if m.method == "sendPhoto")
+    assert chart.photo.width > 0 and chart.photo.height > 0
+    (spreadsheet,) = [m for m in telegram.sent_to(HA) if m.document]
+    workbook = openpyxl.load_workbook(io.BytesIO(spreadsheet.document.content))
+    cells = [str(c.value) for row in workbook.worksheets[0].iter_rows() for c in row if c.value is not None]
+    assert spreadsheet.document.filename.endswith(".xlsx")
+    assert "Đã lắp 40 biển" in cells
 
 
 async def test_a_coordinator_exports_the_report_as_a_word_file(telegram, start_bot, sqlite_db, mode):
