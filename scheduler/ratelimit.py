@@ -36,8 +36,6 @@ from storage.models.reminders import RateBudget
 
 SleepUntil = Callable[[dt.datetime], Awaitable[None]]
 
-STALE_SLOT = dt.timedelta(milliseconds=250)
-
 
 def real_sleep_until(clock: Clock) -> SleepUntil:
     async def sleep_until(when: dt.datetime) -> None:
@@ -152,10 +150,11 @@ class PlatformLimiter:
             return None
         async with self._lock:
             now = self.clock.now()
-            # A slot whose time passed long ago was not used in time (the instance was busy, or idle);
-            # sending on it now would bunch sends together, so it is dropped. A little lateness is
-            # normal under load and costs nothing.
-            stale_before = now - STALE_SLOT
+            # A slot whose time passed more than one interval ago was not used in time (the instance
+            # was busy, or idle). Sending on it now would bunch sends together and, with another
+            # instance keeping its own schedule, go over the platform's limit; it is dropped. Under
+            # load this wastes a few tokens and slows sending a little, but never breaks the limit.
+            stale_before = now - dt.timedelta(seconds=1.0 / self.bucket.rate)
             while self._slots and self._slots[0] < stale_before:
                 self._slots.pop(0)
             if not self._slots:
