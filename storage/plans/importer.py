@@ -392,8 +392,68 @@ async def _find_plan(session: AsyncSession, number: str) -> Plan | None:
     return None
 
 
+# PostgreSQL refuses a value longer than its column (SQLite stores it anyway): a file whose cell
+# would not fit is refused here, with its line, instead of failing half-way through the writes.
+_INT_MAX = 2**31 - 1
+
+
+def _limit(column) -> int:
+    return column.type.length
+
+
+def _check_fits(parsed: ParsedPlan) -> None:
+    def shown(value: str) -> str:
+        return value if len(value) <= 40 else value[:40] + "…"
+
+    number_limit = _limit(Plan.__table__.c.number)
+    if len(parsed.number) > number_limit:
+        raise PlanFormatError(
+            N_(
+                'the plan number "{number}" is {length} characters long, more than the {limit} that fit; '
+                "nothing was imported"
+            ),
+            number=shown(parsed.number),
+            length=len(parsed.number),
+            limit=number_limit,
+        )
+    numeral_limit = _limit(Section.__table__.c.numeral)
+    timeframe_limit = _limit(Task.__table__.c.timeframe_text)
+    for section in parsed.sections:
+        if len(section.numeral) > numeral_limit:
+            raise PlanFormatError(
+                N_(
+                    'line {line}: the section number "{numeral}" is {length} characters long, more than the '
+                    "{limit} that fit; nothing was imported"
+                ),
+                line=section.line,
+                numeral=shown(section.numeral),
+                length=len(section.numeral),
+                limit=numeral_limit,
+            )
+        for task in section.tasks:
+            code = task.code(section.numeral)
+            if task.number > _INT_MAX or len(code) > _limit(Task.__table__.c.code):
+                raise PlanFormatError(
+                    N_("line {line}: the task number {code} is too large; nothing was imported"),
+                    line=task.line,
+                    code=shown(code),
+                )
+            if len(task.timeframe.text) > timeframe_limit:
+                raise PlanFormatError(
+                    N_(
+                        "line {line}: the timeframe of task {code} is {length} characters long, more than the "
+                        "{limit} that fit; nothing was imported"
+                    ),
+                    line=task.line,
+                    code=code,
+                    length=len(task.timeframe.text),
+                    limit=timeframe_limit,
+                )
+
+
 async def import_parsed_plan(session: AsyncSession, parsed: ParsedPlan) -> ImportReport:
     """Write a parsed plan: create it, update it in place, or leave it as it is."""
+    _check_fits(parsed)
     plan = await _find_plan(session, parsed.number)
     if plan is not None and plan.issued and parsed.issued and plan.issued.year != parsed.issued.year:
         # Numbers restart every year: this is another plan, not a revision of the stored one.
