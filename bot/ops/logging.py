@@ -2,9 +2,9 @@
 
 `configure_logging(config)` installs one stderr handler: plain text by default, one JSON object per
 line with `[logging] json_lines = true`. Every record passes `RedactingFilter` on the way out,
-which replaces anything shaped like a Telegram bot token and every configured secret value (the
-environment's tokens, the database password), in the message, its arguments, the traceback and
-any extra field. Third-party loggers are covered too: the filter sits on the handler, not on a
+which replaces anything shaped like a Telegram bot token, every configured secret value (the
+environment's tokens, the database password) and people's invite tokens and linking codes, in the
+message, its arguments, the traceback and any extra field. Third-party loggers are covered too: the filter sits on the handler, not on a
 logger.
 
 `delivery_fields(reminder)` is what the sender passes as `extra=` on every delivery line, so each
@@ -36,6 +36,17 @@ _STANDARD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None)
 }
 
 
+# People's own secrets travel in chat text, which libraries log at DEBUG (PTB prints every update):
+# invite tokens ("/start <token>", deep links "?start=<token>") and account-linking codes
+# ("/lienket ABCD-EFGH-JKMN"). Only the secret part is replaced, so the line stays readable.
+PERSONAL_SECRET_PATTERNS = (
+    re.compile(r"([?&]start=)[A-Za-z0-9_-]+"),
+    re.compile(r"(/(?:start|batdau)(?:@\w+)?[ \t]+)[A-Za-z0-9_-]+"),
+    re.compile(r"(/(?:lienket|link)(?:@\w+)?[ \t]+)[A-Za-z0-9][A-Za-z0-9 -]*[A-Za-z0-9]"),
+    re.compile(r"()\b[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}\b"),
+)
+
+
 class Redactor:
     def __init__(self, secrets: Iterable[str] = ()):
         values = sorted({s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True)
@@ -44,6 +55,8 @@ class Redactor:
     def __call__(self, text: str) -> str:
         if self._secrets is not None:
             text = self._secrets.sub(REDACTED, text)
+        for pattern in PERSONAL_SECRET_PATTERNS:
+            text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
         return TOKEN_PATTERN.sub(REDACTED, text)
 
 

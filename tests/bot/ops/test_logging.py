@@ -161,3 +161,23 @@ def test_an_exception_passed_as_a_field_is_redacted_in_json(config, logs):
     logging.getLogger("bot.reminders").warning("reminder not delivered", extra={"error": error})
     assert TOKEN not in out.getvalue()
     assert json.loads(out.getvalue())["error"].endswith(f"bot{REDACTED}/sendMessage timed out")
+
+
+def test_invite_tokens_and_linking_codes_in_chat_text_are_redacted(config, logs):
+    out = logs(config())
+    log = logging.getLogger("telegram.ext.Application")
+    log.warning("Processing update Update(message=Message(text='/start kpeMI-8kURA7clq2gEXrjXCp'))")
+    log.warning("sending https://t.me/nhacviec_bot?start=JBW_AMJvcELRvymnLn18mYn2 to 1001")
+    log.warning("text='/lienket 7K2M-Q9XD-4HVT' and /link@nhacviec_bot 7k2mq9xd4hvt")
+    log.warning("Your code: ABCD-EFGH-JKMN")
+    text = out.getvalue()
+    for secret in (
+        "kpeMI-8kURA7clq2gEXrjXCp",
+        "JBW_AMJvcELRvymnLn18mYn2",
+        "7K2M-Q9XD-4HVT",
+        "7k2mq9xd4hvt",
+        "ABCD-EFGH-JKMN",
+    ):
+        assert secret not in text
+    assert f"text='/start {REDACTED}'" in text
+    assert f"?start={REDACTED} to 1001" in text
