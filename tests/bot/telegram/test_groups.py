@@ -184,3 +184,27 @@ async def test_a_linked_group_upgraded_to_a_supergroup_keeps_its_agency(telegram
     async with sqlite_db.snapshot() as session:
         chats = [link.chat_id for link in await session.scalars(select(GroupLink))]
     assert chats == [str(supergroup.id)]
+
+
+async def test_in_a_group_the_guided_update_takes_the_note_as_a_reply_to_the_bots_question(
+    telegram, start_bot, sqlite_db
+):
+    await start_bot()
+    _built, group, _ha, lan, _tung = await linked_group(telegram, sqlite_db)
+
+    await telegram.send_text(lan, "/capnhat", chat=group)
+    (which,) = await telegram.next_messages(group.id, after=1)
+    await telegram.tap(lan, which, which.button_labels[0])
+    (status,) = await telegram.next_messages(group.id, after=2)
+    await telegram.tap(lan, status, "In progress")
+    (question,) = await telegram.next_messages(group.id, after=3)
+    # Privacy mode: a plain message never reaches the bot, a reply to its question does.
+    hidden = await telegram.send_text(lan, "Đã in 2.000 tờ rơi", chat=group)
+    await telegram.send_text(lan, "Đã in 2.000 tờ rơi", chat=group, reply_to=question)
+    (evidence,) = await telegram.next_messages(group.id, after=4)
+    await telegram.tap(lan, evidence, "No evidence")
+    (saved,) = await telegram.next_messages(group.id, after=5)
+
+    assert hidden is None
+    assert saved.text.startswith("Saved: task II.1 — in progress.")
+    assert "Note: Đã in 2.000 tờ rơi" in saved.text
