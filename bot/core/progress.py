@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.parsing import TaskRef
+from bot.ops import metrics
 from bot.render.text import TaskLine
 from scheduler.outbox import cancel_for_report
 from storage import people
@@ -94,6 +95,7 @@ async def record(
     )
     # The agency has reported for this cycle: reminders still queued for it would only nag.
     await cancel_for_report(session, agency_id, cycle, now, task_id=task.id)
+    metrics.count_on_commit(session, metrics.UPDATES_STORED, platform=source.platform)
     return row
 
 
@@ -108,6 +110,7 @@ async def revise(
 ) -> None:
     check(status, percent, note)
     await people.revise_update(session, row, status=status, percent=percent, note=note, now=now)
+    metrics.count_on_commit(session, metrics.UPDATES_STORED, platform=row.source_platform or "")
 
 
 async def task_lines(

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -270,6 +270,18 @@ MEMBERS_UNREACHABLE = REGISTRY.gauge(
     "nhacviec_members_unreachable", "Active members the bot cannot reach (blocked it, chat gone)."
 )
 DATABASE_UP = REGISTRY.gauge("nhacviec_database_up", "1 if the last scrape could read the database.")
+
+
+def count_on_commit(session, counter: Counter, amount: float = 1.0, **labels: object) -> None:
+    """Count an event that a unit of work records, once that unit of work is committed (a rolled
+    back update was never stored, so it must not be counted)."""
+    counter._key(labels)  # wrong labels fail here, at the call, not later inside the commit
+
+    def committed(_session) -> None:
+        counter.inc(amount, **labels)
+
+    event.listen(session.sync_session, "after_commit", committed, once=True)
+
 
 # The ticks the engine runs, whose freshness /healthz checks.
 TICKS = ("planner", "sender")

@@ -143,3 +143,31 @@ async def test_an_unreadable_database_is_reported_as_down(tmp_path, clock):
         await metrics.refresh_from_database(broken, clock.now())
     await broken.dispose()
     assert metrics.DATABASE_UP.value() == 0
+
+
+async def test_an_event_counted_on_commit_is_not_counted_when_the_work_is_rolled_back(db):
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as session:
+            metrics.count_on_commit(session, metrics.UPDATES_STORED, platform="telegram")
+            raise RuntimeError("the update could not be stored")
+    assert metrics.UPDATES_STORED.value(platform="telegram") == 0
+
+    async with db.transaction() as session:
+        metrics.count_on_commit(session, metrics.UPDATES_STORED, platform="telegram")
+    assert metrics.UPDATES_STORED.value(platform="telegram") == 1
+
+
+async def test_a_progress_update_stored_through_the_core_is_counted(db, app):
+    from bot.core.messages import Incoming
+    from bot.core.service import Core
+    from tests.factories import make_member, make_plan
+
+    async with db.transaction() as session:
+        built = await make_plan(session)
+        await make_member(session, "Lan", agency=built.agencies["Sở Du lịch"], platform="zalo", user_id="lan")
+    core = Core(app)
+
+    await core.handle(Incoming(platform="zalo", chat_id="lan", user_id="lan", text="/capnhat 1 hoàn thành"))
+    await core.handle(Incoming(platform="zalo", chat_id="lan", user_id="lan", text="/capnhat 99 hoàn thành"))
+
+    assert metrics.UPDATES_STORED.value(platform="zalo") == 1
