@@ -2,8 +2,12 @@
 
 One tick: expire what is stale and supersede what a later reminder covers; then, batch by batch,
 claim due rows with a lease (see `outbox.claim`), build one notice per recipient (merging what is
-due for them together, dropping what no longer applies), deliver the notices a few at a time, and
-acknowledge each delivered notice in its own short transaction.
+due for them together, dropping what no longer applies), deliver the notices a few at a time
+(`max_in_flight`), and acknowledge each delivered notice right after it went out, in a short
+transaction of its own — or shared with the others that finished while the previous one committed
+(group commit: on a fast platform one commit per message would be the bottleneck). A send's place
+is freed only once its acknowledgement is committed, so no more than `max_in_flight` sends are ever
+unacknowledged.
 
 Outcomes of a delivery:
 - delivered: the rows are marked sent, with the platform and message id;
@@ -21,8 +25,8 @@ Outcomes of a delivery:
   second glance, and every reminder carries a reference such as "[87/KH-UBND · 20/6 · T-3]" naming its
   plan, deadline and offset, so the recipient recognises a repeat at once. The same holds for a crash
   between sending and acknowledging: the lease runs out, another tick claims the rows again and sends
-  once more. Duplicates are bounded by the sends in flight when the failure happened (at most
-  `max_in_flight` per crashed instance, each duplicated once per crash).
+  once more. Duplicates are bounded by the sends not yet acknowledged when the failure happened:
+  at most `max_in_flight` (default 16) per crashed instance, each sent once more.
 
 A send is not started when the claim's lease is about to run out (another instance could claim the
 rows meanwhile); those rows are released for the next tick instead.
