@@ -10,7 +10,8 @@ time EPOCH and runs at the speed of real time, and it exits on its own (status 0
 nothing left that it could send now (or within RETRY_WINDOW seconds, to wait out short retry
 backoffs). The parent kills it with SIGKILL whenever it likes.
 
-It prints "started" once the engine runs and "idle" when it stops for lack of work.
+It prints "started" once the engine runs and "idle" when it stops for lack of work; on SIGTERM
+it stops as `nhacviec run` does (bot.ops.shutdown) and prints "stopping", then "stopped".
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from bot.app import open_app
 from bot.config import load_config
 from bot.ops import metrics
 from bot.ops.logging import configure_logging
+from bot.ops.shutdown import GracefulShutdown
 from bot.transports.telegram.runner import TelegramBot
 from storage.models.reminders import CLAIMED, PENDING, Reminder
 
@@ -60,26 +62,41 @@ async def outstanding(db, now: dt.datetime) -> int:
         )
 
 
+async def wait_until_idle(app, retry_window: float) -> None:
+    idle = 0
+    # The planner's first tick (at start) must have run before an empty outbox means "done".
+    while idle < IDLE_CHECKS:
+        await asyncio.sleep(CHECK_EVERY)
+        if metrics.last_tick("planner") is None:
+            continue
+        horizon = app.clock.now() + dt.timedelta(seconds=retry_window)
+        idle = idle + 1 if await outstanding(app.db, horizon) == 0 else 0
+
+
 async def main(config_path: str, start: str, epoch: float, retry_window: float = 0.0) -> int:
     config = load_config(config_path)
     configure_logging(config)
     app = await open_app(config, clock=RunningClock(dt.datetime.fromisoformat(start), epoch))
     bot = TelegramBot(app, reminders=True)
-    try:
-        await bot.start()
-        print("started", flush=True)
-        idle = 0
-        # The planner's first tick (at start) must have run before an empty outbox means "done".
-        while idle < IDLE_CHECKS:
-            await asyncio.sleep(CHECK_EVERY)
-            if metrics.last_tick("planner") is None:
-                continue
-            horizon = app.clock.now() + dt.timedelta(seconds=retry_window)
-            idle = idle + 1 if await outstanding(app.db, horizon) == 0 else 0
-        print("idle", flush=True)
-    finally:
-        await bot.stop()
-        await app.close()
+    # As `nhacviec run` does: SIGTERM stops gracefully within the grace period, a second exits at once.
+    async with GracefulShutdown(config.ops.shutdown_grace_seconds) as shutdown:
+        try:
+            await bot.start()
+            print("started", flush=True)
+            idle = asyncio.create_task(wait_until_idle(app, retry_window))
+            signalled = asyncio.create_task(shutdown.wait())
+            await asyncio.wait({idle, signalled}, return_when=asyncio.FIRST_COMPLETED)
+            if shutdown.requested:
+                idle.cancel()
+                print("stopping", flush=True)
+                clean = await shutdown.stop(*bot.stop_steps())
+                print("stopped" if clean else "grace period over", flush=True)
+            else:
+                signalled.cancel()
+                print("idle", flush=True)
+        finally:
+            await bot.stop()
+            await app.close()
     return 0
 
 

@@ -280,6 +280,10 @@ class BotProcess:
                 if self.lines[-1] == line:
                     return
 
+    def terminate(self) -> None:
+        """What systemd sends on stop: SIGTERM."""
+        self.process.send_signal(signal.SIGTERM)
+
     def kill(self) -> None:
         """kill -9: no handler runs, no transaction finishes, no lease is released."""
         self.process.send_signal(signal.SIGKILL)

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.app import App
 from bot.config import Config
@@ -19,7 +19,7 @@ from bot.core.service import Core
 from scheduler.clock import ManualClock
 from storage.models import Identity, Member
 from storage.models.people import COORDINATOR
-from storage.models.reminders import SENT, Reminder
+from storage.models.reminders import CLAIMED, SENT, Reminder
 from tests.emulators.telegram import TelegramEmulator
 from tests.factories import make_member, make_plan
 from tests.faults.harness import (
@@ -346,4 +346,101 @@ async def faulty_fan_out(db, workdir: Path, *, size: int, seed: int = 87, scale:
             statuses=await statuses(db, FAN_OUT_AT),
             delivered_timeouts=delivered_timeouts,
             seconds=time.monotonic() - started,
+        )
+
+
+# ---------------------------------------------------------------- graceful stops
+
+
+async def claimed_rows(db) -> int:
+    async with db.snapshot() as session:
+        return await session.scalar(
+            select(func.count()).select_from(Reminder).where(Reminder.status == CLAIMED)
+        )
+
+
+@dataclass
+class StopResult:
+    size: int
+    stops: int
+    exit_codes: list[int]
+    stop_seconds: list[float]  # from SIGTERM to the process's exit
+    unacknowledged_at_stop: list[int]  # delivered but not recorded as sent, after each stop
+    claimed_at_stop: list[int]  # rows still claimed after each stop (not released)
+    double_signal_code: int | None
+    double_signal_seconds: float | None
+    double_signal_unacknowledged: int | None  # sends cut off by the immediate exit, sent again later
+    tally: Tally
+    statuses: Counter
+
+
+async def graceful_fan_out(
+    db,
+    workdir: Path,
+    *,
+    size: int,
+    stops: int,
+    seed: int = 87,
+    max_in_flight: int = 8,
+    double_signal: bool = True,
+) -> StopResult:
+    """As `crash_fan_out`, but the bot is stopped with SIGTERM, as systemd stops it, and restarted at
+    once on the same clock: sends in flight must finish and what was claimed must be handed back.
+    Last, a stop with two SIGTERMs in a row, which must exit at once."""
+    rng = random.Random(seed)
+    async with TelegramEmulator() as tg:
+        chats = await seed_crowd(db, tg, size)
+        await plan_at(db, FAN_OUT_AT)
+        config = bot_config(workdir / "bot.toml", db.url, tg, per_second=200, max_in_flight=max_in_flight)
+        log = workdir / "bot.log"
+        epoch = time.time()
+        points = sorted(rng.sample(range(1, size), stops))
+        codes, seconds, unacked, claimed = [], [], [], []
+        double_code = double_seconds = double_unacked = None
+        for n, point in enumerate(points + ([size // 2] if double_signal else [])):
+            double = double_signal and n == len(points)
+            process = BotProcess(config, tg.token, log)
+            await process.start(FAN_OUT_AT, epoch=epoch)
+            try:
+                threshold = max(point, len(tg.sent) + 1)
+                await tg.wait_for(lambda threshold=threshold: len(tg.sent) >= threshold, within=120)
+                signalled = time.monotonic()
+                process.terminate()
+                if double:
+                    await process.expect("stopping")
+                    process.terminate()
+                code = await process.wait()
+                elapsed = time.monotonic() - signalled
+            finally:
+                await process.ensure_dead()
+            if double:
+                double_code, double_seconds = code, elapsed
+                double_unacked = len({m.chat_id for m in tg.sent} - await acked_chats(db))
+                # The leases of what it held run out before the next start.
+                epoch -= 11
+                continue
+            codes.append(code)
+            seconds.append(elapsed)
+            reached = {m.chat_id for m in tg.sent}
+            unacked.append(len(reached - await acked_chats(db)))
+            claimed.append(await claimed_rows(db))
+        final = BotProcess(config, tg.token, log)
+        await final.start(FAN_OUT_AT, epoch=epoch)
+        try:
+            await final.expect("idle", within=300)
+            await final.wait()
+        finally:
+            await final.ensure_dead()
+        return StopResult(
+            size=size,
+            stops=stops,
+            exit_codes=codes,
+            stop_seconds=seconds,
+            unacknowledged_at_stop=unacked,
+            claimed_at_stop=claimed,
+            double_signal_code=double_code,
+            double_signal_seconds=double_seconds,
+            double_signal_unacknowledged=double_unacked,
+            tally=tally(tg, chats),
+            statuses=await statuses(db, FAN_OUT_AT),
         )

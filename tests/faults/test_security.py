@@ -195,5 +195,7 @@ async def test_an_attackers_session_is_refused_everywhere_and_leaves_no_secret_i
     assert "webhook call refused" in log_text
     assert "not its owner" in log_text
     leaked = [secret for secret in secrets_seen if secret in log_text or secret.split(":")[-1] in log_text]
-    lines = [line for line in log_text.splitlines() if any(s in line or s.split(":")[-1] in line for s in leaked)]
+    lines = [
+        line for line in log_text.splitlines() if any(s in line or s.split(":")[-1] in line for s in leaked)
+    ]
     assert leaked == [], lines[:5]
