@@ -172,6 +172,15 @@ class TelegramConfig(Section):
     # Updates handled at the same time; those of one chat are always handled in order.
     concurrent_updates: int = Field(default=16, ge=1, le=256)
 
+    @field_validator("bot_username")
+    @classmethod
+    def _bare_username(cls, value: str) -> str:
+        # Telegram shows the name as "@nhacviec_bot"; links and mentions need it without the "@".
+        bare = value.strip().lstrip("@")
+        if not bare or not bare.replace("_", "").isascii() or not bare.replace("_", "").isalnum():
+            raise ValueError(f"{value!r} is not a Telegram bot username (letters, digits and _)")
+        return bare
+
 
 class ChatConfig(Section):
     # A guided flow (/capnhat, /dangky, /moi) left unanswered this long is dropped, with a message.

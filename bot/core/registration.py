@@ -61,7 +61,8 @@ class Newcomer:
 
 
 def deep_link(bot_username: str, token: str) -> str:
-    return f"https://t.me/{bot_username}?start={quote(token)}"
+    # People write the username as Telegram shows it, "@nhacviec_bot"; the link takes it bare.
+    return f"https://t.me/{bot_username.strip().lstrip('@')}?start={quote(token)}"
 
 
 async def issue_invite(
