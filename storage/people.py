@@ -60,6 +60,26 @@ async def member_by_identity(session: AsyncSession, platform: str, external_id: 
     return (await session.execute(stmt)).unique().scalar_one_or_none()
 
 
+def heard_from(member: Member, *, platform: str, external_id: str, chat_id: str) -> bool:
+    """The member wrote to the bot in the chat it sends them reminders in, so it can reach them
+    there again (they unblocked the bot, or restarted the chat): that identity, and with it the
+    member, are reachable again. A message in a group proves nothing about their private chat.
+    True when anything changed."""
+    changed = False
+    for identity in member.identities:
+        if (identity.platform, identity.external_id, identity.chat_id) != (platform, external_id, chat_id):
+            continue
+        if not identity.reachable:
+            identity.reachable = True
+            changed = True
+        if not member.reachable:
+            member.reachable = True
+            member.unreachable_reason = None
+            member.unreachable_since = None
+            changed = True
+    return changed
+
+
 async def get_member(session: AsyncSession, member_id: int | None) -> Member | None:
     return await session.get(Member, member_id) if isinstance(member_id, int) else None
 
