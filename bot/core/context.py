@@ -8,6 +8,7 @@ One Context lives for one incoming message. Handlers read from it and return rep
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +64,7 @@ class Context:
     state: ConversationState | None
     language: str
     addressees: dict[int, Addressee] = field(default_factory=dict)
+    after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     _plan: Plan | None = None
     _plan_loaded: bool = False
 
@@ -120,6 +122,12 @@ class Context:
 
     def cycle(self, plan: Plan) -> dt.date:
         return cycle_for(plan, self.today, extra=self.extra_deadlines(plan))
+
+    def when_committed(self, job: Callable[[], Awaitable[None]]) -> None:
+        """Run `job` after the unit of work has committed, outside any transaction: for slow work
+        that needs no database, such as drawing a report (on SQLite the transaction holds the one
+        write lock, so every other writer would wait for the drawing)."""
+        self.after_commit.append(job)
 
     # ------------------------------------------------------------------ conversation state
 

@@ -66,9 +66,13 @@ class Core:
                     replies = await self._dispatch(ctx)
                 await self._record_menus(ctx, replies)
                 await self._housekeeping(session, now)
+            with use_language(ctx.language):
+                for job in ctx.after_commit:
+                    await job()
             return replies
         except Exception:
-            # Whatever went wrong, the unit of work was rolled back: nothing half-stored.
+            # Whatever went wrong, nothing is half-stored: the unit of work was rolled back, or it had
+            # committed and what failed after it only drew what was asked for (a report, a chart).
             log.exception("failed to handle %s update from %s", incoming.platform, incoming.user_id)
             with use_language(language):
                 return [Reply(_("Sorry, something went wrong and nothing was saved. Please try again."))]

@@ -208,7 +208,6 @@ async def _files(ctx: Context, plan: Plan, cycle: dt.date, formats: list[str]) -
         detail=ALL,
     )
     letterhead = letterhead_from_config(ctx.app.config)
-    documents = [await _render(summary, fmt, ctx, letterhead) for fmt in formats]
     lines = [
         _(
             "Plan {number}, reporting cycle ending {day}: {reported}/{expected} agencies reported, {tasks} tasks."
@@ -222,7 +221,14 @@ async def _files(ctx: Context, plan: Plan, cycle: dt.date, formats: list[str]) -
     ]
     if "docx" in formats:
         lines.append(_("The Word file is a draft: fill in the number, the date and the signer, then sign."))
-    return [Reply("\n".join(lines), documents=documents)]
+    reply = Reply("\n".join(lines))
+
+    async def draw() -> None:
+        reply.documents = [await _render(summary, fmt, ctx, letterhead) for fmt in formats]
+
+    # The summary was read in the unit of work; the drawing needs no database.
+    ctx.when_committed(draw)
+    return [reply]
 
 
 async def _render(summary: Summary, fmt: str, ctx: Context, letterhead) -> Document:

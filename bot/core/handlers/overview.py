@@ -59,9 +59,14 @@ async def summary(ctx: Context, args: str) -> list[Reply]:
     summary = await _summary(ctx)
     replies = await _view(ctx, SUMMARY, 1, summary)
     if summary is not None and summary.expected_agencies:
-        # Drawing takes a good part of a second on a large plan: off the event loop.
-        chart = await asyncio.to_thread(chart_image, summary, language=ctx.language)
-        replies.append(Reply("", images=[chart]))
+        chart = Reply("")
+
+        async def draw() -> None:
+            # A good part of a second on a large plan: off the event loop, and after the commit.
+            chart.images = [await asyncio.to_thread(chart_image, summary, language=ctx.language)]
+
+        ctx.when_committed(draw)
+        replies.append(chart)
     return replies
 
 
