@@ -36,7 +36,12 @@ async def setup_people(db, *, focal_language: str = "en", coordinator_language: 
     async with db.transaction() as session:
         built = await make_plan(session)
         await make_member(
-            session, "Hà", role=COORDINATOR, platform="telegram", user_id=str(HA), language="en"
+            session,
+            "Hà",
+            role=COORDINATOR,
+            platform="telegram",
+            user_id=str(HA),
+            language=coordinator_language,
         )
         await make_member(
             session, "Lan", agency=built.agencies["Sở Du lịch"], platform="telegram", user_id=str(LAN),
