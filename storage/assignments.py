@@ -15,12 +15,18 @@ plan's TT column, so "/capnhat 3" means what the printed plan calls task 3 of th
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models.plan import LEAD, Plan, Section, Task
+from storage.models.plan import LEAD, Plan, Section, Task, TaskAgency
+
+_T = TypeVar("_T", bound=Hashable)
 
 
 async def current_plan(session: AsyncSession) -> Plan | None:
@@ -44,20 +50,96 @@ async def _plan_tasks(session: AsyncSession, plan_id: int) -> list[tuple[Task, S
     return [(task, section) for task, section in (await session.execute(stmt)).unique().all()]
 
 
+def _by_agency(rows: Iterable[tuple[_T, int | None, list[int]]]) -> dict[int, list[_T]]:
+    """(task, its section's agency, its lead agencies) in plan order → each agency's tasks: its own
+    section first, then what it leads elsewhere. The one place the numbering rule lives."""
+    own: dict[int, list[_T]] = defaultdict(list)
+    led: dict[int, list[_T]] = defaultdict(list)
+    for task, section_agency_id, leads in rows:
+        if section_agency_id is not None:
+            own[section_agency_id].append(task)
+        for agency_id in leads or ([section_agency_id] if section_agency_id is not None else []):
+            if agency_id != section_agency_id:
+                led[agency_id].append(task)
+    return {agency_id: own.get(agency_id, []) + led.get(agency_id, []) for agency_id in {*own, *led}}
+
+
 async def tasks_by_agency(session: AsyncSession, plan_id: int) -> dict[int, list[Task]]:
     """Every responsible agency with its tasks in plan order."""
     rows = await _plan_tasks(session, plan_id)
-    own: dict[int, list[Task]] = defaultdict(list)
-    led: dict[int, list[Task]] = defaultdict(list)
-    for task, section in rows:
-        if section.agency_id is not None:
-            own[section.agency_id].append(task)
-        for agency_id in leads_of(task, section):
-            if agency_id != section.agency_id:
-                led[agency_id].append(task)
-    return {agency_id: own.get(agency_id, []) + led.get(agency_id, []) for agency_id in {*own, *led}}
+    return _by_agency(
+        (task, section.agency_id, [link.agency_id for link in task.links if link.role == LEAD])
+        for task, section in rows
+    )
 
 
 async def agency_tasks(session: AsyncSession, plan_id: int, agency_id: int) -> list[Task]:
     """The tasks `agency_id` reports on, in plan order; position i (from 1) is the task's number."""
     return (await tasks_by_agency(session, plan_id)).get(agency_id, [])
+
+
+@dataclass(frozen=True, slots=True)
+class AssignedTask:
+    """A task as the chat needs it to list, pick and report on; plain values, so that it can be kept
+    between units of work (see `assigned_tasks`)."""
+
+    id: int
+    plan_id: int
+    number: int
+    code: str
+    content: str
+    timeframe_text: str
+    start_on: dt.date | None
+    end_on: dt.date | None
+
+
+@dataclass(frozen=True)
+class Assignments:
+    """A plan's tasks by agency (numbered as in `agency_tasks`) and by id."""
+
+    by_agency: dict[int, tuple[AssignedTask, ...]]
+    by_id: dict[int, AssignedTask]
+
+
+async def assigned_tasks(session: AsyncSession, plan_id: int) -> Assignments:
+    """The same assignment as `tasks_by_agency`, read as plain rows in two statements.
+
+    Loading Task objects costs a statement per relationship (links, their agencies, the agencies'
+    aliases) and builds ORM state for every row; the chat asks for an agency's tasks on most
+    messages, so it reads only the columns it shows, and can keep the result while the plan is
+    unchanged."""
+    task_rows = (
+        await session.execute(
+            select(
+                Task.id,
+                Task.plan_id,
+                Task.number,
+                Task.code,
+                Task.content,
+                Task.timeframe_text,
+                Task.start_on,
+                Task.end_on,
+                Section.agency_id,
+            )
+            .join(Section, Task.section_id == Section.id)
+            .where(Task.plan_id == plan_id)
+            .order_by(Section.position, Task.number)
+        )
+    ).all()
+    leads: dict[int, list[int]] = defaultdict(list)
+    link_rows = await session.execute(
+        select(TaskAgency.task_id, TaskAgency.agency_id)
+        .join(Task, TaskAgency.task_id == Task.id)
+        .where(Task.plan_id == plan_id, TaskAgency.role == LEAD)
+        .order_by(TaskAgency.task_id, TaskAgency.position, TaskAgency.id)
+    )
+    for task_id, agency_id in link_rows:
+        leads[task_id].append(agency_id)
+    tasks = [(AssignedTask(*row[:8]), row[8]) for row in task_rows]
+    grouped = _by_agency(
+        (task, section_agency_id, leads.get(task.id, [])) for task, section_agency_id in tasks
+    )
+    return Assignments(
+        by_agency={agency_id: tuple(items) for agency_id, items in grouped.items()},
+        by_id={task.id: task for task, _agency in tasks},
+    )

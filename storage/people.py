@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from storage.models.people import (
     ACTIVE,
@@ -34,6 +35,7 @@ from storage.models.people import (
     ProgressUpdate,
     UpdateRevision,
 )
+from storage.models.plan import Agency
 
 # 18 random bytes = 144 bits, above the 128 the threat model asks for; 24 URL-safe characters fit
 # Telegram's 64-character /start payload.
@@ -56,6 +58,11 @@ async def member_by_identity(session: AsyncSession, platform: str, external_id: 
         select(Member)
         .join(Identity, Identity.member_id == Member.id)
         .where(Identity.platform == platform, Identity.external_id == external_id)
+        # Every incoming message starts here, so one statement: the member, their agency and all
+        # their identities joined, where the mapped defaults would take three (identities and the
+        # agency's aliases each by a second SELECT). Nothing reads a member's agency's aliases; a
+        # query that needs them (find_agencies) loads them onto the same object.
+        .options(joinedload(Member.agency).lazyload(Agency.aliases), joinedload(Member.identities))
     )
     return (await session.execute(stmt)).unique().scalar_one_or_none()
 
@@ -387,6 +394,45 @@ async def latest_updates(
     return {row.task_id: row for row in (await session.execute(stmt)).unique().scalars()}
 
 
+@dataclass(frozen=True, slots=True)
+class LatestUpdate:
+    """What a task list shows of a task's latest update."""
+
+    task_id: int
+    status: str
+    percent: int | None
+    note: str
+    created_at: dt.datetime
+    member_name: str | None
+
+
+async def latest_update_lines(session: AsyncSession, task_ids: Iterable[int]) -> dict[int, LatestUpdate]:
+    """`latest_updates` for a task list: the same rows, as the few columns it shows. The ORM form
+    loads each update's task and member with their own relationships (several statements)."""
+    task_ids = list(task_ids)
+    if not task_ids:
+        return {}
+    newest = (
+        select(func.max(ProgressUpdate.id).label("id"))
+        .where(ProgressUpdate.task_id.in_(task_ids))
+        .group_by(ProgressUpdate.task_id)
+        .subquery()
+    )
+    stmt = (
+        select(
+            ProgressUpdate.task_id,
+            ProgressUpdate.status,
+            ProgressUpdate.percent,
+            ProgressUpdate.note,
+            ProgressUpdate.created_at,
+            Member.name,
+        )
+        .join(newest, ProgressUpdate.id == newest.c.id)
+        .outerjoin(Member, Member.id == ProgressUpdate.member_id)
+    )
+    return {row.task_id: LatestUpdate(*row) for row in await session.execute(stmt)}
+
+
 async def update_history(
     session: AsyncSession, task_id: int, *, agency_id: int | None = None
 ) -> list[ProgressUpdate]:
@@ -413,14 +459,19 @@ async def mark_processed(session: AsyncSession, *, platform: str, update_key: st
     """
     values = {"platform": platform, "update_key": update_key, "processed_at": now}
     dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = (
-        insert(ProcessedUpdate)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["platform", "update_key"])
-    )
-    result = await session.execute(stmt)
+    result = await session.execute(_MARK_PROCESSED[dialect == "postgresql"], values)
     return result.rowcount == 1
+
+
+# Built once: this runs for every incoming update, and building the statement each time cost
+# about as much as executing it. On the table, not the class: with parameters passed separately an
+# ORM insert becomes a bulk insert, which reports no rowcount.
+_MARK_PROCESSED = {
+    postgres: (pg_insert if postgres else sqlite_insert)(ProcessedUpdate.__table__).on_conflict_do_nothing(
+        index_elements=["platform", "update_key"]
+    )
+    for postgres in (False, True)
+}
 
 
 async def forget_processed_before(session: AsyncSession, cutoff: dt.datetime) -> int:

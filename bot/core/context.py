@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
 from bot.core.messages import Attachment, Button, Incoming, Reply
+from bot.core.plan_tasks import PlanTasks
 from bot.i18n import normalize_language
 from storage import people
-from storage.assignments import current_plan
+from storage.assignments import AssignedTask, current_plan
 from storage.cycles import cycle_for
 from storage.models.people import ACTIVE, ADMIN, COORDINATOR, ConversationState, Identity, Member
 from storage.models.plan import Plan
@@ -65,6 +66,8 @@ class Context:
     language: str
     addressees: dict[int, Addressee] = field(default_factory=dict)
     after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # The core passes its own, kept between messages; a fresh one reads the tasks afresh.
+    plan_tasks: PlanTasks = field(default_factory=PlanTasks)
     _plan: Plan | None = None
     _plan_loaded: bool = False
 
@@ -113,6 +116,20 @@ class Context:
             self._plan = await current_plan(self.session)
             self._plan_loaded = True
         return self._plan
+
+    async def agency_tasks(self, agency_id: int) -> list[AssignedTask]:
+        """The tasks `agency_id` reports on in the current plan, numbered as members type them."""
+        plan = await self.plan()
+        if plan is None:
+            return []
+        return list((await self.plan_tasks.get(self.session, plan)).by_agency.get(agency_id, ()))
+
+    async def plan_task(self, task_id: int) -> AssignedTask | None:
+        """A task of the current plan by id."""
+        plan = await self.plan()
+        if plan is None:
+            return None
+        return (await self.plan_tasks.get(self.session, plan)).by_id.get(task_id)
 
     def extra_deadlines(self, plan: Plan) -> list[dt.date]:
         return [

@@ -6,6 +6,7 @@ keeping its history, and each task's derived status for the task list.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,9 +16,9 @@ from bot.ops import metrics
 from bot.render.text import TaskLine
 from scheduler.outbox import cancel_for_report
 from storage import people
-from storage.assignments import agency_tasks
+from storage.assignments import AssignedTask
 from storage.models.people import NOTE_MAX_CHARS, UPDATE_STATUSES, Member, ProgressUpdate
-from storage.models.plan import Plan, Task
+from storage.models.plan import Task
 from storage.summary import derive_status
 
 # Problems with what was typed; the chat layer words each one in the user's language.
@@ -43,11 +44,7 @@ def check(status: str, percent: int | None, note: str) -> None:
         raise InvalidUpdate(NOTE_TOO_LONG, length=len(note), limit=NOTE_MAX_CHARS)
 
 
-async def tasks_for(session: AsyncSession, plan: Plan, agency_id: int) -> list[Task]:
-    return await agency_tasks(session, plan.id, agency_id)
-
-
-def find_task(tasks: list[Task], ref: TaskRef) -> Task | None:
+def find_task(tasks: Sequence[AssignedTask], ref: TaskRef) -> AssignedTask | None:
     """Task `ref` among `tasks`: by its number in the list (from 1) or by its plan numbering."""
     if ref.number is not None:
         return tasks[ref.number - 1] if 1 <= ref.number <= len(tasks) else None
@@ -66,7 +63,7 @@ class Source:
 async def record(
     session: AsyncSession,
     *,
-    task: Task,
+    task: AssignedTask | Task,
     member: Member,
     agency_id: int,
     status: str,
@@ -114,11 +111,16 @@ async def revise(
 
 
 async def task_lines(
-    session: AsyncSession, plan: Plan, agency_id: int, *, cycle: dt.date, today: dt.date, tz: dt.tzinfo
+    session: AsyncSession,
+    tasks: Sequence[AssignedTask],
+    *,
+    cycle: dt.date,
+    today: dt.date,
+    tz: dt.tzinfo,
 ) -> list[TaskLine]:
-    """An agency's tasks with their derived status and latest update, numbered as the member types them."""
-    tasks = await tasks_for(session, plan, agency_id)
-    latest = await people.latest_updates(session, [task.id for task in tasks])
+    """An agency's tasks (as Context.agency_tasks gives them) with their derived status and latest
+    update, numbered as the member types them."""
+    latest = await people.latest_update_lines(session, [task.id for task in tasks])
     lines = []
     for number, task in enumerate(tasks, start=1):
         update = latest.get(task.id)
@@ -132,7 +134,7 @@ async def task_lines(
                 reported=update.status if update else None,
                 percent=update.percent if update else None,
                 note=update.note if update else "",
-                who=update.member.name if update and update.member else None,
+                who=update.member_name if update else None,
                 when=update.created_at if update else None,
             )
         )

@@ -20,6 +20,7 @@ from bot.core.handlers import access, guide, updates
 from bot.core.menus import menu_keys, remember_menu
 from bot.core.messages import Incoming, Reply
 from bot.core.parsing import bare_number
+from bot.core.plan_tasks import PlanTasks
 from bot.i18n import _, normalize_language, use_language
 from storage import people
 from storage.models.people import ACTIVE
@@ -48,6 +49,8 @@ class Core:
     def __init__(self, app: App):
         self.app = app
         self._handled = 0
+        # Kept between messages: the plan's tasks change only on import (see bot.core.plan_tasks).
+        self._plan_tasks = PlanTasks()
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         incoming = _cleaned(incoming)
@@ -102,6 +105,7 @@ class Core:
             member=member,
             state=state,
             language=self._fallback_language(incoming),
+            plan_tasks=self._plan_tasks,
         )
         if member is not None and member.status == ACTIVE:
             ctx.language = member.language

@@ -9,7 +9,6 @@ from bot.core.handlers.agency_choice import agency_buttons, agency_by_id, search
 from bot.core.messages import Reply
 from bot.i18n import _, format_day, format_short_day, ngettext
 from bot.render.text import Page, shorten, task_list_pages
-from storage.assignments import tasks_by_agency
 from storage.models.plan import Agency
 from storage.summary import DONE_STATUSES
 
@@ -37,7 +36,7 @@ async def list_tasks(ctx: Context, args: str) -> list[Reply]:
 
 async def _choose_agency(ctx: Context) -> list[Reply]:
     plan = await ctx.plan()
-    owned = await tasks_by_agency(ctx.session, plan.id)
+    owned = (await ctx.plan_tasks.get(ctx.session, plan)).by_agency
     agencies = [await ctx.session.get(Agency, agency_id) for agency_id in owned]
     agencies.sort(key=lambda agency: agency.name)
     return [
@@ -68,7 +67,8 @@ async def tasks_page(ctx: Context, payload: dict) -> list[Reply]:
 async def _agency_page(ctx: Context, agency: Agency, page: int) -> list[Reply]:
     plan = await ctx.plan()
     cycle = ctx.cycle(plan)
-    lines = await progress.task_lines(ctx.session, plan, agency.id, cycle=cycle, today=ctx.today, tz=ctx.tz)
+    tasks = await ctx.agency_tasks(agency.id)
+    lines = await progress.task_lines(ctx.session, tasks, cycle=cycle, today=ctx.today, tz=ctx.tz)
     pages = task_list_pages(agency.name, lines, cycle=cycle, limit=ctx.text_limit, tz=ctx.tz)
     return [await page_reply(ctx, pages, page, "tasks_page", agency_id=agency.id)]
 
@@ -104,8 +104,8 @@ async def deadlines(ctx: Context, args: str) -> list[Reply]:
         lines.append(f"{mark} {format_day(deadline)} ({when})")
     agency = ctx.member.agency
     if agency is not None:
-        tasks = await progress.task_lines(ctx.session, plan, agency.id, cycle=cycle, today=today, tz=ctx.tz)
-        dated = await progress.tasks_for(ctx.session, plan, agency.id)
+        dated = await ctx.agency_tasks(agency.id)
+        tasks = await progress.task_lines(ctx.session, dated, cycle=cycle, today=today, tz=ctx.tz)
         ends = {task.code: task.end_on for task in dated}
         due = [
             line

@@ -12,6 +12,7 @@ from bot.core.parsing import UpdateLine, find_url, parse_task_ref, parse_update_
 from bot.i18n import _, format_day
 from bot.render.text import reported_label, shorten
 from storage import people
+from storage.assignments import AssignedTask
 from storage.models.people import UPDATE_STATUSES
 from storage.models.plan import Task
 
@@ -35,21 +36,23 @@ def _problem_text(error: progress.InvalidUpdate, outcome: str) -> str:
     return f"{problem} {outcome}"
 
 
-async def _agency_tasks(ctx: Context) -> tuple[list[Task] | None, list[Reply] | None]:
+async def _agency_tasks(ctx: Context) -> tuple[list[AssignedTask] | None, list[Reply] | None]:
     """The tasks the member reports on, or the replies explaining why there are none."""
     plan = await ctx.plan()
     if plan is None:
         return None, no_plan()
     if ctx.member.agency_id is None:
         return None, needs_agency(ctx)
-    return await progress.tasks_for(ctx.session, plan, ctx.member.agency_id), None
+    return await ctx.agency_tasks(ctx.member.agency_id), None
 
 
-def _task_label(task: Task) -> str:
+def _task_label(task: AssignedTask) -> str:
     return f"{task.code} · {shorten(task.content, 48)}"
 
 
-async def _ask_task(ctx: Context, tasks: list[Task], intro: str | None = None, **carry) -> list[Reply]:
+async def _ask_task(
+    ctx: Context, tasks: list[AssignedTask], intro: str | None = None, **carry
+) -> list[Reply]:
     await ctx.goto(FLOW, "task", **carry)
     text = _("Which task? Choose it, or type its number (or its plan numbering, such as IV.3).")
     if intro:
@@ -61,7 +64,9 @@ async def _ask_task(ctx: Context, tasks: list[Task], intro: str | None = None, *
     return [Reply(text, buttons=buttons)]
 
 
-async def _ask_status(ctx: Context, task: Task, intro: str | None = None, **carry) -> list[Reply]:
+async def _ask_status(
+    ctx: Context, task: AssignedTask | Task, intro: str | None = None, **carry
+) -> list[Reply]:
     await ctx.goto(FLOW, "status", task_id=task.id, **carry)
     text = _("Task {code}: {content}\nWhat is its status? You may add a percentage, such as “60%”.").format(
         code=task.code, content=shorten(task.content, 160)
@@ -110,7 +115,7 @@ async def try_bare_update(ctx: Context, text: str) -> list[Reply] | None:
     return await _one_line(ctx, tasks, line)
 
 
-async def _one_line(ctx: Context, tasks: list[Task], line: UpdateLine) -> list[Reply]:
+async def _one_line(ctx: Context, tasks: list[AssignedTask], line: UpdateLine) -> list[Reply]:
     carry = {"status": line.status, "percent": line.percent, "note": line.note or None}
     if line.ref is None:
         intro = _(
@@ -192,9 +197,12 @@ async def _on_task(ctx: Context, answer: Answer) -> list[Reply]:
     return await _ask_status(ctx, task)
 
 
-async def _current_task(ctx: Context) -> Task | None:
+async def _current_task(ctx: Context) -> AssignedTask | Task | None:
     task_id = ctx.flow_data.get("task_id")
-    return await ctx.session.get(Task, task_id) if isinstance(task_id, int) else None
+    if not isinstance(task_id, int):
+        return None
+    # A flow begun before a new plan was imported may still name a task of the old one.
+    return await ctx.plan_task(task_id) or await ctx.session.get(Task, task_id)
 
 
 async def _on_status(ctx: Context, answer: Answer) -> list[Reply]:
@@ -285,7 +293,7 @@ UPDATE_FLOW = Flow(
 
 async def _save(
     ctx: Context,
-    task: Task,
+    task: AssignedTask | Task,
     *,
     status: str,
     percent: int | None,
@@ -316,7 +324,7 @@ async def _save(
 
 
 def _confirmation(
-    task: Task, status: str, percent: int | None, note: str, evidence: str | None, cycle
+    task: AssignedTask | Task, status: str, percent: int | None, note: str, evidence: str | None, cycle
 ) -> str:
     state = reported_label(status)
     if percent is not None:
