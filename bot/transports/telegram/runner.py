@@ -26,8 +26,8 @@ from bot.app import App
 from bot.config import Config
 from bot.core.messages import Reply
 from bot.ops.http import add_ops_routes, maybe_start_ops_server
-from bot.ops.shutdown import GracefulShutdown
-from bot.transports.base import DeliveryError
+from bot.transports.base import DeliveryError, Transport
+from bot.transports.registry import send_addressed
 from bot.transports.telegram.commands import command_menus
 from bot.transports.telegram.ordering import ChatOrderedUpdates
 from bot.transports.telegram.render import CallbackData
@@ -77,7 +77,22 @@ def build_application(config: Config, token: str) -> Application:
 class TelegramBot:
     """The running bot. `async with TelegramBot(app) as bot:` or start()/stop()."""
 
-    def __init__(self, app: App, *, token: str | None = None, reminders: bool = True):
+    def __init__(
+        self,
+        app: App,
+        *,
+        token: str | None = None,
+        reminders: bool = True,
+        core=None,
+        transports: dict[str, Transport] | None = None,
+        core_turn=None,
+        serve_ops: bool = True,
+    ):
+        """`core`, `core_turn`: the process's Core and the lock giving it one update at a time on
+        SQLite, when other platforms' runners share them; `transports`: the process's registry
+        (bot.transports.registry), which this bot's transport joins and replies to chats on other
+        platforms go through; `reminders`, `serve_ops`: this bot starts the reminder engine and, when
+        polling, the /healthz server itself."""
         from bot.core.service import Core
 
         secret = app.config.secrets.telegram_bot_token
@@ -87,9 +102,12 @@ class TelegramBot:
         self.app = app
         self.settings = app.config.telegram
         self.webhook_secret = self._webhook_secret() if self.settings.mode == "webhook" else None
-        self.core = Core(app)
+        self.core = core or Core(app)
         self.application = build_application(app.config, token)
         self.transport = TelegramTransport(self.application.bot, callbacks=CallbackData())
+        self.transports: dict[str, Transport] = transports if transports is not None else {}
+        self.transports[PLATFORM] = self.transport
+        self.serve_ops = serve_ops
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)
         self.reminders = reminders
@@ -101,7 +119,9 @@ class TelegramBot:
         # SQLite takes one writer at a time, and its busy wait is neither fair nor quick (writers
         # poll with growing sleeps): updates queue here for the core instead, first come first
         # served, while replies still go out concurrently. PostgreSQL handles them side by side.
-        self._core_turn = asyncio.Lock() if app.db.sqlite else contextlib.nullcontext()
+        if core_turn is None:
+            core_turn = asyncio.Lock() if app.db.sqlite else contextlib.nullcontext()
+        self._core_turn = core_turn
 
     def _webhook_secret(self) -> str:
         secret = self.app.config.secrets.telegram_webhook_secret
@@ -139,24 +159,30 @@ class TelegramBot:
                 bootstrap_retries=5,
                 error_callback=self._on_polling_error,
             )
-            self._ops_server = await maybe_start_ops_server(self.app)
+            if self.serve_ops:
+                self._ops_server = await maybe_start_ops_server(self.app)
         if self.reminders:
             from bot.reminders import start_reminder_engine
 
-            self.engine = await start_reminder_engine(self.app, {PLATFORM: self.transport})
+            self.engine = await start_reminder_engine(self.app, self.transports)
         log.info("Telegram bot @%s running (%s)", self.username, self.settings.mode)
 
     def stop_steps(self) -> list:
         """Stopping, in the order that loses nothing: no new updates, then no new reminders while
         in-flight sends finish, then the updates already taken are handled, then the connections close.
         Each step is separate so that a grace period can cut one short and still run the next."""
-        return [self._stop_intake, self._stop_engine, self._stop_processing]
+        return [self.stop_intake, self._stop_engine, self.finish, self.close]
 
     async def stop(self) -> None:
         for step in self.stop_steps():
             await step()
 
-    async def _stop_intake(self) -> None:
+    @property
+    def serves_http(self) -> bool:
+        """The webhook server is up (it answers /healthz and /metrics too)."""
+        return self._web_runner is not None
+
+    async def stop_intake(self) -> None:
         if self.application.updater is not None and self.application.updater.running:
             await self.application.updater.stop()
         if self._web_runner is not None:
@@ -171,9 +197,12 @@ class TelegramBot:
             engine, self.engine = self.engine, None
             await engine.stop()
 
-    async def _stop_processing(self) -> None:
+    async def finish(self) -> None:
+        """Handle the updates already taken."""
         if self.application.running:
             await self.application.stop()
+
+    async def close(self) -> None:
         await self.application.shutdown()
 
     async def __aenter__(self) -> TelegramBot:
@@ -278,7 +307,8 @@ class TelegramBot:
 
     async def _send_reply(self, chat_id: str, reply: Reply) -> None:
         if reply.to_platform not in (None, PLATFORM):
-            log.warning("a reply for %s cannot be sent by the Telegram bot; dropped", reply.to_platform)
+            # A chat on another platform (an applicant on Zalo told of a coordinator's tap, say).
+            await send_addressed(self.app, self.transports, reply)
             return
         target = reply.to_chat_id or chat_id
         try:
@@ -295,17 +325,8 @@ class TelegramBot:
 
 
 async def run_telegram(app: App) -> int:
-    """Run until SIGTERM or SIGINT (a second one exits at once)."""
-    # httpx logs request URLs at INFO, and Bot API URLs carry the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    try:
-        bot = TelegramBot(app)
-    except TelegramSetupError as exc:
-        from bot.cli import CommandError
+    """Run until SIGTERM or SIGINT (a second one exits at once); the other configured platforms
+    are sent on, not served (see bot.transports.runner)."""
+    from bot.transports.runner import run_bots
 
-        raise CommandError(str(exc)) from exc
-    async with GracefulShutdown(app.config.ops.shutdown_grace_seconds) as shutdown:
-        await bot.start()
-        await shutdown.wait()
-        await shutdown.stop(*bot.stop_steps())
-    return 0
+    return await run_bots(app, [PLATFORM])

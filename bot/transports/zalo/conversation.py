@@ -6,12 +6,10 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import select
-
 from bot.app import App
-from bot.core.messages import Incoming, Reply
-from bot.transports.base import DeliveryError, Recipient, Transport
-from storage.models.people import Identity, Member
+from bot.core.messages import Incoming
+from bot.transports.base import DeliveryError, Transport
+from bot.transports.registry import recipient_for, send_addressed
 
 log = logging.getLogger(__name__)
 
@@ -71,38 +69,20 @@ class Conversation:
         replies = await self.core.handle(incoming)
         quoted = False
         for reply in replies:
-            own_chat = reply.to_chat_id is None
-            platform = incoming.platform if own_chat else (reply.to_platform or incoming.platform)
-            chat_id = incoming.chat_id if own_chat else reply.to_chat_id
-            transport = self.transports.get(platform)
-            if transport is None:
-                log.warning(
-                    "a reply for a %s chat cannot be sent from this process (no %s transport)",
-                    platform,
-                    platform,
-                )
+            if reply.to_chat_id is not None:
+                if reply.to_platform is None:
+                    reply.to_platform = incoming.platform
+                # Another chat, perhaps on another platform: the process's registry has its transport.
+                await send_addressed(self.app, self.transports, reply)
                 continue
-            recipient = Recipient(platform, chat_id, await self._language(platform, chat_id, reply))
+            platform, chat_id = incoming.platform, incoming.chat_id
+            recipient = await recipient_for(self.app, platform, chat_id, reply)
             extra = {}
-            if own_chat and not quoted and incoming.message_id and platform == "zalo_oa":
+            if not quoted and incoming.message_id and platform == "zalo_oa":
                 # An OA answers the follower's message itself: the first reply quotes it.
                 extra["reply_to"] = incoming.message_id
                 quoted = True
             try:
-                await transport.send(recipient, reply, **extra)
+                await self.transports[platform].send(recipient, reply, **extra)
             except DeliveryError as exc:
                 log.warning("reply to %s chat %s not delivered: %s", platform, chat_id, exc)
-
-    async def _language(self, platform: str, chat_id: str, reply: Reply) -> str:
-        """The recipient's language, for the few texts the transport adds itself (file notes)."""
-        default = self.app.config.i18n.default_language
-        if not (reply.documents or reply.images):
-            return default
-        async with self.app.db.snapshot() as session:
-            language = await session.scalar(
-                select(Member.language)
-                .join(Identity, Identity.member_id == Member.id)
-                .where(Identity.platform == platform, Identity.chat_id == chat_id)
-                .limit(1)
-            )
-        return language or default

@@ -22,7 +22,6 @@ from aiohttp import web
 
 from bot.app import App
 from bot.ops.http import add_ops_routes, maybe_start_ops_server
-from bot.ops.shutdown import GracefulShutdown
 from bot.reminders import start_reminder_engine
 from bot.transports.base import Transport
 from bot.transports.zalo.bot_transport import ZaloBotTransport
@@ -49,6 +48,66 @@ def _secret(value) -> str | None:
     return value.get_secret_value() if value is not None else None
 
 
+def shared_files(app: App) -> SharedFiles | None:
+    """Expiring links to the files Zalo cannot take, when `[zalo] public_base_url` says where the
+    process serving Zalo answers them."""
+    config = app.config.zalo
+    if not config.public_base_url:
+        return None
+    return SharedFiles(
+        app.db,
+        app.clock,
+        public_base_url=config.public_base_url,
+        lifetime=dt.timedelta(hours=config.file_link_hours),
+    )
+
+
+def bot_transport(app: App, http: httpx.AsyncClient | None = None) -> ZaloBotTransport:
+    """The Bot Platform transport (its client owns a connection pool unless `http` is given)."""
+    config = app.config.zalo
+    token = _secret(app.config.secrets.zalo_bot_token)
+    if not token:
+        raise ZaloSetupError("ZALO_BOT_TOKEN is not set")
+    client = ZaloBotClient(token, base_url=config.api_base_url, timeout=config.request_timeout, http=http)
+    return ZaloBotTransport(client, tz=app.config.tz, files=shared_files(app))
+
+
+def oa_transport(app: App, http: httpx.AsyncClient | None = None) -> ZaloOATransport:
+    """The Official Account transport: what sending needs (the app id and secret, to renew tokens)."""
+    config, secrets = app.config.zalo, app.config.secrets
+    app_id, app_secret = secrets.zalo_oa_app_id, _secret(secrets.zalo_oa_app_secret)
+    missing = [
+        name for name, value in (("ZALO_OA_APP_ID", app_id), ("ZALO_OA_APP_SECRET", app_secret)) if not value
+    ]
+    if missing:
+        raise ZaloSetupError(f"{', '.join(missing)} not set: the Official Account needs them")
+    client = ZaloOAClient(
+        app_id=app_id,
+        app_secret=app_secret,
+        api_base_url=config.oa_api_base_url,
+        oauth_url=config.oa_oauth_url,
+        timeout=config.request_timeout,
+        http=http,
+    )
+    tokens = OATokenStore(
+        app.db,
+        app.clock,
+        client,
+        app_id=app_id,
+        seed_access_token=_secret(secrets.zalo_oa_access_token),
+        seed_refresh_token=_secret(secrets.zalo_oa_refresh_token),
+    )
+    return ZaloOATransport(
+        client,
+        tokens,
+        app.db,
+        app.clock,
+        tz=app.config.tz,
+        reply_window=dt.timedelta(hours=config.oa_reply_window_hours),
+        files=shared_files(app),
+    )
+
+
 class ZaloRunner:
     """Everything one Zalo process runs; `start()` then, on the way out, `stop_steps()`."""
 
@@ -59,9 +118,17 @@ class ZaloRunner:
         official_account: bool,
         core=None,
         other_transports: dict[str, Transport] | None = None,
+        transports: dict[str, Transport] | None = None,
+        reminders: bool = True,
+        serve_ops: bool = True,
+        share_server_with: ZaloRunner | None = None,
     ):
-        """`other_transports`: send-only transports of the other platforms, so that replies addressed
-        there (a coordinator's approval request, a link notice) and reminders preferring them go out."""
+        """`transports`: the process's registry (bot.transports.registry), which this runner's
+        transport joins and its replies to other chats go through; `other_transports`: send-only
+        transports of the other platforms, for a registry of its own. `reminders`, `serve_ops`: this
+        runner starts the reminder engine and (without a web server) the /healthz server itself.
+        `share_server_with`: the Official Account runner of the same process, whose web server also
+        takes this runner's webhook (both listen on `[zalo] webhook_port`)."""
         from bot.core.service import Core
 
         self.app = app
@@ -69,78 +136,47 @@ class ZaloRunner:
         self.config = app.config.zalo
         secrets = app.config.secrets
         self._http = httpx.AsyncClient(timeout=self.config.request_timeout)
-        self.files = (
-            SharedFiles(
-                app.db,
-                app.clock,
-                public_base_url=self.config.public_base_url,
-                lifetime=dt.timedelta(hours=self.config.file_link_hours),
-            )
-            if self.config.public_base_url
-            else None
-        )
+        self.files = shared_files(app)
         if official_account:
-            app_id, app_secret = secrets.zalo_oa_app_id, _secret(secrets.zalo_oa_app_secret)
             self._oa_secret_key = _secret(secrets.zalo_oa_secret_key)
             missing = [
                 name
                 for name, value in (
-                    ("ZALO_OA_APP_ID", app_id),
-                    ("ZALO_OA_APP_SECRET", app_secret),
+                    ("ZALO_OA_APP_ID", secrets.zalo_oa_app_id),
+                    ("ZALO_OA_APP_SECRET", _secret(secrets.zalo_oa_app_secret)),
                     ("ZALO_OA_SECRET_KEY", self._oa_secret_key),
                 )
                 if not value
             ]
             if missing:
                 raise ZaloSetupError(f"{', '.join(missing)} not set: the Official Account needs them")
-            self.oa_client = ZaloOAClient(
-                app_id=app_id,
-                app_secret=app_secret,
-                api_base_url=self.config.oa_api_base_url,
-                oauth_url=self.config.oa_oauth_url,
-                http=self._http,
-            )
-            self.tokens = OATokenStore(
-                app.db,
-                app.clock,
-                self.oa_client,
-                app_id=app_id,
-                seed_access_token=_secret(secrets.zalo_oa_access_token),
-                seed_refresh_token=_secret(secrets.zalo_oa_refresh_token),
-            )
-            self.transport = ZaloOATransport(
-                self.oa_client,
-                self.tokens,
-                app.db,
-                app.clock,
-                tz=app.config.tz,
-                reply_window=dt.timedelta(hours=self.config.oa_reply_window_hours),
-                files=self.files,
-            )
+            self.transport = oa_transport(app, self._http)
+            self.oa_client, self.tokens = self.transport.client, self.transport.tokens
         else:
-            token = _secret(secrets.zalo_bot_token)
-            if not token:
-                raise ZaloSetupError("ZALO_BOT_TOKEN is not set")
             self._webhook_secret = _secret(secrets.zalo_webhook_secret)
             if self.config.mode == "webhook" and not (self.config.webhook_url and self._webhook_secret):
                 raise ZaloSetupError(
                     "webhook mode needs [zalo] webhook_url and ZALO_WEBHOOK_SECRET (8 to 256 characters)"
                 )
-            self.client = ZaloBotClient(
-                token, base_url=self.config.api_base_url, timeout=self.config.request_timeout, http=self._http
-            )
-            self.transport = ZaloBotTransport(self.client, tz=app.config.tz, files=self.files)
-        self.transports: dict[str, Transport] = {
-            self.transport.platform: self.transport,
-            **(other_transports or {}),
-        }
+            self.transport = bot_transport(app, self._http)
+            self.client = self.transport.client
+        self.transports: dict[str, Transport] = transports if transports is not None else {}
+        self.transports[self.transport.platform] = self.transport
+        for platform, other in (other_transports or {}).items():
+            self.transports.setdefault(platform, other)
         self.conversation = Conversation(app, core or Core(app), self.transports)
         self.queue = ChatQueue(self.config.concurrent_updates)
+        self.reminders = reminders
+        self.serve_ops = serve_ops
         self.engine = None
         self._stopping = asyncio.Event()
         self._poller: asyncio.Task | None = None
         self._server: web.AppRunner | None = None
         self._ops_server = None
+        self._host = share_server_with
+        self._guests: list[ZaloRunner] = []
+        if share_server_with is not None:
+            share_server_with._guests.append(self)
         self.port: int | None = None
         self.initial_backoff = 1.0  # seconds before the first getUpdates retry; it doubles from there
 
@@ -148,21 +184,29 @@ class ZaloRunner:
 
     async def start(self) -> None:
         # The server first: once setWebhook is called, updates may arrive at any moment.
-        if self._needs_server():
+        if self._host is not None:
+            self.port = self._host.port  # the host started first, with this runner's routes
+        elif self._needs_server():
             await self._start_server()
-        else:
+        elif self.serve_ops:
             self._ops_server = await maybe_start_ops_server(self.app)
         if self.official_account:
             await self._start_oa()
         else:
             await self._start_bot()
-        self.engine = await start_reminder_engine(self.app, self.transports)
+        if self.reminders:
+            self.engine = await start_reminder_engine(self.app, self.transports)
         if self.config.mode == "polling" and not self.official_account:
             self._poller = asyncio.create_task(self._poll(), name="zalo-poll")
 
+    @property
+    def serves_http(self) -> bool:
+        """A web server of this runner's (or its host's) is up, answering /healthz and /metrics too."""
+        return self._server is not None or (self._host is not None and self._host.serves_http)
+
     def stop_steps(self) -> list[Callable[[], Awaitable[object]]]:
         """In order: take no new updates, finish those taken, stop reminders, close connections."""
-        return [self._stop_polling, self.queue.drain, self._stop_engine, self._close]
+        return [self.stop_intake, self.finish, self._stop_engine, self.close]
 
     async def _start_bot(self) -> None:
         try:
@@ -195,12 +239,16 @@ class ZaloRunner:
     def _needs_server(self) -> bool:
         return self.official_account or self.config.mode == "webhook" or self.files is not None
 
-    async def _start_server(self) -> None:
-        web_app = web.Application(client_max_size=MAX_BODY)
+    def _add_webhook_route(self, web_app: web.Application) -> None:
         if self.official_account:
             web_app.router.add_post(self.config.oa_webhook_path, self._on_oa_webhook)
         elif self.config.mode == "webhook":
             web_app.router.add_post(self.config.webhook_path, self._on_bot_webhook)
+
+    async def _start_server(self) -> None:
+        web_app = web.Application(client_max_size=MAX_BODY)
+        for runner in (self, *self._guests):
+            runner._add_webhook_route(web_app)
         if self.files is not None:
             web_app.router.add_get(FILES_PATH + "/{token}", self._on_file)
         add_ops_routes(web_app, self.app)
@@ -211,7 +259,7 @@ class ZaloRunner:
         self.port = self._server.addresses[0][1]
         log.info("listening on %s:%s", self.config.webhook_listen, self.port)
 
-    async def _stop_polling(self) -> None:
+    async def stop_intake(self) -> None:
         self._stopping.set()
         if self._poller is not None:
             # A getUpdates answer in flight carries an update Zalo will not hand out again: let the
@@ -221,11 +269,15 @@ class ZaloRunner:
             except asyncio.CancelledError:
                 pass
 
+    async def finish(self) -> None:
+        """Handle every update already taken."""
+        await self.queue.drain()
+
     async def _stop_engine(self) -> None:
         if self.engine is not None:
             await self.engine.stop()
 
-    async def _close(self) -> None:
+    async def close(self) -> None:
         if self._poller is not None and not self._poller.done():
             self._poller.cancel()
         if self._server is not None:
@@ -336,79 +388,9 @@ def _quote(filename: str) -> str:
     return quote(filename, safe="")
 
 
-async def telegram_send_only(app: App) -> tuple[Transport, Callable[[], Awaitable[object]]] | None:
-    """A Telegram transport that only sends (no polling: a Telegram runner may be polling), when
-    TELEGRAM_BOT_TOKEN is set; with its closer. None when there is no token or Telegram is unreachable."""
-    secret = app.config.secrets.telegram_bot_token
-    if secret is None:
-        return None
-    from telegram import Bot
-    from telegram.error import TelegramError
-    from telegram.request import HTTPXRequest
-
-    from bot.transports.telegram.transport import TelegramTransport
-
-    timeout = app.config.telegram.request_timeout
-    bot = Bot(
-        secret.get_secret_value(),
-        base_url=app.config.telegram.api_base_url,
-        base_file_url=app.config.telegram.api_file_url,
-        request=HTTPXRequest(connect_timeout=timeout, read_timeout=timeout, write_timeout=timeout),
-    )
-    try:
-        await bot.initialize()
-    except TelegramError as exc:
-        log.warning("Telegram not reachable; replies and reminders for Telegram wait for its runner: %s", exc)
-        return None
-    return TelegramTransport(bot), bot.shutdown
-
-
-async def zalo_send_only(app: App) -> tuple[Transport, Callable[[], Awaitable[object]]] | None:
-    """For another platform's runner: a Zalo Bot Platform transport that only sends (this process
-    neither polls nor sets a webhook), when ZALO_BOT_TOKEN is set; with its closer."""
-    secret = app.config.secrets.zalo_bot_token
-    if secret is None:
-        return None
-    config = app.config.zalo
-    client = ZaloBotClient(
-        secret.get_secret_value(), base_url=config.api_base_url, timeout=config.request_timeout
-    )
-    files = (
-        SharedFiles(
-            app.db,
-            app.clock,
-            public_base_url=config.public_base_url,
-            lifetime=dt.timedelta(hours=config.file_link_hours),
-        )
-        if config.public_base_url
-        else None
-    )
-    return ZaloBotTransport(client, tz=app.config.tz, files=files), client.aclose
-
-
 async def run_zalo(app: App, official_account: bool) -> int:
-    """Run until SIGTERM or SIGINT (a second one exits at once)."""
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # Bot API URLs carry the token
-    telegram = await telegram_send_only(app)
-    others, closers = ({telegram[0].platform: telegram[0]}, [telegram[1]]) if telegram else ({}, [])
-    try:
-        runner = ZaloRunner(app, official_account=official_account, other_transports=others)
-    except ZaloSetupError as exc:
-        for close in closers:
-            await close()
-        from bot.cli import CommandError
+    """Run until SIGTERM or SIGINT (a second one exits at once); the other configured platforms
+    are sent on, not served (see bot.transports.runner)."""
+    from bot.transports.runner import run_bots
 
-        raise CommandError(str(exc)) from exc
-    async with GracefulShutdown(app.config.ops.shutdown_grace_seconds) as shutdown:
-        try:
-            await runner.start()
-        except ZaloSetupError as exc:
-            await runner.stop()
-            for close in closers:
-                await close()
-            from bot.cli import CommandError
-
-            raise CommandError(str(exc)) from exc
-        await shutdown.wait()
-        await shutdown.stop(*runner.stop_steps(), *closers)
-    return 0
+    return await run_bots(app, ["zalo_oa" if official_account else "zalo"])

@@ -145,7 +145,7 @@ async def test_the_zalo_process_can_send_on_telegram_with_its_token(db, clock, t
 
     from bot.core.messages import Reply
     from bot.transports.base import Recipient
-    from bot.transports.zalo.runner import telegram_send_only
+    from bot.transports.registry import telegram_send_only
 
     app = make_app(db, clock, {})
     app.config.telegram.api_base_url = telegram.api_base_url
@@ -164,7 +164,7 @@ async def test_the_zalo_process_can_send_on_telegram_with_its_token(db, clock, t
 async def test_another_runner_can_send_on_zalo_with_its_token(db, clock, zalo_bot_api):
     from bot.core.messages import Reply
     from bot.transports.base import Recipient
-    from bot.transports.zalo.runner import zalo_send_only
+    from bot.transports.registry import zalo_send_only
 
     app = make_app(db, clock, {"ZALO_BOT_TOKEN": zalo_bot_api.token}, api_base_url=zalo_bot_api.base_url)
     await zalo_bot_api.user_sends("z-lan", "xin chào")
