@@ -5,7 +5,12 @@ Zalo runner; each scenario with both platforms polling and with both on webhooks
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
 import socket
+import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,6 +23,9 @@ from bot.transports.runner import Bots
 from storage.models.people import ACTIVE, COORDINATOR, FOCAL, PENDING, Identity, Member
 from tests.emulators.telegram import TelegramEmulator
 from tests.emulators.zalo_bot import ZaloBotEmulator
+from tests.emulators.zalo_oa import APP_ID as OA_APP_ID
+from tests.emulators.zalo_oa import APP_SECRET as OA_APP_SECRET
+from tests.emulators.zalo_oa import OA_SECRET_KEY, ZaloOAEmulator
 from tests.factories import make_member, make_plan
 from tests.scheduler.conftest import hanoi
 
@@ -239,3 +247,98 @@ def test_nhacviec_run_serves_every_platform_with_credentials_unless_told_one(
     app = App(config=load_config(env=env), db=db, clock=clock)
 
     assert choose_platforms(app, requested) == expected
+
+
+async def test_the_zalo_bot_and_the_official_account_answer_on_one_web_server(db, clock, telegram, zalo):
+    official = await ZaloOAEmulator(clock=clock).start()
+    oa_secrets = {
+        "ZALO_OA_APP_ID": OA_APP_ID,
+        "ZALO_OA_APP_SECRET": OA_APP_SECRET,
+        "ZALO_OA_SECRET_KEY": OA_SECRET_KEY,
+        "ZALO_OA_ACCESS_TOKEN": official.access_token,
+        "ZALO_OA_REFRESH_TOKEN": official.refresh_token,
+    }
+    config = both_platforms(telegram, zalo, "webhook", env=oa_secrets)
+    config.zalo.oa_api_base_url, config.zalo.oa_oauth_url = official.api_base_url, official.oauth_url
+    bots = Bots(App(config=config, db=db, clock=clock), ["zalo", "zalo_oa"])
+    try:
+        await bots.start()
+        oa_runner, bot_runner = bots.zalo_runners
+        official.webhook_url = f"http://127.0.0.1:{oa_runner.port}/zalo-oa"
+        await zalo.user_sends("u-1", "/ngonngu en")
+        await official.user_sends("f-1", "/ngonngu en")
+        (on_the_bot,) = await zalo.wait_for_messages("u-1", 1)
+        (on_the_oa,) = await official.wait_for_messages("f-1", 1)
+    finally:
+        await bots.stop()
+        await official.stop()
+
+    expected = "From now on I will write to you in English."
+    assert (on_the_bot.text, on_the_oa.text) == (expected, expected)
+    assert bot_runner.port == oa_runner.port == config.zalo.webhook_port
+    assert zalo.webhook_url == config.zalo.webhook_url
+    # Telegram is configured but served elsewhere: sent on from here, never polled.
+    assert sorted(bots.transports) == ["telegram", "zalo", "zalo_oa"]
+    assert telegram.calls_to("getUpdates") == []
+
+
+@pytest.mark.slow
+async def test_nhacviec_run_with_both_tokens_answers_on_telegram_and_zalo_and_stops_on_sigterm(
+    telegram, zalo, tmp_path
+):
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f"""
+[database]
+url = "sqlite+aiosqlite:///{tmp_path / "nhacviec.db"}"
+
+[telegram]
+bot_username = "{telegram.username}"
+api_base_url = "{telegram.api_base_url}"
+api_file_url = "{telegram.file_base_url}"
+request_timeout = 3.0
+poll_timeout = 1
+
+[zalo]
+api_base_url = "{zalo.base_url}"
+poll_timeout = 1
+
+[ops]
+http_enabled = false
+shutdown_grace_seconds = 5
+""",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ZALO_", "NHACVIEC_"))}
+    env.update(TELEGRAM_BOT_TOKEN=telegram.token, ZALO_BOT_TOKEN=zalo.token, NHACVIEC_CONFIG=str(config))
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("nhacviec")),  # what `make run` runs
+        "run",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        await telegram.wait_for(
+            lambda: telegram.calls_to("getUpdates") and "getUpdates" in zalo.calls, within=30
+        )
+        minh = telegram.user(2001, "Minh", language_code="en")
+        await telegram.send_text(minh, "/ngonngu en")
+        await zalo.user_sends("u-1", "/ngonngu en")
+        (on_telegram,) = await telegram.wait_for_messages(minh.id, 1, within=30)
+        (on_zalo,) = await zalo.wait_for_messages("u-1", 1, within=30)
+        process.send_signal(signal.SIGTERM)
+        status = await asyncio.wait_for(process.wait(), 30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    output = (await process.stdout.read()).decode()
+
+    expected = "From now on I will write to you in English."
+    assert (on_telegram.text, on_zalo.text) == (expected, expected)
+    assert status == 0, output
+    assert "reminder engine started (telegram, zalo)" in output
+    assert "stopped cleanly" in output
+    for token in (telegram.token, zalo.token):
+        assert token.split(":")[1] not in output  # Bot API URLs carry the tokens; the logs never do
