@@ -43,6 +43,9 @@ from storage.models.people import ADMIN, COORDINATOR, FOCAL, PENDING
 from tests.factories import make_member, make_plan
 
 START = dt.datetime(2020, 6, 1, 1, 0, tzinfo=dt.UTC)
+HORIZON = dt.timedelta(days=200)
+# New invites now and then, so that registrations keep happening, not only refusals of used ones.
+INVITE_EVERY = 500
 FAILURE_EN = "Sorry, something went wrong"
 BOT_USERNAME = "nhacviec_bot"
 
@@ -341,9 +344,23 @@ class FuzzWorld:
             return member.language
         return incoming.language_hint or self.app.config.i18n.default_language
 
+    async def _fresh_invites(self) -> None:
+        async with self.db.transaction() as session:
+            agency = await session.scalar(text("SELECT id FROM agency ORDER BY id LIMIT 1"))
+            for uses in (1, 2):
+                issued = await people.create_invite(
+                    session, role=FOCAL, agency_id=agency, expires_at=self.clock.now() + dt.timedelta(days=7),
+                    now=self.clock.now(), uses=uses,
+                )  # fmt: skip
+                self.invites.append(issued.token)
+
     async def step(self, step: Step) -> list[str]:
         """Play one input; the problems it revealed (empty when all is well)."""
-        self.clock.advance(minutes=step.minutes)
+        # Time moves within the plan's year (both reporting cycles, their overdue days), then stands.
+        if self.clock.now() + dt.timedelta(minutes=step.minutes) <= START + HORIZON:
+            self.clock.advance(minutes=step.minutes)
+        if self.inputs and self.inputs % INVITE_EVERY == 0:
+            await self._fresh_invites()
         incoming = self._incoming(step)
         self.inputs += 1
         self.kinds[step.kind] += 1
