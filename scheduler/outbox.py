@@ -178,19 +178,33 @@ async def claim(
         "lease_until": now + lease,
         "attempts": Reminder.attempts + 1,
     }
+    # Due rows and rows whose lease ran out are picked separately: each pick then reads the claim
+    # index in order and stops at the limit, where one OR'd pick would sort every due row first.
     # The picks are CTEs, materialized, so that PostgreSQL runs each exactly once: a LIMIT … SKIP
     # LOCKED subquery inside `id IN (…)` may be re-run per row and claim more than the limit.
-    pick = (
-        select(Reminder.id).where(_claimable(now)).order_by(Reminder.available_at, Reminder.id).limit(limit)
+    due = (
+        select(Reminder.id)
+        .where(Reminder.status == PENDING, Reminder.available_at <= now)
+        .order_by(Reminder.available_at, Reminder.id)
+        .limit(limit)
+    )
+    stale = (
+        select(Reminder.id)
+        .where(Reminder.status == CLAIMED, Reminder.lease_until <= now)
+        .order_by(Reminder.lease_until, Reminder.id)
+        .limit(limit)
     )
     if postgres:
-        pick = pick.with_for_update(skip_locked=True)
-    picked = pick.cte("picked").prefix_with("MATERIALIZED", dialect="postgresql")
+        due = due.with_for_update(skip_locked=True)
+        stale = stale.with_for_update(skip_locked=True)
+    due_pick = due.cte("due_pick").prefix_with("MATERIALIZED", dialect="postgresql")
+    stale_pick = stale.cte("stale_pick").prefix_with("MATERIALIZED", dialect="postgresql")
+    picked = select(due_pick.c.id).union_all(select(stale_pick.c.id))
     claimed = (
         await session.execute(
             update(Reminder)
             # Claimable is checked again on the row itself, against a claim that slipped in between.
-            .where(Reminder.id.in_(select(picked.c.id)), _claimable(now))
+            .where(Reminder.id.in_(picked), _claimable(now))
             .values(**values)
             .returning(Reminder.id, Reminder.member_id)
             .execution_options(synchronize_session=False)

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler import outbox
 from scheduler.calendar import PlanFacts
@@ -154,6 +155,7 @@ class Sender:
         self._write_lock = write_lock if write_lock is not None else asyncio.Lock()
         self._stopping = False
         self._acks = _GroupCommit(self._commit_acks)
+        self._writer: AsyncSession | None = None
 
     async def _commit_acks(self, sends: list[tuple[Notice, Delivered]]) -> list[int]:
         """One short transaction for the sends that finished while the previous one committed."""
@@ -184,11 +186,35 @@ class Sender:
 
     @contextlib.asynccontextmanager
     async def _write(self):
-        lock = self._write_lock if self.db.sqlite else contextlib.nullcontext()
-        async with lock, self.db.transaction() as session:
-            yield session
+        if not self.db.sqlite:
+            async with self.db.transaction() as session:
+                yield session
+            return
+        async with self._write_lock:
+            session = self._writer
+            if session is None:
+                async with self.db.transaction() as session:
+                    yield session
+                return
+            # On SQLite the lock makes this tick's writes one at a time, so one session serves them
+            # all, a short transaction each (a session per commit costs more than the commit).
+            try:
+                async with session.begin():
+                    yield session
+            finally:
+                session.expunge_all()
 
     async def tick(self) -> SendReport:
+        if not self.db.sqlite:
+            return await self._tick()
+        async with AsyncSession(self.db.engine, expire_on_commit=False) as session:
+            self._writer = session
+            try:
+                return await self._tick()
+            finally:
+                self._writer = None
+
+    async def _tick(self) -> SendReport:
         report = SendReport()
         async with self._write() as session:
             report.expired, report.superseded = await outbox.expire_and_supersede(session, self.clock.now())

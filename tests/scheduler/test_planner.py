@@ -134,3 +134,38 @@ async def test_a_late_report_after_the_deadline_stops_the_overdue_reminders(db, 
     }
     expected = {"focal-tttt", "focal-ngoaivu"}
     assert overdue == expected
+
+
+async def test_the_planner_computes_in_the_configured_zone_and_stores_utc(db, world):
+    config = Config()
+    config.calendar.timezone = "Asia/Tokyo"
+    await planner_for(db, config).tick(hanoi(2020, 6, 1))
+    async with db.snapshot() as session:
+        due = await session.scalar(select(func.min(Reminder.due_at)))
+    # 08:00 on Friday 12/6 in Tokyo is 23:00 on Thursday 11/6 in UTC.
+    expected = dt.datetime(2020, 6, 11, 23, 0, tzinfo=dt.UTC)
+    assert due == expected
+
+
+async def test_a_task_deadline_reminds_only_the_tasks_lead_agency(db):
+    from tests.factories import SectionSpec, make_member, make_plan
+
+    sections = [
+        SectionSpec("Sở Du lịch", [("Đón đoàn khảo sát", "Quý II/2020", dt.date(2020, 6, 30))]),
+        SectionSpec("Sở Ngoại vụ", ["Xuất bản đặc san"]),
+    ]
+    async with db.transaction() as session:
+        built = await make_plan(session, sections)
+        for name, agency in built.agencies.items():
+            await make_member(session, f"focal {name}", agency=agency)
+    await planner_for(db).tick(hanoi(2020, 6, 22, 9))
+    async with db.snapshot() as session:
+        rows = (
+            await session.execute(
+                select(Member.name, Reminder.offset_days)
+                .join(Member, Member.id == Reminder.member_id)
+                .where(Reminder.kind == "task")
+            )
+        ).all()
+    expected = [("focal Sở Du lịch", 7), ("focal Sở Du lịch", 3), ("focal Sở Du lịch", 1)]
+    assert sorted(rows, key=lambda r: -r[1]) == expected
