@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -518,7 +518,8 @@ async def save_state(
     state.data = dict(data)
     state.updated_at = now
     state.expires_at = expires_at
-    await session.flush()
+    # Not flushed here: a message often moves a flow on and then records its menu, two saves of one
+    # row that the unit of work writes as one UPDATE (at commit, or before the next query).
     return state
 
 
@@ -535,19 +536,34 @@ async def add_callback(
     now: dt.datetime,
     expires_at: dt.datetime,
 ) -> str:
-    key = secrets.token_urlsafe(CALLBACK_KEY_BYTES)
-    session.add(
-        CallbackAction(
-            key=key,
-            platform=platform,
-            user_id=user_id,
-            action=action,
-            payload=payload,
-            created_at=now,
-            expires_at=expires_at,
-        )
+    row = new_callback(
+        platform=platform, user_id=user_id, action=action, payload=payload, now=now, expires_at=expires_at
     )
-    return key
+    await add_callbacks(session, [row])
+    return row["key"]
+
+
+def new_callback(
+    *, platform: str, user_id: str, action: str, payload: dict, now: dt.datetime, expires_at: dt.datetime
+) -> dict:
+    """A button action with a fresh key, to be written with `add_callbacks`."""
+    return {
+        "key": secrets.token_urlsafe(CALLBACK_KEY_BYTES),
+        "platform": platform,
+        "user_id": user_id,
+        "action": action,
+        "payload": payload,
+        "created_at": now,
+        "expires_at": expires_at,
+    }
+
+
+async def add_callbacks(session: AsyncSession, rows: list[dict]) -> None:
+    """Write button actions (from `new_callback`) in one statement, in order (a menu's numbering
+    follows their ids). As ORM objects each would be its own INSERT … RETURNING: a guided-flow
+    question with four choices paid four."""
+    if rows:
+        await session.execute(insert(CallbackAction.__table__), rows)
 
 
 async def callback_by_key(session: AsyncSession, key: str) -> CallbackAction | None:
@@ -572,15 +588,13 @@ async def newest_callback_batch(
     )
     if after is not None:
         newest = newest.where(CallbackAction.created_at > after)
-    moment = await session.scalar(newest)
-    if moment is None:
-        return []
+    # One statement: the newest instant as a subquery (none → NULL → no rows).
     stmt = (
         select(CallbackAction.key)
         .where(
             CallbackAction.platform == platform,
             CallbackAction.user_id == user_id,
-            CallbackAction.created_at == moment,
+            CallbackAction.created_at == newest.scalar_subquery(),
         )
         .order_by(CallbackAction.id)
     )

@@ -68,6 +68,7 @@ class Context:
     after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # The core passes its own, kept between messages; a fresh one reads the tasks afresh.
     plan_tasks: PlanTasks = field(default_factory=PlanTasks)
+    new_buttons: list[dict] = field(default_factory=list)
     _plan: Plan | None = None
     _plan_loaded: bool = False
 
@@ -234,16 +235,7 @@ class Context:
 
     async def button(self, label: str, action: str, **payload: Any) -> Button:
         """A button for the user of this chat; tapping it runs `action` with `payload`."""
-        key = await people.add_callback(
-            self.session,
-            platform=self.incoming.platform,
-            user_id=self.incoming.user_id,
-            action=action,
-            payload=payload,
-            now=self.now,
-            expires_at=self.now + CALLBACK_TTL,
-        )
-        return Button(label=label, data=key)
+        return self._new_button(self.incoming.platform, self.incoming.user_id, label, action, payload)
 
     async def choice(self, label: str, value: Any) -> Button:
         """A button answering the current flow step (which must be set before the buttons are made)."""
@@ -251,16 +243,25 @@ class Context:
 
     async def button_for(self, identity: Identity, label: str, action: str, **payload: Any) -> Button:
         """A button in a message to someone else: only that person can use it."""
-        key = await people.add_callback(
-            self.session,
-            platform=identity.platform,
-            user_id=identity.external_id,
+        return self._new_button(identity.platform, identity.external_id, label, action, payload)
+
+    def _new_button(self, platform: str, user_id: str, label: str, action: str, payload: dict) -> Button:
+        row = people.new_callback(
+            platform=platform,
+            user_id=user_id,
             action=action,
             payload=payload,
             now=self.now,
             expires_at=self.now + CALLBACK_TTL,
         )
-        return Button(label=label, data=key)
+        self.new_buttons.append(row)
+        return Button(label=label, data=row["key"])
+
+    async def write_buttons(self) -> None:
+        """Store the buttons made during this message, all in one statement. The service calls this
+        before the unit of work commits; nothing looks a button up in the message that made it."""
+        rows, self.new_buttons = self.new_buttons, []
+        await people.add_callbacks(self.session, rows)
 
     def address_of(self, member: Member) -> Identity | None:
         """Where to write to another member: on this platform when they have an account here (the

@@ -68,6 +68,7 @@ class Core:
                 with use_language(ctx.language):
                     replies = await self._dispatch(ctx)
                 await self._record_menus(ctx, replies)
+                await ctx.write_buttons()
                 await self._housekeeping(session, now)
             with use_language(ctx.language):
                 for job in ctx.after_commit:
