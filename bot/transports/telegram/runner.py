@@ -29,6 +29,7 @@ from bot.ops.http import add_ops_routes, maybe_start_ops_server
 from bot.transports.base import DeliveryError, Transport
 from bot.transports.registry import send_addressed
 from bot.transports.telegram.commands import command_menus
+from bot.transports.telegram.http import AiohttpRequest
 from bot.transports.telegram.ordering import ChatOrderedUpdates
 from bot.transports.telegram.render import CallbackData
 from bot.transports.telegram.transport import TelegramTransport
@@ -58,14 +59,22 @@ def build_application(config: Config, token: str) -> Application:
         .base_file_url(settings.api_file_url)
         .rate_limiter(AIORateLimiter(overall_max_rate=settings.rate_limit_per_second, overall_time_period=1))
         .concurrent_updates(ChatOrderedUpdates(settings.concurrent_updates))
-        .connect_timeout(timeout)
-        .read_timeout(timeout)
-        .write_timeout(timeout)
-        .pool_timeout(timeout)
-        # A long poll legitimately stays open for poll_timeout seconds before answering.
-        .get_updates_read_timeout(settings.poll_timeout + timeout)
-        .get_updates_connect_timeout(timeout)
-        .get_updates_pool_timeout(timeout)
+        # aiohttp rather than PTB's default httpx: a quarter of the CPU per call (see .http).
+        .request(
+            AiohttpRequest(
+                read_timeout=timeout, write_timeout=timeout, connect_timeout=timeout, pool_timeout=timeout
+            )
+        )
+        .get_updates_request(
+            AiohttpRequest(
+                connection_pool_size=1,
+                # A long poll legitimately stays open for poll_timeout seconds before answering.
+                read_timeout=settings.poll_timeout + timeout,
+                write_timeout=timeout,
+                connect_timeout=timeout,
+                pool_timeout=timeout,
+            )
+        )
         # Reminders are scheduled by the engine from the database, not by PTB's job queue.
         .job_queue(None)
     )

@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 import warnings
 
+import aiohttp
 import httpx
 from telegram import Bot, InputFile, Message
 from telegram.constants import ParseMode
@@ -25,6 +26,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.core.messages import Reply
 from bot.transports.base import DeliveryError, Recipient
+from bot.transports.telegram.http import CONNECT_TIMEOUT_ERRORS, READ_TIMEOUT_ERRORS
 from bot.transports.telegram.render import (
     MAX_TEXT,
     CallbackData,
@@ -57,16 +59,40 @@ def retry_after_seconds(error: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
 
 
+# Failures before any byte of the request left: it certainly did not reach Telegram. Both HTTP
+# clients PTB may run on are named (the bot uses aiohttp, see .http; httpx is PTB's default).
+_NOT_SENT = (
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.ConnectError,
+    aiohttp.ClientConnectorError,
+    *CONNECT_TIMEOUT_ERRORS,
+)
+# Failures once the request was on its way: Telegram may have acted on it.
+_MAY_HAVE_LEFT = (
+    httpx.ReadTimeout,
+    httpx.WriteTimeout,
+    httpx.ReadError,
+    httpx.RemoteProtocolError,
+    aiohttp.ServerDisconnectedError,
+    aiohttp.ClientOSError,
+    aiohttp.ClientPayloadError,
+    # aiohttp's read timeouts, and its overall bound on a call (see .http); a connect timeout is a
+    # subclass of these too, which is why _NOT_SENT is asked first.
+    aiohttp.ServerTimeoutError,
+    *READ_TIMEOUT_ERRORS,
+    TimeoutError,
+)
+
+
 def _request_left(error: TelegramError) -> bool:
     """Whether the request may have reached Telegram before the failure."""
     cause = error.__cause__
-    if isinstance(cause, httpx.ConnectTimeout | httpx.PoolTimeout | httpx.ConnectError):
+    if isinstance(cause, _NOT_SENT):
         return False
     if isinstance(error, TimedOut) and "Pool timeout" in str(error):
         return False
-    return isinstance(
-        cause, httpx.ReadTimeout | httpx.WriteTimeout | httpx.ReadError | httpx.RemoteProtocolError
-    )
+    return isinstance(cause, _MAY_HAVE_LEFT)
 
 
 def delivery_error(error: TelegramError) -> DeliveryError:
