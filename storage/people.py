@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -65,6 +65,32 @@ async def member_by_identity(session: AsyncSession, platform: str, external_id: 
         .options(joinedload(Member.agency).lazyload(Agency.aliases), joinedload(Member.identities))
     )
     return (await session.execute(stmt)).unique().scalar_one_or_none()
+
+
+async def member_and_state(
+    session: AsyncSession, *, platform: str, external_id: str, chat_id: str
+) -> tuple[Member | None, ConversationState | None]:
+    """`member_by_identity` and `load_state` (for `chat_id`) at once: every incoming message needs
+    both, and a registered member's come in one statement. Someone unknown has no identity to join
+    their chat state to, so theirs is read on its own."""
+    stmt = (
+        select(Member, ConversationState)
+        .join(Identity, Identity.member_id == Member.id)
+        .outerjoin(
+            ConversationState,
+            and_(
+                ConversationState.platform == Identity.platform,
+                ConversationState.user_id == Identity.external_id,
+                ConversationState.chat_id == chat_id,
+            ),
+        )
+        .where(Identity.platform == platform, Identity.external_id == external_id)
+        .options(joinedload(Member.agency).lazyload(Agency.aliases), joinedload(Member.identities))
+    )
+    row = (await session.execute(stmt)).unique().one_or_none()
+    if row is None:
+        return None, await load_state(session, platform=platform, chat_id=chat_id, user_id=external_id)
+    return row[0], row[1]
 
 
 def heard_from(member: Member, *, platform: str, external_id: str, chat_id: str) -> bool:

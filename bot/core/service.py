@@ -89,15 +89,14 @@ class Core:
         return self.app.config.i18n.default_language
 
     async def _open(self, session, incoming: Incoming, now: dt.datetime) -> Context:
-        member = await people.member_by_identity(session, incoming.platform, incoming.user_id)
+        member, state = await people.member_and_state(
+            session, platform=incoming.platform, external_id=incoming.user_id, chat_id=incoming.chat_id
+        )
         if member is not None and people.heard_from(
             member, platform=incoming.platform, external_id=incoming.user_id, chat_id=incoming.chat_id
         ):
             # Marked unreachable after a blocked send; writing again shows the way is open: reminders resume.
             log.info("member %s writes on %s again: reachable", member.id, incoming.platform)
-        state = await people.load_state(
-            session, platform=incoming.platform, chat_id=incoming.chat_id, user_id=incoming.user_id
-        )
         ctx = Context(
             app=self.app,
             session=session,
