@@ -38,6 +38,8 @@ from storage.models.reminders import RateBudget
 SleepUntil = Callable[[dt.datetime], Awaitable[None]]
 
 STALE_AFTER = dt.timedelta(milliseconds=20)
+# How many slots one send may let go after waking too late, before it goes anyway.
+LATE_WAKES = 3
 
 
 def real_sleep_until(clock: Clock) -> SleepUntil:
@@ -183,10 +185,18 @@ class PlatformLimiter:
         """Wait until a message to `chat_id` may go; raises DeliveryError(retry_after) when the budget
         is so far in debt that waiting here would hold the reminder's lease too long."""
         at = self._chat_slot(chat_id, self.clock.now())
-        slot = await self._global_slot()
-        when = max(t for t in (at, slot) if t is not None) if (at or slot) else None
-        if when is not None and when > self.clock.now():
-            await self.sleep_until(when)
+        if at is not None and at > self.clock.now():
+            await self.sleep_until(at)
+        if self.bucket is not None:
+            tolerance = max(dt.timedelta(seconds=1.0 / self.bucket.rate), STALE_AFTER)
+            for _ in range(LATE_WAKES):
+                slot = await self._global_slot()
+                if slot > self.clock.now():
+                    await self.sleep_until(slot)
+                # Woken much later than the slot (a stalled event loop): sending now would land on
+                # top of later slots, this instance's or another's. Let it go and take the next.
+                if self.clock.now() - slot <= tolerance:
+                    break
         if self._window_cap:
             await self._within_window()
 
