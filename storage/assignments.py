@@ -31,8 +31,11 @@ _T = TypeVar("_T", bound=Hashable)
 
 async def current_plan(session: AsyncSession) -> Plan | None:
     """The plan being followed: the most recent year, the latest imported within it."""
-    stmt = select(Plan).order_by(Plan.year.desc(), Plan.imported_at.desc(), Plan.id.desc()).limit(1)
-    return (await session.execute(stmt)).scalar_one_or_none()
+    return (await session.execute(_CURRENT_PLAN)).scalar_one_or_none()
+
+
+# Built once: most messages ask for the current plan.
+_CURRENT_PLAN = select(Plan).order_by(Plan.year.desc(), Plan.imported_at.desc(), Plan.id.desc()).limit(1)
 
 
 def leads_of(task: Task, section: Section) -> list[int]:
