@@ -45,7 +45,9 @@ def _command(text: str) -> tuple[str, str]:
 
 
 def _language(member: Member | None, incoming: Incoming, app: App) -> str:
-    if member is not None and member.status == ACTIVE:
+    # As the core does (bot.core.service): a known person keeps the language they chose, whether
+    # active, waiting for approval or retired; only a stranger gets the platform's hint.
+    if member is not None:
         return member.language
     if incoming.language_hint:
         return normalize_language(incoming.language_hint)
