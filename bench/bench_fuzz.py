@@ -87,10 +87,13 @@ def main() -> int:
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory(prefix="nhacviec-fuzz-") as tmp:
         inputs, seconds, problems = fuzz(args.inputs, args.seed, Path(tmp))
-    distinct = list(dict.fromkeys(p.split(" for Incoming")[0] for p in problems))
+    # The same fault met again and again (one person stuck in one state) counts once per kind.
+    kinds: dict[str, str] = {}
+    for problem in problems:
+        kinds.setdefault(problem.split(" for Incoming")[0][:120], problem)
     print(f"chat core: {inputs} inputs in {seconds:.0f} s ({inputs / seconds:.0f}/s)")
-    print(f"  problems: {len(problems)} ({len(distinct)} distinct)")
-    for problem in problems[:5]:
+    print(f"  problems: {len(problems)} ({len(kinds)} kinds)")
+    for problem in list(kinds.values())[:10]:
         print(f"    {problem[:600]}")
     ok = not problems
     if args.plans:
