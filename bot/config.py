@@ -129,7 +129,7 @@ class RemindersConfig(Section):
     lease_seconds: float = Field(default=300, ge=10)
     batch_size: int = Field(default=200, ge=1)
     # Sends in flight at once per instance (the rate budget still applies).
-    max_in_flight: int = Field(default=16, ge=1)
+    max_in_flight: int = Field(default=1, ge=1)
     # Temporary errors are retried after these waits (the last repeats) until max_attempts.
     retry_backoff_seconds: list[float] = Field(default_factory=lambda: [60, 300, 900, 3600])
     max_attempts: int = Field(default=6, ge=1)

@@ -37,9 +37,22 @@ from storage.models.reminders import RateBudget
 
 SleepUntil = Callable[[dt.datetime], Awaitable[None]]
 
-STALE_AFTER = dt.timedelta(milliseconds=20)
-# How many slots one send may let go after waking too late, before it goes anyway.
+# A send goes only within this of its slot. The bucket spaces slots, but the platform counts sends:
+# a send let go later than its slot can land on the next slot (another instance's) and make one
+# more than the rate in a second. The shared bucket is paced that much slower (see `pacing_rate`),
+# so sends each within ON_TIME of their slot never exceed the rate in any sliding second.
+ON_TIME = dt.timedelta(milliseconds=20)
+# How many slots one send may let go after waking too late, before it gives up for now (the
+# reminder goes back to pending as if the platform had said to wait).
 LATE_WAKES = 3
+
+
+def pacing_rate(per_second: float) -> float:
+    """The rate the shared bucket hands out slots at, so that `floor(per_second)` sends, each up to
+    ON_TIME after its slot, still span at least one second: at most `per_second` in any second."""
+    most = max(1, math.floor(per_second))
+    # A millisecond more than ON_TIME: slot instants are rounded to microseconds.
+    return min(per_second, most / (1.0 + ON_TIME.total_seconds() + 0.001))
 
 
 def real_sleep_until(clock: Clock) -> SleepUntil:
@@ -151,26 +164,34 @@ class PlatformLimiter:
         # than the rate within any one second (a platform counts a sliding window).
         self._recent: collections.deque[dt.datetime] = collections.deque()
         self._window_cap = max(1, math.floor(spec.per_second)) if spec.per_second else 0
-        # About half a second of sends per reservation: few database writes, little left unused.
+        # At most about half a second of sends per reservation, and no more than the sends waiting
+        # for one now: a slot held for a send that is not ready yet (it is still acknowledging the
+        # previous one) is usually wasted, and it was taken from the other instances.
         self._chunk = max(1, min(50, math.ceil(spec.per_second / 2))) if spec.per_second else 0
+        self._waiting = 0
 
     async def _global_slot(self) -> dt.datetime | None:
         if self.bucket is None:
             return None
-        async with self._lock:
-            now = self.clock.now()
-            # A slot whose time passed more than one interval ago (20 ms at high rates) was not used
-            # in time (the instance was busy, or idle). Sending on it now would bunch sends together
-            # and, with another instance keeping its own schedule, go over the platform's limit; it
-            # is dropped. Under load this wastes a few tokens and slows sending a little.
-            stale_before = now - max(dt.timedelta(seconds=1.0 / self.bucket.rate), STALE_AFTER)
-            while self._slots and self._slots[0] < stale_before:
-                self._slots.pop(0)
-            if not self._slots:
-                self._slots = await self.bucket.reserve(self._chunk, now, max_wait=self.max_wait)
-            if not self._slots:
-                raise DeliveryError("sending budget exhausted", permanent=False, retry_after=self.max_wait)
-            return self._slots.pop(0)
+        self._waiting += 1
+        try:
+            async with self._lock:
+                now = self.clock.now()
+                # A slot more than ON_TIME in the past was not used in time (the instance was busy,
+                # or idle). Sending on it now could land on another instance's slot and go over the
+                # platform's limit; it is dropped. Under load this wastes a few tokens.
+                while self._slots and self._slots[0] < now - ON_TIME:
+                    self._slots.pop(0)
+                if not self._slots:
+                    count = min(self._chunk, self._waiting)
+                    self._slots = await self.bucket.reserve(count, now, max_wait=self.max_wait)
+                if not self._slots:
+                    raise DeliveryError(
+                        "sending budget exhausted", permanent=False, retry_after=self.max_wait
+                    )
+                return self._slots.pop(0)
+        finally:
+            self._waiting -= 1
 
     def _chat_slot(self, chat_id: str, now: dt.datetime) -> dt.datetime | None:
         if not self.spec.per_chat_per_second:
@@ -187,31 +208,39 @@ class PlatformLimiter:
         at = self._chat_slot(chat_id, self.clock.now())
         if at is not None and at > self.clock.now():
             await self.sleep_until(at)
-        if self.bucket is not None:
-            tolerance = max(dt.timedelta(seconds=1.0 / self.bucket.rate), STALE_AFTER)
-            for _ in range(LATE_WAKES):
-                slot = await self._global_slot()
-                if slot > self.clock.now():
-                    await self.sleep_until(slot)
-                # Woken much later than the slot (a stalled event loop): sending now would land on
-                # top of later slots, this instance's or another's. Let it go and take the next.
-                if self.clock.now() - slot <= tolerance:
-                    break
+        # This instance's own window first: a wait there must not come between a slot and its send.
         if self._window_cap:
             await self._within_window()
+        if self.bucket is None:
+            self._sent_now()
+            return
+        for _ in range(LATE_WAKES):
+            slot = await self._global_slot()
+            if slot > self.clock.now():
+                await self.sleep_until(slot)
+            # Nothing may wait between this check and the send: the send goes at the instant checked.
+            if self.clock.now() - slot <= ON_TIME:
+                self._sent_now()
+                return
+            # Woken later than the slot (a stalled event loop, a slow acknowledgement): sending now
+            # could land on top of a later slot, this instance's or another's. Take the next one.
+        raise DeliveryError("woken too late for the sending budget", permanent=False, retry_after=1)
 
     async def _within_window(self) -> None:
-        """Counted when the send really goes (a busy event loop wakes late): wait while this instance
-        has already sent `rate` messages within the last second."""
+        """Wait while this instance has already sent `rate` messages within the last second (a guard
+        of its own, whatever the shared bucket's slots)."""
         second = dt.timedelta(seconds=1)
         while True:
             now = self.clock.now()
             while self._recent and self._recent[0] <= now - second:
                 self._recent.popleft()
             if len(self._recent) < self._window_cap:
-                self._recent.append(now)
                 return
             await self.sleep_until(self._recent[0] + second)
+
+    def _sent_now(self) -> None:
+        if self._window_cap:
+            self._recent.append(self.clock.now())
 
     async def pause(self, seconds: float) -> None:
         async with self._lock:
@@ -247,7 +276,11 @@ class RateLimits:
             spec = self.specs.get(platform, RateSpec())
             bucket = (
                 SharedBucket(
-                    self.db, f"send:{platform}", spec.per_second, spec.burst, write_lock=self.write_lock
+                    self.db,
+                    f"send:{platform}",
+                    pacing_rate(spec.per_second),
+                    spec.burst,
+                    write_lock=self.write_lock,
                 )
                 if spec.per_second
                 else None

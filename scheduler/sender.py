@@ -26,7 +26,9 @@ Outcomes of a delivery:
   plan, deadline and offset, so the recipient recognises a repeat at once. The same holds for a crash
   between sending and acknowledging: the lease runs out, another tick claims the rows again and sends
   once more. Duplicates are bounded by the sends not yet acknowledged when the failure happened:
-  at most `max_in_flight` (default 16) per crashed instance, each sent once more.
+  at most `max_in_flight` per crashed instance, each sent once more. The default, 1, keeps that to
+  the one send in flight; a deployment that must fan out faster over a slow link raises it and
+  accepts up to that many repeats per crash.
 
 A send is not started when the claim's lease is about to run out (another instance could claim the
 rows meanwhile); those rows are released for the next tick instead.
@@ -100,7 +102,7 @@ class SenderSettings:
     # Do not start a send with less than this left on the lease.
     lease_margin: dt.timedelta = dt.timedelta(seconds=30)
     batch_size: int = 200
-    max_in_flight: int = 16
+    max_in_flight: int = 1
     retry_backoff: tuple[dt.timedelta, ...] = (
         dt.timedelta(minutes=1),
         dt.timedelta(minutes=5),

@@ -1,7 +1,7 @@
 import datetime as dt
 
 from bot.config import Config, RateConfig
-from scheduler.ratelimit import PlatformLimiter, RateSpec, SharedBucket
+from scheduler.ratelimit import ON_TIME, PlatformLimiter, RateLimits, RateSpec, SharedBucket, pacing_rate
 from tests.recording_transport import RecordingTransport
 from tests.scheduler.conftest import build_crowd, hanoi, make_engine, manual_sleep
 
@@ -27,8 +27,10 @@ async def test_sends_stay_within_the_platforms_rate_as_the_transport_sees_them(d
     times = [m.at for m in telegram.sent]
     expected = (30, 10, 0)
     assert (len(times), most_in_any_second(times), telegram.rejected) == expected
-    # Evenly spaced at the rate, not bunched: 30 sends at 10 a second take 2.9 s.
-    assert max(times) - min(times) == dt.timedelta(seconds=2.9)
+    # Evenly spaced, not bunched, a little under the rate (so that a send let go up to ON_TIME after
+    # its slot still keeps the second within it): 29 intervals at the bucket's pace, about 2.96 s.
+    expected_span = dt.timedelta(seconds=29 / pacing_rate(10))
+    assert max(times) - min(times) == expected_span
 
 
 async def test_a_chat_gets_at_most_one_message_a_second(db, clock):
@@ -66,3 +68,27 @@ async def test_a_platforms_slow_down_answer_pauses_every_instance(db, clock):
     start = clock.now()
     await other_instance.acquire("chat")
     assert clock.now() - start >= dt.timedelta(seconds=5)
+
+
+async def test_two_instances_woken_a_little_late_still_stay_within_the_rate_in_every_second(db, clock):
+    # A busy event loop wakes a sender after its slot; each instance keeps its own schedule, so a
+    # late send must not land on top of the other's and make one more than the rate in a second.
+    def waking_late(every: int):
+        calls = 0
+
+        async def sleep_until(when: dt.datetime) -> None:
+            nonlocal calls
+            calls += 1
+            late = ON_TIME if calls % every == 0 else dt.timedelta(0)
+            clock.set(max(clock.now(), when + late))
+
+        return sleep_until
+
+    specs = {"telegram": RateSpec(per_second=10)}
+    first = RateLimits(db, specs, clock, waking_late(2)).for_platform("telegram")
+    second = RateLimits(db, specs, clock, waking_late(3)).for_platform("telegram")
+    times = []
+    for limiter in (first, second) * 20:
+        await limiter.acquire(f"chat-{len(times)}")
+        times.append(clock.now())
+    assert (len(times), most_in_any_second(times)) == (40, 10)
