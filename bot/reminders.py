@@ -6,7 +6,9 @@
   deadline and offset, so that a rare duplicate is recognisable at a glance.
 - `Dispatcher`: delivers a notice through the member's identities — preferred platform first, then
   the others — under each platform's sending budget. A permanent error on one identity moves on to
-  the next; when none is left the sender marks the member unreachable.
+  the next; when none is left the sender marks the member unreachable. When every channel is only
+  closed for now (outside a Zalo OA reply window) the reminder ends undelivered, the member stays
+  reachable, and the coordinators' digest lists them as not reached on time.
 - `start_reminder_engine(app, transports)`: planner and sender ticks fired by APScheduler;
   `await engine.stop()` stops them, letting an in-flight send finish and handing back the rest.
 """
@@ -216,6 +218,10 @@ def _digest_item(item: NoticeItem) -> list[str]:
         lines.append(_("Focal points the bot cannot reach (blocked it or left the chat):"))
         for member in item.unreachable:
             lines.append(f"• {member.name}" + (f" ({member.agency})" if member.agency else ""))
+    if item.not_reached:
+        lines.append(_("Could not be reached on time (outside Zalo OA's reply window):"))
+        for member in item.not_reached:
+            lines.append(f"• {member.name}" + (f" ({member.agency})" if member.agency else ""))
     return lines
 
 
@@ -402,10 +408,12 @@ class Dispatcher:
             if reply.buttons and address.platform not in BUTTON_PLATFORMS:
                 self._sent[tuple(notice.reminder_ids)] = (address, reply)
             return Delivered(address.platform, message_id, tuple(dead), address.identity_id)
-        if closed_for_now is not None:
-            # Not the member's fault, and not for ever (a Zalo OA reply window): try again later.
-            raise DeliveryError(str(closed_for_now), permanent=False)
         untried = [a for a in notice.addresses if a.platform not in self.transports]
+        if closed_for_now is not None:
+            # Not the member's fault, and not for ever (a Zalo OA reply window). Another instance may
+            # run their other platform: try again later. Otherwise waiting would only make the
+            # reminder late: it ends, and the coordinators' digest names the member.
+            raise DeliveryError(str(closed_for_now), permanent=not untried, channel_only=not untried)
         raise RecipientUnreachable(str(last), dead, member_unreachable=not untried)
 
 

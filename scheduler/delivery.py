@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# `Reminder.last_error` of a reminder that ended `unreachable` because every channel the member has was
+# closed for now (a Zalo OA reply window): the member stays reachable, and the digest names them.
+CHANNELS_CLOSED = "every channel closed for now"
+
 
 class DeliveryError(Exception):
     """A message did not get through.

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.calendar import PlanFacts, local_day
 from scheduler.coverage import Reports, Requirement, load_plan_facts, load_reports, missing_agencies
+from scheduler.delivery import CHANNELS_CLOSED
 from storage.models.people import ACTIVE, ADMIN, COORDINATOR, FOCAL, Identity, Member
 from storage.models.plan import Agency
 from storage.models.reminders import CANCELLED, ESCALATION, EXPIRED, TASK, UNREACHABLE, Reminder
@@ -68,6 +69,8 @@ class NoticeItem:
     more_tasks: int = 0  # tasks beyond those listed
     missing: tuple[AgencyLine, ...] = ()  # for a digest: who has not reported
     unreachable: tuple[MemberLine, ...] = ()  # for a digest: focal points the bot cannot reach
+    # For a digest: focal points whose reminder for this deadline found every channel closed for now.
+    not_reached: tuple[MemberLine, ...] = ()
     # The outbox keys of `reminder_ids`, for the delivery log lines (bot.ops.logging.log_notice).
     reminder_keys: tuple[str, ...] = ()
 
@@ -127,6 +130,8 @@ class Context:
     members: dict[int, Person]
     agencies: dict[int, str]  # id -> name
     focal_by_agency: dict[int, list[Person]]
+    # (plan id, deadline) -> members whose reminder ended with every channel closed for now.
+    not_reached: dict[tuple[int, dt.date], set[int]] = field(default_factory=dict)
 
 
 _PERSON_COLUMNS = (
@@ -188,7 +193,19 @@ async def load_context(
         )
         for person in focal:
             focal_by_agency.setdefault(person.agency_id, []).append(person)
-    return Context(plans, reports, members, agencies, focal_by_agency)
+    not_reached: dict[tuple[int, dt.date], set[int]] = {}
+    if digest:
+        found = await session.execute(
+            select(Reminder.plan_id, Reminder.deadline, Reminder.member_id).where(
+                Reminder.plan_id.in_(plan_ids),
+                Reminder.status == UNREACHABLE,
+                Reminder.kind != ESCALATION,
+                Reminder.last_error.startswith(CHANNELS_CLOSED, autoescape=True),
+            )
+        )
+        for plan_id, deadline, member_id in found.all():
+            not_reached.setdefault((plan_id, deadline), set()).add(member_id)
+    return Context(plans, reports, members, agencies, focal_by_agency, not_reached)
 
 
 def _requirement(reminder: Reminder) -> Requirement:
@@ -334,8 +351,23 @@ def _digest_item(
         for m in sorted(context.focal_by_agency.get(agency_id, ()), key=lambda m: m.id)
         if not m.reachable
     )
-    if not missing and not unreachable:
+    late = context.not_reached.get((plan.id, deadline), set())
+    not_reached = tuple(
+        MemberLine(m.name, context.agencies.get(agency_id), None)
+        for agency_id in plan.lead_agency_ids
+        for m in sorted(context.focal_by_agency.get(agency_id, ()), key=lambda m: m.id)
+        if m.reachable and m.id in late
+    )
+    if not missing and not unreachable and not not_reached:
         return None
     return NoticeItem(
-        plan.number, kind, deadline_kind, deadline, offset, ids, missing=missing, unreachable=unreachable
+        plan.number,
+        kind,
+        deadline_kind,
+        deadline,
+        offset,
+        ids,
+        missing=missing,
+        unreachable=unreachable,
+        not_reached=not_reached,
     )

@@ -17,6 +17,9 @@ Outcomes of a delivery:
   dispatcher has already tried the member's other platforms; the dead identities are marked
   unreachable, and when none is left the member is marked unreachable and the rows end as
   `unreachable` — the coordinators' next digest names the member;
+- closed for now on every channel (`DeliveryError.channel_only`, a Zalo OA reply window): the rows
+  end as `unreachable` with `CHANNELS_CLOSED` in `last_error`; the member stays reachable (their next
+  message reopens the window) and the coordinators' next digest names them as not reached on time;
 - temporary: the rows go back to pending after a backoff (`retry_backoff`, the last wait repeats)
   until `max_attempts`, then end as `failed`;
 - outcome unknown (`DeliveryError.outcome_unknown`: a timeout after the request left, so the message
@@ -53,7 +56,7 @@ from scheduler import outbox
 from scheduler.calendar import PlanFacts
 from scheduler.clock import Clock
 from scheduler.coverage import load_plan_facts
-from scheduler.delivery import DeliveryError
+from scheduler.delivery import CHANNELS_CLOSED, DeliveryError
 from scheduler.notices import Notice, build_notices, load_context
 from storage.db import Database
 from storage.models.people import Identity, Member
@@ -323,6 +326,14 @@ class Sender:
                 )
                 report.rate_limited += len(ids)
                 reason = "rate_limited"
+            elif exc.permanent and exc.channel_only:
+                # Every channel the member has is closed for now: the member is not to blame and stays
+                # reachable; the coordinators' digest names them (see `CHANNELS_CLOSED`).
+                await outbox.settle(
+                    session, ids, worker=self.worker, status=UNREACHABLE, error=f"{CHANNELS_CLOSED}: {exc}"
+                )
+                report.unreachable += len(ids)
+                reason = "permanent"
             elif exc.permanent:
                 # A permanent error that is not about the recipient (a malformed message, say): no
                 # retry can help, and the member is not to blame.

@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import Config
+from bot.i18n import _, use_language
 from scheduler.delivery import DeliveryError
 from scheduler.outbox import cancel_for_report
 from storage.models import Identity, Member, Reminder
@@ -287,6 +288,37 @@ async def test_a_blocked_bot_marks_the_member_unreachable_and_the_digest_names_t
     # Nothing more is attempted to the unreachable member.
     assert transport.to("focal-ngoaivu") == []
     assert ("focal-ngoaivu", "report", 7, "unreachable") in await outbox(db)
+
+
+async def test_a_member_outside_the_reply_window_everywhere_is_named_in_the_digest_as_not_reached_on_time(
+    db, world, clock, transport
+):
+    engine = make_engine(db, clock, [transport])
+    await engine.plan()
+    outside = [
+        DeliveryError("zalo_oa: outside the reply window", permanent=True, channel_only=True)
+        for _ in range(20)
+    ]
+    transport.fail("focal-ngoaivu", *outside)
+    clock.set(hanoi(2020, 6, 12, 8))
+    await engine.send()
+    assert ("focal-ngoaivu", "report", 7, "unreachable") in await outbox(db)
+    clock.set(hanoi(2020, 6, 21, 10))
+    await engine.plan()
+    clock.set(hanoi(2020, 6, 22, 8))
+    await engine.send()
+    async with db.snapshot() as session:
+        reachable = await session.scalar(
+            select(Member.reachable).where(Member.id == world.focal["ngoaivu"].id)
+        )
+    (digest,) = transport.to("coordinator")
+    with use_language(world.coordinator.language):
+        heading = _("Could not be reached on time (outside Zalo OA's reply window):")
+    expected = f"{heading}\n• focal-ngoaivu (Sở Ngoại vụ)"
+    assert transport.to("focal-ngoaivu") == []
+    # Their next message reopens the window: the member stays reachable.
+    assert reachable is True
+    assert expected in digest.text
 
 
 async def test_a_member_blocked_on_one_platform_is_reached_on_the_other(db, world, clock):
