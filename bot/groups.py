@@ -44,9 +44,17 @@ def _command(text: str) -> tuple[str, str]:
     return fold(word.split("@")[0]).replace(" ", ""), rest.strip()
 
 
-def _language(member: Member | None, incoming: Incoming, app: App) -> str:
-    # As the core does (bot.core.service): a known person keeps the language they chose, whether
-    # active, waiting for approval or retired; only a stranger gets the platform's hint.
+async def _language(session, member: Member | None, incoming: Incoming, app: App) -> str:
+    # The same choice as the core's (bot.core.service, Core._open), so that one person is never
+    # answered in two languages: an active member's own; else one chosen in this chat before
+    # registering; else the one a pending or retired member chose; else the platform's hint.
+    if member is not None and member.status == ACTIVE:
+        return member.language
+    state = await people.load_state(
+        session, platform=incoming.platform, chat_id=incoming.chat_id, user_id=incoming.user_id
+    )
+    if state is not None and state.data.get("language"):
+        return state.data["language"]
     if member is not None:
         return member.language
     if incoming.language_hint:
@@ -66,11 +74,11 @@ async def screen(app: App, incoming: Incoming, *, bot_username: str) -> GroupVer
     if word in LINK_WORDS | UNLINK_WORDS:
         async with app.db.transaction() as session:
             member = await people.member_by_identity(session, incoming.platform, incoming.user_id)
-            with use_language(_language(member, incoming, app)):
+            with use_language(await _language(session, member, incoming, app)):
                 return GroupVerdict(False, [await _link_command(app, session, incoming, member, word, args)])
     async with app.db.snapshot() as session:
         member = await people.member_by_identity(session, incoming.platform, incoming.user_id)
-        with use_language(_language(member, incoming, app)):
+        with use_language(await _language(session, member, incoming, app)):
             agency = await group_links.group_agency(session, incoming.platform, incoming.chat_id)
             if agency is None:
                 if _is_staff(member):

@@ -40,3 +40,30 @@ async def test_a_retired_member_is_refused_in_a_group_in_the_language_they_chose
     expected = "In this group only the focal points of Sở Du lịch and the coordinators can use the bot."
     assert in_group.replies[0].text.startswith(expected)
     assert in_private[0].text.startswith("You are not registered yet.")
+
+
+async def test_a_language_chosen_in_the_chat_is_used_by_the_group_commands_as_by_the_core(db, clock):
+    async with db.transaction() as session:
+        built = await make_plan(session)
+        await make_member(
+            session,
+            "Minh",
+            agency=built.agencies["Sở Du lịch"],
+            user_id="minh",
+            language="en",
+            status=RETIRED,
+        )
+    app = App(config=Config(), db=db, clock=clock)
+    core = Core(app)
+    await core.handle(Incoming(platform="console", chat_id="minh", user_id="minh", text="/ngonngu vi"))
+
+    link = await groups.screen(
+        app, Incoming(platform="console", chat_id="minh", user_id="minh", text="/huylienketnhom"),
+        bot_username="nhacviec_bot",
+    )  # fmt: skip
+    tasks = await core.handle(Incoming(platform="console", chat_id="minh", user_id="minh", text="/nhiemvu"))
+
+    assert (
+        link.replies[0].text == "Hãy gõ lệnh này trong nhóm cần liên kết, không phải trong trò chuyện riêng."
+    )
+    assert tasks[0].text.startswith("Bạn chưa đăng ký.")
