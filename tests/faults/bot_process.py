@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 import sys
 import time
 
@@ -62,6 +63,22 @@ async def outstanding(db, now: dt.datetime) -> int:
         )
 
 
+# When set, the instant (Unix time) each send to Telegram starts is appended to this file: what the
+# rate budget governs, measured before the network and the emulator's own scheduling blur it.
+SEND_LOG = "NHACVIEC_FAULTS_SEND_LOG"
+
+
+def record_send_starts(bot: TelegramBot, path: str) -> None:
+    log = open(path, "a", buffering=1)  # noqa: SIM115 - open for the life of the process
+    send = bot.transport.send
+
+    async def timed(recipient, reply):
+        log.write(f"{time.time()!r}\n")
+        return await send(recipient, reply)
+
+    bot.transport.send = timed
+
+
 async def wait_until_idle(app, retry_window: float) -> None:
     idle = 0
     # The planner's first tick (at start) must have run before an empty outbox means "done".
@@ -78,6 +95,8 @@ async def main(config_path: str, start: str, epoch: float, retry_window: float =
     configure_logging(config)
     app = await open_app(config, clock=RunningClock(dt.datetime.fromisoformat(start), epoch))
     bot = TelegramBot(app, reminders=True)
+    if os.environ.get(SEND_LOG):
+        record_send_starts(bot, os.environ[SEND_LOG])
     # As `nhacviec run` does: SIGTERM stops gracefully within the grace period, a second exits at once.
     async with GracefulShutdown(config.ops.shutdown_grace_seconds) as shutdown:
         try:

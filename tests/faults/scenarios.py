@@ -22,6 +22,7 @@ from storage.models.people import COORDINATOR
 from storage.models.reminders import CLAIMED, SENT, Reminder
 from tests.emulators.telegram import TelegramEmulator
 from tests.factories import make_member, make_plan
+from tests.faults.bot_process import SEND_LOG
 from tests.faults.harness import (
     FAN_OUT_AT,
     REFERENCE,
@@ -212,8 +213,9 @@ class FleetResult:
     tally: Tally
     statuses: Counter
     sent_by_instance: list[int]
-    most_in_one_second: int
+    most_in_one_second: int  # counted where the messages arrive (the emulator)
     most_in_five_seconds: int
+    most_started_in_one_second: int  # counted where the sends start (what the budget governs)
     seconds: float  # from the first start to the last exit
     send_seconds: float  # from the first message to the last
     log_text: str = field(repr=False, default="")
@@ -236,11 +238,12 @@ async def fleet_fan_out(
             mode="webhook",
         )
         fleet = [BotProcess(config, tg.token, workdir / f"bot-{n}.log") for n in range(1, instances + 1)]
+        send_log = workdir / "send-starts.log"
         started = time.monotonic()
         epoch = time.time()
         try:
             for process in fleet:
-                await process.start(FAN_OUT_AT, epoch=epoch)
+                await process.start(FAN_OUT_AT, epoch=epoch, extra_env={SEND_LOG: str(send_log)})
             for process in fleet:
                 await process.expect("idle", within=max(120, 3 * size / per_second))
             codes = [await process.wait() for process in fleet]
@@ -261,6 +264,9 @@ async def fleet_fan_out(
             sent_by_instance=[text.count("reminder delivered") for text in logs],
             most_in_one_second=most_in_any_second(arrivals),
             most_in_five_seconds=most_in_any_second(arrivals, 5.0),
+            most_started_in_one_second=most_in_any_second(
+                [float(line) for line in send_log.read_text().split()] if send_log.exists() else []
+            ),
             seconds=seconds,
             send_seconds=max(arrivals) - min(arrivals) if arrivals else 0.0,
             log_text="\n".join(logs),
