@@ -384,6 +384,9 @@ class Dispatcher:
         buttons = self._buttons.pop(tuple(notice.reminder_ids), {})
         dead: list[int] = []
         closed_for_now: DeliveryError | None = None
+        # Whether every channel that was closed for now was closed by a reply window (see
+        # DeliveryError.reply_window) rather than by a refusal a later try may get past.
+        windows_only = True
         last: DeliveryError | None = None
         for address in route:
             reply = render_notice(notice, buttons.get(address.identity_id, ()))
@@ -401,6 +404,7 @@ class Dispatcher:
                     raise
                 if exc.channel_only:
                     closed_for_now = exc
+                    windows_only = windows_only and exc.reply_window
                 else:
                     dead.append(address.identity_id)
                     last = exc
@@ -410,10 +414,12 @@ class Dispatcher:
             return Delivered(address.platform, message_id, tuple(dead), address.identity_id)
         untried = [a for a in notice.addresses if a.platform not in self.transports]
         if closed_for_now is not None:
-            # Not the member's fault, and not for ever (a Zalo OA reply window). Another instance may
-            # run their other platform: try again later. Otherwise waiting would only make the
+            # Not the member's fault, and not for ever. Another instance may run their other
+            # platform, and a refused message may pass next time: try again later. When only reply
+            # windows are in the way and nothing is left to try, waiting would only make the
             # reminder late: it ends, and the coordinators' digest names the member.
-            raise DeliveryError(str(closed_for_now), permanent=not untried, channel_only=not untried)
+            ends = windows_only and not untried
+            raise DeliveryError(str(closed_for_now), permanent=ends, channel_only=ends, reply_window=ends)
         raise RecipientUnreachable(str(last), dead, member_unreachable=not untried)
 
 

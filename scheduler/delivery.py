@@ -17,6 +17,10 @@ class DeliveryError(Exception):
     `channel_only`: with `permanent`, only this channel is closed, and for now (a Zalo Official Account
     may write to someone only within a window after their last message): try the member's other
     channels, and do not mark the member unreachable.
+    `reply_window`: with `channel_only`, the channel is closed because the platform's window for
+    writing to this person has passed. Unlike other channel-only refusals (Telegram refusing one
+    malformed message, which a retry may get past), waiting cannot help before the deadline, so when
+    every channel says so the reminder ends and the coordinators' digest names the member.
     """
 
     def __init__(
@@ -27,16 +31,18 @@ class DeliveryError(Exception):
         retry_after: float | None = None,
         outcome_unknown: bool = False,
         channel_only: bool = False,
+        reply_window: bool = False,
     ):
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
         self.outcome_unknown = outcome_unknown
         self.channel_only = channel_only
+        self.reply_window = reply_window
 
     def __repr__(self) -> str:
         return (
             f"DeliveryError({str(self)!r}, permanent={self.permanent}, "
             f"retry_after={self.retry_after}, outcome_unknown={self.outcome_unknown}, "
-            f"channel_only={self.channel_only})"
+            f"channel_only={self.channel_only}, reply_window={self.reply_window})"
         )

@@ -17,7 +17,7 @@ Outcomes of a delivery:
   dispatcher has already tried the member's other platforms; the dead identities are marked
   unreachable, and when none is left the member is marked unreachable and the rows end as
   `unreachable` — the coordinators' next digest names the member;
-- closed for now on every channel (`DeliveryError.channel_only`, a Zalo OA reply window): the rows
+- closed for now on every channel by a reply window (`DeliveryError.reply_window`, Zalo OA): the rows
   end as `unreachable` with `CHANNELS_CLOSED` in `last_error`; the member stays reachable (their next
   message reopens the window) and the coordinators' next digest names them as not reached on time;
 - temporary: the rows go back to pending after a backoff (`retry_backoff`, the last wait repeats)
@@ -326,7 +326,7 @@ class Sender:
                 )
                 report.rate_limited += len(ids)
                 reason = "rate_limited"
-            elif exc.permanent and exc.channel_only:
+            elif exc.permanent and exc.reply_window:
                 # Every channel the member has is closed for now: the member is not to blame and stays
                 # reachable; the coordinators' digest names them (see `CHANNELS_CLOSED`).
                 await outbox.settle(

@@ -296,7 +296,9 @@ async def test_a_member_outside_the_reply_window_everywhere_is_named_in_the_dige
     engine = make_engine(db, clock, [transport])
     await engine.plan()
     outside = [
-        DeliveryError("zalo_oa: outside the reply window", permanent=True, channel_only=True)
+        DeliveryError(
+            "zalo_oa: outside the reply window", permanent=True, channel_only=True, reply_window=True
+        )
         for _ in range(20)
     ]
     transport.fail("focal-ngoaivu", *outside)
@@ -319,6 +321,25 @@ async def test_a_member_outside_the_reply_window_everywhere_is_named_in_the_dige
     # Their next message reopens the window: the member stays reachable.
     assert reachable is True
     assert expected in digest.text
+
+
+async def test_a_message_refused_once_on_the_only_channel_is_retried_not_given_up(
+    db, world, clock, transport
+):
+    # A refusal of one message (Telegram's "can't parse entities", say) closes the channel for that
+    # try only; unlike a reply window, a later try may pass, so the reminder stays in the outbox.
+    engine = make_engine(db, clock, [transport])
+    await engine.plan()
+    transport.fail(
+        "focal-ngoaivu", DeliveryError("Bad Request: message refused", permanent=True, channel_only=True)
+    )
+    clock.set(hanoi(2020, 6, 12, 8))
+    await engine.send()
+    expected = ("focal-ngoaivu", "report", 7, "pending")
+    assert expected in await outbox(db)
+    clock.advance(hours=2)
+    await engine.send()
+    assert len(transport.to("focal-ngoaivu")) == 1
 
 
 async def test_a_member_blocked_on_one_platform_is_reached_on_the_other(db, world, clock):

@@ -62,7 +62,9 @@ def oa_delivery_error(exc: Exception, *, partial: bool = False) -> DeliveryError
     if exc.code in RATE_LIMITED:
         return DeliveryError(message, permanent=False, retry_after=RATE_LIMIT_PAUSE, outcome_unknown=partial)
     if exc.code in OUTSIDE_WINDOW:
-        return DeliveryError(message, permanent=True, channel_only=True, outcome_unknown=partial)
+        return DeliveryError(
+            message, permanent=True, channel_only=True, reply_window=True, outcome_unknown=partial
+        )
     if exc.code in RECIPIENT_GONE:
         return DeliveryError(message, permanent=True, outcome_unknown=partial)
     return DeliveryError(message, permanent=False, outcome_unknown=partial)
@@ -137,7 +139,10 @@ class ZaloOATransport:
         if last is None or self._clock.now() - last > self._window:
             since = f"last message {last.isoformat()}" if last else "never wrote to the OA"
             raise DeliveryError(
-                f"zalo_oa: outside the reply window ({since})", permanent=True, channel_only=True
+                f"zalo_oa: outside the reply window ({since})",
+                permanent=True,
+                channel_only=True,
+                reply_window=True,
             )
 
     async def _send_part(self, user_id: str, part, reply_to: str | None) -> str:
