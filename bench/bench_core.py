@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import platform
@@ -45,7 +46,11 @@ def machine() -> str:
         memory = f", {os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2**30:.0f} GiB"
     except (ValueError, OSError, AttributeError):
         pass
-    return f"{platform.machine()}, {os.cpu_count()} cores{memory}, Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
+    load = ""
+    with contextlib.suppress(OSError, AttributeError):
+        # The machine is shared: wall-clock figures stretch with other work, CPU figures much less.
+        load = ", load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
+    return f"{platform.machine()}, {os.cpu_count()} cores{memory}, Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}{load}"
 
 
 async def seed(db: Database) -> None:
@@ -112,13 +117,21 @@ def message(user: str, text: str, n: int) -> Incoming:
     )
 
 
-async def timed(core: Core, items: list[Incoming]) -> list[float]:
+# CPU seconds (this process, every thread: the driver's SQLite thread too) and messages, per kind.
+CPU: dict[str, list[float]] = {}
+
+
+async def timed(core: Core, items: list[Incoming], kind: str) -> list[float]:
     took = []
+    cpu = time.process_time()
     for item in items:
         start = time.perf_counter()
         replies = await core.handle(item)
         took.append(time.perf_counter() - start)
         assert replies and "Xin lỗi" not in replies[0].text, replies
+    CPU.setdefault(kind, [0.0, 0])
+    CPU[kind][0] += time.process_time() - cpu
+    CPU[kind][1] += len(items)
     return took
 
 
@@ -137,7 +150,7 @@ async def run(messages: int, runs: int) -> dict[str, list[float]]:
             await seed(db)
             core = Core(App(config=load_config(env={}), db=db, clock=ManualClock(START)))
             users = [f"f{(i % AGENCIES) + 1}" for i in range(messages)]
-            lists = await timed(core, [message(u, "/nhiemvu", next(counter)) for u in users])
+            lists = await timed(core, [message(u, "/nhiemvu", next(counter)) for u in users], "task list")
             updates = await timed(
                 core,
                 [
@@ -148,6 +161,7 @@ async def run(messages: int, runs: int) -> dict[str, list[float]]:
                     )
                     for i, u in enumerate(users)
                 ],
+                "one-line update",
             )
             steps = []
             for i, user in enumerate(users[: messages // 3]):
@@ -158,10 +172,13 @@ async def run(messages: int, runs: int) -> dict[str, list[float]]:
                         message(user, str((i % TASKS_PER_AGENCY) + 1), next(counter)),
                         message(user, "2", next(counter)),
                     ],
+                    "guided flow step",
                 )
                 await core.handle(message(user, "/huy", next(counter)))
             summaries = await timed(
-                core, [message("boss", "/tonghop", next(counter)) for _ in range(max(messages // 10, 5))]
+                core,
+                [message("boss", "/tonghop", next(counter)) for _ in range(max(messages // 10, 5))],
+                "summary",
             )
             await db.dispose()
         for name, took in zip(results, (lists, updates, steps, summaries), strict=True):
@@ -181,8 +198,10 @@ def main() -> None:
     print(f"machine: {machine()}")
     for name, medians in results.items():
         median = statistics.median(medians)
+        cpu, count = CPU[name]
         print(
             f"  {name:<18} median {median * 1000:6.2f} ms/message  ({1 / median:6.0f} messages/s, one at a time)"
+            f"  CPU {cpu * 1000 / count:6.2f} ms/message"
         )
 
 
