@@ -138,6 +138,15 @@ async def register_with_invite(
         language=newcomer.language,
         approved_by_id=invite.created_by_id,
     )
+    await _attach_newcomer(session, member, newcomer, now=now)
+    replaced = await _hand_over(session, member, now=now)
+    return Registration(member=member, replaced=replaced)
+
+
+async def _attach_newcomer(
+    session: AsyncSession, member: Member, newcomer: Newcomer, *, now: dt.datetime
+) -> None:
+    """The chat the newcomer wrote from becomes the member's address on that platform."""
     await people.attach_identity(
         session,
         member,
@@ -147,8 +156,6 @@ async def register_with_invite(
         display_name=newcomer.name,
         now=now,
     )
-    replaced = await _hand_over(session, member, now=now)
-    return Registration(member=member, replaced=replaced)
 
 
 async def request_registration(
@@ -170,15 +177,7 @@ async def request_registration(
         status=PENDING,
         language=newcomer.language,
     )
-    await people.attach_identity(
-        session,
-        member,
-        platform=newcomer.platform,
-        external_id=newcomer.user_id,
-        chat_id=newcomer.chat_id,
-        display_name=newcomer.name,
-        now=now,
-    )
+    await _attach_newcomer(session, member, newcomer, now=now)
     return member
 
 
