@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.bench_docx import REFERENCE_PLAN, SAMPLE_PLAN, prepare  # noqa: E402
-from bench.bench_summary import machine  # noqa: E402
+from bench.machine import machine  # noqa: E402
 from bot.app import App  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.core.messages import Incoming  # noqa: E402

@@ -12,11 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime as dt
-import os
-import platform
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -25,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.machine import machine  # noqa: E402
 from bot.app import App  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.core.messages import Incoming  # noqa: E402
@@ -38,19 +35,6 @@ from storage.models.plan import LEAD, Agency, Plan, Section, Task, TaskAgency  #
 AGENCIES = 12
 TASKS_PER_AGENCY = 5  # 60 tasks, about the reference plan's 64
 START = dt.datetime(2020, 6, 1, 1, 0, tzinfo=dt.UTC)
-
-
-def machine() -> str:
-    memory = ""
-    try:
-        memory = f", {os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2**30:.0f} GiB"
-    except (ValueError, OSError, AttributeError):
-        pass
-    load = ""
-    with contextlib.suppress(OSError, AttributeError):
-        # The machine is shared: wall-clock figures stretch with other work, CPU figures much less.
-        load = ", load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
-    return f"{platform.machine()}, {os.cpu_count()} cores{memory}, Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}{load}"
 
 
 async def seed(db: Database) -> None:

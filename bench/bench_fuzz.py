@@ -30,12 +30,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+from bench.machine import machine  # noqa: E402
 from bot.cli import main as nhacviec  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from tests.conftest import SAMPLE_PLAN  # noqa: E402
 from tests.faults.fuzz import COUNTED, LoopThread, open_world, steps  # noqa: E402
-from tests.faults.machine import machine  # noqa: E402
 from tests.faults.plans import run_all  # noqa: E402
 
 STEPS_PER_EXAMPLE = 8

@@ -28,8 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.machine import machine  # noqa: E402
 from tests.faults.harness import postgres_database  # noqa: E402
-from tests.faults.machine import machine  # noqa: E402
 from tests.faults.scenarios import fleet_fan_out, within_budget  # noqa: E402
 
 PG_URL = os.environ.get("NHACVIEC_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")

@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
 import shutil
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -23,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.machine import machine  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.plans.importer import SAMPLE_PLAN, import_parsed_plan  # noqa: E402
@@ -37,15 +35,6 @@ TIMEFRAMES = [
     "Trước ngày 30/6/2021",
     "Thường xuyên",
 ]
-
-
-def machine() -> str:
-    memory = ""
-    try:
-        memory = f", {os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2**30:.0f} GiB"
-    except (ValueError, OSError, AttributeError):
-        pass
-    return f"{platform.machine()}, {os.cpu_count()} cores{memory}, Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
 
 
 def large_plan(path: Path, sections: int, tasks: int) -> Path:

@@ -27,8 +27,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reminder_world import build, copy, machine  # noqa: E402
+from reminder_world import build, copy  # noqa: E402
 
+from bench.machine import machine  # noqa: E402
 from bot.config import Config  # noqa: E402
 from bot.reminders import calendar_from_config, policy_from_config  # noqa: E402
 from scheduler.planner import Planner  # noqa: E402

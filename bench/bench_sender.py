@@ -28,8 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reminder_world import build, copy, machine  # noqa: E402
+from reminder_world import build, copy  # noqa: E402
 
+from bench.machine import machine  # noqa: E402
 from bot.app import App  # noqa: E402
 from bot.config import Config, RateConfig  # noqa: E402
 from bot.reminders import build_engine  # noqa: E402

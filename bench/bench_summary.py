@@ -13,8 +13,6 @@ import argparse
 import asyncio
 import datetime as dt
 import json
-import os
-import platform
 import random
 import sqlite3
 import statistics
@@ -25,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.machine import machine  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.summary import ALL, ATTENTION, build_summary  # noqa: E402
@@ -34,21 +33,6 @@ DEADLINES = [dt.date(2020, 6, 20), dt.date(2020, 11, 20)]
 STATUSES = ["not_started", "in_progress", "done", "blocked"]
 STATUS_WEIGHTS = [7, 60, 30, 3]
 TARGET_MS = 300
-
-
-def machine() -> str:
-    memory = ""
-    try:
-        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        memory = f", {pages / 2**30:.0f} GiB"
-    except (ValueError, OSError, AttributeError):
-        pass
-    # Other work on the machine slows every figure; the load average says how much there was.
-    load = f", load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
-    return (
-        f"{platform.machine()}, {os.cpu_count()} cores{memory}, Python {platform.python_version()},"
-        f" SQLite {sqlite3.sqlite_version}{load}"
-    )
 
 
 def fill(path: Path, *, agencies: int, tasks_per_agency: int, updates: int, seed: int = 20200424) -> None:

@@ -29,11 +29,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
-import platform
 import signal
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -43,6 +40,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.machine import machine  # noqa: E402
 from bot.app import open_app  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.core.messages import Incoming  # noqa: E402
@@ -56,29 +54,6 @@ TARGET_P99_MS = 50
 AGENCIES = 12  # as many as the reference plan
 TASKS_PER_AGENCY = 5
 WEBHOOK_SECRET = "bench-webhook-secret"
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory = ""
-    try:
-        memory = f", {os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2**30:.0f} GiB"
-    except (ValueError, OSError, AttributeError):
-        pass
-    load = ""
-    with contextlib.suppress(OSError, AttributeError):
-        load = ", load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
-    return (
-        f"{cpu}, {os.cpu_count()} cores{memory}, Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}{load}"
-    )
 
 
 def write_config(directory: Path, emulator: TelegramEmulator, mode: str) -> Path:

@@ -18,10 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
-import platform
-import socket
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -30,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.machine import free_port, machine  # noqa: E402
 from bot.app import App  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.transports.zalo.runner import ZaloRunner  # noqa: E402
@@ -39,25 +36,6 @@ from storage.migrate import upgrade  # noqa: E402
 from tests.emulators.zalo_bot import ZaloBotEmulator  # noqa: E402
 from tests.emulators.zalo_oa import APP_ID, APP_SECRET, OA_SECRET_KEY, ZaloOAEmulator  # noqa: E402
 from tests.factories import NOW, make_member, make_plan  # noqa: E402
-
-
-def machine() -> str:
-    memory = ""
-    try:
-        memory = f", {os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2**30:.0f} GiB"
-    except (ValueError, OSError, AttributeError):
-        pass
-    load = f", load {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
-    return (
-        f"{platform.machine()}, {os.cpu_count()} cores{memory}, Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}{load}"
-    )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 async def seed(db: Database, platform_name: str, members: int) -> None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import platform
 import shutil
 import sqlite3
 from pathlib import Path
@@ -16,19 +14,6 @@ from storage.db import Database
 from storage.migrate import upgrade
 
 NOW_TEXT = "2020-04-24 00:00:00.000000"
-
-
-def machine() -> str:
-    memory = ""
-    try:
-        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        memory = f", {pages / 2**30:.0f} GiB"
-    except (ValueError, OSError, AttributeError):
-        pass
-    return (
-        f"{platform.machine()}, {os.cpu_count()} cores{memory}, Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}"
-    )
 
 
 async def _migrate(path: Path) -> None:
