@@ -23,9 +23,7 @@ from bot.transports.runner import Bots
 from storage.models.people import ACTIVE, COORDINATOR, FOCAL, PENDING, Identity, Member
 from tests.emulators.telegram import TelegramEmulator
 from tests.emulators.zalo_bot import ZaloBotEmulator
-from tests.emulators.zalo_oa import APP_ID as OA_APP_ID
-from tests.emulators.zalo_oa import APP_SECRET as OA_APP_SECRET
-from tests.emulators.zalo_oa import OA_SECRET_KEY, ZaloOAEmulator
+from tests.emulators.zalo_oa import ZaloOAEmulator
 from tests.factories import make_member, make_plan
 from tests.scheduler.conftest import hanoi
 
@@ -251,13 +249,7 @@ def test_nhacviec_run_serves_every_platform_with_credentials_unless_told_one(
 
 async def test_the_zalo_bot_and_the_official_account_answer_on_one_web_server(db, clock, telegram, zalo):
     official = await ZaloOAEmulator(clock=clock).start()
-    oa_secrets = {
-        "ZALO_OA_APP_ID": OA_APP_ID,
-        "ZALO_OA_APP_SECRET": OA_APP_SECRET,
-        "ZALO_OA_SECRET_KEY": OA_SECRET_KEY,
-        "ZALO_OA_ACCESS_TOKEN": official.access_token,
-        "ZALO_OA_REFRESH_TOKEN": official.refresh_token,
-    }
+    oa_secrets = official.environment()
     config = both_platforms(telegram, zalo, "webhook", env=oa_secrets)
     config.zalo.oa_api_base_url, config.zalo.oa_oauth_url = official.api_base_url, official.oauth_url
     bots = Bots(App(config=config, db=db, clock=clock), ["zalo", "zalo_oa"])

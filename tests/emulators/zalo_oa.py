@@ -128,6 +128,16 @@ class ZaloOAEmulator:
     def oauth_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v4/oa/access_token"
 
+    def environment(self) -> dict[str, str]:
+        """The secrets an Official Account deployment sets, for this emulator's app and tokens."""
+        return {
+            "ZALO_OA_APP_ID": self.app_id,
+            "ZALO_OA_APP_SECRET": self.app_secret,
+            "ZALO_OA_SECRET_KEY": OA_SECRET_KEY,
+            "ZALO_OA_ACCESS_TOKEN": self.access_token,
+            "ZALO_OA_REFRESH_TOKEN": self.refresh_token,
+        }
+
     # -- test API --------------------------------------------------------------------------------
 
     def _issue_access(self) -> str:

@@ -16,7 +16,7 @@ from bot.reminders import build_engine
 from bot.transports.telegram.transport import TelegramTransport
 from bot.transports.zalo.runner import ZaloRunner
 from storage.models.people import Identity, Member
-from tests.bot.zalo.test_runner import make_app
+from tests.bot.zalo.apps import make_app
 from tests.emulators.telegram import TelegramEmulator
 from tests.factories import make_member, make_plan
 from tests.scheduler.conftest import hanoi, manual_sleep

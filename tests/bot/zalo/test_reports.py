@@ -15,8 +15,7 @@ from bot.render.exports import export_summary
 from bot.transports.base import Recipient
 from bot.transports.zalo.bot_transport import ZaloBotTransport
 from bot.transports.zalo.runner import ZaloRunner
-from tests.bot.zalo.test_runner import free_port, make_app
-from tests.emulators.zalo_oa import APP_ID, APP_SECRET, OA_SECRET_KEY
+from tests.bot.zalo.apps import free_port, make_app, start_official_account
 from tests.factories import make_plan
 
 HANOI = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
@@ -90,24 +89,7 @@ async def test_with_links_the_report_is_a_link_to_the_very_file(db, clock, zalo_
 
 async def test_an_official_account_sends_the_word_report_as_a_file(db, clock, zalo_oa_api, reports):
     word, sheet = reports
-    env = {
-        "ZALO_OA_APP_ID": APP_ID,
-        "ZALO_OA_APP_SECRET": APP_SECRET,
-        "ZALO_OA_SECRET_KEY": OA_SECRET_KEY,
-        "ZALO_OA_ACCESS_TOKEN": zalo_oa_api.access_token,
-        "ZALO_OA_REFRESH_TOKEN": zalo_oa_api.refresh_token,
-    }
-    app = make_app(
-        db,
-        clock,
-        env,
-        oa_api_base_url=zalo_oa_api.api_base_url,
-        oa_oauth_url=zalo_oa_api.oauth_url,
-        webhook_port=0,
-    )
-    runner = ZaloRunner(app, official_account=True)
-    await runner.start()
-    zalo_oa_api.webhook_url = f"http://127.0.0.1:{runner.port}/zalo-oa"
+    runner = await start_official_account(db, clock, zalo_oa_api)
     try:
         await zalo_oa_api.user_sends("chi", "xin chào")  # opens the reply window
         await runner.queue.drain()

@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
-import socket
-
 import httpx
 import pytest
 
-from bot.app import App
-from bot.config import load_config
 from bot.transports.zalo.runner import ZaloRunner, ZaloSetupError
+from tests.bot.zalo.apps import free_port, make_app, start_official_account
 from tests.emulators.faults import Fault
 from tests.emulators.zalo_oa import APP_ID, APP_SECRET, OA_SECRET_KEY
 
 ENGLISH = "From now on I will write to you in English."
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def make_app(db, clock, env: dict[str, str], **zalo) -> App:
-    config = load_config(env=env)
-    config.ops.http_enabled = False
-    config.reminders.enabled = False
-    # A stalled answer (the timeout fault) fails within a second rather than the default ten.
-    config.zalo.request_timeout = 1.0
-    for key, value in zalo.items():
-        setattr(config.zalo, key, value)
-    return App(config=config, db=db, clock=clock)
 
 
 @pytest.fixture
@@ -66,24 +46,7 @@ async def webhook(db, clock, zalo_bot_api):
 
 @pytest.fixture
 async def official_account(db, clock, zalo_oa_api):
-    env = {
-        "ZALO_OA_APP_ID": APP_ID,
-        "ZALO_OA_APP_SECRET": APP_SECRET,
-        "ZALO_OA_SECRET_KEY": OA_SECRET_KEY,
-        "ZALO_OA_ACCESS_TOKEN": zalo_oa_api.access_token,
-        "ZALO_OA_REFRESH_TOKEN": zalo_oa_api.refresh_token,
-    }
-    app = make_app(
-        db,
-        clock,
-        env,
-        oa_api_base_url=zalo_oa_api.api_base_url,
-        oa_oauth_url=zalo_oa_api.oauth_url,
-        webhook_port=0,
-    )
-    runner = ZaloRunner(app, official_account=True)
-    await runner.start()
-    zalo_oa_api.webhook_url = f"http://127.0.0.1:{runner.port}/zalo-oa"
+    runner = await start_official_account(db, clock, zalo_oa_api)
     yield runner
     await runner.stop()
 

@@ -23,10 +23,10 @@ from bot.transports.zalo.runner import ZaloRunner
 from storage.models.people import COORDINATOR, DONE, Identity, Member, ProgressUpdate
 from storage.models.plan import Task
 from storage.models.reminders import Reminder
-from tests.bot.zalo.test_runner import free_port, make_app
+from tests.bot.zalo.apps import free_port, make_app
 from tests.emulators.faults import Fault
 from tests.emulators.zalo_bot import ZaloBotEmulator
-from tests.emulators.zalo_oa import APP_ID, APP_SECRET, OA_SECRET_KEY, ZaloOAEmulator
+from tests.emulators.zalo_oa import ZaloOAEmulator
 from tests.factories import make_member, make_plan
 from tests.scheduler.conftest import hanoi, manual_sleep
 
@@ -62,13 +62,7 @@ class Zalo:
 async def start_zalo(mode: str, db, clock) -> tuple[Zalo, callable]:
     if mode == "official_account":
         api = await ZaloOAEmulator(clock=clock).start()
-        env = {
-            "ZALO_OA_APP_ID": APP_ID,
-            "ZALO_OA_APP_SECRET": APP_SECRET,
-            "ZALO_OA_SECRET_KEY": OA_SECRET_KEY,
-            "ZALO_OA_ACCESS_TOKEN": api.access_token,
-            "ZALO_OA_REFRESH_TOKEN": api.refresh_token,
-        }
+        env = api.environment()
         app = make_app(
             db, clock, env, oa_api_base_url=api.api_base_url, oa_oauth_url=api.oauth_url, webhook_port=0
         )
