@@ -13,7 +13,6 @@ import pytest
 
 from bot.cli import main
 from scheduler.clock import ManualClock
-from tests.conftest import REFERENCE_PLAN
 
 PLAN_2026 = Path(__file__).resolve().parents[1] / "data" / "ke-hoach-87-KH-UBND-2026.txt"
 # 10:00 in Hanoi on 2 March 2026: the 2026 plan runs, the 2020 one ended long ago.
