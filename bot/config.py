@@ -54,8 +54,12 @@ class CalendarConfig(Section):
 class PlanConfig(Section):
     # A plan file to import when the database has none (the console quick start uses it).
     default_file: str | None = None
-    # Reporting deadlines added on top of those the plan names, as "MM-DD" in the plan's year.
+    # Reporting deadlines added on top of those the plan names, as "MM-DD" in each year of the plan.
     extra_reporting_deadlines: list[str] = Field(default_factory=list)
+    # The issuing body of a plan whose file names none ("UBND thành phố Hà Nội").
+    issuer: str = ""
+    # A plan ends on its own this many days after its last deadline (reporting deadline or task end).
+    grace_days: int = Field(default=30, ge=0, le=3650)
 
     @field_validator("extra_reporting_deadlines")
     @classmethod

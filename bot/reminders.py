@@ -95,6 +95,7 @@ def sender_settings(config: Config) -> SenderSettings:
         max_in_flight=reminders.max_in_flight,
         retry_backoff=tuple(dt.timedelta(seconds=s) for s in reminders.retry_backoff_seconds),
         max_attempts=reminders.max_attempts,
+        plan_grace_days=config.plan.grace_days,
     )
 
 
@@ -516,6 +517,7 @@ def build_engine(app: App, transports: Mapping[str, Transport], *, sleep_until=N
         calendar_from_config(config),
         horizon=dt.timedelta(days=config.reminders.horizon_days),
         extra_reporting=config.plan.extra_reporting_deadlines,
+        grace_days=config.plan.grace_days,
     )
     sender = Sender(
         app.db,

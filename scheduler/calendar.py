@@ -140,6 +140,15 @@ class PlanFacts:
     year: int
     reporting_deadlines: tuple[dt.date, ...]
     tasks: tuple[PlanTask, ...]
+    # The years it covers and what its lifecycle needs (storage.plans.lifecycle.plan_status).
+    end_year: int = 0
+    last_deadline: dt.date | None = None
+    lifecycle: str = "auto"
+    lifecycle_changed_at: dt.datetime | None = None
+
+    @property
+    def years(self) -> range:
+        return range(self.year, max(self.end_year, self.year) + 1)
 
     @cached_property
     def lead_agency_ids(self) -> tuple[int, ...]:
@@ -178,17 +187,19 @@ class Deadline:
         return self.task.code if self.task else None
 
 
-def extra_deadlines(year: int, month_days: Iterable[str]) -> list[dt.date]:
-    """Configured extra reporting deadlines ("MM-DD") as dates in the plan's year."""
-    return [dt.date.fromisoformat(f"{year:04d}-{value}") for value in month_days]
+def extra_deadlines(years: int | Iterable[int], month_days: Iterable[str]) -> list[dt.date]:
+    """Configured extra reporting deadlines ("MM-DD") as dates in each year the plan covers."""
+    years = [years] if isinstance(years, int) else list(years)
+    month_days = list(month_days)
+    return [dt.date.fromisoformat(f"{year:04d}-{value}") for year in years for value in month_days]
 
 
 def plan_deadlines(plan: PlanFacts, *, extra_reporting: Iterable[str] = ()) -> list[Deadline]:
     """Every deadline of a plan, in date order: its reporting deadlines (with configured extras),
     each quarter end of its year (a quarterly check-in), and the end of each task not yet done."""
-    reporting = sorted({*plan.reporting_deadlines, *extra_deadlines(plan.year, extra_reporting)})
+    reporting = sorted({*plan.reporting_deadlines, *extra_deadlines(plan.years, extra_reporting)})
     deadlines = [Deadline(plan.id, day, REPORT) for day in reporting]
-    deadlines += [Deadline(plan.id, day, QUARTER) for day in quarter_ends(plan.year)]
+    deadlines += [Deadline(plan.id, day, QUARTER) for year in plan.years for day in quarter_ends(year)]
     deadlines += [
         Deadline(plan.id, task.end_on, TASK, task=task, task_id=task.id)
         for task in plan.tasks

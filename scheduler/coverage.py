@@ -118,7 +118,16 @@ async def load_plan_facts(
     session: AsyncSession, *, plan_ids: Iterable[int] | None = None, number: str | None = None
 ) -> list[PlanFacts]:
     """Plans with their tasks, lead agencies and whether each task is done (its latest update says so)."""
-    stmt = select(Plan.id, Plan.number, Plan.year, Plan.reporting_deadlines).order_by(Plan.id)
+    stmt = select(
+        Plan.id,
+        Plan.number,
+        Plan.year,
+        Plan.reporting_deadlines,
+        Plan.end_year,
+        Plan.last_deadline,
+        Plan.lifecycle,
+        Plan.lifecycle_changed_at,
+    ).order_by(Plan.id)
     if plan_ids is not None:
         stmt = stmt.where(Plan.id.in_(list(plan_ids)))
     if number is not None:
@@ -139,7 +148,7 @@ async def load_plan_facts(
                 Task.section_id,
                 Task.number,
             )
-            .where(Task.plan_id.in_(ids))
+            .where(Task.plan_id.in_(ids), Task.archived_at.is_(None))
             .order_by(Task.plan_id, Task.section_id, Task.number)
         )
     ).all()
@@ -183,6 +192,10 @@ async def load_plan_facts(
             year=row.year,
             reporting_deadlines=tuple(dt.date.fromisoformat(d) for d in row.reporting_deadlines or ()),
             tasks=tuple(tasks_by_plan.get(row.id, ())),
+            end_year=row.end_year or row.year,
+            last_deadline=row.last_deadline,
+            lifecycle=row.lifecycle,
+            lifecycle_changed_at=row.lifecycle_changed_at,
         )
         for row in plans
     ]

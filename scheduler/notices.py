@@ -21,6 +21,7 @@ from scheduler.delivery import CHANNELS_CLOSED
 from storage.models.people import ACTIVE, ADMIN, COORDINATOR, FOCAL, Identity, Member
 from storage.models.plan import Agency
 from storage.models.reminders import CANCELLED, ESCALATION, EXPIRED, TASK, UNREACHABLE, Reminder
+from storage.plans import lifecycle
 
 # How many tasks a reminder lists before saying "and N more": a reminder is read on a phone.
 MAX_TASK_LINES = 12
@@ -213,9 +214,15 @@ def _requirement(reminder: Reminder) -> Requirement:
 
 
 def build_notices(
-    reminders: Sequence[Reminder], context: Context, *, now: dt.datetime, tz: dt.tzinfo
+    reminders: Sequence[Reminder],
+    context: Context,
+    *,
+    now: dt.datetime,
+    tz: dt.tzinfo,
+    grace_days: int = lifecycle.DEFAULT_GRACE_DAYS,
 ) -> tuple[list[Notice], Verdicts]:
-    """One notice per recipient for the claimed reminders that still apply; verdicts for the rest."""
+    """One notice per recipient for the claimed reminders that still apply; verdicts for the rest.
+    Several plans' reminders due to one person are one message, naming each plan and deadline."""
     verdicts = Verdicts()
     today = local_day(now, tz)
     groups: dict[int, dict[tuple, list[Reminder]]] = {}
@@ -223,6 +230,8 @@ def build_notices(
         member = context.members.get(reminder.member_id)
         plan = context.plans.get(reminder.plan_id)
         reason = _not_sendable(reminder, member, plan, context, now)
+        if reason is None and lifecycle.plan_status(plan, today, grace_days=grace_days) != lifecycle.ACTIVE:
+            reason = CANCELLED, "the plan has ended or was closed"
         if reason is not None:
             verdicts.add(reason[0], reason[1], reminder.id)
             continue

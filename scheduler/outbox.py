@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, bindparam, case, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, exists, false, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -167,10 +167,18 @@ def _claimable(now: dt.datetime):
 
 
 async def claim(
-    session: AsyncSession, *, worker: str, now: dt.datetime, lease: dt.timedelta, limit: int
+    session: AsyncSession,
+    *,
+    worker: str,
+    now: dt.datetime,
+    lease: dt.timedelta,
+    limit: int,
+    day_ends_at: dt.datetime | None = None,
 ) -> list:
     """Claim up to `limit` due rows (earliest first), plus the other due rows of the same recipients,
-    so that one person's reminders due together go out as one message."""
+    so that one person's reminders due together go out as one message. With `day_ends_at` (the end of
+    the local day), the same recipients' rows planned for later that day come along too: a person
+    following several plans gets one reminder message a day, whatever time each kind is sent at."""
     postgres = _dialect(session) == "postgresql"
     values = {
         "status": CLAIMED,
@@ -214,14 +222,19 @@ async def claim(
         return []
     ids = {row.id for row in claimed}
     members = sorted({row.member_id for row in claimed})
-    more = select(Reminder.id).where(Reminder.member_id.in_(members), _claimable(now))
+    later_today = (
+        and_(Reminder.status == PENDING, Reminder.attempts == 0, Reminder.available_at < day_ends_at)
+        if day_ends_at is not None
+        else false()
+    )
+    more = select(Reminder.id).where(Reminder.member_id.in_(members), or_(_claimable(now), later_today))
     if postgres:
         more = more.with_for_update(skip_locked=True)
     also = more.cte("also").prefix_with("MATERIALIZED", dialect="postgresql")
     extra = (
         await session.execute(
             update(Reminder)
-            .where(Reminder.id.in_(select(also.c.id)), _claimable(now))
+            .where(Reminder.id.in_(select(also.c.id)), or_(_claimable(now), later_today))
             .values(**values)
             .returning(Reminder.id)
             .execution_options(synchronize_session=False)

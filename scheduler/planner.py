@@ -26,6 +26,7 @@ from scheduler.calendar import (
     PlanFacts,
     WorkingCalendar,
     expected_agencies,
+    extra_deadlines,
     local_instant,
     plan_deadlines,
 )
@@ -36,6 +37,7 @@ from storage.db import Database
 from storage.models.people import ACTIVE, ADMIN, COORDINATOR, FOCAL, Member
 from storage.models.plan import Agency
 from storage.models.reminders import PENDING
+from storage.plans.lifecycle import DEFAULT_GRACE_DAYS, active_through
 from storage.text import fold
 
 log = logging.getLogger(__name__)
@@ -88,10 +90,22 @@ def expand(
     window: Window,
     *,
     extra_reporting: Iterable[str] = (),
+    grace_days: int = DEFAULT_GRACE_DAYS,
 ) -> Iterator[PlannedSend]:
-    """Every send in the window, by agency, for the agencies that have not reported."""
+    """Every send in the window, by agency, for the agencies that have not reported. A plan sends
+    nothing after it ended (its last deadline plus `grace_days`) or once a coordinator closed it."""
     extra_reporting = tuple(extra_reporting)
+    tz = policy.timezone
     for plan in plans:
+        last_day = active_through(plan, grace_days, extra_deadlines(plan.years, extra_reporting))
+        if last_day is not None:
+            if last_day == dt.date.min:
+                continue
+            window = Window(
+                window.start,
+                min(window.end, local_instant(last_day + dt.timedelta(days=1), dt.time(0, 0), tz)),
+                window.now,
+            )
         slot_cache: dict[tuple[dt.date, str], list[Slot]] = {}
         digests: dict[tuple[dt.date, str, Slot], dict[int, None]] = {}
         for deadline in plan_deadlines(plan, extra_reporting=extra_reporting):
@@ -182,7 +196,9 @@ class Planner:
         horizon: dt.timedelta = dt.timedelta(days=21),
         extra_reporting: Iterable[str] = (),
         chunk_size: int = 2000,
+        grace_days: int = DEFAULT_GRACE_DAYS,
     ):
+        self.grace_days = grace_days
         self.db = db
         self.policy = policy
         self.calendar = calendar
@@ -204,7 +220,13 @@ class Planner:
             recipients = await load_recipients(session)
         window = Window(start=None, end=now + self.horizon, now=now)
         sends = expand(
-            plans, reports, self.policy, self.calendar, window, extra_reporting=self.extra_reporting
+            plans,
+            reports,
+            self.policy,
+            self.calendar,
+            window,
+            extra_reporting=self.extra_reporting,
+            grace_days=self.grace_days,
         )
         report = PlanReport()
         planned: dict[str, int] = {}
@@ -330,6 +352,7 @@ async def preview(
     last_day: dt.date,
     plan_ids: Iterable[int] | None = None,
     extra_reporting: Iterable[str] = (),
+    grace_days: int = DEFAULT_GRACE_DAYS,
 ) -> list[PreviewRow]:
     """What would be sent from `first_day` to `last_day` (local days, inclusive), by agency, given
     the progress updates stored so far."""
@@ -353,7 +376,9 @@ async def preview(
             task=send.deadline.task_code if send.agency_id is not None else None,
             plan=send.plan.number,
         )
-        for send in expand(plans, reports, policy, calendar, window, extra_reporting=extra_reporting)
+        for send in expand(
+            plans, reports, policy, calendar, window, extra_reporting=extra_reporting, grace_days=grace_days
+        )
         if send.agency_id is not None or send.missing
     ]
     return sorted(

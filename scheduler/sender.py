@@ -53,7 +53,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler import outbox
-from scheduler.calendar import PlanFacts
+from scheduler.calendar import PlanFacts, local_day, local_instant
 from scheduler.clock import Clock
 from scheduler.coverage import load_plan_facts
 from scheduler.delivery import CHANNELS_CLOSED, DeliveryError
@@ -115,6 +115,9 @@ class SenderSettings:
     max_attempts: int = 6
     # A tick stops after this many batches so that one tick never runs for ever; the next continues.
     max_batches_per_tick: int = 50
+    # Days after its last deadline a plan stays active (`[plan] grace_days`): a reminder of a plan
+    # that has ended, or that a coordinator closed, since it was planned is not sent.
+    plan_grace_days: int = 30
 
     def backoff(self, attempts: int) -> dt.timedelta:
         return self.retry_backoff[min(max(attempts, 1), len(self.retry_backoff)) - 1]
@@ -235,6 +238,9 @@ class Sender:
                     now=now,
                     lease=self.settings.lease,
                     limit=self.settings.batch_size,
+                    day_ends_at=local_instant(
+                        local_day(now, self.tz) + dt.timedelta(days=1), dt.time(0, 0), self.tz
+                    ),
                 )
             if not claimed:
                 break
@@ -252,7 +258,9 @@ class Sender:
                 plans.update({p.id: p for p in await load_plan_facts(session, plan_ids=missing)})
             context = await load_context(session, claimed, plans)
             # Inside the block: leaving a snapshot expires what it loaded.
-            notices, verdicts = build_notices(claimed, context, now=now, tz=self.tz)
+            notices, verdicts = build_notices(
+                claimed, context, now=now, tz=self.tz, grace_days=self.settings.plan_grace_days
+            )
         prepare = getattr(self.deliver, "prepare", None)
         if verdicts.closed or (prepare is not None and notices):
             async with self._write() as session:

@@ -5,7 +5,7 @@ began the day after the previous deadline. The first cycle begins on 1 January o
 on the issue date, when the plan was issued the year before). A day after the last deadline still
 belongs to the last cycle: a late report counts towards the deadline it missed, not to nothing.
 
-A plan that names no deadline has a single cycle closing on 31 December of its year.
+A plan that names no deadline has a cycle closing on 31 December of each year it covers.
 """
 
 from __future__ import annotations
@@ -26,10 +26,14 @@ class PlanDates(Protocol):
     def deadline_dates(self) -> list[dt.date]: ...
 
 
+def _years(plan: PlanDates) -> range:
+    return getattr(plan, "years", None) or range(plan.year, plan.year + 1)
+
+
 def reporting_deadlines(plan: PlanDates, extra: Iterable[dt.date] = ()) -> list[dt.date]:
     """The plan's reporting deadlines, with any configured extra ones, sorted and without repeats."""
     days = sorted({*plan.deadline_dates, *extra})
-    return days or [dt.date(plan.year, 12, 31)]
+    return days or [dt.date(year, 12, 31) for year in _years(plan)]
 
 
 def plan_start(plan: PlanDates) -> dt.date:

@@ -32,6 +32,17 @@ async def current_revision(db: Database) -> str | None:
         return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
 
 
+def _sqlite_pragma(connection, statement: str) -> list:
+    """Run a PRAGMA on the driver's connection, outside any transaction (where SQLite ignores
+    `foreign_keys`)."""
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(statement)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
 async def upgrade(db: Database, revision: str = "head") -> None:
     cfg = alembic_config(db.url)
 
@@ -40,8 +51,22 @@ async def upgrade(db: Database, revision: str = "head") -> None:
         command.upgrade(cfg, revision)
 
     async with db.engine.connect() as conn:
-        await conn.run_sync(_run)
-        await conn.commit()
+        if db.sqlite:
+            # SQLite alters a table by copying it and dropping the old one, and with foreign keys on
+            # that drop deletes every row referring to it (ON DELETE CASCADE): a migration of `plan`
+            # would empty the tasks and their progress updates. SQLite's own recipe: keys off for
+            # the rebuild, then check them before turning them back on.
+            await conn.run_sync(_sqlite_pragma, "PRAGMA foreign_keys=OFF")
+        try:
+            await conn.run_sync(_run)
+            await conn.commit()
+        finally:
+            if db.sqlite:
+                await conn.rollback()
+                broken = await conn.run_sync(_sqlite_pragma, "PRAGMA foreign_key_check")
+                await conn.run_sync(_sqlite_pragma, "PRAGMA foreign_keys=ON")
+        if db.sqlite and broken:
+            raise RuntimeError(f"the migration left rows pointing at nothing: {broken[:5]}")
 
 
 async def ensure_schema(db: Database) -> bool:

@@ -50,14 +50,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _run(args: argparse.Namespace) -> int:
+async def _run(args: argparse.Namespace, clock=None) -> int:
     config = load_config(args.config)
     if args.db:
         config.database.url = args.db
     # Text or JSON lines, tokens and secrets redacted, httpx kept at WARNING (its URLs carry tokens).
     configure_logging(config)
     app = await open_app(
-        config, migrate=getattr(args, "migrate", None), check_schema=getattr(args, "check_schema", True)
+        config,
+        clock=clock,
+        migrate=getattr(args, "migrate", None),
+        check_schema=getattr(args, "check_schema", True),
     )
     try:
         return await args.handler(app, args) or 0
@@ -65,11 +68,12 @@ async def _run(args: argparse.Namespace) -> int:
         await app.close()
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, clock=None) -> int:
+    """Run one command; `clock` (tests hand in one they move) defaults to the system clock."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return asyncio.run(_run(args))
+        return asyncio.run(_run(args, clock))
     except (ConfigError, CommandError, SchemaOutOfDate) as exc:
         print(f"nhacviec: {exc}", file=sys.stderr)
         return 1

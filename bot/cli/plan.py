@@ -1,6 +1,9 @@
-"""`nhacviec plan import FILE | show [--plan NUMBER] [--json] | list [--json]`
+"""`nhacviec plan import FILE | show [--plan PLAN [--year YYYY]] [--json] | list [--json]
+| close PLAN [--year YYYY] | reopen PLAN [--year YYYY]`
 
-Output is in the configured language (`[i18n] default_language`); the JSON is language-free.
+A plan is named by its number when that is unambiguous ("87" or "87/KH-UBND"), by its number and
+year (`--plan 87 --year 2026`), or by its id from `plan list`. Output is in the configured language
+(`[i18n] default_language`); the JSON is language-free.
 """
 
 from __future__ import annotations
@@ -9,16 +12,17 @@ import json
 import textwrap
 
 from bot.cli import CommandError
+from bot.cli.plan_choice import add_plan_arguments, chosen_plan, listings_now, status_label
 from bot.i18n import _, format_short_day, use_language
+from storage.models.plan import Plan
+from storage.plans import lifecycle
 from storage.plans.importer import CREATED, UNCHANGED, ImportReport, import_parsed_plan
 from storage.plans.notices import N_, Notice, PlanFormatError
 from storage.plans.parser import parse_plan_file
 from storage.plans.repository import (
-    AmbiguousPlan,
     coordinating_agencies,
-    get_plan,
     lead_agencies,
-    list_plans,
+    load_plan,
     plan_document,
     reporting_deadlines,
 )
@@ -35,6 +39,8 @@ FIELD_NAMES = {
     "issued": N_("issue date"),
     "title": N_("title"),
     "year": N_("year"),
+    "years": N_("years covered"),
+    "issuer": N_("issuing body"),
 }
 
 
@@ -47,15 +53,24 @@ def register(subparsers) -> None:
     imp.set_defaults(handler=_import)
 
     show = actions.add_parser("show", help="show a plan's sections and tasks")
-    show.add_argument(
-        "--plan", metavar="NUMBER", help="plan number, such as 87/KH-UBND or 87 (default: the latest)"
-    )
+    add_plan_arguments(show)
     show.add_argument("--json", action="store_true", help="print JSON instead of a table")
     show.set_defaults(handler=_show)
 
-    listing = actions.add_parser("list", help="list the imported plans")
+    listing = actions.add_parser("list", help="list the imported plans with their status")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=_list)
+
+    for name, handler, text in (
+        ("close", _close, "close a plan: no more reminders; it stays readable and exportable"),
+        ("reopen", _reopen, "make a closed or ended plan active again"),
+    ):
+        action = actions.add_parser(name, help=text)
+        action.add_argument("plan", metavar="PLAN", help="plan number (87 or 87/KH-UBND) or id")
+        action.add_argument(
+            "--year", type=int, metavar="YYYY", help="the plan's year, when several share a number"
+        )
+        action.set_defaults(handler=handler)
 
 
 def translate(notice: Notice) -> str:
@@ -83,6 +98,16 @@ def render_report(report: ImportReport) -> str:
         )
     else:
         lines.append(_("Updated plan {number}: {title}").format(number=report.number, title=report.title))
+    years = (
+        str(report.year)
+        if (report.end_year or report.year) == report.year
+        else f"{report.year}–{report.end_year}"
+    )
+    lines.append(
+        _("  Issued by: {issuer} · year(s): {years}").format(
+            issuer=report.issuer or _("not named"), years=years
+        )
+    )
     lines.append(
         _("  Sections: {sections} · tasks: {tasks} · agencies: {agencies}").format(
             sections=report.sections, tasks=report.tasks, agencies=len(report.agencies)
@@ -121,11 +146,12 @@ def render_report(report: ImportReport) -> str:
                 )
             else:
                 lines.append(_("    {code}: {fields}").format(code=change.code, fields=fields))
-    if changes.updates_deleted:
+    if changes.tasks_removed:
         lines.append(
-            _("  {count} progress update(s) of the removed tasks were deleted with them.").format(
-                count=changes.updates_deleted
-            )
+            _(
+                "  Removed tasks are archived with their {count} progress update(s): reports of the cycles "
+                "they were part of still show them, marked as removed from the plan."
+            ).format(count=changes.updates_kept)
         )
     if report.new_agencies:
         lines.append(_("  Agencies registered: {names}").format(names="; ".join(report.new_agencies)))
@@ -153,31 +179,32 @@ async def _import(app, args) -> int:
                     reason=translate(exc.notice)
                 )
             ) from exc
+        config = app.config
+        now = app.clock.now()
         try:
             async with app.db.transaction() as session:
-                report = await import_parsed_plan(session, parsed)
+                report = await import_parsed_plan(session, parsed, default_issuer=config.plan.issuer, now=now)
+                plan = await session.get(Plan, report.plan_id)
+                status = lifecycle.plan_status(
+                    plan, now.astimezone(config.tz).date(), grace_days=config.plan.grace_days
+                )
+                ended_on = lifecycle.ends_on(plan, config.plan.grace_days)
         except PlanFormatError as exc:
             raise CommandError(translate(exc.notice)) from exc
         print(render_report(report))
+        if status != lifecycle.ACTIVE:
+            print(
+                _(
+                    "This plan ended on {day} (its last deadline plus {grace} days): it sends no reminders, "
+                    "and stays readable and exportable. `nhacviec plan reopen` makes it active again."
+                ).format(day=format_short_day(ended_on), grace=config.plan.grace_days)
+            )
     return 0
 
 
-async def _load(session, number: str | None):
-    try:
-        plan = await get_plan(session, number)
-    except AmbiguousPlan as exc:
-        raise CommandError(
-            _("{number} matches several plans: {plans}. Give the full number.").format(
-                number=exc.number, plans=", ".join(exc.candidates)
-            )
-        ) from exc
-    if plan is None:
-        if number is None:
-            raise CommandError(_("No plan imported yet: run `nhacviec plan import FILE` first."))
-        raise CommandError(
-            _("No plan numbered {number}; `nhacviec plan list` shows them.").format(number=number)
-        )
-    return plan
+async def _load(app, session, args):
+    listing = await chosen_plan(app, session, args)
+    return await load_plan(session, listing.id)
 
 
 def _when(start, end) -> str:
@@ -196,6 +223,8 @@ def render_plan(plan, extra_deadlines) -> str:
     out.append(
         _("Plan {number} of {issued}: {title}").format(number=plan.number, issued=issued, title=plan.title)
     )
+    if plan.issuer:
+        out.append(_("Issued by {issuer}").format(issuer=plan.issuer))
     days = [format_short_day(d) for d in reporting_deadlines(plan, extra_deadlines)]
     out.append(
         _("Year {year} · reporting deadlines: {days}").format(
@@ -204,10 +233,14 @@ def render_plan(plan, extra_deadlines) -> str:
     )
     indent = " " * 8
     for section in sorted(plan.sections, key=lambda s: s.position):
+        if section.archived_at is not None:
+            continue
         agency = section.agency.name if section.agency else section.heading
         out.append("")
         out.append(f"{section.numeral}. {agency}")
         for task in sorted(section.tasks, key=lambda t: t.number):
+            if task.archived_at is not None:
+                continue
             wrapped = textwrap.wrap(task.content, WIDTH - len(indent)) or [""]
             out.append(f"  {task.code:<6}{wrapped[0]}")
             out += [indent + line for line in wrapped[1:]]
@@ -233,7 +266,7 @@ async def _show(app, args) -> int:
     extra = app.config.plan.extra_reporting_deadlines
     with use_language(app.config.i18n.default_language):
         async with app.db.snapshot() as session:
-            plan = await _load(session, args.plan)
+            plan = await _load(app, session, args)
             text = (
                 json.dumps(plan_document(plan, extra), ensure_ascii=False, indent=2)
                 if args.json
@@ -246,20 +279,9 @@ async def _show(app, args) -> int:
 async def _list(app, args) -> int:
     with use_language(app.config.i18n.default_language):
         async with app.db.snapshot() as session:
-            plans = await list_plans(session)
+            plans = await listings_now(app, session)
         if args.json:
-            rows = [
-                {
-                    "number": p.number,
-                    "issued": p.issued.isoformat() if p.issued else None,
-                    "title": p.title,
-                    "year": p.year,
-                    "sections": p.sections,
-                    "tasks": p.tasks,
-                }
-                for p in plans
-            ]
-            print(json.dumps(rows, ensure_ascii=False, indent=2))
+            print(json.dumps([p.as_json() for p in plans], ensure_ascii=False, indent=2))
             return 0
         if not plans:
             print(_("No plan imported yet: run `nhacviec plan import FILE` first."))
@@ -267,8 +289,68 @@ async def _list(app, args) -> int:
         for p in plans:
             issued = format_short_day(p.issued) if p.issued else "?"
             print(
-                _("{number} ({issued}) · {sections} sections, {tasks} tasks · {title}").format(
-                    number=p.number, issued=issued, sections=p.sections, tasks=p.tasks, title=p.title
+                _("#{id} {number} ({years}) · {status} · {issuer} · issued {issued}").format(
+                    id=p.id,
+                    number=p.number,
+                    years=p.years,
+                    status=status_label(p.status),
+                    issuer=p.issuer or _("issuer not named"),
+                    issued=issued,
+                )
+            )
+            print(
+                "    "
+                + _("{tasks} tasks, {agencies} agencies · {title}").format(
+                    tasks=p.tasks, agencies=p.agencies, title=p.title
                 )
             )
     return 0
+
+
+async def _change_lifecycle(app, args, change) -> int:
+    config = app.config
+    now = app.clock.now()
+    today = now.astimezone(config.tz).date()
+    with use_language(config.i18n.default_language):
+        async with app.db.transaction() as session:
+            listing = await chosen_plan(app, session, args)
+            plan = await session.get(Plan, listing.id)
+            result = change(plan, today=today, now=now, by="nhacviec CLI", grace_days=config.plan.grace_days)
+        label = listing.label
+        if result.before == result.after:
+            print(
+                _("Plan {plan} is already {status}; nothing changed.").format(
+                    plan=label, status=status_label(result.after)
+                )
+            )
+        elif result.after == lifecycle.CLOSED:
+            print(
+                _("Closed plan {plan}: it sends no more reminders and stays readable and exportable.").format(
+                    plan=label
+                )
+            )
+        elif result.lifecycle == lifecycle.KEPT_OPEN:
+            print(
+                _(
+                    "Reopened plan {plan}: it had ended, so it now stays active until it is closed again."
+                ).format(plan=label)
+            )
+        else:
+            print(
+                _(
+                    "Reopened plan {plan}: active again until {day}, its last deadline plus {grace} days."
+                ).format(
+                    plan=label,
+                    day=format_short_day(lifecycle.ends_on(plan, config.plan.grace_days)),
+                    grace=config.plan.grace_days,
+                )
+            )
+    return 0
+
+
+async def _close(app, args) -> int:
+    return await _change_lifecycle(app, args, lifecycle.close)
+
+
+async def _reopen(app, args) -> int:
+    return await _change_lifecycle(app, args, lifecycle.reopen)

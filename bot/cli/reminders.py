@@ -15,14 +15,15 @@ import datetime as dt
 import json
 import re
 
-from sqlalchemy import select
-
 from bot.cli import CommandError
+from bot.cli.plan_choice import add_plan_arguments, chosen_plan
 from bot.reminders import calendar_from_config, policy_from_config
 from scheduler import outbox
+from scheduler.calendar import extra_deadlines
 from scheduler.planner import Planner, preview
 from scheduler.policy import offset_label
 from storage.models.plan import Plan
+from storage.plans import lifecycle
 
 DEFAULT_PREVIEW_DAYS = 30
 STATUS_COLUMNS = ("pending", "sent", "failed", "unreachable", "cancelled", "superseded", "expired")
@@ -45,7 +46,7 @@ def register(subparsers) -> None:
     actions = parser.add_subparsers(dest="action", required=True)
 
     show = actions.add_parser("preview", help="what would be sent, when, to which agency")
-    show.add_argument("--plan", metavar="NUMBER", help='plan number, e.g. "87/KH-UBND" (or just 87)')
+    add_plan_arguments(show)
     show.add_argument("--from", dest="first", metavar="DATE", help="first day (default: today)")
     show.add_argument(
         "--to",
@@ -57,7 +58,7 @@ def register(subparsers) -> None:
     show.set_defaults(handler=_preview)
 
     status = actions.add_parser("status", help="pending, sent, failed and unreachable reminders per deadline")
-    status.add_argument("--plan", metavar="NUMBER")
+    add_plan_arguments(status)
     status.add_argument("--json", action="store_true", help="print JSON rows")
     status.set_defaults(handler=_status)
 
@@ -65,24 +66,9 @@ def register(subparsers) -> None:
     once.set_defaults(handler=_run_once)
 
 
-async def _find_plan(session, number: str | None) -> Plan | None:
-    """The plan named by `number` ("87/KH-UBND" or "87"); with no number, the only plan there is."""
-    plans = list((await session.execute(select(Plan).order_by(Plan.id))).scalars())
-    if not plans:
-        raise CommandError("no plan is loaded: import one with `nhacviec plan import FILE`")
-    if number is None:
-        if len(plans) > 1:
-            numbers = ", ".join(p.number for p in plans)
-            raise CommandError(f"several plans are loaded ({numbers}): choose one with --plan")
-        return plans[0]
-    wanted = number.strip().upper()
-    exact = [p for p in plans if p.number.upper() == wanted]
-    by_number = [p for p in plans if p.number.split("/")[0].strip().upper() == wanted]
-    found = exact or by_number
-    if len(found) != 1:
-        numbers = ", ".join(p.number for p in plans)
-        raise CommandError(f"no plan {number!r} (plans: {numbers})")
-    return found[0]
+async def _find_plan(app, session, args) -> Plan:
+    listing = await chosen_plan(app, session, args)
+    return await session.get(Plan, listing.id)
 
 
 async def _preview(app, args) -> int:
@@ -92,7 +78,7 @@ async def _preview(app, args) -> int:
     if last < first:
         raise CommandError("--to is before --from")
     async with app.db.snapshot() as session:
-        plan = await _find_plan(session, args.plan)
+        plan = await _find_plan(app, session, args)
         rows = await preview(
             session,
             policy_from_config(app.config),
@@ -101,12 +87,31 @@ async def _preview(app, args) -> int:
             last_day=last,
             plan_ids=[plan.id],
             extra_reporting=app.config.plan.extra_reporting_deadlines,
+            grace_days=app.config.plan.grace_days,
         )
         number = plan.number
+        today = app.clock.now().astimezone(tz).date()
+        grace = app.config.plan.grace_days
+        extra = extra_deadlines(plan.years, app.config.plan.extra_reporting_deadlines)
+        status = lifecycle.plan_status(plan, today, grace_days=grace, extra=extra)
+        last_active = lifecycle.active_through(plan, grace, extra)
     if args.json:
         print(json.dumps([row.as_json() for row in rows], ensure_ascii=False, indent=2))
         return 0
-    print(f"Plan {number}: {len(rows)} reminders from {first.isoformat()} to {last.isoformat()}")
+    label = (
+        f"{number} ({plan.start_year}–{plan.end_year})"
+        if plan.end_year != plan.start_year
+        else f"{number} ({plan.year})"
+    )
+    print(f"Plan {label}: {len(rows)} reminders from {first.isoformat()} to {last.isoformat()}")
+    if status == lifecycle.CLOSED:
+        print("The plan is closed: it sends no reminders (`nhacviec plan reopen` makes it active again).")
+    elif last_active is not None and last_active < last:
+        verb = "ended" if status == lifecycle.ENDED else "ends"
+        print(
+            f"The plan {verb} on {last_active.isoformat()} (its last deadline plus {grace} days): "
+            "it sends nothing after that day."
+        )
     for row in rows:
         who = row.agency or "coordinators (digest)"
         task = f" {row.task}" if row.task else ""
@@ -119,7 +124,7 @@ async def _preview(app, args) -> int:
 
 async def _status(app, args) -> int:
     async with app.db.snapshot() as session:
-        plan = await _find_plan(session, args.plan)
+        plan = await _find_plan(app, session, args)
         lines = await outbox.status_by_deadline(session, plan_id=plan.id)
         number = plan.number
     rows = [
@@ -157,6 +162,7 @@ async def _run_once(app, args) -> int:
         calendar_from_config(config),
         horizon=dt.timedelta(days=config.reminders.horizon_days),
         extra_reporting=config.plan.extra_reporting_deadlines,
+        grace_days=config.plan.grace_days,
     )
     report = await planner.tick(app.clock.now())
     kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(report.planned.items())) or "nothing new"

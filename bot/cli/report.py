@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.cli import CommandError
+from bot.cli.plan_choice import add_plan_arguments, chosen_plan
 from bot.i18n import LANGUAGES, _, format_number, format_short_day, use_language
 from bot.render.exports import (
     FORMATS,
@@ -24,7 +25,8 @@ from bot.render.exports import (
     render_summary,
 )
 from storage.cycles import cycle_for, reporting_deadlines
-from storage.plans.repository import AmbiguousPlan, extra_deadline_dates, get_plan
+from storage.plans.lifecycle import judging_day
+from storage.plans.repository import extra_deadline_dates, load_plan
 from storage.summary import ALL, build_summary
 
 # Exports of fewer tasks than this finish before a progress display would be worth reading.
@@ -36,9 +38,7 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "report", help="write the summary of a reporting cycle as docx, xlsx, csv, md or json"
     )
-    parser.add_argument(
-        "--plan", metavar="NUMBER", help="plan number, such as 87/KH-UBND or 87 (default: the latest)"
-    )
+    add_plan_arguments(parser)
     parser.add_argument(
         "--cycle", metavar="YYYY-MM-DD", help="a reporting deadline of the plan (default: the current cycle)"
     )
@@ -122,19 +122,10 @@ async def _report(app, args) -> int:
         tz = app.config.tz
         today = app.clock.now().astimezone(tz).date()
         async with app.db.snapshot() as session:
-            try:
-                plan = await get_plan(session, args.plan)
-            except AmbiguousPlan as exc:
-                raise CommandError(
-                    _("{number} matches several plans: {plans}").format(
-                        number=exc.number, plans=", ".join(exc.candidates)
-                    )
-                ) from None
-            if plan is None:
-                if args.plan:
-                    raise CommandError(_("no plan numbered {number}").format(number=args.plan))
-                raise CommandError(_("no plan imported yet: run `nhacviec plan import FILE` first"))
-            extra = extra_deadline_dates(plan.year, app.config.plan.extra_reporting_deadlines)
+            plan = await load_plan(session, (await chosen_plan(app, session, args)).id)
+            extra = extra_deadline_dates(plan.years, app.config.plan.extra_reporting_deadlines)
+            # An ended plan reads as it stood when it ended, a closed one as on the day it was closed.
+            today = judging_day(plan, today, grace_days=app.config.plan.grace_days, extra=extra, tz=tz)
             deadlines = reporting_deadlines(plan, extra)
             if cycle is not None and cycle not in deadlines:
                 raise CommandError(

@@ -134,7 +134,8 @@ class Context:
 
     def extra_deadlines(self, plan: Plan) -> list[dt.date]:
         return [
-            dt.date.fromisoformat(f"{plan.year}-{md}")
+            dt.date.fromisoformat(f"{year}-{md}")
+            for year in plan.years
             for md in self.app.config.plan.extra_reporting_deadlines
         ]
 

@@ -41,14 +41,42 @@ class AgencyAlias(Base):
     agency: Mapped[Agency] = relationship(back_populates="aliases")
 
 
+# How a plan's lifecycle is decided (storage.plans.lifecycle reads it with the clock and the grace).
+AUTO = "auto"  # active until its last deadline plus the grace, then ended
+CLOSED = "closed"  # closed by a coordinator
+KEPT_OPEN = "open"  # reopened by a coordinator after it had ended: active until closed again
+LIFECYCLES = (AUTO, CLOSED, KEPT_OPEN)
+
+
+def _same_as_year(context) -> int:
+    return context.get_current_parameters()["year"]
+
+
 class Plan(Base):
+    """One plan, identified by who issued it, its number and its year: numbers restart every year,
+    so Hanoi's "87/KH-UBND" of 2020 and of 2026 are two plans."""
+
     __tablename__ = "plan"
+    __table_args__ = (UniqueConstraint("issuer_key", "number", "year"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(100), unique=True)  # "87/KH-UBND"
+    number: Mapped[str] = mapped_column(String(100))  # "87/KH-UBND"
+    # The issuing body as the header names it ("UBND thành phố Hà Nội"), and folded for matching.
+    issuer: Mapped[str] = mapped_column(String(300), default="")
+    issuer_key: Mapped[str] = mapped_column(String(300), default="")
     issued: Mapped[dt.date | None] = mapped_column(Date)
     title: Mapped[str] = mapped_column(Text, default="")
+    # The plan's (first) year: part of its identity, and the year a date without one falls in.
     year: Mapped[int] = mapped_column(Integer)
+    # The years it covers, both inclusive ("giai đoạn 2021 - 2025"); equal to `year` for most plans.
+    start_year: Mapped[int] = mapped_column(Integer, default=_same_as_year)
+    end_year: Mapped[int] = mapped_column(Integer, default=_same_as_year)
+    # The last day anything falls due (a reporting deadline or a task's end), set on import: the
+    # plan ends on its own this many grace days later.
+    last_deadline: Mapped[dt.date | None] = mapped_column(Date)
+    lifecycle: Mapped[str] = mapped_column(String(20), default=AUTO)
+    lifecycle_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    lifecycle_changed_by: Mapped[str | None] = mapped_column(String(300))
     # ISO dates ("2020-06-20") of the reporting deadlines named in the plan's body.
     reporting_deadlines: Mapped[list[str]] = mapped_column(JSON, default=list)
     source_name: Mapped[str | None] = mapped_column(String(500))
@@ -63,6 +91,11 @@ class Plan(Base):
     def deadline_dates(self) -> list[dt.date]:
         return [dt.date.fromisoformat(d) for d in self.reporting_deadlines or []]
 
+    @property
+    def years(self) -> range:
+        first = self.start_year or self.year
+        return range(first, max(self.end_year or first, first) + 1)
+
 
 class Section(Base):
     __tablename__ = "section"
@@ -74,6 +107,8 @@ class Section(Base):
     position: Mapped[int] = mapped_column(Integer)
     heading: Mapped[str] = mapped_column(Text)  # the agency as the plan writes it
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id", ondelete="SET NULL"))
+    # Set when a revision of the plan no longer has the section; its tasks are archived with it.
+    archived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     plan: Mapped[Plan] = relationship(back_populates="sections")
     agency: Mapped[Agency | None] = relationship(lazy="joined")
@@ -99,6 +134,10 @@ class Task(Base):
     lead_text: Mapped[str] = mapped_column(Text, default="")
     coordinating_text: Mapped[str] = mapped_column(Text, default="")
     responsible: Mapped[str] = mapped_column(Text, default="")
+    # Set when a revision of the plan dropped the task: it is kept, with its progress updates, for
+    # the reports of the cycles it was part of. An archived task's `number` is parked at -id, so that
+    # a new task may take its place in the section; `code` keeps the numbering it had.
+    archived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     section: Mapped[Section] = relationship(back_populates="tasks")
     links: Mapped[list[TaskAgency]] = relationship(

@@ -17,6 +17,9 @@ class Header:
     issued: dt.date | None = None
     title: str = ""
     year: int | None = None
+    # The last year a multi-year plan covers ("giai đoạn 2021 - 2025"); None for a one-year plan.
+    end_year: int | None = None
+    issuer: str = ""  # "UBND thành phố Hà Nội", as the letterhead or the preamble names it
     reporting_deadlines: list[dt.date] | None = None
     clause: str = ""  # the sentence the deadlines were read from
     unreadable_deadlines: list[str] = field(default_factory=list)
@@ -40,6 +43,16 @@ _ANNEX = re.compile(
 )
 _ISSUED = re.compile(r"ngay\s+(\d{1,2})\s+thang\s+(\d{1,2})\s+nam\s+(\d{4})")
 _YEAR_IN_TITLE = re.compile(r"\bnam\s+(\d{4})\b")
+# "giai đoạn 2021 - 2025", "năm 2021 - 2025", "2021-2025", "2021 đến 2025" in the title.
+_YEARS_IN_TITLE = re.compile(r"\b(?:giai doan\s+|nam\s+)?((?:19|20)\d{2})\s*(?:-|–|den)\s*((?:19|20)\d{2})\b")
+# The letterhead ("ỦY BAN NHÂN DÂN THÀNH PHỐ HÀ NỘI") or the preamble ("…, UBND thành phố Hà Nội
+# ban hành Kế hoạch …"): the body that issued the plan.
+_ISSUER_LINE = re.compile(
+    r"^(?:uy ban nhan dan|ubnd)\s+(tinh|thanh pho|tp\.?|quan|huyen|thi xa|xa|phuong)\s+(.+)$"
+)
+_ISSUER_PREAMBLE = re.compile(
+    r"(?:uy ban nhan dan|ubnd)\s+(tinh|thanh pho|tp\.?|quan|huyen|thi xa)\s+([^,;]{2,60}?)\s+ban hanh\s+ke hoach"
+)
 _DEADLINE_LIST = re.compile(
     r"truoc\s+ngay\s+((?:\d{1,2}\s*(?:/\s*\d{1,2}(?:\s*/\s*\d{4})?|thang\s+\d{1,2}(?:\s+nam\s+\d{4})?)"
     r"(?:\s*(?:,|;|va|ngay|hoac)\s*)*)+)"
@@ -76,12 +89,54 @@ def parse_header(lines: list[str]) -> Header:
             break
     if not header.title:
         header.title = _appendix_title(plain)
-    if m := _YEAR_IN_TITLE.search(_ascii(header.title)):
+    title = _ascii(header.title)
+    if (m := _YEARS_IN_TITLE.search(title)) and int(m[1]) < int(m[2]):
+        header.year, header.end_year = int(m[1]), int(m[2])
+    elif m := _YEAR_IN_TITLE.search(title):
         header.year = int(m[1])
     elif header.issued:
         header.year = header.issued.year
+    header.issuer = _issuer(plain)
     _reporting_clause(plain, header)
     return header
+
+
+_LEVELS = {
+    "tinh": "tỉnh",
+    "thanh pho": "thành phố",
+    "tp": "thành phố",
+    "tp.": "thành phố",
+    "quan": "quận",
+    "huyen": "huyện",
+    "thi xa": "thị xã",
+    "xa": "xã",
+    "phuong": "phường",
+}
+
+
+def _issuer(lines: list[str]) -> str:
+    """ "UBND <level> <place>" from the letterhead, else from the preamble; "" when neither names one.
+    The place keeps the spelling of the file (diacritics included), the level is written out."""
+    top = lines[:15]
+    for index, line in enumerate(top):
+        if _ascii(line).strip(" .") in ("uy ban nhan dan", "ubnd") and index + 1 < len(top):
+            line = f"{line.strip()} {top[index + 1]}"  # the letterhead on two lines
+        ascii_line = _ascii(line).rstrip(" .")
+        if m := _ISSUER_LINE.match(ascii_line):
+            return _issuer_name(line, m)
+    for line in lines:
+        ascii_line = _ascii(line)
+        if m := _ISSUER_PREAMBLE.search(ascii_line):
+            return _issuer_name(line, m)
+    return ""
+
+
+def _issuer_name(line: str, match: re.Match[str]) -> str:
+    # Folding keeps the length of the line, so the place can be cut from the original spelling.
+    place = normalize_space(line[match.start(2) : match.end(2)]).strip(" ,.")
+    if place.isupper():
+        place = " ".join(word.capitalize() for word in place.split())
+    return f"UBND {_LEVELS[match[1]]} {place}"
 
 
 def _safe_date(year: int, month: int, day: int) -> dt.date | None:
@@ -133,12 +188,14 @@ def _reporting_clause(lines: list[str], header: Header) -> None:
     _, line, ascii_line, at = candidates[0]
     header.clause = line
     deadlines: list[dt.date] = []
+    # A deadline without its year recurs in every year the plan covers ("trước ngày 15/12 hằng năm",
+    # or simply "trước ngày 20/6" in a plan for 2021 - 2025).
+    years = range(header.year, (header.end_year or header.year) + 1) if header.year else range(0)
     for match in _DEADLINE_LIST.finditer(ascii_line, at):
         for day, month, explicit_year in _DAY_MONTH.findall(match[1]):
-            year = int(explicit_year) if explicit_year else header.year
-            when = _safe_date(year, int(month), int(day)) if year else None
-            if when is None:
+            candidates = [int(explicit_year)] if explicit_year else list(years)
+            found = [d for y in candidates if (d := _safe_date(y, int(month), int(day))) is not None]
+            if not found:
                 header.unreadable_deadlines.append(f"{day}/{month}")
-            elif when not in deadlines:
-                deadlines.append(when)
+            deadlines += [d for d in found if d not in deadlines]
     header.reporting_deadlines = sorted(deadlines)

@@ -1,14 +1,17 @@
 """`import_plan_file`: a plan file into the database, idempotently.
 
-The plan is identified by its number. Importing a file already imported changes nothing. A revised
-file updates the plan in place and the report lists what changed; tasks keep their rows (and so
-their progress updates) when their content stays, even if renumbered. Everything happens in the
-caller's unit of work: a file that fails to parse writes nothing, and a failure half-way is rolled
-back with the rest.
+A plan is identified by its issuer, number and year: numbers restart every year, so two years'
+"87/KH-UBND" are two plans. Importing a file already imported changes nothing. A revised file
+updates the plan in place and the report lists what changed; tasks keep their rows (and so their
+progress updates) when their content stays, even if renumbered. A task (or a whole section) the
+revision no longer has is archived, never deleted: it keeps its progress updates and still shows in
+the reports of the cycles it was part of. Everything happens in the caller's unit of work: a file
+that fails to parse writes nothing, and a failure half-way is rolled back with the rest.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,8 +52,8 @@ class PlanChanges:
     tasks_added: list[str] = field(default_factory=list)
     tasks_removed: list[str] = field(default_factory=list)
     tasks_changed: list[TaskChange] = field(default_factory=list)
-    # Progress updates that belonged to removed tasks and went with them.
-    updates_deleted: int = 0
+    # Progress updates of the removed tasks, kept with them in the archive.
+    updates_kept: int = 0
 
     def __bool__(self) -> bool:
         return bool(
@@ -82,18 +85,32 @@ class ImportReport:
     changes: PlanChanges
     reporting_deadlines: list[str]
     source_name: str = ""
+    issuer: str = ""
+    end_year: int | None = None
 
 
-async def import_plan_file(session: AsyncSession, path: str | Path) -> ImportReport:
+async def import_plan_file(
+    session: AsyncSession, path: str | Path, *, default_issuer: str = "", now: dt.datetime | None = None
+) -> ImportReport:
     """Parse and import one file. Raises PlanFormatError, before writing anything, for a bad file."""
-    return await import_parsed_plan(session, parse_plan_file(path))
+    return await import_parsed_plan(session, parse_plan_file(path), default_issuer=default_issuer, now=now)
 
 
-async def import_if_empty(session: AsyncSession, path: str | Path) -> ImportReport | None:
+async def import_if_empty(
+    session: AsyncSession, path: str | Path, *, default_issuer: str = "", now: dt.datetime | None = None
+) -> ImportReport | None:
     """Import `path` when the database holds no plan yet (the quick start's first run)."""
     if await session.scalar(select(func.count(Plan.id))):
         return None
-    return await import_plan_file(session, path)
+    return await import_plan_file(session, path, default_issuer=default_issuer, now=now)
+
+
+def issuer_key(issuer: str) -> str:
+    """The issuing body folded for matching: "Ủy ban nhân dân TP. Hà Nội" = "UBND thành phố Hà Nội"."""
+    key = f" {fold(issuer)} "
+    for long, short in ((" uy ban nhan dan ", " ubnd "), (" tp ", " thanh pho ")):
+        key = key.replace(long, short)
+    return key.strip()
 
 
 # --- Agencies -----------------------------------------------------------------------------------
@@ -269,6 +286,10 @@ def _pair(
     return pairs, old_left, new_left
 
 
+def _live(tasks: Iterable[Task]) -> list[Task]:
+    return [task for task in tasks if task.archived_at is None]
+
+
 async def _count_updates(session: AsyncSession, task_ids: Iterable[int]) -> int:
     ids = list(task_ids)
     if not ids:
@@ -280,7 +301,12 @@ async def _count_updates(session: AsyncSession, task_ids: Iterable[int]) -> int:
 
 
 async def _update_plan(
-    session: AsyncSession, plan: Plan, parsed: ParsedPlan, wanted: list[_WantedSection], changes: PlanChanges
+    session: AsyncSession,
+    plan: Plan,
+    parsed: ParsedPlan,
+    wanted: list[_WantedSection],
+    changes: PlanChanges,
+    now: dt.datetime,
 ) -> None:
     if parsed.issued is not None and plan.issued != parsed.issued:
         plan.issued = parsed.issued
@@ -291,6 +317,10 @@ async def _update_plan(
     if plan.year != parsed.year:
         plan.year = parsed.year
         changes.plan_fields.append("year")
+    if (plan.start_year, plan.end_year) != (parsed.year, parsed.last_year):
+        if plan.start_year is not None and "year" not in changes.plan_fields:
+            changes.plan_fields.append("years")
+        plan.start_year, plan.end_year = parsed.year, parsed.last_year
     if parsed.reporting_deadlines is not None:
         after = [d.isoformat() for d in parsed.reporting_deadlines]
         if list(plan.reporting_deadlines or []) != after:
@@ -301,10 +331,11 @@ async def _update_plan(
     stored = {section.numeral: section for section in plan.sections}
     removed_tasks: list[Task] = []
     for numeral, section in stored.items():
-        if numeral not in {w.parsed.numeral for w in wanted}:
+        if numeral not in {w.parsed.numeral for w in wanted} and section.archived_at is None:
             changes.sections_removed.append(numeral)
-            changes.tasks_removed += [t.code for t in sorted(section.tasks, key=lambda t: t.number)]
-            removed_tasks += section.tasks
+            live = _live(section.tasks)
+            changes.tasks_removed += [t.code for t in sorted(live, key=lambda t: t.number)]
+            removed_tasks += live
     work: list[tuple[Section, list[tuple[Task, _WantedTask]], list[Task], list[_WantedTask]]] = []
     for w in wanted:
         section = stored.get(w.parsed.numeral)
@@ -322,31 +353,37 @@ async def _update_plan(
             changes.tasks_added += [t.code for t in w.tasks]
             work.append((section, [], [], w.tasks))
             continue
+        if section.archived_at is not None:
+            # A section dropped by an earlier revision is back: it is a section of the plan again.
+            section.archived_at = None
+            changes.sections_added.append(w.parsed.numeral)
         if section.heading != w.parsed.heading or section.agency_id != agency_id:
             section.heading = w.parsed.heading
             section.agency_id = agency_id
             changes.sections_changed.append(w.parsed.numeral)
         if section.position != w.position:
             section.position = w.position
-        pairs, old_left, new_left = _pair(list(section.tasks), w.tasks)
+        pairs, old_left, new_left = _pair(_live(section.tasks), w.tasks)
         changes.tasks_removed += [t.code for t in sorted(old_left, key=lambda t: t.number)]
         changes.tasks_added += [t.code for t in new_left]
         removed_tasks += old_left
         work.append((section, pairs, old_left, new_left))
 
-    changes.updates_deleted = await _count_updates(session, (t.id for t in removed_tasks))
+    changes.updates_kept = await _count_updates(session, (t.id for t in removed_tasks))
     for numeral in changes.sections_removed:
-        plan.sections.remove(stored[numeral])  # delete-orphan: the section and its tasks go
-    for section, _pairs, old_left, _new in work:
-        for task in old_left:
-            section.tasks.remove(task)
-            await session.delete(task)
+        stored[numeral].archived_at = now
+    for task in removed_tasks:
+        # Archived, not deleted: the task keeps its updates for the reports of its past cycles. Its
+        # number is parked out of the way so that a new task may take it in the section.
+        task.archived_at = now
+        task.number = -task.id
     await session.flush()
 
     # Numbers are unique within a section: park renumbered tasks out of the way first.
     moved = [(task, w) for _s, pairs, _o, _n in work for task, w in pairs if task.number != w.parsed.number]
     for task, _w in moved:
-        task.number = -task.id
+        # Negative and apart from the archived tasks' -id.
+        task.number = -task.id - 2**30
     if moved:
         await session.flush()
     for section, pairs, _old, new_left in work:
@@ -381,13 +418,21 @@ def _code_key(code: str) -> tuple[str, int]:
     return numeral, int(number) if number.isdigit() else 0
 
 
-async def _find_plan(session: AsyncSession, number: str) -> Plan | None:
+async def _find_plan(session: AsyncSession, issuer: str, number: str, year: int) -> Plan | None:
+    """The stored plan with this identity. A plan stored before issuers were recorded (issuer
+    unknown) is taken for the same plan when its number and year match: importing its file again
+    fills in the issuer instead of making a second copy."""
     query = select(Plan).options(selectinload(Plan.sections).selectinload(Section.tasks))
-    plan = await session.scalar(query.where(Plan.number == number))
-    if plan is not None:
-        return plan
-    for pid, stored in (await session.execute(select(Plan.id, Plan.number))).all():
-        if fold(stored) == fold(number):
+    rows = (
+        await session.execute(select(Plan.id, Plan.issuer_key, Plan.number).where(Plan.year == year))
+    ).all()
+    same_number = [(pid, key) for pid, key, stored in rows if fold(stored) == fold(number)]
+    wanted = issuer_key(issuer)
+    for pid, key in same_number:
+        if key == wanted:
+            return await session.scalar(query.where(Plan.id == pid))
+    for pid, key in same_number:
+        if not key or not wanted:
             return await session.scalar(query.where(Plan.id == pid))
     return None
 
@@ -451,16 +496,30 @@ def _check_fits(parsed: ParsedPlan) -> None:
                 )
 
 
-async def import_parsed_plan(session: AsyncSession, parsed: ParsedPlan) -> ImportReport:
-    """Write a parsed plan: create it, update it in place, or leave it as it is."""
+def _last_deadline(plan: Plan, tasks: Iterable[Task | _WantedTask]) -> dt.date:
+    ends = [t.end_on if isinstance(t, Task) else t.parsed.timeframe.end for t in tasks]
+    days = [*plan.deadline_dates, *(end for end in ends if end is not None)]
+    return max(days, default=dt.date(plan.end_year, 12, 31))
+
+
+async def import_parsed_plan(
+    session: AsyncSession, parsed: ParsedPlan, *, default_issuer: str = "", now: dt.datetime | None = None
+) -> ImportReport:
+    """Write a parsed plan: create it, update it in place, or leave it as it is.
+
+    `default_issuer` (the configured `[plan] issuer`) names the issuing body of a file that names
+    none; `now` (from the clock) stamps what a revision archives."""
+    now = now or utcnow()
     _check_fits(parsed)
-    plan = await _find_plan(session, parsed.number)
+    issuer = parsed.issuer or default_issuer
+    plan = await _find_plan(session, issuer, parsed.number, parsed.year)
     if plan is not None and plan.issued and parsed.issued and plan.issued.year != parsed.issued.year:
-        # Numbers restart every year: this is another plan, not a revision of the stored one.
+        # Numbers restart every year: a file issued in another year is another plan, even when its
+        # title names the same year; it is not a revision of the stored one.
         raise PlanFormatError(
             N_(
                 "plan {number} of {stored} is already imported, and this file is a different plan with the "
-                "same number (of {issued}); only one plan per number can be kept, so nothing was imported"
+                "same number and year (issued {issued}); nothing was imported"
             ),
             number=plan.number,
             stored=f"{plan.issued.day}/{plan.issued.month}/{plan.issued.year}",
@@ -474,9 +533,13 @@ async def import_parsed_plan(session: AsyncSession, parsed: ParsedPlan) -> Impor
         status = CREATED
         plan = Plan(
             number=parsed.number,
+            issuer=issuer,
+            issuer_key=issuer_key(issuer),
             issued=parsed.issued,
             title=parsed.title,
             year=parsed.year,
+            start_year=parsed.year,
+            end_year=parsed.last_year,
             reporting_deadlines=[d.isoformat() for d in parsed.reporting_deadlines or []],
             source_name=parsed.source_name or None,
             source_sha256=parsed.source_sha256 or None,
@@ -494,9 +557,14 @@ async def import_parsed_plan(session: AsyncSession, parsed: ParsedPlan) -> Impor
             session.add(section)
             for task in w.tasks:
                 session.add(_new_task(plan.id, section, task))
+        plan.last_deadline = _last_deadline(plan, [t for w in wanted for t in w.tasks])
         await session.flush()
     else:
-        await _update_plan(session, plan, parsed, wanted, changes)
+        if issuer and not plan.issuer:
+            plan.issuer, plan.issuer_key = issuer, issuer_key(issuer)
+            changes.plan_fields.append("issuer")
+        await _update_plan(session, plan, parsed, wanted, changes, now)
+        plan.last_deadline = _last_deadline(plan, [t for w in wanted for t in w.tasks])
         status = UPDATED if changes else UNCHANGED
         if changes:
             plan.source_name = parsed.source_name or None
@@ -527,6 +595,8 @@ async def import_parsed_plan(session: AsyncSession, parsed: ParsedPlan) -> Impor
         changes=changes,
         reporting_deadlines=list(plan.reporting_deadlines or []),
         source_name=parsed.source_name,
+        issuer=plan.issuer,
+        end_year=plan.end_year,
     )
 
 
@@ -541,4 +611,5 @@ __all__ = [
     "import_if_empty",
     "import_parsed_plan",
     "import_plan_file",
+    "issuer_key",
 ]

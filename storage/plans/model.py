@@ -44,6 +44,15 @@ class ParsedPlan:
     warnings: list[Notice] = field(default_factory=list)
     source_name: str = ""
     source_sha256: str = ""
+    # The last year the plan covers (`year` is the first); the same for a one-year plan.
+    end_year: int | None = None
+    # The issuing body the file names ("UBND thành phố Hà Nội"); "" when it names none, and the
+    # importer then takes the configured default.
+    issuer: str = ""
+
+    @property
+    def last_year(self) -> int:
+        return self.end_year or self.year
 
     @property
     def tasks(self) -> list[tuple[ParsedSection, ParsedTask]]:

@@ -76,7 +76,9 @@ def parse_source(source: Source) -> ParsedPlan:
         )
     for text in header.unreadable_deadlines:
         warnings.append(Notice(N_("reporting deadline {text} is not a date"), {"text": text}))
-    sections, table_warnings = read_table(source.rows, header.year, cut_possible=source.cut_possible)
+    sections, table_warnings = read_table(
+        source.rows, header.year, cut_possible=source.cut_possible, last_year=header.end_year
+    )
     warnings += table_warnings
     for row in source.stray:
         warnings.append(
@@ -90,6 +92,8 @@ def parse_source(source: Source) -> ParsedPlan:
         issued=header.issued,
         title=header.title,
         year=header.year,
+        end_year=header.end_year or header.year,
+        issuer=header.issuer,
         reporting_deadlines=header.reporting_deadlines,
         sections=sections,
         warnings=warnings,

@@ -92,9 +92,10 @@ def _join(before: str, more: str) -> str:
 
 
 class _TableReader:
-    def __init__(self, rows: list[Row], year: int, *, cut_possible: bool):
+    def __init__(self, rows: list[Row], year: int, *, cut_possible: bool, last_year: int | None = None):
         self.rows = rows
         self.year = year
+        self.last_year = last_year
         self.cut_possible = cut_possible
         self.sections: list[ParsedSection] = []
         self.warnings: list[Notice] = []
@@ -271,7 +272,7 @@ class _TableReader:
                 if not task.content:
                     self.warn(N_("{code}: the task has no content"), code=code)
                 text = self.timeframes.pop(id(task))
-                task.timeframe = parse_timeframe(text, self.year)
+                task.timeframe = parse_timeframe(text, self.year, self.last_year)
                 if not text:
                     self.warn(N_("{code}: no timeframe given"), code=code)
                 elif not task.timeframe.understood:
@@ -291,7 +292,9 @@ def _from_roman(numeral: str) -> int:
     return total
 
 
-def read_table(rows: list[Row], year: int, *, cut_possible: bool) -> tuple[list[ParsedSection], list[Notice]]:
-    reader = _TableReader(rows, year, cut_possible=cut_possible)
+def read_table(
+    rows: list[Row], year: int, *, cut_possible: bool, last_year: int | None = None
+) -> tuple[list[ParsedSection], list[Notice]]:
+    reader = _TableReader(rows, year, cut_possible=cut_possible, last_year=last_year)
     sections = reader.read()
     return sections, reader.warnings

@@ -34,8 +34,11 @@ _WHOLE_YEAR = re.compile(
     r"|dinh ky|dinh ky hang nam|quanh nam)(?:\s+(?P<year>\d{4}))?$"
 )
 _YEARS = re.compile(
-    r"^(?:trong\s+)?(?:nam|giai doan)\s+(?P<first>\d{4})(?:\s*(?:-|–|den)\s*(?P<last>\d{4}))?$"
+    r"^(?:trong\s+)?(?:(?:nam|giai doan)\s+)?(?:tu\s+(?:nam\s+)?)?(?P<first>\d{4})"
+    r"(?:\s*(?:-|–|den)\s*(?:nam\s+)?(?P<last>\d{4}))?$"
 )
+# Every year of the plan: a recurring task of a multi-year plan runs from its first year to its last.
+_EVERY_YEAR = re.compile(r"^(?:hang nam|moi nam|dinh ky hang nam|thuong xuyen hang nam)$")
 _QUARTERS = re.compile(rf"^quy\s+(?P<items>[ivx\d]+(?:{_LIST_SEP}(?:quy\s+)?[ivx\d]+)*){_YEAR}$")
 _MONTHS = re.compile(rf"^thang\s+(?P<items>\d{{1,2}}(?:{_LIST_SEP}(?:thang\s+)?\d{{1,2}})*){_YEAR}$")
 _MONTH_RANGE = re.compile(
@@ -86,7 +89,9 @@ def _date(day: str, month: str, year: int) -> dt.date:
     return dt.date(year, int(month), int(day))
 
 
-def _parse(text: str, year: int) -> tuple[dt.date | None, dt.date] | None:
+def _parse(text: str, year: int, last_year: int) -> tuple[dt.date | None, dt.date] | None:
+    if _EVERY_YEAR.match(text):
+        return dt.date(year, 1, 1), dt.date(last_year, 12, 31)
     if m := _WHOLE_YEAR.match(text):
         y = _year(m["year"], year)
         return dt.date(y, 1, 1), dt.date(y, 12, 31)
@@ -130,13 +135,14 @@ def _parse(text: str, year: int) -> tuple[dt.date | None, dt.date] | None:
     return None
 
 
-def parse_timeframe(text: str, year: int) -> Timeframe:
-    """The dates a timeframe cell names; `year` is the plan's, used wherever the cell omits one."""
+def parse_timeframe(text: str, year: int, last_year: int | None = None) -> Timeframe:
+    """The dates a timeframe cell names; `year` is the plan's (first) year, used wherever the cell
+    omits one, and `last_year` the last year a multi-year plan covers ("Hằng năm" spans them all)."""
     text = normalize_space(text)
     if not text:
         return Timeframe(text)
     try:
-        dates = _parse(_normalize(text), year)
+        dates = _parse(_normalize(text), year, max(last_year or year, year))
     except ValueError:  # an impossible date such as 31/6, or a quarter "V"
         dates = None
     if dates is None:

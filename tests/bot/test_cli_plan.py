@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 
 import pytest
 
 from bot.cli import main
+from scheduler.clock import ManualClock
 from tests.conftest import SAMPLE_PLAN
 
 
@@ -29,9 +31,13 @@ def english(tmp_path):
     return str(path)
 
 
-def run(capsys, db_path, *args, config=None):
+# While the sample plan (2021) is still running: its reporting cycle of June.
+IN_2021 = dt.datetime(2021, 5, 3, 2, 0, tzinfo=dt.UTC)
+
+
+def run(capsys, db_path, *args, config=None, now=IN_2021):
     argv = (["--config", config] if config else []) + ["--db", f"sqlite+aiosqlite:///{db_path}", *args]
-    code = main(argv)
+    code = main(argv, clock=ManualClock(now))
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -52,8 +58,9 @@ def test_importing_the_sample_plan_prints_what_was_imported(capsys, db_path, eng
     assert (
         lines[0] == "Imported plan 45/KH-UBND: Triển khai chuyển đổi số và truyền thông chính sách năm 2021"
     )
-    assert lines[1] == "  Sections: 7 · tasks: 30 · agencies: 18"
-    assert lines[2] == "  Reporting deadlines: 15 Jun 2021, 15 Nov 2021"
+    assert lines[1] == "  Issued by: UBND tỉnh Lam Giang · year(s): 2021"
+    assert lines[2] == "  Sections: 7 · tasks: 30 · agencies: 18"
+    assert lines[3] == "  Reporting deadlines: 15 Jun 2021, 15 Nov 2021"
     assert "Warnings (3):" in lines
     assert "  - II.2: no lead agency given; the section's agency, Sở Nội vụ, is taken as lead" in lines
 
@@ -143,7 +150,8 @@ def test_plan_show_prints_a_readable_table(capsys, db_path, english):
     assert lines[0] == (
         "Plan 45/KH-UBND of 15 Mar 2021: Triển khai chuyển đổi số và truyền thông chính sách năm 2021"
     )
-    assert lines[1] == "Year 2021 · reporting deadlines: 15 Jun 2021, 15 Nov 2021"
+    assert lines[1] == "Issued by UBND tỉnh Lam Giang"
+    assert lines[2] == "Year 2021 · reporting deadlines: 15 Jun 2021, 15 Nov 2021"
     assert "II. Sở Nội vụ" in lines
     start = next(i for i, line in enumerate(lines) if line.startswith("  II.2 "))
     assert lines[start : start + 5] == [
@@ -160,7 +168,7 @@ def test_plan_show_in_vietnamese_by_default(capsys, db_path):
     code, out, _err = run(capsys, db_path, "plan", "show", "--plan", "45")
     lines = out.splitlines()
     assert code == 0
-    assert lines[1] == "Năm 2021 · hạn báo cáo: 15/6/2021, 15/11/2021"
+    assert lines[2] == "Năm 2021 · hạn báo cáo: 15/6/2021, 15/11/2021"
     assert "        Chủ trì: Sở Nội vụ" in lines
 
 
@@ -171,15 +179,18 @@ def test_plan_show_without_any_plan_or_with_an_unknown_number_exits_with_1(capsy
     run(capsys, db_path, "plan", "import", str(SAMPLE_PLAN), config=english)
     code, _out, err = run(capsys, db_path, "plan", "show", "--plan", "99/KH-UBND", config=english)
     assert code == 1
-    assert "No plan numbered 99/KH-UBND" in err
+    assert err.splitlines()[:2] == [
+        "nhacviec: No plan matches “99/KH-UBND”. The plans are:",
+        "  #1 45/KH-UBND (2021) · active · Triển khai chuyển đổi số và truyền thông chính sách năm 2021",
+    ]
 
 
 def test_plan_list_names_each_plan_with_its_counts(capsys, db_path, english):
     run(capsys, db_path, "plan", "import", str(SAMPLE_PLAN), config=english)
     code, out, _err = run(capsys, db_path, "plan", "list", config=english)
     expected = (
-        "45/KH-UBND (15 Mar 2021) · 7 sections, 30 tasks · Triển khai chuyển đổi số và truyền thông chính sách "
-        "năm 2021\n"
+        "#1 45/KH-UBND (2021) · active · UBND tỉnh Lam Giang · issued 15 Mar 2021\n"
+        "    30 tasks, 18 agencies · Triển khai chuyển đổi số và truyền thông chính sách năm 2021\n"
     )
     assert (code, out) == (0, expected)
 

@@ -275,12 +275,11 @@ async def test_a_revised_plan_updates_in_place_and_reports_what_changed(db, tmp_
     assert tasks_of(doc)["VI.2"]["timeframe"]["start"] == "2021-10-01"
 
 
-async def test_a_task_removed_by_a_revision_takes_its_progress_updates_and_the_report_counts_them(
-    db, tmp_path
-):
+async def test_a_task_removed_by_a_revision_is_archived_with_its_progress_updates(db, tmp_path):
     await import_file(db, SAMPLE_PLAN)
     async with db.transaction() as session:
         task = await session.scalar(select(Task).where(Task.code == "II.3"))
+        removed_id = task.id
         session.add(
             ProgressUpdate(
                 task_id=task.id, agency_id=task.links[0].agency_id, status="in_progress", cycle=D(2021, 6, 15)
@@ -289,7 +288,29 @@ async def test_a_task_removed_by_a_revision_takes_its_progress_updates_and_the_r
     revised = tmp_path / "sua-doi.txt"
     revised.write_text(revise(SAMPLE_PLAN.read_text(encoding="utf-8")), encoding="utf-8")
     report = await import_file(db, revised)
-    assert report.changes.updates_deleted == 1
+
+    assert report.changes.updates_kept == 1
+    async with db.snapshot() as session:
+        archived = await session.get(Task, removed_id)
+        kept = (await session.scalars(select(ProgressUpdate.task_id))).all()
+    assert archived.archived_at is not None
+    assert archived.code == "II.3"
+    assert kept == [removed_id]
+    # The task the file now numbers II.3 is a live task of its own; the archived one is not listed.
+    codes = list(tasks_of(await document(db)))
+    assert codes.count("II.3") == 1
+
+
+async def test_importing_the_revised_file_again_changes_nothing_and_keeps_the_archive(db, tmp_path):
+    await import_file(db, SAMPLE_PLAN)
+    revised = tmp_path / "sua-doi.txt"
+    revised.write_text(revise(SAMPLE_PLAN.read_text(encoding="utf-8")), encoding="utf-8")
+    await import_file(db, revised)
+    again = await import_file(db, revised)
+    assert again.status == UNCHANGED
+    async with db.snapshot() as session:
+        archived = (await session.scalars(select(Task.code).where(Task.archived_at.is_not(None)))).all()
+    assert archived == ["II.3"]
 
 
 async def test_an_appendix_on_its_own_updates_tasks_but_keeps_the_stored_deadlines(db, tmp_path):
@@ -341,7 +362,7 @@ async def test_a_failure_half_way_through_an_import_rolls_everything_back(db, tm
     assert await dump(db) == before
 
 
-async def test_next_years_plan_with_the_same_number_is_refused_rather_than_overwriting(db, tmp_path):
+async def test_a_file_issued_another_year_under_the_same_number_and_year_is_refused(db, tmp_path):
     await import_file(db, SAMPLE_PLAN)
     before = await dump(db)
     next_year = tmp_path / "ke-hoach-45-2022.txt"
@@ -351,10 +372,27 @@ async def test_next_years_plan_with_the_same_number_is_refused_rather_than_overw
         await import_file(db, next_year)
     expected = (
         "plan 45/KH-UBND of 15/3/2021 is already imported, and this file is a different plan with the same "
-        "number (of 15/1/2022); only one plan per number can be kept, so nothing was imported"
+        "number and year (issued 15/1/2022); nothing was imported"
     )
     assert str(caught.value) == expected
     assert await dump(db) == before
+
+
+async def test_next_years_plan_with_the_same_number_is_a_second_plan_beside_the_first(db, tmp_path):
+    first = await import_file(db, SAMPLE_PLAN)
+    next_year = tmp_path / "ke-hoach-45-2022.txt"
+    text = SAMPLE_PLAN.read_text(encoding="utf-8").replace("năm 2021", "năm 2022").replace("/2021", "/2022")
+    next_year.write_text(text, encoding="utf-8")
+    second = await import_file(db, next_year)
+    assert second.status == CREATED
+    assert second.plan_id != first.plan_id
+    async with db.snapshot() as session:
+        plans = sorted((p.number, p.year, p.issuer) for p in await list_plans(session))
+    expected = [("45/KH-UBND", 2021, "UBND tỉnh Lam Giang"), ("45/KH-UBND", 2022, "UBND tỉnh Lam Giang")]
+    assert plans == expected
+    # Importing the first year's file again is still the idempotent re-import.
+    again = await import_file(db, SAMPLE_PLAN)
+    assert (again.status, again.plan_id) == (UNCHANGED, first.plan_id)
 
 
 # --- Reading plans back -------------------------------------------------------------------------

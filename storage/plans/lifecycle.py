@@ -1,0 +1,125 @@
+"""A plan's lifecycle: active from import until it ends, on its own or by a coordinator's hand.
+
+The one place that says whether a plan is active, ended or closed, and as of which day an ended
+plan is judged:
+- `active`: followed — reminders go out, focal points see its tasks, summaries default to it;
+- `ended`: its last deadline (a reporting deadline or a task's end) plus the grace has passed;
+- `closed`: a coordinator closed it.
+An ended or closed plan sends nothing and stays readable and exportable. A coordinator may reopen
+either: a closed plan goes back to ending on its own, and a plan reopened after its end stays
+active until it is closed again (otherwise reopening it would undo itself the same day).
+
+The status is a function of the stored plan, the day (from the injected clock, in local time) and
+the configured grace: nothing here reads the time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from storage.models.plan import AUTO, CLOSED, KEPT_OPEN
+
+ACTIVE = "active"
+ENDED = "ended"
+STATUSES = (ACTIVE, ENDED, CLOSED)
+DEFAULT_GRACE_DAYS = 30
+
+
+class PlanLife(Protocol):
+    year: int
+    end_year: int
+    last_deadline: dt.date | None
+    lifecycle: str
+    lifecycle_changed_at: dt.datetime | None
+
+
+def last_deadline(plan: PlanLife, extra: Iterable[dt.date] = ()) -> dt.date:
+    """The last day anything of the plan falls due (configured extra deadlines included)."""
+    days = [d for d in (plan.last_deadline, *extra) if d is not None]
+    return max(days, default=dt.date(plan.end_year or plan.year, 12, 31))
+
+
+def ends_on(plan: PlanLife, grace_days: int, extra: Iterable[dt.date] = ()) -> dt.date:
+    """The last day the plan is active when it ends on its own."""
+    return last_deadline(plan, extra) + dt.timedelta(days=grace_days)
+
+
+def plan_status(
+    plan: PlanLife, today: dt.date, *, grace_days: int = DEFAULT_GRACE_DAYS, extra: Iterable[dt.date] = ()
+) -> str:
+    if plan.lifecycle == CLOSED:
+        return CLOSED
+    if plan.lifecycle == KEPT_OPEN:
+        return ACTIVE
+    return ACTIVE if today <= ends_on(plan, grace_days, extra) else ENDED
+
+
+def active_through(
+    plan: PlanLife, grace_days: int = DEFAULT_GRACE_DAYS, extra: Iterable[dt.date] = ()
+) -> dt.date | None:
+    """The last day the plan is active, whatever day it is now: None when a coordinator keeps it
+    open, `date.min` when one closed it."""
+    if plan.lifecycle == CLOSED:
+        return dt.date.min
+    if plan.lifecycle == KEPT_OPEN:
+        return None
+    return ends_on(plan, grace_days, extra)
+
+
+def judging_day(
+    plan: PlanLife,
+    today: dt.date,
+    *,
+    grace_days: int = DEFAULT_GRACE_DAYS,
+    extra: Iterable[dt.date] = (),
+    tz: dt.tzinfo | None = None,
+) -> dt.date:
+    """The day the plan as a whole is judged from: today while it is active; for an ended plan the
+    day after its last deadline (what was not done by then is overdue, not "not due yet"); for a
+    closed one the day it was closed, when that came first."""
+    status = plan_status(plan, today, grace_days=grace_days, extra=extra)
+    if status == ACTIVE:
+        return today
+    after_last = last_deadline(plan, extra) + dt.timedelta(days=1)
+    if status == CLOSED and plan.lifecycle_changed_at is not None:
+        closed_on = (
+            plan.lifecycle_changed_at.astimezone(tz).date() if tz else plan.lifecycle_changed_at.date()
+        )
+        return min(today, closed_on, after_last)
+    return min(today, after_last)
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a close or reopen did: the status before and after, as of `today`."""
+
+    before: str
+    after: str
+    lifecycle: str
+
+
+def close(plan, *, today: dt.date, now: dt.datetime, by: str, grace_days: int = DEFAULT_GRACE_DAYS) -> Change:
+    """Close the plan (the caller's unit of work stores it). Closing a closed plan changes nothing."""
+    before = plan_status(plan, today, grace_days=grace_days)
+    if plan.lifecycle != CLOSED:
+        plan.lifecycle = CLOSED
+        plan.lifecycle_changed_at = now
+        plan.lifecycle_changed_by = by
+    return Change(before, CLOSED, plan.lifecycle)
+
+
+def reopen(
+    plan, *, today: dt.date, now: dt.datetime, by: str, grace_days: int = DEFAULT_GRACE_DAYS
+) -> Change:
+    """Make the plan active again: back to ending on its own while its dates still run, else kept
+    open until closed again. Reopening an active plan changes nothing."""
+    before = plan_status(plan, today, grace_days=grace_days)
+    if before == ACTIVE:
+        return Change(before, ACTIVE, plan.lifecycle)
+    plan.lifecycle = AUTO if today <= ends_on(plan, grace_days) else KEPT_OPEN
+    plan.lifecycle_changed_at = now
+    plan.lifecycle_changed_by = by
+    return Change(before, ACTIVE, plan.lifecycle)
