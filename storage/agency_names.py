@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from storage.text import fold, normalize_space
+from storage.text import fold, normalize_space, strip_diacritics
 
 
 @dataclass(frozen=True)
@@ -268,8 +268,27 @@ _HEAD_WORDS = tuple(
     )
 )
 # Plural or open-ended phrases ("các cơ quan liên quan"): kept in the cell's text, never an agency.
-_GENERIC_STARTS = ("cac ", "nhung ", "toan the ", "moi ")
+# They are compared with their diacritics: folded, "mọi" (every) and "môi" (as in "Môi trường") are
+# the same word, and "Sở Nông nghiệp và Môi trường" must not lose its second half. Text typed without
+# any diacritics is compared folded, with the one name-word that folds onto a generic start set apart.
+_GENERIC_STARTS = ("các ", "những ", "toàn thể ", "mọi ")
+_GENERIC_STARTS_FOLDED = ("cac ", "nhung ", "toan the ", "moi ")
+_NOT_GENERIC_FOLDED = ("moi truong",)
 _GENERIC_WORDS = ("lien quan", "co lien quan")
+
+
+def _has_diacritics(text: str) -> bool:
+    return strip_diacritics(text) != text
+
+
+def _generic_start(text: str) -> bool:
+    """Whether a piece begins like "các …", "mọi …": a phrase about many bodies, not one name."""
+    lowered = normalize_space(text).lower()
+    if _has_diacritics(text):
+        return lowered.startswith(_GENERIC_STARTS)
+    key = fold(text) + " "
+    return key.startswith(_GENERIC_STARTS_FOLDED) and not key.startswith(_NOT_GENERIC_FOLDED)
+
 
 # Separators in the order of the original text; "và" is handled apart because names contain it.
 _SEPARATOR = re.compile(r"\s*(?:\n[-–+•]\s|[,;\n]|\s[-–]\s|^[-–+•]\s)\s*|\s+và\s+|\s+cùng\s+", re.IGNORECASE)
@@ -296,7 +315,7 @@ def _is_abbreviation(piece: str) -> bool:
 
 def _starts_agency(piece: str) -> bool:
     key = fold(piece)
-    if key.startswith(_GENERIC_STARTS):
+    if _generic_start(piece):
         return True
     if not _first_letter(piece).isupper():
         return False
@@ -308,7 +327,7 @@ def is_generic(text: str) -> bool:
     if known_agency(text):
         return False
     key = fold(text)
-    return not key or key.startswith(_GENERIC_STARTS) or any(w in key for w in _GENERIC_WORDS)
+    return not key or _generic_start(text) or any(w in key for w in _GENERIC_WORDS)
 
 
 def _pieces(text: str) -> list[tuple[str, str]]:
