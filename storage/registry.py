@@ -35,6 +35,7 @@ from storage.models import (
     Section,
     Task,
     TaskAgency,
+    utcnow,
 )
 from storage.models.people import DONE, FOCAL, PENDING, RETIRED
 from storage.models.plan import ACTIVE, DISSOLVED, MERGED, RENAMED
@@ -192,6 +193,14 @@ def _require_active(agency: Agency) -> None:
 
 
 # ---------------------------------------------------------------- changes
+
+
+async def _assignments_changed(session: AsyncSession) -> None:
+    """Who answers for which task has changed: give every plan row a new version stamp.
+
+    The chat keeps a plan's assignments from one message to the next, keyed by `Plan.imported_at`
+    (bot.core.plan_tasks); stamping it makes every process read them afresh at its next message."""
+    await session.execute(update(Plan).values(imported_at=utcnow()))
 
 
 async def _event(session: AsyncSession, agency: Agency, action: str, on: dt.date | None, **detail) -> None:
@@ -453,6 +462,8 @@ async def merge(
         change.sources.append(agency.name)
         await _event(session, agency, "merged", on, successor_id=target.id)
         change.changed = True
+    if change.changed:
+        await _assignments_changed(session)
     await session.flush()
     return change
 
@@ -487,6 +498,7 @@ async def rename(session: AsyncSession, old: str, new: str, *, on: dt.date, toda
     agency.successor_id = target.id
     change.sources.append(agency.name)
     await _event(session, agency, "renamed", on, successor_id=target.id, new_name=target.name)
+    await _assignments_changed(session)
     await session.flush()
     return change
 
@@ -550,6 +562,7 @@ async def define_group(session: AsyncSession, name: str, members: list[str]) -> 
         session.add(AgencyGroupMember(group_id=group.id, member_id=member.id, position=position))
     group.is_group = True
     await _event(session, group, "group", None, members=[m.name for m in wanted])
+    await _assignments_changed(session)
     await session.flush()
     change.changed = True
     return change

@@ -14,7 +14,7 @@ from storage.agency_names import split_agencies
 from storage.models import Agency, Task, TaskAgency
 from storage.models.plan import COORDINATING, LEAD
 from storage.plans.importer import import_plan_file
-from tests.factories import SectionSpec, make_agency, make_plan
+from tests.factories import SectionSpec, make_plan
 
 PLAN_2026 = Path(__file__).resolve().parents[1] / "data" / "ke-hoach-12-KH-UBND-2026.txt"
 

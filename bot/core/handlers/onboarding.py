@@ -204,8 +204,8 @@ async def _submit_request(ctx: Context, agency: Agency, name: str | None) -> lis
     else:
         text = _(
             "Thank you. Your request to join as focal point for {agency} is recorded, but no coordinator is "
-            "registered yet to approve it. Please contact Sở TTTT."
-        ).format(agency=agency.name)
+            "registered yet to approve it. Please contact {department}."
+        ).format(agency=agency.name, department=ctx.app.config.organisation.short_name)
     return [Reply(text), *requests]
 
 
@@ -270,8 +270,8 @@ async def reject(ctx: Context, payload: dict) -> list[Reply]:
         with use_language(member.language):
             text = _(
                 "Your request to join as focal point for {agency} was not approved. If you think this is a "
-                "mistake, please contact Sở TTTT."
-            ).format(agency=agency)
+                "mistake, please contact {department}."
+            ).format(agency=agency, department=ctx.app.config.organisation.short_name)
         replies.append(ctx.to_identity(identity, Reply(text)))
     return replies
 
