@@ -168,3 +168,45 @@ async def test_each_ward_is_reminded_and_a_report_settles_only_its_own_reminders
     assert all(PENDING in statuses for statuses in before.values())
     assert after[ward_ids[0]] == {CANCELLED}
     assert PENDING in after[ward_ids[1]] and PENDING in after[ward_ids[2]]
+
+
+async def test_the_summary_shows_how_many_units_of_the_group_reported_and_who_has_not(db, core, wards_plan):
+    async with db.transaction() as session:
+        await make_member(session, "An", role="coordinator", user_id="an", language="en")
+    await ChatUser(core, "ward1").say("/capnhat 1 done Đã đăng 5 tin")
+
+    summary = await ChatUser(core, "an").say("/tonghop")
+    missing = await ChatUser(core, "an").say("/chuabaocao")
+
+    expected = (
+        "✗ UBND các xã, phường: 1 of 3 units reported\n   not yet: UBND phường Ba Đình, UBND phường Giảng Võ"
+    )
+    assert expected in summary
+    assert expected in missing
+
+
+async def test_the_report_lists_the_groups_results_per_member(db, app, core, wards_plan):
+    import io
+
+    import docx
+
+    from bot.i18n import use_language
+    from bot.render.docx import Letterhead, render_docx
+    from storage.summary import build_summary
+
+    await ChatUser(core, "ward2").say("/capnhat 1 done Đã đăng 7 tin")
+    async with db.snapshot() as session:
+        summary = await build_summary(
+            session,
+            wards_plan.plan.id,
+            cycle=dt.date(2020, 6, 20),
+            today=dt.date(2020, 6, 2),
+            tz=app.config.tz,
+        )
+    with use_language("vi"):
+        content = render_docx(summary, tz=app.config.tz, letterhead=Letterhead())
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(content)).paragraphs)
+
+    assert "UBND các xã, phường: 1 trên 3 đơn vị đã báo cáo." in text
+    assert "- UBND phường Ba Đình: chưa báo cáo." in text
+    assert "- UBND phường Giảng Võ: I.1 hoàn thành (Đã đăng 7 tin)." in text
