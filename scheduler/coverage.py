@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.calendar import Deadline, PlanFacts, PlanTask, local_instant, quarter_start
 from storage.models.people import DONE, ProgressUpdate
-from storage.models.plan import LEAD, Plan, Task, TaskAgency
+from storage.models.plan import DISSOLVED, LEAD, Agency, Plan, Task, TaskAgency
 from storage.models.reminders import QUARTER, REPORT, TASK
 from storage.registry import expand, members_of_groups
 
@@ -156,6 +156,8 @@ async def load_plan_facts(
         leads.setdefault(task_id, []).append(agency_id)
     # A task led by a group with members is each member's to report on (storage.registry).
     groups = await members_of_groups(session)
+    # A dissolved agency has nobody left to remind (storage.registry.dissolve).
+    gone = set(await session.scalars(select(Agency.id).where(Agency.status == DISSOLVED)))
     latest_status: dict[int, str] = {}
     latest_by_unit: dict[tuple[int, int], str] = {}
     for task_id, agency_id, status in (
@@ -185,7 +187,7 @@ async def load_plan_facts(
                 content=row.content,
                 end_on=row.end_on,
                 start_on=row.start_on,
-                lead_agency_ids=tuple(expand(leads.get(row.id, []), groups)),
+                lead_agency_ids=tuple(a for a in expand(leads.get(row.id, []), groups) if a not in gone),
                 done=done(row.id),
             )
         )

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.agencies import NAME_MAX, ensure_agency, resolve_agency
+from storage.agencies import NAME_MAX, ensure_agency, resolve_agency, successor_of
 from storage.agency_names import known_agency, match_keys
 from storage.models import (
     Agency,
@@ -90,14 +90,7 @@ async def find(session: AsyncSession, name: str) -> Agency:
 
 async def current(session: AsyncSession, agency: Agency) -> Agency:
     """The agency that carries on `agency`'s work today: itself, or the end of its successor chain."""
-    seen = {agency.id}
-    while agency.successor_id is not None and agency.status in (MERGED, RENAMED):
-        successor = await session.get(Agency, agency.successor_id)
-        if successor is None or successor.id in seen:
-            break
-        seen.add(successor.id)
-        agency = successor
-    return agency
+    return await successor_of(session, agency)
 
 
 async def group_members(session: AsyncSession, group_id: int) -> list[Agency]:

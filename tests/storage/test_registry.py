@@ -231,3 +231,28 @@ async def test_a_group_cannot_contain_itself(db):
         async with db.transaction() as session:
             await registry.define_group(session, "UBND các xã, phường", ["UBND xã, phường"])
     assert str(refused.value) == "UBND các xã, phường cannot be a member of itself"
+
+
+async def test_after_a_merge_the_old_name_leads_current_work_to_the_successor(db):
+    from storage.agencies import find_agencies, resolve_current_agency
+
+    async with db.transaction() as session:
+        await make_agency(session, "Sở Thông tin và Truyền thông", short_name="Sở TTTT")
+        await registry.merge(session, ["Sở TTTT"], into="Sở Khoa học và Công nghệ", on=MERGE_DAY, today=TODAY)
+    async with db.snapshot() as session:
+        exact = await resolve_current_agency(session, "so tttt")
+        offered = [a.name for a in await find_agencies(session, "tttt")]
+    assert (exact.name, offered) == ("Sở Khoa học và Công nghệ", ["Sở Khoa học và Công nghệ"])
+
+
+async def test_a_dissolved_agency_is_offered_to_nobody(db):
+    from storage.agencies import find_agencies, resolve_current_agency
+
+    async with db.transaction() as session:
+        await make_agency(session, "Phòng Văn hóa và Thông tin quận Ba Đình")
+        await registry.dissolve(
+            session, "Phòng Văn hóa và Thông tin quận Ba Đình", on=dt.date(2025, 7, 1), today=TODAY
+        )
+    async with db.snapshot() as session:
+        assert await resolve_current_agency(session, "Phòng Văn hóa và Thông tin quận Ba Đình") is None
+        assert await find_agencies(session, "van hoa") == []

@@ -15,7 +15,7 @@ from bot.core.messages import Reply
 from bot.i18n import _, format_day, use_language
 from bot.render.text import shorten
 from storage import people
-from storage.agencies import resolve_agency
+from storage.agencies import resolve_current_agency
 from storage.models.people import ADMIN, COORDINATOR, FOCAL, PENDING, Member
 from storage.models.plan import Agency
 from storage.text import fold
@@ -142,7 +142,7 @@ async def register(ctx: Context, args: str) -> list[Reply]:
 
 async def _agency_answer(ctx: Context, query: str) -> list[Reply]:
     await ctx.goto(REGISTER, "agency")
-    exact = await resolve_agency(ctx.session, query) if query.strip() else None
+    exact = await resolve_current_agency(ctx.session, query) if query.strip() else None
     if exact is not None:
         return await _chosen_agency(ctx, exact)
     matches = await search_agencies(ctx, query)

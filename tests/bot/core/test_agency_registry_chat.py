@@ -210,3 +210,20 @@ async def test_the_report_lists_the_groups_results_per_member(db, app, core, war
     assert "UBND các xã, phường: 1 trên 3 đơn vị đã báo cáo." in text
     assert "- UBND phường Ba Đình: chưa báo cáo." in text
     assert "- UBND phường Giảng Võ: I.1 hoàn thành (Đã đăng 7 tin)." in text
+
+
+async def test_a_dissolved_agency_is_no_longer_reminded(db, app, plan, focal):
+    # Lan is Sở Du lịch's focal point: without the dissolution she would be reminded (see
+    # test_reminders_meet_core).
+    async with db.transaction() as session:
+        await registry.dissolve(session, "Sở Du lịch", on=dt.date(2020, 6, 1), today=dt.date(2020, 6, 1))
+    engine = build_engine(app, {})
+    await engine.plan()
+
+    async with db.snapshot() as session:
+        statuses = set(
+            await session.scalars(
+                select(Reminder.status).where(Reminder.agency_id == plan.agencies["Sở Du lịch"].id)
+            )
+        )
+    assert PENDING not in statuses
