@@ -498,6 +498,16 @@ async def _build_summary(session, plan_id, cycle, start, end, today, tz, extra_d
 
     for (key,) in await conn.execute(_reporting_agencies(plan_id, period)):
         agency(key).reported = True
+    # What was reported under a name since merged or renamed counts for whoever carries it on now
+    # (storage.registry moved its open tasks there); the update itself keeps the old name.
+    reported = [key for key, found in agencies.items() if found.reported]
+    if reported:
+        carried = select(Agency.id, Agency.successor_id).where(
+            Agency.id.in_(reported), Agency.successor_id.is_not(None)
+        )
+        for _key, successor_id in await conn.execute(carried):
+            if successor_id in agencies:
+                agencies[successor_id].reported = True
     focal_rows = await conn.execute(
         select(
             Member.agency_id,

@@ -256,3 +256,17 @@ async def test_a_dissolved_agency_is_offered_to_nobody(db):
     async with db.snapshot() as session:
         assert await resolve_current_agency(session, "Phòng Văn hóa và Thông tin quận Ba Đình") is None
         assert await find_agencies(session, "van hoa") == []
+
+
+async def test_a_report_made_before_the_merge_still_counts_in_that_cycle_after_it(db):
+    from storage.summary import build_summary
+
+    async with db.transaction() as session:
+        _old, new, _tttt, _lan = await _two_plans(session)
+        await registry.merge(session, ["Sở TTTT"], into="Sở KH&CN", on=MERGE_DAY, today=TODAY)
+    async with db.snapshot() as session:
+        summary = await build_summary(session, new.plan.id, cycle=dt.date(2026, 6, 20), today=TODAY)
+    reported = {agency.name for agency in summary.reported_agencies}
+    missing = {agency.name for agency in summary.missing_agencies}
+    assert "Sở Khoa học và Công nghệ" in reported
+    assert "Sở Khoa học và Công nghệ" not in missing
