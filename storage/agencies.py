@@ -136,7 +136,8 @@ async def ensure_agency(session: AsyncSession, text: str) -> tuple[Agency | None
             if alias_key != key:
                 wanted.setdefault(alias_key, alias)
     taken = await _claimed(session, {key, *wanted})
-    agency = Agency(name=name, short_name=short_name, key=key)
+    # A phrase the table knows as a group ("UBND các xã, phường") is one; its members come later.
+    agency = Agency(name=name, short_name=short_name, key=key, is_group=bool(entry and entry.group))
     agency.aliases = [AgencyAlias(alias=s, key=k) for k, s in wanted.items() if k not in taken]
     session.add(agency)
     await session.flush()

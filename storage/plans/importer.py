@@ -133,11 +133,8 @@ class _Agencies:
         agency, created = await ensure_agency(self.session, spelling)
         if created and agency is not None:
             self.new.append(agency)
-            entry = known_agency(spelling)
-            if entry is None:
+            if known_agency(spelling) is None:
                 self.unknown.append(agency)
-            elif entry.group:
-                agency.is_group = True
         return agency
 
     async def _successor_of(self, agency: Agency | None, spelling: str, depth: int = 0) -> Agency | None:
