@@ -155,3 +155,22 @@ async def test_the_sectors_phrase_is_linked_only_once_the_group_has_members(db):
     async with db.snapshot() as session:
         after = (await _links(session, "II.7"))[COORDINATING]
     assert (before, after) == ([], ["Các Sở, ban, ngành"])
+
+
+async def test_an_old_name_still_active_here_follows_the_built_in_history_and_the_note_says_how_to_merge(db):
+    async with db.transaction() as session:
+        await make_plan(session, [SectionSpec("Sở Thông tin và Truyền thông", ["Việc năm 2020"])])
+        report = await import_plan_file(session, PLAN_2026)
+    async with db.snapshot() as session:
+        lead = (await _links(session, "I.2"))[LEAD]
+        tttt = await session.scalar(select(Agency).where(Agency.name == "Sở Thông tin và Truyền thông"))
+    expected = (
+        '"Sở Thông tin và Truyền thông" was merged into Sở Khoa học và Công nghệ on 1/3/2025 (Nghị định 45/2025 '
+        "and after): its tasks in this plan are linked to Sở Khoa học và Công nghệ. To move its focal points and "
+        'open work too: nhacviec agencies merge "Sở Thông tin và Truyền thông" --into "Sở Khoa học và Công nghệ" '
+        "--from 2025-03-01"
+    )
+    assert lead == ["Sở Khoa học và Công nghệ"]
+    assert expected in [str(w) for w in report.warnings]
+    # The deployment has not recorded the merge: the row stays as it was until an admin runs it.
+    assert tttt.status == "active"
