@@ -346,17 +346,19 @@ async def _move_work(
             )
         ).unique()
         moved_tasks: set[int] = set()
-        for link in links:
-            if link.task_id in done:
-                continue
-            duplicate = await session.scalar(
-                select(TaskAgency.id).where(
-                    TaskAgency.task_id == link.task_id,
-                    TaskAgency.agency_id == target.id,
-                    TaskAgency.role == link.role,
+        links = [link for link in links if link.task_id not in done]
+        # Where the target already has the same role on a task, the source's link simply goes.
+        taken = set(
+            (
+                await session.execute(
+                    select(TaskAgency.task_id, TaskAgency.role)
+                    .join(Task, Task.id == TaskAgency.task_id)
+                    .where(TaskAgency.agency_id == target.id, Task.plan_id.in_(plan_ids))
                 )
-            )
-            if duplicate is not None:
+            ).all()
+        )
+        for link in links:
+            if (link.task_id, link.role) in taken:
                 await session.delete(link)
             else:
                 link.agency_id = target.id
