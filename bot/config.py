@@ -274,7 +274,24 @@ class ReportConfig(Section):
     signer_name: str | None = None
 
 
+class OrganisationConfig(Section):
+    """Who runs this deployment: the coordinating department every message and report names."""
+
+    name: str = "Sở Khoa học và Công nghệ"
+    short_name: str = "Sở KH&CN"
+    # The city or province ("Hà Nội", "tỉnh Lam Giang"); letterheads and texts add it where they need it.
+    city: str | None = None
+
+    @field_validator("name", "short_name")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value.strip()
+
+
 class Config(Section):
+    organisation: OrganisationConfig = Field(default_factory=OrganisationConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     calendar: CalendarConfig = Field(default_factory=CalendarConfig)
     plan: PlanConfig = Field(default_factory=PlanConfig)

@@ -16,7 +16,7 @@ from bot.app import App
 from bot.core.messages import Incoming, Reply
 from bot.i18n import _, normalize_language, use_language
 from storage import group_links, people
-from storage.agencies import find_agencies, resolve_agency
+from storage.agencies import find_agencies, resolve_current_agency
 from storage.models.people import ACTIVE, ADMIN, COORDINATOR, Member
 from storage.text import fold
 
@@ -124,7 +124,7 @@ async def _link_command(
         return Reply(_("This group was not linked to an agency."))
     if not args:
         return Reply(_("Tell me which agency, for example: /lienketnhom Sở Du lịch"))
-    agency = await resolve_agency(session, args)
+    agency = await resolve_current_agency(session, args)
     if agency is None:
         # People type part of the name ("du lich"); one agency matching it is the one they mean.
         close = await find_agencies(session, args, limit=5)

@@ -22,8 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.calendar import Deadline, PlanFacts, PlanTask, local_instant, quarter_start
 from storage.models.people import DONE, ProgressUpdate
-from storage.models.plan import LEAD, Plan, Task, TaskAgency
+from storage.models.plan import DISSOLVED, LEAD, Agency, Plan, Task, TaskAgency
 from storage.models.reminders import QUARTER, REPORT, TASK
+from storage.registry import expand, members_of_groups
 
 
 @dataclass(frozen=True)
@@ -162,16 +163,30 @@ async def load_plan_facts(
         )
     ).all():
         leads.setdefault(task_id, []).append(agency_id)
+    # A task led by a group with members is each member's to report on (storage.registry).
+    groups = await members_of_groups(session)
+    # A dissolved agency has nobody left to remind (storage.registry.dissolve).
+    gone = set(await session.scalars(select(Agency.id).where(Agency.status == DISSOLVED)))
     latest_status: dict[int, str] = {}
-    for task_id, status in (
+    latest_by_unit: dict[tuple[int, int], str] = {}
+    for task_id, agency_id, status in (
         await session.execute(
-            select(ProgressUpdate.task_id, ProgressUpdate.status)
+            select(ProgressUpdate.task_id, ProgressUpdate.agency_id, ProgressUpdate.status)
             .join(Task, Task.id == ProgressUpdate.task_id)
             .where(Task.plan_id.in_(ids))
             .order_by(ProgressUpdate.created_at, ProgressUpdate.id)
         )
     ).all():
         latest_status[task_id] = status
+        latest_by_unit[(task_id, agency_id)] = status
+
+    def done(task_id: int) -> bool:
+        units = [unit for lead in leads.get(task_id, []) for unit in groups.get(lead, ())]
+        if units:
+            # A group's task is done when every member has said it is done for its own unit.
+            return all(latest_by_unit.get((task_id, unit)) == DONE for unit in units)
+        return latest_status.get(task_id) == DONE
+
     tasks_by_plan: dict[int, list[PlanTask]] = {}
     for row in task_rows:
         tasks_by_plan.setdefault(row.plan_id, []).append(
@@ -181,8 +196,8 @@ async def load_plan_facts(
                 content=row.content,
                 end_on=row.end_on,
                 start_on=row.start_on,
-                lead_agency_ids=tuple(leads.get(row.id, ())),
-                done=latest_status.get(row.id) == DONE,
+                lead_agency_ids=tuple(a for a in expand(leads.get(row.id, []), groups) if a not in gone),
+                done=done(row.id),
             )
         )
     return [

@@ -23,6 +23,7 @@ from storage.agency_names import (
     split_cell,
 )
 from storage.models import Agency, AgencyAlias
+from storage.models.plan import DISSOLVED, MERGED, RENAMED
 from storage.text import fold, normalize_space
 
 __all__ = [
@@ -34,6 +35,8 @@ __all__ = [
     "is_generic",
     "list_agencies",
     "resolve_agency",
+    "resolve_current_agency",
+    "successor_of",
     "split_agencies",
     "split_cell",
 ]
@@ -69,6 +72,29 @@ async def resolve_agency(session: AsyncSession, text: str) -> Agency | None:
     """The registered agency a spelling names ("so tttt", "Sở TT&TT", "SỞ THÔNG TIN VÀ TRUYỀN
     THÔNG" all give the same row), or None when nobody of that name is registered."""
     return await _by_keys(session, _candidate_keys(normalize_space(text)))
+
+
+async def successor_of(session: AsyncSession, agency: Agency) -> Agency:
+    """Who carries on `agency`'s work today: itself, or the end of its chain of successors (a merged
+    or renamed agency names one)."""
+    seen = {agency.id}
+    while agency.successor_id is not None and agency.status in (MERGED, RENAMED):
+        successor = await session.get(Agency, agency.successor_id)
+        if successor is None or successor.id in seen:
+            break
+        seen.add(successor.id)
+        agency = successor
+    return agency
+
+
+async def resolve_current_agency(session: AsyncSession, text: str) -> Agency | None:
+    """`resolve_agency` for current work (invites, registration, group chats): an old name leads to
+    the agency that carries it on, and a dissolved agency to nobody."""
+    agency = await resolve_agency(session, text)
+    if agency is None:
+        return None
+    agency = await successor_of(session, agency)
+    return None if agency.status == DISSOLVED else agency
 
 
 async def _claimed(session: AsyncSession, keys: set[str]) -> set[str]:
@@ -110,7 +136,8 @@ async def ensure_agency(session: AsyncSession, text: str) -> tuple[Agency | None
             if alias_key != key:
                 wanted.setdefault(alias_key, alias)
     taken = await _claimed(session, {key, *wanted})
-    agency = Agency(name=name, short_name=short_name, key=key)
+    # A phrase the table knows as a group ("UBND các xã, phường") is one; its members come later.
+    agency = Agency(name=name, short_name=short_name, key=key, is_group=bool(entry and entry.group))
     agency.aliases = [AgencyAlias(alias=s, key=k) for k, s in wanted.items() if k not in taken]
     session.add(agency)
     await session.flush()
@@ -146,7 +173,13 @@ async def find_agencies(session: AsyncSession, query: str, *, limit: int = 10) -
     """Registered agencies whose name, short name or an alias matches what a user typed, best first:
     exact, then prefix, then a word that starts with it, then anywhere. "tttt", "thong tin",
     "so vh" all find their agency without diacritics."""
-    return [m.agency for m in await match_agencies(session, query, limit=limit)]
+    found: list[Agency] = []
+    # Offered for current work: an old name offers its successor, a dissolved agency nothing.
+    for match in await match_agencies(session, query, limit=limit * 2):
+        agency = await successor_of(session, match.agency)
+        if agency.status != DISSOLVED and agency not in found:
+            found.append(agency)
+    return found[:limit]
 
 
 async def match_agencies(session: AsyncSession, query: str, *, limit: int = 10) -> list[AgencyMatch]:

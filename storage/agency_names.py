@@ -8,10 +8,11 @@ interchangeable in names ("Sở Thông tin & Truyền thông"), so a name also m
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
-from storage.text import fold, normalize_space
+from storage.text import fold, normalize_space, strip_diacritics
 
 
 @dataclass(frozen=True)
@@ -19,57 +20,123 @@ class KnownAgency:
     name: str
     short_name: str | None = None
     aliases: tuple[str, ...] = ()
+    # History: a body that no longer exists under this name names its successor and the day it changed.
+    status: str = "active"  # active | merged | renamed | dissolved (storage.models.plan)
+    since: dt.date | None = None
+    successor: str | None = None
+    # A phrase for many bodies ("UBND các xã, phường"): its members are defined per deployment.
+    group: bool = False
 
     @property
     def spellings(self) -> tuple[str, ...]:
         return (self.name, *((self.short_name,) if self.short_name else ()), *self.aliases)
 
 
+# Nghị định 45/2025/NĐ-CP took effect on 1 March 2025 and reorganised the provincial departments;
+# Nghị quyết 202/2025/QH15 ended the district level on 1 July 2025.
+ND45 = dt.date(2025, 3, 1)
+DISTRICTS_END = dt.date(2025, 7, 1)
+
 # Agencies that plans name, with the abbreviations and variants seen in issued plans. Only rows a
-# plan actually names are created in the database; this table decides what they are called and
-# which other spellings lead to them.
+# plan actually names are created in the database; this table decides what they are called, which
+# other spellings lead to them, and, for the names of before 2025, what they became and when.
 KNOWN_AGENCIES: tuple[KnownAgency, ...] = (
+    # --- The standard departments (Nghị định 45/2025/NĐ-CP, Điều 9) --------------------------------
+    KnownAgency("Sở Nội vụ", "Sở NV"),
+    KnownAgency("Sở Tư pháp", "Sở TP"),
+    KnownAgency("Sở Tài chính", "Sở TC"),
+    KnownAgency("Sở Công Thương", "Sở CT", ("Sở Công thương",)),
     KnownAgency(
-        "Sở Thông tin và Truyền thông",
-        "Sở TTTT",
-        ("Sở TT&TT", "Sở TT-TT", "Sở TT và TT", "STTTT", "Sở Thông tin - Truyền thông"),
+        "Sở Nông nghiệp và Môi trường",
+        "Sở NN&MT",
+        ("Sở NNMT", "Sở NN-MT", "Sở NN và MT", "Sở Nông nghiệp - Môi trường", "Sở Nông nghiệp, Môi trường"),
     ),
-    KnownAgency(
-        "Sở Văn hóa và Thể thao",
-        "Sở VHTT",
-        ("Sở VH TT", "Sở VHHT", "Sở VH&TT", "Sở VH-TT", "Sở Văn hóa - Thể thao", "Sở Văn hóa, Thể thao"),
-    ),
+    KnownAgency("Sở Xây dựng", "Sở XD"),
+    KnownAgency("Sở Khoa học và Công nghệ", "Sở KH&CN", ("Sở KHCN", "Sở KH-CN", "Sở Khoa học - Công nghệ")),
     KnownAgency(
         "Sở Văn hóa, Thể thao và Du lịch",
         "Sở VHTTDL",
         ("Sở VH,TT&DL", "Sở VHTT&DL", "Sở VH-TT-DL", "Sở VHTT và DL"),
     ),
-    KnownAgency("Sở Du lịch"),
-    KnownAgency("Sở Ngoại vụ"),
-    KnownAgency("Sở Công Thương", "Sở CT", ("Sở Công thương",)),
-    KnownAgency("Sở Tài chính", "Sở TC"),
-    KnownAgency("Sở Nội vụ", "Sở NV"),
-    KnownAgency("Sở Kế hoạch và Đầu tư", "Sở KHĐT", ("Sở KH&ĐT", "Sở KH-ĐT", "Sở Kế hoạch - Đầu tư")),
-    KnownAgency("Sở Giao thông Vận tải", "Sở GTVT", ("Sở GT-VT", "Sở GT&VT", "Sở Giao thông - Vận tải")),
-    KnownAgency(
-        "Sở Tài nguyên và Môi trường", "Sở TNMT", ("Sở TN&MT", "Sở TN-MT", "Sở Tài nguyên - Môi trường")
-    ),
-    KnownAgency("Sở Giáo dục và Đào tạo", "Sở GDĐT", ("Sở GD&ĐT", "Sở GD-ĐT")),
+    KnownAgency("Sở Giáo dục và Đào tạo", "Sở GD&ĐT", ("Sở GDĐT", "Sở GD-ĐT")),
     KnownAgency("Sở Y tế", "Sở YT"),
-    KnownAgency("Sở Tư pháp", "Sở TP"),
-    KnownAgency("Sở Xây dựng", "Sở XD"),
-    KnownAgency("Sở Khoa học và Công nghệ", "Sở KHCN", ("Sở KH&CN", "Sở KH-CN")),
+    KnownAgency("Thanh tra Thành phố", "TTTP", ("Thanh tra TP",)),
+    KnownAgency("Thanh tra tỉnh", None),
+    KnownAgency("Văn phòng UBND Thành phố", "VP UBND TP", ("Văn phòng Ủy ban nhân dân Thành phố", "VPUB")),
+    KnownAgency("Văn phòng UBND tỉnh", "VP UBND tỉnh", ("Văn phòng Ủy ban nhân dân tỉnh",)),
+    # --- Departments a province may have besides (same decree) -------------------------------------
+    KnownAgency("Sở Ngoại vụ", "Sở NgV"),
+    KnownAgency("Sở Dân tộc và Tôn giáo", "Sở DTTG", ("Sở DT&TG", "Sở DT-TG", "Sở Dân tộc - Tôn giáo")),
     KnownAgency(
-        "Sở Lao động - Thương binh và Xã hội",
-        "Sở LĐTBXH",
-        ("Sở LĐ-TB&XH", "Sở LĐTB&XH", "Sở Lao động, Thương binh và Xã hội"),
+        "Sở Văn hóa và Thể thao",
+        "Sở VHTT",
+        ("Sở VH TT", "Sở VHHT", "Sở VH&TT", "Sở VH-TT", "Sở Văn hóa - Thể thao", "Sở Văn hóa, Thể thao"),
+    ),
+    KnownAgency("Sở Du lịch", "Sở DL"),
+    KnownAgency("Sở Quy hoạch - Kiến trúc", "Sở QHKT", ("Sở QH-KT", "Sở Quy hoạch Kiến trúc")),
+    KnownAgency("Sở An toàn thực phẩm", "Sở ATTP"),
+    # --- Departments before 1 March 2025, and what they became --------------------------------------
+    KnownAgency(
+        "Sở Thông tin và Truyền thông",
+        "Sở TTTT",
+        ("Sở TT&TT", "Sở TT-TT", "Sở TT và TT", "STTTT", "Sở Thông tin - Truyền thông"),
+        status="merged",
+        since=ND45,
+        successor="Sở Khoa học và Công nghệ",
+    ),
+    KnownAgency(
+        "Sở Kế hoạch và Đầu tư",
+        "Sở KHĐT",
+        ("Sở KH&ĐT", "Sở KH-ĐT", "Sở Kế hoạch - Đầu tư"),
+        status="merged",
+        since=ND45,
+        successor="Sở Tài chính",
+    ),
+    KnownAgency(
+        "Sở Giao thông Vận tải",
+        "Sở GTVT",
+        ("Sở GT-VT", "Sở GT&VT", "Sở Giao thông - Vận tải", "Sở Giao thông và Vận tải"),
+        status="merged",
+        since=ND45,
+        successor="Sở Xây dựng",
+    ),
+    KnownAgency(
+        "Sở Tài nguyên và Môi trường",
+        "Sở TNMT",
+        ("Sở TN&MT", "Sở TN-MT", "Sở Tài nguyên - Môi trường"),
+        status="merged",
+        since=ND45,
+        successor="Sở Nông nghiệp và Môi trường",
     ),
     KnownAgency(
         "Sở Nông nghiệp và Phát triển nông thôn",
         "Sở NN&PTNT",
         ("Sở NNPTNT", "Sở NN-PTNT", "Sở Nông nghiệp - Phát triển nông thôn"),
+        status="merged",
+        since=ND45,
+        successor="Sở Nông nghiệp và Môi trường",
     ),
-    KnownAgency("Sở Quy hoạch - Kiến trúc", "Sở QHKT", ("Sở QH-KT", "Sở Quy hoạch Kiến trúc")),
+    KnownAgency(
+        "Sở Lao động - Thương binh và Xã hội",
+        "Sở LĐTBXH",
+        ("Sở LĐ-TB&XH", "Sở LĐTB&XH", "Sở Lao động, Thương binh và Xã hội"),
+        status="merged",
+        since=ND45,
+        successor="Sở Nội vụ",
+    ),
+    KnownAgency(
+        "Ban Dân tộc tỉnh", "Ban Dân tộc", status="merged", since=ND45, successor="Sở Dân tộc và Tôn giáo"
+    ),
+    KnownAgency(
+        "Bộ Thông tin và Truyền thông",
+        "Bộ TTTT",
+        ("Bộ TT&TT", "Bộ TT-TT"),
+        status="merged",
+        since=ND45,
+        successor="Bộ Khoa học và Công nghệ",
+    ),
+    KnownAgency("Bộ Khoa học và Công nghệ", "Bộ KH&CN", ("Bộ KHCN",)),
+    # --- Bodies plans commonly name -----------------------------------------------------------------
     KnownAgency(
         "Trung tâm Xúc tiến Đầu tư, Thương mại, Du lịch",
         "Trung tâm XTĐT-TMDL",
@@ -87,10 +154,65 @@ KNOWN_AGENCIES: tuple[KnownAgency, ...] = (
     KnownAgency("Công an Thành phố", "CATP", ("Công an thành phố Hà Nội", "Công an TP", "CATP Hà Nội")),
     KnownAgency("Công an tỉnh", "CAT"),
     KnownAgency(
-        "Ban Tuyên giáo Thành ủy", "BTG Thành ủy", ("Ban Tuyên giáo Thành ủy Hà Nội", "Ban TG Thành ủy")
+        "Ban Tuyên giáo và Dân vận Thành ủy",
+        "Ban TG&DV Thành ủy",
+        (
+            "Ban Tuyên giáo và Dân vận Thành ủy Hà Nội",
+            "Ban TGDV Thành ủy",
+            "Ban Tuyên giáo - Dân vận Thành ủy",
+        ),
     ),
-    KnownAgency("Ban Tuyên giáo Tỉnh ủy", "BTG Tỉnh ủy", ("Ban TG Tỉnh ủy",)),
+    KnownAgency(
+        "Ban Tuyên giáo và Dân vận Tỉnh ủy",
+        "Ban TG&DV Tỉnh ủy",
+        ("Ban TGDV Tỉnh ủy", "Ban Tuyên giáo - Dân vận Tỉnh ủy"),
+    ),
+    KnownAgency(
+        "Ban Tuyên giáo Thành ủy",
+        "BTG Thành ủy",
+        ("Ban Tuyên giáo Thành ủy Hà Nội", "Ban TG Thành ủy"),
+        status="merged",
+        since=ND45,
+        successor="Ban Tuyên giáo và Dân vận Thành ủy",
+    ),
+    KnownAgency(
+        "Ban Dân vận Thành ủy",
+        "BDV Thành ủy",
+        ("Ban DV Thành ủy",),
+        status="merged",
+        since=ND45,
+        successor="Ban Tuyên giáo và Dân vận Thành ủy",
+    ),
+    KnownAgency(
+        "Ban Tuyên giáo Tỉnh ủy",
+        "BTG Tỉnh ủy",
+        ("Ban TG Tỉnh ủy",),
+        status="merged",
+        since=ND45,
+        successor="Ban Tuyên giáo và Dân vận Tỉnh ủy",
+    ),
     KnownAgency("Ban Tuyên giáo Trung ương", "BTGTW", ("Ban TGTW",)),
+    # --- Groups: many bodies under one phrase; each member reports for itself once defined ----------
+    KnownAgency(
+        "UBND các xã, phường",
+        "UBND xã/phường",
+        (
+            "UBND xã, phường",
+            "UBND các phường, xã",
+            "UBND cấp xã",
+            "Ủy ban nhân dân các xã, phường",
+            "Ủy ban nhân dân cấp xã",
+            "UBND các xã, phường, đặc khu",
+            "UBND các xã, phường, thị trấn",
+        ),
+        group=True,
+    ),
+    KnownAgency(
+        "Các Sở, ban, ngành",
+        None,
+        ("Các Sở, ban, ngành Thành phố", "Các sở, ban, ngành tỉnh", "Các Sở, ngành"),
+        group=True,
+    ),
     KnownAgency(
         "UBND các quận, huyện, thị xã",
         "UBND quận/huyện/thị xã",
@@ -102,12 +224,20 @@ KNOWN_AGENCIES: tuple[KnownAgency, ...] = (
             "Ủy ban nhân dân cấp huyện",
             "UBND các quận, huyện",
         ),
+        status="merged",
+        since=DISTRICTS_END,
+        successor="UBND các xã, phường",
+        group=True,
     ),
     # Provinces have no "quận": their district level is named after what the province has.
     KnownAgency(
         "UBND các huyện, thành phố",
         "UBND huyện/thành phố",
         ("UBND huyện, thành phố", "Ủy ban nhân dân các huyện, thành phố"),
+        status="merged",
+        since=DISTRICTS_END,
+        successor="UBND các xã, phường",
+        group=True,
     ),
     KnownAgency(
         "UBND các huyện, thị xã, thành phố",
@@ -118,9 +248,24 @@ KNOWN_AGENCIES: tuple[KnownAgency, ...] = (
             "UBND các huyện, thị xã",
             "Ủy ban nhân dân các huyện, thị xã, thành phố",
         ),
+        status="merged",
+        since=DISTRICTS_END,
+        successor="UBND các xã, phường",
+        group=True,
     ),
-    KnownAgency("Văn phòng UBND Thành phố", "VP UBND TP", ("Văn phòng Ủy ban nhân dân Thành phố", "VPUB")),
-    KnownAgency("Văn phòng UBND tỉnh", "VP UBND tỉnh", ("Văn phòng Ủy ban nhân dân tỉnh",)),
+    KnownAgency(
+        "Phòng Văn hóa và Thông tin quận, huyện, thị xã",
+        "Phòng VHTT quận, huyện, thị xã",
+        (
+            "Phòng VHHT quận, huyện, thị xã",
+            "Phòng VH-TT quận, huyện, thị xã",
+            "Phòng Văn hóa - Thông tin quận, huyện, thị xã",
+            "Phòng Văn hóa và Thông tin cấp huyện",
+        ),
+        status="dissolved",
+        since=DISTRICTS_END,
+    ),
+    # --- Press and the state's information channels -------------------------------------------------
     KnownAgency("Thông tấn xã Việt Nam", "TTXVN"),
     KnownAgency("Đài Tiếng nói Việt Nam", "VOV"),
     KnownAgency("Đài Truyền hình Việt Nam", "VTV"),
@@ -134,16 +279,16 @@ KNOWN_AGENCIES: tuple[KnownAgency, ...] = (
         "Đài PT&TH tỉnh",
         ("Đài PTTH tỉnh", "Đài PT-TH tỉnh", "Đài Phát thanh - Truyền hình tỉnh"),
     ),
+    KnownAgency("Báo Nhân dân", None, ("Báo Nhân Dân",)),
+    KnownAgency("Báo Hà Nội mới"),
+    KnownAgency("Báo Kinh tế và Đô thị", None, ("Báo Kinh tế & Đô thị",)),
+    KnownAgency("Báo An ninh Thủ đô"),
     KnownAgency("Cổng thông tin điện tử Chính phủ", None, ("Cổng TTĐT Chính phủ",)),
     KnownAgency(
         "Cổng Giao tiếp điện tử Hà Nội",
         None,
         ("Cổng Giao tiếp điện tử Thành phố", "Cổng GTĐT Hà Nội", "Cổng giao tiếp điện tử thành phố Hà Nội"),
     ),
-    KnownAgency("Bộ Thông tin và Truyền thông", "Bộ TTTT", ("Bộ TT&TT", "Bộ TT-TT")),
-    KnownAgency("Báo Hà Nội mới"),
-    KnownAgency("Báo Kinh tế và Đô thị", None, ("Báo Kinh tế & Đô thị",)),
-    KnownAgency("Báo An ninh Thủ đô"),
     KnownAgency(
         "Liên hiệp các tổ chức hữu nghị Thành phố",
         "Liên hiệp các TCHN Thành phố",
@@ -158,16 +303,6 @@ KNOWN_AGENCIES: tuple[KnownAgency, ...] = (
         "Cơ quan Hợp tác Quốc tế Nhật Bản",
         "JICA",
         ("Cơ quan Hợp tác Quốc tế Nhật Bản (JICA)",),
-    ),
-    KnownAgency(
-        "Phòng Văn hóa và Thông tin quận, huyện, thị xã",
-        "Phòng VHTT quận, huyện, thị xã",
-        (
-            "Phòng VHHT quận, huyện, thị xã",
-            "Phòng VH-TT quận, huyện, thị xã",
-            "Phòng Văn hóa - Thông tin quận, huyện, thị xã",
-            "Phòng Văn hóa và Thông tin cấp huyện",
-        ),
     ),
 )
 
@@ -268,8 +403,27 @@ _HEAD_WORDS = tuple(
     )
 )
 # Plural or open-ended phrases ("các cơ quan liên quan"): kept in the cell's text, never an agency.
-_GENERIC_STARTS = ("cac ", "nhung ", "toan the ", "moi ")
+# They are compared with their diacritics: folded, "mọi" (every) and "môi" (as in "Môi trường") are
+# the same word, and "Sở Nông nghiệp và Môi trường" must not lose its second half. Text typed without
+# any diacritics is compared folded, with the one name-word that folds onto a generic start set apart.
+_GENERIC_STARTS = ("các ", "những ", "toàn thể ", "mọi ")
+_GENERIC_STARTS_FOLDED = ("cac ", "nhung ", "toan the ", "moi ")
+_NOT_GENERIC_FOLDED = ("moi truong",)
 _GENERIC_WORDS = ("lien quan", "co lien quan")
+
+
+def _has_diacritics(text: str) -> bool:
+    return strip_diacritics(text) != text
+
+
+def _generic_start(text: str) -> bool:
+    """Whether a piece begins like "các …", "mọi …": a phrase about many bodies, not one name."""
+    lowered = normalize_space(text).lower()
+    if _has_diacritics(text):
+        return lowered.startswith(_GENERIC_STARTS)
+    key = fold(text) + " "
+    return key.startswith(_GENERIC_STARTS_FOLDED) and not key.startswith(_NOT_GENERIC_FOLDED)
+
 
 # Separators in the order of the original text; "và" is handled apart because names contain it.
 _SEPARATOR = re.compile(r"\s*(?:\n[-–+•]\s|[,;\n]|\s[-–]\s|^[-–+•]\s)\s*|\s+và\s+|\s+cùng\s+", re.IGNORECASE)
@@ -296,7 +450,7 @@ def _is_abbreviation(piece: str) -> bool:
 
 def _starts_agency(piece: str) -> bool:
     key = fold(piece)
-    if key.startswith(_GENERIC_STARTS):
+    if _generic_start(piece):
         return True
     if not _first_letter(piece).isupper():
         return False
@@ -305,10 +459,13 @@ def _starts_agency(piece: str) -> bool:
 
 def is_generic(text: str) -> bool:
     """Whether a piece of a cell is a phrase like "Các cơ quan, đơn vị liên quan" rather than a name."""
-    if known_agency(text):
+    entry = known_agency(text)
+    if entry is not None and not (entry.group and _generic_start(text)):
         return False
+    # A group written as a plural ("Các Sở, ban, ngành") stays generic here: it becomes an agency only
+    # where the deployment has defined its members (storage.plans.importer).
     key = fold(text)
-    return not key or key.startswith(_GENERIC_STARTS) or any(w in key for w in _GENERIC_WORDS)
+    return not key or _generic_start(text) or any(w in key for w in _GENERIC_WORDS)
 
 
 def _pieces(text: str) -> list[tuple[str, str]]:

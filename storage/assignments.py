@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models.plan import LEAD, Plan, Section, Task, TaskAgency
+from storage.registry import expand, members_of_groups
 
 _T = TypeVar("_T", bound=Hashable)
 
@@ -53,16 +54,25 @@ async def _plan_tasks(session: AsyncSession, plan_id: int) -> list[tuple[Task, S
     return [(task, section) for task, section in (await session.execute(stmt)).unique().all()]
 
 
-def _by_agency(rows: Iterable[tuple[_T, int | None, list[int]]]) -> dict[int, list[_T]]:
+def _by_agency(
+    rows: Iterable[tuple[_T, int | None, list[int]]], groups: dict[int, list[int]] | None = None
+) -> dict[int, list[_T]]:
     """(task, its section's agency, its lead agencies) in plan order → each agency's tasks: its own
-    section first, then what it leads elsewhere. The one place the numbering rule lives."""
+    section first, then what it leads elsewhere. The one place the numbering rule lives.
+
+    A group with members (storage.registry) is not one agency here: each member answers for the
+    group's tasks as its own, and is listed, reminded and counted for them itself."""
+    groups = groups or {}
     own: dict[int, list[_T]] = defaultdict(list)
     led: dict[int, list[_T]] = defaultdict(list)
     for task, section_agency_id, leads in rows:
-        if section_agency_id is not None:
-            own[section_agency_id].append(task)
-        for agency_id in leads or ([section_agency_id] if section_agency_id is not None else []):
-            if agency_id != section_agency_id:
+        owners = expand([section_agency_id], groups) if section_agency_id is not None else []
+        for owner in owners:
+            own[owner].append(task)
+        for agency_id in expand(
+            leads or ([section_agency_id] if section_agency_id is not None else []), groups
+        ):
+            if agency_id not in owners:
                 led[agency_id].append(task)
     return {agency_id: own.get(agency_id, []) + led.get(agency_id, []) for agency_id in {*own, *led}}
 
@@ -71,8 +81,11 @@ async def tasks_by_agency(session: AsyncSession, plan_id: int) -> dict[int, list
     """Every responsible agency with its tasks in plan order."""
     rows = await _plan_tasks(session, plan_id)
     return _by_agency(
-        (task, section.agency_id, [link.agency_id for link in task.links if link.role == LEAD])
-        for task, section in rows
+        (
+            (task, section.agency_id, [link.agency_id for link in task.links if link.role == LEAD])
+            for task, section in rows
+        ),
+        await members_of_groups(session),
     )
 
 
@@ -140,7 +153,8 @@ async def assigned_tasks(session: AsyncSession, plan_id: int) -> Assignments:
         leads[task_id].append(agency_id)
     tasks = [(AssignedTask(*row[:8]), row[8]) for row in task_rows]
     grouped = _by_agency(
-        (task, section_agency_id, leads.get(task.id, [])) for task, section_agency_id in tasks
+        ((task, section_agency_id, leads.get(task.id, [])) for task, section_agency_id in tasks),
+        await members_of_groups(session),
     )
     return Assignments(
         by_agency={agency_id: tuple(items) for agency_id, items in grouped.items()},

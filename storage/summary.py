@@ -67,6 +67,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.cycles import cycle_bounds, cycle_for, reporting_deadlines
+from storage.group_progress import GroupProgress, group_progress
 from storage.models import Agency, Member, Plan, ProgressUpdate, Section, Task, TaskAgency
 from storage.models.people import ACTIVE, FOCAL
 from storage.models.people import BLOCKED as REPORTED_BLOCKED
@@ -280,6 +281,8 @@ class Summary:
     tasks: list[TaskSummary]  # the detailed tasks, in plan order
     agencies: list[AgencySummary]  # section agencies in plan order, then the others by name
     unreachable: list[MemberInfo]  # active members whose messages cannot be delivered
+    # Groups whose members each report for themselves: "n of N units reported" (storage.group_progress).
+    groups: list[GroupProgress] = field(default_factory=list)
 
     @property
     def as_of(self) -> dt.date:
@@ -495,6 +498,16 @@ async def _build_summary(session, plan_id, cycle, start, end, today, tz, extra_d
 
     for (key,) in await conn.execute(_reporting_agencies(plan_id, period)):
         agency(key).reported = True
+    # What was reported under a name since merged or renamed counts for whoever carries it on now
+    # (storage.registry moved its open tasks there); the update itself keeps the old name.
+    reported = [key for key, found in agencies.items() if found.reported]
+    if reported:
+        carried = select(Agency.id, Agency.successor_id).where(
+            Agency.id.in_(reported), Agency.successor_id.is_not(None)
+        )
+        for _key, successor_id in await conn.execute(carried):
+            if successor_id in agencies:
+                agencies[successor_id].reported = True
     focal_rows = await conn.execute(
         select(
             Member.agency_id,
@@ -523,6 +536,12 @@ async def _build_summary(session, plan_id, cycle, start, end, today, tz, extra_d
         .order_by(Member.agency_id, Member.name)
     )
 
+    groups = await group_progress(session, plan_id, _in_period(period))
+    for group in groups:
+        # A group has reported when every one of its units has, each for itself.
+        if group.id in agencies:
+            agencies[group.id].reported = group.reported == group.total
+
     owners = dict.fromkeys(section.agency_id for section in sections if section.agency_id is not None)
     ordered = [agencies[key] for key in owners]
     ordered += sorted((a for key, a in agencies.items() if key not in owners), key=lambda a: a.name)
@@ -546,6 +565,7 @@ async def _build_summary(session, plan_id, cycle, start, end, today, tz, extra_d
         tasks=tasks,
         agencies=ordered,
         unreachable=[MemberInfo(*row) for row in unreachable_rows if row[3] is None or row[3] in agencies],
+        groups=groups,
     )
 
 

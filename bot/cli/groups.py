@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot.cli import CommandError
 from storage import group_links
-from storage.agencies import find_agencies, resolve_agency
+from storage.agencies import find_agencies, resolve_current_agency
 
 
 def register(subparsers) -> None:
@@ -45,7 +45,7 @@ async def _list(app, args) -> int:
 
 async def _link(app, args) -> int:
     async with app.db.transaction() as session:
-        agency = await resolve_agency(session, args.agency)
+        agency = await resolve_current_agency(session, args.agency)
         if agency is None:
             close = await find_agencies(session, args.agency, limit=5)
             hint = f" Did you mean: {', '.join(a.name for a in close)}?" if close else ""

@@ -12,7 +12,7 @@ from bot.cli import CommandError
 from bot.core import registration
 from bot.core.parsing import parse_duration
 from storage import people
-from storage.agencies import find_agencies, resolve_agency
+from storage.agencies import find_agencies, resolve_current_agency
 from storage.models.people import ADMIN, COORDINATOR, FOCAL
 
 ROLES = (FOCAL, COORDINATOR, ADMIN)
@@ -57,7 +57,7 @@ async def _create(app, args) -> int:
     async with app.db.transaction() as session:
         agency = None
         if args.agency:
-            agency = await resolve_agency(session, args.agency)
+            agency = await resolve_current_agency(session, args.agency)
             if agency is None:
                 close = await find_agencies(session, args.agency, limit=5)
                 hint = f" Did you mean: {', '.join(a.name for a in close)}?" if close else ""

@@ -12,7 +12,17 @@ from dataclasses import dataclass
 
 from bot.core.context import UNREGISTERED, Context
 from bot.core.flows import Flow
-from bot.core.handlers import exports, guide, linking, onboarding, overview, settings, tasks, updates
+from bot.core.handlers import (
+    agencies,
+    exports,
+    guide,
+    linking,
+    onboarding,
+    overview,
+    settings,
+    tasks,
+    updates,
+)
 from bot.core.messages import Reply
 from bot.i18n import N_
 from storage.models.people import ADMIN, COORDINATOR, FOCAL
@@ -21,6 +31,7 @@ from storage.text import fold
 EVERYONE = frozenset({UNREGISTERED, FOCAL, COORDINATOR, ADMIN})
 MEMBERS = frozenset({FOCAL, COORDINATOR, ADMIN})
 STAFF = frozenset({COORDINATOR, ADMIN})
+ADMINS = frozenset({ADMIN})
 ONLY_UNREGISTERED = frozenset({UNREGISTERED})
 
 CommandHandler = Callable[[Context, str], Awaitable[list[Reply]]]
@@ -37,6 +48,8 @@ class Command:
     usage: str = ""  # marked with N_ where it holds words
     # Listed in /trogiup for these roles (default: everyone allowed); registering is not news to members.
     listed: frozenset[str] | None = None
+    # Words such as "cơ quan" begin ordinary sentences: such a command runs only when typed with "/".
+    needs_slash: bool = False
 
     def listed_for(self, role: str) -> bool:
         return role in (self.listed if self.listed is not None else self.roles)
@@ -60,6 +73,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("huy", ("cancel", "thoat"), settings.cancel, EVERYONE, N_("leave what you are doing")),
     Command("lienket", ("link", "lien ket"), linking.link, EVERYONE, N_("link your account on another platform (Telegram, Zalo)"), N_(" [code]")),
     Command("kenh", ("channel", "kenh nhan"), linking.channel, MEMBERS, N_("choose where reminders reach you first"), " [telegram|zalo]"),
+    Command("coquan", ("agencies",), agencies.registry_command, ADMINS, N_("the agency registry: add, rename, merge, groups"), N_(" list|show|add|rename|merge|alias|dissolve|group …"), needs_slash=True),
 )
 # fmt: on
 
@@ -128,6 +142,8 @@ def find_command(text: str) -> Match | None:
         command = _INDEX.get("".join(_compact(word) for word in words[:count]))
         if command is not None:
             parts = body.split(None, count)
+            if command.needs_slash and not explicit:
+                return None
             return Match(command, parts[count].strip() if len(parts) > count else "", explicit)
     return None
 

@@ -179,7 +179,7 @@ class Core:
         if ctx.role not in command.roles:
             if ctx.role == UNREGISTERED:
                 return access.how_to_register(ctx)
-            return access.not_allowed(ctx, command.name)
+            return access.not_allowed(ctx, command.name, admins_only=command.roles == router.ADMINS)
         if ctx.flow and command.name != router.CANCEL:
             # Starting something new leaves whatever was unfinished.
             await ctx.end_flow()

@@ -39,6 +39,7 @@ from bot.render.report_rows import (
     section_title,
     status_label,
 )
+from bot.render.text import reported_label
 from storage.summary import BLOCKED, STATUSES, AgencySummary, Summary, TaskSummary
 
 MIME_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -364,6 +365,7 @@ def _general(document, summary: Summary, chart_png: bytes | None) -> None:
         names = ", ".join(agency.name for agency in missing)
         _paragraph(document, _("Not yet reported: {names}.").format(names=names))
     _paragraph(document, _("Status of the tasks: {counts}.").format(counts=_counts_sentence(summary.counts)))
+    _group_results(document, summary)
     if chart_png:
         picture = _paragraph(document, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
         picture.add_run().add_picture(io.BytesIO(chart_png), width=Mm(160))
@@ -374,6 +376,29 @@ def _general(document, summary: Summary, chart_png: bytes | None) -> None:
             italic=True,
             size=12,
         )
+
+
+def _group_results(document, summary: Summary) -> None:
+    """A group's tasks are each member's: its results are listed per member, who has not reported too."""
+    codes = {task.id: task.code for task in summary.tasks}
+    for group in summary.groups:
+        _paragraph(
+            document,
+            _("{group}: {reported} of {total} units reported.").format(
+                group=group.name, reported=format_number(group.reported), total=format_number(group.total)
+            ),
+        )
+        for unit in group.units:
+            if not unit.updates:
+                _paragraph(document, f"- {unit.name}: " + _("not reported") + ".")
+                continue
+            results = []
+            for task_id, update in unit.updates.items():
+                result = f"{codes.get(task_id, '')} {reported_label(update.status).lower()}".strip()
+                if update.note.strip():
+                    result += f" ({update.note.strip()})"
+                results.append(result)
+            _paragraph(document, f"- {unit.name}: " + "; ".join(results) + ".")
 
 
 def _result_text(summary: Summary, task: TaskSummary, tz: dt.tzinfo) -> str:

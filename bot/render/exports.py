@@ -45,9 +45,10 @@ def letterhead_from_config(config) -> Letterhead:
     section = config.report
     return Letterhead(
         parent_body=section.parent_body,
-        issuing_body=section.issuing_body,
+        # The coordinating department of `[organisation]` unless the letterhead names another body.
+        issuing_body=section.issuing_body or config.organisation.name,
         symbol=section.symbol,
-        place=section.place,
+        place=section.place or config.organisation.city,
         signer_title=section.signer_title,
         signer_name=section.signer_name,
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from bot.core.messages import Reply
 from bot.i18n import N_, _, format_day, format_number, format_short_day, ngettext
+from storage.group_progress import GroupProgress
 from storage.models.people import BLOCKED, DONE, IN_PROGRESS, NOT_STARTED
 from storage.summary import (
     BLOCKED as D_BLOCKED,
@@ -218,6 +219,22 @@ def _agency_line(agency: AgencySummary, tz: dt.tzinfo) -> str:
     return f"✗ {agency.label} — {progress} · " + _("not reported")
 
 
+def group_lines(groups: Iterable[GroupProgress]) -> list[str]:
+    """Each group whose members report for themselves: "n of N units reported" and who has not."""
+    lines = []
+    for group in groups:
+        mark = "✓" if group.reported == group.total else "✗"
+        line = f"{mark} " + _("{group}: {reported} of {total} units reported").format(
+            group=group.name, reported=format_number(group.reported), total=format_number(group.total)
+        )
+        if group.missing:
+            line += "\n   " + _("not yet: {names}").format(
+                names=", ".join(unit.name for unit in group.missing)
+            )
+        lines.append(line)
+    return lines
+
+
 def summary_pages(summary: Summary, *, limit: int, tz: dt.tzinfo) -> list[Page]:
     deadline = summary.cycle or summary.end
     header = "\n".join(
@@ -247,6 +264,9 @@ def summary_pages(summary: Summary, *, limit: int, tz: dt.tzinfo) -> list[Page]:
         # Those who have not reported first: they are what the coordinator acts on.
         ordered = sorted(expected, key=lambda a: (a.reported, a.completion))
         blocks.extend(_agency_line(agency, tz) for agency in ordered)
+    if summary.groups:
+        blocks.append("\n" + _("By group, each unit for itself:"))
+        blocks.extend(group_lines(summary.groups))
     if summary.unreachable:
         names = ", ".join(m.name for m in summary.unreachable)
         blocks.append("\n" + _("Cannot be reached: {names}").format(names=names))
@@ -263,7 +283,12 @@ def missing_pages(
         day=format_day(deadline), missing=format_number(len(missing)), expected=format_number(len(expected))
     )
     blocks: list[str] = []
+    groups = {group.id: group for group in summary.groups}
     for agency in missing:
+        if agency.id in groups:
+            # A group has not reported while any of its units has not: name those units.
+            blocks.extend(group_lines([groups[agency.id]]))
+            continue
         names = focal_names.get(agency.id)
         who = ", ".join(names) if names else _("no focal point registered")
         blocks.append(f"✗ {agency.label} ({who})")

@@ -13,12 +13,23 @@ from storage.models.people import (
     ProgressUpdate,
     UpdateRevision,
 )
-from storage.models.plan import Agency, AgencyAlias, Plan, Section, Task, TaskAgency
+from storage.models.plan import (
+    Agency,
+    AgencyAlias,
+    AgencyEvent,
+    AgencyGroupMember,
+    Plan,
+    Section,
+    Task,
+    TaskAgency,
+)
 from storage.models.reminders import RateBudget, Reminder
 
 __all__ = [
     "Agency",
     "AgencyAlias",
+    "AgencyEvent",
+    "AgencyGroupMember",
     "Base",
     "CallbackAction",
     "ConversationState",

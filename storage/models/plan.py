@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models.base import Base, UTCDateTime, utcnow
 
 LEAD = "lead"
 COORDINATING = "coordinating"
+
+# Agency status: what the body is today. A merged or renamed agency names its successor; its rows
+# (past updates, plan texts) keep it, while current work moved to the successor.
+ACTIVE = "active"
+MERGED = "merged"
+RENAMED = "renamed"
+DISSOLVED = "dissolved"
+AGENCY_STATUSES = (ACTIVE, MERGED, RENAMED, DISSOLVED)
 
 
 class Agency(Base):
@@ -24,10 +32,47 @@ class Agency(Base):
     # Folded form of `name` (lower case, no diacritics or punctuation): the identity used by matching.
     key: Mapped[str] = mapped_column(String(300), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(20), default=ACTIVE, server_default=ACTIVE)
+    # The day the status took effect (local date, as the decision that changed it names it).
+    status_since: Mapped[dt.date | None] = mapped_column(Date)
+    successor_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id", ondelete="SET NULL"))
+    # A phrase such as "UBND các xã, phường": when it has members, each member reports for itself.
+    is_group: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     aliases: Mapped[list[AgencyAlias]] = relationship(
         back_populates="agency", cascade="all, delete-orphan", lazy="selectin"
     )
+
+    @property
+    def active(self) -> bool:
+        return self.status == ACTIVE
+
+
+class AgencyGroupMember(Base):
+    """One member of a group agency, in the order the group was defined."""
+
+    __tablename__ = "agency_group_member"
+    __table_args__ = (UniqueConstraint("group_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AgencyEvent(Base):
+    """One change to the registry, kept as history: what happened to which agency, from when."""
+
+    __tablename__ = "agency_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(20))  # added | renamed | merged | dissolved | alias | group
+    effective_on: Mapped[dt.date | None] = mapped_column(Date)
+    successor_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id", ondelete="SET NULL"))
+    # What else the change said (the old name, the aliases or members added), for `agencies show`.
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class AgencyAlias(Base):

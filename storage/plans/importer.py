@@ -20,13 +20,15 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from storage.agencies import ensure_agency
-from storage.agency_names import known_agency, split_agencies
+from storage.agencies import ensure_agency, resolve_agency
+from storage.agency_names import known_agency, split_agencies, split_cell
 from storage.models import Agency, Plan, ProgressUpdate, Section, Task, TaskAgency, utcnow
-from storage.models.plan import COORDINATING, LEAD
+from storage.models.plan import ACTIVE, COORDINATING, DISSOLVED, LEAD, MERGED, RENAMED
 from storage.plans.model import ParsedPlan, ParsedSection, ParsedTask
 from storage.plans.notices import N_, Notice, PlanFormatError
 from storage.plans.parser import parse_plan_file
+from storage.registry import current as registry_current
+from storage.registry import members_of_groups
 from storage.text import fold
 
 SAMPLE_PLAN = Path(__file__).resolve().parents[1] / "samples" / "ke-hoach-mau.txt"
@@ -117,31 +119,164 @@ def issuer_key(issuer: str) -> str:
 
 
 class _Agencies:
-    """Each spelling met in the plan, resolved once to its registry row."""
+    """Each spelling met in the plan, resolved once to the registry row its tasks are linked to.
 
-    def __init__(self, session: AsyncSession):
+    Names resolve through the registry's history as of the plan's date: a plan issued after a merge
+    or rename that still writes the old name is linked to the successor, and the import notes say
+    so. The database's history comes first; the shipped table's (Nghị định 45/2025 and the end of the
+    district level) covers names this deployment has not recorded a change for."""
+
+    def __init__(self, session: AsyncSession, plan_day: dt.date, warnings: list[Notice]):
         self.session = session
+        self.plan_day = plan_day
+        self.warnings = warnings
         self.by_spelling: dict[str, Agency | None] = {}
         self.new: list[Agency] = []
         self.unknown: list[Agency] = []
+        self._noted: set[int] = set()
+        self._groups: dict[int, bool] = {}
+
+    def _note(self, agency: Agency, notice: Notice) -> None:
+        # Once per agency and import, however many cells name it.
+        if agency.id not in self._noted:
+            self._noted.add(agency.id)
+            self.warnings.append(notice)
+
+    def _day(self, day: dt.date) -> str:
+        return f"{day.day}/{day.month}/{day.year}"
+
+    async def _ensure(self, spelling: str) -> Agency | None:
+        agency, created = await ensure_agency(self.session, spelling)
+        if created and agency is not None:
+            self.new.append(agency)
+            if known_agency(spelling) is None:
+                self.unknown.append(agency)
+        return agency
+
+    async def _successor_of(self, agency: Agency | None, spelling: str, depth: int = 0) -> Agency | None:
+        if agency is None or depth > 10:
+            return agency
+        if agency.status in (MERGED, RENAMED) and agency.successor_id is not None:
+            if agency.status_since is None or self.plan_day >= agency.status_since:
+                successor = await registry_current(self.session, agency)
+                self._note(
+                    agency,
+                    Notice(
+                        N_('"{old}" became {new} on {date}: its tasks in this plan are linked to {new}'),
+                        {"old": agency.name, "new": successor.name, "date": self._day(agency.status_since)},
+                    )
+                    if agency.status_since
+                    else Notice(
+                        N_('"{old}" became {new}: its tasks in this plan are linked to {new}'),
+                        {"old": agency.name, "new": successor.name},
+                    ),
+                )
+                return successor
+            return agency
+        entry = known_agency(spelling) or known_agency(agency.name)
+        if (
+            agency.status == ACTIVE
+            and entry is not None
+            and entry.since is not None
+            and self.plan_day >= entry.since
+            and fold(entry.name) == agency.key
+        ):
+            if entry.successor:
+                successor = await self._successor_of(
+                    await self._ensure(entry.successor), entry.successor, depth + 1
+                )
+                if successor is not None:
+                    self._note(
+                        agency,
+                        Notice(
+                            N_(
+                                '"{old}" was merged into {new} on {date} (Nghị định 45/2025 and after): its tasks '
+                                "in this plan are linked to {new}. To move its focal points and open work too: "
+                                'nhacviec agencies merge "{old}" --into "{new}" --from {iso}'
+                            ),
+                            {
+                                "old": agency.name,
+                                "new": successor.name,
+                                "date": self._day(entry.since),
+                                "iso": entry.since.isoformat(),
+                            },
+                        ),
+                    )
+                    return successor
+        if agency.status == DISSOLVED and agency.status_since and self.plan_day >= agency.status_since:
+            self._note(
+                agency,
+                Notice(
+                    N_(
+                        "{name} was dissolved on {date}: its tasks in this plan have nobody to report on them"
+                    ),
+                    {"name": agency.name, "date": self._day(agency.status_since)},
+                ),
+            )
+        return agency
 
     async def resolve(self, spelling: str) -> Agency | None:
         if spelling not in self.by_spelling:
-            agency, created = await ensure_agency(self.session, spelling)
+            existing = await resolve_agency(self.session, spelling)
+            entry = known_agency(spelling)
+            if existing is None and entry is not None and entry.since and self.plan_day >= entry.since:
+                # A name that had changed before this plan was issued: recorded as the predecessor it is.
+                old = await self._ensure(spelling)
+                if old is not None and entry.successor:
+                    successor = await self._successor_of(await self._ensure(entry.successor), entry.successor)
+                    old.status, old.status_since, old.successor_id = entry.status, entry.since, successor.id
+                elif old is not None:
+                    old.status, old.status_since = entry.status, entry.since
+                await self.session.flush()
+                existing = old
+            agency = await self._successor_of(existing or await self._ensure(spelling), spelling)
             self.by_spelling[spelling] = agency
-            if created and agency is not None:
-                self.new.append(agency)
-                if known_agency(spelling) is None:
-                    self.unknown.append(agency)
+            if agency is not None:
+                await self._warn_if_empty_group(agency)
         return self.by_spelling[spelling]
+
+    async def _warn_if_empty_group(self, agency: Agency) -> None:
+        if not agency.is_group or agency.id in self._groups:
+            return
+        members = await members_of_groups(self.session, [agency.id])
+        self._groups[agency.id] = bool(members)
+        if not members:
+            self._note(
+                agency,
+                Notice(
+                    N_(
+                        "{name} is a group with no members defined yet: it is followed as one agency. To have each "
+                        'member report for itself: nhacviec agencies group "{name}" --members-file FILE'
+                    ),
+                    {"name": agency.name},
+                ),
+            )
 
     async def cell(self, text: str) -> list[Agency]:
         found: list[Agency] = []
-        for spelling in split_agencies(text):
-            agency = await self.resolve(spelling)
+        for spelling, generic in split_cell(text):
+            if generic:
+                # "Các Sở, ban, ngành" is nobody in particular, unless this deployment listed its members.
+                group = await resolve_agency(self.session, spelling)
+                if (
+                    group is None
+                    or not group.is_group
+                    or not await members_of_groups(self.session, [group.id])
+                ):
+                    continue
+                agency = group
+            else:
+                spelling = _name_in(spelling)
+                agency = await self.resolve(spelling)
             if agency is not None and agency not in found:
                 found.append(agency)
         return found
+
+
+def _name_in(piece: str) -> str:
+    """The agency a piece names, as split_agencies() would give it ("X, thuộc Y" names X)."""
+    names = split_agencies(piece)
+    return names[0] if names else piece
 
 
 @dataclass
@@ -228,7 +363,19 @@ def _new_task(plan_id: int, section: Section, wanted: _WantedTask) -> Task:
     return task
 
 
-def _link_changes(task: Task, links: list[tuple[int, str]]) -> set[str]:
+def _following(links: list[tuple[int, str]], stored: set[tuple[int, str]], successors: dict[int, list[int]]):
+    """`links` with each one a registry change moved on (merge, rename) kept where it was moved to:
+    re-importing a plan does not hand its open work back to a name that no longer exists."""
+    out = []
+    for agency_id, role in links:
+        if (agency_id, role) not in stored:
+            agency_id = next((s for s in successors.get(agency_id, ()) if (s, role) in stored), agency_id)
+        out.append((agency_id, role))
+    return out
+
+
+def _link_changes(task: Task, links: list[tuple[int, str]], successors: dict[int, list[int]]) -> set[str]:
+    links = _following(links, {(link.agency_id, link.role) for link in task.links}, successors)
     current = [(link.agency_id, link.role) for link in sorted(task.links, key=lambda x: x.position)]
     if current == links:
         return set()
@@ -300,6 +447,25 @@ async def _count_updates(session: AsyncSession, task_ids: Iterable[int]) -> int:
     )
 
 
+async def _successors(session: AsyncSession, wanted: list[_WantedSection]) -> dict[int, list[int]]:
+    """Agency id → the agencies that carry it on (its successor chain), for the agencies linked."""
+    ids = {w.agency.id for w in wanted if w.agency} | {
+        a for w in wanted for t in w.tasks for a, _r in t.links
+    }
+    found: dict[int, list[int]] = {}
+    for agency in (await session.scalars(select(Agency).where(Agency.id.in_(sorted(ids))))).unique():
+        chain = []
+        step = agency
+        while step.successor_id is not None and step.successor_id not in chain and len(chain) < 10:
+            chain.append(step.successor_id)
+            step = await session.get(Agency, step.successor_id)
+            if step is None:
+                break
+        if chain:
+            found[agency.id] = chain
+    return found
+
+
 async def _update_plan(
     session: AsyncSession,
     plan: Plan,
@@ -308,6 +474,7 @@ async def _update_plan(
     changes: PlanChanges,
     now: dt.datetime,
 ) -> None:
+    successors = await _successors(session, wanted)
     if parsed.issued is not None and plan.issued != parsed.issued:
         plan.issued = parsed.issued
         changes.plan_fields.append("issued")
@@ -357,6 +524,8 @@ async def _update_plan(
             # A section dropped by an earlier revision is back: it is a section of the plan again.
             section.archived_at = None
             changes.sections_added.append(w.parsed.numeral)
+        if agency_id is not None and section.agency_id in successors.get(agency_id, ()):
+            agency_id = section.agency_id
         if section.heading != w.parsed.heading or section.agency_id != agency_id:
             section.heading = w.parsed.heading
             section.agency_id = agency_id
@@ -398,7 +567,7 @@ async def _update_plan(
                     setattr(task, attribute, value)
                     if attribute in _FIELD_OF:
                         fields.add(_FIELD_OF[attribute])
-            fields |= _link_changes(task, w.links)
+            fields |= _link_changes(task, w.links, successors)
             if fields:
                 changes.tasks_changed.append(
                     TaskChange(
@@ -526,7 +695,7 @@ async def import_parsed_plan(
             issued=f"{parsed.issued.day}/{parsed.issued.month}/{parsed.issued.year}",
         )
     warnings = list(parsed.warnings)
-    agencies = _Agencies(session)
+    agencies = _Agencies(session, parsed.issued or dt.date(parsed.year, 1, 1), warnings)
     wanted = await _wanted(parsed, agencies, warnings)
     changes = PlanChanges()
     if plan is None:

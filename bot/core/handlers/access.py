@@ -39,14 +39,16 @@ def how_to_register(ctx: Context) -> list[Reply]:
                 "You are not registered yet.\n"
                 "• If you have an invite link, open it; or send /start followed by the invite code.\n"
                 "• Otherwise send /dangky to ask to join as your agency's focal point; a coordinator "
-                "at Sở TTTT will approve it."
-            )
+                "at {department} will approve it."
+            ).format(department=ctx.app.config.organisation.short_name)
         )
     ]
 
 
-def not_allowed(ctx: Context, command: str) -> list[Reply]:
-    if ctx.is_staff:
+def not_allowed(ctx: Context, command: str, *, admins_only: bool = False) -> list[Reply]:
+    if admins_only:
+        text = _("/{command} is for administrators only.").format(command=command)
+    elif ctx.is_staff:
         text = _("/{command} is for focal points of an agency.").format(command=command)
     else:
         text = _("/{command} is for coordinators only.").format(command=command)

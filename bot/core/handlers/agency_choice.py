@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.core.context import Context
 from bot.core.messages import Button
-from storage.agencies import find_agencies, resolve_agency
+from storage.agencies import find_agencies, resolve_current_agency
 from storage.models.plan import Agency
 
 MAX_CHOICES = 8
@@ -21,7 +21,7 @@ async def agency_by_id(ctx: Context, agency_id) -> Agency | None:
 async def search_agencies(ctx: Context, query: str) -> list[Agency]:
     """One agency when the text names it outright (a name, short name or alias), else the best
     partial matches."""
-    exact = await resolve_agency(ctx.session, query)
+    exact = await resolve_current_agency(ctx.session, query)
     if exact is not None:
         return [exact]
     return await find_agencies(ctx.session, query, limit=MAX_CHOICES)

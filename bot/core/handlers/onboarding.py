@@ -15,7 +15,7 @@ from bot.core.messages import Reply
 from bot.i18n import _, format_day, use_language
 from bot.render.text import shorten
 from storage import people
-from storage.agencies import resolve_agency
+from storage.agencies import resolve_current_agency
 from storage.models.people import ADMIN, COORDINATOR, FOCAL, PENDING, Member
 from storage.models.plan import Agency
 from storage.text import fold
@@ -142,7 +142,7 @@ async def register(ctx: Context, args: str) -> list[Reply]:
 
 async def _agency_answer(ctx: Context, query: str) -> list[Reply]:
     await ctx.goto(REGISTER, "agency")
-    exact = await resolve_agency(ctx.session, query) if query.strip() else None
+    exact = await resolve_current_agency(ctx.session, query) if query.strip() else None
     if exact is not None:
         return await _chosen_agency(ctx, exact)
     matches = await search_agencies(ctx, query)
@@ -204,8 +204,8 @@ async def _submit_request(ctx: Context, agency: Agency, name: str | None) -> lis
     else:
         text = _(
             "Thank you. Your request to join as focal point for {agency} is recorded, but no coordinator is "
-            "registered yet to approve it. Please contact Sở TTTT."
-        ).format(agency=agency.name)
+            "registered yet to approve it. Please contact {department}."
+        ).format(agency=agency.name, department=ctx.app.config.organisation.short_name)
     return [Reply(text), *requests]
 
 
@@ -270,8 +270,8 @@ async def reject(ctx: Context, payload: dict) -> list[Reply]:
         with use_language(member.language):
             text = _(
                 "Your request to join as focal point for {agency} was not approved. If you think this is a "
-                "mistake, please contact Sở TTTT."
-            ).format(agency=agency)
+                "mistake, please contact {department}."
+            ).format(agency=agency, department=ctx.app.config.organisation.short_name)
         replies.append(ctx.to_identity(identity, Reply(text)))
     return replies
 

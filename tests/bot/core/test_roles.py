@@ -18,6 +18,7 @@ ROLES = ("unregistered", "pending", "focal", "coordinator", "admin")
 EVERYONE = set(ROLES)
 MEMBERS = {"focal", "coordinator", "admin"}
 STAFF = {"coordinator", "admin"}
+ADMINS = {"admin"}
 
 # Who may use each command.
 COMMAND_MATRIX = {
@@ -37,6 +38,7 @@ COMMAND_MATRIX = {
     "huy": EVERYONE,
     "lienket": EVERYONE,
     "kenh": MEMBERS,
+    "coquan": ADMINS,
 }
 
 # Who may use each button action (a key issued to them, as if their role had changed since).
@@ -61,6 +63,7 @@ WAITING = (
 )
 FOR_COORDINATORS = "is for coordinators only."
 FOR_FOCAL_POINTS = "is for focal points of an agency."
+FOR_ADMINS = "is for administrators only."
 NOT_ANY_MORE = "You may not do that any more."
 FAILURE = "Sorry, something went wrong"
 
@@ -85,7 +88,10 @@ def _refused(replies) -> bool:
     texts = [reply.text for reply in replies if reply.to_chat_id is None]
     if len(texts) == 1 and (texts[0].startswith(NOT_REGISTERED) or texts[0] == WAITING):
         return True
-    return any(FOR_COORDINATORS in t or FOR_FOCAL_POINTS in t or t.startswith(NOT_ANY_MORE) for t in texts)
+    return any(
+        FOR_COORDINATORS in t or FOR_FOCAL_POINTS in t or FOR_ADMINS in t or t.startswith(NOT_ANY_MORE)
+        for t in texts
+    )
 
 
 async def test_every_command_admits_exactly_the_roles_it_is_for(db, core, plan):
