@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from storage.plans.limits import DEFAULT_LIMITS, ImportLimits
 from storage.plans.notices import N_, PlanFormatError
 
 
@@ -29,7 +30,7 @@ class Row:
 @dataclass
 class Source:
     name: str
-    kind: str  # "text", "csv", "docx", "xlsx"
+    kind: str  # "text", "csv", "docx", "xlsx", "pdf"
     body: list[str]
     rows: list[Row]  # from the first header row of the appendix table on
     stray: list[Row] = field(default_factory=list)  # text lines among the table rows, not rows
@@ -44,8 +45,12 @@ _ZIP = b"PK\x03\x04"
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
-def read_file_bytes(path: Path) -> bytes:
+def read_file_bytes(path: Path, limits: ImportLimits = DEFAULT_LIMITS) -> bytes:
     try:
+        # Checked before reading: the whole file is held in memory.
+        size = path.stat().st_size
+        if size > limits.max_bytes:
+            raise _too_large(str(path), size, limits)
         return path.read_bytes()
     except FileNotFoundError as exc:
         raise PlanFormatError(N_("{name}: no such file"), name=str(path)) from exc
@@ -57,7 +62,20 @@ def read_file_bytes(path: Path) -> bytes:
         ) from exc
 
 
-def read_bytes(data: bytes, name: str, is_header: IsHeader) -> Source:
+def _too_large(name: str, size: int, limits: ImportLimits) -> PlanFormatError:
+    return PlanFormatError(
+        N_(
+            "{name} is too large: {megabytes} MB, more than the {limit} MB a plan may take ([plan] max_megabytes)"
+        ),
+        name=name,
+        megabytes=round(size / 1024 / 1024, 1),
+        limit=limits.max_megabytes,
+    )
+
+
+def read_bytes(data: bytes, name: str, is_header: IsHeader, limits: ImportLimits = DEFAULT_LIMITS) -> Source:
+    if len(data) > limits.max_bytes:
+        raise _too_large(name, len(data), limits)
     if not data.strip():
         raise PlanFormatError(N_("{name} is empty"), name=name)
     if data.startswith(_ZIP):
@@ -70,9 +88,9 @@ def read_bytes(data: bytes, name: str, is_header: IsHeader) -> Source:
             name=name,
         )
     if data.startswith(b"%PDF"):
-        raise PlanFormatError(
-            N_("{name} is a PDF: export the plan as .docx, .xlsx or text and import that"), name=name
-        )
+        from storage.plans.pdf import read_pdf  # the PDF reader and its child process, only when needed
+
+        return read_pdf(data, name, is_header, limits)
     text = decode_text(data, name)
     if name.lower().endswith(".csv"):
         return _read_csv(text, name, is_header)
