@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from storage.plans.notices import N_, PlanFormatError
+
 
 @dataclass(frozen=True)
 class ImportLimits:
@@ -36,3 +38,31 @@ class ImportLimits:
 
 
 DEFAULT_LIMITS = ImportLimits()
+
+
+class LineCounter:
+    """Counts body lines and table rows as a reader yields them, and refuses past the limits."""
+
+    def __init__(self, name: str, limits: ImportLimits):
+        self.name, self.limits = name, limits
+        self.lines = self.rows = 0
+
+    def line(self) -> None:
+        self.lines += 1
+        if self.lines > self.limits.max_lines:
+            raise PlanFormatError(
+                N_("{name} has more than {limit} lines or paragraphs, far more than a plan has"),
+                name=self.name,
+                limit=self.limits.max_lines,
+            )
+
+    def row(self) -> None:
+        self.rows += 1
+        if self.rows > self.limits.max_table_rows:
+            raise PlanFormatError(
+                N_(
+                    "{name} has more than {limit} table rows, more than the import allows ([plan] max_table_rows)"
+                ),
+                name=self.name,
+                limit=self.limits.max_table_rows,
+            )

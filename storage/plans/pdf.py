@@ -22,13 +22,10 @@ import json
 import subprocess
 import sys
 import unicodedata
-from collections.abc import Callable
 
 from storage.plans.limits import ImportLimits
 from storage.plans.notices import N_, PlanFormatError
-from storage.plans.sources import Row, Source
-
-IsHeader = Callable[[list[str]], bool]
+from storage.plans.rows import IsHeader, Row, Source
 
 _BULLETS = ("-", "+", "•", "–", "*")
 _SUGGEST = N_("import the plan's Word (.docx) or Excel (.xlsx) file instead")
