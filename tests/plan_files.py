@@ -118,21 +118,29 @@ def write_print_docx(
     from docx.enum.section import WD_ORIENT, WD_SECTION
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
-    from docx.shared import Cm
+    from docx.shared import Cm, Pt
 
     body, pages = split_text_plan(source)
     document = docx.Document()
     if letterhead:
-        head = document.add_table(rows=2, cols=2)
-        for row, (left, right) in zip(
-            head.rows,
-            [
-                ("ỦY BAN NHÂN DÂN TỈNH LAM GIANG", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"),
-                ("", "Độc lập - Tự do - Hạnh phúc"),
-            ],
-            strict=True,
-        ):
-            row.cells[0].text, row.cells[1].text = left, right
+        # The issuing body over the number on the left, the national motto over the place and
+        # date on the right: a borderless table of two columns, as administrative documents open.
+        number = next(line for line in body if line.startswith("Số:"))
+        date = next(line for line in body if ", ngày " in line)
+        body = [line for line in body if line not in (number, date)]
+        head = document.add_table(rows=0, cols=2)
+        head.autofit = False
+        for column, width in zip(head.columns, (5.5, 9.7), strict=True):
+            column.width = Cm(width)  # LibreOffice lays out by the grid, Word by the cells
+        for left, right in [
+            ("ỦY BAN NHÂN DÂN", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"),
+            ("TỈNH LAM GIANG", "Độc lập - Tự do - Hạnh phúc"),
+            (number, date),
+        ]:
+            cells = head.add_row().cells
+            for cell, text, width in zip(cells, (left, right), (5.5, 9.7), strict=True):
+                cell.width = Cm(width)
+                cell.paragraphs[0].add_run(text).font.size = Pt(10)
     for line in body:
         document.add_paragraph(line)
     widths = _PORTRAIT_WIDTHS
@@ -150,6 +158,8 @@ def write_print_docx(
         table = document.add_table(rows=0, cols=len(rows[0]))
         table.style = "Table Grid"
         table.autofit = False
+        for column, width in zip(table.columns, widths, strict=True):
+            column.width = Cm(width)
         for number, cells in enumerate(rows):
             row = table.add_row()
             if one_table and number == 0:

@@ -19,16 +19,20 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import subprocess
 import sys
 import unicodedata
 
+from storage.agency_names import ends_on_head_word, starts_agency
 from storage.plans.limits import ImportLimits
 from storage.plans.notices import N_, PlanFormatError
 from storage.plans.rows import IsHeader, Row, Source
 
 _BULLETS = ("-", "+", "•", "–", "*")
-_SUGGEST = N_("import the plan's Word (.docx) or Excel (.xlsx) file instead")
+_UNBROKEN = re.compile(r"^[A-Z0-9/.&-]+$")
+# Words after which a name or a list goes on.
+_CONNECTORS = {"và", "của", "thuộc", "với", "cùng", "các", "trực"}
 
 
 # --- In the parent ------------------------------------------------------------------------------
@@ -39,7 +43,10 @@ def read_pdf(data: bytes, name: str, is_header: IsHeader, limits: ImportLimits) 
     # import the pages before the cut as if they were the whole plan.
     if b"%%EOF" not in data[-2048:]:
         raise PlanFormatError(
-            N_("{name} is a truncated or damaged PDF (it does not end as a PDF file ends)"), name=name
+            N_(
+                "{name} is a truncated or damaged PDF (it does not end as a PDF file ends); import the plan's Word (.docx) or Excel (.xlsx) file instead"
+            ),
+            name=name,
         )
     result = _run_child(data, name, limits)
     if "refused" in result:
@@ -54,18 +61,20 @@ def _run_child(data: bytes, name: str, limits: ImportLimits) -> dict:
         done = subprocess.run(command, input=data, capture_output=True, timeout=limits.pdf_seconds)
     except subprocess.TimeoutExpired as exc:
         raise PlanFormatError(
-            N_("{name} could not be read within {seconds} seconds; {suggest}"),
+            N_(
+                "{name} could not be read within {seconds} seconds; import the plan's Word (.docx) or Excel (.xlsx) file instead"
+            ),
             name=name,
             seconds=limits.pdf_seconds,
-            suggest=_SUGGEST,
         ) from exc
     if done.returncode != 0 or not done.stdout:
         # Killed by its memory or CPU bound, or crashed inside the PDF library.
         raise PlanFormatError(
-            N_("{name} could not be read within the import limits ({megabytes} MB of memory); {suggest}"),
+            N_(
+                "{name} could not be read within the import limits ({megabytes} MB of memory); import the plan's Word (.docx) or Excel (.xlsx) file instead"
+            ),
             name=name,
             megabytes=limits.pdf_memory_megabytes,
-            suggest=_SUGGEST,
         )
     return json.loads(done.stdout)
 
@@ -98,10 +107,9 @@ def _source(pages: list[list[dict]], name: str, is_header: IsHeader) -> Source:
         raise PlanFormatError(
             N_(
                 '{name}: no appendix table with ruled cells (a header row starting "TT | Nội dung") was '
-                "found in the PDF; {suggest}"
+                "found in the PDF; import the plan's Word (.docx) or Excel (.xlsx) file instead"
             ),
             name=name,
-            suggest=_SUGGEST,
         )
     return Source(name, "pdf", body, rows)
 
@@ -135,9 +143,9 @@ def _child(limits: ImportLimits) -> dict:
         return {
             "refused": {
                 "template": N_(
-                    "{name} could not be read within the import limits ({megabytes} MB of memory); {suggest}"
+                    "{name} could not be read within the import limits ({megabytes} MB of memory); import the plan's Word (.docx) or Excel (.xlsx) file instead"
                 ),
-                "params": {"megabytes": limits.pdf_memory_megabytes, "suggest": _SUGGEST},
+                "params": {"megabytes": limits.pdf_memory_megabytes},
             }
         }
 
@@ -150,21 +158,31 @@ def _extract(data: bytes, limits: ImportLimits) -> list[list[dict]]:
 
     try:
         pdf = pdfplumber.open(io.BytesIO(data))
+    except MemoryError:
+        raise
     except Exception as exc:  # pdfplumber wraps pdfminer's several error types
         cause = exc.__cause__ or exc.__context__ or exc
         if isinstance(exc, PDFPasswordIncorrect | PDFEncryptionError) or isinstance(
             cause, PDFPasswordIncorrect | PDFEncryptionError
         ):
             raise _Refused(
-                N_("{name} is protected by a password and cannot be read; {suggest}"), suggest=_SUGGEST
+                N_(
+                    "{name} is protected by a password and cannot be read; import the plan's Word (.docx) or Excel (.xlsx) file instead"
+                )
             ) from exc
-        raise _Refused(N_("{name} is a damaged PDF and cannot be read; {suggest}"), suggest=_SUGGEST) from exc
+        raise _Refused(
+            N_(
+                "{name} is a damaged PDF and cannot be read; import the plan's Word (.docx) or Excel (.xlsx) file instead"
+            )
+        ) from exc
     with pdf:
         try:
             count = len(pdf.pages)
         except Exception as exc:
             raise _Refused(
-                N_("{name} is a damaged PDF and cannot be read; {suggest}"), suggest=_SUGGEST
+                N_(
+                    "{name} is a damaged PDF and cannot be read; import the plan's Word (.docx) or Excel (.xlsx) file instead"
+                )
             ) from exc
         if count > limits.max_pdf_pages:
             raise _Refused(
@@ -172,17 +190,21 @@ def _extract(data: bytes, limits: ImportLimits) -> list[list[dict]]:
                 pages=count,
                 limit=limits.max_pdf_pages,
             )
-        pages, words, rows, lines = [], 0, 0, 0
+        pages, words, rows, lines, images = [], 0, 0, 0, 0
         for page in pdf.pages:
             try:
                 blocks, page_words = _page_blocks(page)
-            except _Refused:
+                images += 0 if page_words else len(page.images)
+            except (_Refused, MemoryError):
                 raise
             except Exception as exc:
+                if _out_of_memory(exc):
+                    raise MemoryError from exc
                 raise _Refused(
-                    N_("{name} is a damaged PDF: page {page} cannot be read; {suggest}"),
+                    N_(
+                        "{name} is a damaged PDF: page {page} cannot be read; import the plan's Word (.docx) or Excel (.xlsx) file instead"
+                    ),
                     page=page.page_number,
-                    suggest=_SUGGEST,
                 ) from exc
             finally:
                 page.close()  # pdfplumber keeps every parsed page otherwise
@@ -203,12 +225,27 @@ def _extract(data: bytes, limits: ImportLimits) -> list[list[dict]]:
                     limit=limits.max_lines,
                 )
             pages.append(blocks)
+    if words == 0 and images:
+        raise _Refused(
+            N_(
+                "{name} has no text layer: it is a scanned image, which cannot be read (no OCR); import the plan's Word (.docx) or Excel (.xlsx) file instead"
+            ),
+        )
     if words == 0:
         raise _Refused(
-            N_("{name} has no text layer: it is a scanned image, which cannot be read (no OCR); {suggest}"),
-            suggest=_SUGGEST,
+            N_("{name} holds no text at all; import the plan's Word (.docx) or Excel (.xlsx) file instead")
         )
     return pages
+
+
+def _out_of_memory(exc: BaseException | None) -> bool:
+    """Whether a MemoryError lies under the exception pdfplumber wrapped it in."""
+    seen = 0
+    while exc is not None and seen < 20:
+        if isinstance(exc, MemoryError):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 def _page_blocks(page) -> tuple[list[dict], int]:
@@ -297,8 +334,11 @@ def _wraps(line: list[dict], following: list[dict], right: float) -> bool:
     size = line[-1]["size"]
     if following[0]["top"] - line[-1]["bottom"] > 0.9 * size:
         return False  # a blank line or paragraph spacing between them
-    space = 0.25 * size
-    return line[-1]["x1"] + space + (first["x1"] - first["x0"]) > right - 0.5
+    # A space is a quarter of an em in the usual fonts, wider in bold; layout engines keep a little
+    # slack at the edge. Generous on both: a hard break that nearly reaches the edge is rarer than a
+    # wrap read as a break.
+    space = 0.3 * size
+    return line[-1]["x1"] + space + (first["x1"] - first["x0"]) > right - 0.15 * size
 
 
 def _text(line: list[dict]) -> str:
@@ -308,10 +348,17 @@ def _text(line: list[dict]) -> str:
 def _glue(line: list[dict], following: list[dict], right: float) -> str:
     """What joins a wrapped line to the next: a space, or nothing where the break fell inside a word
     ("Quý II-" / "III/2021" after a hyphen, "31/12/202" / "1" in a cell narrower than the word)."""
-    last = line[-1]
+    last, first = line[-1], following[0]
     if len(last["text"]) > 1 and last["text"].endswith("-"):
         return ""
-    if len(line) == 1 and last["x1"] > right - 0.6 * last["size"]:
+    # A word cut where it met the cell's edge rather than at a space: in a plan only numbers, dates,
+    # Roman numerals and abbreviations ("VHTTDL", "PT&TH") are wider than its narrowest column.
+    if (
+        len(line) == 1
+        and last["x1"] > right - 0.6 * last["size"]
+        and _UNBROKEN.match(last["text"])
+        and _UNBROKEN.match(first["text"])
+    ):
         return ""
     return " "
 
@@ -323,13 +370,26 @@ def _cell_text(words: list[dict], cell: tuple) -> str:
     # The cell's padding, as far as its text shows it (a centred cell shows more: capped).
     padding = min(8.0, max(0.5, min(line[0]["x0"] for line in lines) - cell[0]))
     right = cell[2] - padding
+    # Left-aligned lines show the cell's padding, and a wrap is then told by geometry alone; in a
+    # centred cell it is not, and the words have the last say.
+    left_aligned = max(line[0]["x0"] for line in lines) - min(line[0]["x0"] for line in lines) < 1.0
     paragraphs = [_text(lines[0])]
     for before, line in zip(lines, lines[1:], strict=False):
-        if _wraps(before, line, right):
+        if _wraps(before, line, right) and (left_aligned or not _next_agency(before, line)):
             paragraphs[-1] += _glue(before, line, right) + _text(line)
         else:
             paragraphs.append(_text(line))
     return "\n".join(paragraphs)
+
+
+def _next_agency(line: list[dict], following: list[dict]) -> bool:
+    """Whether `following` starts another agency after a complete one, where the geometry cannot
+    tell (a centred cell: "Sở Tài chính" over "Sở Nội vụ" looks like a wrap). Only agency cells
+    keep line breaks; in the others a break reads as a space all the same."""
+    last = line[-1]["text"]
+    if last[-1] in ",;-–" or last.lower() in _CONNECTORS or ends_on_head_word(_text(line)):
+        return False
+    return starts_agency(_text(following))
 
 
 def _segments(line: list[dict]) -> list[list[dict]]:
