@@ -214,14 +214,14 @@ def _extract(data: bytes, limits: ImportLimits) -> list[list[dict]]:
             if rows > limits.max_table_rows:
                 raise _Refused(
                     N_(
-                        "{name} has more than {limit} table rows, more than a plan may have "
+                        "{name} has more than {limit} table rows, more than the import allows "
                         "([plan] max_table_rows)"
                     ),
                     limit=limits.max_table_rows,
                 )
             if lines > limits.max_lines:
                 raise _Refused(
-                    N_("{name} has more than {limit} lines of text, more than a plan may have"),
+                    N_("{name} has more than {limit} lines or paragraphs, far more than a plan has"),
                     limit=limits.max_lines,
                 )
             pages.append(blocks)
