@@ -48,7 +48,9 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("plan", help="import and show plans")
     actions = parser.add_subparsers(dest="action", required=True)
 
-    imp = actions.add_parser("import", help="import a plan (.pdf, .docx, .xlsx, .csv or .txt), or apply a revision")
+    imp = actions.add_parser(
+        "import", help="import a plan (.pdf, .docx, .xlsx, .csv or .txt), or apply a revision"
+    )
     imp.add_argument("file", help="the plan file")
     imp.set_defaults(handler=_import)
 

@@ -404,15 +404,33 @@ def _segments(line: list[dict]) -> list[list[dict]]:
 
 
 def _body_lines(words: list[dict], right: float) -> list[tuple[float, str]]:
-    """Paragraphs of the text outside tables, with a blank line where the page leaves one."""
+    """Paragraphs of the text outside tables, with a blank line where the page leaves one. Lines in
+    two columns (a letterhead) are read column by column, as their writer laid them out: the issuing
+    body's lines together, then the motto's."""
     result: list[tuple[float, str]] = []
     previous: list[dict] | None = None
+    columns: list[list[str]] = []
+    block_top = 0.0
+
+    def flush() -> None:
+        lines = [text for column in columns for text in column]
+        # Tops just after the block's first line keep this order when blocks are sorted by top.
+        result.extend((block_top + index * 1e-3, text) for index, text in enumerate(lines))
+        columns.clear()
+
     for line in _lines(words):
         parts = _segments(line)
         if len(parts) > 1:
-            result += [(part[0]["top"], _text(part)) for part in parts]
+            if not columns:
+                block_top = line[0]["top"]
+            for index, part in enumerate(parts):
+                while len(columns) <= index:
+                    columns.append([])
+                columns[index].append(_text(part))
             previous = None
             continue
+        if columns:
+            flush()
         if previous is not None and _wraps(previous, line, right):
             top, text = result[-1]
             result[-1] = (top, text + _glue(previous, line, right) + _text(line))
@@ -421,6 +439,8 @@ def _body_lines(words: list[dict], right: float) -> list[tuple[float, str]]:
                 result.append((line[0]["top"] - 0.1, ""))
             result.append((line[0]["top"], _text(line)))
         previous = line
+    if columns:
+        flush()
     return result
 
 

@@ -48,7 +48,7 @@ def printed(tmp_path_factory):
 
 def comparable(plan) -> dict:
     return {
-        "header": (plan.number, plan.issued, plan.title, plan.year, plan.reporting_deadlines),
+        "header": (plan.issuer, plan.number, plan.issued, plan.title, plan.year, plan.reporting_deadlines),
         "sections": [(s.numeral, s.heading) for s in plan.sections],
         "tasks": {
             task.code(section.numeral): (
@@ -121,15 +121,19 @@ def test_the_letterheads_two_sides_are_read_as_lines_of_their_own(printed):
     source = read_pdf(printed("letterhead"), "ke-hoach-mau.pdf", is_header_row, ImportLimits())
     expected = [
         "ỦY BAN NHÂN DÂN",
-        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
         "TỈNH LAM GIANG",
-        "Độc lập - Tự do - Hạnh phúc",
         "Số: 45 /KH-UBND",
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Độc lập - Tự do - Hạnh phúc",
         "Lam Giang, ngày 15 tháng 3 năm 2021",
     ]
     assert source.body[: len(expected)] == expected
     plan = parse_plan_bytes(printed("letterhead"), "ke-hoach-mau.pdf")
-    assert (plan.number, plan.issued.isoformat()) == ("45/KH-UBND", "2021-03-15")
+    assert (plan.issuer, plan.number, plan.issued.isoformat()) == (
+        "UBND tỉnh Lam Giang",
+        "45/KH-UBND",
+        "2021-03-15",
+    )
 
 
 @needs_libreoffice
