@@ -302,7 +302,7 @@ def test_the_configured_limits_apply_to_a_pdf(printed, limits, message):
 
 
 def test_a_pdf_that_the_reader_cannot_finish_in_time_is_refused():
-    # 100 MB of blanks to lex, within the memory bound: seconds of work, given one.
-    slow = inflating_pdf(100)
+    # 200 MB of blanks to inflate and lex, with memory to spare: several seconds of work, given one.
+    slow = inflating_pdf(200)
     with pytest.raises(PlanFormatError, match="could not be read within 1 seconds"):
-        parse_plan_bytes(slow, "ke-hoach.pdf", ImportLimits(pdf_seconds=1))
+        parse_plan_bytes(slow, "ke-hoach.pdf", ImportLimits(pdf_seconds=1, pdf_memory_megabytes=1024))
