@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from storage.db import DEFAULT_URL
+from storage.plans.limits import DEFAULT_LIMITS, ImportLimits
 
 
 class ConfigError(Exception):
@@ -60,6 +61,23 @@ class PlanConfig(Section):
     issuer: str = ""
     # A plan ends on its own this many days after its last deadline (reporting deadline or task end).
     grace_days: int = Field(default=30, ge=0, le=3650)
+    # What a plan file may ask of the machine; a file past any bound is refused before it is
+    # expanded, and the database is left as it was (storage/plans/limits.py).
+    max_megabytes: int = Field(default=DEFAULT_LIMITS.max_megabytes, ge=1)
+    max_table_rows: int = Field(default=DEFAULT_LIMITS.max_table_rows, ge=10)
+    max_pdf_pages: int = Field(default=DEFAULT_LIMITS.max_pdf_pages, ge=1)
+    pdf_memory_megabytes: int = Field(default=DEFAULT_LIMITS.pdf_memory_megabytes, ge=128)
+    pdf_seconds: int = Field(default=DEFAULT_LIMITS.pdf_seconds, ge=5)
+
+    @property
+    def limits(self) -> ImportLimits:
+        return ImportLimits(
+            max_megabytes=self.max_megabytes,
+            max_table_rows=self.max_table_rows,
+            max_pdf_pages=self.max_pdf_pages,
+            pdf_memory_megabytes=self.pdf_memory_megabytes,
+            pdf_seconds=self.pdf_seconds,
+        )
 
     @field_validator("extra_reporting_deadlines")
     @classmethod

@@ -457,6 +457,18 @@ def _starts_agency(piece: str) -> bool:
     return _is_abbreviation(piece) or any(key == w or key.startswith(w + " ") for w in _HEAD_WORDS)
 
 
+def starts_agency(text: str) -> bool:
+    """Whether `text` begins the name of an agency ("Sở …", "UBND …", an abbreviation)."""
+    return _starts_agency(text)
+
+
+def ends_on_head_word(text: str) -> bool:
+    """Whether `text` ends on words that begin agency names ("… thuộc Sở", "Trung tâm"): a name
+    cannot end there."""
+    key = fold(text).rstrip(" .")
+    return any(key == w or key.endswith(" " + w) for w in _HEAD_WORDS)
+
+
 def is_generic(text: str) -> bool:
     """Whether a piece of a cell is a phrase like "Các cơ quan, đơn vị liên quan" rather than a name."""
     entry = known_agency(text)

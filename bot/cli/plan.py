@@ -48,7 +48,9 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("plan", help="import and show plans")
     actions = parser.add_subparsers(dest="action", required=True)
 
-    imp = actions.add_parser("import", help="import a plan (.txt, .docx, .xlsx or .csv), or apply a revision")
+    imp = actions.add_parser(
+        "import", help="import a plan (.pdf, .docx, .xlsx, .csv or .txt), or apply a revision"
+    )
     imp.add_argument("file", help="the plan file")
     imp.set_defaults(handler=_import)
 
@@ -172,7 +174,7 @@ async def _import(app, args) -> int:
         # Parse before opening the unit of work: a bad file never gets as far as the database, and
         # SQLite's write lock is not held while a large workbook is read.
         try:
-            parsed = parse_plan_file(args.file)
+            parsed = parse_plan_file(args.file, app.config.plan.limits)
         except PlanFormatError as exc:
             raise CommandError(
                 _("{reason}\nNothing was imported; the database is unchanged.").format(

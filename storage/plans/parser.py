@@ -7,19 +7,20 @@ import hashlib
 from pathlib import Path
 
 from storage.plans.header import parse_header
+from storage.plans.limits import DEFAULT_LIMITS, ImportLimits
 from storage.plans.model import ParsedPlan
 from storage.plans.notices import N_, Notice, PlanFormatError
 from storage.plans.sources import Source, read_bytes, read_file_bytes
 from storage.plans.table import is_header_row, read_table
 
 
-def parse_plan_file(path: str | Path) -> ParsedPlan:
+def parse_plan_file(path: str | Path, limits: ImportLimits = DEFAULT_LIMITS) -> ParsedPlan:
     path = Path(path)
-    return parse_plan_bytes(read_file_bytes(path), path.name)
+    return parse_plan_bytes(read_file_bytes(path, limits), path.name, limits)
 
 
-def parse_plan_bytes(data: bytes, name: str) -> ParsedPlan:
-    parsed = parse_source(read_bytes(data, name, is_header_row))
+def parse_plan_bytes(data: bytes, name: str, limits: ImportLimits = DEFAULT_LIMITS) -> ParsedPlan:
+    parsed = parse_source(read_bytes(data, name, is_header_row, limits))
     parsed.source_name = name
     parsed.source_sha256 = hashlib.sha256(data).hexdigest()
     return parsed

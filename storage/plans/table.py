@@ -16,7 +16,7 @@ import re
 from storage.agency_names import strip_markup
 from storage.plans.model import ParsedSection, ParsedTask
 from storage.plans.notices import N_, Notice, PlanFormatError
-from storage.plans.sources import Row
+from storage.plans.rows import Row
 from storage.plans.timeframe import Timeframe, parse_timeframe
 from storage.text import fold, normalize_space
 
@@ -85,10 +85,11 @@ def _clean(cell: str, multiline: bool) -> str:
     return ("\n" if multiline else " ").join(line for line in lines if line)
 
 
-def _join(before: str, more: str) -> str:
-    if not more:
-        return before
-    return f"{before} {more}" if before else more
+def _joined(parts: list[str]) -> str:
+    return " ".join(part for part in parts if part)
+
+
+_CONTINUED = (CONTENT, TIMEFRAME, LEAD, COORDINATING, RESPONSIBLE)
 
 
 class _TableReader:
@@ -100,6 +101,13 @@ class _TableReader:
         self.sections: list[ParsedSection] = []
         self.warnings: list[Notice] = []
         self.timeframes: dict[int, str] = {}
+        # The cells of the last task (or the heading of a section with no task yet) as pieces, joined
+        # once the next row starts it anew: joining on every continuation row would copy the text
+        # again each time, quadratic in the number of continuation rows.
+        self._open: ParsedSection | ParsedTask | None = None
+        self._parts: dict[str, list[str]] = {}
+        self._numerals: set[str] = set()
+        self._numbers: set[int] = set()
 
     def warn(self, template: str, **params: object) -> None:
         self.warnings.append(Notice(template, params))
@@ -121,6 +129,7 @@ class _TableReader:
         self._check_not_cut()
         for row in self.rows[1:]:
             self._row(row)
+        self._close()
         self._finish()
         return self.sections
 
@@ -187,8 +196,20 @@ class _TableReader:
                 )
             self._continuation(cells, row)
 
+    def _close(self) -> None:
+        target, parts = self._open, self._parts
+        if isinstance(target, ParsedSection):
+            target.heading = _joined(parts[CONTENT])
+        elif isinstance(target, ParsedTask):
+            target.content = _joined(parts[CONTENT])
+            target.lead_text = _joined(parts[LEAD])
+            target.coordinating_text = _joined(parts[COORDINATING])
+            target.responsible = _joined(parts[RESPONSIBLE])
+            self.timeframes[id(target)] = _joined(parts[TIMEFRAME])
+        self._open, self._parts = None, {}
+
     def _section(self, numeral: str, heading: str, row: Row) -> None:
-        if any(s.numeral == numeral for s in self.sections):
+        if numeral in self._numerals:
             raise PlanFormatError(
                 N_("line {line}: section {numeral} appears twice in the table"),
                 line=row.line,
@@ -198,7 +219,12 @@ class _TableReader:
             raise PlanFormatError(
                 N_("line {line}: section {numeral} names no agency"), line=row.line, numeral=numeral
             )
-        self.sections.append(ParsedSection(numeral=numeral, heading=heading, line=row.line))
+        self._close()
+        section = ParsedSection(numeral=numeral, heading=heading, line=row.line)
+        self.sections.append(section)
+        self._numerals.add(numeral)
+        self._numbers = set()
+        self._open, self._parts = section, {CONTENT: [heading]}
 
     def _task(self, number: int, cells: list[str], row: Row) -> None:
         if not self.sections:
@@ -208,7 +234,7 @@ class _TableReader:
                 number=number,
             )
         section = self.sections[-1]
-        if any(t.number == number for t in section.tasks):
+        if number in self._numbers:
             raise PlanFormatError(
                 N_("line {line}: task {number} appears twice in section {numeral}"),
                 line=row.line,
@@ -217,33 +243,25 @@ class _TableReader:
             )
         task = ParsedTask(
             number=number,
-            content=self._cell(cells, CONTENT),
+            content="",  # its cells are set by _close, once no continuation row can follow
             timeframe=Timeframe(""),
-            lead_text=self._cell(cells, LEAD),
-            coordinating_text=self._cell(cells, COORDINATING),
-            responsible=self._cell(cells, RESPONSIBLE),
             line=row.line,
         )
-        self.timeframes[id(task)] = self._cell(cells, TIMEFRAME)
+        self._close()
         section.tasks.append(task)
+        self._numbers.add(number)
+        self._open, self._parts = task, {role: [self._cell(cells, role)] for role in _CONTINUED}
 
     def _continuation(self, cells: list[str], row: Row) -> None:
         if not self.sections:
             self.warn(N_("line {line}: a row before the first section was ignored"), line=row.line)
             return
-        section = self.sections[-1]
-        if not section.tasks:
+        if isinstance(self._open, ParsedSection):
             # A section heading cut by a page break.
-            more = self._cell(cells, CONTENT)
-            if more:
-                section.heading = _join(section.heading, more)
+            self._parts[CONTENT].append(self._cell(cells, CONTENT))
             return
-        task = section.tasks[-1]
-        task.content = _join(task.content, self._cell(cells, CONTENT))
-        task.lead_text = _join(task.lead_text, self._cell(cells, LEAD))
-        task.coordinating_text = _join(task.coordinating_text, self._cell(cells, COORDINATING))
-        task.responsible = _join(task.responsible, self._cell(cells, RESPONSIBLE))
-        self.timeframes[id(task)] = _join(self.timeframes[id(task)], self._cell(cells, TIMEFRAME))
+        for role in _CONTINUED:
+            self._parts[role].append(self._cell(cells, role))
 
     def _finish(self) -> None:
         if not any(section.tasks for section in self.sections):

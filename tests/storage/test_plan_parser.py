@@ -428,7 +428,7 @@ BAD_FILES = [
     ("cut mid-character", lambda tmp: cut_mid_character(), "truncated"),
     ("cut before the appendix", lambda tmp: sample_bytes()[:3000], "has no appendix table"),
     ("prose", lambda tmp: "Biên bản họp giao ban tuần.\nNội dung: không có.\n".encode(), "is not a plan"),
-    ("pdf", lambda tmp: b"%PDF-1.7\n" + b"x" * 100, "is a PDF"),
+    ("pdf without its end", lambda tmp: b"%PDF-1.7\n" + b"x" * 100, "truncated or damaged PDF"),
     ("old word", lambda tmp: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "old Word/Excel format"),
     ("office file cut short", office_file_cut_short, "damaged"),
 ]
