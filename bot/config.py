@@ -224,6 +224,35 @@ class ZaloConfig(Section):
     oa_reply_window_hours: float = Field(default=48, gt=0, le=168)
 
 
+class RepliesConfig(Section):
+    """How a chat reply outlives a platform's passing trouble (429, 5xx, timeouts)."""
+
+    # Waits between attempts while the person is waiting for the answer; past them the reply is parked
+    # in the database and sent when the platform recovers.
+    retry_delays_seconds: list[float] = Field(default_factory=lambda: [1.0, 3.0, 8.0])
+    # A rate limit asking for a longer wait than this parks the reply at once instead of holding the chat.
+    max_inline_wait_seconds: float = Field(default=15.0, ge=0)
+    # Parked replies are tried again after these waits, the last one repeating.
+    parked_backoff_seconds: list[float] = Field(default_factory=lambda: [30.0, 60.0, 300.0, 900.0])
+    flush_every_seconds: float = Field(default=10.0, gt=0)
+    # A reply still not delivered after this long is given up, and the person is told.
+    give_up_hours: float = Field(default=24.0, gt=0)
+
+    @field_validator("retry_delays_seconds", "parked_backoff_seconds")
+    @classmethod
+    def _non_negative(cls, value: list[float]) -> list[float]:
+        if any(delay < 0 for delay in value):
+            raise ValueError("waits cannot be negative")
+        return value
+
+    @field_validator("parked_backoff_seconds")
+    @classmethod
+    def _not_empty(cls, value: list[float]) -> list[float]:
+        if not value:
+            raise ValueError("give at least one wait")
+        return value
+
+
 class LoggingConfig(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     json_lines: bool = False
@@ -300,6 +329,7 @@ class Config(Section):
     telegram: TelegramConfig = Field(default_factory=TelegramConfig)
     zalo: ZaloConfig = Field(default_factory=ZaloConfig)
     chat: ChatConfig = Field(default_factory=ChatConfig)
+    replies: RepliesConfig = Field(default_factory=RepliesConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     ops: OpsConfig = Field(default_factory=OpsConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)

@@ -186,7 +186,9 @@ class ZaloBotEmulator:
 
     async def _fault(self, fault: Fault) -> web.StreamResponse:
         if fault.kind == "rate_limit":
-            return _error(429, "Too Many Requests", parameters={"retry_after": fault.retry_after}, status=429)
+            # The published API documents no retry_after; retry_after=0 answers exactly as documented.
+            parameters = {"retry_after": fault.retry_after} if fault.retry_after else None
+            return _error(429, "Too Many Requests", parameters=parameters, status=429)
         if fault.kind == "blocked":
             return _error(403, "Forbidden: the user has blocked the bot")
         if fault.kind == "chat_not_found":

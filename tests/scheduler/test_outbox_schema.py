@@ -5,7 +5,7 @@ from alembic.migration import MigrationContext
 
 from storage.models import Base
 
-OUTBOX_TABLES = {"reminder", "rate_budget"}
+OUTBOX_TABLES = {"reminder", "rate_budget", "parked_reply"}
 
 
 def _differences_in_outbox_tables(connection) -> list:

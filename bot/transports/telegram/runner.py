@@ -26,8 +26,8 @@ from bot.app import App
 from bot.config import Config
 from bot.core.messages import Reply
 from bot.ops.http import add_ops_routes, maybe_start_ops_server
-from bot.transports.base import DeliveryError, Transport
-from bot.transports.registry import send_addressed
+from bot.transports.base import Transport
+from bot.transports.replies import ReplyCourier
 from bot.transports.telegram.commands import command_menus
 from bot.transports.telegram.http import AiohttpRequest
 from bot.transports.telegram.ordering import ChatOrderedUpdates
@@ -41,8 +41,6 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # Telegram's updates are a few kilobytes; anything far larger is not from Telegram.
 MAX_WEBHOOK_BODY = 1024 * 1024
 _SECRET_ALPHABET = re.compile(r"[A-Za-z0-9_-]{1,256}")
-# A person waiting for an answer is worth waiting out a short rate limit for.
-REPLY_FLOOD_RETRIES = 2
 
 
 class TelegramSetupError(Exception):
@@ -96,12 +94,14 @@ class TelegramBot:
         transports: dict[str, Transport] | None = None,
         core_turn=None,
         serve_ops: bool = True,
+        courier: ReplyCourier | None = None,
     ):
         """`core`, `core_turn`: the process's Core and the lock giving it one update at a time on
         SQLite, when other platforms' runners share them; `transports`: the process's registry
         (bot.transports.registry), which this bot's transport joins and replies to chats on other
         platforms go through; `reminders`, `serve_ops`: this bot starts the reminder engine and, when
-        polling, the /healthz server itself."""
+        polling, the /healthz server itself; `courier`: the process's ReplyCourier, which the process
+        starts and stops (without one, the bot delivers its replies through one of its own)."""
         from bot.core.service import Core
 
         secret = app.config.secrets.telegram_bot_token
@@ -116,6 +116,8 @@ class TelegramBot:
         self.transport = TelegramTransport(self.application.bot, callbacks=CallbackData())
         self.transports: dict[str, Transport] = transports if transports is not None else {}
         self.transports[PLATFORM] = self.transport
+        self._own_courier = courier is None
+        self.courier = courier or ReplyCourier(app, self.transports)
         self.serve_ops = serve_ops
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)
@@ -174,13 +176,15 @@ class TelegramBot:
             from bot.reminders import start_reminder_engine
 
             self.engine = await start_reminder_engine(self.app, self.transports)
+        if self._own_courier:
+            await self.courier.start()
         log.info("Telegram bot @%s running (%s)", self.username, self.settings.mode)
 
     def stop_steps(self) -> list:
         """Stopping, in the order that loses nothing: no new updates, then no new reminders while
         in-flight sends finish, then the updates already taken are handled, then the connections close.
         Each step is separate so that a grace period can cut one short and still run the next."""
-        return [self.stop_intake, self._stop_engine, self.finish, self.close]
+        return [self.stop_intake, self._stop_engine, self.finish, self._stop_courier, self.close]
 
     async def stop(self) -> None:
         for step in self.stop_steps():
@@ -210,6 +214,10 @@ class TelegramBot:
         """Handle the updates already taken."""
         if self.application.running:
             await self.application.stop()
+
+    async def _stop_courier(self) -> None:
+        if self._own_courier:
+            await self.courier.stop()
 
     async def close(self) -> None:
         await self.application.shutdown()
@@ -315,15 +323,9 @@ class TelegramBot:
             await self._send_reply(incoming.chat_id, reply)
 
     async def _send_reply(self, chat_id: str, reply: Reply) -> None:
-        if reply.to_platform not in (None, PLATFORM):
-            # A chat on another platform (an applicant on Zalo told of a coordinator's tap, say).
-            await send_addressed(self.app, self.transports, reply)
-            return
-        target = reply.to_chat_id or chat_id
-        try:
-            await self.transport.deliver(target, reply, flood_retries=REPLY_FLOOD_RETRIES)
-        except DeliveryError as exc:
-            log.warning("reply to chat %s not delivered: %s", target, exc)
+        # A chat on another platform too (an applicant on Zalo told of a coordinator's tap, say):
+        # the courier has the process's registry.
+        await self.courier.deliver(reply.to_platform or PLATFORM, reply.to_chat_id or chat_id, reply)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error while handling an update", exc_info=context.error)

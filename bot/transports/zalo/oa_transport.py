@@ -117,7 +117,8 @@ class ZaloOATransport:
             await repository.record_contact(session, user_id, message_id, self._clock.now())
 
     async def send(self, recipient: Recipient, reply: Reply, *, reply_to: str | None = None) -> str:
-        """Deliver `reply`; with `reply_to` (the user's message id) the first message answers it."""
+        """Deliver `reply`; with `reply_to` (the user's message id) every message of it answers that
+        message: Zalo charges an OA for a message that quotes none, part two of a reply included."""
         await self._check_window(recipient.chat_id)
         with use_language(recipient.language):
             parts = await render_reply(
@@ -126,7 +127,7 @@ class ZaloOATransport:
         first_id = ""
         for index, part in enumerate(parts):
             try:
-                message_id = await self._send_part(recipient.chat_id, part, reply_to if index == 0 else None)
+                message_id = await self._send_part(recipient.chat_id, part, reply_to)
             except (ZaloOAError, ZaloNetworkError, TokenUnavailable) as exc:
                 raise oa_delivery_error(exc, partial=index > 0) from exc
             first_id = first_id or message_id
@@ -152,7 +153,9 @@ class ZaloOATransport:
             )
         if isinstance(part, PhotoPart):
             text = f"{part.caption}\n{part.url}" if part.caption else part.url
-            return await self._with_token(lambda token: self.client.send_text(token, text, user_id=user_id))
+            return await self._with_token(
+                lambda token: self.client.send_text(token, text, user_id=user_id, message_id=reply_to)
+            )
         assert isinstance(part, FilePart)
         document = part.document
         file_token = await self._with_token(

@@ -24,6 +24,7 @@ from bot.app import App
 from bot.ops.http import add_ops_routes, maybe_start_ops_server
 from bot.reminders import start_reminder_engine
 from bot.transports.base import Transport
+from bot.transports.replies import ReplyCourier
 from bot.transports.zalo.bot_transport import ZaloBotTransport
 from bot.transports.zalo.client import ZaloApiError, ZaloBotClient, ZaloNetworkError
 from bot.transports.zalo.conversation import ChatQueue, Conversation
@@ -122,13 +123,16 @@ class ZaloRunner:
         reminders: bool = True,
         serve_ops: bool = True,
         share_server_with: ZaloRunner | None = None,
+        courier: ReplyCourier | None = None,
     ):
         """`transports`: the process's registry (bot.transports.registry), which this runner's
         transport joins and its replies to other chats go through; `other_transports`: send-only
         transports of the other platforms, for a registry of its own. `reminders`, `serve_ops`: this
         runner starts the reminder engine and (without a web server) the /healthz server itself.
         `share_server_with`: the Official Account runner of the same process, whose web server also
-        takes this runner's webhook (both listen on `[zalo] webhook_port`)."""
+        takes this runner's webhook (both listen on `[zalo] webhook_port`). `courier`: the process's
+        ReplyCourier (bot.transports.replies), which the process starts and stops; without one, this
+        runner delivers its replies through a courier of its own."""
         from bot.core.service import Core
 
         self.app = app
@@ -164,7 +168,9 @@ class ZaloRunner:
         self.transports[self.transport.platform] = self.transport
         for platform, other in (other_transports or {}).items():
             self.transports.setdefault(platform, other)
-        self.conversation = Conversation(app, core or Core(app), self.transports)
+        self._own_courier = courier is None
+        self.courier = courier or ReplyCourier(app, self.transports)
+        self.conversation = Conversation(app, core or Core(app), self.courier)
         self.queue = ChatQueue(self.config.concurrent_updates)
         self.reminders = reminders
         self.serve_ops = serve_ops
@@ -196,6 +202,8 @@ class ZaloRunner:
             await self._start_bot()
         if self.reminders:
             self.engine = await start_reminder_engine(self.app, self.transports)
+        if self._own_courier:
+            await self.courier.start()
         if self.config.mode == "polling" and not self.official_account:
             self._poller = asyncio.create_task(self._poll(), name="zalo-poll")
 
@@ -206,7 +214,7 @@ class ZaloRunner:
 
     def stop_steps(self) -> list[Callable[[], Awaitable[object]]]:
         """In order: take no new updates, finish those taken, stop reminders, close connections."""
-        return [self.stop_intake, self.finish, self._stop_engine, self.close]
+        return [self.stop_intake, self.finish, self._stop_engine, self._stop_courier, self.close]
 
     async def _start_bot(self) -> None:
         try:
@@ -276,6 +284,10 @@ class ZaloRunner:
     async def _stop_engine(self) -> None:
         if self.engine is not None:
             await self.engine.stop()
+
+    async def _stop_courier(self) -> None:
+        if self._own_courier:
+            await self.courier.stop()
 
     async def close(self) -> None:
         if self._poller is not None and not self._poller.done():
