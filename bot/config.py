@@ -222,6 +222,9 @@ class ZaloConfig(Section):
     # The OA may answer a follower for free this long after their last message (Zalo refuses any
     # consultation message after 7 days; between 48 hours and 7 days it is billed).
     oa_reply_window_hours: float = Field(default=48, gt=0, le=168)
+    # How often the OA's token pair is looked at: renewed once a day whatever the traffic, admins
+    # warned when its refresh token is about to lapse.
+    oa_token_check_minutes: float = Field(default=60, gt=0)
 
 
 class RepliesConfig(Section):

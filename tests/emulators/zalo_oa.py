@@ -4,7 +4,8 @@ Behaves as the OA API does where the transport depends on it:
 - answers HTTP 200 with `{"error": 0, "message": "Success", "data": …}`, or a negative `error`;
 - the access token (an `access_token` header) is checked on every call: unknown → -216, expired → -216;
 - `POST /v4/oa/access_token` (form: app_id, refresh_token, grant_type, with the app secret in a
-  `secret_key` header) issues a new access token AND a new refresh token; a refresh token works once;
+  `secret_key` header) issues a new access token AND a new refresh token; a refresh token works once,
+  and only for three months (`refresh_token_lifetime`) after it was issued;
 - consultation messages (`/v3.0/oa/message/cs`) reach only users who wrote to the OA within the last
   7 days (-230 otherwise), or who follow it and have not blocked it (-213); `recipient.message_id`
   answers a given message of the user;
@@ -72,6 +73,7 @@ class ZaloOAEmulator:
     oa_secret_key: str = OA_SECRET_KEY
     oa_id: str = OA_ID
     access_token_lifetime: dt.timedelta = dt.timedelta(hours=25)
+    refresh_token_lifetime: dt.timedelta = dt.timedelta(days=90)
 
     def __post_init__(self) -> None:
         self.faults = FaultPlan()
@@ -93,8 +95,9 @@ class ZaloOAEmulator:
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self.port = 0
+        self._refresh_expires: dict[str, dt.datetime] = {}
         self.access_token = self._issue_access()
-        self.refresh_token = "refresh-" + uuid.uuid4().hex
+        self.refresh_token = self._issue_refresh()
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -143,6 +146,11 @@ class ZaloOAEmulator:
     def _issue_access(self) -> str:
         token = "access-" + uuid.uuid4().hex
         self._access[token] = self.clock.now() + self.access_token_lifetime
+        return token
+
+    def _issue_refresh(self) -> str:
+        token = "refresh-" + uuid.uuid4().hex
+        self._refresh_expires[token] = self.clock.now() + self.refresh_token_lifetime
         return token
 
     def expire_access_token(self, token: str | None = None) -> None:
@@ -328,10 +336,12 @@ class ZaloOAEmulator:
             return web.json_response({"error": -14003, "error_description": "Missing refresh token"})
         if token in self._used_refresh or token != self.refresh_token:
             return web.json_response({"error": -14014, "error_description": "Invalid refresh token"})
+        if self._refresh_expires.get(token, self.clock.now()) <= self.clock.now():
+            return web.json_response({"error": -14020, "error_description": "Refresh token is expired"})
         self._used_refresh.add(token)
         self.refreshes += 1
         self.access_token = self._issue_access()
-        self.refresh_token = "refresh-" + uuid.uuid4().hex
+        self.refresh_token = self._issue_refresh()
         return web.json_response(
             {
                 "access_token": self.access_token,

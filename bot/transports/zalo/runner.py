@@ -25,6 +25,7 @@ from bot.ops.http import add_ops_routes, maybe_start_ops_server
 from bot.reminders import start_reminder_engine
 from bot.transports.base import Transport
 from bot.transports.replies import ReplyCourier
+from bot.transports.zalo.authorisation import OAAuthorisation
 from bot.transports.zalo.bot_transport import ZaloBotTransport
 from bot.transports.zalo.client import ZaloApiError, ZaloBotClient, ZaloNetworkError
 from bot.transports.zalo.conversation import ChatQueue, Conversation
@@ -171,6 +172,11 @@ class ZaloRunner:
         self._own_courier = courier is None
         self.courier = courier or ReplyCourier(app, self.transports)
         self.conversation = Conversation(app, core or Core(app), self.courier)
+        self.authorisation = (
+            OAAuthorisation(app, self.tokens, self.courier, app_id=secrets.zalo_oa_app_id)
+            if official_account
+            else None
+        )
         self.queue = ChatQueue(self.config.concurrent_updates)
         self.reminders = reminders
         self.serve_ops = serve_ops
@@ -204,6 +210,8 @@ class ZaloRunner:
             self.engine = await start_reminder_engine(self.app, self.transports)
         if self._own_courier:
             await self.courier.start()
+        if self.authorisation is not None:
+            self.authorisation.start(self.config.oa_token_check_minutes * 60)
         if self.config.mode == "polling" and not self.official_account:
             self._poller = asyncio.create_task(self._poll(), name="zalo-poll")
 
@@ -286,6 +294,8 @@ class ZaloRunner:
             await self.engine.stop()
 
     async def _stop_courier(self) -> None:
+        if self.authorisation is not None:
+            await self.authorisation.stop()
         if self._own_courier:
             await self.courier.stop()
 

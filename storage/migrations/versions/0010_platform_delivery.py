@@ -1,4 +1,5 @@
-"""Platform delivery: chat replies parked until the platform takes them
+"""Platform delivery: chat replies parked until the platform takes them; the Zalo OA's costs (free
+replies used per message, paid messages per month), its refresh token's expiry, members' phone numbers
 
 Revision ID: 0010
 Revises: 0004
@@ -33,7 +34,30 @@ def upgrade() -> None:
     with op.batch_alter_table('parked_reply', schema=None) as batch_op:
         batch_op.create_index('ix_parked_reply_chat', ['platform', 'chat_id', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_parked_reply_next_attempt_at'), ['next_attempt_at'], unique=False)
+    op.create_table('zalo_oa_quota',
+    sa.Column('month', sa.String(length=7), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('used', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('month', 'kind', name=op.f('pk_zalo_oa_quota'))
+    )
+    with op.batch_alter_table('zalo_oa_token', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('refresh_expires_at', storage.models.base.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('expiry_warned_days', sa.Integer(), nullable=True))
+    with op.batch_alter_table('zalo_oa_contact', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('replies_used', sa.Integer(), server_default='0', nullable=False))
+    with op.batch_alter_table('member', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('phone', sa.String(length=20), nullable=True))
+        batch_op.add_column(sa.Column('phone_consent_at', storage.models.base.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('member', schema=None) as batch_op:
+        batch_op.drop_column('phone_consent_at')
+        batch_op.drop_column('phone')
+    with op.batch_alter_table('zalo_oa_contact', schema=None) as batch_op:
+        batch_op.drop_column('replies_used')
+    with op.batch_alter_table('zalo_oa_token', schema=None) as batch_op:
+        batch_op.drop_column('expiry_warned_days')
+        batch_op.drop_column('refresh_expires_at')
+    op.drop_table('zalo_oa_quota')
     op.drop_table('parked_reply')
