@@ -193,6 +193,10 @@ class ChatConfig(Section):
     invite_days: int = Field(default=7, ge=1)
 
 
+# What a ZNS template parameter can be filled with (`[zalo] zns_params`).
+ZNS_FIELDS = ("member", "agency", "plan", "deadline", "tasks", "reference")
+
+
 class ZaloConfig(Section):
     """Zalo Bot Platform (`nhacviec run --transport zalo`) and Official Account (`zalo_oa`)."""
 
@@ -222,9 +226,30 @@ class ZaloConfig(Section):
     # The OA may answer a follower for free this long after their last message (Zalo refuses any
     # consultation message after 7 days; between 48 hours and 7 days it is billed).
     oa_reply_window_hours: float = Field(default=48, gt=0, le=168)
+    # Consultation messages (to a follower 48 hours to 7 days after their last message, or past the 8
+    # free replies to it) the OA's package allows per month; reminders stop using them at this count.
+    # 0: none (reminders then go by the member's other channel, ZNS, or the coordinators' digest).
+    oa_monthly_consultation_quota: int = Field(default=0, ge=0)
+    # Zalo Notification Service: the approved template reminders use when nothing else reaches a
+    # member with a phone number on file; unset: no ZNS.
+    zns_template_id: str | None = None
+    zns_api_url: str = "https://business.openapi.zalo.me/message/template"
+    # The template's parameters, each filled from a field of the reminder: member, agency, plan,
+    # deadline, tasks (how many of the agency's tasks lack an update), reference.
+    zns_params: dict[str, str] = Field(
+        default_factory=lambda: {"ten": "member", "co_quan": "agency", "ke_hoach": "plan", "han": "deadline"}
+    )
     # How often the OA's token pair is looked at: renewed once a day whatever the traffic, admins
     # warned when its refresh token is about to lapse.
     oa_token_check_minutes: float = Field(default=60, gt=0)
+
+    @field_validator("zns_params")
+    @classmethod
+    def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted({field for field in value.values() if field not in ZNS_FIELDS})
+        if unknown:
+            raise ValueError(f"unknown reminder field(s) {', '.join(unknown)}; use {', '.join(ZNS_FIELDS)}")
+        return value
 
 
 class RepliesConfig(Section):

@@ -12,6 +12,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.models.people import Identity, Member
 from storage.models.zalo import ZaloOAContact, ZaloOAQuota, ZaloOAToken, ZaloSharedFile
 
 
@@ -143,7 +144,8 @@ async def record_contact(
             "last_message_at": at,
             "replies_used": 0,
         },
-        where=ZaloOAContact.last_message_at < at,
+        where=(ZaloOAContact.last_message_at < at)
+        | ((ZaloOAContact.last_message_at == at) & (ZaloOAContact.last_message_id != message_id)),
     )
     await session.execute(statement)
 
@@ -166,6 +168,21 @@ async def spend_reply(session: AsyncSession, user_id: str, message_id: str, limi
         .values(replies_used=ZaloOAContact.replies_used + 1)
     )
     return result.rowcount == 1
+
+
+async def consented_phone(session: AsyncSession, platform: str, chat_id: str) -> str | None:
+    """The phone number of the member behind a chat, if they gave it with consent."""
+    return await session.scalar(
+        select(Member.phone)
+        .join(Identity, Identity.member_id == Member.id)
+        .where(
+            Identity.platform == platform,
+            Identity.chat_id == chat_id,
+            Member.phone.is_not(None),
+            Member.phone_consent_at.is_not(None),
+        )
+        .limit(1)
+    )
 
 
 async def quota_used(session: AsyncSession, month: str, kind: str) -> int:

@@ -88,6 +88,7 @@ def oa_transport(app: App, http: httpx.AsyncClient | None = None) -> ZaloOATrans
         app_secret=app_secret,
         api_base_url=config.oa_api_base_url,
         oauth_url=config.oa_oauth_url,
+        zns_url=config.zns_api_url,
         timeout=config.request_timeout,
         http=http,
     )
@@ -107,6 +108,9 @@ def oa_transport(app: App, http: httpx.AsyncClient | None = None) -> ZaloOATrans
         tz=app.config.tz,
         reply_window=dt.timedelta(hours=config.oa_reply_window_hours),
         files=shared_files(app),
+        consultation_quota=config.oa_monthly_consultation_quota,
+        zns_template_id=config.zns_template_id,
+        zns_params=config.zns_params,
     )
 
 

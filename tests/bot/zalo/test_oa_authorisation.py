@@ -30,6 +30,7 @@ async def official_account(db, clock, oa_api, bot_api=None) -> ZaloRunner:
         env,
         oa_api_base_url=oa_api.api_base_url,
         oa_oauth_url=oa_api.oauth_url,
+        zns_api_url=oa_api.zns_url,
         webhook_port=0,
         **settings,
     )
