@@ -92,6 +92,7 @@ class ZaloBotEmulator:
 
     async def stop(self) -> None:
         self._closing.set()
+        self._queued.set()  # a long poll still waiting ends now, not when its timeout runs out
         if self._session:
             await self._session.close()
         if self._runner:

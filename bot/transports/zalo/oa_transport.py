@@ -319,4 +319,5 @@ def incoming_from_event(event: dict) -> Incoming | None:
         message_id=msg_id,
         update_key=msg_id,
         attachment=attachment,
+        can_edit=False,  # an OA is told of no edits
     )

@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 # Longest pause between getUpdates attempts while Zalo is unreachable.
 MAX_POLL_BACKOFF = 60.0
 MAX_BODY = 1024 * 1024
+# On stop, how long an answer to getUpdates in flight is awaited before the long poll is cut.
+POLL_STOP_WAIT = 0.5
 
 
 class ZaloSetupError(Exception):
@@ -167,6 +169,11 @@ class ZaloRunner:
                 raise ZaloSetupError(
                     "webhook mode needs [zalo] webhook_url and ZALO_WEBHOOK_SECRET (8 to 256 characters)"
                 )
+            if self.config.mode == "webhook" and not _https_or_loopback(self.config.webhook_url):
+                raise ZaloSetupError(
+                    f"[zalo] webhook_url must be an https:// URL (the Bot API refuses any other), "
+                    f"not {self.config.webhook_url!r}"
+                )
             self.transport = bot_transport(app, self._http)
             self.client = self.transport.client
         self.transports: dict[str, Transport] = transports if transports is not None else {}
@@ -239,7 +246,16 @@ class ZaloRunner:
             raise ZaloSetupError(f"cannot reach the Zalo Bot API at [zalo] api_base_url: {exc}") from exc
         log.info("Zalo bot %s (%s) starting in %s mode", me.display_name, me.account_name, self.config.mode)
         if self.config.mode == "webhook":
-            await self.client.set_webhook(self.config.webhook_url, self._webhook_secret)
+            try:
+                await self.client.set_webhook(self.config.webhook_url, self._webhook_secret)
+                info = await self.client.get_webhook_info()
+            except (ZaloApiError, ZaloNetworkError) as exc:
+                raise ZaloSetupError(f"Zalo refused [zalo] webhook_url: {exc}") from exc
+            # The API's own account of the webhook it will call: anything else means updates go elsewhere.
+            if str(info.get("url") or "") != self.config.webhook_url:
+                raise ZaloSetupError(
+                    f"Zalo reports the webhook as {info.get('url')!r}, not [zalo] webhook_url: set it again"
+                )
         else:
             # getUpdates answers nothing while a webhook is set (a previous webhook deployment, say).
             await self.client.delete_webhook()
@@ -282,8 +298,12 @@ class ZaloRunner:
     async def stop_intake(self) -> None:
         self._stopping.set()
         if self._poller is not None:
-            # A getUpdates answer in flight carries an update Zalo will not hand out again: let the
-            # long poll end (the shutdown grace period bounds the wait) rather than cancel it.
+            # An answer already on its way carries an update Zalo will not hand out again: give it a
+            # moment. A long poll still waiting for news is cut short: waiting out its 30 seconds
+            # would outlast the shutdown grace period.
+            done, _ = await asyncio.wait({self._poller}, timeout=POLL_STOP_WAIT)
+            if not done:
+                self._poller.cancel()
             try:
                 await self._poller
             except asyncio.CancelledError:
@@ -406,6 +426,17 @@ class ZaloRunner:
                 "Cache-Control": "private, no-store",
             },
         )
+
+
+def _https_or_loopback(url: str | None) -> bool:
+    """The Bot API takes only https webhooks; plain http is allowed for this machine alone, where an
+    emulator or a local proxy listens."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url or "")
+    if parts.scheme == "https" and parts.hostname:
+        return True
+    return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
 
 
 def _quote(filename: str) -> str:
