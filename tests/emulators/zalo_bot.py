@@ -64,6 +64,7 @@ class ZaloBotEmulator:
         self.sent: list[SentMessage] = []
         self.actions: list[tuple[str, str]] = []  # (chat_id, action)
         self.calls: list[str] = []
+        self.active_polls = 0
         self.webhook_url: str | None = None
         self.webhook_secret: str | None = None
         self.webhook_statuses: list[int] = []
@@ -223,6 +224,15 @@ class ZaloBotEmulator:
         )
 
     async def _api_getUpdates(self, payload: dict) -> web.Response:
+        # A poll its client gave up on still takes the next update, as a server that cannot tell
+        # would: tests that stop a poller wait for `active_polls` to drop before sending more.
+        self.active_polls += 1
+        try:
+            return await self._long_poll(payload)
+        finally:
+            self.active_polls -= 1
+
+    async def _long_poll(self, payload: dict) -> web.Response:
         if self.webhook_url:
             return _error(409, "Conflict: can't use getUpdates while webhook is active")
         try:
