@@ -300,6 +300,22 @@ class TelegramBot:
                 await update.callback_query.answer()
             except TelegramError as exc:
                 log.info("callback query not answered: %s", exc)
+        change = update.my_chat_member
+        if change is not None:
+            if change.chat.type in ("group", "supergroup") and change.new_chat_member.status in (
+                "left",
+                "kicked",
+            ):
+                async with self._core_turn:
+                    notices = await groups.bot_removed(
+                        self.app,
+                        platform=PLATFORM,
+                        chat_id=str(change.chat.id),
+                        title=change.chat.title or "",
+                    )
+                for reply in notices:
+                    await self._send_reply(str(change.chat.id), reply)
+            return
         message = update.message
         if message is not None and message.migrate_to_chat_id:
             async with self._core_turn:

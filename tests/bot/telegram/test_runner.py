@@ -44,7 +44,10 @@ async def test_polling_asks_only_for_the_update_types_the_bot_handles(telegram, 
 
     polls = await telegram.wait_for(lambda: telegram.calls_to("getUpdates"))
 
-    assert polls[0].params["allowed_updates"] == '["message", "edited_message", "callback_query"]'
+    assert (
+        polls[0].params["allowed_updates"]
+        == '["message", "edited_message", "callback_query", "my_chat_member"]'
+    )
 
 
 async def test_webhook_mode_registers_the_webhook_with_its_secret(telegram, start_bot):
@@ -52,7 +55,12 @@ async def test_webhook_mode_registers_the_webhook_with_its_secret(telegram, star
 
     assert telegram.webhook.url == bot.webhook_url
     assert telegram.webhook.secret_token == WEBHOOK_SECRET
-    assert telegram.webhook.allowed_updates == {"message", "edited_message", "callback_query"}
+    assert telegram.webhook.allowed_updates == {
+        "message",
+        "edited_message",
+        "callback_query",
+        "my_chat_member",
+    }
 
 
 async def post(url: str, body: bytes, secret: str | None = WEBHOOK_SECRET) -> int:

@@ -356,6 +356,23 @@ class TelegramEmulator:
     def kick(self, chat: Chat) -> None:
         chat.blocked = True
 
+    async def remove_bot(self, chat: Chat, by: User) -> dict:
+        """Someone removes the bot from a group: sends there fail from now on, and the bot is told
+        with a `my_chat_member` update (if it asked for that type)."""
+        chat.blocked = True
+        bot = {"id": self.bot_id, "is_bot": True, "first_name": self.first_name, "username": self.username}
+        return await self._enqueue(
+            {
+                "my_chat_member": {
+                    "chat": chat.to_api(),
+                    "from": by.to_api(),
+                    "date": self._now(),
+                    "old_chat_member": {"status": "member", "user": bot},
+                    "new_chat_member": {"status": "kicked", "user": bot, "until_date": 0},
+                }
+            }
+        )
+
     async def upgrade_group(self, group: Chat, by: User) -> Chat:
         """The group becomes a supergroup with a new id, as Telegram does when a group grows or an
         admin changes certain settings; both chats get the service message saying so."""
