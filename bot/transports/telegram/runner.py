@@ -17,7 +17,7 @@ import logging
 import re
 
 from aiohttp import web
-from telegram import BotCommand, Update
+from telegram import BotCommand, BotCommandScopeChat, MenuButtonCommands, Update
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
 
@@ -28,12 +28,13 @@ from bot.core.messages import Reply
 from bot.ops.http import add_ops_routes, maybe_start_ops_server
 from bot.transports.base import Transport
 from bot.transports.replies import ReplyCourier
-from bot.transports.telegram.commands import command_menus
+from bot.transports.telegram.commands import command_menus, staff_menu
 from bot.transports.telegram.http import AiohttpRequest
 from bot.transports.telegram.ordering import ChatOrderedUpdates
 from bot.transports.telegram.render import CallbackData
 from bot.transports.telegram.transport import TelegramTransport
 from bot.transports.telegram.updates import ALLOWED_UPDATES, PLATFORM, to_incoming
+from storage import people
 
 log = logging.getLogger(__name__)
 
@@ -230,11 +231,33 @@ class TelegramBot:
         await self.stop()
 
     async def _set_commands(self) -> None:
-        """The command menu in Vietnamese (also for users whose language has no menu) and in English."""
+        """The command menu in Vietnamese (also for users whose language has no menu) and in English;
+        each coordinator's and admin's chat gets their own; the menu button opens the menu."""
         for language_code, commands in command_menus():
             await self.application.bot.set_my_commands(
                 [BotCommand(name, description) for name, description in commands], language_code=language_code
             )
+        await self.application.bot.set_chat_menu_button(menu_button=MenuButtonCommands())
+        await self.update_staff_menus()
+
+    async def update_staff_menus(self) -> None:
+        """Every active coordinator's and admin's private chat shows their commands, in their language
+        (BotCommandScopeChat); everyone else sees the default menu."""
+        async with self.app.db.snapshot() as session:
+            staff = [
+                (member.role, member.language, identity.chat_id)
+                for member in await people.coordinators(session)
+                for identity in member.identities
+                if identity.platform == PLATFORM and identity.reachable
+            ]
+        for role, language, chat_id in staff:
+            try:
+                await self.application.bot.set_my_commands(
+                    [BotCommand(name, description) for name, description in staff_menu(role, language)],
+                    scope=BotCommandScopeChat(int(chat_id)),
+                )
+            except TelegramError as exc:  # one chat gone must not keep the others' menus from being set
+                log.warning("menu for a coordinator's chat not set: %s", exc)
 
     # -- webhook ------------------------------------------------------------------------------
 

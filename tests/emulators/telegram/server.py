@@ -272,6 +272,7 @@ class TelegramEmulator:
         self.calls: list[ApiCall] = []
         self.callback_queries: dict[str, CallbackQuery] = {}
         self.commands: dict[tuple[str, str], list[dict]] = {}
+        self.menu_buttons: dict[int | None, dict] = {}  # chat id (None: every chat) -> button
         self.files: dict[str, UploadedFile] = {}
         self.webhook: Webhook | None = None
         self.webhook_deliveries: list[WebhookDelivery] = []
@@ -1002,6 +1003,15 @@ class TelegramEmulator:
         self.commands[self._command_key(params)] = [
             {"command": c["command"], "description": c["description"]} for c in commands
         ]
+        return True, None
+
+    async def _api_setChatMenuButton(self, params, uploads, arrived):
+        button = _json_param(params.get("menu_button"), "menu_button") if params.get("menu_button") else None
+        button = button or {"type": "default"}
+        if button.get("type") not in ("commands", "web_app", "default"):
+            raise _bad_request("unsupported menu button type")
+        chat_id = params.get("chat_id")
+        self.menu_buttons[int(chat_id) if chat_id else None] = button
         return True, None
 
     async def _api_getMyCommands(self, params, uploads, arrived):
