@@ -2,7 +2,7 @@
 replies used per message, paid messages per month), its refresh token's expiry, members' phone numbers
 
 Revision ID: 0010
-Revises: 0004
+Revises: 0006
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 import storage.models.base
 
 revision = '0010'
-down_revision = '0004'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
@@ -40,14 +40,13 @@ def upgrade() -> None:
     sa.Column('used', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('month', 'kind', name=op.f('pk_zalo_oa_quota'))
     )
-    with op.batch_alter_table('zalo_oa_token', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('refresh_expires_at', storage.models.base.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('expiry_warned_days', sa.Integer(), nullable=True))
-    with op.batch_alter_table('zalo_oa_contact', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('replies_used', sa.Integer(), server_default='0', nullable=False))
-    with op.batch_alter_table('member', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('phone', sa.String(length=20), nullable=True))
-        batch_op.add_column(sa.Column('phone_consent_at', storage.models.base.UTCDateTime(timezone=True), nullable=True))
+    # Plain ADD COLUMN, not batch mode: rebuilding `member` on SQLite would drop the old table, and
+    # with foreign keys on that would delete or unlink the rows that refer to it.
+    op.add_column('zalo_oa_token', sa.Column('refresh_expires_at', storage.models.base.UTCDateTime(timezone=True), nullable=True))
+    op.add_column('zalo_oa_token', sa.Column('expiry_warned_days', sa.Integer(), nullable=True))
+    op.add_column('zalo_oa_contact', sa.Column('replies_used', sa.Integer(), server_default='0', nullable=False))
+    op.add_column('member', sa.Column('phone', sa.String(length=20), nullable=True))
+    op.add_column('member', sa.Column('phone_consent_at', storage.models.base.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
