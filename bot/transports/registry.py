@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from bot.app import App
 from bot.config import Config
+from bot.core.messages import Reply
 from bot.transports.base import Transport
 
 log = logging.getLogger(__name__)
@@ -126,3 +127,13 @@ SEND_ONLY: dict[str, Callable[[App], Awaitable[tuple[Transport, Closer] | None]]
     "zalo": zalo_send_only,
     "zalo_oa": zalo_oa_send_only,
 }
+
+
+async def send_addressed(app: App, transports: Mapping[str, Transport], reply: Reply) -> str | None:
+    """Send a reply the core addressed to another chat (`to_platform`, `to_chat_id`), from a process
+    with no courier loop of its own (a command-line run): through a ReplyCourier, so a passing refusal
+    is retried, and past that the reply is parked for the running bot to deliver. The message id, or
+    None when it did not go now."""
+    from bot.transports.replies import ReplyCourier
+
+    return await ReplyCourier(app, transports).deliver(reply.to_platform, reply.to_chat_id, reply)

@@ -112,7 +112,7 @@ async def test_the_coordinator_exports_the_report_answering_by_number(zalo, chi,
     else:  # a Zalo bot cannot: the opening of the report, and how to get the file
         digest = answer[-1].splitlines()
         assert digest[0] == "Kết quả thực hiện Kế hoạch số 87/KH-UBND, từ 1/1/2020 đến 20/6/2020"
-        assert digest[1].startswith("📄 Zalo không gửi được tệp bao-cao-87-KH-UBND-2020-06-20.docx.")
+        assert digest[1].startswith("📄 Zalo không gửi được tệp bao-cao-87-KH-UBND-2020-06-20.docx và")
         assert "I. TÌNH HÌNH BÁO CÁO CỦA CÁC ĐƠN VỊ" in digest
 
 
