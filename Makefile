@@ -43,6 +43,7 @@ test: install
 	$(BIN)/python -m pytest
 
 bench: install
+	@$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python "$$script" || exit 1; done
 
 lint: install

@@ -211,6 +211,10 @@ class ChatConfig(Section):
     invite_days: int = Field(default=7, ge=1)
 
 
+# What a ZNS template parameter can be filled with (`[zalo] zns_params`).
+ZNS_FIELDS = ("member", "agency", "plan", "deadline", "tasks", "reference")
+
+
 class ZaloConfig(Section):
     """Zalo Bot Platform (`nhacviec run --transport zalo`) and Official Account (`zalo_oa`)."""
 
@@ -240,6 +244,59 @@ class ZaloConfig(Section):
     # The OA may answer a follower for free this long after their last message (Zalo refuses any
     # consultation message after 7 days; between 48 hours and 7 days it is billed).
     oa_reply_window_hours: float = Field(default=48, gt=0, le=168)
+    # Consultation messages (to a follower 48 hours to 7 days after their last message, or past the 8
+    # free replies to it) the OA's package allows per month; reminders stop using them at this count.
+    # 0: none (reminders then go by the member's other channel, ZNS, or the coordinators' digest).
+    oa_monthly_consultation_quota: int = Field(default=0, ge=0)
+    # Zalo Notification Service: the approved template reminders use when nothing else reaches a
+    # member with a phone number on file; unset: no ZNS.
+    zns_template_id: str | None = None
+    zns_api_url: str = "https://business.openapi.zalo.me/message/template"
+    # The template's parameters, each filled from a field of the reminder: member, agency, plan,
+    # deadline, tasks (how many of the agency's tasks lack an update), reference.
+    zns_params: dict[str, str] = Field(
+        default_factory=lambda: {"ten": "member", "co_quan": "agency", "ke_hoach": "plan", "han": "deadline"}
+    )
+    # How often the OA's token pair is looked at: renewed once a day whatever the traffic, admins
+    # warned when its refresh token is about to lapse.
+    oa_token_check_minutes: float = Field(default=60, gt=0)
+
+    @field_validator("zns_params")
+    @classmethod
+    def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted({field for field in value.values() if field not in ZNS_FIELDS})
+        if unknown:
+            raise ValueError(f"unknown reminder field(s) {', '.join(unknown)}; use {', '.join(ZNS_FIELDS)}")
+        return value
+
+
+class RepliesConfig(Section):
+    """How a chat reply outlives a platform's passing trouble (429, 5xx, timeouts)."""
+
+    # Waits between attempts while the person is waiting for the answer; past them the reply is parked
+    # in the database and sent when the platform recovers.
+    retry_delays_seconds: list[float] = Field(default_factory=lambda: [1.0, 3.0, 8.0])
+    # A rate limit asking for a longer wait than this parks the reply at once instead of holding the chat.
+    max_inline_wait_seconds: float = Field(default=15.0, ge=0)
+    # Parked replies are tried again after these waits, the last one repeating.
+    parked_backoff_seconds: list[float] = Field(default_factory=lambda: [30.0, 60.0, 300.0, 900.0])
+    flush_every_seconds: float = Field(default=10.0, gt=0)
+    # A reply still not delivered after this long is given up, and the person is told.
+    give_up_hours: float = Field(default=24.0, gt=0)
+
+    @field_validator("retry_delays_seconds", "parked_backoff_seconds")
+    @classmethod
+    def _non_negative(cls, value: list[float]) -> list[float]:
+        if any(delay < 0 for delay in value):
+            raise ValueError("waits cannot be negative")
+        return value
+
+    @field_validator("parked_backoff_seconds")
+    @classmethod
+    def _not_empty(cls, value: list[float]) -> list[float]:
+        if not value:
+            raise ValueError("give at least one wait")
+        return value
 
 
 class LoggingConfig(Section):
@@ -318,6 +375,7 @@ class Config(Section):
     telegram: TelegramConfig = Field(default_factory=TelegramConfig)
     zalo: ZaloConfig = Field(default_factory=ZaloConfig)
     chat: ChatConfig = Field(default_factory=ChatConfig)
+    replies: RepliesConfig = Field(default_factory=RepliesConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     ops: OpsConfig = Field(default_factory=OpsConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)

@@ -155,3 +155,32 @@ async def follow_migration(app: App, *, platform: str, chat_id: str, new_chat_id
     async with app.db.transaction() as session:
         if await group_links.move_group(session, platform=platform, chat_id=chat_id, new_chat_id=new_chat_id):
             log.info("group %s/%s is now %s; its agency link follows", platform, chat_id, new_chat_id)
+
+
+async def bot_removed(app: App, *, platform: str, chat_id: str, title: str) -> list[Reply]:
+    """The bot was removed from a group: the group's agency link goes, and the coordinators are told,
+    each in their language, since reports from that group no longer reach the bot."""
+    async with app.db.transaction() as session:
+        agency = await group_links.group_agency(session, platform, chat_id)
+        if agency is None or not await group_links.unlink_group(session, platform=platform, chat_id=chat_id):
+            return []
+        agency_name = agency.name
+        staff = await people.coordinators(session)
+        recipients = []
+        for member in staff:
+            identity = next(
+                (i for i in member.identities if i.reachable and i.platform == member.preferred_platform),
+                next((i for i in member.identities if i.reachable), None),
+            )
+            if identity is not None:
+                recipients.append((identity.platform, identity.chat_id, member.language))
+    log.info("removed from group %s/%s: its link to %s is gone", platform, chat_id, agency_name)
+    replies = []
+    for to_platform, to_chat, language in recipients:
+        with use_language(language):
+            text = _(
+                "The bot was removed from the group “{group}”, which reported for {agency}: the group is "
+                "no longer linked. To link it again, add the bot back and send /lienketnhom <agency> there."
+            ).format(group=title or chat_id, agency=agency_name)
+        replies.append(Reply(text, to_platform=to_platform, to_chat_id=to_chat))
+    return replies

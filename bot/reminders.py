@@ -33,6 +33,7 @@ from bot.core.messages import Button, Reply
 from bot.i18n import _, current_language, format_day, ngettext, use_language
 from bot.ops.logging import log_notice
 from bot.transports.base import Recipient, Transport
+from bot.transports.zalo import oa_routes
 from scheduler.calendar import WorkingCalendar
 from scheduler.delivery import DeliveryError
 from scheduler.notices import Address, Notice, NoticeItem
@@ -138,6 +139,20 @@ def reference(notice: Notice) -> str:
     return " ".join(f"[{plan} · {' | '.join(parts)}]" for plan, parts in by_plan.items())
 
 
+def zns_fields(notice: Notice) -> dict[str, str]:
+    """What a ZNS template's parameters may be filled with (`[zalo] zns_params`): the earliest
+    deadline of the notice stands for it, since a template has room for one."""
+    item = min(notice.items, key=lambda i: i.deadline)
+    return {
+        "member": notice.member_name,
+        "agency": notice.agency_name or "",
+        "plan": item.plan_number,
+        "deadline": f"{item.deadline.day:02d}/{item.deadline.month:02d}/{item.deadline.year}",
+        "tasks": str(sum(len(i.tasks) + i.more_tasks for i in notice.items)),
+        "reference": reference(notice),
+    }
+
+
 def _when(today: dt.date, deadline: dt.date) -> str:
     days = (deadline - today).days
     if days == 0:
@@ -222,7 +237,12 @@ def _digest_item(item: NoticeItem) -> list[str]:
     if item.not_reached:
         lines.append(_("Could not be reached on time (outside Zalo OA's reply window):"))
         for member in item.not_reached:
-            lines.append(f"• {member.name}" + (f" ({member.agency})" if member.agency else ""))
+            why = [_(oa_routes.REASONS[code]) for code in oa_routes.reasons_in(member.reason or "")]
+            lines.append(
+                f"• {member.name}"
+                + (f" ({member.agency})" if member.agency else "")
+                + (" — " + "; ".join(why) if why else "")
+            )
     return lines
 
 
@@ -414,6 +434,11 @@ class Dispatcher:
                 self._sent[tuple(notice.reminder_ids)] = (address, reply)
             return Delivered(address.platform, message_id, tuple(dead), address.identity_id)
         untried = [a for a in notice.addresses if a.platform not in self.transports]
+        if closed_for_now is not None and windows_only and not untried:
+            delivered = await self._last_resort(notice, route, buttons, dead)
+            if isinstance(delivered, Delivered):
+                return delivered
+            closed_for_now = delivered or closed_for_now
         if closed_for_now is not None:
             # Not the member's fault, and not for ever. Another instance may run their other
             # platform, and a refused message may pass next time: try again later. When only reply
@@ -422,6 +447,31 @@ class Dispatcher:
             ends = windows_only and not untried
             raise DeliveryError(str(closed_for_now), permanent=ends, channel_only=ends, reply_window=ends)
         raise RecipientUnreachable(str(last), dead, member_unreachable=not untried)
+
+    async def _last_resort(
+        self, notice: Notice, route: list[Address], buttons, dead: list[int]
+    ) -> Delivered | DeliveryError | None:
+        """Every channel is closed for now: a transport that has a way of last resort (the Zalo OA's
+        ZNS) gets to try it. Its refusal says why, for the coordinators' digest."""
+        for address in route:
+            transport = self.transports[address.platform]
+            last_resort = getattr(transport, "last_resort", None)
+            if last_resort is None:
+                continue
+            reply = render_notice(notice, buttons.get(address.identity_id, ()))
+            limiter = self.limits.for_platform(address.platform) if self.limits else None
+            if limiter is not None:
+                await limiter.acquire(address.chat_id)
+            try:
+                message_id = await last_resort(
+                    Recipient(address.platform, address.chat_id, notice.language), reply, zns_fields(notice)
+                )
+            except DeliveryError as exc:
+                if not (exc.permanent and exc.channel_only):
+                    raise
+                return exc
+            return Delivered(address.platform, message_id, tuple(dead), address.identity_id)
+        return None
 
 
 class MetricsObserver:

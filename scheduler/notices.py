@@ -132,7 +132,8 @@ class Context:
     agencies: dict[int, str]  # id -> name
     focal_by_agency: dict[int, list[Person]]
     # (plan id, deadline) -> members whose reminder ended with every channel closed for now.
-    not_reached: dict[tuple[int, dt.date], set[int]] = field(default_factory=dict)
+    # (plan, deadline) -> member id -> why (the reminder's last_error)
+    not_reached: dict[tuple[int, dt.date], dict[int, str | None]] = field(default_factory=dict)
 
 
 _PERSON_COLUMNS = (
@@ -194,18 +195,18 @@ async def load_context(
         )
         for person in focal:
             focal_by_agency.setdefault(person.agency_id, []).append(person)
-    not_reached: dict[tuple[int, dt.date], set[int]] = {}
+    not_reached: dict[tuple[int, dt.date], dict[int, str | None]] = {}
     if digest:
         found = await session.execute(
-            select(Reminder.plan_id, Reminder.deadline, Reminder.member_id).where(
+            select(Reminder.plan_id, Reminder.deadline, Reminder.member_id, Reminder.last_error).where(
                 Reminder.plan_id.in_(plan_ids),
                 Reminder.status == UNREACHABLE,
                 Reminder.kind != ESCALATION,
                 Reminder.last_error.startswith(CHANNELS_CLOSED, autoescape=True),
             )
         )
-        for plan_id, deadline, member_id in found.all():
-            not_reached.setdefault((plan_id, deadline), set()).add(member_id)
+        for plan_id, deadline, member_id, error in found.all():
+            not_reached.setdefault((plan_id, deadline), {})[member_id] = error
     return Context(plans, reports, members, agencies, focal_by_agency, not_reached)
 
 
@@ -360,9 +361,9 @@ def _digest_item(
         for m in sorted(context.focal_by_agency.get(agency_id, ()), key=lambda m: m.id)
         if not m.reachable
     )
-    late = context.not_reached.get((plan.id, deadline), set())
+    late = context.not_reached.get((plan.id, deadline), {})
     not_reached = tuple(
-        MemberLine(m.name, context.agencies.get(agency_id), None)
+        MemberLine(m.name, context.agencies.get(agency_id), late[m.id])
         for agency_id in plan.lead_agency_ids
         for m in sorted(context.focal_by_agency.get(agency_id, ()), key=lambda m: m.id)
         if m.reachable and m.id in late

@@ -12,7 +12,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models.zalo import ZaloOAContact, ZaloOAToken, ZaloSharedFile
+from storage.models.people import Identity, Member
+from storage.models.zalo import ZaloOAContact, ZaloOAQuota, ZaloOAToken, ZaloSharedFile
 
 
 def sha256(text: str) -> str:
@@ -27,7 +28,12 @@ async def get_token(session: AsyncSession, app_id: str) -> ZaloOAToken | None:
 
 
 async def seed_token(
-    session: AsyncSession, app_id: str, access_token: str, refresh_token: str, now: dt.datetime
+    session: AsyncSession,
+    app_id: str,
+    access_token: str,
+    refresh_token: str,
+    now: dt.datetime,
+    refresh_expires_at: dt.datetime | None = None,
 ) -> ZaloOAToken:
     """Store the pair from the environment unless this very pair was stored before.
 
@@ -44,6 +50,8 @@ async def seed_token(
     row.access_token = access_token
     row.refresh_token = refresh_token
     row.expires_at = None
+    row.refresh_expires_at = refresh_expires_at
+    row.expiry_warned_days = None
     row.seed_hash = fingerprint
     row.refreshing_until = None
     row.generation = (row.generation or 0) + 1
@@ -82,6 +90,7 @@ async def store_refreshed(
     refresh_token: str,
     expires_at: dt.datetime,
     now: dt.datetime,
+    refresh_expires_at: dt.datetime | None = None,
 ) -> bool:
     """Replace the pair, if it is still the generation the refresh started from."""
     result = await session.execute(
@@ -91,12 +100,20 @@ async def store_refreshed(
             access_token=access_token,
             refresh_token=refresh_token,
             expires_at=expires_at,
+            refresh_expires_at=refresh_expires_at,
+            expiry_warned_days=None,
             generation=generation + 1,
             refreshing_until=None,
             updated_at=now,
         )
     )
     return result.rowcount == 1
+
+
+async def mark_expiry_warned(session: AsyncSession, app_id: str, days: int) -> None:
+    await session.execute(
+        update(ZaloOAToken).where(ZaloOAToken.app_id == app_id).values(expiry_warned_days=days)
+    )
 
 
 async def release_refresh(session: AsyncSession, app_id: str, generation: int) -> None:
@@ -116,17 +133,77 @@ async def record_contact(
     """Remember the follower's latest message; an older one arriving late (a webhook retry) changes nothing."""
     dialect = session.bind.dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(ZaloOAContact).values(user_id=user_id, last_message_id=message_id, last_message_at=at)
+    statement = insert(ZaloOAContact).values(
+        user_id=user_id, last_message_id=message_id, last_message_at=at, replies_used=0
+    )
     statement = statement.on_conflict_do_update(
         index_elements=[ZaloOAContact.user_id],
-        set_={"last_message_id": statement.excluded.last_message_id, "last_message_at": at},
-        where=ZaloOAContact.last_message_at < at,
+        # A new message brings a new allowance of free replies.
+        set_={
+            "last_message_id": statement.excluded.last_message_id,
+            "last_message_at": at,
+            "replies_used": 0,
+        },
+        where=(ZaloOAContact.last_message_at < at)
+        | ((ZaloOAContact.last_message_at == at) & (ZaloOAContact.last_message_id != message_id)),
     )
     await session.execute(statement)
 
 
 async def last_contact(session: AsyncSession, user_id: str) -> ZaloOAContact | None:
-    return await session.get(ZaloOAContact, user_id)
+    return await session.get(ZaloOAContact, user_id, populate_existing=True)
+
+
+async def spend_reply(session: AsyncSession, user_id: str, message_id: str, limit: int) -> bool:
+    """Take one of the free replies to the follower's latest message; False when it is not their
+    latest message any more or its allowance is spent. A conditional update, so two senders at once
+    cannot both take the last one."""
+    result = await session.execute(
+        update(ZaloOAContact)
+        .where(
+            ZaloOAContact.user_id == user_id,
+            ZaloOAContact.last_message_id == message_id,
+            ZaloOAContact.replies_used < limit,
+        )
+        .values(replies_used=ZaloOAContact.replies_used + 1)
+    )
+    return result.rowcount == 1
+
+
+async def consented_phone(session: AsyncSession, platform: str, chat_id: str) -> str | None:
+    """The phone number of the member behind a chat, if they gave it with consent."""
+    return await session.scalar(
+        select(Member.phone)
+        .join(Identity, Identity.member_id == Member.id)
+        .where(
+            Identity.platform == platform,
+            Identity.chat_id == chat_id,
+            Member.phone.is_not(None),
+            Member.phone_consent_at.is_not(None),
+        )
+        .limit(1)
+    )
+
+
+async def quota_used(session: AsyncSession, month: str, kind: str) -> int:
+    row = await session.get(ZaloOAQuota, (month, kind), populate_existing=True)
+    return row.used if row is not None else 0
+
+
+async def spend_quota(session: AsyncSession, month: str, kind: str, limit: int) -> bool:
+    """Count one paid message of `kind` in `month`, unless that would pass `limit`."""
+    dialect = session.bind.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    if limit <= 0:
+        return False
+    statement = insert(ZaloOAQuota).values(month=month, kind=kind, used=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=[ZaloOAQuota.month, ZaloOAQuota.kind],
+        set_={"used": ZaloOAQuota.used + 1},
+        where=ZaloOAQuota.used < limit,
+    )
+    result = await session.execute(statement)
+    return result.rowcount == 1
 
 
 # -- files shared by link ----------------------------------------------------------------------------

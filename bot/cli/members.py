@@ -1,9 +1,13 @@
-"""`nhacviec members list [--all] [--json]`: who is registered, for which agency, on which platforms."""
+"""`nhacviec members list [--all] [--json]`: who is registered, for which agency, on which platforms.
+`nhacviec members phone ID NUMBER --consent-given` / `--clear`: the phone number Zalo Notification
+Service messages go to, recorded by an admin who collected it with the member's consent."""
 
 from __future__ import annotations
 
 import json
+import re
 
+from bot.cli import CommandError
 from storage import people
 
 
@@ -14,6 +18,49 @@ def register(subparsers) -> None:
     listing.add_argument("--all", action="store_true")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=_list)
+    phone = actions.add_parser(
+        "phone", help="record a member's phone number for ZNS reminders (with their consent), or clear it"
+    )
+    phone.add_argument("member_id", type=int)
+    phone.add_argument("number", nargs="?", help="0912345678, +84912345678 or 84912345678")
+    phone.add_argument(
+        "--consent-given",
+        action="store_true",
+        help="the member agreed that reminders may reach them by ZNS at this number",
+    )
+    phone.add_argument("--clear", action="store_true", help="forget the number")
+    phone.set_defaults(handler=_phone)
+
+
+def normalise_phone(text: str) -> str | None:
+    """A Vietnamese mobile number as ZNS wants it ("84912345678"); None when it is not one."""
+    digits = re.sub(r"[\s.()-]", "", text)
+    if digits.startswith("+"):
+        digits = digits[1:]
+    if digits.startswith("0"):
+        digits = "84" + digits[1:]
+    return digits if re.fullmatch(r"84[35789]\d{8}", digits) else None
+
+
+async def _phone(app, args) -> int:
+    if args.clear == bool(args.number):
+        raise CommandError("give either a phone number (with --consent-given) or --clear")
+    number = None
+    if args.number:
+        number = normalise_phone(args.number)
+        if number is None:
+            raise CommandError(f"{args.number!r} is not a Vietnamese mobile number (e.g. 0912345678)")
+        if not args.consent_given:
+            raise CommandError("record a number only with the member's consent: add --consent-given")
+    async with app.db.transaction() as session:
+        member = await people.get_member(session, args.member_id)
+        if member is None:
+            raise CommandError(f"no member #{args.member_id}")
+        member.phone = number
+        member.phone_consent_at = app.clock.now() if number else None
+        name = member.name
+    print(f"{name}: ZNS number {number}" if number else f"{name}: phone number cleared")
+    return 0
 
 
 async def _list(app, args) -> int:

@@ -71,3 +71,7 @@ class Incoming:
     is_group: bool = False
     attachment: Attachment | None = None
     language_hint: str | None = None  # the platform's idea of the user's language, e.g. "en"
+    # What the platform lets the person do, declared by its transport, so that the core never
+    # suggests something they cannot: edit a sent message, send a file (pictures aside).
+    can_edit: bool = True
+    can_send_files: bool = True

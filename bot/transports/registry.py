@@ -13,13 +13,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
-from sqlalchemy import select
-
 from bot.app import App
 from bot.config import Config
 from bot.core.messages import Reply
-from bot.transports.base import DeliveryError, Recipient, Transport
-from storage.models.people import Identity, Member
+from bot.transports.base import Transport
 
 log = logging.getLogger(__name__)
 
@@ -70,42 +67,6 @@ async def build_transports(app: App, served: Mapping[str, Transport] | None = No
     transports = Transports(served)
     await transports.add_send_only(app)
     return transports
-
-
-# ---------------------------------------------------------------- replies to another chat
-
-
-async def recipient_for(app: App, platform: str, chat_id: str, reply: Reply) -> Recipient:
-    """The reply's recipient with their language, for the few texts a transport adds itself (notes
-    on files it cannot send); the core has already written the reply in it."""
-    default = app.config.i18n.default_language
-    if not (reply.documents or reply.images):
-        return Recipient(platform, chat_id, default)
-    async with app.db.snapshot() as session:
-        language = await session.scalar(
-            select(Member.language)
-            .join(Identity, Identity.member_id == Member.id)
-            .where(Identity.platform == platform, Identity.chat_id == chat_id)
-            .limit(1)
-        )
-    return Recipient(platform, chat_id, language or default)
-
-
-async def send_addressed(app: App, transports: Mapping[str, Transport], reply: Reply) -> str | None:
-    """Send a reply the core addressed to another chat (`to_platform`, `to_chat_id`) on that chat's
-    platform; the message id, or None when it could not go (logged, the reply is not retried)."""
-    platform, chat_id = reply.to_platform, reply.to_chat_id
-    transport = transports.get(platform)
-    if transport is None:
-        log.warning(
-            "a reply for a %s chat cannot be sent: %s is not configured for this process", platform, platform
-        )
-        return None
-    try:
-        return await transport.send(await recipient_for(app, platform, chat_id, reply), reply)
-    except DeliveryError as exc:
-        log.warning("reply to %s chat %s not delivered: %s", platform, chat_id, exc)
-        return None
 
 
 # ---------------------------------------------------------------- send-only transports
@@ -166,3 +127,13 @@ SEND_ONLY: dict[str, Callable[[App], Awaitable[tuple[Transport, Closer] | None]]
     "zalo": zalo_send_only,
     "zalo_oa": zalo_oa_send_only,
 }
+
+
+async def send_addressed(app: App, transports: Mapping[str, Transport], reply: Reply) -> str | None:
+    """Send a reply the core addressed to another chat (`to_platform`, `to_chat_id`), from a process
+    with no courier loop of its own (a command-line run): through a ReplyCourier, so a passing refusal
+    is retried, and past that the reply is parked for the running bot to deliver. The message id, or
+    None when it did not go now."""
+    from bot.transports.replies import ReplyCourier
+
+    return await ReplyCourier(app, transports).deliver(reply.to_platform, reply.to_chat_id, reply)

@@ -9,6 +9,7 @@ Account (webhook) run side by side on one event loop and share:
   platform — a coordinator on Telegram asked to approve someone who wrote on Zalo — goes out there,
   and a send-only transport for each configured platform this process does not serve;
 - one reminder engine sending on every platform;
+- one ReplyCourier, delivering every chat reply and keeping those a platform refuses for a while;
 - /healthz and /metrics on the webhook servers, or on a server of their own when nothing here takes
   webhooks;
 - one graceful stop: no new updates anywhere, no new reminders, the updates already taken handled
@@ -29,6 +30,7 @@ from bot.app import App
 from bot.ops.http import maybe_start_ops_server
 from bot.ops.shutdown import GracefulShutdown
 from bot.transports.registry import PLATFORMS, Transports
+from bot.transports.replies import ReplyCourier
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +60,15 @@ class Bots:
         self.app = app
         self.platforms = [platform for platform in PLATFORMS if platform in platforms]
         self.transports = Transports()
+        self.courier = ReplyCourier(app, self.transports)
         core = Core(app)
         turn = asyncio.Lock() if app.db.sqlite else contextlib.nullcontext()
-        shared = {"transports": self.transports, "reminders": False, "serve_ops": False}
+        shared = {
+            "transports": self.transports,
+            "courier": self.courier,
+            "reminders": False,
+            "serve_ops": False,
+        }
         self.telegram = None
         self.zalo_runners = []
         if "telegram" in self.platforms:
@@ -105,6 +113,7 @@ class Bots:
         from bot.reminders import start_reminder_engine
 
         self.engine = await start_reminder_engine(self.app, self.transports)
+        await self.courier.start()
         log.info("serving %s; sending on %s", ", ".join(self.platforms), ", ".join(self.transports))
 
     def stop_steps(self) -> list[Callable[[], Awaitable[object]]]:
@@ -115,6 +124,7 @@ class Bots:
             *(runner.stop_intake for runner in runners),
             self._stop_engine,
             *(runner.finish for runner in runners),
+            self.courier.stop,
             *(runner.close for runner in runners),
             self.transports.aclose,
             self._stop_ops_server,

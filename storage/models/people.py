@@ -56,6 +56,10 @@ class Member(Base):
     unreachable_reason: Mapped[str | None] = mapped_column(Text)
     unreachable_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A phone number for Zalo Notification Service messages, kept only with the member's consent
+    # (given at registration, or recorded by an admin who collected it): E.164 digits, "84912345678".
+    phone: Mapped[str | None] = mapped_column(String(20))
+    phone_consent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # Set when a coordinator approves a /dangky request or an invite registers the member.
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
     approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

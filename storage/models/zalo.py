@@ -32,6 +32,11 @@ class ZaloOAToken(Base):
     # again) replaces the stored one; the same pair again must not undo later refreshes.
     seed_hash: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the refresh token lapses (Zalo: three months after it was issued); past it the OA must be
+    # authorised again by hand. None for a pair stored before this was recorded.
+    refresh_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The nearest "days left" warning the admins were sent for this refresh token (14, then 3).
+    expiry_warned_days: Mapped[int | None] = mapped_column(Integer)
 
 
 class ZaloOAContact(Base):
@@ -42,6 +47,19 @@ class ZaloOAContact(Base):
     user_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     last_message_id: Mapped[str | None] = mapped_column(String(100))
     last_message_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # Free replies already spent on that message (Zalo allows 8 within its 48 hours).
+    replies_used: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class ZaloOAQuota(Base):
+    """Paid messages the OA sent in a month (Asia/Ho_Chi_Minh), by kind ("consultation", "zns"):
+    counted against the package's monthly quota (`[zalo] oa_monthly_consultation_quota`)."""
+
+    __tablename__ = "zalo_oa_quota"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "2026-11"
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    used: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ZaloSharedFile(Base):

@@ -64,6 +64,7 @@ class ZaloBotEmulator:
         self.sent: list[SentMessage] = []
         self.actions: list[tuple[str, str]] = []  # (chat_id, action)
         self.calls: list[str] = []
+        self.active_polls = 0
         self.webhook_url: str | None = None
         self.webhook_secret: str | None = None
         self.webhook_statuses: list[int] = []
@@ -92,6 +93,7 @@ class ZaloBotEmulator:
 
     async def stop(self) -> None:
         self._closing.set()
+        self._queued.set()  # a long poll still waiting ends now, not when its timeout runs out
         if self._session:
             await self._session.close()
         if self._runner:
@@ -186,7 +188,9 @@ class ZaloBotEmulator:
 
     async def _fault(self, fault: Fault) -> web.StreamResponse:
         if fault.kind == "rate_limit":
-            return _error(429, "Too Many Requests", parameters={"retry_after": fault.retry_after}, status=429)
+            # The published API documents no retry_after; retry_after=0 answers exactly as documented.
+            parameters = {"retry_after": fault.retry_after} if fault.retry_after else None
+            return _error(429, "Too Many Requests", parameters=parameters, status=429)
         if fault.kind == "blocked":
             return _error(403, "Forbidden: the user has blocked the bot")
         if fault.kind == "chat_not_found":
@@ -220,6 +224,15 @@ class ZaloBotEmulator:
         )
 
     async def _api_getUpdates(self, payload: dict) -> web.Response:
+        # A poll its client gave up on still takes the next update, as a server that cannot tell
+        # would: tests that stop a poller wait for `active_polls` to drop before sending more.
+        self.active_polls += 1
+        try:
+            return await self._long_poll(payload)
+        finally:
+            self.active_polls -= 1
+
+    async def _long_poll(self, payload: dict) -> web.Response:
         if self.webhook_url:
             return _error(409, "Conflict: can't use getUpdates while webhook is active")
         try:

@@ -4,10 +4,18 @@ Behaves as the OA API does where the transport depends on it:
 - answers HTTP 200 with `{"error": 0, "message": "Success", "data": …}`, or a negative `error`;
 - the access token (an `access_token` header) is checked on every call: unknown → -216, expired → -216;
 - `POST /v4/oa/access_token` (form: app_id, refresh_token, grant_type, with the app secret in a
-  `secret_key` header) issues a new access token AND a new refresh token; a refresh token works once;
+  `secret_key` header) issues a new access token AND a new refresh token; a refresh token works once,
+  and only for three months (`refresh_token_lifetime`) after it was issued;
 - consultation messages (`/v3.0/oa/message/cs`) reach only users who wrote to the OA within the last
   7 days (-230 otherwise), or who follow it and have not blocked it (-213); `recipient.message_id`
   answers a given message of the user;
+- what each message costs, as Zalo documents it: one that quotes a message of the user within 48 hours
+  is a free reply (`quota_type` "reply"), at most 8 per message; any other is a consultation message
+  drawn from the OA's monthly quota (`consultation_quota`, None: unlimited; -244 once it is used up),
+  reported as "purchase_quota"; each sent message records its `quota_type`;
+- ZNS (`POST /message/template`, as on business.openapi.zalo.me): a template message to a phone number
+  ("84" and 9-10 digits) with the parameters the template declares (`zns_templates`), recorded in
+  `zns_sent`;
 - `/v2.0/oa/upload/file` takes PDF/DOC/DOCX up to 5 MB and returns a token for a file message;
 - webhook events are POSTed to `webhook_url` signed with `X-ZEvent-Signature: mac=<sha256(app_id +
   body + timestamp + OA secret key)>`, timestamps in milliseconds, from the emulator's clock.
@@ -22,6 +30,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 
@@ -43,6 +52,8 @@ FILE_TYPES = {
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
 INTERACTION_WINDOW = dt.timedelta(days=7)
+FREE_REPLY_WINDOW = dt.timedelta(hours=48)
+REPLIES_PER_MESSAGE = 8
 
 
 def signature(app_id: str, body: str, timestamp: str, oa_secret_key: str) -> str:
@@ -56,6 +67,16 @@ class SentOAMessage:
     text: str = ""
     file: tuple[str, bytes] | None = None  # (filename, content)
     reply_to: str | None = None  # the user's message this one answers
+    quota_type: str = "reply"  # "reply" (free) or "purchase_quota" (a paid consultation message)
+
+
+@dataclass
+class SentZNS:
+    phone: str
+    template_id: str
+    template_data: dict
+    tracking_id: str
+    msg_id: str
 
 
 @dataclass
@@ -72,6 +93,11 @@ class ZaloOAEmulator:
     oa_secret_key: str = OA_SECRET_KEY
     oa_id: str = OA_ID
     access_token_lifetime: dt.timedelta = dt.timedelta(hours=25)
+    refresh_token_lifetime: dt.timedelta = dt.timedelta(days=90)
+    consultation_quota: int | None = None
+    zns_templates: dict = field(
+        default_factory=lambda: {"tpl-nhac-han": ("ten", "co_quan", "ke_hoach", "han")}
+    )
 
     def __post_init__(self) -> None:
         self.faults = FaultPlan()
@@ -93,8 +119,13 @@ class ZaloOAEmulator:
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self.port = 0
+        self._refresh_expires: dict[str, dt.datetime] = {}
+        self._message_times: dict[str, dt.datetime] = {}  # the user's msg_id -> when it was sent
+        self.replies_to: dict[str, int] = {}  # the user's msg_id -> free replies spent on it
+        self.consultations = 0
+        self.zns_sent: list[SentZNS] = []
         self.access_token = self._issue_access()
-        self.refresh_token = "refresh-" + uuid.uuid4().hex
+        self.refresh_token = self._issue_refresh()
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -105,6 +136,7 @@ class ZaloOAEmulator:
         app.router.add_post("/v3.0/oa/message/cs", self._message_cs)
         app.router.add_post("/v2.0/oa/upload/file", self._upload_file)
         app.router.add_post("/v4/oa/access_token", self._access_token)
+        app.router.add_post("/message/template", self._zns_template)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -125,6 +157,10 @@ class ZaloOAEmulator:
         return f"http://127.0.0.1:{self.port}"
 
     @property
+    def zns_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/message/template"
+
+    @property
     def oauth_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v4/oa/access_token"
 
@@ -143,6 +179,11 @@ class ZaloOAEmulator:
     def _issue_access(self) -> str:
         token = "access-" + uuid.uuid4().hex
         self._access[token] = self.clock.now() + self.access_token_lifetime
+        return token
+
+    def _issue_refresh(self) -> str:
+        token = "refresh-" + uuid.uuid4().hex
+        self._refresh_expires[token] = self.clock.now() + self.refresh_token_lifetime
         return token
 
     def expire_access_token(self, token: str | None = None) -> None:
@@ -168,6 +209,7 @@ class ZaloOAEmulator:
         self._unfollowed.discard(user_id)
         self._last_interaction[user_id] = self.clock.now()
         self._user_messages[event["message"]["msg_id"]] = user_id
+        self._message_times[event["message"]["msg_id"]] = self.clock.now()
         await self.post_event(event)
         return event
 
@@ -276,6 +318,16 @@ class ZaloOAEmulator:
         if last is None or self.clock.now() - last > INTERACTION_WINDOW:
             return _error(-230, "User has not interacted with the OA in the past 7 days")
         sent = SentOAMessage(user_id=user_id, message_id=uuid.uuid4().hex, reply_to=reply_to)
+        asked_at = self._message_times.get(reply_to) if reply_to else None
+        free = (
+            asked_at is not None
+            and self.clock.now() - asked_at <= FREE_REPLY_WINDOW
+            and self.replies_to.get(reply_to, 0) < REPLIES_PER_MESSAGE
+        )
+        if not free:
+            if self.consultation_quota is not None and self.consultations >= self.consultation_quota:
+                return _error(-244, "The OA has used up its message quota")
+            sent.quota_type = "purchase_quota"
         attachment = message.get("attachment")
         if attachment:
             token = (
@@ -291,12 +343,42 @@ class ZaloOAEmulator:
             if utf16_length(text) > TEXT_LIMIT:
                 return _error(-201, f"Message text is longer than {TEXT_LIMIT} characters")
             sent.text = text
+        if free:
+            self.replies_to[reply_to] = self.replies_to.get(reply_to, 0) + 1
+        else:
+            self.consultations += 1
         async with self._message_arrived:
             self.sent.append(sent)
             self._message_arrived.notify_all()
         if fault:  # delivered, but the answer is lost
             return await self._fault(fault)
-        return _ok({"message_id": sent.message_id, "user_id": user_id, "quota": {"quota_type": "reply"}})
+        return _ok(
+            {"message_id": sent.message_id, "user_id": user_id, "quota": {"quota_type": sent.quota_type}}
+        )
+
+    async def _zns_template(self, request: web.Request) -> web.StreamResponse:
+        problem, fault = await self._before(request, "/message/template")
+        if problem:
+            return problem
+        try:
+            payload = await request.json()
+        except json.JSONDecodeError:
+            return _error(-100, "Parameters are invalid")
+        phone = str(payload.get("phone") or "")
+        if not re.fullmatch(r"84\d{9,10}", phone):
+            return _error(-108, "Phone number is invalid")
+        template_id = str(payload.get("template_id") or "")
+        if template_id not in self.zns_templates:
+            return _error(-1123, "Template is invalid")
+        data = payload.get("template_data") or {}
+        missing = [name for name in self.zns_templates[template_id] if not str(data.get(name) or "").strip()]
+        if missing:
+            return _error(-1124, f"Template data is missing {', '.join(missing)}")
+        sent = SentZNS(phone, template_id, data, str(payload.get("tracking_id") or ""), uuid.uuid4().hex)
+        self.zns_sent.append(sent)
+        if fault:
+            return await self._fault(fault)
+        return _ok({"msg_id": sent.msg_id, "sent_time": str(int(self.clock.now().timestamp() * 1000))})
 
     async def _upload_file(self, request: web.Request) -> web.Response:
         problem, _ = await self._before(request, "/v2.0/oa/upload/file")
@@ -328,10 +410,12 @@ class ZaloOAEmulator:
             return web.json_response({"error": -14003, "error_description": "Missing refresh token"})
         if token in self._used_refresh or token != self.refresh_token:
             return web.json_response({"error": -14014, "error_description": "Invalid refresh token"})
+        if self._refresh_expires.get(token, self.clock.now()) <= self.clock.now():
+            return web.json_response({"error": -14020, "error_description": "Refresh token is expired"})
         self._used_refresh.add(token)
         self.refreshes += 1
         self.access_token = self._issue_access()
-        self.refresh_token = "refresh-" + uuid.uuid4().hex
+        self.refresh_token = self._issue_refresh()
         return web.json_response(
             {
                 "access_token": self.access_token,

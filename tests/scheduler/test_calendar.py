@@ -142,3 +142,16 @@ def test_every_lead_agency_reports_for_the_plan_and_a_tasks_leads_for_the_task()
         expected_agencies(plan, deadlines["report", None]),
         expected_agencies(plan, deadlines["task", "I.2"]),
     ) == expected
+
+
+@pytest.mark.parametrize(
+    "day, expected",
+    [
+        (dt.date(2026, 11, 24), False),  # Vietnamese Culture Day, a day off from 2026
+        (dt.date(2026, 8, 22), True),  # Saturday worked to make the 2/9 holiday four days long
+        (dt.date(2026, 8, 31), False),  # the day off it pays for
+        (dt.date(2026, 4, 27), False),  # Hùng Kings' day fell on a Sunday: observed on Monday
+    ],
+)
+def test_the_calendar_knows_culture_day_and_the_2026_make_up_days(day, expected):
+    assert WorkingCalendar().is_working_day(day) is expected

@@ -5,7 +5,15 @@ from alembic.migration import MigrationContext
 
 from storage.models import Base
 
-OUTBOX_TABLES = {"reminder", "rate_budget"}
+OUTBOX_TABLES = {
+    "reminder",
+    "rate_budget",
+    "parked_reply",
+    "zalo_oa_token",
+    "zalo_oa_contact",
+    "zalo_oa_quota",
+    "member",
+}
 
 
 def _differences_in_outbox_tables(connection) -> list:

@@ -87,7 +87,10 @@ async def _ask_note(ctx: Context, **carry) -> list[Reply]:
 
 async def _ask_evidence(ctx: Context, intro: str | None = None, **carry) -> list[Reply]:
     await ctx.goto(FLOW, "evidence", **carry)
-    text = _("Any evidence? Send a file or a link, or choose “No evidence”.")
+    if ctx.incoming.can_send_files:
+        text = _("Any evidence? Send a file or a link, or choose “No evidence”.")
+    else:
+        text = _("Any evidence? Send a photo or a link, or choose “No evidence”.")
     if intro:
         text = f"{intro}\n{text}"
     return [Reply(text, buttons=[[await ctx.choice(_("No evidence"), SKIP)]])]
@@ -320,11 +323,20 @@ async def _save(
     except progress.InvalidUpdate as error:
         return [Reply(_problem_text(error, _("Nothing was saved.")))]
     await ctx.end_flow()
-    return [Reply(_confirmation(task, status, percent, note, evidence, cycle))]
+    return [
+        Reply(_confirmation(task, status, percent, note, evidence, cycle, can_edit=ctx.incoming.can_edit))
+    ]
 
 
 def _confirmation(
-    task: AssignedTask | Task, status: str, percent: int | None, note: str, evidence: str | None, cycle
+    task: AssignedTask | Task,
+    status: str,
+    percent: int | None,
+    note: str,
+    evidence: str | None,
+    cycle,
+    *,
+    can_edit: bool = True,
 ) -> str:
     state = reported_label(status)
     if percent is not None:
@@ -337,7 +349,10 @@ def _confirmation(
         lines.append(_("Note: {note}").format(note=shorten(note, 300)))
     if evidence:
         lines.append(_("Evidence: {evidence}").format(evidence=evidence))
-    lines.append(_("To correct it, edit your message or send a new update."))
+    if can_edit:
+        lines.append(_("To correct it, edit your message or send a new update."))
+    else:
+        lines.append(_("To correct it, send a new update."))
     return "\n".join(lines)
 
 

@@ -26,15 +26,29 @@ def command_word(command, language: str) -> str:
     return command.name
 
 
-def command_menus() -> list[tuple[str, list[tuple[str, str]]]]:
+def menu(language: str, roles: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The commands listed for any of `roles`, as (word, description) in `language`."""
     from bot.core.router import COMMANDS
 
-    menus = []
-    for language_code, language in MENUS:
-        with use_language(language):
-            entries = []
-            for command in COMMANDS:
-                description = _(command.help)
-                entries.append((command_word(command, language), description[:1].upper() + description[1:]))
-        menus.append((language_code, entries))
-    return menus
+    with use_language(language):
+        entries = []
+        for command in COMMANDS:
+            if not any(command.listed_for(role) for role in roles):
+                continue
+            description = _(command.help)
+            entries.append((command_word(command, language), description[:1].upper() + description[1:]))
+    return entries
+
+
+def command_menus() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The default menus (every chat without one of its own): what newcomers and focal points can
+    do. Coordinators and admins get their own menu in their chat (`staff_menu`)."""
+    from bot.core.router import UNREGISTERED
+    from storage.models.people import FOCAL
+
+    return [(language_code, menu(language, (UNREGISTERED, FOCAL))) for language_code, language in MENUS]
+
+
+def staff_menu(role: str, language: str) -> list[tuple[str, str]]:
+    """A coordinator's or admin's menu, set for their private chat (BotCommandScopeChat)."""
+    return menu(language, (role,))

@@ -17,7 +17,7 @@ import logging
 import re
 
 from aiohttp import web
-from telegram import BotCommand, Update
+from telegram import BotCommand, BotCommandScopeChat, MenuButtonCommands, Update
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
 
@@ -26,14 +26,15 @@ from bot.app import App
 from bot.config import Config
 from bot.core.messages import Reply
 from bot.ops.http import add_ops_routes, maybe_start_ops_server
-from bot.transports.base import DeliveryError, Transport
-from bot.transports.registry import send_addressed
-from bot.transports.telegram.commands import command_menus
+from bot.transports.base import Transport
+from bot.transports.replies import ReplyCourier
+from bot.transports.telegram.commands import command_menus, staff_menu
 from bot.transports.telegram.http import AiohttpRequest
 from bot.transports.telegram.ordering import ChatOrderedUpdates
 from bot.transports.telegram.render import CallbackData
 from bot.transports.telegram.transport import TelegramTransport
 from bot.transports.telegram.updates import ALLOWED_UPDATES, PLATFORM, to_incoming
+from storage import people
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,6 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # Telegram's updates are a few kilobytes; anything far larger is not from Telegram.
 MAX_WEBHOOK_BODY = 1024 * 1024
 _SECRET_ALPHABET = re.compile(r"[A-Za-z0-9_-]{1,256}")
-# A person waiting for an answer is worth waiting out a short rate limit for.
-REPLY_FLOOD_RETRIES = 2
 
 
 class TelegramSetupError(Exception):
@@ -96,12 +95,14 @@ class TelegramBot:
         transports: dict[str, Transport] | None = None,
         core_turn=None,
         serve_ops: bool = True,
+        courier: ReplyCourier | None = None,
     ):
         """`core`, `core_turn`: the process's Core and the lock giving it one update at a time on
         SQLite, when other platforms' runners share them; `transports`: the process's registry
         (bot.transports.registry), which this bot's transport joins and replies to chats on other
         platforms go through; `reminders`, `serve_ops`: this bot starts the reminder engine and, when
-        polling, the /healthz server itself."""
+        polling, the /healthz server itself; `courier`: the process's ReplyCourier, which the process
+        starts and stops (without one, the bot delivers its replies through one of its own)."""
         from bot.core.service import Core
 
         secret = app.config.secrets.telegram_bot_token
@@ -116,6 +117,8 @@ class TelegramBot:
         self.transport = TelegramTransport(self.application.bot, callbacks=CallbackData())
         self.transports: dict[str, Transport] = transports if transports is not None else {}
         self.transports[PLATFORM] = self.transport
+        self._own_courier = courier is None
+        self.courier = courier or ReplyCourier(app, self.transports)
         self.serve_ops = serve_ops
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)
@@ -174,13 +177,15 @@ class TelegramBot:
             from bot.reminders import start_reminder_engine
 
             self.engine = await start_reminder_engine(self.app, self.transports)
+        if self._own_courier:
+            await self.courier.start()
         log.info("Telegram bot @%s running (%s)", self.username, self.settings.mode)
 
     def stop_steps(self) -> list:
         """Stopping, in the order that loses nothing: no new updates, then no new reminders while
         in-flight sends finish, then the updates already taken are handled, then the connections close.
         Each step is separate so that a grace period can cut one short and still run the next."""
-        return [self.stop_intake, self._stop_engine, self.finish, self.close]
+        return [self.stop_intake, self._stop_engine, self.finish, self._stop_courier, self.close]
 
     async def stop(self) -> None:
         for step in self.stop_steps():
@@ -211,6 +216,10 @@ class TelegramBot:
         if self.application.running:
             await self.application.stop()
 
+    async def _stop_courier(self) -> None:
+        if self._own_courier:
+            await self.courier.stop()
+
     async def close(self) -> None:
         await self.application.shutdown()
 
@@ -222,11 +231,33 @@ class TelegramBot:
         await self.stop()
 
     async def _set_commands(self) -> None:
-        """The command menu in Vietnamese (also for users whose language has no menu) and in English."""
+        """The command menu in Vietnamese (also for users whose language has no menu) and in English;
+        each coordinator's and admin's chat gets their own; the menu button opens the menu."""
         for language_code, commands in command_menus():
             await self.application.bot.set_my_commands(
                 [BotCommand(name, description) for name, description in commands], language_code=language_code
             )
+        await self.application.bot.set_chat_menu_button(menu_button=MenuButtonCommands())
+        await self.update_staff_menus()
+
+    async def update_staff_menus(self) -> None:
+        """Every active coordinator's and admin's private chat shows their commands, in their language
+        (BotCommandScopeChat); everyone else sees the default menu."""
+        async with self.app.db.snapshot() as session:
+            staff = [
+                (member.role, member.language, identity.chat_id)
+                for member in await people.coordinators(session)
+                for identity in member.identities
+                if identity.platform == PLATFORM and identity.reachable
+            ]
+        for role, language, chat_id in staff:
+            try:
+                await self.application.bot.set_my_commands(
+                    [BotCommand(name, description) for name, description in staff_menu(role, language)],
+                    scope=BotCommandScopeChat(int(chat_id)),
+                )
+            except TelegramError as exc:  # one chat gone must not keep the others' menus from being set
+                log.warning("menu for a coordinator's chat not set: %s", exc)
 
     # -- webhook ------------------------------------------------------------------------------
 
@@ -292,6 +323,22 @@ class TelegramBot:
                 await update.callback_query.answer()
             except TelegramError as exc:
                 log.info("callback query not answered: %s", exc)
+        change = update.my_chat_member
+        if change is not None:
+            if change.chat.type in ("group", "supergroup") and change.new_chat_member.status in (
+                "left",
+                "kicked",
+            ):
+                async with self._core_turn:
+                    notices = await groups.bot_removed(
+                        self.app,
+                        platform=PLATFORM,
+                        chat_id=str(change.chat.id),
+                        title=change.chat.title or "",
+                    )
+                for reply in notices:
+                    await self._send_reply(str(change.chat.id), reply)
+            return
         message = update.message
         if message is not None and message.migrate_to_chat_id:
             async with self._core_turn:
@@ -315,15 +362,9 @@ class TelegramBot:
             await self._send_reply(incoming.chat_id, reply)
 
     async def _send_reply(self, chat_id: str, reply: Reply) -> None:
-        if reply.to_platform not in (None, PLATFORM):
-            # A chat on another platform (an applicant on Zalo told of a coordinator's tap, say).
-            await send_addressed(self.app, self.transports, reply)
-            return
-        target = reply.to_chat_id or chat_id
-        try:
-            await self.transport.deliver(target, reply, flood_retries=REPLY_FLOOD_RETRIES)
-        except DeliveryError as exc:
-            log.warning("reply to chat %s not delivered: %s", target, exc)
+        # A chat on another platform too (an applicant on Zalo told of a coordinator's tap, say):
+        # the courier has the process's registry.
+        await self.courier.deliver(reply.to_platform or PLATFORM, reply.to_chat_id or chat_id, reply)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error while handling an update", exc_info=context.error)

@@ -12,7 +12,7 @@ from bot.transports.telegram.render import CallbackData
 
 PLATFORM = "telegram"
 # Update types the bot asks Telegram for; anything else is not worth the traffic.
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 
 _ADDRESSED_COMMAND = re.compile(r"^(/[A-Za-z0-9_]+)@([A-Za-z0-9_]+)(?=\s|$)")
 

@@ -32,8 +32,10 @@ def delivery_error(exc: ZaloApiError | ZaloNetworkError, *, partial: bool = Fals
             retry_after=exc.retry_after or DEFAULT_RETRY_AFTER,
             outcome_unknown=partial,
         )
-    # The user blocked the bot, or never wrote to it (a bot may only answer people who did).
-    if code == 403 or (code == 400 and "not found" in description):
+    # The user blocked the bot, or never wrote to it (a bot may only answer people who did). The
+    # published error table lists 403 as an internal error, so a 403 is permanent only when its
+    # description says the user blocked the bot.
+    if (code == 403 and "block" in description) or (code == 400 and "not found" in description):
         return DeliveryError(message, permanent=True, outcome_unknown=partial)
     if code in (401, 404):
         # A revoked or mistyped bot token fails every message alike: it is no fault of the member.

@@ -8,8 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.app import App
 from bot.core.messages import Incoming
-from bot.transports.base import DeliveryError, Transport
-from bot.transports.registry import recipient_for, send_addressed
+from bot.transports.replies import ReplyCourier
 
 log = logging.getLogger(__name__)
 
@@ -60,29 +59,19 @@ class ChatQueue:
 class Conversation:
     """Runs the core on one Incoming and delivers its replies."""
 
-    def __init__(self, app: App, core, transports: dict[str, Transport]):
+    def __init__(self, app: App, core, courier: ReplyCourier):
         self.app = app
         self.core = core
-        self.transports = transports
+        self.courier = courier
 
     async def handle(self, incoming: Incoming) -> None:
         replies = await self.core.handle(incoming)
-        quoted = False
         for reply in replies:
             if reply.to_chat_id is not None:
-                if reply.to_platform is None:
-                    reply.to_platform = incoming.platform
                 # Another chat, perhaps on another platform: the process's registry has its transport.
-                await send_addressed(self.app, self.transports, reply)
+                await self.courier.deliver(reply.to_platform or incoming.platform, reply.to_chat_id, reply)
                 continue
-            platform, chat_id = incoming.platform, incoming.chat_id
-            recipient = await recipient_for(self.app, platform, chat_id, reply)
-            extra = {}
-            if not quoted and incoming.message_id and platform == "zalo_oa":
-                # An OA answers the follower's message itself: the first reply quotes it.
-                extra["reply_to"] = incoming.message_id
-                quoted = True
-            try:
-                await self.transports[platform].send(recipient, reply, **extra)
-            except DeliveryError as exc:
-                log.warning("reply to %s chat %s not delivered: %s", platform, chat_id, exc)
+            # An OA answers the follower's message itself: every reply quotes it, which is what makes
+            # it a free reply rather than a paid message (see docs/zalo.md).
+            reply_to = incoming.message_id if incoming.platform == "zalo_oa" else None
+            await self.courier.deliver(incoming.platform, incoming.chat_id, reply, reply_to=reply_to)

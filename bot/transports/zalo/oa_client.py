@@ -18,6 +18,8 @@ from bot.transports.zalo.client import ZaloNetworkError, network_error
 
 DEFAULT_API_URL = "https://openapi.zalo.me"
 DEFAULT_OAUTH_URL = "https://oauth.zaloapp.com/v4/oa/access_token"
+# ZNS template messages are sent from Zalo's business API host, with the OA's access token.
+DEFAULT_ZNS_URL = "https://business.openapi.zalo.me/message/template"
 
 # Error codes that decide what a caller does next (the OA API's published table).
 RATE_LIMITED = (-32,)  # the OA reached its API call limit
@@ -26,6 +28,8 @@ TOKEN_REJECTED = (-216, -220, -124)  # access token invalid / expired or removed
 OUTSIDE_WINDOW = (-230, -232, -305, -311)
 # The person is out of reach for this OA: unfollowed, blocked it, banned or inactive.
 RECIPIENT_GONE = (-213, -217, -222, -227)
+# The OA's monthly quota of paid messages is used up (our counting should have kept us below it).
+QUOTA_EXCEEDED = (-240, -244)
 
 __all__ = [
     "DEFAULT_API_URL",
@@ -60,6 +64,7 @@ class ZaloOAClient:
         app_secret: str,
         api_base_url: str = DEFAULT_API_URL,
         oauth_url: str = DEFAULT_OAUTH_URL,
+        zns_url: str = DEFAULT_ZNS_URL,
         timeout: float = 10.0,
         http: httpx.AsyncClient | None = None,
     ):
@@ -67,6 +72,7 @@ class ZaloOAClient:
         self._app_secret = app_secret
         self._api = api_base_url.rstrip("/")
         self._oauth_url = oauth_url
+        self._zns_url = zns_url
         self._timeout = timeout
         self._http = http or httpx.AsyncClient(timeout=timeout)
         self._owns_http = http is None
@@ -111,6 +117,26 @@ class ZaloOAClient:
         )
         return str((data or {}).get("message_id", ""))
 
+    async def send_zns(
+        self, access_token: str, *, phone: str, template_id: str, template_data: dict, tracking_id: str
+    ) -> str:
+        """A ZNS template message to a phone number ("84912345678"); returns Zalo's message id."""
+        try:
+            response = await self._http.post(
+                self._zns_url,
+                headers={"access_token": access_token},
+                json={
+                    "phone": phone,
+                    "template_id": template_id,
+                    "template_data": template_data,
+                    "tracking_id": tracking_id,
+                },
+            )
+        except httpx.HTTPError as exc:
+            raise network_error("zns", exc, access_token) from None
+        data = _data("zns", response)
+        return str((data or {}).get("msg_id", ""))
+
     async def upload_file(self, access_token: str, filename: str, content: bytes, mime_type: str) -> str:
         """Upload a PDF/DOC/DOCX (up to 5 MB) for a file message; returns the file token."""
         data = await self._request(
@@ -118,13 +144,16 @@ class ZaloOAClient:
         )
         return str((data or {}).get("token", ""))
 
-    async def send_file(self, access_token: str, file_token: str, *, user_id: str) -> str:
+    async def send_file(
+        self, access_token: str, file_token: str, *, user_id: str, message_id: str | None = None
+    ) -> str:
+        recipient = {"message_id": message_id} if message_id else {"user_id": user_id}
         data = await self._request(
             "POST",
             "/v3.0/oa/message/cs",
             access_token,
             json={
-                "recipient": {"user_id": user_id},
+                "recipient": recipient,
                 "message": {"attachment": {"type": "file", "payload": {"token": file_token}}},
             },
         )

@@ -1,10 +1,11 @@
 """The Transport for a Zalo Official Account (OA API v3), and its webhook's signature and events.
 
-An OA may send consultation messages only to followers who wrote to it recently: free within a window
-(48 hours by default, `[zalo] oa_reply_window_hours`), refused by Zalo after 7 days. A message outside
-the window fails with a DeliveryError that is permanent for this channel only (`channel_only`), so a
-reminder goes by the member's other channel, or to the coordinators' digest as undeliverable, and the
-member is not marked unreachable: their next message reopens the window.
+Every message part goes the way `oa_routes.choose_route` picks: a free reply quoting the member's
+latest message (counted, 8 per message), else a consultation message counted against the monthly
+quota. When neither is allowed the send fails with a DeliveryError that is permanent for this channel
+only (`channel_only`, `reply_window`), so a reminder goes by the member's other channel; when none
+is left the reminder engine asks `last_resort`, which sends a ZNS template message or says why it
+could not. The member is never marked unreachable for this: their next message reopens the window.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from collections.abc import Awaitable, Callable
 from bot.core.messages import Attachment, Document, Incoming, Reply
 from bot.i18n import use_language
 from bot.transports.base import DeliveryError, Recipient
+from bot.transports.zalo import oa_routes
 from bot.transports.zalo.client import ZaloNetworkError
 from bot.transports.zalo.files import SharedFiles
 from bot.transports.zalo.oa_client import (
     OUTSIDE_WINDOW,
+    QUOTA_EXCEEDED,
     RATE_LIMITED,
     RECIPIENT_GONE,
     TOKEN_REJECTED,
@@ -61,7 +64,7 @@ def oa_delivery_error(exc: Exception, *, partial: bool = False) -> DeliveryError
     message = f"zalo_oa: {exc.code} {exc.message}"
     if exc.code in RATE_LIMITED:
         return DeliveryError(message, permanent=False, retry_after=RATE_LIMIT_PAUSE, outcome_unknown=partial)
-    if exc.code in OUTSIDE_WINDOW:
+    if exc.code in OUTSIDE_WINDOW or exc.code in QUOTA_EXCEEDED:
         return DeliveryError(
             message, permanent=True, channel_only=True, reply_window=True, outcome_unknown=partial
         )
@@ -84,6 +87,9 @@ class ZaloOATransport:
         tz: zoneinfo.ZoneInfo,
         reply_window: dt.timedelta,
         files: SharedFiles | None = None,
+        consultation_quota: int = 0,
+        zns_template_id: str | None = None,
+        zns_params: dict[str, str] | None = None,
     ):
         self.client = client
         self.tokens = tokens
@@ -93,6 +99,9 @@ class ZaloOATransport:
         self._window = reply_window
         self._files = files
         self._names: dict[str, str] = {}
+        self.consultation_quota = consultation_quota
+        self.zns_template_id = zns_template_id
+        self.zns_params = dict(zns_params or {})
 
     async def check(self) -> dict:
         """The OA's profile: proves that the stored access token (or its renewal) works."""
@@ -117,33 +126,112 @@ class ZaloOATransport:
             await repository.record_contact(session, user_id, message_id, self._clock.now())
 
     async def send(self, recipient: Recipient, reply: Reply, *, reply_to: str | None = None) -> str:
-        """Deliver `reply`; with `reply_to` (the user's message id) the first message answers it."""
-        await self._check_window(recipient.chat_id)
+        """Deliver `reply`, each part the cheapest way allowed (see `oa_routes`). `reply_to`: the
+        follower's message this answers; the route quotes their latest message, which is that one
+        unless they wrote again since."""
         with use_language(recipient.language):
             parts = await render_reply(
                 reply, limit=self.max_text_length, tz=self._tz, files=self._files, can_upload=_uploadable
             )
         first_id = ""
         for index, part in enumerate(parts):
+            quote = await self._take_route(recipient.chat_id, reply_to, partial=index > 0)
             try:
-                message_id = await self._send_part(recipient.chat_id, part, reply_to if index == 0 else None)
+                message_id = await self._send_part(recipient.chat_id, part, quote)
             except (ZaloOAError, ZaloNetworkError, TokenUnavailable) as exc:
                 raise oa_delivery_error(exc, partial=index > 0) from exc
             first_id = first_id or message_id
         return first_id
 
-    async def _check_window(self, user_id: str) -> None:
+    # -- routes and what they cost ------------------------------------------------------------------
+
+    def _month(self, now: dt.datetime) -> str:
+        return now.astimezone(self._tz).strftime("%Y-%m")
+
+    async def facts(self, user_id: str, *, other_channel: bool) -> oa_routes.OAFacts:
+        now = self._clock.now()
         async with self._db.snapshot() as session:
             contact = await repository.last_contact(session, user_id)
-            last = contact.last_message_at if contact else None
-        if last is None or self._clock.now() - last > self._window:
-            since = f"last message {last.isoformat()}" if last else "never wrote to the OA"
-            raise DeliveryError(
-                f"zalo_oa: outside the reply window ({since})",
-                permanent=True,
-                channel_only=True,
-                reply_window=True,
+            used = await repository.quota_used(session, self._month(now), oa_routes.CONSULTATION)
+            phone = (
+                await repository.consented_phone(session, PLATFORM, user_id) if self.zns_template_id else None
             )
+        return oa_routes.OAFacts(
+            last_message_id=contact.last_message_id if contact else None,
+            last_message_at=contact.last_message_at if contact else None,
+            replies_used=contact.replies_used if contact else 0,
+            consultations_used=used,
+            consultation_quota=self.consultation_quota,
+            other_channel=other_channel,
+            zns_template=self.zns_template_id is not None,
+            phone=phone is not None,
+        )
+
+    async def _take_route(
+        self, user_id: str, reply_to: str | None = None, *, partial: bool = False
+    ) -> str | None:
+        """Spend what the route costs and return the message id to quote (None: a consultation
+        message); raise the channel-only DeliveryError when the OA may not write now."""
+        for _ in range(3):  # a lost race for the last free reply or quota unit: choose again
+            now = self._clock.now()
+            facts = await self.facts(user_id, other_channel=True)
+            if reply_to and reply_to != facts.last_message_id:
+                # An answer to an earlier message, sent just after it (the follower wrote again in the
+                # meantime): it quotes the message it answers; its replies are not ours to count.
+                return reply_to
+            route = oa_routes.choose_route(facts, now, free_window=self._window)
+            async with self._db.transaction() as session:
+                if route.kind == oa_routes.REPLY:
+                    if await repository.spend_reply(
+                        session, user_id, facts.last_message_id, oa_routes.REPLIES_PER_MESSAGE
+                    ):
+                        return facts.last_message_id
+                elif route.kind == oa_routes.CONSULTATION:
+                    if await repository.spend_quota(
+                        session, self._month(now), oa_routes.CONSULTATION, self.consultation_quota
+                    ):
+                        return None
+                else:
+                    raise DeliveryError(
+                        f"zalo_oa: {route.describe()}",
+                        permanent=True,
+                        channel_only=True,
+                        reply_window=True,
+                        outcome_unknown=partial,
+                    )
+        raise DeliveryError("zalo_oa: the free replies and quota were taken meanwhile", permanent=False)
+
+    async def last_resort(self, recipient: Recipient, reply: Reply, fields: dict[str, str]) -> str:
+        """When every other channel of the member is closed for now: the OA itself if a route opened
+        meanwhile, else a ZNS template message, else a DeliveryError naming why (for the digest)."""
+        now = self._clock.now()
+        facts = await self.facts(recipient.chat_id, other_channel=False)
+        route = oa_routes.choose_route(facts, now, free_window=self._window)
+        if route.kind in (oa_routes.REPLY, oa_routes.CONSULTATION):
+            return await self.send(recipient, reply)
+        if route.kind != oa_routes.ZNS:
+            raise DeliveryError(
+                f"zalo_oa: {route.describe()}", permanent=True, channel_only=True, reply_window=True
+            )
+        async with self._db.snapshot() as session:
+            phone = await repository.consented_phone(session, PLATFORM, recipient.chat_id)
+        data = {name: fields.get(field, "") for name, field in self.zns_params.items()}
+        try:
+            message_id = await self._with_token(
+                lambda token: self.client.send_zns(
+                    token,
+                    phone=phone,
+                    template_id=self.zns_template_id,
+                    template_data=data,
+                    tracking_id=fields.get("reference", "")[:48],
+                )
+            )
+        except (ZaloOAError, ZaloNetworkError, TokenUnavailable) as exc:
+            raise oa_delivery_error(exc) from exc
+        async with self._db.transaction() as session:
+            # Counted for the monthly report of what the OA spent; ZNS has no quota of ours.
+            await repository.spend_quota(session, self._month(now), oa_routes.ZNS, 1 << 30)
+        return message_id
 
     async def _send_part(self, user_id: str, part, reply_to: str | None) -> str:
         if isinstance(part, TextPart):
@@ -152,7 +240,9 @@ class ZaloOATransport:
             )
         if isinstance(part, PhotoPart):
             text = f"{part.caption}\n{part.url}" if part.caption else part.url
-            return await self._with_token(lambda token: self.client.send_text(token, text, user_id=user_id))
+            return await self._with_token(
+                lambda token: self.client.send_text(token, text, user_id=user_id, message_id=reply_to)
+            )
         assert isinstance(part, FilePart)
         document = part.document
         file_token = await self._with_token(
@@ -160,7 +250,9 @@ class ZaloOATransport:
                 token, document.filename, document.content, document.mime_type
             )
         )
-        return await self._with_token(lambda token: self.client.send_file(token, file_token, user_id=user_id))
+        return await self._with_token(
+            lambda token: self.client.send_file(token, file_token, user_id=user_id, message_id=reply_to)
+        )
 
     async def _with_token(self, call: Callable[[str], Awaitable[str]]) -> str:
         token = await self.tokens.current()
@@ -227,4 +319,5 @@ def incoming_from_event(event: dict) -> Incoming | None:
         message_id=msg_id,
         update_key=msg_id,
         attachment=attachment,
+        can_edit=False,  # an OA is told of no edits
     )

@@ -102,10 +102,14 @@ async def render_reply(
         else:
             beginning = digest(document.content, document.mime_type, digest_limit)
             if beginning:
-                text = _("📄 Zalo cannot carry the file {filename}. It begins:").format(
-                    filename=document.filename
-                )
-                text = f"{text}\n{beginning}"
+                # No link can be offered ([zalo] public_base_url unset): say so, and what is
+                # shown instead, so that nobody takes the opening lines for the whole file.
+                text = _(
+                    "📄 Zalo cannot carry the file {filename}, and no download link is set up here. "
+                    "Its text in brief:"
+                ).format(filename=document.filename)
+                after = _("To get the file itself, ask for it on Telegram or ask a coordinator to send it.")
+                text = f"{text}\n{beginning}\n\n{after}"
             else:
                 text = _(
                     "📄 Zalo cannot carry the file {filename}. Ask for it on Telegram, or ask a coordinator to send it."

@@ -24,6 +24,8 @@ from bot.app import App
 from bot.ops.http import add_ops_routes, maybe_start_ops_server
 from bot.reminders import start_reminder_engine
 from bot.transports.base import Transport
+from bot.transports.replies import ReplyCourier
+from bot.transports.zalo.authorisation import OAAuthorisation
 from bot.transports.zalo.bot_transport import ZaloBotTransport
 from bot.transports.zalo.client import ZaloApiError, ZaloBotClient, ZaloNetworkError
 from bot.transports.zalo.conversation import ChatQueue, Conversation
@@ -38,6 +40,8 @@ log = logging.getLogger(__name__)
 # Longest pause between getUpdates attempts while Zalo is unreachable.
 MAX_POLL_BACKOFF = 60.0
 MAX_BODY = 1024 * 1024
+# On stop, how long an answer to getUpdates in flight is awaited before the long poll is cut.
+POLL_STOP_WAIT = 0.5
 
 
 class ZaloSetupError(Exception):
@@ -86,6 +90,7 @@ def oa_transport(app: App, http: httpx.AsyncClient | None = None) -> ZaloOATrans
         app_secret=app_secret,
         api_base_url=config.oa_api_base_url,
         oauth_url=config.oa_oauth_url,
+        zns_url=config.zns_api_url,
         timeout=config.request_timeout,
         http=http,
     )
@@ -105,6 +110,9 @@ def oa_transport(app: App, http: httpx.AsyncClient | None = None) -> ZaloOATrans
         tz=app.config.tz,
         reply_window=dt.timedelta(hours=config.oa_reply_window_hours),
         files=shared_files(app),
+        consultation_quota=config.oa_monthly_consultation_quota,
+        zns_template_id=config.zns_template_id,
+        zns_params=config.zns_params,
     )
 
 
@@ -122,13 +130,16 @@ class ZaloRunner:
         reminders: bool = True,
         serve_ops: bool = True,
         share_server_with: ZaloRunner | None = None,
+        courier: ReplyCourier | None = None,
     ):
         """`transports`: the process's registry (bot.transports.registry), which this runner's
         transport joins and its replies to other chats go through; `other_transports`: send-only
         transports of the other platforms, for a registry of its own. `reminders`, `serve_ops`: this
         runner starts the reminder engine and (without a web server) the /healthz server itself.
         `share_server_with`: the Official Account runner of the same process, whose web server also
-        takes this runner's webhook (both listen on `[zalo] webhook_port`)."""
+        takes this runner's webhook (both listen on `[zalo] webhook_port`). `courier`: the process's
+        ReplyCourier (bot.transports.replies), which the process starts and stops; without one, this
+        runner delivers its replies through a courier of its own."""
         from bot.core.service import Core
 
         self.app = app
@@ -158,13 +169,25 @@ class ZaloRunner:
                 raise ZaloSetupError(
                     "webhook mode needs [zalo] webhook_url and ZALO_WEBHOOK_SECRET (8 to 256 characters)"
                 )
+            if self.config.mode == "webhook" and not _https_or_loopback(self.config.webhook_url):
+                raise ZaloSetupError(
+                    f"[zalo] webhook_url must be an https:// URL (the Bot API refuses any other), "
+                    f"not {self.config.webhook_url!r}"
+                )
             self.transport = bot_transport(app, self._http)
             self.client = self.transport.client
         self.transports: dict[str, Transport] = transports if transports is not None else {}
         self.transports[self.transport.platform] = self.transport
         for platform, other in (other_transports or {}).items():
             self.transports.setdefault(platform, other)
-        self.conversation = Conversation(app, core or Core(app), self.transports)
+        self._own_courier = courier is None
+        self.courier = courier or ReplyCourier(app, self.transports)
+        self.conversation = Conversation(app, core or Core(app), self.courier)
+        self.authorisation = (
+            OAAuthorisation(app, self.tokens, self.courier, app_id=secrets.zalo_oa_app_id)
+            if official_account
+            else None
+        )
         self.queue = ChatQueue(self.config.concurrent_updates)
         self.reminders = reminders
         self.serve_ops = serve_ops
@@ -196,6 +219,10 @@ class ZaloRunner:
             await self._start_bot()
         if self.reminders:
             self.engine = await start_reminder_engine(self.app, self.transports)
+        if self._own_courier:
+            await self.courier.start()
+        if self.authorisation is not None:
+            self.authorisation.start(self.config.oa_token_check_minutes * 60)
         if self.config.mode == "polling" and not self.official_account:
             self._poller = asyncio.create_task(self._poll(), name="zalo-poll")
 
@@ -206,7 +233,7 @@ class ZaloRunner:
 
     def stop_steps(self) -> list[Callable[[], Awaitable[object]]]:
         """In order: take no new updates, finish those taken, stop reminders, close connections."""
-        return [self.stop_intake, self.finish, self._stop_engine, self.close]
+        return [self.stop_intake, self.finish, self._stop_engine, self._stop_courier, self.close]
 
     async def _start_bot(self) -> None:
         try:
@@ -219,7 +246,16 @@ class ZaloRunner:
             raise ZaloSetupError(f"cannot reach the Zalo Bot API at [zalo] api_base_url: {exc}") from exc
         log.info("Zalo bot %s (%s) starting in %s mode", me.display_name, me.account_name, self.config.mode)
         if self.config.mode == "webhook":
-            await self.client.set_webhook(self.config.webhook_url, self._webhook_secret)
+            try:
+                await self.client.set_webhook(self.config.webhook_url, self._webhook_secret)
+                info = await self.client.get_webhook_info()
+            except (ZaloApiError, ZaloNetworkError) as exc:
+                raise ZaloSetupError(f"Zalo refused [zalo] webhook_url: {exc}") from exc
+            # The API's own account of the webhook it will call: anything else means updates go elsewhere.
+            if str(info.get("url") or "") != self.config.webhook_url:
+                raise ZaloSetupError(
+                    f"Zalo reports the webhook as {info.get('url')!r}, not [zalo] webhook_url: set it again"
+                )
         else:
             # getUpdates answers nothing while a webhook is set (a previous webhook deployment, say).
             await self.client.delete_webhook()
@@ -262,8 +298,12 @@ class ZaloRunner:
     async def stop_intake(self) -> None:
         self._stopping.set()
         if self._poller is not None:
-            # A getUpdates answer in flight carries an update Zalo will not hand out again: let the
-            # long poll end (the shutdown grace period bounds the wait) rather than cancel it.
+            # An answer already on its way carries an update Zalo will not hand out again: give it a
+            # moment. A long poll still waiting for news is cut short: waiting out its 30 seconds
+            # would outlast the shutdown grace period.
+            done, _ = await asyncio.wait({self._poller}, timeout=POLL_STOP_WAIT)
+            if not done:
+                self._poller.cancel()
             try:
                 await self._poller
             except asyncio.CancelledError:
@@ -276,6 +316,12 @@ class ZaloRunner:
     async def _stop_engine(self) -> None:
         if self.engine is not None:
             await self.engine.stop()
+
+    async def _stop_courier(self) -> None:
+        if self.authorisation is not None:
+            await self.authorisation.stop()
+        if self._own_courier:
+            await self.courier.stop()
 
     async def close(self) -> None:
         if self._poller is not None and not self._poller.done():
@@ -380,6 +426,17 @@ class ZaloRunner:
                 "Cache-Control": "private, no-store",
             },
         )
+
+
+def _https_or_loopback(url: str | None) -> bool:
+    """The Bot API takes only https webhooks; plain http is allowed for this machine alone, where an
+    emulator or a local proxy listens."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url or "")
+    if parts.scheme == "https" and parts.hostname:
+        return True
+    return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
 
 
 def _quote(filename: str) -> str:

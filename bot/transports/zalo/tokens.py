@@ -22,6 +22,11 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 LEASE = dt.timedelta(seconds=60)
+# Zalo: a refresh token is valid for three months from when it is issued, and is spent by its use.
+REFRESH_TOKEN_LIFETIME = dt.timedelta(days=90)
+# The pair is renewed at least this often whatever the traffic, so a quiet OA never runs into the
+# refresh token's three months.
+KEEP_ALIVE_EVERY = dt.timedelta(days=1)
 # Renew this long before the access token expires, so that no message meets an expired token.
 EARLY = dt.timedelta(minutes=10)
 # How often, and how many times, a caller that lost the claim looks for the winner's new token.
@@ -61,8 +66,12 @@ class OATokenStore:
                         "no OA token stored yet: set ZALO_OA_ACCESS_TOKEN and ZALO_OA_REFRESH_TOKEN"
                     )
             return
+        now = self._clock.now()
         async with self._db.transaction() as session:
-            await repository.seed_token(session, self._app_id, access, refresh, self._clock.now())
+            # Zalo does not say when a pair was issued: counted from when it was given to us.
+            await repository.seed_token(
+                session, self._app_id, access, refresh, now, now + REFRESH_TOKEN_LIFETIME
+            )
 
     async def current(self) -> str:
         async with self._db.snapshot() as session:
@@ -75,6 +84,28 @@ class OATokenStore:
         if expires_at is not None and expires_at - EARLY <= self._clock.now():
             return await self.refresh(access)
         return access
+
+    async def keep_alive(self) -> bool:
+        """Renew the pair when it was last renewed a day ago or more, or its access token is about to
+        expire; True when it was renewed. Raises TokenUnavailable when Zalo refuses."""
+        now = self._clock.now()
+        async with self._db.snapshot() as session:
+            row = await repository.get_token(session, self._app_id)
+            if row is None:
+                raise TokenUnavailable(
+                    "no OA token stored: run with ZALO_OA_ACCESS_TOKEN and ZALO_OA_REFRESH_TOKEN"
+                )
+            access, renewed_at, expires_at = row.access_token, row.updated_at, row.expires_at
+        due = now - renewed_at >= KEEP_ALIVE_EVERY or (expires_at is not None and expires_at - EARLY <= now)
+        if not due:
+            return False
+        await self.refresh(access)
+        return True
+
+    async def refresh_expiry(self) -> dt.datetime | None:
+        async with self._db.snapshot() as session:
+            row = await repository.get_token(session, self._app_id)
+            return row.refresh_expires_at if row is not None else None
 
     async def refresh(self, stale_access_token: str) -> str:
         """A fresh access token in place of `stale_access_token` (refreshing it only if nobody has)."""
@@ -121,6 +152,7 @@ class OATokenStore:
                 pair.refresh_token,
                 now + dt.timedelta(seconds=pair.expires_in),
                 now,
+                now + REFRESH_TOKEN_LIFETIME,
             )
         if not stored:  # the environment's pair was replaced while we refreshed: that one wins
             log.warning("OA tokens were replaced during a refresh; using the replacement")

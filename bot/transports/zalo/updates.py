@@ -29,9 +29,11 @@ def incoming_from_update(update: dict) -> Incoming | None:
     attachment = None
     if event == "message.text.received":
         text = str(message.get("text") or "")
-    elif event == "message.image.received" and message.get("photo_url"):
+    elif event == "message.image.received" and (message.get("photo_url") or message.get("photo")):
+        # The published Message object names the picture's URL `photo`; some payloads say `photo_url`.
         text = str(message.get("caption") or "")
-        attachment = Attachment(file_id=str(message["photo_url"]), mime_type="image/*")
+        url = message.get("photo_url") or message.get("photo")
+        attachment = Attachment(file_id=str(url), mime_type="image/*")
     else:
         return None
     return Incoming(
@@ -43,6 +45,9 @@ def incoming_from_update(update: dict) -> Incoming | None:
         message_id=message_id,
         # Zalo updates have no update id; the message id is unique and what a re-delivery repeats.
         update_key=message_id,
+        # The Bot API has no edit event and takes pictures, not files, from people.
+        can_edit=False,
+        can_send_files=False,
         is_group=str(chat.get("chat_type", "")).upper() == "GROUP",
         attachment=attachment,
     )

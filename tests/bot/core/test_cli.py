@@ -149,3 +149,59 @@ def test_members_list_shows_who_is_registered_where(database, capsys):
         }
     ]
     assert rows == expected
+
+
+def _phone_on_file(url: str) -> tuple:
+    async def read():
+        db = Database(url)
+        try:
+            async with db.snapshot() as session:
+                from storage.models.people import Member
+
+                member = await session.get(Member, 1)
+                return member.phone, member.phone_consent_at is not None
+        finally:
+            await db.dispose()
+
+    return asyncio.run(read())
+
+
+def test_an_admin_records_a_members_phone_number_for_zns_with_their_consent(database, capsys):
+    _run(database, "invite", "create", "--agency", "Sở Du lịch")
+    _start(database, "lan", _code(capsys.readouterr().out))
+
+    code = _run(database, "members", "phone", "1", "091 234 5678", "--consent-given")
+
+    assert code == 0
+    assert capsys.readouterr().out.strip() == "Lan: ZNS number 84912345678"
+    assert _phone_on_file(database) == ("84912345678", True)
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["0912345678"], "add --consent-given"),
+        (["12345", "--consent-given"], "is not a Vietnamese mobile number"),
+        ([], "give either a phone number"),
+    ],
+)
+def test_a_phone_number_without_consent_or_malformed_is_refused(database, capsys, args, expected):
+    _run(database, "invite", "create", "--agency", "Sở Du lịch")
+    _start(database, "lan", _code(capsys.readouterr().out))
+
+    code = _run(database, "members", "phone", "1", *args)
+
+    assert code != 0
+    assert expected in capsys.readouterr().err
+    assert _phone_on_file(database) == (None, False)
+
+
+def test_a_phone_number_is_forgotten_on_request(database, capsys):
+    _run(database, "invite", "create", "--agency", "Sở Du lịch")
+    _start(database, "lan", _code(capsys.readouterr().out))
+    _run(database, "members", "phone", "1", "+84912345678", "--consent-given")
+
+    code = _run(database, "members", "phone", "1", "--clear")
+
+    assert code == 0
+    assert _phone_on_file(database) == (None, False)

@@ -208,3 +208,25 @@ async def test_in_a_group_the_guided_update_takes_the_note_as_a_reply_to_the_bot
     assert hidden is None
     assert saved.text.startswith("Saved: task II.1 — in progress.")
     assert "Note: Đã in 2.000 tờ rơi" in saved.text
+
+
+async def group_links(db) -> list[str]:
+    async with db.snapshot() as session:
+        return [link.chat_id for link in await session.scalars(select(GroupLink))]
+
+
+async def test_removing_the_bot_from_a_linked_group_unlinks_it_and_tells_the_coordinators(
+    telegram, start_bot, sqlite_db
+):
+    await start_bot()
+    _built, group, ha, lan, _tung = await linked_group(telegram, sqlite_db)
+
+    await telegram.remove_bot(group, by=lan)
+
+    (notice,) = await telegram.wait_for_messages(ha.id, 1)
+    assert notice.text.startswith(
+        "The bot was removed from the group “Sở Du lịch — báo cáo”, which reported for Sở Du lịch: "
+        "the group is no longer linked."
+    )
+    assert await group_links(sqlite_db) == []
+    assert telegram.sent_to(lan.id) == []  # only coordinators are told

@@ -61,4 +61,4 @@ async def test_the_run_command_serves_telegram_until_sigterm(telegram, tmp_path)
     assert process.returncode == 0
     # Bot API URLs carry the token; nothing the process logged may.
     assert telegram.token.split(":")[1] not in err.decode()
-    assert {"tonghop", "capnhat"} <= {c["command"] for c in telegram.commands_for("vi")}
+    assert {"dangky", "capnhat"} <= {c["command"] for c in telegram.commands_for("vi")}

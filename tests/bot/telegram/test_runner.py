@@ -9,7 +9,9 @@ import aiohttp
 import pytest
 
 from bot.transports.telegram.runner import SECRET_HEADER
+from storage.models.people import ADMIN, COORDINATOR
 from tests.bot.telegram.conftest import WEBHOOK_SECRET
+from tests.factories import make_member
 
 MODES = ["polling", "webhook"]
 
@@ -33,10 +35,32 @@ async def test_commands_are_registered_in_vietnamese_and_english(telegram, start
     english = [c["command"] for c in telegram.commands_for("en")]
 
     assert telegram.commands_for("") == telegram.commands_for("vi")
-    assert {"start", "capnhat", "tonghop", "chuabaocao", "huy"} <= set(vietnamese)
-    assert {"start", "update", "summary", "missing", "cancel"} <= set(english)
-    summary = next(c for c in telegram.commands_for("en") if c["command"] == "summary")
-    assert summary["description"] == "The reporting cycle at a glance"
+    assert {"start", "capnhat", "huy"} <= set(vietnamese)
+    assert {"start", "update", "cancel"} <= set(english)
+    update = next(c for c in telegram.commands_for("en") if c["command"] == "update")
+    assert update["description"] == "Report progress on a task"
+    # What only coordinators may do is not offered to everyone.
+    assert not {"tonghop", "xuat", "nhacnho"} & set(vietnamese)
+
+
+async def test_a_coordinators_chat_has_a_menu_of_their_own_in_their_language(telegram, start_bot, sqlite_db):
+    async with sqlite_db.transaction() as session:
+        await make_member(session, "Hà", role=COORDINATOR, platform="telegram", user_id="1001", language="en")
+        await make_member(session, "Quân", role=ADMIN, platform="telegram", user_id="1002", language="vi")
+
+    await start_bot()
+
+    coordinator = [c["command"] for c in telegram.commands_for("", {"type": "chat", "chat_id": 1001})]
+    admin = [c["command"] for c in telegram.commands_for("", {"type": "chat", "chat_id": 1002})]
+    assert {"summary", "missing", "remind", "export", "invite", "pending", "update"} <= set(coordinator)
+    assert "start" not in coordinator
+    assert {"tonghop", "xuat", "moi"} <= set(admin)
+
+
+async def test_the_menu_button_opens_the_command_menu(telegram, start_bot):
+    await start_bot()
+
+    assert telegram.menu_buttons[None] == {"type": "commands"}
 
 
 async def test_polling_asks_only_for_the_update_types_the_bot_handles(telegram, start_bot):
@@ -44,7 +68,10 @@ async def test_polling_asks_only_for_the_update_types_the_bot_handles(telegram, 
 
     polls = await telegram.wait_for(lambda: telegram.calls_to("getUpdates"))
 
-    assert polls[0].params["allowed_updates"] == '["message", "edited_message", "callback_query"]'
+    assert (
+        polls[0].params["allowed_updates"]
+        == '["message", "edited_message", "callback_query", "my_chat_member"]'
+    )
 
 
 async def test_webhook_mode_registers_the_webhook_with_its_secret(telegram, start_bot):
@@ -52,7 +79,12 @@ async def test_webhook_mode_registers_the_webhook_with_its_secret(telegram, star
 
     assert telegram.webhook.url == bot.webhook_url
     assert telegram.webhook.secret_token == WEBHOOK_SECRET
-    assert telegram.webhook.allowed_updates == {"message", "edited_message", "callback_query"}
+    assert telegram.webhook.allowed_updates == {
+        "message",
+        "edited_message",
+        "callback_query",
+        "my_chat_member",
+    }
 
 
 async def post(url: str, body: bytes, secret: str | None = WEBHOOK_SECRET) -> int:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import socket
+from dataclasses import dataclass
 
 from bot.app import App
 from bot.config import load_config
 from bot.transports.zalo.runner import ZaloRunner
+from tests.emulators.zalo_bot import ZaloBotEmulator
+from tests.emulators.zalo_oa import ZaloOAEmulator
 
 
 def free_port() -> int:
@@ -34,9 +37,74 @@ async def start_official_account(db, clock, api) -> ZaloRunner:
         api.environment(),
         oa_api_base_url=api.api_base_url,
         oa_oauth_url=api.oauth_url,
+        zns_api_url=api.zns_url,
         webhook_port=0,
     )
     runner = ZaloRunner(app, official_account=True)
     await runner.start()
     api.webhook_url = f"http://127.0.0.1:{runner.port}/zalo-oa"
     return runner
+
+
+MODES = ("polling", "webhook", "official_account")
+
+
+@dataclass
+class Zalo:
+    """One way of reaching people on Zalo, seen from the people's side."""
+
+    mode: str
+    api: ZaloBotEmulator | ZaloOAEmulator
+    runner: ZaloRunner
+
+    @property
+    def platform(self) -> str:
+        return self.runner.transport.platform
+
+    async def say(self, user_id: str, text: str, name: str = "Trần Thị Lan") -> list[str]:
+        """Send as the user; the texts the bot answered with."""
+        before = len(self.texts(user_id))
+        await self.api.user_sends(user_id, text, name=name)
+        if self.mode == "polling":
+            # The update is first fetched by the runner: wait for the first answer to arrive.
+            await self.api.wait_for_messages(user_id, before + 1)
+        await self.runner.queue.drain()
+        return self.texts(user_id)[before:]
+
+    def texts(self, user_id: str) -> list[str]:
+        return self.api.texts_to(user_id)
+
+
+async def start_zalo(mode: str, db, clock) -> tuple[Zalo, callable]:
+    if mode == "official_account":
+        api = await ZaloOAEmulator(clock=clock).start()
+        env = api.environment()
+        app = make_app(
+            db,
+            clock,
+            env,
+            oa_api_base_url=api.api_base_url,
+            oa_oauth_url=api.oauth_url,
+            zns_api_url=api.zns_url,
+            webhook_port=0,
+        )
+        runner = ZaloRunner(app, official_account=True)
+        await runner.start()
+        api.webhook_url = f"http://127.0.0.1:{runner.port}/zalo-oa"
+    else:
+        api = await ZaloBotEmulator(clock=clock).start()
+        settings = {"api_base_url": api.base_url, "poll_timeout": 1}
+        env = {"ZALO_BOT_TOKEN": api.token}
+        if mode == "webhook":
+            port = free_port()
+            env["ZALO_WEBHOOK_SECRET"] = "s3cret-webhook-token"
+            settings.update(mode="webhook", webhook_port=port, webhook_url=f"http://127.0.0.1:{port}/zalo")
+        app = make_app(db, clock, env, **settings)
+        runner = ZaloRunner(app, official_account=False)
+        await runner.start()
+
+    async def stop() -> None:
+        await runner.stop()
+        await api.stop()
+
+    return Zalo(mode, api, runner), stop

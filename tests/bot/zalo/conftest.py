@@ -6,8 +6,11 @@ import pytest
 
 from bot.transports.zalo.client import ZaloBotClient
 from bot.transports.zalo.oa_client import ZaloOAClient
+from storage.models.people import COORDINATOR
+from tests.bot.zalo.apps import MODES, start_zalo
 from tests.emulators.zalo_bot import ZaloBotEmulator
 from tests.emulators.zalo_oa import ZaloOAEmulator
+from tests.factories import make_member, make_plan
 
 # Short enough that a stalled answer fails a test run quickly, long enough for a loaded machine.
 CLIENT_TIMEOUT = 1.0
@@ -45,3 +48,37 @@ async def oa_client(zalo_oa_api):
     )
     yield client
     await client.aclose()
+
+
+# -- people on Zalo, for the scenario tests (a test module may define its own) --------------------------
+
+
+@pytest.fixture(params=MODES)
+async def zalo(request, db, clock):
+    side, stop = await start_zalo(request.param, db, clock)
+    yield side
+    await stop()
+
+
+@pytest.fixture
+async def plan(db):
+    async with db.transaction() as session:
+        return await make_plan(session)
+
+
+@pytest.fixture
+async def chi(db, zalo, plan) -> str:
+    """Chi, coordinator at Sở TTTT, on Zalo."""
+    async with db.transaction() as session:
+        await make_member(session, "Chi", role=COORDINATOR, platform=zalo.platform, user_id="chi")
+    return "chi"
+
+
+@pytest.fixture
+async def lan(db, zalo, plan) -> str:
+    """Lan, focal point for Sở Du lịch, on Zalo."""
+    async with db.transaction() as session:
+        await make_member(
+            session, "Lan", agency=plan.agencies["Sở Du lịch"], platform=zalo.platform, user_id="lan"
+        )
+    return "lan"

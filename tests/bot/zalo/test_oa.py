@@ -56,6 +56,7 @@ async def follower_writes(api, transport, user_id: str, text: str) -> dict:
     event = api.event(user_id, text)
     api._last_interaction[user_id] = api.clock.now()
     api._user_messages[event["message"]["msg_id"]] = user_id
+    api._message_times[event["message"]["msg_id"]] = api.clock.now()
     await transport.record_message(user_id, event["message"]["msg_id"])
     return event
 

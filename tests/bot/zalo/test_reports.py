@@ -48,7 +48,11 @@ async def test_without_links_the_report_arrives_as_its_opening_lines(zalo_bot_ap
     digest = zalo_bot_api.texts_to("chi")[1]
     lines = digest.splitlines()
     assert lines[0] == "Kết quả thực hiện Kế hoạch số 87/KH-UBND, từ 1/1/2020 đến 20/6/2020"
-    assert lines[1] == f"📄 Zalo không gửi được tệp {word.filename}. Phần đầu của tệp:"
+    assert lines[1] == (
+        f"📄 Zalo không gửi được tệp {word.filename} và nơi đây chưa có đường tải tệp. Tóm tắt nội dung tệp:"
+    )
+    # Labelled as a summary, with how to get the file itself.
+    assert lines[-1] == "Để nhận chính tệp này, hãy yêu cầu qua Telegram hoặc nhờ cán bộ điều phối gửi."
     assert "Kỳ báo cáo: từ 1/1/2020 đến 20/6/2020" in lines
     assert "I. TÌNH HÌNH BÁO CÁO CỦA CÁC ĐƠN VỊ" in lines
 

@@ -272,6 +272,7 @@ class TelegramEmulator:
         self.calls: list[ApiCall] = []
         self.callback_queries: dict[str, CallbackQuery] = {}
         self.commands: dict[tuple[str, str], list[dict]] = {}
+        self.menu_buttons: dict[int | None, dict] = {}  # chat id (None: every chat) -> button
         self.files: dict[str, UploadedFile] = {}
         self.webhook: Webhook | None = None
         self.webhook_deliveries: list[WebhookDelivery] = []
@@ -355,6 +356,23 @@ class TelegramEmulator:
 
     def kick(self, chat: Chat) -> None:
         chat.blocked = True
+
+    async def remove_bot(self, chat: Chat, by: User) -> dict:
+        """Someone removes the bot from a group: sends there fail from now on, and the bot is told
+        with a `my_chat_member` update (if it asked for that type)."""
+        chat.blocked = True
+        bot = {"id": self.bot_id, "is_bot": True, "first_name": self.first_name, "username": self.username}
+        return await self._enqueue(
+            {
+                "my_chat_member": {
+                    "chat": chat.to_api(),
+                    "from": by.to_api(),
+                    "date": self._now(),
+                    "old_chat_member": {"status": "member", "user": bot},
+                    "new_chat_member": {"status": "kicked", "user": bot, "until_date": 0},
+                }
+            }
+        )
 
     async def upgrade_group(self, group: Chat, by: User) -> Chat:
         """The group becomes a supergroup with a new id, as Telegram does when a group grows or an
@@ -985,6 +1003,15 @@ class TelegramEmulator:
         self.commands[self._command_key(params)] = [
             {"command": c["command"], "description": c["description"]} for c in commands
         ]
+        return True, None
+
+    async def _api_setChatMenuButton(self, params, uploads, arrived):
+        button = _json_param(params.get("menu_button"), "menu_button") if params.get("menu_button") else None
+        button = button or {"type": "default"}
+        if button.get("type") not in ("commands", "web_app", "default"):
+            raise _bad_request("unsupported menu button type")
+        chat_id = params.get("chat_id")
+        self.menu_buttons[int(chat_id) if chat_id else None] = button
         return True, None
 
     async def _api_getMyCommands(self, params, uploads, arrived):
