@@ -306,7 +306,8 @@ async def _start_dashboard(app: App, transport: ConsoleTransport, out: TextIO):
         return None
     with use_language(app.config.i18n.default_language):
         out.write(
-            _("Web dashboard: {url} (send /web in the chat for a sign-in link)").format(url=server.url) + "\n\n"
+            _("Web dashboard: {url} (send /web in the chat for a sign-in link)").format(url=server.url)
+            + "\n\n"
         )
     out.flush()
     return server

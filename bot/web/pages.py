@@ -142,9 +142,7 @@ async def overview(request: web.Request) -> web.Response:
     filters = Filters.from_query(request.query)
     tasks = [task for task in summary.tasks if filters.keep(task)]
     agencies = [
-        agency
-        for agency in summary.expected_agencies
-        if not filters.agency or agency.id == filters.agency
+        agency for agency in summary.expected_agencies if not filters.agency or agency.id == filters.agency
     ]
     per_page = dashboard.app.config.web.agencies_per_page
     agency_page = _page_number(request, "apage")

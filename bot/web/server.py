@@ -44,7 +44,7 @@ _HEADERS = {
 WEB = web.AppKey("nhacviec_web", object)
 
 # Paths anyone may open: the sign-in pages and the stylesheet.
-_OPEN_PREFIXES = ("/login/", "/static/", "/signed-out")
+_OPEN_PREFIXES = ("/login/", "/static/", "/signed-out", "/favicon.ico")
 
 
 @dataclass
@@ -164,7 +164,12 @@ async def _authorise(request: web.Request, handler):
         form = await request.post()
         if not web_sessions.csrf_matches(token, form.get("csrf")):
             log.warning("web: POST %s without a valid CSRF token (member %s)", request.path, row.member_id)
-            return dashboard.render(request, "error.html", status=403, message=N_("This form has expired. Go back, reload the page and try again."))
+            return dashboard.render(
+                request,
+                "error.html",
+                status=403,
+                message=N_("This form has expired. Go back, reload the page and try again."),
+            )
     return await handler(request)
 
 
@@ -187,7 +192,9 @@ async def _login(request: web.Request) -> web.Response:
             request,
             "error.html",
             status=403,
-            message=N_("This sign-in link has expired or was already used. Send /web to the bot for a new one."),
+            message=N_(
+                "This sign-in link has expired or was already used. Send /web to the bot for a new one."
+            ),
         )
     log.info("web: member %s signed in", opened.row.member_id)
     response = web.HTTPSeeOther("/")
@@ -206,7 +213,9 @@ async def _login(request: web.Request) -> web.Response:
 async def _logout(request: web.Request) -> web.Response:
     dashboard = dashboard_of(request)
     async with dashboard.app.db.transaction() as session:
-        await web_sessions.end_session(session, viewer_of(request).session_token, now=dashboard.app.clock.now())
+        await web_sessions.end_session(
+            session, viewer_of(request).session_token, now=dashboard.app.clock.now()
+        )
     response = web.HTTPSeeOther("/signed-out")
     response.del_cookie(COOKIE, path="/")
     raise response
@@ -216,9 +225,19 @@ async def _signed_out(request: web.Request) -> web.Response:
     return dashboard_of(request).render(request, "signed_out.html")
 
 
-async def _stylesheet(request: web.Request) -> web.Response:
-    css = resources.files("bot.web").joinpath("static/app.css").read_text(encoding="utf-8")
-    return web.Response(text=css, content_type="text/css", headers={"Cache-Control": "max-age=3600"})
+_STATIC = {"app.css": "text/css", "icon.svg": "image/svg+xml"}
+
+
+async def _static(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    if name not in _STATIC:
+        raise web.HTTPNotFound()
+    body = resources.files("bot.web").joinpath("static", name).read_bytes()
+    return web.Response(body=body, content_type=_STATIC[name], headers={"Cache-Control": "max-age=3600"})
+
+
+async def _favicon(request: web.Request) -> web.Response:
+    raise web.HTTPMovedPermanently("/static/icon.svg")
 
 
 def add_web_routes(web_app: web.Application, dashboard: Dashboard) -> web.Application:
@@ -230,7 +249,8 @@ def add_web_routes(web_app: web.Application, dashboard: Dashboard) -> web.Applic
     router.add_get("/login/{token}", _login_page)
     router.add_post("/login/{token}", _login)
     router.add_get("/signed-out", _signed_out)
-    router.add_get("/static/app.css", _stylesheet)
+    router.add_get("/static/{name}", _static)
+    router.add_get("/favicon.ico", _favicon)
     router.add_post("/logout", _logout)
     pages.add_routes(router)
     actions.add_routes(router)
@@ -251,7 +271,9 @@ def deliver_through(app: App, transports) -> Deliver:
 
 def make_web_app(app: App, *, core=None, deliver: Deliver | None = None) -> web.Application:
     # Forms are small; a larger body is refused before it is read.
-    return add_web_routes(web.Application(client_max_size=64 * 1024), Dashboard(app, core=core, deliver=deliver))
+    return add_web_routes(
+        web.Application(client_max_size=64 * 1024), Dashboard(app, core=core, deliver=deliver)
+    )
 
 
 @dataclass

@@ -24,7 +24,11 @@ def dashboard_url(config, bound_port: int | None = None) -> str:
 
 async def sign_in_link(ctx: Context, args: str) -> list[Reply]:
     if ctx.incoming.is_group:
-        return [Reply(_("For your safety the sign-in link is only sent in a private chat: write /web to me there."))]
+        return [
+            Reply(
+                _("For your safety the sign-in link is only sent in a private chat: write /web to me there.")
+            )
+        ]
     if not ctx.app.config.web.enabled:
         return [Reply(_("The web dashboard is not enabled on this server."))]
     minutes = ctx.app.config.web.link_minutes

@@ -226,7 +226,7 @@ async def test_filters_show_only_overdue_tasks(coordinator, browsers, plan, db):
 
 
 async def test_user_text_is_shown_as_text_never_as_markup(coordinator, browsers, plan, db, clock):
-    hostile = '<script>alert(1)</script><img src=x onerror=alert(2)>'
+    hostile = "<script>alert(1)</script><img src=x onerror=alert(2)>"
     async with db.transaction() as session:
         await make_update(
             session,
@@ -326,7 +326,9 @@ async def test_a_coordinator_creates_and_revokes_an_invite(coordinator, browsers
 async def test_the_web_command_is_refused_in_a_group(core, coordinator):
     from bot.core.messages import Incoming
 
-    replies = await core.handle(Incoming(platform="console", chat_id="group-1", user_id="an", text="/web", is_group=True))
+    replies = await core.handle(
+        Incoming(platform="console", chat_id="group-1", user_id="an", text="/web", is_group=True)
+    )
 
     assert "private chat" in replies[0].text
     assert "/login/" not in replies[0].text
