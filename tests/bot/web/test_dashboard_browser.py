@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import Agency, Member, Task, TaskAgency
-from storage.models.plan import LEAD
 from storage.models.people import ACTIVE, PENDING
+from storage.models.plan import LEAD
 from storage.plans.importer import import_plan_file
 from tests.bot.web.conftest import sign_in_link
 from tests.factories import make_member, make_update
