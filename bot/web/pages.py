@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.core.handlers.access import role_label
 from bot.i18n import N_
@@ -21,10 +21,10 @@ from bot.web.svg import completion_chart
 from scheduler.outbox import status_by_deadline
 from storage import people
 from storage.cycles import reporting_deadlines
-from storage.models import Agency, Member, Plan, Reminder
+from storage.models import Agency, Member, Plan, Reminder, Task
 from storage.models.people import FOCAL
 from storage.models.reminders import PENDING as REMINDER_PENDING
-from storage.summary import ALL, OVERDUE, STATUSES, Summary, build_summary
+from storage.summary import ALL, ATTENTION, OVERDUE, STATUSES, Summary, build_summary
 
 EXPORT_FORMATS = ("docx", "xlsx")
 KIND_LABELS = {
@@ -33,6 +33,8 @@ KIND_LABELS = {
     "task": N_("task due date"),
 }
 TASKS_PER_PAGE = 200
+# Above this many tasks the overview details only what needs attention (and one chosen agency).
+LARGE_PLAN_TASKS = 2000
 
 
 def _today(request: web.Request) -> dt.date:
@@ -55,7 +57,9 @@ def _extra_deadlines(request: web.Request, plan: Plan) -> list[dt.date]:
     return [dt.date.fromisoformat(f"{plan.year}-{md}") for md in config.plan.extra_reporting_deadlines]
 
 
-async def _summary(request: web.Request, session, plan: Plan) -> Summary:
+async def _summary(
+    request: web.Request, session, plan: Plan, *, detail: str = ALL, agency_id: int | None = None
+) -> Summary:
     app = dashboard_of(request).app
     return await build_summary(
         session,
@@ -63,8 +67,13 @@ async def _summary(request: web.Request, session, plan: Plan) -> Summary:
         today=_today(request),
         tz=app.config.tz,
         extra_deadlines=_extra_deadlines(request, plan),
-        detail=ALL,
+        detail=detail,
+        agency_id=agency_id,
     )
+
+
+async def _task_count(session, plan: Plan) -> int:
+    return await session.scalar(select(func.count()).select_from(Task).where(Task.plan_id == plan.id)) or 0
 
 
 def _forbidden(request: web.Request) -> web.Response:
@@ -138,8 +147,13 @@ async def overview(request: web.Request) -> web.Response:
         plan = await _plan_or_404(session, request.match_info["plan_id"])
         if not viewer.is_staff:
             raise web.HTTPFound(f"/plans/{plan.id}/agencies/{viewer.member.agency_id}")
-        summary = await _summary(request, session, plan)
-    filters = Filters.from_query(request.query)
+        filters = Filters.from_query(request.query)
+        # A city's plan is read whole; a province's (tens of thousands of tasks) is counted whole and
+        # detailed only where it needs attention, plus the agency the coordinator picked.
+        large = await _task_count(session, plan) > LARGE_PLAN_TASKS
+        summary = await _summary(
+            request, session, plan, detail=ATTENTION if large else ALL, agency_id=filters.agency
+        )
     tasks = [task for task in summary.tasks if filters.keep(task)]
     agencies = [
         agency for agency in summary.expected_agencies if not filters.agency or agency.id == filters.agency
@@ -176,6 +190,7 @@ async def overview(request: web.Request) -> web.Response:
         reported_label=reported_label,
         percent_text=percent_text,
         export_formats=EXPORT_FORMATS,
+        large=large,
     )
 
 
