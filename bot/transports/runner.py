@@ -115,9 +115,18 @@ class Bots:
         if self.app.config.web.enabled:
             from bot.web.server import deliver_through, start_web_server
 
-            self._web_server = await start_web_server(
-                self.app, core=self._core, deliver=deliver_through(self.app, self.transports)
-            )
+            try:
+                self._web_server = await start_web_server(
+                    self.app, core=self._core, deliver=deliver_through(self.app, self.transports)
+                )
+            except OSError as exc:
+                # The bots matter more than the dashboard: they run on, and the log says why it is not.
+                log.error(
+                    "web dashboard not started on %s:%s: %s",
+                    self.app.config.web.host,
+                    self.app.config.web.port,
+                    exc.strerror or exc,
+                )
         from bot.reminders import start_reminder_engine
 
         self.engine = await start_reminder_engine(self.app, self.transports)

@@ -1,7 +1,7 @@
 """Web dashboard sign-in links and sessions
 
 Revision ID: 0012
-Revises: 0006
+Revises: 0010
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 import storage.models.base
 
 revision = '0012'
-down_revision = '0006'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
