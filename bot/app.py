@@ -19,6 +19,8 @@ class App:
     config: Config
     db: Database
     clock: Clock = field(default_factory=SystemClock)
+    # The dashboard's address once its server listens (a free port is only known then); /web uses it.
+    web_url: str | None = None
 
     async def close(self) -> None:
         await self.db.dispose()

@@ -13,7 +13,15 @@ import zoneinfo
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from storage.db import DEFAULT_URL
 from storage.plans.limits import DEFAULT_LIMITS, ImportLimits
@@ -317,6 +325,32 @@ class OpsConfig(Section):
     shutdown_grace_seconds: float = Field(default=20.0, ge=0)
 
 
+class WebConfig(Section):
+    """The coordinators' dashboard, served by the bot process (and by `nhacviec web` alone)."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    # 0 picks a free port (tests).
+    port: int = Field(default=8080, ge=0, le=65535)
+    # The address people open, as the reverse proxy publishes it ("https://nhacviec.example.gov.vn").
+    # Unset: the listener's own address. An https URL makes the session cookie Secure.
+    public_url: str | None = None
+    # A sign-in link from /web works once, within this many minutes.
+    link_minutes: int = Field(default=10, ge=1, le=60)
+    session_hours: int = Field(default=8, ge=1, le=72)
+    # Agencies per page on a plan's overview (a province's plan names thousands).
+    agencies_per_page: int = Field(default=100, ge=10, le=1000)
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value.rstrip("/")
+
+
 class Secrets(BaseModel):
     """Read from the environment only, never from the file, never printed."""
 
@@ -379,11 +413,25 @@ class Config(Section):
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     ops: OpsConfig = Field(default_factory=OpsConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
     secrets: Secrets = Field(default_factory=Secrets, exclude=True)
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return self.calendar.tz
+
+    @model_validator(mode="after")
+    def _web_port_free(self) -> Config:
+        # The dashboard has a server of its own; it cannot listen where a webhook already does.
+        taken = {}
+        if self.telegram.mode == "webhook":
+            taken[(self.telegram.webhook_listen, self.telegram.webhook_port)] = "telegram.webhook_port"
+        if self.zalo.mode == "webhook":
+            taken.setdefault((self.zalo.webhook_listen, self.zalo.webhook_port), "zalo.webhook_port")
+        clash = taken.get((self.web.host, self.web.port)) if self.web.enabled and self.web.port else None
+        if clash:
+            raise ValueError(f"web.port: {self.web.port} is also {clash}; give the dashboard another port")
+        return self
 
 
 def _describe(error: ValidationError, source: str) -> str:

@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "bot.cli.reminders",
     "bot.cli.report",
     "bot.cli.run",
+    "bot.cli.web",
 ]
 
 log = logging.getLogger("nhacviec")

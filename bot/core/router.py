@@ -22,6 +22,7 @@ from bot.core.handlers import (
     settings,
     tasks,
     updates,
+    web,
 )
 from bot.core.messages import Reply
 from bot.i18n import N_
@@ -74,6 +75,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("lienket", ("link", "lien ket"), linking.link, EVERYONE, N_("link your account on another platform (Telegram, Zalo)"), N_(" [code]")),
     Command("kenh", ("channel", "kenh nhan"), linking.channel, MEMBERS, N_("choose where reminders reach you first"), " [telegram|zalo]"),
     Command("coquan", ("agencies",), agencies.registry_command, ADMINS, N_("the agency registry: add, rename, merge, groups"), N_(" list|show|add|rename|merge|alias|dissolve|group …"), needs_slash=True),
+    Command("web", ("dashboard", "trang web"), web.sign_in_link, MEMBERS, N_("a link that signs you in to the web dashboard")),
 )
 # fmt: on
 
@@ -99,6 +101,9 @@ ACTIONS: dict[str, Action] = {
     "lang": Action(settings.set_language_action, EVERYONE),
     "set_channel": Action(linking.set_channel_action, MEMBERS),
     "update_task": Action(updates.update_task_action, MEMBERS),
+    # Only the web dashboard's forms run these two (chat issues invites through the /moi flow).
+    "issue_invite": Action(onboarding.issue_invite_action, STAFF),
+    "revoke_invite": Action(onboarding.revoke_invite_action, STAFF),
 }
 
 FLOWS: dict[str, Flow] = {

@@ -53,6 +53,18 @@ class Core:
         self._plan_tasks = PlanTasks()
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
+        return await self._unit(incoming, self._dispatch)
+
+    async def act(self, incoming: Incoming, action: str, payload: dict) -> list[Reply]:
+        """Run a button's action for the member of `incoming`'s chat, as if they had tapped it.
+
+        For the web dashboard: its forms do what chat buttons do, through the same handlers, role
+        checks and texts. Unlike a tapped button, `payload` comes from the form: every action
+        handler validates what it is given (a request still pending, an invite that exists).
+        """
+        return await self._unit(incoming, lambda ctx: self._perform(ctx, action, payload))
+
+    async def _unit(self, incoming: Incoming, route) -> list[Reply]:
         incoming = _cleaned(incoming)
         language = self._fallback_language(incoming)
         try:
@@ -66,7 +78,7 @@ class Core:
                 ctx = await self._open(session, incoming, now)
                 language = ctx.language
                 with use_language(ctx.language):
-                    replies = await self._dispatch(ctx)
+                    replies = await route(ctx)
                 await self._record_menus(ctx, replies)
                 await ctx.write_buttons()
                 await self._housekeeping(session, now)
@@ -197,12 +209,17 @@ class Core:
                 ctx.incoming.user_id,
             )
             return [Reply(_("That button was not meant for you."))]
-        action = router.ACTIONS[callback.action]
+        return await self._perform(ctx, callback.action, dict(callback.payload))
+
+    async def _perform(self, ctx: Context, name: str, payload: dict) -> list[Reply]:
+        action = router.ACTIONS.get(name)
+        if action is None:
+            return [Reply(_("That button is no longer valid. Send /trogiup to see what you can do."))]
         if ctx.role not in action.roles:
             if ctx.role == UNREGISTERED:
                 return access.how_to_register(ctx)
             return [Reply(_("You may not do that any more. Send /trogiup to see what you can do."))]
-        return await action.handler(ctx, dict(callback.payload))
+        return await action.handler(ctx, payload)
 
     # ------------------------------------------------------------------ after
 

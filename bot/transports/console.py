@@ -284,7 +284,30 @@ async def run_quickstart(app: App, *, stdin: TextIO | None = None, stdout: TextI
     out.flush()
     transport = ConsoleTransport(out)
     engine = await start_reminder_engine(app, {PLATFORM: transport})
+    dashboard = await _start_dashboard(app, transport, out)
     try:
         return await run_chat(app, user=user, stdin=stdin, transport=transport)
     finally:
         await engine.stop()
+        if dashboard is not None:
+            await dashboard.stop()
+
+
+async def _start_dashboard(app: App, transport: ConsoleTransport, out: TextIO):
+    """The web dashboard beside the console chat; a busy port costs the dashboard, not the chat."""
+    if not app.config.web.enabled:
+        return None
+    from bot.web.server import deliver_through, start_web_server
+
+    try:
+        server = await start_web_server(app, deliver=deliver_through(app, {PLATFORM: transport}))
+    except OSError as exc:
+        out.write(_("The web dashboard could not start: {reason}").format(reason=exc.strerror or exc) + "\n")
+        return None
+    with use_language(app.config.i18n.default_language):
+        out.write(
+            _("Web dashboard: {url} (send /web in the chat for a sign-in link)").format(url=server.url)
+            + "\n\n"
+        )
+    out.flush()
+    return server

@@ -96,6 +96,8 @@ class Bots:
                 )
         self.engine = None
         self._ops_server = None
+        self._core = core
+        self._web_server = None
 
     @property
     def runners(self) -> list:
@@ -110,6 +112,21 @@ class Bots:
             await self.telegram.start()
         if not any(runner.serves_http for runner in self.runners):
             self._ops_server = await maybe_start_ops_server(self.app)
+        if self.app.config.web.enabled:
+            from bot.web.server import deliver_through, start_web_server
+
+            try:
+                self._web_server = await start_web_server(
+                    self.app, core=self._core, deliver=deliver_through(self.app, self.transports)
+                )
+            except OSError as exc:
+                # The bots matter more than the dashboard: they run on, and the log says why it is not.
+                log.error(
+                    "web dashboard not started on %s:%s: %s",
+                    self.app.config.web.host,
+                    self.app.config.web.port,
+                    exc.strerror or exc,
+                )
         from bot.reminders import start_reminder_engine
 
         self.engine = await start_reminder_engine(self.app, self.transports)
@@ -128,6 +145,7 @@ class Bots:
             *(runner.close for runner in runners),
             self.transports.aclose,
             self._stop_ops_server,
+            self._stop_web_server,
         ]
 
     async def stop(self) -> None:
@@ -141,6 +159,11 @@ class Bots:
         if self.engine is not None:
             engine, self.engine = self.engine, None
             await engine.stop()
+
+    async def _stop_web_server(self) -> None:
+        if self._web_server is not None:
+            server, self._web_server = self._web_server, None
+            await server.stop()
 
     async def _stop_ops_server(self) -> None:
         if self._ops_server is not None:

@@ -389,6 +389,28 @@ async def _issue(ctx: Context, role: str, agency: Agency | None) -> list[Reply]:
     return [Reply(text)]
 
 
+async def issue_invite_action(ctx: Context, payload: dict) -> list[Reply]:
+    """An invite for the role and agency a form chose (the web dashboard's "new invite")."""
+    role = payload.get("role")
+    if role not in (FOCAL, COORDINATOR, ADMIN):
+        return [Reply(_("Choose the role of the person you invite."))]
+    agency = await agency_by_id(ctx, payload.get("agency_id")) if payload.get("agency_id") else None
+    if role == FOCAL and agency is None:
+        return [Reply(_("Choose the agency the focal point will report for."))]
+    return await _issue(ctx, role, agency if role == FOCAL else None)
+
+
+async def revoke_invite_action(ctx: Context, payload: dict) -> list[Reply]:
+    try:
+        invite_id = int(payload.get("invite_id"))
+    except (TypeError, ValueError):
+        invite_id = 0
+    invite = await people.revoke_invite(ctx.session, invite_id, now=ctx.now)
+    if invite is None:
+        return [Reply(_("That invite no longer exists."))]
+    return [Reply(_("Invite #{number} revoked: it can no longer be used.").format(number=invite.id))]
+
+
 INVITE_FLOW = Flow(
     name=INVITE,
     command="/moi",

@@ -21,7 +21,9 @@ def _extracted() -> dict[str, str]:
     found: dict[str, str] = {}
     for package in ("bot", "scheduler", "storage"):
         for filename, lineno, message, _comments, _context in extract_from_dir(
-            REPO / package, method_map=[("**.py", "python")], keywords=KEYWORDS
+            REPO / package,
+            method_map=[("**.py", "python"), ("**/templates/**.html", "jinja2")],
+            keywords=KEYWORDS,
         ):
             msgid = message if isinstance(message, str) else message[0]
             found.setdefault(msgid, f"{package}/{filename}:{lineno}")

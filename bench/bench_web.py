@@ -1,0 +1,133 @@
+"""The dashboard's plan overview for a province-sized plan, over HTTP on 127.0.0.1.
+
+3,000 agencies × 20 tasks (60,000 tasks) and 1,000,000 progress updates in a real SQLite file (the
+same world as bench_summary.py). A coordinator signs in through /web as a person would; then the
+overview page is fetched several times, unfiltered and filtered to one agency. Prints the median
+server time (request to last byte on loopback) and the HTML size. Target: < 500 ms, < 2 MB.
+
+    python bench/bench_web.py [--agencies N] [--tasks N] [--updates N] [--runs N] [--keep FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.bench_summary import fill  # noqa: E402
+from bench.machine import machine  # noqa: E402
+from bot.app import App  # noqa: E402
+from bot.config import load_config  # noqa: E402
+from bot.core.messages import Incoming  # noqa: E402
+from bot.core.service import Core  # noqa: E402
+from bot.web.server import start_web_server  # noqa: E402
+from scheduler.clock import ManualClock  # noqa: E402
+from storage.db import Database  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from storage.models import Identity, Member  # noqa: E402
+
+TARGET_MS = 500
+TARGET_BYTES = 2 * 2**20
+
+
+async def sign_in(app: App, core: Core, http: aiohttp.ClientSession) -> None:
+    async with app.db.transaction() as session:
+        member = Member(
+            name="Điều phối", role="coordinator", status="active", language="vi", created_at=app.clock.now()
+        )
+        session.add(member)
+        await session.flush()
+        session.add(
+            Identity(
+                member_id=member.id,
+                platform="console",
+                external_id="coord",
+                chat_id="coord",
+                created_at=app.clock.now(),
+            )
+        )
+    replies = await core.handle(Incoming(platform="console", chat_id="coord", user_id="coord", text="/web"))
+    link = re.search(r"http\S+/login/\S+", replies[0].text).group(0)
+    async with http.post(link) as response:
+        assert response.status == 200, response.status
+
+
+async def fetch(http: aiohttp.ClientSession, url: str, runs: int) -> tuple[list[float], list[float], int]:
+    """Wall-clock and CPU milliseconds per request, and the page's size. The server runs in this
+    process, so CPU time counts its work (and the client's, which is small) even when other
+    programs stretch the wall clock on a shared machine."""
+    timings, cpu, size = [], [], 0
+    for _ in range(runs):
+        began, began_cpu = time.perf_counter(), time.process_time()
+        async with http.get(url) as response:
+            body = await response.read()
+            assert response.status == 200, response.status
+        timings.append((time.perf_counter() - began) * 1000)
+        cpu.append((time.process_time() - began_cpu) * 1000)
+        size = len(body)
+    return timings, cpu, size
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agencies", type=int, default=3000)
+    parser.add_argument("--tasks", type=int, default=20, help="tasks per agency")
+    parser.add_argument("--updates", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--keep", type=Path, help="build (or reuse) the database at this path")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.keep or Path(tmp) / "bench.db"
+        if not path.exists():
+            db = Database(f"sqlite+aiosqlite:///{path}")
+            await upgrade(db)
+            await db.dispose()
+            fill(path, agencies=args.agencies, tasks_per_agency=args.tasks, updates=args.updates)
+        config = load_config(env={})
+        config.web.port = 0
+        app = App(
+            config=config,
+            db=Database(f"sqlite+aiosqlite:///{path}"),
+            clock=ManualClock(dt.datetime(2020, 11, 25, 2, 0, tzinfo=dt.UTC)),
+        )
+        core = Core(app)
+        server = await start_web_server(app, core=core)
+        try:
+            async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+                await sign_in(app, core, http)
+                await fetch(http, f"{server.url}/plans/1", 1)  # warm the caches once
+                overview = await fetch(http, f"{server.url}/plans/1", args.runs)
+                one_agency = await fetch(http, f"{server.url}/plans/1?agency=42", args.runs)
+                overdue = await fetch(http, f"{server.url}/plans/1?overdue=1", args.runs)
+        finally:
+            await server.stop()
+            await app.close()
+    print(f"machine: {machine()}")
+    size = f"{args.agencies} agencies × {args.tasks} tasks, {args.updates:,} updates"
+    for what, (timings, cpu, body) in (
+        ("overview", overview),
+        ("overview, one agency", one_agency),
+        ("overview, overdue only", overdue),
+    ):
+        print(
+            f"web {what}, {size}: median {statistics.median(timings):.0f} ms over {len(timings)} runs"
+            f" (min {min(timings):.0f}, max {max(timings):.0f}), CPU median {statistics.median(cpu):.0f} ms,"
+            f" {body / 1024:.0f} KiB of HTML;"
+            f" target < {TARGET_MS} ms, < {TARGET_BYTES // 2**20} MiB"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

@@ -1,0 +1,66 @@
+"""The dashboard's forms (POST): each runs through the chat core, as the button or command it
+stands for, in the name of the chat the session was opened from; the page shows the core's answer.
+
+The CSRF token is checked before any of these run (bot.web.server).
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.web.server import dashboard_of, viewer_of
+
+
+def _id(request: web.Request, name: str) -> int | None:
+    try:
+        return int(request.match_info[name])
+    except (KeyError, ValueError):
+        return None
+
+
+async def _answer(request: web.Request, replies, back: str) -> web.Response:
+    dashboard = dashboard_of(request)
+    messages = await dashboard.run_replies(viewer_of(request), replies)
+    return dashboard.render(request, "done.html", messages=messages, back=back)
+
+
+async def _act(request: web.Request, action: str, payload: dict, back: str) -> web.Response:
+    dashboard = dashboard_of(request)
+    replies = await dashboard.core.act(viewer_of(request).incoming(), action, payload)
+    return await _answer(request, replies, back)
+
+
+async def approve(request: web.Request) -> web.Response:
+    return await _act(request, "approve", {"member_id": _id(request, "member_id")}, "/people")
+
+
+async def reject(request: web.Request) -> web.Response:
+    return await _act(request, "reject", {"member_id": _id(request, "member_id")}, "/people")
+
+
+async def create_invite(request: web.Request) -> web.Response:
+    form = await request.post()
+    try:
+        agency_id = int(form.get("agency_id") or 0) or None
+    except ValueError:
+        agency_id = None
+    return await _act(request, "issue_invite", {"role": form.get("role"), "agency_id": agency_id}, "/people")
+
+
+async def revoke_invite(request: web.Request) -> web.Response:
+    return await _act(request, "revoke_invite", {"invite_id": _id(request, "invite_id")}, "/people")
+
+
+async def remind(request: web.Request) -> web.Response:
+    plan_id = _id(request, "plan_id")
+    dashboard = dashboard_of(request)
+    replies = await dashboard.core.handle(viewer_of(request).incoming("/nhacnho"))
+    return await _answer(request, replies, f"/plans/{plan_id}")
+
+
+def add_routes(router: web.UrlDispatcher) -> None:
+    router.add_post("/people/requests/{member_id}/approve", approve)
+    router.add_post("/people/requests/{member_id}/reject", reject)
+    router.add_post("/people/invites", create_invite)
+    router.add_post("/people/invites/{invite_id}/revoke", revoke_invite)
+    router.add_post("/plans/{plan_id}/remind", remind)

@@ -1,0 +1,369 @@
+"""The dashboard's pages (GET). Each reads what it shows through the storage and summary functions
+chat uses, checks the viewer may see it, and renders a template."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from aiohttp import web
+from sqlalchemy import func, select
+
+from bot.core.handlers.access import role_label
+from bot.i18n import N_
+from bot.render.exports import letterhead_from_config, render_summary
+from bot.render.text import derived_label, percent_text, reported_label
+from bot.web.rendering import local_time
+from bot.web.server import Viewer, dashboard_of, viewer_of
+from bot.web.svg import completion_chart
+from scheduler.outbox import status_by_deadline
+from storage import people
+from storage.cycles import reporting_deadlines
+from storage.models import Agency, Member, Plan, Reminder, Task
+from storage.models.people import FOCAL
+from storage.models.reminders import PENDING as REMINDER_PENDING
+from storage.summary import ALL, ATTENTION, OVERDUE, STATUSES, Summary, build_summary
+
+EXPORT_FORMATS = ("docx", "xlsx")
+KIND_LABELS = {
+    "report": N_("reporting deadline"),
+    "quarter": N_("quarter end"),
+    "task": N_("task due date"),
+}
+TASKS_PER_PAGE = 200
+# Above this many tasks the overview details only what needs attention (and one chosen agency).
+LARGE_PLAN_TASKS = 2000
+
+
+def _today(request: web.Request) -> dt.date:
+    app = dashboard_of(request).app
+    return app.clock.now().astimezone(app.config.tz).date()
+
+
+async def _plan_or_404(session, plan_id: str) -> Plan:
+    try:
+        plan = await session.get(Plan, int(plan_id))
+    except ValueError:
+        plan = None
+    if plan is None:
+        raise web.HTTPNotFound(text="no such plan")
+    return plan
+
+
+def _extra_deadlines(request: web.Request, plan: Plan) -> list[dt.date]:
+    config = dashboard_of(request).app.config
+    return [dt.date.fromisoformat(f"{plan.year}-{md}") for md in config.plan.extra_reporting_deadlines]
+
+
+async def _summary(
+    request: web.Request, session, plan: Plan, *, detail: str = ALL, agency_id: int | None = None
+) -> Summary:
+    app = dashboard_of(request).app
+    return await build_summary(
+        session,
+        plan.id,
+        today=_today(request),
+        tz=app.config.tz,
+        extra_deadlines=_extra_deadlines(request, plan),
+        detail=detail,
+        agency_id=agency_id,
+    )
+
+
+async def _task_count(session, plan: Plan) -> int:
+    return await session.scalar(select(func.count()).select_from(Task).where(Task.plan_id == plan.id)) or 0
+
+
+def _forbidden(request: web.Request) -> web.Response:
+    return dashboard_of(request).render(
+        request, "error.html", status=403, message=N_("You may not see this page.")
+    )
+
+
+def _page_number(request: web.Request, name: str = "page") -> int:
+    try:
+        return max(1, int(request.query.get(name, "1")))
+    except ValueError:
+        return 1
+
+
+# ---------------------------------------------------------------- plans
+
+
+async def plans(request: web.Request) -> web.Response:
+    viewer = viewer_of(request)
+    rows = []
+    async with dashboard_of(request).app.db.snapshot() as session:
+        for plan in (await session.scalars(select(Plan).order_by(Plan.year.desc(), Plan.id.desc()))).all():
+            summary = await _summary(request, session, plan)
+            own = summary.agency(viewer.member.agency_id) if not viewer.is_staff else None
+            if not viewer.is_staff and own is None:
+                continue
+            rows.append((plan, summary, own))
+    return dashboard_of(request).render(request, "plans.html", rows=rows, derived_label=derived_label)
+
+
+@dataclass
+class Filters:
+    agency: int | None
+    status: str | None
+    section: int | None
+    overdue_only: bool
+
+    @classmethod
+    def from_query(cls, query) -> Filters:
+        def number(name: str) -> int | None:
+            try:
+                return int(query[name]) if query.get(name) else None
+            except ValueError:
+                return None
+
+        status = query.get("status") or None
+        return cls(
+            agency=number("agency"),
+            status=status if status in STATUSES else None,
+            section=number("section"),
+            overdue_only=query.get("overdue") == "1",
+        )
+
+    def keep(self, task) -> bool:
+        if self.overdue_only and task.status != OVERDUE:
+            return False
+        if self.status and task.status != self.status:
+            return False
+        if self.section and task.section_id != self.section:
+            return False
+        if self.agency and self.agency not in task.lead_ids and self.agency not in task.coordinating_ids:
+            return False
+        return True
+
+
+async def overview(request: web.Request) -> web.Response:
+    viewer = viewer_of(request)
+    dashboard = dashboard_of(request)
+    async with dashboard.app.db.snapshot() as session:
+        plan = await _plan_or_404(session, request.match_info["plan_id"])
+        if not viewer.is_staff:
+            raise web.HTTPFound(f"/plans/{plan.id}/agencies/{viewer.member.agency_id}")
+        filters = Filters.from_query(request.query)
+        # A city's plan is read whole; a province's (tens of thousands of tasks) is counted whole and
+        # detailed only where it needs attention, plus the agency the coordinator picked.
+        large = await _task_count(session, plan) > LARGE_PLAN_TASKS
+        summary = await _summary(
+            request, session, plan, detail=ATTENTION if large else ALL, agency_id=filters.agency
+        )
+    tasks = [task for task in summary.tasks if filters.keep(task)]
+    agencies = [
+        agency for agency in summary.expected_agencies if not filters.agency or agency.id == filters.agency
+    ]
+    per_page = dashboard.app.config.web.agencies_per_page
+    agency_page = _page_number(request, "apage")
+    agency_pages = max(1, -(-len(agencies) // per_page))
+    task_page = _page_number(request, "page")
+    task_pages = max(1, -(-len(tasks) // TASKS_PER_PAGE))
+    today = _today(request)
+    upcoming = [day for day in reporting_deadlines(plan, _extra_deadlines(request, plan)) if day >= today]
+    shown_ids = {task.id for task in tasks}
+    # Page links keep the filters and change only their own page number.
+    request_query = urlencode([(k, v) for k, v in request.query.items() if k not in ("page", "apage")])
+    return dashboard.render(
+        request,
+        "overview.html",
+        plan=plan,
+        summary=summary,
+        filters=filters,
+        tasks=tasks[(task_page - 1) * TASKS_PER_PAGE : task_page * TASKS_PER_PAGE],
+        task_count=len(tasks),
+        task_page=task_page,
+        task_pages=task_pages,
+        agencies=agencies[(agency_page - 1) * per_page : agency_page * per_page],
+        agency_page=agency_page,
+        agency_pages=agency_pages,
+        shown_ids=shown_ids,
+        request_query=request_query,
+        statuses=STATUSES,
+        upcoming=upcoming[:3],
+        chart=completion_chart(summary.expected_agencies),
+        derived_label=derived_label,
+        reported_label=reported_label,
+        percent_text=percent_text,
+        export_formats=EXPORT_FORMATS,
+        large=large,
+    )
+
+
+async def agency_page(request: web.Request) -> web.Response:
+    viewer = viewer_of(request)
+    dashboard = dashboard_of(request)
+    async with dashboard.app.db.snapshot() as session:
+        plan = await _plan_or_404(session, request.match_info["plan_id"])
+        try:
+            agency_id = int(request.match_info["agency_id"])
+        except ValueError:
+            raise web.HTTPNotFound(text="no such agency") from None
+        if not viewer.may_see_agency(agency_id):
+            return _forbidden(request)
+        agency = await session.get(Agency, agency_id)
+        if agency is None:
+            raise web.HTTPNotFound(text="no such agency")
+        summary = await _summary(request, session, plan)
+        focal_points = await people.active_focal_points(session, agency_id)
+    return dashboard.render(
+        request,
+        "agency.html",
+        plan=plan,
+        agency=agency,
+        line=summary.agency(agency_id),
+        focal_points=focal_points,
+        local_time=lambda moment: local_time(moment, dashboard.app.config.tz),
+        derived_label=derived_label,
+        reported_label=reported_label,
+        percent_text=percent_text,
+    )
+
+
+async def task_page(request: web.Request) -> web.Response:
+    viewer = viewer_of(request)
+    dashboard = dashboard_of(request)
+    async with dashboard.app.db.snapshot() as session:
+        plan = await _plan_or_404(session, request.match_info["plan_id"])
+        summary = await _summary(request, session, plan)
+        try:
+            task = summary.task_by_id.get(int(request.match_info["task_id"]))
+        except ValueError:
+            task = None
+        if task is None:
+            raise web.HTTPNotFound(text="no such task")
+        involved = {*task.lead_ids, *task.coordinating_ids}
+        if not viewer.is_staff and viewer.member.agency_id not in involved:
+            return _forbidden(request)
+        history = await people.update_history(session, task.id)
+        revisions = {update.id: await people.revisions_of(session, update.id) for update in history}
+        authors = {
+            member.id: member
+            for member in (
+                await session.scalars(
+                    select(Member).where(Member.id.in_({u.member_id for u in history if u.member_id}))
+                )
+            ).unique()
+        }
+    return dashboard.render(
+        request,
+        "task.html",
+        plan=plan,
+        summary=summary,
+        task=task,
+        history=list(reversed(history)),
+        revisions=revisions,
+        authors=authors,
+        local_time=lambda moment: local_time(moment, dashboard.app.config.tz),
+        derived_label=derived_label,
+        reported_label=reported_label,
+        percent_text=percent_text,
+    )
+
+
+async def reminders(request: web.Request) -> web.Response:
+    viewer = viewer_of(request)
+    dashboard = dashboard_of(request)
+    if not viewer.is_staff:
+        return _forbidden(request)
+    async with dashboard.app.db.snapshot() as session:
+        plan = await _plan_or_404(session, request.match_info["plan_id"])
+        lines = await status_by_deadline(session, plan_id=plan.id)
+        upcoming = (
+            await session.scalars(
+                select(Reminder)
+                .where(Reminder.plan_id == plan.id, Reminder.status == REMINDER_PENDING)
+                .order_by(Reminder.due_at, Reminder.id)
+                .limit(20)
+            )
+        ).all()
+        names = {
+            member.id: member
+            for member in (
+                await session.scalars(select(Member).where(Member.id.in_({r.member_id for r in upcoming})))
+            ).unique()
+        }
+        unreachable = [m for m in await people.list_members(session) if not m.reachable]
+    return dashboard.render(
+        request,
+        "reminders.html",
+        plan=plan,
+        lines=lines,
+        upcoming=upcoming,
+        names=names,
+        unreachable=unreachable,
+        kind_labels=KIND_LABELS,
+        local_time=lambda moment: local_time(moment, dashboard.app.config.tz),
+    )
+
+
+async def people_page(request: web.Request) -> web.Response:
+    viewer = viewer_of(request)
+    dashboard = dashboard_of(request)
+    if not viewer.is_staff:
+        return _forbidden(request)
+    now = dashboard.app.clock.now()
+    async with dashboard.app.db.snapshot() as session:
+        members = await people.list_members(session)
+        waiting = await people.pending_members(session)
+        invites = await people.list_invites(session, now=now)
+        agencies = (await session.scalars(select(Agency).order_by(Agency.name))).all()
+        holders = await people.active_focal_points_by_agency(session)
+    return dashboard.render(
+        request,
+        "people.html",
+        members=members,
+        waiting=waiting,
+        invites=invites,
+        agencies=agencies,
+        holders=holders,
+        role_label=role_label,
+        focal=FOCAL,
+        local_time=lambda moment: local_time(moment, dashboard.app.config.tz),
+        notice=request.query.get("done"),
+    )
+
+
+async def export(request: web.Request) -> web.Response:
+    viewer = viewer_of(request)
+    dashboard = dashboard_of(request)
+    if not viewer.is_staff:
+        return _forbidden(request)
+    fmt = request.match_info["fmt"]
+    if fmt not in EXPORT_FORMATS:
+        raise web.HTTPNotFound(text="no such format")
+    async with dashboard.app.db.snapshot() as session:
+        plan = await _plan_or_404(session, request.match_info["plan_id"])
+        summary = await _summary(request, session, plan)
+    # Drawing a report takes a few hundred milliseconds of CPU: off the event loop, so the bot and
+    # the other pages keep answering meanwhile.
+    document = await asyncio.to_thread(
+        render_summary,
+        summary,
+        fmt,
+        language=viewer.language,
+        tz=dashboard.app.config.tz,
+        letterhead=letterhead_from_config(dashboard.app.config),
+    )
+    return web.Response(
+        body=document.content,
+        content_type=document.mime_type,
+        headers={"Content-Disposition": f'attachment; filename="{document.filename}"'},
+    )
+
+
+def add_routes(router: web.UrlDispatcher) -> None:
+    router.add_get("/", plans)
+    router.add_get("/plans/{plan_id}", overview)
+    router.add_get("/plans/{plan_id}/agencies/{agency_id}", agency_page)
+    router.add_get("/plans/{plan_id}/tasks/{task_id}", task_page)
+    router.add_get("/plans/{plan_id}/reminders", reminders)
+    router.add_get("/plans/{plan_id}/export/{fmt}", export)
+    router.add_get("/people", people_page)
+
+
+__all__ = ["Viewer", "add_routes"]

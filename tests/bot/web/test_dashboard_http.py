@@ -1,0 +1,334 @@
+"""The dashboard over real HTTP: sign-in from chat, who may open what, forms that act through the
+chat core, CSRF, and user text shown as text."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from storage.models import Invite, Member
+from storage.models.people import PENDING, RETIRED
+from storage.models.web import WebLoginLink, WebSession
+from tests.bot.web.conftest import sign_in_link, signed_in
+from tests.factories import make_member, make_update
+
+
+async def test_a_coordinator_signs_in_from_chat_and_reads_the_plans(coordinator, browsers, plan):
+    browser = await signed_in(coordinator, browsers())
+
+    status, body = await browser.get("/")
+
+    assert status == 200
+    assert "87/KH-UBND" in body
+    assert "An" in body  # who is signed in
+
+
+async def test_the_sign_in_link_is_single_use_and_stored_hashed(coordinator, browsers, db):
+    link = await sign_in_link(coordinator)
+    token = link.rsplit("/", 1)[1]
+    first, second = browsers(), browsers()
+
+    await signed_in_with(first, link)
+    status, body = await second.post(link, csrf=False)
+
+    assert status == 403
+    assert "đã được dùng" in body
+    async with db.snapshot() as session:
+        hashes = list(await session.scalars(select(WebLoginLink.token_hash)))
+    assert len(token) >= 32  # 192 random bits, URL-safe
+    assert token not in hashes and len(hashes) == 1
+
+
+async def signed_in_with(browser, link):
+    status, _ = await browser.post(link, csrf=False)
+    assert status == 200
+
+
+async def test_opening_the_link_does_not_use_it_up_so_a_link_preview_cannot(coordinator, browsers):
+    link = await sign_in_link(coordinator)
+    preview = browsers()
+    await preview.get(link)
+    await preview.get(link)
+
+    person = browsers()
+    await signed_in_with(person, link)
+    status, _ = await person.get("/")
+
+    assert status == 200
+
+
+async def test_an_expired_link_is_refused_with_a_way_forward(coordinator, browsers, clock):
+    link = await sign_in_link(coordinator)
+    clock.advance(dt.timedelta(minutes=11))
+
+    status, body = await browsers().post(link, csrf=False)
+
+    assert status == 403
+    assert "/web" in body
+
+
+async def test_without_a_session_every_page_sends_you_to_sign_in(server, browsers, plan):
+    browser = browsers()
+    for path in ("/", f"/plans/{plan.plan.id}", "/people", f"/plans/{plan.plan.id}/export/docx"):
+        status, body = await browser.get(path)
+        assert status == 200 and "/web" in body, path  # the signed-out page, after a redirect
+        assert "87/KH-UBND" not in body
+
+
+async def test_the_session_cookie_is_httponly_and_strict(coordinator, browsers):
+    browser = browsers()
+    link = await sign_in_link(coordinator)
+    async with browser.http.post(link, allow_redirects=False) as response:
+        cookie = response.headers["Set-Cookie"]
+
+    assert "HttpOnly" in cookie
+    assert "SameSite=Strict" in cookie
+    assert "Max-Age=28800" in cookie
+
+
+async def test_a_session_ends_after_eight_hours(coordinator, browsers, clock):
+    browser = await signed_in(coordinator, browsers())
+    clock.advance(dt.timedelta(hours=8, minutes=1))
+
+    _status, body = await browser.get("/people")
+
+    assert "Bạn chưa đăng nhập" in body  # the signed-out page, in the default language
+
+
+async def test_signing_out_ends_the_session(coordinator, browsers, db):
+    browser = await signed_in(coordinator, browsers())
+
+    await browser.post("/logout")
+    _status, body = await browser.get("/people")
+
+    assert "Bạn chưa đăng nhập" in body  # the signed-out page, in the default language
+    async with db.snapshot() as session:
+        ended = list(await session.scalars(select(WebSession.ended_at)))
+    assert ended and all(moment is not None for moment in ended)
+
+
+async def test_pages_have_a_strict_content_security_policy(coordinator, browsers):
+    browser = await signed_in(coordinator, browsers())
+    async with browser.http.get(browser.url("/")) as response:
+        headers = response.headers
+
+    assert "default-src 'none'" in headers["Content-Security-Policy"]
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["Cache-Control"] == "no-store"
+
+
+# ---------------------------------------------------------------- who sees what
+
+
+async def test_a_focal_point_sees_only_their_own_agency(focal, browsers, plan):
+    browser = await signed_in(focal, browsers())
+    plan_id = plan.plan.id
+    own = plan.agencies["Sở Du lịch"].id
+    other = plan.agencies["Sở Ngoại vụ"].id
+
+    status_own, body_own = await browser.get(f"/plans/{plan_id}/agencies/{own}")
+    status_other, body_other = await browser.get(f"/plans/{plan_id}/agencies/{other}")
+    _status, overview = await browser.get(f"/plans/{plan_id}")
+
+    assert status_own == 200 and "Quảng bá du lịch" in body_own
+    assert status_other == 403 and "Xuất bản đặc san" not in body_other
+    # The overview of the whole plan is for coordinators: a focal point lands on their agency.
+    assert "Quảng bá du lịch" in overview and "Xuất bản đặc san" not in overview
+
+
+@pytest.mark.parametrize("path", ["/people", "/plans/{plan}/reminders", "/plans/{plan}/export/docx"])
+async def test_coordinator_pages_are_refused_to_a_focal_point(focal, browsers, plan, path):
+    browser = await signed_in(focal, browsers())
+
+    status, body = await browser.get(path.format(plan=plan.plan.id))
+
+    assert status == 403
+    assert "Bạn không được xem trang này" in body  # in her language
+
+
+async def test_a_focal_point_cannot_read_the_history_of_another_agencys_task(focal, browsers, plan):
+    browser = await signed_in(focal, browsers())
+    foreign = plan.tasks["III.1"].id
+    own = plan.tasks["II.1"].id
+
+    assert (await browser.get(f"/plans/{plan.plan.id}/tasks/{foreign}"))[0] == 403
+    assert (await browser.get(f"/plans/{plan.plan.id}/tasks/{own}"))[0] == 200
+
+
+async def test_a_retired_member_is_signed_out_at_the_next_click(focal, browsers, db, plan):
+    browser = await signed_in(focal, browsers())
+    async with db.transaction() as session:
+        member = await session.scalar(select(Member).where(Member.name == "Lan"))
+        member.status = RETIRED
+
+    _status, body = await browser.get(f"/plans/{plan.plan.id}/agencies/{plan.agencies['Sở Du lịch'].id}")
+
+    assert "Quảng bá du lịch" not in body
+    assert "/web" in body
+
+
+async def test_a_hand_over_takes_the_agency_pages_away_at_once(focal, browsers, db, plan):
+    browser = await signed_in(focal, browsers())
+    own = plan.agencies["Sở Du lịch"].id
+    async with db.transaction() as session:
+        member = await session.scalar(select(Member).where(Member.name == "Lan"))
+        member.agency_id = plan.agencies["Sở Ngoại vụ"].id
+
+    status, _body = await browser.get(f"/plans/{plan.plan.id}/agencies/{own}")
+
+    assert status == 403
+
+
+# ---------------------------------------------------------------- what is shown
+
+
+async def test_the_overview_shows_what_each_agency_said_and_who_has_not_reported(
+    coordinator, browsers, plan, db, clock
+):
+    async with db.transaction() as session:
+        await make_update(
+            session,
+            plan.tasks["II.1"],
+            agency=plan.agencies["Sở Du lịch"],
+            cycle=dt.date(2020, 6, 20),
+            at=clock.now(),
+            status="blocked",
+            note="Chưa có kinh phí",
+        )
+    browser = await signed_in(coordinator, browsers())
+
+    _status, body = await browser.get(f"/plans/{plan.plan.id}")
+
+    assert "Chưa có kinh phí" in body
+    assert "1/3" in body  # agencies reported
+    assert "Sở Ngoại vụ" in body.split("Not reported yet")[1].split("</ul>")[0]
+
+
+async def test_filters_show_only_overdue_tasks(coordinator, browsers, plan, db):
+    async with db.transaction() as session:  # two tasks were due before today (1 June 2020)
+        for code in ("I.2", "III.1"):
+            task = await session.get(type(plan.tasks[code]), plan.tasks[code].id)
+            task.end_on = dt.date(2020, 5, 15)
+    browser = await signed_in(coordinator, browsers())
+
+    _status, everything = await browser.get(f"/plans/{plan.plan.id}")
+    _status, overdue = await browser.get(f"/plans/{plan.plan.id}?overdue=1")
+    _status, overdue_here = await browser.get(
+        f"/plans/{plan.plan.id}?overdue=1&agency={plan.agencies['Sở Ngoại vụ'].id}"
+    )
+
+    assert "8 tasks" in everything
+    assert "2 tasks" in overdue
+    assert "Theo dõi dư luận" in overdue and "Quảng bá du lịch" not in overdue.split('id="tasks"')[1]
+    assert "1 task<" in overdue_here and "Xuất bản đặc san" in overdue_here
+
+
+async def test_user_text_is_shown_as_text_never_as_markup(coordinator, browsers, plan, db, clock):
+    hostile = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+    async with db.transaction() as session:
+        await make_update(
+            session,
+            plan.tasks["II.1"],
+            agency=plan.agencies["Sở Du lịch"],
+            cycle=dt.date(2020, 6, 20),
+            at=clock.now(),
+            note=hostile,
+        )
+        await make_member(session, '"><b>Mallory</b>', agency=plan.agencies["Sở Ngoại vụ"], status=PENDING)
+    browser = await signed_in(coordinator, browsers())
+
+    pages = [
+        (await browser.get(f"/plans/{plan.plan.id}"))[1],
+        (await browser.get(f"/plans/{plan.plan.id}/tasks/{plan.tasks['II.1'].id}"))[1],
+        (await browser.get("/people"))[1],
+    ]
+
+    for body in pages:
+        assert "<script>" not in body and "<img src=x" not in body and "<b>Mallory" not in body
+    assert "&lt;script&gt;" in pages[0]
+    assert "&lt;b&gt;Mallory" in pages[2]
+
+
+async def test_the_docx_export_is_a_word_document(coordinator, browsers, plan):
+    browser = await signed_in(coordinator, browsers())
+
+    status, content_type, body = await browser.get_bytes(f"/plans/{plan.plan.id}/export/docx")
+
+    assert status == 200
+    assert "wordprocessingml" in content_type
+    assert body[:2] == b"PK"
+
+
+# ---------------------------------------------------------------- actions
+
+
+async def test_approving_a_request_registers_the_member_and_tells_them(
+    coordinator, browsers, plan, db, delivered
+):
+    async with db.transaction() as session:
+        asker = await make_member(session, "Minh", agency=plan.agencies["Sở Ngoại vụ"], status=PENDING)
+    browser = await signed_in(coordinator, browsers())
+    await browser.get("/people")
+
+    status, body = await browser.post(f"/people/requests/{asker.id}/approve")
+
+    assert status == 200 and "Approved: Minh" in body
+    async with db.snapshot() as session:
+        assert (await session.get(Member, asker.id)).status == "active"
+    assert any("approved" in reply.text or "được duyệt" in reply.text for reply in delivered)
+
+
+async def test_a_form_without_its_csrf_token_changes_nothing(coordinator, browsers, plan, db):
+    async with db.transaction() as session:
+        asker = await make_member(session, "Minh", agency=plan.agencies["Sở Ngoại vụ"], status=PENDING)
+    browser = await signed_in(coordinator, browsers())
+
+    status_missing, _ = await browser.post(f"/people/requests/{asker.id}/approve", csrf=False)
+    status_forged, _ = await browser.post(f"/people/requests/{asker.id}/approve", {"csrf": "x" * 64})
+
+    assert status_missing == 403 and status_forged == 403
+    async with db.snapshot() as session:
+        assert (await session.get(Member, asker.id)).status == PENDING
+
+
+async def test_a_focal_point_cannot_approve_even_with_a_valid_token(focal, browsers, plan, db):
+    async with db.transaction() as session:
+        asker = await make_member(session, "Minh", agency=plan.agencies["Sở Ngoại vụ"], status=PENDING)
+    browser = await signed_in(focal, browsers())
+    await browser.get("/")
+
+    status, body = await browser.post(f"/people/requests/{asker.id}/approve")
+
+    assert status == 200 and "Minh" not in body.split("<main>")[1].split("Approved")[0] or "không" in body
+    async with db.snapshot() as session:
+        assert (await session.get(Member, asker.id)).status == PENDING
+
+
+async def test_a_coordinator_creates_and_revokes_an_invite(coordinator, browsers, plan, db):
+    browser = await signed_in(coordinator, browsers())
+    await browser.get("/people")
+
+    _status, created = await browser.post(
+        "/people/invites", {"role": "focal", "agency_id": str(plan.agencies["Sở Ngoại vụ"].id)}
+    )
+    async with db.snapshot() as session:
+        invite = await session.scalar(select(Invite))
+    _status, revoked = await browser.post(f"/people/invites/{invite.id}/revoke")
+
+    assert "/start " in created
+    assert f"#{invite.id}" in revoked
+    async with db.snapshot() as session:
+        assert (await session.get(Invite, invite.id)).revoked_at is not None
+
+
+async def test_the_web_command_is_refused_in_a_group(core, coordinator):
+    from bot.core.messages import Incoming
+
+    replies = await core.handle(
+        Incoming(platform="console", chat_id="group-1", user_id="an", text="/web", is_group=True)
+    )
+
+    assert "private chat" in replies[0].text
+    assert "/login/" not in replies[0].text
