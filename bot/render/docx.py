@@ -32,15 +32,16 @@ from docx.text.paragraph import Paragraph
 from bot.i18n import _, format_number, format_short_day, ngettext
 from bot.render.report_rows import (
     Progress,
-    capitalized,
     lead_text,
     local_day,
     period_text,
+    reported_cell,
     section_title,
-    status_label,
+    timing_cell,
 )
-from bot.render.text import reported_label
-from storage.summary import BLOCKED, STATUSES, AgencySummary, Summary, TaskSummary
+from bot.render.text import percent_text, reported_counts_text, standing_text, timing_counts_text
+from storage.models.people import BLOCKED
+from storage.summary import AgencySummary, Summary, TaskSummary
 
 MIME_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 FONT = "Times New Roman"
@@ -58,7 +59,7 @@ TABLE_PT = 12
 # (87 mm) and "SỞ THÔNG TIN VÀ TRUYỀN THÔNG" (73 mm) each on one line.
 LEFT_COLUMN, RIGHT_COLUMN = Mm(75), Mm(90)
 # The appendix on landscape A4: 297 − 30 − 15 = 252 mm of text width.
-APPENDIX_WIDTHS = (Mm(12), Mm(76), Mm(27), Mm(34), Mm(35), Mm(25), Mm(43))
+APPENDIX_WIDTHS = (Mm(11), Mm(70), Mm(23), Mm(30), Mm(30), Mm(24), Mm(20), Mm(44))
 
 
 @dataclass(frozen=True)
@@ -333,13 +334,12 @@ def _section_heading(document, text: str) -> None:
     _paragraph(document, text, bold=True, before=6)
 
 
-def _counts_sentence(counts) -> str:
-    parts = [
-        f"{status_label(status).lower()} {format_number(counts[status])}"
-        for status in STATUSES
-        if counts[status]
-    ]
-    return "; ".join(parts) if parts else "—"
+def _counts_sentence(reported, timing) -> str:
+    """'đang thực hiện 2, hoàn thành 3 (chưa đến hạn 2, quá hạn 1, …)': both facts, each counted
+    over the same tasks."""
+    return _("reported {reported}; timing {timing}").format(
+        reported=reported_counts_text(reported), timing=timing_counts_text(timing)
+    )
 
 
 def _general(document, summary: Summary, chart_png: bytes | None) -> None:
@@ -364,8 +364,13 @@ def _general(document, summary: Summary, chart_png: bytes | None) -> None:
     if missing:
         names = ", ".join(agency.name for agency in missing)
         _paragraph(document, _("Not yet reported: {names}.").format(names=names))
-    _paragraph(document, _("Status of the tasks: {counts}.").format(counts=_counts_sentence(summary.counts)))
-    _group_results(document, summary)
+    _paragraph(
+        document,
+        _("Status of the tasks: {counts}. Average progress: {percent}.").format(
+            counts=_counts_sentence(summary.reported_counts, summary.timing_counts),
+            percent=percent_text(round(summary.average_progress)),
+        ),
+    )
     if chart_png:
         picture = _paragraph(document, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
         picture.add_run().add_picture(io.BytesIO(chart_png), width=Mm(160))
@@ -378,29 +383,6 @@ def _general(document, summary: Summary, chart_png: bytes | None) -> None:
         )
 
 
-def _group_results(document, summary: Summary) -> None:
-    """A group's tasks are each member's: its results are listed per member, who has not reported too."""
-    codes = {task.id: task.code for task in summary.tasks}
-    for group in summary.groups:
-        _paragraph(
-            document,
-            _("{group}: {reported} of {total} units reported.").format(
-                group=group.name, reported=format_number(group.reported), total=format_number(group.total)
-            ),
-        )
-        for unit in group.units:
-            if not unit.updates:
-                _paragraph(document, f"- {unit.name}: " + _("not reported") + ".")
-                continue
-            results = []
-            for task_id, update in unit.updates.items():
-                result = f"{codes.get(task_id, '')} {reported_label(update.status).lower()}".strip()
-                if update.note.strip():
-                    result += f" ({update.note.strip()})"
-                results.append(result)
-            _paragraph(document, f"- {unit.name}: " + "; ".join(results) + ".")
-
-
 def _result_text(summary: Summary, task: TaskSummary, tz: dt.tzinfo) -> str:
     """'Đã phát sóng 12 chương trình (Nguyễn Thị Lan, 2/6/2020)', or a blank when nothing was said."""
     latest = task.latest
@@ -410,15 +392,26 @@ def _result_text(summary: Summary, task: TaskSummary, tz: dt.tzinfo) -> str:
     when = local_day(latest.created_at, tz)
     source = ", ".join(part for part in (author, when) if part)
     note = latest.note.strip()
-    return f"{note} ({source})" if note else f"({source})"
+    text = f"{note} ({source})" if note else f"({source})"
+    if task.evidence:
+        text += " " + _("Evidence: {items}.").format(items="; ".join(task.evidence))
+    return text
 
 
-def _task_line(summary: Summary, task: TaskSummary, tz: dt.tzinfo) -> str:
+def _task_line(summary: Summary, agency: AgencySummary, task: TaskSummary, tz: dt.tzinfo) -> str:
+    # The whole text: a report that cuts the task it reports on would need editing.
     content = task.content.rstrip(" .;,")
-    content = content if len(content) <= 220 else content[:219].rstrip() + "…"
-    line = f"- {task.code}. {content}: {status_label(task.status).lower()}"
+    view = agency.view(task)
+    line = f"- {task.code}. {content}: {standing_text(view.reported, view.percent, view.timing)}"
     result = _result_text(summary, task, tz)
     return f"{line}. {result}" if result else f"{line}."
+
+
+def _reported_cell_text(task: TaskSummary) -> str:
+    text = reported_cell(task.reported)
+    if task.percent is not None and task.reported not in ("done", "not_reported"):
+        text += f" {percent_text(task.percent)}"
+    return text
 
 
 def _agency_status(agency: AgencySummary, tz: dt.tzinfo) -> str:
@@ -434,8 +427,14 @@ def _agency_status(agency: AgencySummary, tz: dt.tzinfo) -> str:
     return (
         text
         + " "
-        + ngettext("Leads {tasks} task: {counts}.", "Leads {tasks} tasks: {counts}.", agency.total).format(
-            tasks=format_number(agency.total), counts=_counts_sentence(agency.counts)
+        + ngettext(
+            "Answers for {tasks} task: {counts}; average progress {percent}.",
+            "Answers for {tasks} tasks: {counts}; average progress {percent}.",
+            agency.total,
+        ).format(
+            tasks=format_number(agency.total),
+            counts=_counts_sentence(agency.reported_counts, agency.timing_counts),
+            percent=percent_text(round(agency.average_progress)),
         )
     )
 
@@ -445,9 +444,9 @@ def _per_agency(document, summary: Summary, tz: dt.tzinfo) -> None:
     for number, agency in enumerate(summary.expected_agencies, start=1):
         _paragraph(document, f"{number}. {agency.name}", bold=True)
         _paragraph(document, _agency_status(agency, tz))
-        for task in agency.lead_tasks:
-            _paragraph(document, _task_line(summary, task, tz))
-        hidden = agency.total - len(agency.lead_tasks)
+        for task in agency.tasks:
+            _paragraph(document, _task_line(summary, agency, task, tz))
+        hidden = agency.total - len(agency.tasks)
         if hidden > 0:
             _paragraph(
                 document,
@@ -467,7 +466,7 @@ def _difficulties(document, summary: Summary, tz: dt.tzinfo) -> None:
         return
     for task in summary.attention:
         owner = lead_text(summary, task)
-        label = _("Blocked") if task.status == BLOCKED else _("Overdue")
+        label = _("Blocked") if task.reported == BLOCKED else _("Overdue")
         line = f"- {label}: {task.code}. {task.content.rstrip(' .;,')} ({owner})"
         result = _result_text(summary, task, tz)
         _paragraph(document, f"{line}. {result}" if result else f"{line}.")
@@ -551,7 +550,8 @@ def _appendix(
         _("Timeframe"),
         _("Lead agency"),
         _("Coordinating agencies"),
-        _("Status"),
+        _("Reported status"),
+        _("Timing"),
         _("Result"),
     ]
     table = document.add_table(rows=1, cols=len(headers))
@@ -578,14 +578,15 @@ def _appendix(
                 task.timeframe_text,
                 lead_text(summary, task),
                 task.coordinating_text or "",
-                capitalized(status_label(task.status)),
+                _reported_cell_text(task),
+                timing_cell(task.timing),
                 _result_text(summary, task, tz),
             )
             row = table.add_row()
             _keep_row_on_one_page(row)
             for index, (cell, value) in enumerate(zip(row.cells, values, strict=True)):
                 # Narrow columns read better ragged; only the content is justified, as in the plan.
-                align = ALIGN_CENTRE if index in (0, 2, 5) else ALIGN_JUSTIFY if index == 1 else ALIGN_LEFT
+                align = ALIGN_CENTRE if index in (0, 2, 5, 6) else ALIGN_JUSTIFY if index == 1 else ALIGN_LEFT
                 _cell_paragraph(cell, value, first=True, size=TABLE_PT, align=align)
             written += 1
             if progress is not None and (written % 50 == 0 or written == total):

@@ -19,6 +19,7 @@ from bot.render import json_report, tables, xlsx
 from bot.render.chart import completion_chart
 from bot.render.docx import Letterhead
 from bot.render.report_rows import Progress, export_stem, period_text
+from storage.progress_rules import ALL_LEADS
 from storage.summary import ALL, DEFAULT_TZ, Summary, build_summary
 
 FORMATS = ("docx", "xlsx", "csv", "md", "json")
@@ -101,6 +102,7 @@ async def export_summary(
     extra_deadlines: Iterable[dt.date] = (),
     letterhead: Letterhead | None = None,
     progress: Progress | None = None,
+    co_lead_rule: str = ALL_LEADS,
 ) -> Document:
     """Summarise the plan for the cycle (or range) and render it: the whole of `/xuat` in one call.
 
@@ -116,6 +118,7 @@ async def export_summary(
         today=today,
         tz=tz,
         extra_deadlines=extra_deadlines,
+        co_lead_rule=co_lead_rule,
         detail=ALL,
     )
     return render_summary(summary, fmt, language=language, tz=tz, letterhead=letterhead, progress=progress)
