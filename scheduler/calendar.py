@@ -125,6 +125,7 @@ class PlanTask:
     lead_agency_ids: tuple[int, ...]
     done: bool = False
     start_on: dt.date | None = None
+    done_by: frozenset[int] = frozenset()  # leads that reported it done (storage.progress_rules)
 
     def under_way_by(self, day: dt.date) -> bool:
         """Whether the task's timeframe has begun by `day` (a "Quý IV" task owes nothing in June)."""
