@@ -42,16 +42,21 @@ def normalize_format(given: str) -> str:
 
 
 def letterhead_from_config(config) -> Letterhead:
-    """The `[report]` section of the configuration as a letterhead."""
+    """The `[report]` section of the configuration as a letterhead; the issuing body and the place
+    come from `[organisation]` (the coordinating department, its city) unless `[report]` names them."""
     section = config.report
+    organisation = config.organisation
     return Letterhead(
         parent_body=section.parent_body,
-        # The coordinating department of `[organisation]` unless the letterhead names another body.
-        issuing_body=section.issuing_body or config.organisation.name,
+        issuing_body=section.issuing_body or organisation.name,
         symbol=section.symbol,
-        place=section.place or config.organisation.city,
+        place=section.place or organisation.city,
         signer_title=section.signer_title,
         signer_name=section.signer_name,
+        recipient=section.recipient,
+        recipients=tuple(section.recipients),
+        cutoff_day=section.cutoff_day,
+        template=section.template,
     )
 
 
