@@ -163,7 +163,7 @@ def task_values(row: TaskRow) -> list[str]:
 def agency_headers() -> list[str]:
     return [
         _("Agency"),
-        _("Tasks"),
+        _("Number of tasks"),
         *(reported_cell(status) for status in REPORTED),
         *(timing_cell(timing) for timing in TIMINGS),
         _("Done (%)"),
