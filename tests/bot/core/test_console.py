@@ -95,11 +95,11 @@ async def test_a_scripted_console_session_from_invite_to_summary(db, app, plan):
     tasks = blocks["lan> /nhiemvu"]
     assert tasks.startswith("Nhiệm vụ của Sở Du lịch — hạn báo cáo Thứ Bảy, 20/6/2020")
     assert (
-        "2. [II.2] Lắp đặt biển chỉ dẫn du lịch tại các quận (Cả năm)\n   · chưa đến hạn · chưa có cập nhật"
+        "2. [II.2] Lắp đặt biển chỉ dẫn du lịch tại các quận (Cả năm)\n   · chưa báo cáo · chưa đến hạn"
         in tasks
     )
     assert "1. II.1 · Quảng bá du lịch Thủ đô trên kênh quốc tế" in blocks["lan> /capnhat"]
-    assert blocks["lan> 2"].endswith("1. Chưa triển khai\n2. Đang thực hiện\n3. Hoàn thành\n4. Gặp vướng mắc")
+    assert blocks["lan> 2"].endswith("1. Chưa thực hiện\n2. Đang thực hiện\n3. Hoàn thành\n4. Gặp vướng mắc")
     assert blocks["lan> 1"].startswith(
         "Đã lưu: nhiệm vụ II.2 — hoàn thành.\nCập nhật này tính cho kỳ báo cáo hạn Thứ Bảy, 20/6/2020."
     )

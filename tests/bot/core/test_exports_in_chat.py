@@ -67,13 +67,13 @@ async def test_a_coordinators_xuat_docx_sends_the_draft_report_with_every_task_a
         "kế hoạch tổ chức các hoạt động thông tin đối ngoại",
     ]
     assert (
-        "- II.1. Quảng bá du lịch Thủ đô trên kênh quốc tế: done on time. "
+        "- II.1. Quảng bá du lịch Thủ đô trên kênh quốc tế: done · on time. "
         "Broadcast 12 programmes (Lan, 1 Jun 2020)"
     ) in paragraphs
     expected = [task.content for task in plan.tasks.values()]
     assert [row[1] for row in rows if row[0].isdigit()] == expected
     tourism = next(row for row in rows if row[1] == plan.tasks["II.1"].content)
-    assert tourism[5:] == ["Done on time", "Broadcast 12 programmes (Lan, 1 Jun 2020)"]
+    assert tourism[5:] == ["Done", "On time", "Broadcast 12 programmes (Lan, 1 Jun 2020)"]
 
 
 async def test_xuat_xlsx_sends_a_workbook_with_one_row_per_task(db, core, plan, focal, coordinator):
@@ -87,7 +87,12 @@ async def test_xuat_xlsx_sends_a_workbook_with_one_row_per_task(db, core, plan, 
     assert [row[2] for row in rows] == list(plan.tasks)
     assert [row[3] for row in rows] == [task.content for task in plan.tasks.values()]
     signs = next(row for row in rows if row[2] == "II.2")
-    assert (signs[7], signs[9], signs[10]) == ("Blocked", "Waiting for the district's permit", "Lan")
+    assert (signs[7], signs[9], signs[10], signs[11]) == (
+        "Blocked",
+        "Not due yet",
+        "Waiting for the district's permit",
+        "Lan",
+    )
 
 
 async def test_xuat_csv_sends_a_table_with_one_line_per_task(db, core, plan, coordinator):
@@ -206,7 +211,7 @@ async def test_tonghop_sends_the_completion_chart_and_buttons_and_the_docx_butto
     rows = appendix_rows(docx.Document(io.BytesIO(sent.content)))
 
     assert sent.filename == "bao-cao-87-KH-UBND-2020-06-20.docx"
-    assert ["Done on time", "Broadcast 12 programmes (Lan, 1 Jun 2020)"] in [row[5:] for row in rows]
+    assert ["Done", "On time", "Broadcast 12 programmes (Lan, 1 Jun 2020)"] in [row[5:] for row in rows]
 
 
 async def test_an_export_button_keeps_the_cycle_it_was_shown_for_after_the_next_cycle_began(
