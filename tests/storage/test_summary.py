@@ -4,7 +4,7 @@ import datetime as dt
 from collections import Counter
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 
 from storage.models.people import BLOCKED, COORDINATOR, DONE, IN_PROGRESS
 from storage.models.plan import LEAD, TaskAgency
@@ -403,3 +403,30 @@ async def test_the_garbage_collector_is_left_as_it_was_found(db):
             assert not gc.isenabled()
         finally:
             gc.enable()
+
+
+async def test_the_reference_plan_counts_each_agencys_tasks_as_the_task_list_numbers_them(db, reference_plan):
+    from storage.assignments import assigned_tasks
+    from storage.plans.importer import import_plan_file
+
+    async with db.transaction() as session:
+        plan_id = (await import_plan_file(session, reference_plan)).plan_id
+        assignments = await assigned_tasks(session, plan_id)
+        co_led = [
+            task_id
+            for task_id, count in (
+                await session.execute(
+                    select(TaskAgency.task_id, func.count())
+                    .where(TaskAgency.role == LEAD)
+                    .group_by(TaskAgency.task_id)
+                    .having(func.count() > 1)
+                )
+            ).all()
+        ]
+    async with db.snapshot() as session:
+        summary = await build_summary(session, plan_id, cycle=NOVEMBER, today=D(2020, 11, 21))
+
+    expected = {agency_id: len(tasks) for agency_id, tasks in assignments.by_agency.items()}
+    assert {agency.id: agency.total for agency in summary.expected_agencies} == expected
+    assert co_led, "the reference plan has co-led tasks"
+    assert summary.total == 64
