@@ -11,7 +11,7 @@ import os
 import tomllib
 import zoneinfo
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -356,7 +356,7 @@ class ReportConfig(Section):
     # The day the figures are counted to ("Số liệu tính đến ngày …"): the cycle's deadline
     # ("deadline"), or that day of the deadline's month (e.g. 15, as Nghị định 09/2019 asks of
     # periodic reports); the report's own date is always the day it is made.
-    cutoff_day: Literal["deadline"] | int = "deadline"
+    cutoff_day: Literal["deadline"] | Annotated[int, Field(ge=1, le=31)] = "deadline"
     # A Word template for the letterhead and opening (docxtpl); unset: the one shipped in the package.
     template: Path | None = None
 

@@ -111,7 +111,10 @@ async def test_a_scripted_console_session_from_invite_to_summary(db, app, plan):
     )
     summary = blocks["an> /tonghop"]
     assert "Đơn vị đã báo cáo: 1/3" in summary
-    assert "Nhiệm vụ: 8 · tiến độ bình quân 25%\nTheo báo cáo: chưa báo cáo 6, hoàn thành 2\nThời hạn: chưa đến hạn 6, đúng hạn 2" in summary
+    assert (
+        "Nhiệm vụ: 8 · tiến độ bình quân 25%\nTheo báo cáo: chưa báo cáo 6, hoàn thành 2\nThời hạn: chưa đến hạn 6, đúng hạn 2"
+        in summary
+    )
     assert "✓ Sở Du lịch — hoàn thành 2/3 nhiệm vụ · bình quân 67% · đã báo cáo 1/6/2020" in summary
     missing = blocks["an> /chuabaocao"]
     assert missing.startswith("Chưa báo cáo kỳ hạn Thứ Bảy, 20/6/2020: 2/3 đơn vị")
