@@ -91,10 +91,12 @@ async def test_what_the_bot_cannot_know_is_left_as_a_marked_blank(sample):
 async def test_the_title_names_the_plan_its_date_and_the_period(sample):
     paragraphs = [p.text for p in read(render(sample.summary)).paragraphs if p.text]
 
-    assert paragraphs[:5] == [
+    assert paragraphs[:6] == [
         "BÁO CÁO",
         "Kết quả thực hiện Kế hoạch số 45/KH-UBND ngày 15/3/2021 về triển khai chuyển đổi số và truyền "
         "thông chính sách năm 2021",
+        # By default the report goes to the body that issued the plan.
+        "Kính gửi: UBND tỉnh Lam Giang",
         "Kỳ báo cáo: từ 1/1/2021 đến 15/6/2021",
         # The report is made on 10 June, before the deadline: the figures go to that day.
         "Số liệu tính đến ngày 10/6/2021",
