@@ -287,3 +287,29 @@ def test_export_words_are_read_in_any_order_with_or_without_accents():
         (["docx"], dt.date(2020, 6, 20), []),
     ]
     assert [(r.formats, r.period, r.unread) for r in read] == expected
+
+
+async def test_what_a_focal_point_said_reaches_the_summary_and_the_files_as_said_with_the_timing(
+    db, core, plan, focal, coordinator
+):
+    await focal.say("/capnhat 1 chưa làm")
+    await focal.say("/capnhat 2 đang thực hiện 60% đã lắp một nửa")
+    await focal.say("/capnhat 3 hoàn thành https://example.gov.vn/bao-cao-doan.pdf")
+
+    summary = await coordinator.say("/tonghop")
+    assert "Reported: in progress 1, not started 1, not reported 5, done 1" in summary
+    assert "Timing: not due yet 7, on time 1" in summary
+
+    sheet = load_workbook(io.BytesIO(only_document(await coordinator.send("/xuat xlsx")).content)).worksheets[
+        0
+    ]
+    rows = {row[2]: row for row in ([cell.value for cell in r] for r in sheet.iter_rows(min_row=2))}
+    assert rows["II.1"][7:10] == ["Not started", 0, "Not due yet"]
+    assert rows["II.2"][7:11] == ["In progress", 60, "Not due yet", "đã lắp một nửa"]
+    assert rows["II.3"][7:10] == ["Done", 100, "On time"]
+    assert rows["II.3"][13] == "https://example.gov.vn/bao-cao-doan.pdf"
+
+    document = docx.Document(io.BytesIO(only_document(await coordinator.send("/xuat docx")).content))
+    appendix = {row.cells[1].text: [cell.text for cell in row.cells] for row in document.tables[-1].rows[1:]}
+    assert appendix[plan.tasks["II.2"].content][5:7] == ["In progress 60%", "Not due yet"]
+    assert "Evidence: https://example.gov.vn/bao-cao-doan.pdf." in appendix[plan.tasks["II.3"].content][7]
