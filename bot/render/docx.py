@@ -51,7 +51,13 @@ from bot.render.report_rows import (
     section_title,
     timing_cell,
 )
-from bot.render.text import percent_text, reported_counts_text, standing_text, timing_counts_text
+from bot.render.text import (
+    percent_text,
+    reported_counts_text,
+    reported_label,
+    standing_text,
+    timing_counts_text,
+)
 from storage.models.people import BLOCKED
 from storage.summary import AgencySummary, Summary, TaskSummary
 
@@ -522,6 +528,7 @@ def _general(document, summary: Summary, cutoff: dt.date, chart_png: bytes | Non
             percent=percent_text(round(summary.average_progress))
         ),
     )
+    _group_results(document, summary)
     if chart_png:
         picture = _paragraph(document, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
         picture.paragraph_format.keep_with_next = True  # the chart stays with its caption
@@ -533,6 +540,31 @@ def _general(document, summary: Summary, cutoff: dt.date, chart_png: bytes | Non
             italic=True,
             size=12,
         )
+
+
+def _group_results(document, summary: Summary) -> None:
+    """A group's tasks are each member's: its results are listed per member, who has not reported too."""
+    codes = {task.id: task.code for task in summary.tasks}
+    for group in summary.groups:
+        _paragraph(
+            document,
+            _("{group}: {reported} of {total} units reported.").format(
+                group=group.name, reported=format_number(group.reported), total=format_number(group.total)
+            ),
+        )
+        for unit in group.units:
+            if not unit.updates:
+                _paragraph(document, f"- {unit.name}: " + _("not reported") + ".")
+                continue
+            results = []
+            for task_id, update in unit.updates.items():
+                result = f"{codes.get(task_id, '')} {reported_label(update.status)}".strip()
+                if update.percent is not None and update.status != "done":
+                    result += f" {percent_text(update.percent)}"
+                if update.note.strip():
+                    result += f" ({update.note.strip()})"
+                results.append(result)
+            _paragraph(document, f"- {unit.name}: " + "; ".join(results) + ".")
 
 
 def _result_text(summary: Summary, task: TaskSummary, tz: dt.tzinfo) -> str:
