@@ -48,8 +48,10 @@ def fill(path: Path, *, agencies: int, tasks_per_agency: int, updates: int, seed
             ((a, f"Sở số {a}", f"S{a}", f"so so {a}", now) for a in range(1, agencies + 1)),
         )
         con.execute(
-            "INSERT INTO plan (id, number, issued, title, year, reporting_deadlines, imported_at)"
-            " VALUES (1, '1/KH-BENCH', '2020-04-24', 'Kế hoạch đo hiệu năng', 2020, ?, ?)",
+            "INSERT INTO plan (id, number, issued, title, year, start_year, end_year, issuer, issuer_key,"
+            " lifecycle, reporting_deadlines, imported_at)"
+            " VALUES (1, '1/KH-BENCH', '2020-04-24', 'Kế hoạch đo hiệu năng', 2020, 2020, 2020, '', '',"
+            " 'auto', ?, ?)",
             (json.dumps([d.isoformat() for d in DEADLINES]), now),
         )
         con.executemany(
@@ -144,7 +146,7 @@ async def measure(path: Path, runs: int, detail: str) -> tuple[list[float], list
         print(
             f"  detail={detail}: {summary.total} tasks ({len(summary.tasks)} detailed),"
             f" {len(summary.reported_agencies)}/{len(summary.expected_agencies)} agencies reported,"
-            f" {summary.counts['blocked']} blocked, {summary.counts['overdue']} overdue"
+            f" {summary.reported_counts['blocked']} blocked, {summary.timing_counts['overdue']} overdue"
         )
     finally:
         await db.dispose()

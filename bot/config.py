@@ -11,7 +11,7 @@ import os
 import tomllib
 import zoneinfo
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -381,6 +381,18 @@ class ReportConfig(Section):
     place: str | None = None
     signer_title: str | None = None
     signer_name: str | None = None
+    # Who the report is addressed to ("Kính gửi: …"); unset: the plan's issuing body when known.
+    recipient: str | None = None
+    # Extra lines under "Nơi nhận:" after "- Như trên;" (e.g. "- Lưu: VT, KHTC.").
+    recipients: list[str] = Field(default_factory=lambda: ["Lưu: VT."])
+    # A co-led task is done when every lead reported it done ("all") or when any did ("any").
+    co_lead_done: Literal["all", "any"] = "all"
+    # The day the figures are counted to ("Số liệu tính đến ngày …"): the cycle's deadline
+    # ("deadline"), or that day of the deadline's month (e.g. 15, as Nghị định 09/2019 asks of
+    # periodic reports); the report's own date is always the day it is made.
+    cutoff_day: Literal["deadline"] | Annotated[int, Field(ge=1, le=31)] = "deadline"
+    # A Word template for the letterhead and opening (docxtpl); unset: the one shipped in the package.
+    template: Path | None = None
 
 
 class OrganisationConfig(Section):

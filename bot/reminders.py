@@ -80,6 +80,7 @@ def policy_from_config(config: Config) -> Policy:
         quarter=_kind_policy(reminders.quarter),
         task=_kind_policy(reminders.task),
         late_grace=dt.timedelta(hours=reminders.late_grace_hours),
+        co_lead_done=config.report.co_lead_done,
     )
 
 
@@ -97,6 +98,7 @@ def sender_settings(config: Config) -> SenderSettings:
         retry_backoff=tuple(dt.timedelta(seconds=s) for s in reminders.retry_backoff_seconds),
         max_attempts=reminders.max_attempts,
         plan_grace_days=config.plan.grace_days,
+        co_lead_done=config.report.co_lead_done,
     )
 
 

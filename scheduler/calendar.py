@@ -125,6 +125,7 @@ class PlanTask:
     lead_agency_ids: tuple[int, ...]
     done: bool = False
     start_on: dt.date | None = None
+    done_by: frozenset[int] = frozenset()  # leads that reported it done (storage.progress_rules)
 
     def under_way_by(self, day: dt.date) -> bool:
         """Whether the task's timeframe has begun by `day` (a "Quý IV" task owes nothing in June)."""
@@ -211,7 +212,10 @@ def plan_deadlines(plan: PlanFacts, *, extra_reporting: Iterable[str] = ()) -> l
 
 def expected_agencies(plan: PlanFacts, deadline: Deadline) -> tuple[int, ...]:
     """Who must report for a deadline: every lead agency of the plan for a reporting deadline or a
-    quarter end, the task's lead agencies for a task deadline."""
+    quarter end, the task's lead agencies for a task deadline — less a co-lead that already reported
+    the task done (storage.progress_rules)."""
     if deadline.kind == TASK:
-        return deadline.task.lead_agency_ids if deadline.task else ()
+        if deadline.task is None:
+            return ()
+        return tuple(a for a in deadline.task.lead_agency_ids if a not in deadline.task.done_by)
     return plan.lead_agency_ids

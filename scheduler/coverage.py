@@ -9,6 +9,11 @@ An agency has reported for a deadline when it has a progress update that settles
 - a task deadline: an update on that task made since the quarter of its deadline began.
 The same rule decides what the planner writes, what the sender still sends, and what
 `outbox.cancel_for_report` cancels, so the three never disagree.
+
+Whether a task is done — nothing left to remind anyone of — is not decided here but by
+`storage.progress_rules`, the rule every report uses: a co-led task is done when its leads said so
+(all of them, or any, as `[report] co_lead_done` says), and a lead that said done is not reminded of
+it while the others finish.
 """
 
 from __future__ import annotations
@@ -21,10 +26,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.calendar import Deadline, PlanFacts, PlanTask, local_instant, quarter_start
-from storage.models.people import DONE, ProgressUpdate
-from storage.models.plan import DISSOLVED, LEAD, Agency, Plan, Task, TaskAgency
+from storage.models.people import ProgressUpdate
+from storage.models.plan import DISSOLVED, LEAD, Agency, Plan, Section, Task, TaskAgency
 from storage.models.reminders import QUARTER, REPORT, TASK
+from storage.progress_rules import ALL_LEADS, judge, leads_of
 from storage.registry import expand, members_of_groups
+from storage.summary import DEFAULT_TZ, latest_updates_by_agency, word_of
 
 
 @dataclass(frozen=True)
@@ -96,7 +103,9 @@ class Reports:
         return [
             task
             for task in tasks
-            if not task.done and not self.satisfied(agency_id, requirement.for_task(task.id))
+            if not task.done
+            and agency_id not in task.done_by
+            and not self.satisfied(agency_id, requirement.for_task(task.id))
         ]
 
 
@@ -116,9 +125,14 @@ async def load_reports(
 
 
 async def load_plan_facts(
-    session: AsyncSession, *, plan_ids: Iterable[int] | None = None, number: str | None = None
+    session: AsyncSession,
+    *,
+    plan_ids: Iterable[int] | None = None,
+    number: str | None = None,
+    tz: dt.tzinfo = DEFAULT_TZ,
+    co_lead_rule: str = ALL_LEADS,
 ) -> list[PlanFacts]:
-    """Plans with their tasks, lead agencies and whether each task is done (its latest update says so)."""
+    """Plans with their tasks, lead agencies and whether each task is done (`storage.progress_rules`)."""
     stmt = select(
         Plan.id,
         Plan.number,
@@ -148,7 +162,9 @@ async def load_plan_facts(
                 Task.end_on,
                 Task.section_id,
                 Task.number,
+                Section.agency_id.label("section_agency_id"),
             )
+            .join(Section, Section.id == Task.section_id)
             .where(Task.plan_id.in_(ids), Task.archived_at.is_(None))
             .order_by(Task.plan_id, Task.section_id, Task.number)
         )
@@ -167,28 +183,20 @@ async def load_plan_facts(
     groups = await members_of_groups(session)
     # A dissolved agency has nobody left to remind (storage.registry.dissolve).
     gone = set(await session.scalars(select(Agency.id).where(Agency.status == DISSOLVED)))
-    latest_status: dict[int, str] = {}
-    latest_by_unit: dict[tuple[int, int], str] = {}
-    for task_id, agency_id, status in (
-        await session.execute(
-            select(ProgressUpdate.task_id, ProgressUpdate.agency_id, ProgressUpdate.status)
-            .join(Task, Task.id == ProgressUpdate.task_id)
-            .where(Task.plan_id.in_(ids))
-            .order_by(ProgressUpdate.created_at, ProgressUpdate.id)
-        )
-    ).all():
-        latest_status[task_id] = status
-        latest_by_unit[(task_id, agency_id)] = status
-
-    def done(task_id: int) -> bool:
-        units = [unit for lead in leads.get(task_id, []) for unit in groups.get(lead, ())]
-        if units:
-            # A group's task is done when every member has said it is done for its own unit.
-            return all(latest_by_unit.get((task_id, unit)) == DONE for unit in units)
-        return latest_status.get(task_id) == DONE
-
+    connection = await session.connection()
+    updates: dict[int, list] = {}
+    for plan_id in ids:
+        updates.update(await latest_updates_by_agency(connection, plan_id))
     tasks_by_plan: dict[int, list[PlanTask]] = {}
     for row in task_rows:
+        direct = leads_of(row.section_agency_id, leads.get(row.id, []))
+        # A group's members each speak for themselves: its task is done when every one said so,
+        # whatever the co-lead rule says of several distinct leads.
+        task_leads = expand(direct, groups)
+        rule = ALL_LEADS if any(lead in groups for lead in direct) else co_lead_rule
+        words = [word_of(update, tz, by_cycle=False) for update in updates.get(row.id, ())]
+        # Whether it is done does not depend on the day it is judged from.
+        standing = judge(row.end_on, task_leads, words, dt.date.min, rule=rule)
         tasks_by_plan.setdefault(row.plan_id, []).append(
             PlanTask(
                 id=row.id,
@@ -197,7 +205,8 @@ async def load_plan_facts(
                 end_on=row.end_on,
                 start_on=row.start_on,
                 lead_agency_ids=tuple(a for a in expand(leads.get(row.id, []), groups) if a not in gone),
-                done=done(row.id),
+                done=standing.done,
+                done_by=standing.done_by,
             )
         )
     return [
@@ -229,6 +238,6 @@ def missing_agencies(
             continue
         requirement = requirement_for(day, TASK, task.id, tz)
         for agency_id in task.lead_agency_ids:
-            if not reports.satisfied(agency_id, requirement):
+            if agency_id not in task.done_by and not reports.satisfied(agency_id, requirement):
                 missing.setdefault(agency_id)
     return list(missing)

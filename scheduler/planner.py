@@ -213,7 +213,9 @@ class Planner:
 
     async def tick(self, now: dt.datetime) -> PlanReport:
         async with self.db.snapshot() as session:
-            plans = await load_plan_facts(session)
+            plans = await load_plan_facts(
+                session, tz=self.policy.timezone, co_lead_rule=self.policy.co_lead_done
+            )
             if not plans:
                 return PlanReport()
             reports = await load_reports(session, plan_ids=[p.id for p in plans])
@@ -356,7 +358,9 @@ async def preview(
 ) -> list[PreviewRow]:
     """What would be sent from `first_day` to `last_day` (local days, inclusive), by agency, given
     the progress updates stored so far."""
-    plans = await load_plan_facts(session, plan_ids=plan_ids)
+    plans = await load_plan_facts(
+        session, plan_ids=plan_ids, tz=policy.timezone, co_lead_rule=policy.co_lead_done
+    )
     if not plans:
         return []
     reports = await load_reports(session, plan_ids=[p.id for p in plans])

@@ -46,6 +46,8 @@ class Policy:
     # A reminder sent after its deadline (overdue, digest) stays worth sending this long past its time;
     # after a longer downtime it is dropped rather than delivered stale.
     late_grace: dt.timedelta = dt.timedelta(days=5)
+    # When a co-led task is done (storage.progress_rules): every lead said so, or any did.
+    co_lead_done: str = "all"
 
     def for_kind(self, deadline_kind: str) -> KindPolicy:
         return {REPORT: self.report, QUARTER: self.quarter, TASK: self.task}[deadline_kind]

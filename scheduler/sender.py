@@ -115,6 +115,8 @@ class SenderSettings:
     max_attempts: int = 6
     # A tick stops after this many batches so that one tick never runs for ever; the next continues.
     max_batches_per_tick: int = 50
+    # When a co-led task is done (storage.progress_rules), as the planner's policy says.
+    co_lead_done: str = "all"
     # Days after its last deadline a plan stays active (`[plan] grace_days`): a reminder of a plan
     # that has ended, or that a coordinator closed, since it was planned is not sent.
     plan_grace_days: int = 30
@@ -255,7 +257,10 @@ class Sender:
         async with self.db.snapshot() as session:
             missing = sorted({r.plan_id for r in claimed} - plans.keys())
             if missing:
-                plans.update({p.id: p for p in await load_plan_facts(session, plan_ids=missing)})
+                facts = await load_plan_facts(
+                    session, plan_ids=missing, co_lead_rule=self.settings.co_lead_done
+                )
+                plans.update({p.id: p for p in facts})
             context = await load_context(session, claimed, plans)
             # Inside the block: leaving a snapshot expires what it loaded.
             notices, verdicts = build_notices(

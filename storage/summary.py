@@ -1,38 +1,27 @@
 """Where a plan stands in one reporting cycle (or any date range): the model every report renders.
 
-Derived task status (`derive_status`); the first rule that applies wins:
-
-1. done_on_time / done_late — the latest update says DONE. On time when it was recorded (local
-   date) on or before the task's end date, or, for a task without one, on or before the period's end.
-2. blocked — the latest update says BLOCKED (a blocker is reported as such even when past due).
-3. overdue — the task's due date (its end date, or the period's end for a task without one) is
-   before the day the summary looks from (`as_of`), and the task is not done.
-4. in_progress — the latest update says IN_PROGRESS.
-5. not_due — nothing reported, or NOT_STARTED, and the due date has not passed.
+Each task carries two facts, decided in `storage.progress_rules` and nowhere else: what was reported
+(status, %, note, evidence) and its timing against its end date. Counts of either fact have one
+definition: every task of the plan once (`Summary.reported_counts`, `Summary.timing_counts`), and for
+an agency every task it answers for — its section's tasks and those it leads elsewhere, exactly the
+list `/nhiemvu` numbers — each as that agency stands on it (a co-lead that reported done is done
+there, whatever the other leads said).
 
 `as_of` is `today` while the period is open; for a period that has closed it is the day after its
 end, so a past cycle reads as it stood when it closed: a task due later is not called overdue in
 hindsight, one due by the deadline and not done is.
 
-The latest update of a task is the last one recorded on it by any agency up to the end of the period.
-In cycle mode that is among updates counted towards this cycle or an earlier one, the latest cycle
-first, then the latest recorded (a late report for an earlier cycle does not hide a newer one); in
-range mode, among updates recorded before the range's last day was over. A task was *updated in the
-period* when that latest update falls in the period. An agency has *reported* when it recorded any
-update on this plan in the period. Agencies *expected* to report are those leading at least one task;
-a task whose lead cell named no agency is led by its section's agency.
+What counts as said. In cycle mode, each agency's latest update on a task among those counted towards
+this cycle or an earlier one (the latest cycle first, then the latest recorded: a late report for an
+earlier cycle does not hide a newer one); in range mode, among updates recorded before the range's
+last day was over. A task was *updated in the period* when its newest update falls in the period. An
+agency has *reported* when it recorded any update on this plan in the period. Agencies *expected* to
+report are those that answer for at least one task.
 
-How it is read. Counts are computed by the database in one statement: the latest update of every
-task is one index seek per task (ix_progress_update_task_cycle, or ix_progress_update_task_created
-for a date range), the status rules above are a CASE expression over it, and the rows are grouped by
-lead agency and status. The same statement names the tasks that need attention (blocked, overdue).
-Task details — text, links, the latest note and who wrote it — are then fetched for every task
-(`detail=ALL`, for exports) or only for the tasks that need attention and, optionally, one agency's
-tasks (`detail=ATTENTION`, for a chat overview of a plan too large to list). Materialising every task
-of a 60,000-task plan costs far more than counting them, hence the choice.
-
-The CASE expression and `derive_status` state the same rules twice, once for the database and once
-for a single task in hand; tests hold them to the same answers on both back ends.
+How it is read. The database finds each agency's latest update on each task in one statement (a
+window over the plan's updates); tasks and their agency links in another; the rules then run in
+Python over plain rows. `detail=ATTENTION` keeps only the tasks that need attention (blocked or
+overdue) and, optionally, one agency's tasks in `tasks`; counts are complete either way.
 """
 
 from __future__ import annotations
@@ -45,69 +34,41 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Protocol
 
-from sqlalchemy import (
-    Date,
-    Integer,
-    String,
-    and_,
-    case,
-    cast,
-    exists,
-    false,
-    func,
-    literal,
-    null,
-    or_,
-    select,
-    union_all,
-)
+from sqlalchemy import String, and_, case, cast, exists, false, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.orm import aliased
 
 from storage.cycles import cycle_bounds, cycle_for, reporting_deadlines
 from storage.group_progress import GroupProgress, group_progress
 from storage.models import Agency, Member, Plan, ProgressUpdate, Section, Task, TaskAgency
-from storage.models.people import ACTIVE, FOCAL
-from storage.models.people import BLOCKED as REPORTED_BLOCKED
-from storage.models.people import DONE as REPORTED_DONE
-from storage.models.people import IN_PROGRESS as REPORTED_IN_PROGRESS
+from storage.models.people import ACTIVE, BLOCKED, DONE, FOCAL
 from storage.models.plan import COORDINATING, LEAD
+from storage.progress_rules import (
+    ALL_LEADS,
+    NOT_REPORTED,
+    OVERDUE,
+    REPORTED,
+    TIMINGS,
+    Standing,
+    Word,
+    agency_view,
+    judge,
+    leads_of,
+    responsible,
+)
 
 DEFAULT_TZ = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
-
-# Derived statuses, in the order a coordinator reads them: what needs attention first.
-BLOCKED = "blocked"
-OVERDUE = "overdue"
-IN_PROGRESS = "in_progress"
-NOT_DUE = "not_due"
-DONE_LATE = "done_late"
-DONE_ON_TIME = "done_on_time"
-STATUSES = (BLOCKED, OVERDUE, IN_PROGRESS, NOT_DUE, DONE_LATE, DONE_ON_TIME)
-DONE_STATUSES = frozenset((DONE_ON_TIME, DONE_LATE))
-ATTENTION_STATUSES = (BLOCKED, OVERDUE)
-STATUS_RANK = {status: rank for rank, status in enumerate(STATUSES)}
 
 # How much task detail a summary carries (counts are always complete).
 ALL = "all"
 ATTENTION = "attention"
 
-# Ids in one IN (...) list; SQLite allows 32,766 bound parameters per statement.
-_ID_CHUNK = 10_000
+REPORTED_RANK = {status: rank for rank, status in enumerate(REPORTED)}
+TIMING_RANK = {status: rank for rank, status in enumerate(TIMINGS)}
 
 
 class PlanNotFound(LookupError):
     pass
-
-
-class _HasEnd(Protocol):
-    end_on: dt.date | None
-
-
-class _HasReport(Protocol):
-    status: str
-    created_at: dt.datetime
 
 
 def as_of_day(today: dt.date, period_end: dt.date) -> dt.date:
@@ -115,36 +76,9 @@ def as_of_day(today: dt.date, period_end: dt.date) -> dt.date:
     return today if today <= period_end else period_end + dt.timedelta(days=1)
 
 
-def derive_status(
-    task: _HasEnd,
-    latest: _HasReport | None,
-    today: dt.date,
-    period_end: dt.date,
-    *,
-    tz: dt.tzinfo = DEFAULT_TZ,
-) -> str:
-    """A task's status from its latest update (a ProgressUpdate, an UpdateInfo, or None).
-
-    The rules are in this module's docstring; `task` needs `end_on`, `latest` needs `status` and an
-    aware `created_at`.
-    """
-    due = task.end_on or period_end
-    reported = latest.status if latest is not None else None
-    if reported == REPORTED_DONE:
-        done_on = latest.created_at.astimezone(tz).date()
-        return DONE_ON_TIME if done_on <= due else DONE_LATE
-    if reported == REPORTED_BLOCKED:
-        return BLOCKED
-    if due < as_of_day(today, period_end):
-        return OVERDUE
-    if reported == REPORTED_IN_PROGRESS:
-        return IN_PROGRESS
-    return NOT_DUE
-
-
 @dataclass(slots=True)
 class UpdateInfo:
-    """A task's latest update: what was said, by whom, when."""
+    """One agency's latest update on a task: what was said, by whom, when."""
 
     id: int
     agency_id: int
@@ -157,6 +91,13 @@ class UpdateInfo:
     cycle: dt.date
     created_at: dt.datetime  # aware, UTC
     edited_at: dt.datetime | None
+
+
+def word_of(update: UpdateInfo, tz: dt.tzinfo, *, by_cycle: bool = True) -> Word:
+    """The facts the rules read from an update."""
+    done_on = update.created_at.astimezone(tz).date() if update.status == DONE else None
+    order = (update.cycle, update.id) if by_cycle else (update.created_at, update.id)
+    return Word(update.agency_id, update.status, update.percent, done_on, order)
 
 
 @dataclass(slots=True)
@@ -172,15 +113,38 @@ class TaskSummary:
     lead_text: str
     coordinating_text: str
     responsible: str
-    lead_ids: list[int] = field(default_factory=list)
+    lead_ids: list[int] = field(default_factory=list)  # as linked; see `leads` for the rule's leads
     coordinating_ids: list[int] = field(default_factory=list)
-    status: str = NOT_DUE
-    latest: UpdateInfo | None = None
+    leads: list[int] = field(default_factory=list)  # lead cell, or the section's agency
+    standing: Standing | None = None
+    updates: list[UpdateInfo] = field(default_factory=list)  # each agency's latest, oldest first
     updated_in_period: bool = False
 
     @property
+    def reported(self) -> str:
+        return self.standing.reported
+
+    @property
+    def timing(self) -> str:
+        return self.standing.timing
+
+    @property
+    def percent(self) -> int | None:
+        return self.standing.percent
+
+    @property
     def done(self) -> bool:
-        return self.status in DONE_STATUSES
+        return self.standing.done
+
+    @property
+    def latest(self) -> UpdateInfo | None:
+        """The newest thing anyone said on the task."""
+        return self.updates[-1] if self.updates else None
+
+    @property
+    def evidence(self) -> list[str]:
+        """Evidence the agencies gave on their latest updates (one entry each, newest last)."""
+        return [update.evidence for update in self.updates if update.evidence]
 
 
 @dataclass(slots=True)
@@ -198,14 +162,18 @@ class AgencySummary:
     id: int
     name: str
     short_name: str | None
-    # Derived statuses of every task it leads, and how many of those nobody updated in the period.
-    counts: Counter = field(default_factory=Counter)
-    without_update: int = 0
+    # Of every task it answers for, as it stands on each: reported status and timing.
+    reported_counts: Counter = field(default_factory=Counter)
+    timing_counts: Counter = field(default_factory=Counter)
+    progress_sum: int = 0
+    without_update: int = 0  # of those tasks, how many nobody updated in the period
     reported: bool = False  # recorded at least one update on this plan in the period
     focal_points: int = 0  # active focal points registered for it
     unreachable_members: int = 0
-    # The detailed tasks it leads or coordinates (all of them when the summary's detail is ALL).
-    lead_tasks: list[TaskSummary] = field(default_factory=list)
+    # The detailed tasks it answers for (all of them when the summary's detail is ALL), and how
+    # it stands on each (a co-lead's own word).
+    tasks: list[TaskSummary] = field(default_factory=list)
+    views: dict[int, Standing] = field(default_factory=dict)
     coordinating_tasks: list[TaskSummary] = field(default_factory=list)
 
     @property
@@ -214,8 +182,8 @@ class AgencySummary:
 
     @property
     def total(self) -> int:
-        """How many tasks it leads."""
-        return sum(self.counts.values())
+        """How many tasks it answers for."""
+        return sum(self.reported_counts.values())
 
     @property
     def expected(self) -> bool:
@@ -223,27 +191,27 @@ class AgencySummary:
 
     @property
     def done(self) -> int:
-        return self.counts[DONE_ON_TIME] + self.counts[DONE_LATE]
+        return self.reported_counts[DONE]
 
     @property
     def completion(self) -> float:
-        """Share of the tasks it leads that are done (0 when it leads none)."""
+        """Share of its tasks that are done (0 when it has none)."""
         return self.done / self.total if self.total else 0.0
 
     @property
-    def tasks_without_update(self) -> list[TaskSummary]:
-        """Detailed tasks it leads that nobody updated in the period."""
-        return [task for task in self.lead_tasks if not task.updated_in_period]
+    def average_progress(self) -> float:
+        """Mean reported progress over its tasks, in percent (0 when it has none)."""
+        return self.progress_sum / self.total if self.total else 0.0
+
+    def view(self, task: TaskSummary) -> Standing:
+        return self.views.get(task.id, task.standing)
 
     @property
-    def last_update_at(self) -> dt.datetime | None:
-        """When it last recorded the latest word on one of its detailed tasks."""
-        moments = [
-            task.latest.created_at
-            for task in (*self.lead_tasks, *self.coordinating_tasks)
-            if task.latest is not None and task.latest.agency_id == self.id
-        ]
-        return max(moments, default=None)
+    def tasks_without_update(self) -> list[TaskSummary]:
+        """Detailed tasks it answers for that nobody updated in the period."""
+        return [task for task in self.tasks if not task.updated_in_period]
+
+    last_update_at: dt.datetime | None = None  # its newest update on this plan up to the period's end
 
 
 @dataclass(slots=True)
@@ -265,6 +233,7 @@ class PlanInfo:
     issued: dt.date | None
     year: int
     deadlines: tuple[dt.date, ...]
+    issuing_body: str = ""
 
 
 @dataclass
@@ -275,12 +244,15 @@ class Summary:
     end: dt.date
     today: dt.date
     detail: str  # ALL: every task below; ATTENTION: blocked and overdue ones (and one agency's)
-    counts: Counter  # derived status of every task of the plan
-    unassigned: int  # tasks that name no lead agency, not even through their section
+    reported_counts: Counter  # what was reported, every task of the plan once
+    timing_counts: Counter  # timing, every task of the plan once
+    progress_sum: int
+    unassigned: int  # tasks no agency answers for, not even through their section
     sections: list[SectionSummary]
     tasks: list[TaskSummary]  # the detailed tasks, in plan order
     agencies: list[AgencySummary]  # section agencies in plan order, then the others by name
     unreachable: list[MemberInfo]  # active members whose messages cannot be delivered
+    co_lead_rule: str = ALL_LEADS
     # Groups whose members each report for themselves: "n of N units reported" (storage.group_progress).
     groups: list[GroupProgress] = field(default_factory=list)
 
@@ -294,15 +266,20 @@ class Summary:
 
     @property
     def total(self) -> int:
-        return sum(self.counts.values())
+        return sum(self.reported_counts.values())
 
     @property
     def done(self) -> int:
-        return self.counts[DONE_ON_TIME] + self.counts[DONE_LATE]
+        return self.reported_counts[DONE]
 
     @property
     def completion(self) -> float:
         return self.done / self.total if self.total else 0.0
+
+    @property
+    def average_progress(self) -> float:
+        """Mean reported progress over every task of the plan, in percent."""
+        return self.progress_sum / self.total if self.total else 0.0
 
     @cached_property
     def task_by_id(self) -> dict[int, TaskSummary]:
@@ -334,11 +311,12 @@ class Summary:
 
     @cached_property
     def blockers(self) -> list[TaskSummary]:
-        return [task for task in self.tasks if task.status == BLOCKED]
+        return [task for task in self.tasks if task.reported == BLOCKED]
 
     @cached_property
     def overdue(self) -> list[TaskSummary]:
-        return [task for task in self.tasks if task.status == OVERDUE]
+        """Overdue and not reported blocked (those are listed as blockers)."""
+        return [task for task in self.tasks if task.timing == OVERDUE and task.reported != BLOCKED]
 
     @property
     def attention(self) -> list[TaskSummary]:
@@ -346,8 +324,10 @@ class Summary:
         return self.blockers + self.overdue
 
     def ordered_tasks(self) -> list[TaskSummary]:
-        """The detailed tasks, blockers first, then by status rank; plan order within a status."""
-        return sorted(self.tasks, key=lambda task: STATUS_RANK[task.status])
+        """The detailed tasks, what needs attention first; plan order within a kind."""
+        return sorted(
+            self.tasks, key=lambda task: (not task.standing.needs_attention, REPORTED_RANK[task.reported])
+        )
 
 
 def local_midnight(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
@@ -375,6 +355,11 @@ class _Period:
     def ends_before(self) -> dt.datetime:
         return local_midnight(self.end + dt.timedelta(days=1), self.tz)
 
+    def holds(self, update: UpdateInfo) -> bool:
+        if self.cycle is not None:
+            return update.cycle == self.cycle
+        return self.starts_at <= update.created_at < self.ends_before
+
 
 async def build_summary(
     session: AsyncSession,
@@ -388,19 +373,20 @@ async def build_summary(
     extra_deadlines: Iterable[dt.date] = (),
     detail: str = ALL,
     agency_id: int | None = None,
+    co_lead_rule: str = ALL_LEADS,
 ) -> Summary:
     """Summarise a plan for one reporting cycle (by default the cycle holding `today`) or a range.
 
     Give `cycle` (one of the plan's reporting deadlines), or both `start` and `end` (inclusive local
-    days), or neither. `detail=ATTENTION` details only blocked and overdue tasks, plus the tasks led
-    by `agency_id` when given; counts are complete either way. Raises PlanNotFound, or ValueError for
+    days), or neither. `detail=ATTENTION` details only blocked and overdue tasks, plus the tasks of
+    `agency_id` when given; counts are complete either way. Raises PlanNotFound, or ValueError for
     a cycle or range that makes no sense.
     """
     if detail not in (ALL, ATTENTION):
         raise ValueError(f"unknown detail {detail!r}")
     with _collector_paused():
         return await _build_summary(
-            session, plan_id, cycle, start, end, today, tz, extra_deadlines, detail, agency_id
+            session, plan_id, cycle, start, end, today, tz, extra_deadlines, detail, agency_id, co_lead_rule
         )
 
 
@@ -422,7 +408,9 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-async def _build_summary(session, plan_id, cycle, start, end, today, tz, extra_deadlines, detail, agency_id):
+async def _build_summary(
+    session, plan_id, cycle, start, end, today, tz, extra_deadlines, detail, agency_id, co_lead_rule
+):
     plan = await session.get(Plan, plan_id)
     if plan is None:
         raise PlanNotFound(f"no plan with id {plan_id}")
@@ -437,6 +425,7 @@ async def _build_summary(session, plan_id, cycle, start, end, today, tz, extra_d
     elif start > end:
         raise ValueError(f"the range starts ({start.isoformat()}) after it ends ({end.isoformat()})")
     period = _Period(cycle, start, end, today, tz)
+    as_of = period.as_of
 
     # Column queries go through the Core connection: the ORM's entity machinery would cost more
     # than the queries themselves on a plan of tens of thousands of tasks.
@@ -449,6 +438,7 @@ async def _build_summary(session, plan_id, cycle, start, end, today, tz, extra_d
             .order_by(Section.position)
         )
     ]
+    section_by_id = {section.id: section for section in sections}
     names = {
         row[0]: (row[1], row[2])
         for row in await conn.execute(select(Agency.id, Agency.name, Agency.short_name))
@@ -466,35 +456,49 @@ async def _build_summary(session, plan_id, cycle, start, end, today, tz, extra_d
         if section.agency_id is not None:
             agency(section.agency_id)
 
-    counts: Counter = Counter()
+    updates = await latest_updates_by_agency(conn, plan_id, cycle=period.cycle, before=period.ends_before)
+    by_cycle = period.cycle is not None
+    reported_counts: Counter = Counter()
+    timing_counts: Counter = Counter()
+    progress_sum = 0
     unassigned = 0
     tasks: list[TaskSummary] = []
-    for row in await conn.execute(_status_statement(conn, plan_id, period, detail, agency_id)):
-        kind, key, state, number = row[:4]
-        status, stale = STATUSES[state // 2], state % 2
-        if kind == _OVERALL:
-            counts[status] += number
-        elif kind == _BY_AGENCY and key is None:
-            unassigned += number
-        elif kind == _BY_AGENCY:
-            owner = agency(key)
-            owner.counts[status] += number
-            owner.without_update += number * stale
-        else:
-            tasks.append(_task_from_row(row[4:]))
-    if detail == ALL:
-        tasks = await _all_tasks(conn, plan_id, period)
-    section_by_id = {section.id: section for section in sections}
-    tasks.sort(key=lambda task: (section_by_id[task.section_id].position, task.number))
-    for task in tasks:
-        task.status = derive_status(task, task.latest, today, end, tz=tz)
+    for task in await _plan_tasks(conn, plan_id):
         section = section_by_id[task.section_id]
-        section.tasks.append(task)
-        leads = task.lead_ids or ([section.agency_id] if section.agency_id is not None else [])
-        for key in leads:
-            agency(key).lead_tasks.append(task)
-        for key in task.coordinating_ids:
-            agency(key).coordinating_tasks.append(task)
+        said = updates.get(task.id, [])
+        words = [word_of(update, tz, by_cycle=by_cycle) for update in said]
+        task.leads = leads_of(section.agency_id, task.lead_ids)
+        task.standing = judge(task.end_on, task.leads, words, as_of, rule=co_lead_rule)
+        task.updates = sorted(said, key=lambda update: word_of(update, tz, by_cycle=by_cycle).order)
+        task.updated_in_period = bool(task.updates) and period.holds(task.updates[-1])
+        reported_counts[task.reported] += 1
+        timing_counts[task.timing] += 1
+        progress_sum += task.standing.progress
+        answering = responsible(section.agency_id, task.lead_ids)
+        if not answering:
+            unassigned += 1
+        wanted = detail == ALL or task.standing.needs_attention or agency_id in answering
+        if wanted:
+            tasks.append(task)
+            section.tasks.append(task)
+        for key in answering:
+            owner = agency(key)
+            view = agency_view(task.standing, task.end_on, key, task.leads, words, as_of)
+            owner.reported_counts[view.reported] += 1
+            owner.timing_counts[view.timing] += 1
+            owner.progress_sum += view.progress
+            owner.without_update += not task.updated_in_period
+            if wanted:
+                owner.tasks.append(task)
+                if view is not task.standing:
+                    owner.views[task.id] = view
+        if wanted:
+            for key in task.coordinating_ids:
+                agency(key).coordinating_tasks.append(task)
+        for update in said:
+            owner = agency(update.agency_id)
+            if owner.last_update_at is None or update.created_at > owner.last_update_at:
+                owner.last_update_at = update.created_at
 
     for (key,) in await conn.execute(_reporting_agencies(plan_id, period)):
         agency(key).reported = True
@@ -553,93 +557,24 @@ async def _build_summary(session, plan_id, cycle, start, end, today, tz, extra_d
             issued=plan.issued,
             year=plan.year,
             deadlines=tuple(reporting_deadlines(plan, extra)),
+            issuing_body=getattr(plan, "issuer", None) or "",
         ),
         cycle=cycle,
         start=start,
         end=end,
         today=today,
         detail=detail,
-        counts=counts,
+        reported_counts=reported_counts,
+        timing_counts=timing_counts,
+        progress_sum=progress_sum,
         unassigned=unassigned,
         sections=sections,
         tasks=tasks,
         agencies=ordered,
         unreachable=[MemberInfo(*row) for row in unreachable_rows if row[3] is None or row[3] in agencies],
+        co_lead_rule=co_lead_rule,
         groups=groups,
     )
-
-
-# Kinds of row the status statement returns.
-_OVERALL = 0
-_BY_AGENCY = 1
-_DETAIL = 2
-
-
-def _latest_update_id(period: _Period):
-    """A scalar subquery correlated to `task`: the id of its latest update as of the period's end."""
-    return _latest(period, lambda p: p.id)
-
-
-def _latest(period: _Period, value):
-    """A scalar subquery correlated to `task`: `value(p)` of its latest update `p`, or NULL.
-
-    One seek per task into an index kept in the same order. In cycle mode the index
-    ix_progress_update_task_cycle (task_id, cycle, id, status, created_at) also holds every column
-    the status rules read, so the seek never touches the table; in range mode it is
-    ix_progress_update_task_created (task_id, created_at).
-    """
-    p = aliased(ProgressUpdate)
-    if period.cycle is not None:
-        pick = select(value(p)).where(p.task_id == Task.id, p.cycle <= period.cycle)
-        pick = pick.order_by(p.cycle.desc(), p.id.desc())
-    else:
-        pick = select(value(p)).where(p.task_id == Task.id, p.created_at < period.ends_before)
-        pick = pick.order_by(p.created_at.desc(), p.id.desc())
-    return pick.limit(1).correlate(Task).scalar_subquery()
-
-
-def _in_period(period: _Period, pu=ProgressUpdate):
-    if period.cycle is not None:
-        return pu.cycle == period.cycle
-    return and_(pu.created_at >= period.starts_at, pu.created_at < period.ends_before)
-
-
-def _local_day(conn: AsyncConnection, moment, period: _Period):
-    """SQL for the local calendar date of a UTC timestamp column."""
-    tz = period.tz
-    if conn.dialect.name == "postgresql" and isinstance(tz, zoneinfo.ZoneInfo):
-        return cast(func.timezone(tz.key, moment), Date)
-    # SQLite keeps naive UTC text and knows no time zones: shift by the zone's offset at the end of
-    # the period. Exact for zones without daylight saving time (Asia/Ho_Chi_Minh has had none
-    # since 1975).
-    offset = int(dt.datetime.combine(period.end, dt.time(12), tz).utcoffset().total_seconds())
-    if conn.dialect.name == "postgresql":
-        return cast(moment + literal(dt.timedelta(seconds=offset)), Date)
-    return func.date(moment, f"{offset:+d} seconds")
-
-
-def _state(conn: AsyncConnection, period: _Period):
-    """`derive_status` as SQL, correlated to `task`, encoded with the period flag in one integer:
-    2 × (the status's rank in STATUSES) + (1 when the task was not updated in the period)."""
-    rank = {status: literal(STATUS_RANK[status] * 2, Integer) for status in STATUSES}
-    due = func.coalesce(Task.end_on, literal(period.end, Date))
-
-    def reported(p):
-        status = case(
-            (
-                and_(p.status == REPORTED_DONE, _local_day(conn, p.created_at, period) <= due),
-                rank[DONE_ON_TIME],
-            ),
-            (p.status == REPORTED_DONE, rank[DONE_LATE]),
-            (p.status == REPORTED_BLOCKED, rank[BLOCKED]),
-            (due < literal(period.as_of, Date), rank[OVERDUE]),
-            (p.status == REPORTED_IN_PROGRESS, rank[IN_PROGRESS]),
-            else_=rank[NOT_DUE],
-        )
-        return status + case((_in_period(period, p), 0), else_=1)
-
-    nothing_reported = case((due < literal(period.as_of, Date), rank[OVERDUE]), else_=rank[NOT_DUE]) + 1
-    return func.coalesce(_latest(period, reported), nothing_reported)
 
 
 _TASK_COLUMNS = (
@@ -671,7 +606,7 @@ _UPDATE_COLUMNS = (
 
 
 def _agency_ids(role: str):
-    """The task's linked agencies in one role, as "3,17" (correlated to `task`)."""
+    """The task's linked agencies in one role, in the plan's order, as "3,17" (correlated to `task`)."""
     return (
         select(func.aggregate_strings(cast(TaskAgency.agency_id, String), ","))
         .where(TaskAgency.task_id == Task.id, TaskAgency.role == role)
@@ -680,100 +615,116 @@ def _agency_ids(role: str):
     )
 
 
-def _detail_columns(period: _Period):
-    """A detailed task row: the task, its lead and coordinating agency ids, its latest update."""
-    return (
-        *_TASK_COLUMNS,
-        _agency_ids(LEAD),
-        _agency_ids(COORDINATING),
-        *_UPDATE_COLUMNS,
-        case((_in_period(period), 1), else_=0),
-    )
-
-
-def _task_from_row(row) -> TaskSummary:
-    task = TaskSummary(*row[:11])
-    task.lead_ids = [int(x) for x in row[11].split(",")] if row[11] else []
-    task.coordinating_ids = [int(x) for x in row[12].split(",")] if row[12] else []
-    if row[13] is not None:
-        task.latest = UpdateInfo(*row[13:24])
-        task.updated_in_period = bool(row[24])
-    return task
-
-
-def _status_statement(
-    conn: AsyncConnection, plan_id: int, period: _Period, detail: str, agency_id: int | None
-):
-    """One statement, one pass over the plan's tasks: counts overall, counts per lead agency, and
-    (for ATTENTION) the detailed rows of the tasks that need it. Rows begin (kind, agency or task
-    id, state as `_state` encodes it, tasks); detail rows carry `_detail_columns` after that."""
-    pu = ProgressUpdate
-    per_task = (
-        select(
-            Task.id.label("task_id"), Task.section_id.label("section_id"), _state(conn, period).label("state")
-        )
-        .where(Task.plan_id == plan_id)
-        .cte("task_state")
-    )
-    lead = aliased(TaskAgency)
-    lead_agency = func.coalesce(lead.agency_id, Section.agency_id)
-    detail_columns = _detail_columns(period) if detail == ATTENTION else ()
-    # Count rows leave the detail columns empty (typed, so that PostgreSQL can unite the parts).
-    padding = [cast(null(), column.type) for column in detail_columns]
-    overall = select(
-        literal(_OVERALL, Integer), cast(null(), Integer), per_task.c.state, func.count(), *padding
-    ).group_by(per_task.c.state)
-    by_agency = (
-        select(literal(_BY_AGENCY, Integer), lead_agency, per_task.c.state, func.count(), *padding)
-        .select_from(per_task)
-        .join(Section, Section.id == per_task.c.section_id)
-        .outerjoin(lead, and_(lead.task_id == per_task.c.task_id, lead.role == LEAD))
-        .group_by(lead_agency, per_task.c.state)
-    )
-    if detail == ALL:
-        return union_all(overall, by_agency)
-    attention_states = [STATUS_RANK[status] * 2 + stale for status in ATTENTION_STATUSES for stale in (0, 1)]
-    wanted = per_task.c.state.in_(attention_states)
-    if agency_id is not None:
-        led = (
-            select(TaskAgency.task_id)
-            .where(TaskAgency.agency_id == agency_id, TaskAgency.role == LEAD)
-            .union(
-                select(Task.id)
-                .join(Section, Section.id == Task.section_id)
-                .where(Section.agency_id == agency_id, Task.plan_id == plan_id)
-            )
-        )
-        wanted = or_(wanted, per_task.c.task_id.in_(led))
-    details = (
-        select(
-            literal(_DETAIL, Integer),
-            per_task.c.task_id,
-            per_task.c.state,
-            cast(null(), Integer),
-            *detail_columns,
-        )
-        .select_from(per_task)
-        .join(Task, Task.id == per_task.c.task_id)
-        .outerjoin(pu, pu.id == _latest_update_id(period))
-        .outerjoin(Member, Member.id == pu.member_id)
-        .where(wanted)
-    )
-    # The detail part comes first so that the result's column types are those of real columns.
-    return union_all(details, overall, by_agency)
-
-
-async def _all_tasks(conn: AsyncConnection, plan_id: int, period: _Period) -> list[TaskSummary]:
-    """Every task of the plan with its agency links and latest update (for exports)."""
-    pu = ProgressUpdate
+async def _plan_tasks(conn: AsyncConnection, plan_id: int) -> list[TaskSummary]:
+    """Every task of the plan with its agency links, in plan order."""
     statement = (
-        select(*_detail_columns(period))
-        .select_from(Task)
-        .outerjoin(pu, pu.id == _latest_update_id(period))
-        .outerjoin(Member, Member.id == pu.member_id)
+        select(*_TASK_COLUMNS, _agency_ids(LEAD), _agency_ids(COORDINATING))
+        .join(Section, Section.id == Task.section_id)
         .where(Task.plan_id == plan_id)
+        .order_by(Section.position, Task.number, Task.id)
     )
-    return [_task_from_row(row) for row in await conn.execute(statement)]
+    tasks = []
+    for row in await conn.execute(statement):
+        task = TaskSummary(*row[:11])
+        task.lead_ids = [int(x) for x in row[11].split(",")] if row[11] else []
+        task.coordinating_ids = [int(x) for x in row[12].split(",")] if row[12] else []
+        tasks.append(task)
+    return tasks
+
+
+async def latest_updates_by_agency(
+    conn: AsyncConnection,
+    plan_id: int | None = None,
+    *,
+    task_ids: Iterable[int] | None = None,
+    cycle: dt.date | None = None,
+    before: dt.datetime | None = None,
+) -> dict[int, list[UpdateInfo]]:
+    """Each agency's latest update on each task (of a plan, or of `task_ids`), by task id.
+
+    With `cycle`, among the updates counted towards it or an earlier cycle, the latest cycle first;
+    otherwise among those recorded before `before` (all when None), the latest recorded first."""
+    pu = ProgressUpdate
+    order = (pu.cycle.desc(), pu.id.desc()) if cycle is not None else (pu.created_at.desc(), pu.id.desc())
+    rank = func.row_number().over(partition_by=(pu.task_id, pu.agency_id), order_by=order).label("rank")
+    inner = select(pu.id, rank).join(Task, Task.id == pu.task_id)
+    if plan_id is not None:
+        inner = inner.where(Task.plan_id == plan_id)
+    if task_ids is not None:
+        ids = list(task_ids)
+        if not ids:
+            return {}
+        inner = inner.where(pu.task_id.in_(ids))
+    if cycle is not None:
+        inner = inner.where(pu.cycle <= cycle)
+    elif before is not None:
+        inner = inner.where(pu.created_at < before)
+    ranked = inner.subquery()
+    statement = (
+        select(pu.task_id, *_UPDATE_COLUMNS)
+        .join(ranked, and_(ranked.c.id == pu.id, ranked.c.rank == 1))
+        .outerjoin(Member, Member.id == pu.member_id)
+        .order_by(pu.task_id, pu.id)
+    )
+    found: dict[int, list[UpdateInfo]] = {}
+    for row in await conn.execute(statement):
+        found.setdefault(row[0], []).append(UpdateInfo(*row[1:]))
+    return found
+
+
+async def task_standings(
+    session: AsyncSession,
+    task_ids: Iterable[int],
+    *,
+    agency_id: int | None,
+    cycle: dt.date | None,
+    today: dt.date,
+    tz: dt.tzinfo = DEFAULT_TZ,
+    co_lead_rule: str = ALL_LEADS,
+) -> dict[int, tuple[Standing, list[UpdateInfo]]]:
+    """How `agency_id` stands on each of `task_ids` (the task's standing when None), with the
+    agencies' latest updates, oldest first: the same rules and the same reading of the updates as
+    `build_summary`, for a task list that must agree with the summary."""
+    ids = list(task_ids)
+    if not ids:
+        return {}
+    conn = await session.connection()
+    leads: dict[int, list[int]] = {}
+    for task_id, agency in await conn.execute(
+        select(TaskAgency.task_id, TaskAgency.agency_id)
+        .where(TaskAgency.task_id.in_(ids), TaskAgency.role == LEAD)
+        .order_by(TaskAgency.task_id, TaskAgency.position)
+    ):
+        leads.setdefault(task_id, []).append(agency)
+    facts = {
+        row[0]: (row[1], row[2])
+        for row in await conn.execute(
+            select(Task.id, Task.end_on, Section.agency_id)
+            .join(Section, Section.id == Task.section_id)
+            .where(Task.id.in_(ids))
+        )
+    }
+    updates = await latest_updates_by_agency(conn, task_ids=ids, cycle=cycle)
+    as_of = today if cycle is None else as_of_day(today, cycle)
+    found = {}
+    for task_id in ids:
+        if task_id not in facts:
+            continue
+        end_on, section_agency = facts[task_id]
+        said = sorted(updates.get(task_id, []), key=lambda update: (update.cycle, update.id))
+        words = [word_of(update, tz) for update in said]
+        task_leads = leads_of(section_agency, leads.get(task_id, []))
+        standing = judge(end_on, task_leads, words, as_of, rule=co_lead_rule)
+        if agency_id is not None:
+            standing = agency_view(standing, end_on, agency_id, task_leads, words, as_of)
+        found[task_id] = (standing, said)
+    return found
+
+
+def _in_period(period: _Period, pu=ProgressUpdate):
+    if period.cycle is not None:
+        return pu.cycle == period.cycle
+    return and_(pu.created_at >= period.starts_at, pu.created_at < period.ends_before)
 
 
 def _reporting_agencies(plan_id: int, period: _Period):
@@ -787,3 +738,16 @@ def _reporting_agencies(plan_id: int, period: _Period):
         .correlate(Agency)
     )
     return select(Agency.id).where(exists(probe))
+
+
+__all__ = [
+    "ALL",
+    "ATTENTION",
+    "NOT_REPORTED",
+    "AgencySummary",
+    "PlanNotFound",
+    "Summary",
+    "TaskSummary",
+    "UpdateInfo",
+    "build_summary",
+]

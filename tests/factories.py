@@ -213,6 +213,8 @@ async def make_update(
     status: str = "in_progress",
     member: Member | None = None,
     note: str = "",
+    percent: int | None = None,
+    evidence: str | None = None,
 ) -> ProgressUpdate:
     """A progress update on `task` for `agency`, counted towards `cycle`, stored at `at`."""
     update = ProgressUpdate(
@@ -221,6 +223,8 @@ async def make_update(
         member_id=member.id if member else None,
         status=status,
         note=note,
+        percent=percent,
+        evidence=evidence,
         cycle=cycle,
         created_at=at,
     )

@@ -147,6 +147,7 @@ async def _report(app, args) -> int:
                     today=today,
                     tz=tz,
                     extra_deadlines=extra,
+                    co_lead_rule=app.config.report.co_lead_done,
                     detail=ALL,
                 )
             except ValueError as exc:

@@ -19,7 +19,8 @@ from storage import people
 from storage.assignments import AssignedTask
 from storage.models.people import NOTE_MAX_CHARS, UPDATE_STATUSES, Member, ProgressUpdate
 from storage.models.plan import Task
-from storage.summary import derive_status
+from storage.progress_rules import ALL_LEADS
+from storage.summary import task_standings
 
 # Problems with what was typed; the chat layer words each one in the user's language.
 NOTE_TOO_LONG = "note_too_long"
@@ -114,28 +115,42 @@ async def task_lines(
     session: AsyncSession,
     tasks: Sequence[AssignedTask],
     *,
+    agency_id: int | None,
     cycle: dt.date,
     today: dt.date,
     tz: dt.tzinfo,
+    co_lead_rule: str = ALL_LEADS,
 ) -> list[TaskLine]:
-    """An agency's tasks (as Context.agency_tasks gives them) with their derived status and latest
-    update, numbered as the member types them."""
-    latest = await people.latest_update_lines(session, [task.id for task in tasks])
+    """An agency's tasks (as Context.agency_tasks gives them) as that agency stands on each — the
+    rules and reading of `storage.summary`, so the list and `/tonghop` agree — numbered as the
+    member types them."""
+    standings = await task_standings(
+        session,
+        [task.id for task in tasks],
+        agency_id=agency_id,
+        cycle=cycle,
+        today=today,
+        tz=tz,
+        co_lead_rule=co_lead_rule,
+    )
     lines = []
     for number, task in enumerate(tasks, start=1):
-        update = latest.get(task.id)
+        standing, said = standings[task.id]
+        own = [update for update in said if update.agency_id == agency_id] or said
+        update = own[-1] if own else None
         lines.append(
             TaskLine(
                 number=number,
                 code=task.code,
                 content=task.content,
                 timeframe=task.timeframe_text,
-                status=derive_status(task, update, today, cycle, tz=tz),
-                reported=update.status if update else None,
-                percent=update.percent if update else None,
+                reported=standing.reported,
+                timing=standing.timing,
+                percent=standing.percent,
                 note=update.note if update else "",
                 who=update.member_name if update else None,
                 when=update.created_at if update else None,
+                evidence=tuple(item.evidence for item in said if item.evidence),
             )
         )
     return lines

@@ -1,4 +1,5 @@
-"""Completion by agency as a PNG: a horizontal bar per agency, split by derived status.
+"""Completion by agency as a PNG: a horizontal bar per agency, split by what was reported, with the
+number of overdue tasks and the average progress beside each bar.
 
 Drawn with matplotlib's Agg backend (no display needed) in DejaVu Sans, which ships with
 matplotlib and has every Vietnamese letter.
@@ -15,20 +16,21 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402
 
 from bot.i18n import _, format_number  # noqa: E402
-from bot.render.report_rows import status_label  # noqa: E402
+from bot.render.report_rows import reported_cell  # noqa: E402
+from bot.render.text import percent_text  # noqa: E402
+from storage.progress_rules import OVERDUE  # noqa: E402
 from storage.summary import Summary  # noqa: E402
 
 FONT = "DejaVu Sans"
 COLOURS = {
-    "done_on_time": "#2e7d32",
-    "done_late": "#81c784",
+    "done": "#2e7d32",
     "in_progress": "#1976d2",
-    "not_due": "#bdbdbd",
-    "overdue": "#f9a825",
+    "not_started": "#90a4ae",
+    "not_reported": "#e0e0e0",
     "blocked": "#c62828",
 }
 # Left to right: done first, so the bars read as progress.
-ORDER = ("done_on_time", "done_late", "in_progress", "not_due", "overdue", "blocked")
+ORDER = ("done", "in_progress", "not_started", "not_reported", "blocked")
 MAX_AGENCIES = 40  # beyond this the chart shows the least complete ones and says so
 
 
@@ -43,20 +45,23 @@ def completion_chart(summary: Summary, *, width_inches: float = 9.0) -> bytes:
     axes = figure.add_subplot()
     lefts = [0.0] * len(agencies)
     for status in ORDER:
-        shares = [a.counts[status] / a.total * 100 if a.total else 0 for a in agencies]
-        axes.barh(labels, shares, left=lefts, color=COLOURS[status], label=status_label(status), height=0.7)
+        shares = [a.reported_counts[status] / a.total * 100 if a.total else 0 for a in agencies]
+        axes.barh(labels, shares, left=lefts, color=COLOURS[status], label=reported_cell(status), height=0.7)
         lefts = [left + share for left, share in zip(lefts, shares, strict=True)]
     for y, agency in enumerate(agencies):
+        note = f"{agency.done}/{agency.total} · {percent_text(round(agency.average_progress))}"
+        if agency.timing_counts[OVERDUE]:
+            note += " · " + _("{count} overdue").format(count=format_number(agency.timing_counts[OVERDUE]))
         axes.text(
             101,
             y,
-            f"{format_number(round(agency.completion * 100))}% ({agency.done}/{agency.total})",
+            note,
             va="center",
             fontsize=7,
             fontfamily=FONT,
         )
     axes.invert_yaxis()
-    axes.set_xlim(0, 118)
+    axes.set_xlim(0, 135)
     axes.set_xticks([0, 25, 50, 75, 100])
     axes.set_xlabel(_("Share of tasks (%)"), fontfamily=FONT, fontsize=8)
     title = _("Completion by agency — plan {number}").format(number=summary.plan.number)
@@ -82,4 +87,8 @@ def completion_chart(summary: Summary, *, width_inches: float = 9.0) -> bytes:
 
 
 def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    """Cut at a word boundary, marked with "…" (the chart is the one place a name may be cut)."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit - 1)
+    return text[: cut if cut > limit // 2 else limit - 1].rstrip(" ,;:.") + "…"

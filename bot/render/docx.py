@@ -9,15 +9,26 @@ bold; the body justified in 14 pt; recipients and signature side by side; page n
 second page. The appendix (landscape) mirrors the plan's appendix — TT, content, timeframe, lead,
 coordinating — with status and result columns.
 
-What the bot cannot know — the report's number and date, the signer, the issuing body when not
-configured — is left as a marked blank ("…") for the drafter.
+The letterhead, the title, "Kính gửi", the data cut-off line and the opening paragraph come from a
+Word template a clerk can edit in Word (docxtpl: `{{ issuing_body }}` and the like, see
+`TEMPLATE_FIELDS`); the one shipped in the package (templates/bao-cao.docx) is drawn by
+`build_template` below, and `[report] template` names one's own. The body and the appendix are
+generated after it. Headings are kept with the paragraph that follows them, so that none is left
+alone at the bottom of a page, and task texts are written whole.
+
+Dates: the place-and-date line is the day the report is made; the figures are counted to the data
+cut-off ("Số liệu tính đến ngày …", by default the cycle's deadline, or the day it is made when that
+comes first), a separate line. Only the report's own number is left as a marked blank ("…"), with
+whatever the configuration does not give (the signer, say).
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import docx
 from docx.enum.section import WD_ORIENT, WD_SECTION
@@ -28,19 +39,27 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
+from docxtpl import DocxTemplate
 
 from bot.i18n import _, format_number, format_short_day, ngettext
 from bot.render.report_rows import (
     Progress,
-    capitalized,
     lead_text,
     local_day,
     period_text,
+    reported_cell,
     section_title,
-    status_label,
+    timing_cell,
 )
-from bot.render.text import reported_label
-from storage.summary import BLOCKED, STATUSES, AgencySummary, Summary, TaskSummary
+from bot.render.text import (
+    percent_text,
+    reported_counts_text,
+    reported_label,
+    standing_text,
+    timing_counts_text,
+)
+from storage.models.people import BLOCKED
+from storage.summary import AgencySummary, Summary, TaskSummary
 
 MIME_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 FONT = "Times New Roman"
@@ -58,12 +77,34 @@ TABLE_PT = 12
 # (87 mm) and "SỞ THÔNG TIN VÀ TRUYỀN THÔNG" (73 mm) each on one line.
 LEFT_COLUMN, RIGHT_COLUMN = Mm(75), Mm(90)
 # The appendix on landscape A4: 297 − 30 − 15 = 252 mm of text width.
-APPENDIX_WIDTHS = (Mm(12), Mm(76), Mm(27), Mm(34), Mm(35), Mm(25), Mm(43))
+APPENDIX_WIDTHS = (Mm(11), Mm(70), Mm(23), Mm(30), Mm(30), Mm(24), Mm(20), Mm(44))
+
+
+DEFAULT_TEMPLATE = Path(__file__).with_name("templates") / "bao-cao.docx"
+
+# What a template may use, each a plain string (empty when unknown), already in the reader's language.
+TEMPLATE_FIELDS = (
+    "parent_body",  # "UBND THÀNH PHỐ HÀ NỘI", upper case; empty when not configured
+    "issuing_body",  # "SỞ THÔNG TIN VÀ TRUYỀN THÔNG", upper case; "…" when not configured
+    "national_name",  # "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+    "motto",  # "Độc lập - Tự do - Hạnh phúc"
+    "number_line",  # "Số: …/BC-STTTT"
+    "place_date",  # "Hà Nội, ngày 21 tháng 11 năm 2020": the day the report is made
+    "kind",  # "BÁO CÁO"
+    "abstract",  # "Kết quả thực hiện Kế hoạch số 87/KH-UBND ngày 24/4/2020 về …"
+    "recipient_line",  # "Kính gửi: Ủy ban nhân dân Thành phố"; empty when no recipient is known
+    "period_line",  # "Kỳ báo cáo: từ 1/1/2020 đến 20/6/2020"
+    "cutoff_line",  # "Số liệu tính đến ngày 20/6/2020"
+    "opening",  # "Thực hiện Kế hoạch số …, Sở … báo cáo kết quả như sau:"
+    "plan_number",
+    "cutoff",  # "20/6/2020"
+    "report_day",  # "21/11/2020"
+)
 
 
 @dataclass(frozen=True)
 class Letterhead:
-    """Who issues the report; anything left None is printed as a blank to fill in."""
+    """Who issues the report and to whom; anything left None is printed as a blank to fill in."""
 
     parent_body: str | None = None  # "UBND THÀNH PHỐ HÀ NỘI"
     issuing_body: str | None = None  # "SỞ THÔNG TIN VÀ TRUYỀN THÔNG"
@@ -71,6 +112,64 @@ class Letterhead:
     place: str | None = None  # "Hà Nội"
     signer_title: str | None = None  # "GIÁM ĐỐC"
     signer_name: str | None = None
+    recipient: str | None = None  # "Kính gửi: …"; None: the plan's issuing body, when known
+    recipients: tuple[str, ...] = ("Lưu: VT.",)  # under "Nơi nhận:", after "- Như trên;"
+    cutoff_day: str | int = "deadline"  # the data cut-off: the cycle's deadline, or that day of its month
+    template: Path | None = None  # a Word template of one's own; None: DEFAULT_TEMPLATE
+    extra: dict = field(default_factory=dict, compare=False)  # more fields for one's own template
+
+
+def cutoff_date(summary: Summary, cutoff_day: str | int) -> dt.date:
+    """The day the figures are counted to: the cycle's deadline (or the range's end), or the given day
+    of that month (the 15th rule of Nghị định 09/2019/NĐ-CP), never after the day the report is made."""
+    deadline = summary.cycle or summary.end
+    if isinstance(cutoff_day, int):
+        last = calendar.monthrange(deadline.year, deadline.month)[1]
+        deadline = deadline.replace(day=min(cutoff_day, last))
+    return min(deadline, summary.today)
+
+
+def place_date_text(place: str, day: dt.date) -> str:
+    """'Hà Nội, ngày 05 tháng 02 năm 2021': Nghị định 30/2020 writes days below 10 and the months
+    January and February with a leading zero."""
+    return _("{place}, day {day} month {month} year {year}").format(
+        place=place,
+        day=f"{day.day:02d}" if day.day < 10 else str(day.day),
+        month=f"{day.month:02d}" if day.month < 3 else str(day.month),
+        year=day.year,
+    )
+
+
+def recipient_of(summary: Summary, letterhead: Letterhead) -> str:
+    return letterhead.recipient or summary.plan.issuing_body or ""
+
+
+def template_context(summary: Summary, letterhead: Letterhead) -> dict[str, str]:
+    """The values of TEMPLATE_FIELDS for this report, in the current language."""
+    cutoff = cutoff_date(summary, letterhead.cutoff_day)
+    recipient = recipient_of(summary, letterhead)
+    issuer = letterhead.issuing_body or ""
+    opening = _("Carrying out Plan No. {number}, {issuer} reports the results as follows:").format(
+        number=_plan_reference(summary), issuer=issuer or BLANK
+    )
+    context = {
+        "parent_body": (letterhead.parent_body or "").upper(),
+        "issuing_body": (issuer or BLANK).upper(),
+        "national_name": _("SOCIALIST REPUBLIC OF VIETNAM"),
+        "motto": _("Independence - Freedom - Happiness"),
+        "number_line": _number_line(letterhead),
+        "place_date": place_date_text(letterhead.place or BLANK, summary.today),
+        "kind": _("REPORT"),
+        "abstract": _abstract(summary),
+        "recipient_line": _("To: {recipient}").format(recipient=recipient) if recipient else "",
+        "period_line": _("Reporting period: {period}").format(period=period_text(summary)),
+        "cutoff_line": _("Figures as of {day}").format(day=format_short_day(cutoff)),
+        "opening": opening,
+        "plan_number": summary.plan.number,
+        "cutoff": format_short_day(cutoff),
+        "report_day": format_short_day(summary.today),
+    }
+    return {**context, **letterhead.extra}
 
 
 def render_docx(
@@ -83,18 +182,20 @@ def render_docx(
 ) -> bytes:
     """The report as .docx bytes, in the current language (bot.i18n.use_language)."""
     letterhead = letterhead or Letterhead()
-    document = docx.Document()
-    _set_up_styles(document)
-    _set_up_page(document.sections[0], landscape=False)
-    _page_numbers(document.sections[0])
+    template = DocxTemplate(str(letterhead.template or DEFAULT_TEMPLATE))
+    # Values are escaped for XML (autoescape): a name with "&" or "<" stays text.
+    template.render(template_context(summary, letterhead), autoescape=True)
+    # Reopened from bytes: the rendered template's document object keeps a handle on the body it
+    # had before rendering, and what is added after would land there.
+    rendered = io.BytesIO()
+    template.save(rendered)
+    document = docx.Document(io.BytesIO(rendered.getvalue()))
 
-    _heading_table(document, summary, letterhead)
-    _title(document, summary)
-    _general(document, summary, chart_png)
+    _general(document, summary, cutoff_date(summary, letterhead.cutoff_day), chart_png)
     _per_agency(document, summary, tz)
     _difficulties(document, summary, tz)
     _proposals(document)
-    _signature(document, letterhead)
+    _signature(document, summary, letterhead)
 
     appendix = document.add_section(WD_SECTION.NEW_PAGE)
     _set_up_page(appendix, landscape=True)
@@ -105,6 +206,31 @@ def render_docx(
     core.title = _("Results of carrying out Plan No. {number}").format(number=summary.plan.number)
     core.author = letterhead.issuing_body or ""
     core.comments = "nhacviec"
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def build_template() -> bytes:
+    """The default template: letterhead, title, "Kính gửi", period, cut-off and opening as docxtpl
+    fields in the decree's layout, on a page set up as the decree asks. Writes templates/bao-cao.docx
+    when run as `python -m bot.render.docx`."""
+    document = docx.Document()
+    _set_up_styles(document)
+    _set_up_page(document.sections[0], landscape=False)
+    _page_numbers(document.sections[0])
+    _heading_table(document)
+    _paragraph(
+        document, "{{ kind }}", align=WD_ALIGN_PARAGRAPH.CENTER, bold=True, size=BODY_PT, before=18, after=0
+    )
+    _paragraph(document, "{{ abstract }}", align=WD_ALIGN_PARAGRAPH.CENTER, bold=True, size=BODY_PT, after=2)
+    _short_rule(document, Mm(40), Mm(165))
+    _paragraph(document, "{%p if recipient_line %}", align=WD_ALIGN_PARAGRAPH.CENTER)
+    _paragraph(document, "{{ recipient_line }}", align=WD_ALIGN_PARAGRAPH.CENTER, before=6, after=6)
+    _paragraph(document, "{%p endif %}", align=WD_ALIGN_PARAGRAPH.CENTER)
+    _paragraph(document, "{{ period_line }}", align=WD_ALIGN_PARAGRAPH.CENTER, italic=True, before=6, after=0)
+    _paragraph(document, "{{ cutoff_line }}", align=WD_ALIGN_PARAGRAPH.CENTER, italic=True, after=12)
+    _paragraph(document, "{{ opening }}")
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
@@ -228,14 +354,41 @@ def _short_rule(container, width: Mm, available: Mm) -> None:
     paragraph._p.get_or_add_pPr().append(borders)
 
 
-def _no_borders(table: Table) -> None:
+# The order the schema gives the table's properties: Word and LibreOffice ignore what comes out of it.
+_TABLE_PROPERTIES = (
+    "tblStyle",
+    "tblW",
+    "jc",
+    "tblInd",
+    "tblBorders",
+    "shd",
+    "tblLayout",
+    "tblCellMar",
+    "tblLook",
+)
+
+
+def _table_property(table: Table, element) -> None:
+    """Put `element` into the table's properties in schema order, replacing one of the same kind."""
     properties = table._tbl.tblPr
+    name = element.tag.rsplit("}", 1)[1]
+    for existing in properties.findall(qn(f"w:{name}")):
+        properties.remove(existing)
+    rank = _TABLE_PROPERTIES.index(name)
+    later = [child for child in properties if child.tag.rsplit("}", 1)[1] in _TABLE_PROPERTIES[rank + 1 :]]
+    if later:
+        later[0].addprevious(element)
+    else:
+        properties.append(element)
+
+
+def _no_borders(table: Table) -> None:
     borders = OxmlElement("w:tblBorders")
     for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
         element = OxmlElement(f"w:{edge}")
         element.set(qn("w:val"), "nil")
         borders.append(element)
-    properties.append(borders)
+    _table_property(table, borders)
 
 
 def _no_cell_padding(table: Table) -> None:
@@ -245,14 +398,14 @@ def _no_cell_padding(table: Table) -> None:
         element.set(qn("w:w"), "0")
         element.set(qn("w:type"), "dxa")
         margins.append(element)
-    table._tbl.tblPr.append(margins)
+    _table_property(table, margins)
 
 
 def _fixed_widths(table: Table, widths) -> None:
     table.autofit = False
     layout = OxmlElement("w:tblLayout")
     layout.set(qn("w:type"), "fixed")
-    table._tbl.tblPr.append(layout)
+    _table_property(table, layout)
     for row in table.rows:
         for cell, width in zip(row.cells, widths, strict=True):
             cell.width = width
@@ -278,7 +431,7 @@ def _number_line(letterhead: Letterhead) -> str:
     return _("No.: {number}/BC-{symbol}").format(number=BLANK, symbol=letterhead.symbol or BLANK)
 
 
-def _heading_table(document, summary: Summary, letterhead: Letterhead) -> None:
+def _heading_table(document) -> None:
     """Issuing body beside the national heading; the number under one, place and date under the other."""
     table = document.add_table(rows=2, cols=2)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -286,23 +439,26 @@ def _heading_table(document, summary: Summary, letterhead: Letterhead) -> None:
     _no_cell_padding(table)
     _fixed_widths(table, (LEFT_COLUMN, RIGHT_COLUMN))
     left, right = table.rows[0].cells
-    first = True
-    if letterhead.parent_body:
-        _cell_paragraph(left, letterhead.parent_body.upper(), first=True, size=HEADING_PT)
-        first = False
-    _cell_paragraph(left, (letterhead.issuing_body or BLANK).upper(), first=first, bold=True, size=HEADING_PT)
+    _cell_paragraph(left, "{%p if parent_body %}", first=True, size=HEADING_PT)
+    _cell_paragraph(left, "{{ parent_body }}", size=HEADING_PT)
+    _cell_paragraph(left, "{%p endif %}", size=HEADING_PT)
+    _cell_paragraph(left, "{{ issuing_body }}", bold=True, size=HEADING_PT)
     _short_rule(left, Mm(24), LEFT_COLUMN)
 
-    _cell_paragraph(right, _("SOCIALIST REPUBLIC OF VIETNAM"), first=True, bold=True, size=HEADING_PT)
+    _cell_paragraph(right, "{{ national_name }}", first=True, bold=True, size=HEADING_PT)
     # The motto is underlined along its whole length: one underlined run spaces included.
-    _cell_paragraph(right, _("Independence - Freedom - Happiness"), bold=True, underline=True, size=MOTTO_PT)
+    _cell_paragraph(right, "{{ motto }}", bold=True, underline=True, size=MOTTO_PT)
 
     number_cell, date_cell = table.rows[1].cells
-    _cell_paragraph(number_cell, _number_line(letterhead), first=True, size=MOTTO_PT, before=6)
-    place_date = _("{place}, day {day} month {month} year {year}").format(
-        place=letterhead.place or BLANK, day=BLANK, month=BLANK, year=summary.today.year
-    )
-    _cell_paragraph(date_cell, place_date, first=True, italic=True, size=BODY_PT, before=6)
+    _cell_paragraph(number_cell, "{{ number_line }}", first=True, size=MOTTO_PT, before=6)
+    _cell_paragraph(date_cell, "{{ place_date }}", first=True, italic=True, size=BODY_PT, before=6)
+
+
+def _plan_reference(summary: Summary) -> str:
+    plan = summary.plan
+    if plan.issued:
+        return _("{number} of {date}").format(number=plan.number, date=format_short_day(plan.issued))
+    return plan.number
 
 
 def _abstract(summary: Summary) -> str:
@@ -317,32 +473,26 @@ def _abstract(summary: Summary) -> str:
     return text
 
 
-def _title(document, summary: Summary) -> None:
-    _paragraph(
-        document, _("REPORT"), align=WD_ALIGN_PARAGRAPH.CENTER, bold=True, size=BODY_PT, before=18, after=0
+def _section_heading(document, text: str) -> Paragraph:
+    return _heading(document, text, before=6)
+
+
+def _heading(document, text: str, **style) -> Paragraph:
+    """A bold line that must not end a page: Word and LibreOffice keep it with what follows."""
+    paragraph = _paragraph(document, text, bold=True, **style)
+    paragraph.paragraph_format.keep_with_next = True
+    return paragraph
+
+
+def _counts_sentence(reported, timing) -> str:
+    """'đang thực hiện 2, hoàn thành 3 (chưa đến hạn 2, quá hạn 1, …)': both facts, each counted
+    over the same tasks."""
+    return _("reported: {reported}; against the deadlines: {timing}").format(
+        reported=reported_counts_text(reported), timing=timing_counts_text(timing)
     )
-    _paragraph(
-        document, _abstract(summary), align=WD_ALIGN_PARAGRAPH.CENTER, bold=True, size=BODY_PT, after=2
-    )
-    _short_rule(document, Mm(40), Mm(165))
-    period = _("Reporting period: {period}").format(period=period_text(summary))
-    _paragraph(document, period, align=WD_ALIGN_PARAGRAPH.CENTER, italic=True, before=6, after=12)
 
 
-def _section_heading(document, text: str) -> None:
-    _paragraph(document, text, bold=True, before=6)
-
-
-def _counts_sentence(counts) -> str:
-    parts = [
-        f"{status_label(status).lower()} {format_number(counts[status])}"
-        for status in STATUSES
-        if counts[status]
-    ]
-    return "; ".join(parts) if parts else "—"
-
-
-def _general(document, summary: Summary, chart_png: bytes | None) -> None:
+def _general(document, summary: Summary, cutoff: dt.date, chart_png: bytes | None) -> None:
     _section_heading(document, _("I. REPORTING BY THE AGENCIES"))
     expected, reported, missing = (
         summary.expected_agencies,
@@ -358,16 +508,30 @@ def _general(document, summary: Summary, chart_png: bytes | None) -> None:
             tasks=format_number(summary.total),
             expected=format_number(len(expected)),
             reported=format_number(len(reported)),
-            day=format_short_day(summary.as_of),
+            # The one date the figures are counted to, as the cut-off line says.
+            day=format_short_day(cutoff),
         ),
     )
     if missing:
         names = ", ".join(agency.name for agency in missing)
         _paragraph(document, _("Not yet reported: {names}.").format(names=names))
-    _paragraph(document, _("Status of the tasks: {counts}.").format(counts=_counts_sentence(summary.counts)))
+    _paragraph(
+        document,
+        _("As the agencies reported: {reported}. Against the tasks' deadlines: {timing}.").format(
+            reported=reported_counts_text(summary.reported_counts),
+            timing=timing_counts_text(summary.timing_counts),
+        ),
+    )
+    _paragraph(
+        document,
+        _("Average progress of the plan: {percent}.").format(
+            percent=percent_text(round(summary.average_progress))
+        ),
+    )
     _group_results(document, summary)
     if chart_png:
         picture = _paragraph(document, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
+        picture.paragraph_format.keep_with_next = True  # the chart stays with its caption
         picture.add_run().add_picture(io.BytesIO(chart_png), width=Mm(160))
         _paragraph(
             document,
@@ -394,7 +558,9 @@ def _group_results(document, summary: Summary) -> None:
                 continue
             results = []
             for task_id, update in unit.updates.items():
-                result = f"{codes.get(task_id, '')} {reported_label(update.status).lower()}".strip()
+                result = f"{codes.get(task_id, '')} {reported_label(update.status)}".strip()
+                if update.percent is not None and update.status != "done":
+                    result += f" {percent_text(update.percent)}"
                 if update.note.strip():
                     result += f" ({update.note.strip()})"
                 results.append(result)
@@ -410,15 +576,26 @@ def _result_text(summary: Summary, task: TaskSummary, tz: dt.tzinfo) -> str:
     when = local_day(latest.created_at, tz)
     source = ", ".join(part for part in (author, when) if part)
     note = latest.note.strip()
-    return f"{note} ({source})" if note else f"({source})"
+    text = f"{note} ({source})" if note else f"({source})"
+    if task.evidence:
+        text += " " + _("Evidence: {items}.").format(items="; ".join(task.evidence))
+    return text
 
 
-def _task_line(summary: Summary, task: TaskSummary, tz: dt.tzinfo) -> str:
+def _task_line(summary: Summary, agency: AgencySummary, task: TaskSummary, tz: dt.tzinfo) -> str:
+    # The whole text: a report that cuts the task it reports on would need editing.
     content = task.content.rstrip(" .;,")
-    content = content if len(content) <= 220 else content[:219].rstrip() + "…"
-    line = f"- {task.code}. {content}: {status_label(task.status).lower()}"
+    view = agency.view(task)
+    line = f"- {task.code}. {content}: {standing_text(view.reported, view.percent, view.timing)}"
     result = _result_text(summary, task, tz)
     return f"{line}. {result}" if result else f"{line}."
+
+
+def _reported_cell_text(task: TaskSummary) -> str:
+    text = reported_cell(task.reported)
+    if task.percent is not None and task.reported not in ("done", "not_reported"):
+        text += f" {percent_text(task.percent)}"
+    return text
 
 
 def _agency_status(agency: AgencySummary, tz: dt.tzinfo) -> str:
@@ -434,8 +611,14 @@ def _agency_status(agency: AgencySummary, tz: dt.tzinfo) -> str:
     return (
         text
         + " "
-        + ngettext("Leads {tasks} task: {counts}.", "Leads {tasks} tasks: {counts}.", agency.total).format(
-            tasks=format_number(agency.total), counts=_counts_sentence(agency.counts)
+        + ngettext(
+            "Answers for {tasks} task: {counts}; average progress {percent}.",
+            "Answers for {tasks} tasks: {counts}; average progress {percent}.",
+            agency.total,
+        ).format(
+            tasks=format_number(agency.total),
+            counts=_counts_sentence(agency.reported_counts, agency.timing_counts),
+            percent=percent_text(round(agency.average_progress)),
         )
     )
 
@@ -443,11 +626,11 @@ def _agency_status(agency: AgencySummary, tz: dt.tzinfo) -> str:
 def _per_agency(document, summary: Summary, tz: dt.tzinfo) -> None:
     _section_heading(document, _("II. RESULTS BY AGENCY"))
     for number, agency in enumerate(summary.expected_agencies, start=1):
-        _paragraph(document, f"{number}. {agency.name}", bold=True)
+        _heading(document, f"{number}. {agency.name}")
         _paragraph(document, _agency_status(agency, tz))
-        for task in agency.lead_tasks:
-            _paragraph(document, _task_line(summary, task, tz))
-        hidden = agency.total - len(agency.lead_tasks)
+        for task in agency.tasks:
+            _paragraph(document, _task_line(summary, agency, task, tz))
+        hidden = agency.total - len(agency.tasks)
         if hidden > 0:
             _paragraph(
                 document,
@@ -467,7 +650,7 @@ def _difficulties(document, summary: Summary, tz: dt.tzinfo) -> None:
         return
     for task in summary.attention:
         owner = lead_text(summary, task)
-        label = _("Blocked") if task.status == BLOCKED else _("Overdue")
+        label = _("Blocked") if task.reported == BLOCKED else _("Overdue")
         line = f"- {label}: {task.code}. {task.content.rstrip(' .;,')} ({owner})"
         result = _result_text(summary, task, tz)
         _paragraph(document, f"{line}. {result}" if result else f"{line}.")
@@ -479,7 +662,7 @@ def _proposals(document) -> None:
     _paragraph(document, BLANK * 3)
 
 
-def _signature(document, letterhead: Letterhead) -> None:
+def _signature(document, summary: Summary, letterhead: Letterhead) -> None:
     table = document.add_table(rows=1, cols=2)
     _no_borders(table)
     _fixed_widths(table, (Mm(80), Mm(85)))
@@ -494,7 +677,10 @@ def _signature(document, letterhead: Letterhead) -> None:
         align=WD_ALIGN_PARAGRAPH.LEFT,
         before=12,
     )
-    for line in (_("- As above;"), _("- Archived: VT, {blank}.").format(blank=BLANK)):
+    # "Như trên" points at the "Kính gửi" line, so it is written only when there is one.
+    lines = [_("- As above;")] if recipient_of(summary, letterhead) else [f"- {BLANK};"]
+    lines += [f"- {line}" for line in letterhead.recipients]
+    for line in lines:
         _cell_paragraph(recipients, line, size=11, align=WD_ALIGN_PARAGRAPH.LEFT)
     _cell_paragraph(
         signer, (letterhead.signer_title or BLANK).upper(), first=True, bold=True, size=BODY_PT, before=12
@@ -528,20 +714,21 @@ def _repeat_as_header(row) -> None:
 def _appendix(
     document, summary: Summary, letterhead: Letterhead, tz: dt.tzinfo, progress: Progress | None
 ) -> None:
-    _paragraph(document, _("APPENDIX"), align=WD_ALIGN_PARAGRAPH.CENTER, bold=True, after=0)
-    _paragraph(
+    _heading(document, _("APPENDIX"), align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
+    _heading(
         document,
         _("RESULTS OF THE TASKS IN THE APPENDIX OF PLAN No. {number}")
         .format(number=summary.plan.number)
         .upper(),
         align=WD_ALIGN_PARAGRAPH.CENTER,
-        bold=True,
         after=0,
     )
+    day = summary.today
     attached = _("(Attached to Report No. {number}/BC-{symbol}, day {day} month {month} year {year})").format(
-        number=BLANK, symbol=letterhead.symbol or BLANK, day=BLANK, month=BLANK, year=summary.today.year
+        number=BLANK, symbol=letterhead.symbol or BLANK, day=day.day, month=day.month, year=day.year
     )
-    _paragraph(document, attached, align=WD_ALIGN_PARAGRAPH.CENTER, italic=True, after=12)
+    attached_line = _paragraph(document, attached, align=WD_ALIGN_PARAGRAPH.CENTER, italic=True, after=12)
+    attached_line.paragraph_format.keep_with_next = True
     if not summary.complete:
         _paragraph(document, _("Only the tasks that need attention are listed."), italic=True)
 
@@ -551,7 +738,8 @@ def _appendix(
         _("Timeframe"),
         _("Lead agency"),
         _("Coordinating agencies"),
-        _("Status"),
+        _("Reported status"),
+        _("Timing"),
         _("Result"),
     ]
     table = document.add_table(rows=1, cols=len(headers))
@@ -578,16 +766,23 @@ def _appendix(
                 task.timeframe_text,
                 lead_text(summary, task),
                 task.coordinating_text or "",
-                capitalized(status_label(task.status)),
+                _reported_cell_text(task),
+                timing_cell(task.timing),
                 _result_text(summary, task, tz),
             )
             row = table.add_row()
             _keep_row_on_one_page(row)
             for index, (cell, value) in enumerate(zip(row.cells, values, strict=True)):
                 # Narrow columns read better ragged; only the content is justified, as in the plan.
-                align = ALIGN_CENTRE if index in (0, 2, 5) else ALIGN_JUSTIFY if index == 1 else ALIGN_LEFT
+                align = ALIGN_CENTRE if index in (0, 2, 5, 6) else ALIGN_JUSTIFY if index == 1 else ALIGN_LEFT
                 _cell_paragraph(cell, value, first=True, size=TABLE_PT, align=align)
             written += 1
             if progress is not None and (written % 50 == 0 or written == total):
                 progress(written, total)
     _fixed_widths(table, APPENDIX_WIDTHS)
+
+
+if __name__ == "__main__":
+    DEFAULT_TEMPLATE.parent.mkdir(exist_ok=True)
+    DEFAULT_TEMPLATE.write_bytes(build_template())
+    print(DEFAULT_TEMPLATE)

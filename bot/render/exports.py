@@ -19,6 +19,7 @@ from bot.render import json_report, tables, xlsx
 from bot.render.chart import completion_chart
 from bot.render.docx import Letterhead
 from bot.render.report_rows import Progress, export_stem, period_text
+from storage.progress_rules import ALL_LEADS
 from storage.summary import ALL, DEFAULT_TZ, Summary, build_summary
 
 FORMATS = ("docx", "xlsx", "csv", "md", "json")
@@ -41,16 +42,21 @@ def normalize_format(given: str) -> str:
 
 
 def letterhead_from_config(config) -> Letterhead:
-    """The `[report]` section of the configuration as a letterhead."""
+    """The `[report]` section of the configuration as a letterhead; the issuing body and the place
+    come from `[organisation]` (the coordinating department, its city) unless `[report]` names them."""
     section = config.report
+    organisation = config.organisation
     return Letterhead(
         parent_body=section.parent_body,
-        # The coordinating department of `[organisation]` unless the letterhead names another body.
-        issuing_body=section.issuing_body or config.organisation.name,
+        issuing_body=section.issuing_body or organisation.name,
         symbol=section.symbol,
-        place=section.place or config.organisation.city,
+        place=section.place or organisation.city,
         signer_title=section.signer_title,
         signer_name=section.signer_name,
+        recipient=section.recipient,
+        recipients=tuple(section.recipients),
+        cutoff_day=section.cutoff_day,
+        template=section.template,
     )
 
 
@@ -101,6 +107,7 @@ async def export_summary(
     extra_deadlines: Iterable[dt.date] = (),
     letterhead: Letterhead | None = None,
     progress: Progress | None = None,
+    co_lead_rule: str = ALL_LEADS,
 ) -> Document:
     """Summarise the plan for the cycle (or range) and render it: the whole of `/xuat` in one call.
 
@@ -116,6 +123,7 @@ async def export_summary(
         today=today,
         tz=tz,
         extra_deadlines=extra_deadlines,
+        co_lead_rule=co_lead_rule,
         detail=ALL,
     )
     return render_summary(summary, fmt, language=language, tz=tz, letterhead=letterhead, progress=progress)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from bot.render.report_rows import status_label
-from bot.render.text import reported_label
-from storage.summary import STATUSES, AgencySummary, Summary, TaskSummary
+from bot.render.text import reported_label, timing_label
+from storage.progress_rules import REPORTED, TIMINGS
+from storage.summary import AgencySummary, Summary, TaskSummary, UpdateInfo
 
 MIME_TYPE = "application/json"
 
@@ -17,8 +17,24 @@ def _iso(value: dt.date | dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _counts(counts) -> dict[str, int]:
-    return {status: counts[status] for status in STATUSES}
+def _counts(counts, keys) -> dict[str, int]:
+    return {key: counts[key] for key in keys}
+
+
+def _update(update: UpdateInfo) -> dict:
+    return {
+        "id": update.id,
+        "agency_id": update.agency_id,
+        "member": update.member_name,
+        "status": update.status,
+        "status_label": reported_label(update.status),
+        "percent": update.percent,
+        "note": update.note,
+        "evidence": update.evidence,
+        "cycle": _iso(update.cycle),
+        "created_at": _iso(update.created_at),
+        "edited_at": _iso(update.edited_at),
+    }
 
 
 def _task(task: TaskSummary) -> dict:
@@ -36,24 +52,18 @@ def _task(task: TaskSummary) -> dict:
         "coordinating": task.coordinating_text,
         "lead_agency_ids": task.lead_ids,
         "coordinating_agency_ids": task.coordinating_ids,
-        "status": task.status,
-        "status_label": status_label(task.status),
+        "lead_agencies": task.leads,
+        "reported": task.reported,
+        "reported_label": reported_label(task.reported),
+        "percent": task.percent,
+        "timing": task.timing,
+        "timing_label": timing_label(task.timing),
+        "done_on": _iso(task.standing.done_on),
+        "done_by_agency_ids": sorted(task.standing.done_by),
         "updated_in_period": task.updated_in_period,
-        "latest_update": None
-        if latest is None
-        else {
-            "id": latest.id,
-            "agency_id": latest.agency_id,
-            "member": latest.member_name,
-            "status": latest.status,
-            "status_label": reported_label(latest.status),
-            "percent": latest.percent,
-            "note": latest.note,
-            "evidence": latest.evidence,
-            "cycle": _iso(latest.cycle),
-            "created_at": _iso(latest.created_at),
-            "edited_at": _iso(latest.edited_at),
-        },
+        "evidence": task.evidence,
+        "latest_update": None if latest is None else _update(latest),
+        "updates_by_agency": [_update(update) for update in task.updates],
     }
 
 
@@ -67,7 +77,9 @@ def _agency(agency: AgencySummary) -> dict:
         "tasks": agency.total,
         "done": agency.done,
         "completion": round(agency.completion, 4),
-        "counts": _counts(agency.counts),
+        "average_progress": round(agency.average_progress, 1),
+        "reported_counts": _counts(agency.reported_counts, REPORTED),
+        "timing_counts": _counts(agency.timing_counts, TIMINGS),
         "tasks_not_updated": agency.without_update,
         "focal_points": agency.focal_points,
         "unreachable_members": agency.unreachable_members,
@@ -94,7 +106,10 @@ def summary_document(summary: Summary) -> dict:
         },
         "detail": summary.detail,
         "tasks_total": summary.total,
-        "counts": _counts(summary.counts),
+        "co_lead_done": summary.co_lead_rule,
+        "average_progress": round(summary.average_progress, 1),
+        "reported_counts": _counts(summary.reported_counts, REPORTED),
+        "timing_counts": _counts(summary.timing_counts, TIMINGS),
         "agencies_expected": len(summary.expected_agencies),
         "agencies_reported": len(summary.reported_agencies),
         "agencies": [_agency(agency) for agency in summary.agencies],

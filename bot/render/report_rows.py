@@ -9,8 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.i18n import N_, _, format_short_day
-from bot.render.text import derived_label, percent_text, reported_label
-from storage.summary import STATUSES, AgencySummary, Summary, TaskSummary
+from bot.render.text import percent_text, reported_label, timing_label
+from storage.progress_rules import REPORTED, TIMINGS
+from storage.summary import AgencySummary, Summary, TaskSummary
 
 # Called as progress(done, total) while a long export is being written.
 Progress = Callable[[int, int], None]
@@ -23,8 +24,9 @@ TASK_COLUMNS = (
     ("timeframe", N_("Timeframe")),
     ("lead", N_("Lead")),
     ("coordinating", N_("Coordinating")),
-    ("status", N_("Status")),
-    ("last_update", N_("Last update")),
+    ("reported", N_("Reported status")),
+    ("percent", N_("Progress (%)")),
+    ("timing", N_("Timing")),
     ("note", N_("Note")),
     ("updated_by", N_("Updated by")),
     ("updated_at", N_("Updated at")),
@@ -36,9 +38,13 @@ def capitalized(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def status_label(status: str) -> str:
-    """ "Hoàn thành đúng hạn": a derived status as a cell or sentence starts it."""
-    return capitalized(derived_label(status))
+def reported_cell(status: str) -> str:
+    """ "Đang thực hiện": a reported status as a cell or sentence starts it."""
+    return capitalized(reported_label(status))
+
+
+def timing_cell(timing: str) -> str:
+    return capitalized(timing_label(timing))
 
 
 def local_time(moment: dt.datetime | None, tz: dt.tzinfo) -> str:
@@ -68,12 +74,19 @@ def lead_text(summary: Summary, task: TaskSummary) -> str:
     return task.lead_text or agency_names(summary, task.lead_ids) or section_title(summary, task.section_id)
 
 
-def last_update_text(task: TaskSummary) -> str:
-    """'đang thực hiện, 60%': the reported status of the latest update."""
-    if task.latest is None:
+def co_lead_text(summary: Summary, task: TaskSummary) -> str:
+    """For a co-led task not yet done: which leads said it was ('Sở TTTT: hoàn thành; Sở NV: …')."""
+    if len(task.leads) < 2 or task.done:
         return ""
-    parts = [reported_label(task.latest.status), percent_text(task.latest.percent)]
-    return ", ".join(part for part in parts if part)
+    said = {update.agency_id: update for update in task.updates}
+    parts = []
+    for key in task.leads:
+        update = said.get(key)
+        label = reported_label(update.status) if update else reported_label("not_reported")
+        if update is not None and update.percent is not None and update.status != "done":
+            label += f" {percent_text(update.percent)}"
+        parts.append(f"{summary.agency_label(key)}: {label}")
+    return "; ".join(parts)
 
 
 def updated_by_text(summary: Summary, task: TaskSummary) -> str:
@@ -81,7 +94,7 @@ def updated_by_text(summary: Summary, task: TaskSummary) -> str:
     if task.latest is None:
         return ""
     name = task.latest.member_name or ""
-    if task.latest.agency_id not in task.lead_ids:
+    if task.latest.agency_id not in task.leads:
         agency = summary.agency_label(task.latest.agency_id)
         return f"{name} ({agency})" if name and agency else name or agency
     return name
@@ -96,13 +109,15 @@ class TaskRow:
     timeframe: str
     lead: str
     coordinating: str
-    status: str
-    last_update: str
+    reported: str
+    percent: int | str  # a number where one was reported (a spreadsheet averages it), else ""
+    timing: str
     note: str
     updated_by: str
     updated_at: str
-    evidence: str
-    status_code: str  # the derived status, untranslated
+    evidence: str  # one item a line: stored files by name, links as they are
+    reported_code: str  # untranslated, for colours and programs
+    timing_code: str
 
 
 def task_rows(summary: Summary, *, tz: dt.tzinfo) -> list[TaskRow]:
@@ -121,13 +136,17 @@ def task_rows(summary: Summary, *, tz: dt.tzinfo) -> list[TaskRow]:
                 timeframe=task.timeframe_text,
                 lead=lead_text(summary, task),
                 coordinating=task.coordinating_text or agency_names(summary, task.coordinating_ids),
-                status=status_label(task.status),
-                last_update=last_update_text(task),
-                note=latest.note if latest else "",
+                reported=reported_cell(task.reported),
+                percent=task.percent if task.percent is not None else "",
+                timing=timing_cell(task.timing),
+                note="\n".join(
+                    part for part in (latest.note if latest else "", co_lead_text(summary, task)) if part
+                ),
                 updated_by=updated_by_text(summary, task),
                 updated_at=local_time(latest.created_at if latest else None, tz),
-                evidence=(latest.evidence or "") if latest else "",
-                status_code=task.status,
+                evidence="\n".join(task.evidence),
+                reported_code=task.reported,
+                timing_code=task.timing,
             )
         )
     return rows
@@ -144,9 +163,11 @@ def task_values(row: TaskRow) -> list[str]:
 def agency_headers() -> list[str]:
     return [
         _("Agency"),
-        _("Tasks led"),
-        *(status_label(status) for status in STATUSES),
+        _("Number of tasks"),
+        *(reported_cell(status) for status in REPORTED),
+        *(timing_cell(timing) for timing in TIMINGS),
         _("Done (%)"),
+        _("Average progress (%)"),
         _("Reported this period"),
         _("Tasks not updated this period"),
         _("Focal points"),
@@ -158,8 +179,10 @@ def agency_values(agency: AgencySummary) -> list:
     return [
         agency.name,
         agency.total,
-        *(agency.counts[status] for status in STATUSES),
+        *(agency.reported_counts[status] for status in REPORTED),
+        *(agency.timing_counts[timing] for timing in TIMINGS),
         round(agency.completion * 100, 1),
+        round(agency.average_progress, 1),
         _("yes") if agency.reported else _("no"),
         agency.without_update,
         agency.focal_points,

@@ -12,12 +12,12 @@ from bot.render.report_rows import (
     agency_headers,
     agency_values,
     period_text,
-    status_label,
     task_headers,
     task_rows,
     task_values,
 )
-from storage.summary import STATUSES, Summary
+from bot.render.text import percent_text, reported_counts_text, timing_counts_text
+from storage.summary import Summary
 
 CSV_MIME_TYPE = "text/csv"
 MARKDOWN_MIME_TYPE = "text/markdown"
@@ -49,11 +49,6 @@ def _table(headers: list[str], rows: list[list]) -> list[str]:
 
 def render_markdown(summary: Summary, *, tz: dt.tzinfo) -> str:
     plan = summary.plan
-    counts = ", ".join(
-        f"{status_label(status)}: {format_number(summary.counts[status])}"
-        for status in STATUSES
-        if summary.counts[status]
-    )
     lines = [
         "# " + _("Results of carrying out Plan No. {number}").format(number=plan.number),
         "",
@@ -65,7 +60,11 @@ def render_markdown(summary: Summary, *, tz: dt.tzinfo) -> str:
             expected=format_number(len(summary.expected_agencies)),
         ),
         "- "
-        + _("Tasks: {count} — {statuses}").format(count=format_number(summary.total), statuses=counts or "—"),
+        + _("Tasks: {count} · average progress {percent}").format(
+            count=format_number(summary.total), percent=percent_text(round(summary.average_progress))
+        ),
+        "- " + _("Reported: {counts}").format(counts=reported_counts_text(summary.reported_counts)),
+        "- " + _("Timing: {counts}").format(counts=timing_counts_text(summary.timing_counts)),
         "- " + _("As of {day}").format(day=format_short_day(summary.as_of)),
     ]
     if summary.missing_agencies:

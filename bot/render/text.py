@@ -15,49 +15,37 @@ from bot.core.messages import Reply
 from bot.i18n import N_, _, format_day, format_number, format_short_day, ngettext
 from storage.group_progress import GroupProgress
 from storage.models.people import BLOCKED, DONE, IN_PROGRESS, NOT_STARTED
-from storage.summary import (
-    BLOCKED as D_BLOCKED,
-)
-from storage.summary import (
-    DONE_LATE,
-    DONE_ON_TIME,
+from storage.progress_rules import (
+    LATE,
+    NO_DEADLINE,
     NOT_DUE,
+    NOT_REPORTED,
+    ON_TIME,
     OVERDUE,
-    STATUSES,
-    AgencySummary,
-    Summary,
-    TaskSummary,
+    REPORTED,
+    TIMINGS,
 )
-from storage.summary import (
-    IN_PROGRESS as D_IN_PROGRESS,
-)
+from storage.summary import AgencySummary, Summary, TaskSummary
 
-# As a focal point reports it.
+# What a focal point reported.
 REPORTED_LABELS = {
+    NOT_REPORTED: N_("not reported"),
     NOT_STARTED: N_("not started"),
     IN_PROGRESS: N_("in progress"),
     DONE: N_("done"),
     BLOCKED: N_("blocked"),
 }
+REPORTED_MARKS = {NOT_REPORTED: "·", NOT_STARTED: "○", IN_PROGRESS: "▶", DONE: "✓", BLOCKED: "⚠"}
 
-# As the bot derives it per task and cycle.
-DERIVED_LABELS = {
-    NOT_DUE: N_("not due yet"),
-    D_IN_PROGRESS: N_("in progress"),
-    DONE_ON_TIME: N_("done on time"),
-    DONE_LATE: N_("done late"),
+# The task's timing against its end date.
+TIMING_LABELS = {
+    ON_TIME: N_("on time"),
+    LATE: N_("late"),
     OVERDUE: N_("overdue"),
-    D_BLOCKED: N_("blocked"),
+    NOT_DUE: N_("not due yet"),
+    NO_DEADLINE: N_("no deadline"),
 }
-
-DERIVED_MARKS = {
-    D_BLOCKED: "⚠",
-    OVERDUE: "⏰",
-    D_IN_PROGRESS: "▶",
-    NOT_DUE: "·",
-    DONE_LATE: "✓",
-    DONE_ON_TIME: "✓",
-}
+TIMING_MARKS = {OVERDUE: "⏰"}
 
 ELLIPSIS = "…"
 
@@ -87,8 +75,16 @@ def reported_label(status: str) -> str:
     return _(REPORTED_LABELS[status])
 
 
-def derived_label(status: str) -> str:
-    return _(DERIVED_LABELS[status])
+def timing_label(timing: str) -> str:
+    return _(TIMING_LABELS[timing])
+
+
+def standing_text(reported: str, percent: int | None, timing: str) -> str:
+    """'đang thực hiện 60% · chưa đến hạn': what was reported, then the timing, never merged."""
+    said = reported_label(reported)
+    if percent is not None and reported not in (DONE, NOT_REPORTED):
+        said += f" {percent_text(percent)}"
+    return f"{said} · {timing_label(timing)}"
 
 
 def percent_text(percent: int | None) -> str:
@@ -138,21 +134,25 @@ class TaskLine:
     code: str
     content: str
     timeframe: str
-    status: str  # derived
-    reported: str | None = None  # reported status of the latest update
+    reported: str  # as the agency stands on it (storage.progress_rules)
+    timing: str
     percent: int | None = None
     note: str = ""
     who: str | None = None
     when: dt.datetime | None = None
+    evidence: tuple[str, ...] = ()
+
+    @property
+    def done(self) -> bool:
+        return self.reported == DONE
 
 
 def task_block(line: TaskLine, tz: dt.tzinfo) -> str:
     head = f"{line.number}. [{line.code}] {shorten(line.content, 110)}"
     if line.timeframe:
         head += f" ({line.timeframe})"
-    state = f"   {DERIVED_MARKS[line.status]} {derived_label(line.status)}"
-    if line.percent is not None:
-        state += f" · {percent_text(line.percent)}"
+    mark = TIMING_MARKS.get(line.timing) or REPORTED_MARKS[line.reported]
+    state = f"   {mark} {standing_text(line.reported, line.percent, line.timing)}"
     if line.when is not None:
         when = format_short_day(line.when.astimezone(tz).date())
         last = (
@@ -163,8 +163,8 @@ def task_block(line: TaskLine, tz: dt.tzinfo) -> str:
         state += f" · {last}"
         if line.note:
             state += f"\n   “{shorten(line.note, 140)}”"
-    else:
-        state += " · " + _("no update yet")
+    if line.evidence:
+        state += "\n   📎 " + ", ".join(line.evidence)
     return f"{head}\n{state}"
 
 
@@ -174,6 +174,11 @@ def task_list_pages(
     header = _("Tasks of {agency} — report due {day}").format(agency=agency_name, day=format_day(cycle))
     if not lines:
         return paginate(header, [_("The plan assigns no task to this agency.")], limit)
+    done = sum(line.done for line in lines)
+    average = sum(line.percent or 0 for line in lines) / len(lines)
+    header += "\n" + _("{done}/{count} done · average progress {percent}").format(
+        done=format_number(done), count=format_number(len(lines)), percent=percent_text(round(average))
+    )
     blocks = [task_block(line, tz) for line in lines]
     blocks.append("\n" + _("To report: /capnhat, or in one line: /capnhat 2 hoàn thành <what was done>"))
     return paginate(header, blocks, limit)
@@ -182,16 +187,29 @@ def task_list_pages(
 # ---------------------------------------------------------------- the cycle summary
 
 
-def _status_counts(counts, statuses: Iterable[str]) -> str:
-    parts = [
-        f"{derived_label(status)} {format_number(counts[status])}" for status in statuses if counts[status]
-    ]
+def counts_text(counts, order: Iterable[str], labels: dict) -> str:
+    """'hoàn thành 3, đang thực hiện 2': the non-zero counts in a fixed order."""
+    parts = [f"{_(labels[key])} {format_number(counts[key])}" for key in order if counts[key]]
     return ", ".join(parts) if parts else "—"
 
 
+def reported_counts_text(counts) -> str:
+    return counts_text(counts, REPORTED, REPORTED_LABELS)
+
+
+def timing_counts_text(counts) -> str:
+    return counts_text(counts, TIMINGS, TIMING_LABELS)
+
+
+def evidence_names(items: Iterable[str]) -> list[str]:
+    """Evidence as a reader can use it: links as they are, stored files by their name."""
+    return [item for item in items if item]
+
+
 def _task_attention_line(task: TaskSummary, summary: Summary, tz: dt.tzinfo) -> str:
-    owner = ", ".join(summary.agency(a).label for a in task.lead_ids if summary.agency(a)) or "—"
+    owner = ", ".join(summary.agency(a).label for a in task.leads if summary.agency(a)) or "—"
     line = f"• [{task.code}] {owner}: {shorten(task.content, 80)}"
+    line += "\n   " + standing_text(task.reported, task.percent, task.timing)
     if task.latest is not None:
         info = task.latest
         when = format_short_day(info.created_at.astimezone(tz).date())
@@ -199,18 +217,19 @@ def _task_attention_line(task: TaskSummary, summary: Summary, tz: dt.tzinfo) -> 
         if info.note:
             line += f"\n   “{shorten(info.note, 140)}” ({by}, {when})"
         else:
-            line += f"\n   ({by}, {when})"
+            line += f" ({by}, {when})"
     elif task.end_on is not None:
-        line += "\n   " + _("due {day}, nothing reported").format(day=format_short_day(task.end_on))
+        line += " · " + _("due {day}").format(day=format_short_day(task.end_on))
     return line
 
 
 def _agency_line(agency: AgencySummary, tz: dt.tzinfo) -> str:
-    tasks = len(agency.lead_tasks)
-    done = agency.done
-    progress = ngettext("{done}/{count} task done", "{done}/{count} tasks done", tasks).format(
-        done=format_number(done), count=format_number(tasks)
+    progress = ngettext("{done}/{count} task done", "{done}/{count} tasks done", agency.total).format(
+        done=format_number(agency.done), count=format_number(agency.total)
     )
+    progress += " · " + _("average {percent}").format(percent=percent_text(round(agency.average_progress)))
+    if agency.timing_counts[OVERDUE]:
+        progress += " · " + _("{count} overdue").format(count=format_number(agency.timing_counts[OVERDUE]))
     if agency.reported:
         when = format_short_day(agency.last_update_at.astimezone(tz).date()) if agency.last_update_at else ""
         return f"✓ {agency.label} — {progress} · " + _("reported {day}").format(day=when)
@@ -246,9 +265,11 @@ def summary_pages(summary: Summary, *, limit: int, tz: dt.tzinfo) -> list[Page]:
                 reported=format_number(len(summary.reported_agencies)),
                 expected=format_number(len(summary.expected_agencies)),
             ),
-            _("Tasks: {count} — {statuses}").format(
-                count=format_number(len(summary.tasks)), statuses=_status_counts(summary.counts, STATUSES)
+            _("Tasks: {count} · average progress {percent}").format(
+                count=format_number(summary.total), percent=percent_text(round(summary.average_progress))
             ),
+            _("Reported: {counts}").format(counts=reported_counts_text(summary.reported_counts)),
+            _("Timing: {counts}").format(counts=timing_counts_text(summary.timing_counts)),
         ]
     )
     blocks: list[str] = []

@@ -25,7 +25,9 @@ from bot.render.report_rows import (
     task_rows,
     task_values,
 )
-from storage.summary import BLOCKED, OVERDUE, Summary
+from storage.models.people import BLOCKED
+from storage.progress_rules import OVERDUE
+from storage.summary import Summary
 
 MIME_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -38,8 +40,9 @@ TASK_WIDTHS = {
     "timeframe": 14,
     "lead": 24,
     "coordinating": 28,
-    "status": 18,
-    "last_update": 18,
+    "reported": 18,
+    "percent": 10,
+    "timing": 16,
     "note": 50,
     "updated_by": 20,
     "updated_at": 16,
@@ -49,10 +52,8 @@ HEADER_FONT = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
 WRAP = Alignment(wrap_text=True, vertical="top")
 # Rows a coordinator must act on stand out when the sheet is scrolled.
-ATTENTION_FILL = {
-    BLOCKED: PatternFill("solid", fgColor="F8D7DA"),
-    OVERDUE: PatternFill("solid", fgColor="FFF3CD"),
-}
+BLOCKED_FILL = PatternFill("solid", fgColor="F8D7DA")
+OVERDUE_FILL = PatternFill("solid", fgColor="FFF3CD")
 
 
 def render_xlsx(summary: Summary, *, tz: dt.tzinfo, progress: Progress | None = None) -> bytes:
@@ -83,14 +84,16 @@ def _header(sheet: Worksheet, headers: list[str]) -> None:
 def _fill_tasks(sheet: Worksheet, summary: Summary, tz: dt.tzinfo, progress: Progress | None) -> None:
     _header(sheet, task_headers())
     rows = task_rows(summary, tz=tz)
-    status_column = [key for key, _label in TASK_COLUMNS].index("status")
+    keys = [key for key, _label in TASK_COLUMNS]
+    reported_column, timing_column = keys.index("reported") + 1, keys.index("timing") + 1
     for number, row in enumerate(rows, start=1):
         sheet.append(task_values(row))
-        fill = ATTENTION_FILL.get(row.status_code)
         for cell in sheet[sheet.max_row]:
             cell.alignment = WRAP
-        if fill is not None:
-            sheet.cell(row=sheet.max_row, column=status_column + 1).fill = fill
+        if row.reported_code == BLOCKED:
+            sheet.cell(row=sheet.max_row, column=reported_column).fill = BLOCKED_FILL
+        if row.timing_code == OVERDUE:
+            sheet.cell(row=sheet.max_row, column=timing_column).fill = OVERDUE_FILL
         if progress is not None and (number % 500 == 0 or number == len(rows)):
             progress(number, len(rows))
     for index, (key, _label) in enumerate(TASK_COLUMNS, start=1):

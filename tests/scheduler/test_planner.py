@@ -169,3 +169,36 @@ async def test_a_task_deadline_reminds_only_the_tasks_lead_agency(db):
         ).all()
     expected = [("focal Sở Du lịch", 7), ("focal Sở Du lịch", 3), ("focal Sở Du lịch", 1)]
     assert sorted(rows, key=lambda r: -r[1]) == expected
+
+
+async def test_a_co_lead_that_reported_the_task_done_is_not_reminded_of_it_while_the_other_finishes(db):
+    from storage.models.plan import LEAD, TaskAgency
+    from tests.factories import SectionSpec, make_member, make_plan
+
+    sections = [
+        SectionSpec("Sở Du lịch", [("Đón đoàn khảo sát", "Quý II/2020", dt.date(2020, 6, 30))]),
+        SectionSpec("Sở Ngoại vụ", ["Xuất bản đặc san"]),
+    ]
+    async with db.transaction() as session:
+        built = await make_plan(session, sections)
+        du_lich, ngoai_vu = built.agencies["Sở Du lịch"], built.agencies["Sở Ngoại vụ"]
+        task = built.tasks["I.1"]
+        session.add(TaskAgency(task_id=task.id, agency_id=ngoai_vu.id, role=LEAD, position=1))
+        for name, agency in built.agencies.items():
+            await make_member(session, f"focal {name}", agency=agency)
+        # Sở Du lịch said it was done in March: a quarter before, so it does not settle the June deadline.
+        await make_update(
+            session, task, agency=du_lich, cycle=dt.date(2020, 6, 20), at=hanoi(2020, 3, 20, 9), status="done"
+        )
+    await planner_for(db).tick(hanoi(2020, 6, 22, 9))
+    async with db.snapshot() as session:
+        rows = (
+            await session.execute(
+                select(Member.name)
+                .select_from(Reminder)
+                .join(Member, Member.id == Reminder.member_id)
+                .where(Reminder.kind == "task")
+                .distinct()
+            )
+        ).all()
+    assert [name for (name,) in rows] == ["focal Sở Ngoại vụ"]

@@ -2,25 +2,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 
-from storage.models.people import COORDINATOR, NOT_STARTED
-from storage.models.plan import TaskAgency
-from storage.summary import (
-    ATTENTION,
-    BLOCKED,
-    DONE_LATE,
-    DONE_ON_TIME,
-    IN_PROGRESS,
-    NOT_DUE,
-    OVERDUE,
-    PlanNotFound,
-    build_summary,
-    derive_status,
-)
+from storage.models.people import BLOCKED, COORDINATOR, DONE, IN_PROGRESS
+from storage.models.plan import LEAD, TaskAgency
+from storage.progress_rules import LATE, NO_DEADLINE, NOT_DUE, NOT_REPORTED, ON_TIME, OVERDUE
+from storage.summary import ATTENTION, PlanNotFound, build_summary
 from tests.factories import SectionSpec, make_member, make_plan, make_update
 
 D = dt.date
@@ -31,58 +20,6 @@ NOVEMBER = D(2020, 11, 20)
 def at(day: dt.date, hour: int = 3) -> dt.datetime:
     """An instant on `day` in UTC (03:00 UTC is 10:00 in Hanoi, the same calendar day)."""
     return dt.datetime(day.year, day.month, day.day, hour, tzinfo=dt.UTC)
-
-
-def report(status: str, when: dt.datetime):
-    return SimpleNamespace(status=status, created_at=when)
-
-
-def task_ending(day: dt.date | None):
-    return SimpleNamespace(end_on=day)
-
-
-# ------------------------------------------------------------------ derive_status, rule by rule
-
-
-@pytest.mark.parametrize(
-    ("end_on", "latest", "today", "expected"),
-    [
-        # done on or before the end date, or after it
-        (D(2020, 6, 30), report("done", at(D(2020, 6, 30))), D(2020, 6, 1), DONE_ON_TIME),
-        (D(2020, 6, 30), report("done", at(D(2020, 7, 1))), D(2020, 7, 2), DONE_LATE),
-        # a task without an end date is due at the end of the period
-        (None, report("done", at(JUNE)), D(2020, 6, 1), DONE_ON_TIME),
-        (None, report("done", at(D(2020, 6, 21))), D(2020, 6, 25), DONE_LATE),
-        # blocked wins over overdue
-        (D(2020, 3, 31), report("blocked", at(D(2020, 3, 1))), D(2020, 6, 1), BLOCKED),
-        # past due and not done
-        (D(2020, 3, 31), report("in_progress", at(D(2020, 3, 1))), D(2020, 6, 1), OVERDUE),
-        (D(2020, 3, 31), None, D(2020, 6, 1), OVERDUE),
-        (D(2020, 3, 31), report(NOT_STARTED, at(D(2020, 3, 1))), D(2020, 6, 1), OVERDUE),
-        # due today is not yet overdue
-        (D(2020, 6, 1), None, D(2020, 6, 1), NOT_DUE),
-        # under way, or not started, and not yet due
-        (D(2020, 12, 31), report("in_progress", at(D(2020, 5, 1))), D(2020, 6, 1), IN_PROGRESS),
-        (D(2020, 12, 31), report(NOT_STARTED, at(D(2020, 5, 1))), D(2020, 6, 1), NOT_DUE),
-        (D(2020, 12, 31), None, D(2020, 6, 1), NOT_DUE),
-    ],
-)
-def test_each_rule_of_the_derived_status(end_on, latest, today, expected):
-    assert derive_status(task_ending(end_on), latest, today, JUNE) == expected
-
-
-def test_done_is_judged_by_the_local_date_not_the_utc_one():
-    # 17:30 UTC on 30 June is 00:30 on 1 July in Hanoi: one day late.
-    latest = report("done", dt.datetime(2020, 6, 30, 17, 30, tzinfo=dt.UTC))
-    assert derive_status(task_ending(D(2020, 6, 30)), latest, D(2020, 7, 5), NOVEMBER) == DONE_LATE
-
-
-def test_a_closed_cycle_reads_as_it_stood_the_day_after_it_closed():
-    # Looking back in November at the June cycle: a task due in September was not overdue then,
-    # one due on the deadline and unfinished was.
-    today = D(2020, 11, 25)
-    assert derive_status(task_ending(D(2020, 9, 30)), None, today, JUNE) == NOT_DUE
-    assert derive_status(task_ending(JUNE), None, today, JUNE) == OVERDUE
 
 
 # ------------------------------------------------------------------ build_summary on a real database
@@ -164,14 +101,14 @@ async def test_each_task_carries_its_derived_status_and_latest_note_with_author_
         summary = await build_summary(session, plan_id, cycle=JUNE, today=D(2020, 6, 10))
 
     expected = {
-        "I.1": DONE_LATE,  # ended 31 May, done 2 June
-        "I.2": DONE_ON_TIME,
-        "I.3": BLOCKED,
-        "I.4": OVERDUE,  # ended 30 April, nothing reported
-        "I.5": IN_PROGRESS,
-        "I.6": NOT_DUE,
+        "I.1": (DONE, LATE),  # ended 31 May, done 2 June
+        "I.2": (DONE, ON_TIME),
+        "I.3": (BLOCKED, NOT_DUE),
+        "I.4": (NOT_REPORTED, OVERDUE),  # ended 30 April, nothing reported
+        "I.5": (IN_PROGRESS, NOT_DUE),
+        "I.6": (NOT_REPORTED, NOT_DUE),
     }
-    assert {task.code: task.status for task in summary.tasks} == expected
+    assert {task.code: (task.reported, task.timing) for task in summary.tasks} == expected
     first = summary.task_by_id[t["I.1"].id]
     assert (first.latest.note, first.latest.member_name, first.latest.created_at) == (
         "Đã phát sóng 12 chương trình",
@@ -179,14 +116,16 @@ async def test_each_task_carries_its_derived_status_and_latest_note_with_author_
         at(D(2020, 6, 2)),
     )
     assert [task.code for task in summary.attention] == ["I.3", "I.4"]
-    assert [task.status for task in summary.ordered_tasks()][:2] == [BLOCKED, OVERDUE]
+    assert [task.code for task in summary.ordered_tasks()][:2] == ["I.3", "I.4"]
     agency = summary.agency(tttt.id)
-    assert agency.counts == Counter(expected.values())
+    assert agency.reported_counts == Counter(reported for reported, _timing in expected.values())
+    assert agency.timing_counts == Counter(timing for _reported, timing in expected.values())
     assert (agency.done, agency.total, agency.label) == (2, 6, "Sở TTTT")
-    assert summary.counts == Counter(expected.values())
+    assert summary.reported_counts == agency.reported_counts
+    assert summary.timing_counts == agency.timing_counts
 
 
-async def test_counts_per_agency_cover_only_the_tasks_it_leads(db):
+async def test_counts_per_agency_cover_only_the_tasks_it_answers_for(db):
     async with db.transaction() as session:
         built = await make_plan(session)  # Sở TTTT coordinates Sở Du lịch's three tasks
         du_lich = built.agencies["Sở Du lịch"]
@@ -199,9 +138,10 @@ async def test_counts_per_agency_cover_only_the_tasks_it_leads(db):
     async with db.snapshot() as session:
         summary = await build_summary(session, plan_id, cycle=JUNE, today=D(2020, 6, 10))
 
-    assert summary.agency(du_lich.id).counts == Counter({NOT_DUE: 2, DONE_ON_TIME: 1})
+    assert summary.agency(du_lich.id).reported_counts == Counter({NOT_REPORTED: 2, DONE: 1})
+    assert summary.agency(du_lich.id).timing_counts == Counter({NOT_DUE: 2, ON_TIME: 1})
     tttt = summary.agency(tttt_id)
-    assert tttt.counts == Counter({NOT_DUE: 3})
+    assert tttt.reported_counts == Counter({NOT_REPORTED: 3})
     assert [task.code for task in tttt.coordinating_tasks] == ["II.1", "II.2", "II.3"]
 
 
@@ -324,7 +264,7 @@ async def test_a_task_without_a_lead_link_is_led_by_its_sections_agency(db):
     async with db.snapshot() as session:
         summary = await build_summary(session, plan_id, cycle=JUNE, today=D(2020, 6, 10))
 
-    assert [task.code for task in summary.agency(ngoai_vu.id).lead_tasks] == ["III.1", "III.2"]
+    assert [task.code for task in summary.agency(ngoai_vu.id).tasks] == ["III.1", "III.2"]
     assert summary.agency(ngoai_vu.id).total == 2
     assert summary.unassigned == 0
 
@@ -356,49 +296,81 @@ async def test_the_attention_detail_keeps_every_count_and_details_only_what_need
             session, plan_id, cycle=JUNE, today=D(2020, 6, 10), detail=ATTENTION, agency_id=ngoai_vu.id
         )
 
-    assert brief.counts == full.counts == Counter({OVERDUE: 1, NOT_DUE: 1, BLOCKED: 1, DONE_ON_TIME: 1})
-    assert [a.counts for a in brief.agencies] == [a.counts for a in full.agencies]
+    assert brief.reported_counts == full.reported_counts == Counter({NOT_REPORTED: 2, BLOCKED: 1, DONE: 1})
+    assert brief.timing_counts == full.timing_counts == Counter({OVERDUE: 1, NOT_DUE: 2, ON_TIME: 1})
+    assert [a.reported_counts for a in brief.agencies] == [a.reported_counts for a in full.agencies]
     assert [task.code for task in brief.tasks] == ["I.1", "II.1"]
     assert [task.code for task in brief.attention] == ["II.1", "I.1"]
     assert [task.code for task in one_agency.tasks] == ["I.1", "II.1", "II.2"]
     assert brief.task_by_id[built.tasks["II.1"].id].latest.status == "blocked"
 
 
-REPORTS = [
-    None,
-    (NOT_STARTED, at(D(2020, 6, 1))),
-    ("in_progress", at(D(2020, 6, 1))),
-    ("blocked", at(D(2020, 6, 1))),
-    ("done", at(D(2020, 6, 8))),
-    ("done", dt.datetime(2020, 6, 9, 17, 30, tzinfo=dt.UTC)),  # already 10 June in Hanoi
-    ("done", at(D(2020, 6, 10))),
-]
-
-
-@pytest.mark.parametrize("end_on", [None, D(2020, 6, 9), D(2020, 6, 10), D(2020, 6, 30)])
-async def test_the_database_applies_the_same_status_rules_as_derive_status(db, end_on):
-    """Every reported status and report time against one end date, one agency per task, so that each
-    agency's counts (computed by the database) name exactly one task's status (derived here)."""
-    today = D(2020, 6, 10)
+async def test_a_task_without_an_end_date_is_never_overdue_even_in_a_closed_cycle(db):
     async with db.transaction() as session:
-        specs = [SectionSpec(f"Đơn vị {n}", [(f"Việc {n}", "—", end_on)]) for n in range(len(REPORTS))]
-        built = await make_plan(session, specs)
-        for n, reported in enumerate(REPORTS):
-            if reported:
-                agency = built.agencies[f"Đơn vị {n}"]
-                task = next(t for t in built.tasks.values() if t.content == f"Việc {n}")
-                await make_update(
-                    session, task, agency=agency, cycle=JUNE, at=reported[1], status=reported[0]
-                )
+        built = await make_plan(
+            session, [SectionSpec("Sở Du lịch", [("Việc chưa xác định ngày", "Chưa xác định", None)])]
+        )
         plan_id = built.plan.id
+    async with db.snapshot() as session:
+        summary = await build_summary(session, plan_id, cycle=JUNE, today=D(2020, 12, 1))
+    task = summary.tasks[0]
+    assert (task.reported, task.timing) == (NOT_REPORTED, NO_DEADLINE)
+    assert summary.timing_counts == Counter({NO_DEADLINE: 1})
+    assert summary.attention == []
+
+
+async def test_a_co_led_task_is_done_for_the_lead_that_said_so_and_for_the_task_when_all_did(db):
+    async with db.transaction() as session:
+        built = await make_plan(session)
+        tttt, du_lich = built.agencies["Sở Thông tin và Truyền thông"], built.agencies["Sở Du lịch"]
+        task = built.tasks["II.1"]
+        session.add(TaskAgency(task_id=task.id, agency_id=tttt.id, role=LEAD, position=1))
+        await make_update(session, task, agency=du_lich, cycle=JUNE, at=at(D(2020, 6, 2)), status="done")
+        plan_id, task_id = built.plan.id, task.id
 
     async with db.snapshot() as session:
-        summary = await build_summary(session, plan_id, cycle=JUNE, today=today)
+        before = await build_summary(session, plan_id, cycle=JUNE, today=D(2020, 6, 10))
+        anyone = await build_summary(session, plan_id, cycle=JUNE, today=D(2020, 6, 10), co_lead_rule="any")
 
-    derived = {agency.name: Counter(task.status for task in agency.lead_tasks) for agency in summary.agencies}
-    counted = {agency.name: agency.counts for agency in summary.agencies}
-    assert counted == derived
-    assert all(sum(counts.values()) == 1 for counts in counted.values())
+    co_led = before.task_by_id[task_id]
+    assert (co_led.reported, co_led.percent) == (IN_PROGRESS, 50)
+    assert before.agency(du_lich.id).view(co_led).reported == DONE
+    assert before.agency(tttt.id).view(co_led).reported == NOT_REPORTED
+    # Sở TTTT answers for its own three tasks and the one it co-leads: four, as /nhiemvu lists them.
+    assert before.agency(tttt.id).total == 4
+    assert anyone.task_by_id[task_id].reported == DONE
+
+    async with db.transaction() as session:
+        await make_update(
+            session, built.tasks["II.1"], agency=tttt, cycle=JUNE, at=at(D(2020, 6, 5)), status="done"
+        )
+    async with db.snapshot() as session:
+        after = await build_summary(session, plan_id, cycle=JUNE, today=D(2020, 6, 10))
+    done = after.task_by_id[task_id]
+    assert (done.reported, done.timing, done.standing.done_on) == (
+        DONE,
+        ON_TIME,
+        D(2020, 6, 5),
+    )
+    assert after.agency(tttt.id).done == after.agency(du_lich.id).done == 1
+
+
+async def test_percentages_are_kept_and_averaged_per_agency_and_plan(db):
+    async with db.transaction() as session:
+        built = await make_plan(session)
+        du_lich = built.agencies["Sở Du lịch"]
+        await make_update(
+            session, built.tasks["II.1"], agency=du_lich, cycle=JUNE, at=at(D(2020, 6, 2)), percent=60
+        )
+        await make_update(
+            session, built.tasks["II.2"], agency=du_lich, cycle=JUNE, at=at(D(2020, 6, 2)), status="done"
+        )
+        plan_id = built.plan.id
+    async with db.snapshot() as session:
+        summary = await build_summary(session, plan_id, cycle=JUNE, today=D(2020, 6, 10))
+    assert summary.task_by_id[built.tasks["II.1"].id].percent == 60
+    assert summary.agency(du_lich.id).average_progress == pytest.approx(160 / 3)
+    assert summary.average_progress == pytest.approx(160 / 8)
 
 
 async def test_an_unknown_plan_or_a_date_that_closes_no_cycle_is_refused(db):
@@ -431,3 +403,30 @@ async def test_the_garbage_collector_is_left_as_it_was_found(db):
             assert not gc.isenabled()
         finally:
             gc.enable()
+
+
+async def test_the_reference_plan_counts_each_agencys_tasks_as_the_task_list_numbers_them(db, reference_plan):
+    from storage.assignments import assigned_tasks
+    from storage.plans.importer import import_plan_file
+
+    async with db.transaction() as session:
+        plan_id = (await import_plan_file(session, reference_plan)).plan_id
+        assignments = await assigned_tasks(session, plan_id)
+        co_led = [
+            task_id
+            for task_id, count in (
+                await session.execute(
+                    select(TaskAgency.task_id, func.count())
+                    .where(TaskAgency.role == LEAD)
+                    .group_by(TaskAgency.task_id)
+                    .having(func.count() > 1)
+                )
+            ).all()
+        ]
+    async with db.snapshot() as session:
+        summary = await build_summary(session, plan_id, cycle=NOVEMBER, today=D(2020, 11, 21))
+
+    expected = {agency_id: len(tasks) for agency_id, tasks in assignments.by_agency.items()}
+    assert {agency.id: agency.total for agency in summary.expected_agencies} == expected
+    assert co_led, "the reference plan has co-led tasks"
+    assert summary.total == 64

@@ -205,6 +205,7 @@ async def _files(ctx: Context, plan: Plan, cycle: dt.date, formats: list[str]) -
         today=ctx.today,
         tz=ctx.tz,
         extra_deadlines=ctx.extra_deadlines(plan),
+        co_lead_rule=ctx.app.config.report.co_lead_done,
         detail=ALL,
     )
     letterhead = letterhead_from_config(ctx.app.config)

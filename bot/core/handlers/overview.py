@@ -34,6 +34,7 @@ async def _summary(ctx: Context) -> Summary | None:
         today=ctx.today,
         tz=ctx.tz,
         extra_deadlines=ctx.extra_deadlines(plan),
+        co_lead_rule=ctx.app.config.report.co_lead_done,
     )
 
 

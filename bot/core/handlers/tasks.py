@@ -10,7 +10,6 @@ from bot.core.messages import Reply
 from bot.i18n import _, format_day, format_short_day, ngettext
 from bot.render.text import Page, shorten, task_list_pages
 from storage.models.plan import Agency
-from storage.summary import DONE_STATUSES
 
 SOON_DAYS = 45
 
@@ -68,7 +67,15 @@ async def _agency_page(ctx: Context, agency: Agency, page: int) -> list[Reply]:
     plan = await ctx.plan()
     cycle = ctx.cycle(plan)
     tasks = await ctx.agency_tasks(agency.id)
-    lines = await progress.task_lines(ctx.session, tasks, cycle=cycle, today=ctx.today, tz=ctx.tz)
+    lines = await progress.task_lines(
+        ctx.session,
+        tasks,
+        agency_id=agency.id,
+        cycle=cycle,
+        today=ctx.today,
+        tz=ctx.tz,
+        co_lead_rule=ctx.app.config.report.co_lead_done,
+    )
     pages = task_list_pages(agency.name, lines, cycle=cycle, limit=ctx.text_limit, tz=ctx.tz)
     return [await page_reply(ctx, pages, page, "tasks_page", agency_id=agency.id)]
 
@@ -105,14 +112,20 @@ async def deadlines(ctx: Context, args: str) -> list[Reply]:
     agency = ctx.member.agency
     if agency is not None:
         dated = await ctx.agency_tasks(agency.id)
-        tasks = await progress.task_lines(ctx.session, dated, cycle=cycle, today=today, tz=ctx.tz)
+        tasks = await progress.task_lines(
+            ctx.session,
+            dated,
+            agency_id=agency.id,
+            cycle=cycle,
+            today=today,
+            tz=ctx.tz,
+            co_lead_rule=ctx.app.config.report.co_lead_done,
+        )
         ends = {task.code: task.end_on for task in dated}
         due = [
             line
             for line in tasks
-            if ends.get(line.code)
-            and line.status not in DONE_STATUSES
-            and (ends[line.code] - today).days <= SOON_DAYS
+            if ends.get(line.code) and not line.done and (ends[line.code] - today).days <= SOON_DAYS
         ]
         if due:
             lines.append("")

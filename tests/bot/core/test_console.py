@@ -95,11 +95,11 @@ async def test_a_scripted_console_session_from_invite_to_summary(db, app, plan):
     tasks = blocks["lan> /nhiemvu"]
     assert tasks.startswith("Nhiệm vụ của Sở Du lịch — hạn báo cáo Thứ Bảy, 20/6/2020")
     assert (
-        "2. [II.2] Lắp đặt biển chỉ dẫn du lịch tại các quận (Cả năm)\n   · chưa đến hạn · chưa có cập nhật"
+        "2. [II.2] Lắp đặt biển chỉ dẫn du lịch tại các quận (Cả năm)\n   · chưa báo cáo · chưa đến hạn"
         in tasks
     )
     assert "1. II.1 · Quảng bá du lịch Thủ đô trên kênh quốc tế" in blocks["lan> /capnhat"]
-    assert blocks["lan> 2"].endswith("1. Chưa triển khai\n2. Đang thực hiện\n3. Hoàn thành\n4. Gặp vướng mắc")
+    assert blocks["lan> 2"].endswith("1. Chưa thực hiện\n2. Đang thực hiện\n3. Hoàn thành\n4. Gặp vướng mắc")
     assert blocks["lan> 1"].startswith(
         "Đã lưu: nhiệm vụ II.2 — hoàn thành.\nCập nhật này tính cho kỳ báo cáo hạn Thứ Bảy, 20/6/2020."
     )
@@ -111,8 +111,11 @@ async def test_a_scripted_console_session_from_invite_to_summary(db, app, plan):
     )
     summary = blocks["an> /tonghop"]
     assert "Đơn vị đã báo cáo: 1/3" in summary
-    assert "Nhiệm vụ: 8 — chưa đến hạn 6, hoàn thành đúng hạn 2" in summary
-    assert "✓ Sở Du lịch — hoàn thành 2/3 nhiệm vụ · đã báo cáo 1/6/2020" in summary
+    assert (
+        "Nhiệm vụ: 8 · tiến độ bình quân 25%\nTheo báo cáo: chưa báo cáo 6, hoàn thành 2\nThời hạn: chưa đến hạn 6, đúng hạn 2"
+        in summary
+    )
+    assert "✓ Sở Du lịch — hoàn thành 2/3 nhiệm vụ · bình quân 67% · đã báo cáo 1/6/2020" in summary
     missing = blocks["an> /chuabaocao"]
     assert missing.startswith("Chưa báo cáo kỳ hạn Thứ Bảy, 20/6/2020: 2/3 đơn vị")
     assert "• Sở Du lịch: II.3" in missing

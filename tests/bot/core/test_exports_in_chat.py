@@ -67,13 +67,13 @@ async def test_a_coordinators_xuat_docx_sends_the_draft_report_with_every_task_a
         "kế hoạch tổ chức các hoạt động thông tin đối ngoại",
     ]
     assert (
-        "- II.1. Quảng bá du lịch Thủ đô trên kênh quốc tế: done on time. "
+        "- II.1. Quảng bá du lịch Thủ đô trên kênh quốc tế: done · on time. "
         "Broadcast 12 programmes (Lan, 1 Jun 2020)"
     ) in paragraphs
     expected = [task.content for task in plan.tasks.values()]
     assert [row[1] for row in rows if row[0].isdigit()] == expected
     tourism = next(row for row in rows if row[1] == plan.tasks["II.1"].content)
-    assert tourism[5:] == ["Done on time", "Broadcast 12 programmes (Lan, 1 Jun 2020)"]
+    assert tourism[5:] == ["Done", "On time", "Broadcast 12 programmes (Lan, 1 Jun 2020)"]
 
 
 async def test_xuat_xlsx_sends_a_workbook_with_one_row_per_task(db, core, plan, focal, coordinator):
@@ -87,7 +87,12 @@ async def test_xuat_xlsx_sends_a_workbook_with_one_row_per_task(db, core, plan, 
     assert [row[2] for row in rows] == list(plan.tasks)
     assert [row[3] for row in rows] == [task.content for task in plan.tasks.values()]
     signs = next(row for row in rows if row[2] == "II.2")
-    assert (signs[7], signs[9], signs[10]) == ("Blocked", "Waiting for the district's permit", "Lan")
+    assert (signs[7], signs[9], signs[10], signs[11]) == (
+        "Blocked",
+        "Not due yet",
+        "Waiting for the district's permit",
+        "Lan",
+    )
 
 
 async def test_xuat_csv_sends_a_table_with_one_line_per_task(db, core, plan, coordinator):
@@ -206,7 +211,7 @@ async def test_tonghop_sends_the_completion_chart_and_buttons_and_the_docx_butto
     rows = appendix_rows(docx.Document(io.BytesIO(sent.content)))
 
     assert sent.filename == "bao-cao-87-KH-UBND-2020-06-20.docx"
-    assert ["Done on time", "Broadcast 12 programmes (Lan, 1 Jun 2020)"] in [row[5:] for row in rows]
+    assert ["Done", "On time", "Broadcast 12 programmes (Lan, 1 Jun 2020)"] in [row[5:] for row in rows]
 
 
 async def test_an_export_button_keeps_the_cycle_it_was_shown_for_after_the_next_cycle_began(
@@ -282,3 +287,29 @@ def test_export_words_are_read_in_any_order_with_or_without_accents():
         (["docx"], dt.date(2020, 6, 20), []),
     ]
     assert [(r.formats, r.period, r.unread) for r in read] == expected
+
+
+async def test_what_a_focal_point_said_reaches_the_summary_and_the_files_as_said_with_the_timing(
+    db, core, plan, focal, coordinator
+):
+    await focal.say("/capnhat 1 chưa làm")
+    await focal.say("/capnhat 2 đang thực hiện 60% đã lắp một nửa")
+    await focal.say("/capnhat 3 hoàn thành https://example.gov.vn/bao-cao-doan.pdf")
+
+    summary = await coordinator.say("/tonghop")
+    assert "Reported: in progress 1, not started 1, not reported 5, done 1" in summary
+    assert "Timing: not due yet 7, on time 1" in summary
+
+    sheet = load_workbook(io.BytesIO(only_document(await coordinator.send("/xuat xlsx")).content)).worksheets[
+        0
+    ]
+    rows = {row[2]: row for row in ([cell.value for cell in r] for r in sheet.iter_rows(min_row=2))}
+    assert rows["II.1"][7:10] == ["Not started", 0, "Not due yet"]
+    assert rows["II.2"][7:11] == ["In progress", 60, "Not due yet", "đã lắp một nửa"]
+    assert rows["II.3"][7:10] == ["Done", 100, "On time"]
+    assert rows["II.3"][13] == "https://example.gov.vn/bao-cao-doan.pdf"
+
+    document = docx.Document(io.BytesIO(only_document(await coordinator.send("/xuat docx")).content))
+    appendix = {row.cells[1].text: [cell.text for cell in row.cells] for row in document.tables[-1].rows[1:]}
+    assert appendix[plan.tasks["II.2"].content][5:7] == ["In progress 60%", "Not due yet"]
+    assert "Evidence: https://example.gov.vn/bao-cao-doan.pdf." in appendix[plan.tasks["II.3"].content][7]

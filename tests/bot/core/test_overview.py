@@ -21,13 +21,17 @@ async def test_the_summary_shows_agencies_reported_statuses_and_blockers_first(
     lines = text.splitlines()
     assert lines[0] == "Summary of plan 87/KH-UBND — reporting cycle ending Saturday, 20 June 2020"
     assert lines[1] == "Agencies reported: 1/3"
-    assert lines[2] == "Tasks: 8 — blocked 1, not due yet 6, done on time 1"
+    assert lines[2:5] == [
+        "Tasks: 8 · average progress 12%",
+        "Reported: blocked 1, not reported 6, done 1",
+        "Timing: not due yet 7, on time 1",
+    ]
     blocked_at = text.index("⚠ Blocked (1):")
     assert blocked_at < text.index("By agency:")
     assert "• [II.2] Sở Du lịch: Lắp đặt biển chỉ dẫn du lịch tại các quận" in text
     assert "“Waiting for the district's permit” (Lan, 1 Jun 2020)" in text
-    assert "✓ Sở Du lịch — 1/3 tasks done · reported 1 Jun 2020" in text
-    assert "✗ Sở TTTT — 0/3 tasks done · not reported, no focal point registered" in text
+    assert "✓ Sở Du lịch — 1/3 tasks done · average 33% · reported 1 Jun 2020" in text
+    assert "✗ Sở TTTT — 0/3 tasks done · average 0% · not reported, no focal point registered" in text
 
 
 async def test_overdue_tasks_are_listed_after_blockers(db, core, focal, coordinator, clock):
@@ -48,7 +52,7 @@ async def test_overdue_tasks_are_listed_after_blockers(db, core, focal, coordina
     text = await coordinator.say("/tonghop")
 
     assert text.index("⚠ Blocked (1):") < text.index("⏰ Overdue (1):") < text.index("By agency:")
-    assert "• [I.1] Sở Du lịch: Hội chợ du lịch quốc tế\n   due 31 May 2020, nothing reported" in text
+    assert "• [I.1] Sở Du lịch: Hội chợ du lịch quốc tế\n   not reported · overdue · due 31 May 2020" in text
 
 
 async def test_missing_lists_agencies_without_a_report_and_tasks_without_an_update(

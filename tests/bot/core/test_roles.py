@@ -28,7 +28,9 @@ COMMAND_MATRIX = {
     "nhiemvu": MEMBERS,
     "capnhat": MEMBERS,
     "lich": MEMBERS,
+    "lichsu": MEMBERS,  # a focal point for their own agency's tasks (tests/bot/core/test_history.py)
     "tonghop": STAFF,
+    "donvi": STAFF,
     "chuabaocao": STAFF,
     "nhacnho": STAFF,
     "xuat": STAFF,
@@ -50,6 +52,7 @@ ACTION_MATRIX = {
     "page": STAFF,
     "agency_tasks": STAFF,
     "summary_agencies": STAFF,
+    "agency_overview": STAFF,
     "export": STAFF,
     "tasks_page": MEMBERS,
     "update_task": MEMBERS,

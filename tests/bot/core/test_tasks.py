@@ -18,14 +18,15 @@ async def test_the_task_list_shows_each_tasks_derived_status_and_last_update(db,
     expected = "\n".join(
         [
             "Tasks of Sở Du lịch — report due Saturday, 20 June 2020",
+            "0/3 done · average progress 20%",
             "1. [II.1] Quảng bá du lịch Thủ đô trên kênh quốc tế (Cả năm)",
-            "   ▶ in progress · 60% · last update 1 Jun 2020 by Lan",
+            "   ▶ in progress 60% · not due yet · last update 1 Jun 2020 by Lan",
             "   “Broadcast 6 of 12 programmes”",
             "2. [II.2] Lắp đặt biển chỉ dẫn du lịch tại các quận (Cả năm)",
-            "   ⚠ blocked · last update 3 Jun 2020 by Lan",
+            "   ⚠ blocked · not due yet · last update 3 Jun 2020 by Lan",
             "   “No permit from the district yet”",
             "3. [II.3] Đón đoàn khảo sát sản phẩm du lịch (Cả năm)",
-            "   · not due yet · no update yet",
+            "   · not reported · not due yet",
             "",
             "To report: /capnhat, or in one line: /capnhat 2 done <what was done>",
         ]
@@ -33,7 +34,7 @@ async def test_the_task_list_shows_each_tasks_derived_status_and_last_update(db,
     assert text == expected
 
 
-async def test_a_task_done_after_its_end_date_reads_done_late(db, core, clock):
+async def test_a_task_done_after_its_end_date_reads_done_and_late(db, core, clock):
     sections = [SectionSpec("Sở Du lịch", [("Hội chợ du lịch", "Tháng 5/2020", dt.date(2020, 5, 31))])]
     async with db.transaction() as session:
         built = await make_plan(session, sections)
@@ -43,7 +44,7 @@ async def test_a_task_done_after_its_end_date_reads_done_late(db, core, clock):
     await lan.say("/capnhat 1 xong")
     text = await lan.say("/nhiemvu")
 
-    assert "✓ hoàn thành trễ hạn" in text
+    assert "✓ hoàn thành · trễ hạn" in text
 
 
 async def test_deadlines_show_the_reporting_dates_and_the_agencys_tasks_falling_due(db, core, clock):

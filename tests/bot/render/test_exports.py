@@ -64,7 +64,7 @@ async def test_csv_has_one_row_per_task_and_opens_in_excel_with_vietnamese_lette
     assert rows[0][:4] == ["Mục", "Đơn vị", "TT", "Nội dung công việc"]
     assert len(rows) == 1 + len(sample.tasks)
     assert rows[2][2:4] == ["I.2", sample.tasks[1].content]
-    assert rows[2][7] == "Gặp vướng mắc"
+    assert rows[2][7:10] == ["Gặp vướng mắc", "", "Chưa đến hạn"]
 
 
 async def test_markdown_lists_the_counts_and_every_task_in_tables(sample):
@@ -90,13 +90,29 @@ async def test_json_carries_status_codes_labels_and_iso_dates(sample):
         "today": "2021-06-10",
         "as_of": "2021-06-10",
     }
-    assert data["counts"] == dict(sample.summary.counts) | {"overdue": 0, "done_late": 0}
-    first = data["tasks"][0]
-    assert (first["code"], first["status"], first["status_label"]) == (
+    assert data["reported_counts"] == {
+        "blocked": 1,
+        "in_progress": 1,
+        "not_started": 0,
+        "not_reported": data["tasks_total"] - 3,
+        "done": 1,
+    }
+    assert sum(data["timing_counts"].values()) == data["tasks_total"]
+    first, third = data["tasks"][0], data["tasks"][2]
+    assert (
+        first["code"],
+        first["reported"],
+        first["reported_label"],
+        first["timing"],
+        first["timing_label"],
+    ) == (
         "I.1",
-        "done_on_time",
-        "Hoàn thành đúng hạn",
+        "done",
+        "hoàn thành",
+        "on_time",
+        "đúng hạn",
     )
+    assert (third["reported"], third["percent"], third["timing"]) == ("in_progress", 60, "not_due")
     assert first["latest_update"]["created_at"] == "2021-06-02T03:00:00+00:00"
     assert first["latest_update"]["member"] == "Nguyễn Thị Lan"
 

@@ -8,7 +8,7 @@ from openpyxl import load_workbook
 
 from bot.i18n import use_language
 from bot.render.xlsx import render_xlsx
-from storage.summary import STATUSES
+from storage.progress_rules import REPORTED, TIMINGS
 from tests.bot.render.conftest import HANOI
 
 
@@ -30,8 +30,9 @@ async def test_the_task_sheet_has_one_row_per_task_under_a_translated_header(sam
         "Tiến độ thời gian",
         "Cơ quan phụ trách",
         "Cơ quan phối hợp",
-        "Tình trạng",
-        "Cập nhật gần nhất",
+        "Tình trạng báo cáo",
+        "Tiến độ (%)",
+        "Thời hạn",
         "Ghi chú",
         "Người cập nhật",
         "Thời điểm cập nhật",
@@ -41,20 +42,22 @@ async def test_the_task_sheet_has_one_row_per_task_under_a_translated_header(sam
     assert [row[3].value for row in sheet.iter_rows(min_row=2)] == [task.content for task in sample.tasks]
 
 
-async def test_each_row_shows_status_last_update_note_and_who_updated_it_when(sample):
+async def test_each_row_shows_what_was_reported_beside_the_timing_with_note_and_who_when(sample):
     sheet = workbook(sample.summary).worksheets[0]
     rows = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=2)]
 
     assert rows[0][:3] == ["I. Sở Thông tin và Truyền thông", "Sở Thông tin và Truyền thông", "I.1"]
-    assert rows[0][7:12] == [
-        "Hoàn thành đúng hạn",
-        "hoàn thành",
+    assert rows[0][7:13] == [
+        "Hoàn thành",
+        100,
+        "Đúng hạn",
         "Đã phát hành 2.000 tờ gấp",
         "Nguyễn Thị Lan",
         "02/06/2021 10:00",
     ]
-    assert rows[2][7:10] == ["Đang thực hiện", "đang thực hiện, 60%", "Đang biên tập"]
-    assert rows[3][7:12] == ["Chưa đến hạn", None, None, None, None]
+    # The percentage is a number: a spreadsheet averages it.
+    assert rows[2][7:11] == ["Đang thực hiện", 60, "Chưa đến hạn", "Đang biên tập"]
+    assert rows[3][7:13] == ["Chưa báo cáo", None, "Chưa đến hạn", None, None, None]
     assert [row[7] for row in rows].count("Gặp vướng mắc") == 1
 
 
@@ -62,7 +65,7 @@ async def test_the_header_is_frozen_filters_are_on_and_long_text_wraps(sample):
     sheet = workbook(sample.summary).worksheets[0]
 
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == f"A1:M{1 + len(sample.tasks)}"
+    assert sheet.auto_filter.ref == f"A1:N{1 + len(sample.tasks)}"
     assert sheet.column_dimensions["D"].width == 60  # the content
     assert sheet.column_dimensions["C"].width == 7  # TT
     assert sheet["D2"].alignment.wrap_text is True
@@ -77,19 +80,30 @@ async def test_the_second_sheet_counts_tasks_per_agency(sample):
     agency = next(a for a in sample.summary.agencies if a.name == "Sở Thông tin và Truyền thông")
 
     assert sheet.title == "Theo đơn vị"
-    assert header[:8] == [
+    assert header[:13] == [
         "Đơn vị",
-        "Số nhiệm vụ chủ trì",
+        "Số nhiệm vụ",
         "Gặp vướng mắc",
-        "Quá hạn",
         "Đang thực hiện",
+        "Chưa thực hiện",
+        "Chưa báo cáo",
+        "Hoàn thành",
+        "Quá hạn",
         "Chưa đến hạn",
-        "Hoàn thành trễ hạn",
-        "Hoàn thành đúng hạn",
+        "Không có thời hạn",
+        "Trễ hạn",
+        "Đúng hạn",
+        "Hoàn thành (%)",
     ]
-    assert tttt[1:8] == [agency.total, *(agency.counts[status] for status in STATUSES)]
-    assert tttt[1:8] == [6, 1, 0, 1, 3, 0, 1]
-    assert tttt[8:] == [16.7, "có", 3, 1]
+    assert tttt[1:12] == [
+        agency.total,
+        *(agency.reported_counts[status] for status in REPORTED),
+        *(agency.timing_counts[timing] for timing in TIMINGS),
+    ]
+    # Its six tasks and the one it leads in another section: the seven /nhiemvu lists for it.
+    assert tttt[1:12] == [7, 1, 1, 0, 4, 1, 0, 5, 1, 0, 1]  # one task without an end date
+    # 1 of 7 done; average progress (100 + 60) / 7.
+    assert tttt[12:] == [14.3, 22.9, "có", 4, 1]
     assert len(rows) == len(sample.summary.expected_agencies)
     assert sheet.freeze_panes == "A2"
 
@@ -98,5 +112,6 @@ async def test_the_workbook_reads_in_english_when_asked(sample):
     book = workbook(sample.summary, language="en")
 
     assert [sheet.title for sheet in book.worksheets] == ["Tasks", "By agency"]
-    assert book.worksheets[0]["H1"].value == "Status"
-    assert book.worksheets[0]["H2"].value == "Done on time"
+    assert book.worksheets[0]["H1"].value == "Reported status"
+    assert book.worksheets[0]["H2"].value == "Done"
+    assert book.worksheets[0]["J2"].value == "On time"

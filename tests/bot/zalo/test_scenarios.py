@@ -62,7 +62,7 @@ async def test_a_guided_update_is_answered_by_numbers(db, zalo, lan):
     assert "2. II.2 · Lắp đặt biển chỉ dẫn du lịch tại các quận" in tasks.splitlines()
     (statuses,) = await zalo.say(lan, "2")
     assert statuses.splitlines()[-4:] == [
-        "1. Chưa triển khai",
+        "1. Chưa thực hiện",
         "2. Đang thực hiện",
         "3. Hoàn thành",
         "4. Gặp vướng mắc",
