@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from bot.core.handlers.access import role_label
 from bot.i18n import N_
 from bot.render.exports import letterhead_from_config, render_summary
-from bot.render.text import derived_label, percent_text, reported_label
+from bot.render.text import percent_text, reported_label, timing_label
 from bot.web.rendering import local_time
 from bot.web.server import Viewer, dashboard_of, viewer_of
 from bot.web.svg import completion_chart
@@ -24,7 +24,8 @@ from storage.cycles import reporting_deadlines
 from storage.models import Agency, Member, Plan, Reminder, Task
 from storage.models.people import FOCAL
 from storage.models.reminders import PENDING as REMINDER_PENDING
-from storage.summary import ALL, ATTENTION, OVERDUE, STATUSES, Summary, build_summary
+from storage.progress_rules import OVERDUE, REPORTED, TIMINGS
+from storage.summary import ALL, ATTENTION, Summary, build_summary
 
 EXPORT_FORMATS = ("docx", "xlsx")
 KIND_LABELS = {
@@ -102,13 +103,14 @@ async def plans(request: web.Request) -> web.Response:
             if not viewer.is_staff and own is None:
                 continue
             rows.append((plan, summary, own))
-    return dashboard_of(request).render(request, "plans.html", rows=rows, derived_label=derived_label)
+    return dashboard_of(request).render(request, "plans.html", rows=rows)
 
 
 @dataclass
 class Filters:
     agency: int | None
-    status: str | None
+    reported: str | None  # what was reported
+    timing: str | None
     section: int | None
     overdue_only: bool
 
@@ -120,18 +122,22 @@ class Filters:
             except ValueError:
                 return None
 
-        status = query.get("status") or None
+        reported = query.get("reported") or None
+        timing = query.get("timing") or None
         return cls(
             agency=number("agency"),
-            status=status if status in STATUSES else None,
+            reported=reported if reported in REPORTED else None,
+            timing=timing if timing in TIMINGS else None,
             section=number("section"),
             overdue_only=query.get("overdue") == "1",
         )
 
     def keep(self, task) -> bool:
-        if self.overdue_only and task.status != OVERDUE:
+        if self.overdue_only and task.timing != OVERDUE:
             return False
-        if self.status and task.status != self.status:
+        if self.reported and task.reported != self.reported:
+            return False
+        if self.timing and task.timing != self.timing:
             return False
         if self.section and task.section_id != self.section:
             return False
@@ -183,10 +189,11 @@ async def overview(request: web.Request) -> web.Response:
         agency_pages=agency_pages,
         shown_ids=shown_ids,
         request_query=request_query,
-        statuses=STATUSES,
+        reported_statuses=REPORTED,
+        timings=TIMINGS,
         upcoming=upcoming[:3],
         chart=completion_chart(summary.expected_agencies),
-        derived_label=derived_label,
+        timing_label=timing_label,
         reported_label=reported_label,
         percent_text=percent_text,
         export_formats=EXPORT_FORMATS,
@@ -218,7 +225,7 @@ async def agency_page(request: web.Request) -> web.Response:
         line=summary.agency(agency_id),
         focal_points=focal_points,
         local_time=lambda moment: local_time(moment, dashboard.app.config.tz),
-        derived_label=derived_label,
+        timing_label=timing_label,
         reported_label=reported_label,
         percent_text=percent_text,
     )
@@ -259,7 +266,7 @@ async def task_page(request: web.Request) -> web.Response:
         revisions=revisions,
         authors=authors,
         local_time=lambda moment: local_time(moment, dashboard.app.config.tz),
-        derived_label=derived_label,
+        timing_label=timing_label,
         reported_label=reported_label,
         percent_text=percent_text,
     )

@@ -103,7 +103,7 @@ async def test_a_coordinator_works_through_the_dashboard_in_chromium(
     if os.environ.get("NHACVIEC_SCREENSHOTS"):
         await page.screenshot(path=str(DOCS / "dashboard-overview.png"), full_page=False)
 
-    await page.get_by_label("Tình trạng").select_option("blocked")
+    await page.get_by_label("Đã báo cáo").select_option("blocked")
     await page.get_by_role("button", name="Lọc").click()
     rows = page.locator("table.tasks tbody tr")
     assert await rows.count() == 1
