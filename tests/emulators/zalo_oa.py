@@ -35,6 +35,8 @@ APP_ID = "3146782011234567890"
 APP_SECRET = "emulated-app-secret"
 OA_SECRET_KEY = "emulated-oa-secret-key"
 OA_ID = "5401234567890123456"
+# The deployment's NHACVIEC_SECRET_KEY in tests (a Fernet key; the OA tokens are stored sealed with it).
+SECRET_KEY = "qUbX0Y0nQ4gYw1m0Zt9oVh0l8r2Jx1c5N6k3p7s9v0E="
 TEXT_LIMIT = 2000
 FILE_LIMIT = 5 * 1024 * 1024
 FILE_TYPES = {
@@ -136,6 +138,7 @@ class ZaloOAEmulator:
             "ZALO_OA_SECRET_KEY": OA_SECRET_KEY,
             "ZALO_OA_ACCESS_TOKEN": self.access_token,
             "ZALO_OA_REFRESH_TOKEN": self.refresh_token,
+            "NHACVIEC_SECRET_KEY": SECRET_KEY,
         }
 
     # -- test API --------------------------------------------------------------------------------
