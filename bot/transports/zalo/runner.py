@@ -23,12 +23,12 @@ from bot.app import App
 from bot.ops.http import add_ops_routes, maybe_start_ops_server
 from bot.reminders import start_reminder_engine
 from bot.transports.base import Transport
+from bot.transports.webhook import NotAnUpdate, limited_application, parse_json_object, serve, server_limits
 from bot.transports.zalo.bot_transport import ZaloBotTransport
 from bot.transports.zalo.client import ZaloApiError, ZaloBotClient, ZaloNetworkError
 from bot.transports.zalo.conversation import ChatQueue, Conversation
 from bot.transports.zalo.files import FILES_PATH, SharedFiles
 from bot.transports.zalo.oa_client import ZaloOAClient, ZaloOAError
-from bot.transports.webhook import NotAnUpdate, limited_application, parse_json_object, serve, server_limits
 from bot.transports.zalo.oa_transport import (
     ZaloOATransport,
     event_time,
@@ -241,6 +241,7 @@ class ZaloRunner:
         except ZaloNetworkError as exc:
             raise ZaloSetupError(f"cannot reach the Zalo Bot API at [zalo] api_base_url: {exc}") from exc
         log.info("Zalo bot %s (%s) starting in %s mode", me.display_name, me.account_name, self.config.mode)
+        self.conversation.bot_name = me.account_name or me.display_name
         if self.config.mode == "webhook":
             await self.client.set_webhook(self.config.webhook_url, self._webhook_secret)
         else:

@@ -19,8 +19,8 @@ from bot.transports.zalo.oa_client import ZaloOAClient, ZaloOAError
 from bot.transports.zalo.oa_transport import ZaloOATransport, incoming_from_event, verify_signature
 from bot.transports.zalo.tokens import OATokenStore, TokenUnavailable
 from storage.models.zalo import ZaloOAToken
-from tests.emulators.faults import Fault
 from storage.secret_box import SecretBox
+from tests.emulators.faults import Fault
 from tests.emulators.zalo_oa import OA_SECRET_KEY, SECRET_KEY, signature
 
 HANOI = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
