@@ -188,6 +188,13 @@ class ZaloOAEmulator:
             self.webhook_statuses.append(response.status)
             return response.status
 
+    def interacted(self, user_id: str, msg_id: str | None = None) -> None:
+        """The user wrote to the OA just now (for events a test crafts and posts itself)."""
+        self._unfollowed.discard(user_id)
+        self._last_interaction[user_id] = self.clock.now()
+        if msg_id:
+            self._user_messages[msg_id] = user_id
+
     def unfollow(self, user_id: str) -> None:
         self._unfollowed.add(user_id)
 
