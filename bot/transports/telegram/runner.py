@@ -32,7 +32,7 @@ from bot.transports.telegram.http import AiohttpRequest
 from bot.transports.telegram.ordering import ChatOrderedUpdates
 from bot.transports.telegram.render import CallbackData
 from bot.transports.telegram.transport import TelegramTransport
-from bot.transports.telegram.updates import ALLOWED_UPDATES, PLATFORM, to_incoming
+from bot.transports.telegram.updates import ALLOWED_UPDATES, PLATFORM, shape_problem, to_incoming
 from bot.transports.webhook import NotAnUpdate, limited_application, parse_json_object, serve, server_limits
 
 log = logging.getLogger(__name__)
@@ -266,6 +266,9 @@ class TelegramBot:
             data = parse_json_object(body)
             if not isinstance(data.get("update_id"), int) or isinstance(data.get("update_id"), bool):
                 raise NotAnUpdate("no update_id")
+            problem = shape_problem(data)
+            if problem:
+                raise NotAnUpdate(problem)
             update = Update.de_json(data, self.application.bot)
         except (NotAnUpdate, ValueError, TypeError, KeyError, AttributeError, TelegramError) as exc:
             # Whoever sent it knows the secret but did not send an update: say so, in one line.

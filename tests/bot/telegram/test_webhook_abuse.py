@@ -22,6 +22,11 @@ BODIES = {
     "brackets-in-strings-are-fine-but-not-an-update": b'{"s": "' + b"[" * DEPTH + b'"}',
     "string-message": b'{"update_id": 10, "message": "/nhiemvu"}',
     "boolean-update-id": b'{"update_id": true, "message": {}}',
+    "list-text": b'{"update_id": 11, "message": {"message_id": 1, "date": 0, "chat": {"id": 2001, "type": '
+    b'"private"}, "from": {"id": 2001, "is_bot": false, "first_name": "X"}, "text": ["/nhiemvu"]}}',
+    "string-chat": b'{"update_id": 12, "message": {"message_id": 1, "date": 0, "chat": "2001", "text": "/nhiemvu"}}',
+    "object-callback-data": b'{"update_id": 13, "callback_query": {"id": "q", "from": {"id": 2001, '
+    b'"is_bot": false, "first_name": "X"}, "data": {"x": 1}, "chat_instance": "c"}}',
 }
 
 
