@@ -112,12 +112,22 @@ async def serve(web_app: web.Application, host: str, port: int, limits: ServerLi
 def _cap_connections(server: web.Server, most: int) -> None:
     # Past the cap a new connection is closed at once: it costs the attacker a reconnect and us
     # one file descriptor for a moment, while the connections already open keep being served.
+    # One log line a minute at most, with the count: a flood must not flood the log as well.
     register = server.connection_made
+    refused = {"count": 0, "logged_at": float("-inf")}
 
     def connection_made(handler, transport) -> None:
         register(handler, transport)
         if len(server.connections) > most:
-            log.warning("connection closed: %d open already (the limit)", most)
             transport.abort()
+            refused["count"] += 1
+            now = asyncio.get_running_loop().time()
+            if now - refused["logged_at"] >= 60:
+                log.warning(
+                    "connections closed at once: %d open already (the limit); %d so far",
+                    most,
+                    refused["count"],
+                )
+                refused["logged_at"] = now
 
     server.connection_made = connection_made
