@@ -1,7 +1,7 @@
 """Zalo OA webhook events already taken (replays refused); the OA tokens sealed at rest
 
 Revision ID: 0009
-Revises: 0004
+Revises: 0005
 
 The token pair is sealed with NHACVIEC_SECRET_KEY when the variable is set during the upgrade. When
 it is not set, stored pairs stay as they are, and the Official Account refuses to start until the key
@@ -18,7 +18,7 @@ import storage.models.base
 from storage.secret_box import ENV_NAME, SecretBox
 
 revision = '0009'
-down_revision = '0004'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
