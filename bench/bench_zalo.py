@@ -34,7 +34,7 @@ from scheduler.clock import ManualClock  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from tests.emulators.zalo_bot import ZaloBotEmulator  # noqa: E402
-from tests.emulators.zalo_oa import APP_ID, APP_SECRET, OA_SECRET_KEY, ZaloOAEmulator  # noqa: E402
+from tests.emulators.zalo_oa import APP_ID, APP_SECRET, OA_SECRET_KEY, SECRET_KEY, ZaloOAEmulator  # noqa: E402
 from tests.factories import NOW, make_member, make_plan  # noqa: E402
 
 
@@ -57,6 +57,7 @@ async def start(mode: str, db: Database, clock: ManualClock):
             ZALO_OA_SECRET_KEY=OA_SECRET_KEY,
             ZALO_OA_ACCESS_TOKEN=api.access_token,
             ZALO_OA_REFRESH_TOKEN=api.refresh_token,
+            NHACVIEC_SECRET_KEY=SECRET_KEY,
         )
         settings.update(oa_api_base_url=api.api_base_url, oa_oauth_url=api.oauth_url, webhook_port=0)
     else:

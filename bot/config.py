@@ -268,6 +268,9 @@ class ZaloConfig(Section):
     # How often the OA's token pair is looked at: renewed once a day whatever the traffic, admins
     # warned when its refresh token is about to lapse.
     oa_token_check_minutes: float = Field(default=60, gt=0)
+    # An OA webhook event whose timestamp is further than this from now (either way) is refused:
+    # a replay of a captured event is stale by the time it comes back.
+    oa_event_max_age_seconds: float = Field(default=600, gt=0)
 
     @field_validator("zns_params")
     @classmethod
@@ -323,6 +326,14 @@ class OpsConfig(Section):
     # On SIGTERM/SIGINT: how long in-flight sends may take to finish before their leases are left
     # to expire; a second signal exits at once.
     shutdown_grace_seconds: float = Field(default=20.0, ge=0)
+    # Every HTTP server of the process (webhooks, file links, /healthz): a client gets this long to
+    # send its request headers, then its body, and this many connections may be open at once.
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
+    max_connections: int = Field(default=512, ge=1)
+
+
+_ENV_NAMES = {"metrics_token": "NHACVIEC_METRICS_TOKEN", "secret_key": "NHACVIEC_SECRET_KEY"}
 
 
 class WebConfig(Section):
@@ -364,11 +375,16 @@ class Secrets(BaseModel):
     zalo_oa_access_token: SecretStr | None = None
     zalo_oa_refresh_token: SecretStr | None = None
     zalo_oa_app_id: str | None = None
+    # Bearer token that /metrics asks for (NHACVIEC_METRICS_TOKEN); see docs/operations.md.
+    metrics_token: SecretStr | None = None
+    # Key(s) that encrypt stored secrets such as the OA tokens (NHACVIEC_SECRET_KEY): Fernet keys,
+    # comma-separated, the first encrypting and all decrypting, so that a key can be rotated.
+    secret_key: SecretStr | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Secrets:
         env = os.environ if env is None else env
-        values = {name: env.get(name.upper()) or None for name in cls.model_fields}
+        values = {name: env.get(_ENV_NAMES.get(name, name.upper())) or None for name in cls.model_fields}
         return cls(**values)
 
 

@@ -7,16 +7,25 @@ Read-only work uses `db.snapshot()`, which never writes and never takes SQLite's
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+log = logging.getLogger(__name__)
 
 DEFAULT_URL = "sqlite+aiosqlite:///nhacviec.db"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# How long a unit of work waits, in all, for SQLite's write lock before it fails. A plan import of
+# tens of thousands of tasks (one transaction, so that a bad file changes nothing) holds the lock for
+# tens of seconds on a small machine; a chat write meanwhile waits and then answers normally.
+SQLITE_LOCK_WAIT_SECONDS = 300.0
 SQLITE_MMAP_BYTES = 256 * 1024 * 1024
 
 
@@ -24,8 +33,8 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
-    engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+def _sqlite_engine(url: str, *, immediate: bool, busy_timeout_ms: int) -> AsyncEngine:
+    engine = create_async_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -34,7 +43,7 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         # NORMAL is durable across process crashes in WAL mode; only an OS crash may lose the
         # last transactions, which the outbox tolerates (a reminder would be planned again).
@@ -55,12 +64,20 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
 class Database:
     """The process's connection to the store: a writer and a reader engine over one URL."""
 
-    def __init__(self, url: str = DEFAULT_URL, *, pg_server_settings: dict[str, str] | None = None):
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        *,
+        pg_server_settings: dict[str, str] | None = None,
+        busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+        lock_wait_seconds: float = SQLITE_LOCK_WAIT_SECONDS,
+    ):
         self.url = url
         self.sqlite = is_sqlite(url)
+        self.lock_wait_seconds = lock_wait_seconds
         if self.sqlite:
-            self.engine = _sqlite_engine(url, immediate=True)
-            self.read_engine = _sqlite_engine(url, immediate=False)
+            self.engine = _sqlite_engine(url, immediate=True, busy_timeout_ms=busy_timeout_ms)
+            self.read_engine = _sqlite_engine(url, immediate=False, busy_timeout_ms=busy_timeout_ms)
         else:
             connect_args = {"server_settings": pg_server_settings} if pg_server_settings else {}
             self.engine = create_async_engine(url, pool_pre_ping=True, connect_args=connect_args)
@@ -80,9 +97,38 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A unit of work that writes: committed at the end of the block, rolled back on error."""
-        async with self._writer() as session, session.begin():
-            yield session
+        """A unit of work that writes: committed at the end of the block, rolled back on error.
+
+        On SQLite the write lock is taken before the block runs (BEGIN IMMEDIATE), and waited for
+        again and again while another writer holds it, up to `lock_wait_seconds` in all: nothing
+        has run yet, so trying again is always safe, and "database is locked" never reaches a user
+        while a long import is writing.
+        """
+        async with self._writer() as session:
+            if not self.sqlite:
+                async with session.begin():
+                    yield session
+                return
+            await self._take_write_lock(session)
+            try:
+                yield session
+            except BaseException:
+                await session.rollback()
+                raise
+            await session.commit()
+
+    async def _take_write_lock(self, session: AsyncSession) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.lock_wait_seconds
+        while True:
+            try:
+                await session.connection()  # begins the transaction: BEGIN IMMEDIATE
+                return
+            except OperationalError as exc:
+                await session.rollback()
+                if "locked" not in str(exc.orig) or loop.time() >= deadline:
+                    raise
+                log.info("database write lock held by another writer (an import?): still waiting")
 
     @contextlib.asynccontextmanager
     async def snapshot(self) -> AsyncIterator[AsyncSession]:

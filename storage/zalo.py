@@ -13,7 +13,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models.people import Identity, Member
-from storage.models.zalo import ZaloOAContact, ZaloOAQuota, ZaloOAToken, ZaloSharedFile
+from storage.models.zalo import ZaloOAContact, ZaloOAEvent, ZaloOAQuota, ZaloOAToken, ZaloSharedFile
+from storage.secret_box import SecretBox
 
 
 def sha256(text: str) -> str:
@@ -33,7 +34,8 @@ async def seed_token(
     access_token: str,
     refresh_token: str,
     now: dt.datetime,
-    refresh_expires_at: dt.datetime | None = None,
+    refresh_expires_at: dt.datetime | None,
+    box: SecretBox,
 ) -> ZaloOAToken:
     """Store the pair from the environment unless this very pair was stored before.
 
@@ -47,8 +49,8 @@ async def seed_token(
         session.add(row)
     elif row.seed_hash == fingerprint:
         return row
-    row.access_token = access_token
-    row.refresh_token = refresh_token
+    row.access_token = box.seal(access_token)
+    row.refresh_token = box.seal(refresh_token)
     row.expires_at = None
     row.refresh_expires_at = refresh_expires_at
     row.expiry_warned_days = None
@@ -61,18 +63,28 @@ async def seed_token(
 
 
 async def claim_refresh(
-    session: AsyncSession, app_id: str, stale_access_token: str, now: dt.datetime, lease: dt.timedelta
+    session: AsyncSession,
+    app_id: str,
+    stale_access_token: str,
+    now: dt.datetime,
+    lease: dt.timedelta,
+    box: SecretBox,
 ) -> ZaloOAToken | None:
     """Take the right to refresh, if the stale token is still current and nobody holds the lease.
 
-    Returns the row (with the refresh token to spend) when this caller won; None when another caller
-    already refreshed or is refreshing. A conditional update decides, so two instances cannot both win.
+    Returns the row (with the refresh token to spend, sealed) when this caller won; None when another
+    caller already refreshed or is refreshing. A conditional update decides, so two instances cannot
+    both win. Sealing is not deterministic, so the stale token is compared in the clear, and the
+    update is conditional on the generation it was compared in (every new pair bumps it).
     """
+    row = await get_token(session, app_id)
+    if row is None or box.open(row.access_token) != stale_access_token:
+        return None
     result = await session.execute(
         update(ZaloOAToken)
         .where(
             ZaloOAToken.app_id == app_id,
-            ZaloOAToken.access_token == stale_access_token,
+            ZaloOAToken.generation == row.generation,
             (ZaloOAToken.refreshing_until.is_(None)) | (ZaloOAToken.refreshing_until <= now),
         )
         .values(refreshing_until=now + lease)
@@ -90,15 +102,16 @@ async def store_refreshed(
     refresh_token: str,
     expires_at: dt.datetime,
     now: dt.datetime,
-    refresh_expires_at: dt.datetime | None = None,
+    refresh_expires_at: dt.datetime | None,
+    box: SecretBox,
 ) -> bool:
     """Replace the pair, if it is still the generation the refresh started from."""
     result = await session.execute(
         update(ZaloOAToken)
         .where(ZaloOAToken.app_id == app_id, ZaloOAToken.generation == generation)
         .values(
-            access_token=access_token,
-            refresh_token=refresh_token,
+            access_token=box.seal(access_token),
+            refresh_token=box.seal(refresh_token),
             expires_at=expires_at,
             refresh_expires_at=refresh_expires_at,
             expiry_warned_days=None,
@@ -114,6 +127,31 @@ async def mark_expiry_warned(session: AsyncSession, app_id: str, days: int) -> N
     await session.execute(
         update(ZaloOAToken).where(ZaloOAToken.app_id == app_id).values(expiry_warned_days=days)
     )
+
+
+async def reseal_tokens(session: AsyncSession, box: SecretBox, *, only_plain: bool = False) -> int:
+    """Seal every stored pair under the box's first key (plain ones from before encryption too);
+    with `only_plain`, just the plain ones. Returns how many rows changed.
+
+    The generation stays: the pair is the same, only its sealing changes.
+    """
+    changed = 0
+    for row in (await session.scalars(select(ZaloOAToken).with_for_update())).all():
+        stored = (row.access_token, row.refresh_token)
+        if only_plain and all(SecretBox.sealed(value) for value in stored):
+            continue
+        access, refresh = box.reseal(row.access_token), box.reseal(row.refresh_token)
+        if (access, refresh) != stored:
+            row.access_token, row.refresh_token = access, refresh
+            changed += 1
+    await session.flush()
+    return changed
+
+
+async def plain_tokens_stored(session: AsyncSession) -> bool:
+    """Some pair is still stored in the clear (from before encryption)."""
+    rows = (await session.scalars(select(ZaloOAToken))).all()
+    return any(not SecretBox.sealed(r.access_token) or not SecretBox.sealed(r.refresh_token) for r in rows)
 
 
 async def release_refresh(session: AsyncSession, app_id: str, generation: int) -> None:
@@ -203,6 +241,24 @@ async def spend_quota(session: AsyncSession, month: str, kind: str, limit: int) 
         where=ZaloOAQuota.used < limit,
     )
     result = await session.execute(statement)
+    return result.rowcount == 1
+
+
+# -- webhook events already taken -----------------------------------------------------------------------
+
+
+async def first_sighting(session: AsyncSession, key: str, now: dt.datetime, keep: dt.timedelta) -> bool:
+    """True the first time `key` is seen (and remember it); False for a replay.
+
+    The insert either lands or meets the row of an earlier sighting; two instances receiving the
+    same event at once cannot both land it. Rows older than `keep` go as new ones come.
+    """
+    await session.execute(delete(ZaloOAEvent).where(ZaloOAEvent.seen_at < now - keep))
+    dialect = session.bind.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    result = await session.execute(
+        insert(ZaloOAEvent).values(key_hash=sha256(key), seen_at=now).on_conflict_do_nothing()
+    )
     return result.rowcount == 1
 
 

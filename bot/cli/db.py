@@ -1,8 +1,11 @@
-"""`nhacviec db upgrade|current`"""
+"""`nhacviec db upgrade|current|new-key|rotate-key`"""
 
 from __future__ import annotations
 
+from bot.cli import CommandError
+from storage import zalo
 from storage.migrate import current_revision, head_revision, upgrade
+from storage.secret_box import ENV_NAME, SecretBox, SecretKeyError, new_key
 
 
 def register(subparsers) -> None:
@@ -12,6 +15,12 @@ def register(subparsers) -> None:
     up.set_defaults(handler=_upgrade, migrate=False, check_schema=False)
     cur = actions.add_parser("current", help="show the schema revision")
     cur.set_defaults(handler=_current, migrate=False, check_schema=False)
+    key = actions.add_parser("new-key", help=f"print a new key for {ENV_NAME}")
+    key.set_defaults(handler=_new_key, migrate=False, check_schema=False)
+    rotate = actions.add_parser(
+        "rotate-key", help=f're-encrypt stored secrets with the first key in {ENV_NAME} ("new,old")'
+    )
+    rotate.set_defaults(handler=_rotate_key)
 
 
 async def _upgrade(app, args) -> int:
@@ -25,4 +34,28 @@ async def _upgrade(app, args) -> int:
 async def _current(app, args) -> int:
     current = await current_revision(app.db)
     print(f"{current or 'empty'} (head {head_revision()})")
+    return 0
+
+
+async def _new_key(app, args) -> int:
+    print(new_key())
+    return 0
+
+
+async def _rotate_key(app, args) -> int:
+    secret = app.config.secrets.secret_key
+    try:
+        box = SecretBox.from_setting(secret.get_secret_value() if secret else None)
+    except SecretKeyError as exc:
+        raise CommandError(str(exc)) from exc
+    if box is None:
+        raise CommandError(
+            f"{ENV_NAME} is not set: put the new key first, then the old ones, comma-separated"
+        )
+    try:
+        async with app.db.transaction() as session:
+            changed = await zalo.reseal_tokens(session, box)
+    except SecretKeyError as exc:
+        raise CommandError(str(exc)) from exc
+    print(f"{changed} stored secret(s) re-encrypted with the first key; the old keys can now be removed")
     return 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hmac
 import logging
 from dataclasses import dataclass
 
@@ -21,12 +22,14 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot.ops import metrics
+from bot.transports.webhook import limited_application, serve, server_limits
 
 log = logging.getLogger(__name__)
 
 DATABASE_TIMEOUT_SECONDS = 3.0
 _NV_APP = web.AppKey("nhacviec_app", object)
 _STARTED = web.AppKey("nhacviec_ops_started", dt.datetime)
+_PUBLIC = web.AppKey("nhacviec_ops_public", bool)
 
 
 async def _database_check(db) -> dict:
@@ -76,11 +79,35 @@ async def _healthz(request: web.Request) -> web.Response:
     ok, body = await health(request.app[_NV_APP], request.app[_STARTED])
     if not ok:
         log.warning("health check failing: %s", body)
+    if request.app[_PUBLIC] and not _bearer_ok(request):
+        # On a port the internet reaches, the verdict only: which check failed, the database's
+        # latency and the engine's timings are for the operator (the ops port, or the token).
+        body = {"status": body["status"]}
     return web.json_response(body, status=200 if ok else 503)
+
+
+def _bearer_ok(request: web.Request) -> bool:
+    """The request carries `Authorization: Bearer <NHACVIEC_METRICS_TOKEN>` (and one is set)."""
+    secret = request.app[_NV_APP].config.secrets.metrics_token
+    if secret is None:
+        return False
+    scheme, _, supplied = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        supplied.strip().encode(), secret.get_secret_value().encode()
+    )
 
 
 async def _metrics(request: web.Request) -> web.Response:
     app = request.app[_NV_APP]
+    if app.config.secrets.metrics_token is not None or request.app[_PUBLIC]:
+        if not _bearer_ok(request):
+            if app.config.secrets.metrics_token is None:
+                # The webhook port without a token: metrics are on the ops port only.
+                raise web.HTTPNotFound()
+            log.warning("metrics scrape refused: no or wrong bearer token, from %s", request.remote)
+            return web.Response(
+                status=401, text="unauthorized", headers={"WWW-Authenticate": 'Bearer realm="metrics"'}
+            )
     try:
         async with asyncio.timeout(DATABASE_TIMEOUT_SECONDS):
             await metrics.refresh_from_database(app.db, app.clock.now())
@@ -92,13 +119,17 @@ async def _metrics(request: web.Request) -> web.Response:
     )
 
 
-def add_ops_routes(web_app: web.Application, app) -> web.Application:
+def add_ops_routes(web_app: web.Application, app, *, public: bool = False) -> web.Application:
     """Add GET /healthz and GET /metrics to an aiohttp application that is not started yet.
 
-    For the webhook runner: call this on the application that serves the webhook, so one port
-    answers Telegram (or Zalo), the load balancer's health checks and Prometheus.
+    For the webhook runner: call this with `public=True` on the application that serves the
+    webhook, so one port answers Telegram (or Zalo) and the load balancer's health checks. There
+    /healthz says only ok or failing, and /metrics answers only with the bearer token
+    (NHACVIEC_METRICS_TOKEN; without one set, 404). On the ops server (`public=False`, loopback by
+    default) both say everything, /metrics asking for the token only when one is set.
     """
     web_app[_NV_APP] = app
+    web_app[_PUBLIC] = public
     web_app[_STARTED] = app.clock.now()
     web_app.router.add_get("/healthz", _healthz)
     web_app.router.add_get("/metrics", _metrics)
@@ -123,11 +154,9 @@ async def start_ops_server(app, host: str | None = None, port: int | None = None
     """Serve /healthz and /metrics on their own port (polling mode). Port 0 picks a free one."""
     host = app.config.ops.http_listen if host is None else host
     port = app.config.ops.http_port if port is None else port
-    web_app = add_ops_routes(web.Application(), app)
-    runner = web.AppRunner(web_app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
+    limits = server_limits(app.config)
+    web_app = add_ops_routes(limited_application(limits), app)
+    runner = await serve(web_app, host, port, limits)
     bound = port
     for address in runner.addresses:
         bound = address[1]

@@ -126,6 +126,8 @@ def secret_values(config) -> list[str]:
         if value is None:
             continue
         values.append(value.get_secret_value() if hasattr(value, "get_secret_value") else str(value))
+        # NHACVIEC_SECRET_KEY lists keys ("new,old"): each of them is a secret on its own.
+        values += [part.strip() for part in values[-1].split(",")]
     try:
         password = make_url(config.database.url).password
     except Exception:  # an unparsable URL fails later, with a clearer message than ours

@@ -75,3 +75,17 @@ class ZaloSharedFile(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class ZaloOAEvent(Base):
+    """A webhook event already taken, so that a replay of it is not handled again.
+
+    Keyed by a hash of the message id, or of the whole signed body for events without one; kept a
+    little longer than the freshness window, after which a replay is refused as stale anyway. In the
+    database rather than in memory, so that a replay sent to another instance is caught too.
+    """
+
+    __tablename__ = "zalo_oa_event"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)

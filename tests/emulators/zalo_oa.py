@@ -44,6 +44,8 @@ APP_ID = "3146782011234567890"
 APP_SECRET = "emulated-app-secret"
 OA_SECRET_KEY = "emulated-oa-secret-key"
 OA_ID = "5401234567890123456"
+# The deployment's NHACVIEC_SECRET_KEY in tests (a Fernet key; the OA tokens are stored sealed with it).
+SECRET_KEY = "qUbX0Y0nQ4gYw1m0Zt9oVh0l8r2Jx1c5N6k3p7s9v0E="
 TEXT_LIMIT = 2000
 FILE_LIMIT = 5 * 1024 * 1024
 FILE_TYPES = {
@@ -172,6 +174,7 @@ class ZaloOAEmulator:
             "ZALO_OA_SECRET_KEY": OA_SECRET_KEY,
             "ZALO_OA_ACCESS_TOKEN": self.access_token,
             "ZALO_OA_REFRESH_TOKEN": self.refresh_token,
+            "NHACVIEC_SECRET_KEY": SECRET_KEY,
         }
 
     # -- test API --------------------------------------------------------------------------------
@@ -226,6 +229,13 @@ class ZaloOAEmulator:
         ) as response:
             self.webhook_statuses.append(response.status)
             return response.status
+
+    def interacted(self, user_id: str, msg_id: str | None = None) -> None:
+        """The user wrote to the OA just now (for events a test crafts and posts itself)."""
+        self._unfollowed.discard(user_id)
+        self._last_interaction[user_id] = self.clock.now()
+        if msg_id:
+            self._user_messages[msg_id] = user_id
 
     def unfollow(self, user_id: str) -> None:
         self._unfollowed.add(user_id)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import json
 import logging
 import re
 
@@ -33,7 +32,8 @@ from bot.transports.telegram.http import AiohttpRequest
 from bot.transports.telegram.ordering import ChatOrderedUpdates
 from bot.transports.telegram.render import CallbackData
 from bot.transports.telegram.transport import TelegramTransport
-from bot.transports.telegram.updates import ALLOWED_UPDATES, PLATFORM, to_incoming
+from bot.transports.telegram.updates import ALLOWED_UPDATES, PLATFORM, shape_problem, to_incoming
+from bot.transports.webhook import NotAnUpdate, limited_application, parse_json_object, serve, server_limits
 from storage import people
 
 log = logging.getLogger(__name__)
@@ -262,13 +262,13 @@ class TelegramBot:
     # -- webhook ------------------------------------------------------------------------------
 
     async def _start_webhook(self) -> None:
-        server = web.Application(client_max_size=MAX_WEBHOOK_BODY)
+        limits = server_limits(self.app.config, max_body=MAX_WEBHOOK_BODY)
+        server = limited_application(limits)
         server.router.add_post(self.settings.webhook_path, self._on_webhook_call)
-        add_ops_routes(server, self.app)
-        self._web_runner = web.AppRunner(server, access_log=None, handle_signals=False)
-        await self._web_runner.setup()
-        site = web.TCPSite(self._web_runner, self.settings.webhook_listen, self.settings.webhook_port)
-        await site.start()
+        add_ops_routes(server, self.app, public=True)
+        self._web_runner = await serve(
+            server, self.settings.webhook_listen, self.settings.webhook_port, limits
+        )
         host, port = self._web_runner.addresses[0][:2]
         self.webhook_url = self.settings.webhook_url
         if not self.webhook_url:
@@ -292,25 +292,20 @@ class TelegramBot:
                 "webhook call refused: %s secret, from %s", "wrong" if given else "no", request.remote
             )
             return web.Response(status=403)
+        body = await request.read()  # bounded in size and time by the application (bot.transports.webhook)
         try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            log.warning("webhook call refused: body over %d bytes, from %s", MAX_WEBHOOK_BODY, request.remote)
-            raise
-        update = None
-        try:
-            data = json.loads(body)
-            if isinstance(data, dict) and isinstance(data.get("update_id"), int):
-                update = Update.de_json(data, self.application.bot)
-        except (ValueError, TypeError, KeyError, TelegramError) as exc:
-            log.warning(
-                "webhook call with an unreadable payload (%s): answered 200, ignored", type(exc).__name__
-            )
-            return web.Response()
-        if update is None:
-            # Answering an error would make Telegram send the same payload again and again.
-            log.warning("webhook call that is not an update (%d bytes): answered 200, ignored", len(body))
-            return web.Response()
+            data = parse_json_object(body)
+            if not isinstance(data.get("update_id"), int) or isinstance(data.get("update_id"), bool):
+                raise NotAnUpdate("no update_id")
+            problem = shape_problem(data)
+            if problem:
+                raise NotAnUpdate(problem)
+            update = Update.de_json(data, self.application.bot)
+        except (NotAnUpdate, ValueError, TypeError, KeyError, AttributeError, TelegramError) as exc:
+            # Whoever sent it knows the secret but did not send an update: say so, in one line.
+            reason = str(exc) if isinstance(exc, NotAnUpdate) else type(exc).__name__
+            log.warning("webhook call refused with 400 (%d bytes): %s", len(body), reason)
+            return web.Response(status=400, text="not a Telegram update")
         await self.application.update_queue.put(update)
         return web.Response()
 

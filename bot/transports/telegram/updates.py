@@ -82,3 +82,44 @@ def to_incoming(update: Update, *, bot_username: str, callbacks: CallbackData) -
         attachment=attachment,
         language_hint=message.from_user.language_code,
     )
+
+
+# The fields this module reads, and their JSON types. python-telegram-bot builds objects from whatever
+# a payload holds, so a webhook body with a list for `text` would reach the code above as a list.
+_MESSAGE_FIELDS = {"text": str, "caption": str, "message_id": int, "date": int, "migrate_to_chat_id": int}
+_CHAT_FIELDS = {"id": int, "type": str, "title": str}
+_USER_FIELDS = {"id": int, "first_name": str, "last_name": str, "username": str, "language_code": str}
+
+
+def shape_problem(data: dict) -> str | None:
+    """What is wrong with the types in a webhook's update, or None when nothing we read is mistyped."""
+
+    def fields(value, spec: dict, where: str) -> str | None:
+        if not isinstance(value, dict):
+            return f"{where} is not an object"
+        for name, kind in spec.items():
+            item = value.get(name)
+            if item is not None and (not isinstance(item, kind) or isinstance(item, bool)):
+                return f"{where}.{name} is not a {kind.__name__}"
+        return None
+
+    for key in ("message", "edited_message"):
+        if key in data:
+            message = data[key]
+            problem = fields(message, _MESSAGE_FIELDS, key)
+            if problem is None:
+                problem = fields(message.get("chat"), _CHAT_FIELDS, f"{key}.chat")
+            if problem is None and message.get("from") is not None:
+                problem = fields(message["from"], _USER_FIELDS, f"{key}.from")
+            if problem:
+                return problem
+    if "callback_query" in data:
+        query = data["callback_query"]
+        problem = fields(query, {"id": str, "data": str}, "callback_query")
+        if problem is None:
+            problem = fields(query.get("from"), _USER_FIELDS, "callback_query.from")
+        if problem is None and query.get("message") is not None:
+            problem = fields(query["message"], _MESSAGE_FIELDS, "callback_query.message")
+        if problem:
+            return problem
+    return None

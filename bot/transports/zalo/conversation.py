@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from bot import groups
 from bot.app import App
 from bot.core.messages import Incoming
 from bot.transports.replies import ReplyCourier
@@ -59,13 +60,20 @@ class ChatQueue:
 class Conversation:
     """Runs the core on one Incoming and delivers its replies."""
 
-    def __init__(self, app: App, core, courier: ReplyCourier):
+    def __init__(self, app: App, core, courier: ReplyCourier, bot_name: str = ""):
         self.app = app
         self.core = core
         self.courier = courier
+        # The bot's account name, for "write to … in a private chat" (set once Zalo has said it).
+        self.bot_name = bot_name
 
     async def handle(self, incoming: Incoming) -> None:
-        replies = await self.core.handle(incoming)
+        # Groups follow the same rules on every platform (bot.groups): linking commands, and in a
+        # group only its agency's focal points and the coordinators reach the core.
+        verdict = await groups.screen(self.app, incoming, bot_username=self.bot_name)
+        replies = list(verdict.replies)
+        if verdict.admit:
+            replies += await self.core.handle(incoming)
         for reply in replies:
             if reply.to_chat_id is not None:
                 # Another chat, perhaps on another platform: the process's registry has its transport.

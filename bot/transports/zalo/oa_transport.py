@@ -13,14 +13,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import json
 import logging
+import re
 import zoneinfo
 from collections.abc import Awaitable, Callable
+from itertools import islice
 
 from bot.core.messages import Attachment, Document, Incoming, Reply
 from bot.i18n import use_language
 from bot.transports.base import DeliveryError, Recipient
+from bot.transports.webhook import NotAnUpdate
 from bot.transports.zalo import oa_routes
 from bot.transports.zalo.client import ZaloNetworkError
 from bot.transports.zalo.files import SharedFiles
@@ -272,50 +274,101 @@ def _uploadable(document: Document) -> bool:
 # -- the webhook ---------------------------------------------------------------------------------------
 
 
+# The body's own "timestamp" goes into the signature. It is read from the raw bytes, so that nothing
+# parses a body before its signature is known good; a body naming several is checked against each
+# (only the one Zalo signed can match, and the MAC covers the whole body whichever it is).
+_TIMESTAMP = re.compile(rb'"timestamp"\s*:\s*"?(\d{1,20})"?')
+_MAX_TIMESTAMPS = 4
+
+
 def verify_signature(body: bytes, header: str | None, *, app_id: str, oa_secret_key: str) -> bool:
     """`X-ZEvent-Signature` is "mac=" + sha256(app id + raw body + the body's timestamp + OA secret key)."""
     if not header or not oa_secret_key:
         return False
     try:
-        timestamp = str(json.loads(body).get("timestamp", ""))
         text = body.decode("utf-8")
-    except (ValueError, UnicodeDecodeError, AttributeError):
+    except UnicodeDecodeError:
         return False
-    expected = hashlib.sha256(f"{app_id}{text}{timestamp}{oa_secret_key}".encode()).hexdigest()
     supplied = header.strip()
     supplied = supplied[4:] if supplied.lower().startswith("mac=") else supplied
-    return hmac.compare_digest(supplied.lower(), expected)
+    for match in islice(_TIMESTAMP.finditer(body), _MAX_TIMESTAMPS):
+        timestamp = match.group(1).decode()
+        expected = hashlib.sha256(f"{app_id}{text}{timestamp}{oa_secret_key}".encode()).hexdigest()
+        if hmac.compare_digest(supplied.lower().encode(), expected.encode()):
+            return True
+    return False
+
+
+def event_time(event: dict) -> dt.datetime:
+    """When Zalo says the event happened (its `timestamp`, milliseconds since the epoch, UTC)."""
+    raw = str(event.get("timestamp", ""))
+    if not raw.isdigit() or len(raw) > 15:
+        raise NotAnUpdate("no timestamp")
+    return dt.datetime.fromtimestamp(int(raw) / 1000, dt.UTC)
+
+
+def replay_key(event: dict, body: bytes) -> str:
+    """What a replay of this event repeats: its message id, or else the whole signed body."""
+    message = event.get("message")
+    msg_id = message.get("msg_id") if isinstance(message, dict) else None
+    if isinstance(msg_id, str | int) and str(msg_id):
+        return f"msg:{msg_id}"
+    return "body:" + hashlib.sha256(body).hexdigest()
+
+
+def _object(value, what: str) -> dict:
+    # Absent is an empty object; anything but an object is a malformed event, refused with 400.
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise NotAnUpdate(f"{what} is a {type(value).__name__}, not an object")
+    return value
 
 
 def incoming_from_event(event: dict) -> Incoming | None:
-    """A follower's message as the core sees it; None for events that are not messages."""
-    name = str(event.get("event_name", ""))
+    """A follower's message as the core sees it; None for events that are not messages.
+
+    Raises NotAnUpdate for an event whose parts have the wrong types (a string `message`, say).
+    """
+    name = event.get("event_name")
+    if not isinstance(name, str):
+        raise NotAnUpdate("no event_name")
     if not name.startswith("user_send_"):
         return None
-    sender = str((event.get("sender") or {}).get("id", ""))
-    message = event.get("message") or {}
-    msg_id = str(message.get("msg_id", "")) or None
-    if not sender:
-        return None
+    sender = _object(event.get("sender"), "sender").get("id")
+    message = _object(event.get("message"), "message")
+    msg_id = message.get("msg_id")
+    text = message.get("text")
+    if not isinstance(sender, str | int) or isinstance(sender, bool) or not str(sender):
+        raise NotAnUpdate("no sender id")
+    if msg_id is not None and not isinstance(msg_id, str | int):
+        raise NotAnUpdate("msg_id is not a string")
+    if text is not None and not isinstance(text, str):
+        raise NotAnUpdate("text is not a string")
+    attachments = message.get("attachments") or []
+    if not isinstance(attachments, list):
+        raise NotAnUpdate("attachments is not a list")
     attachment = None
-    for item in message.get("attachments") or []:
-        payload = item.get("payload") or {}
-        if payload.get("url"):
-            size = payload.get("size")
+    for item in attachments:
+        item = _object(item, "an attachment")
+        payload = _object(item.get("payload"), "an attachment's payload")
+        url, filename, size = payload.get("url"), payload.get("name"), payload.get("size")
+        if url and isinstance(url, str):
             attachment = Attachment(
-                file_id=str(payload["url"]),
-                filename=payload.get("name"),
+                file_id=url,
+                filename=filename if isinstance(filename, str) else None,
                 mime_type="image/*" if item.get("type") == "image" else None,
-                size=int(size) if str(size or "").isdigit() else None,
+                size=int(size) if str(size or "").isdigit() and len(str(size)) < 16 else None,
             )
             break
     if name != "user_send_text" and attachment is None:
         return None  # stickers, locations, business cards: nothing the core can act on
+    msg_id = str(msg_id) if msg_id not in (None, "") else None
     return Incoming(
         platform=PLATFORM,
-        chat_id=sender,
-        user_id=sender,
-        text=str(message.get("text") or ""),
+        chat_id=str(sender),
+        user_id=str(sender),
+        text=text or "",
         message_id=msg_id,
         update_key=msg_id,
         attachment=attachment,

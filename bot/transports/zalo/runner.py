@@ -13,7 +13,6 @@ import asyncio
 import dataclasses
 import datetime as dt
 import hmac
-import json
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -25,15 +24,24 @@ from bot.ops.http import add_ops_routes, maybe_start_ops_server
 from bot.reminders import start_reminder_engine
 from bot.transports.base import Transport
 from bot.transports.replies import ReplyCourier
+from bot.transports.webhook import NotAnUpdate, limited_application, parse_json_object, serve, server_limits
 from bot.transports.zalo.authorisation import OAAuthorisation
 from bot.transports.zalo.bot_transport import ZaloBotTransport
 from bot.transports.zalo.client import ZaloApiError, ZaloBotClient, ZaloNetworkError
 from bot.transports.zalo.conversation import ChatQueue, Conversation
 from bot.transports.zalo.files import FILES_PATH, SharedFiles
 from bot.transports.zalo.oa_client import ZaloOAClient, ZaloOAError
-from bot.transports.zalo.oa_transport import ZaloOATransport, incoming_from_event, verify_signature
+from bot.transports.zalo.oa_transport import (
+    ZaloOATransport,
+    event_time,
+    incoming_from_event,
+    replay_key,
+    verify_signature,
+)
 from bot.transports.zalo.tokens import OATokenStore, TokenUnavailable
 from bot.transports.zalo.updates import incoming_from_update, unwrap
+from storage import zalo as zalo_repository
+from storage.secret_box import SecretBox, SecretKeyError
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +84,20 @@ def bot_transport(app: App, http: httpx.AsyncClient | None = None) -> ZaloBotTra
     return ZaloBotTransport(client, tz=app.config.tz, files=shared_files(app))
 
 
+def secret_box(app: App) -> SecretBox:
+    """What seals the OA tokens in the database: NHACVIEC_SECRET_KEY is required for an OA."""
+    try:
+        box = SecretBox.from_setting(_secret(app.config.secrets.secret_key))
+    except SecretKeyError as exc:
+        raise ZaloSetupError(str(exc)) from exc
+    if box is None:
+        raise ZaloSetupError(
+            "NHACVIEC_SECRET_KEY not set: the Official Account's tokens are stored encrypted with it "
+            "(make a key with `nhacviec db new-key`; see docs/operations.md)"
+        )
+    return box
+
+
 def oa_transport(app: App, http: httpx.AsyncClient | None = None) -> ZaloOATransport:
     """The Official Account transport: what sending needs (the app id and secret, to renew tokens)."""
     config, secrets = app.config.zalo, app.config.secrets
@@ -99,6 +121,7 @@ def oa_transport(app: App, http: httpx.AsyncClient | None = None) -> ZaloOATrans
         app.clock,
         client,
         app_id=app_id,
+        box=secret_box(app),
         seed_access_token=_secret(secrets.zalo_oa_access_token),
         seed_refresh_token=_secret(secrets.zalo_oa_refresh_token),
     )
@@ -245,6 +268,7 @@ class ZaloRunner:
         except ZaloNetworkError as exc:
             raise ZaloSetupError(f"cannot reach the Zalo Bot API at [zalo] api_base_url: {exc}") from exc
         log.info("Zalo bot %s (%s) starting in %s mode", me.display_name, me.account_name, self.config.mode)
+        self.conversation.bot_name = me.account_name or me.display_name
         if self.config.mode == "webhook":
             try:
                 await self.client.set_webhook(self.config.webhook_url, self._webhook_secret)
@@ -282,16 +306,14 @@ class ZaloRunner:
             web_app.router.add_post(self.config.webhook_path, self._on_bot_webhook)
 
     async def _start_server(self) -> None:
-        web_app = web.Application(client_max_size=MAX_BODY)
+        limits = server_limits(self.app.config, max_body=MAX_BODY)
+        web_app = limited_application(limits)
         for runner in (self, *self._guests):
             runner._add_webhook_route(web_app)
         if self.files is not None:
             web_app.router.add_get(FILES_PATH + "/{token}", self._on_file)
-        add_ops_routes(web_app, self.app)
-        self._server = web.AppRunner(web_app, access_log=None)
-        await self._server.setup()
-        site = web.TCPSite(self._server, self.config.webhook_listen, self.config.webhook_port)
-        await site.start()
+        add_ops_routes(web_app, self.app, public=True)
+        self._server = await serve(web_app, self.config.webhook_listen, self.config.webhook_port, limits)
         self.port = self._server.addresses[0][1]
         log.info("listening on %s:%s", self.config.webhook_listen, self.port)
 
@@ -377,20 +399,25 @@ class ZaloRunner:
         if not hmac.compare_digest(supplied.encode(), (self._webhook_secret or "").encode()):
             log.warning("Zalo webhook call without the right secret token refused")
             return web.Response(status=401, text="unauthorized")
+        body = await request.read()
         try:
-            payload = json.loads(await request.read())
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return web.Response(status=400, text="not JSON")
+            payload = parse_json_object(body)
+            if not isinstance(payload.get("event_name"), str):
+                raise NotAnUpdate("no event_name")
+        except NotAnUpdate as exc:
+            log.warning("Zalo webhook call refused with 400 (%d bytes): %s", len(body), exc)
+            return web.Response(status=400, text="not a Zalo update")
         update = unwrap(payload)
         if update is None:
-            # Answered 200 all the same: a retry would not make it any more readable.
-            log.info("Zalo webhook payload not understood: %s", str(payload)[:200])
+            # An event of a kind without a message (answered 200: a retry would change nothing).
+            log.info("Zalo webhook event %s ignored", payload["event_name"][:60])
         else:
             self.accept_update(update)
         return web.json_response({"ok": True})
 
     async def _on_oa_webhook(self, request: web.Request) -> web.Response:
         body = await request.read()
+        # The signature first, on the raw bytes: nothing unsigned is parsed.
         if not verify_signature(
             body,
             request.headers.get("X-ZEvent-Signature"),
@@ -399,8 +426,28 @@ class ZaloRunner:
         ):
             log.warning("Zalo OA webhook call with a wrong or missing signature refused")
             return web.Response(status=401, text="bad signature")
-        event = json.loads(body)
-        incoming = incoming_from_event(event)
+        try:
+            event = parse_json_object(body)
+            happened = event_time(event)
+            incoming = incoming_from_event(event)
+        except NotAnUpdate as exc:
+            log.warning("Zalo OA webhook call refused with 400 (%d bytes): %s", len(body), exc)
+            return web.Response(status=400, text="not a Zalo OA event")
+        now = self.app.clock.now()
+        window = dt.timedelta(seconds=self.config.oa_event_max_age_seconds)
+        if abs(now - happened) > window:
+            log.warning(
+                "Zalo OA event refused: its timestamp is %ds from now (more than %ds)",
+                (now - happened).total_seconds(),
+                window.total_seconds(),
+            )
+            return web.Response(status=400, text="stale event")
+        async with self.app.db.transaction() as session:
+            # Kept twice the window: anything older than the window is refused above anyway.
+            first = await zalo_repository.first_sighting(session, replay_key(event, body), now, 2 * window)
+        if not first:
+            log.info("Zalo OA event %s seen before: ignored", event.get("event_name"))
+            return web.json_response({"error": 0})
         if incoming is None:
             log.info("Zalo OA event %s ignored", event.get("event_name"))
             return web.json_response({"error": 0})

@@ -18,6 +18,7 @@ from bot.transports.zalo.oa_client import ZaloOAClient, ZaloOAError
 from scheduler.clock import Clock
 from storage import zalo as repository
 from storage.db import Database
+from storage.secret_box import SecretBox, SecretKeyError
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +47,12 @@ class OATokenStore:
         client: ZaloOAClient,
         *,
         app_id: str,
+        box: SecretBox,
         seed_access_token: str | None = None,
         seed_refresh_token: str | None = None,
     ):
         self._db = db
+        self._box = box
         self._clock = clock
         self._client = client
         self._app_id = app_id
@@ -57,7 +60,17 @@ class OATokenStore:
         self._lock = asyncio.Lock()
 
     async def seed(self) -> None:
-        """Take the pair from the environment into the database (once per distinct pair)."""
+        """Take the pair from the environment into the database (once per distinct pair), and seal
+        a pair stored in the clear before the tokens were encrypted."""
+        async with self._db.transaction() as session:
+            if await repository.reseal_tokens(session, self._box, only_plain=True):
+                log.warning("OA tokens stored in the clear were encrypted with NHACVIEC_SECRET_KEY")
+            stored = await repository.get_token(session, self._app_id)
+            try:
+                if stored is not None:
+                    self._box.open(stored.access_token)
+            except SecretKeyError as exc:
+                raise TokenUnavailable(str(exc)) from exc
         access, refresh = self._seed
         if not (access and refresh):
             async with self._db.snapshot() as session:
@@ -70,7 +83,7 @@ class OATokenStore:
         async with self._db.transaction() as session:
             # Zalo does not say when a pair was issued: counted from when it was given to us.
             await repository.seed_token(
-                session, self._app_id, access, refresh, now, now + REFRESH_TOKEN_LIFETIME
+                session, self._app_id, access, refresh, now, now + REFRESH_TOKEN_LIFETIME, self._box
             )
 
     async def current(self) -> str:
@@ -80,7 +93,7 @@ class OATokenStore:
                 raise TokenUnavailable(
                     "no OA token stored: run with ZALO_OA_ACCESS_TOKEN and ZALO_OA_REFRESH_TOKEN"
                 )
-            access, expires_at = row.access_token, row.expires_at
+            access, expires_at = self._box.open(row.access_token), row.expires_at
         if expires_at is not None and expires_at - EARLY <= self._clock.now():
             return await self.refresh(access)
         return access
@@ -114,16 +127,17 @@ class OATokenStore:
                 now = self._clock.now()
                 async with self._db.transaction() as session:
                     row = await repository.claim_refresh(
-                        session, self._app_id, stale_access_token, now, LEASE
+                        session, self._app_id, stale_access_token, now, LEASE, self._box
                     )
                     if row is not None:
-                        generation, refresh_token = row.generation, row.refresh_token
+                        generation, refresh_token = row.generation, self._box.open(row.refresh_token)
                         break
                     row = await repository.get_token(session, self._app_id)
                     if row is None:
                         raise TokenUnavailable("no OA token stored")
-                    if row.access_token != stale_access_token:
-                        return row.access_token  # someone else refreshed it already
+                    current = self._box.open(row.access_token)
+                    if current != stale_access_token:
+                        return current  # someone else refreshed it already
                 await asyncio.sleep(WAIT_STEP)  # another instance holds the lease: wait for its result
             else:
                 raise TokenUnavailable("another instance has been refreshing the OA token for too long")
@@ -153,10 +167,11 @@ class OATokenStore:
                 now + dt.timedelta(seconds=pair.expires_in),
                 now,
                 now + REFRESH_TOKEN_LIFETIME,
+                self._box,
             )
         if not stored:  # the environment's pair was replaced while we refreshed: that one wins
             log.warning("OA tokens were replaced during a refresh; using the replacement")
             async with self._db.snapshot() as session:
-                return (await repository.get_token(session, self._app_id)).access_token
+                return self._box.open((await repository.get_token(session, self._app_id)).access_token)
         log.info("OA access token refreshed (generation %d)", generation + 1)
         return pair.access_token

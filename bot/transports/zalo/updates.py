@@ -16,22 +16,31 @@ def unwrap(payload: object) -> dict | None:
     return payload if isinstance(payload.get("message"), dict) and payload.get("event_name") else None
 
 
+def _scalar(value) -> str:
+    # Ids, names and text are strings (ids sometimes numbers); anything else counts as absent.
+    return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else ""
+
+
 def incoming_from_update(update: dict) -> Incoming | None:
     """A message the core can act on; None for stickers and what Zalo cannot show us."""
     event = str(update.get("event_name", ""))
     message = update.get("message") or {}
     sender = message.get("from") or {}
     chat = message.get("chat") or {}
-    user_id, chat_id = str(sender.get("id") or ""), str(chat.get("id") or "")
+    if not (isinstance(sender, dict) and isinstance(chat, dict)):
+        return None  # a malformed update: nothing in it can be trusted to name a chat
+    user_id, chat_id = _scalar(sender.get("id")), _scalar(chat.get("id"))
     if not user_id or not chat_id or sender.get("is_bot"):
         return None
-    message_id = str(message.get("message_id") or "") or None
+    message_id = _scalar(message.get("message_id")) or None
     attachment = None
     if event == "message.text.received":
-        text = str(message.get("text") or "")
-    elif event == "message.image.received" and (message.get("photo_url") or message.get("photo")):
+        text = _scalar(message.get("text"))
+    elif event == "message.image.received" and isinstance(
+        message.get("photo_url") or message.get("photo"), str
+    ):
         # The published Message object names the picture's URL `photo`; some payloads say `photo_url`.
-        text = str(message.get("caption") or "")
+        text = _scalar(message.get("caption"))
         url = message.get("photo_url") or message.get("photo")
         attachment = Attachment(file_id=str(url), mime_type="image/*")
     else:
@@ -40,7 +49,7 @@ def incoming_from_update(update: dict) -> Incoming | None:
         platform=PLATFORM,
         chat_id=chat_id,
         user_id=user_id,
-        user_name=str(sender.get("display_name") or sender.get("name") or ""),
+        user_name=_scalar(sender.get("display_name")) or _scalar(sender.get("name")),
         text=text,
         message_id=message_id,
         # Zalo updates have no update id; the message id is unique and what a re-delivery repeats.
@@ -48,6 +57,6 @@ def incoming_from_update(update: dict) -> Incoming | None:
         # The Bot API has no edit event and takes pictures, not files, from people.
         can_edit=False,
         can_send_files=False,
-        is_group=str(chat.get("chat_type", "")).upper() == "GROUP",
+        is_group=_scalar(chat.get("chat_type")).upper() == "GROUP",
         attachment=attachment,
     )

@@ -19,8 +19,9 @@ from bot.transports.zalo.oa_client import ZaloOAClient, ZaloOAError
 from bot.transports.zalo.oa_transport import ZaloOATransport, incoming_from_event, verify_signature
 from bot.transports.zalo.tokens import OATokenStore, TokenUnavailable
 from storage.models.zalo import ZaloOAToken
+from storage.secret_box import SecretBox
 from tests.emulators.faults import Fault
-from tests.emulators.zalo_oa import OA_SECRET_KEY, signature
+from tests.emulators.zalo_oa import OA_SECRET_KEY, SECRET_KEY, signature
 
 HANOI = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
 FOLLOWER = Recipient(platform="zalo_oa", chat_id="f-1", language="vi")
@@ -32,6 +33,7 @@ def token_store(db, clock, oa_client, api, *, access=None, refresh=None) -> OATo
         clock,
         oa_client,
         app_id=api.app_id,
+        box=SecretBox.from_setting(SECRET_KEY),
         seed_access_token=access or api.access_token,
         seed_refresh_token=refresh or api.refresh_token,
     )
@@ -115,8 +117,10 @@ async def test_the_new_refresh_token_is_stored_in_the_database(db, tokens, zalo_
     await tokens.refresh(await tokens.current())
     async with db.snapshot() as session:
         stored = (await session.execute(select(ZaloOAToken.access_token, ZaloOAToken.refresh_token))).one()
+    box = SecretBox.from_setting(SECRET_KEY)
     expected = (zalo_oa_api.access_token, zalo_oa_api.refresh_token)
-    assert tuple(stored) == expected
+    assert tuple(box.open(value) for value in stored) == expected
+    assert not set(stored) & set(expected)  # stored sealed, never in the clear
 
 
 async def test_a_restart_keeps_the_refreshed_pair_not_the_spent_one_from_the_environment(

@@ -1,0 +1,139 @@
+"""A long writer on SQLite (a plan import of 24,000 tasks in another process) and chat writes meanwhile.
+
+The attack found "database is locked" answered to a chat user while a large import ran: the import
+held the write lock longer than SQLite's busy timeout. A chat write now waits for the lock, again and
+again within a generous bound, and answers normally.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+
+import pytest
+
+from bench.bench_plan_import import large_plan
+from bot.app import App
+from bot.config import Config
+from bot.core.messages import Incoming
+from bot.core.service import Core
+from storage.db import Database
+from storage.migrate import upgrade
+
+ENGLISH = "From now on I will write to you in English."
+VIETNAMESE = "Từ nay tôi sẽ nhắn cho bạn bằng tiếng Việt."
+SORRY = "Sorry, something went wrong"
+HOLDER = """
+import sqlite3, sys
+connection = sqlite3.connect(sys.argv[1], isolation_level=None)
+connection.execute("BEGIN IMMEDIATE")
+connection.execute("CREATE TABLE IF NOT EXISTS held (x)")
+print("locked", flush=True)
+sys.stdin.readline()
+connection.execute("COMMIT")
+"""
+
+
+async def hold_write_lock(path) -> asyncio.subprocess.Process:
+    """Another process that takes the write lock and keeps it until told (a line on its stdin)."""
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", HOLDER, str(path), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+    )
+    assert (await holder.stdout.readline()).strip() == b"locked"
+    return holder
+
+
+async def stop(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.kill()
+    await process.wait()
+
+
+def chat(user: str, text: str) -> Incoming:
+    return Incoming(platform="console", chat_id=user, user_id=user, user_name=user, text=text)
+
+
+async def say(core: Core, user: str, text: str) -> str:
+    return "\n".join(reply.text for reply in await core.handle(chat(user, text)))
+
+
+@pytest.fixture
+async def city(tmp_path, clock):
+    path = tmp_path / "city.db"
+    db = Database(f"sqlite+aiosqlite:///{path}", busy_timeout_ms=300)
+    await upgrade(db)
+    app = App(config=Config(), db=db, clock=clock)
+    yield path, app
+    await db.dispose()
+
+
+async def test_a_chat_write_waits_out_a_writer_that_holds_the_lock_past_the_busy_timeout(city, caplog):
+    path, app = city
+    holder = await hold_write_lock(path)
+    try:
+        with caplog.at_level(logging.INFO, logger="storage.db"):
+            answer = asyncio.create_task(say(Core(app), "an", "/ngonngu en"))
+            # The lock is released only once the chat write has waited past its busy timeout.
+            while "still waiting" not in caplog.text:
+                assert not answer.done(), await answer
+                await asyncio.sleep(0.05)
+            holder.stdin.write(b"\n")
+            await holder.stdin.drain()
+            reply = await asyncio.wait_for(answer, 30)
+    finally:
+        await stop(holder)
+
+    assert reply == ENGLISH
+
+
+async def test_a_lock_held_past_the_whole_wait_is_still_an_error_for_the_caller(tmp_path):
+    path = tmp_path / "stuck.db"
+    db = Database(f"sqlite+aiosqlite:///{path}", busy_timeout_ms=100, lock_wait_seconds=0.5)
+    await upgrade(db)
+    holder = await hold_write_lock(path)
+    try:
+        with pytest.raises(Exception, match="database is locked"):
+            async with db.transaction() as session:
+                await session.connection()
+    finally:
+        await stop(holder)
+        await db.dispose()
+
+
+@pytest.mark.slow
+async def test_chat_gets_normal_replies_while_24000_tasks_are_imported(tmp_path, clock):
+    path = tmp_path / "city.db"
+    db = Database(f"sqlite+aiosqlite:///{path}")  # the default busy timeout, as deployed
+    await upgrade(db)
+    plan = large_plan(tmp_path / "big-plan.txt", sections=200, tasks=120)
+    core = Core(App(config=Config(), db=db, clock=clock))
+    env = os.environ | {"NHACVIEC_DATABASE_URL": f"sqlite+aiosqlite:///{path}"}
+    env.pop("NHACVIEC_CONFIG", None)
+    importer = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main(sys.argv[1:]))",
+        "plan", "import", str(plan),
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    replies: list[str] = []
+    try:
+        while importer.returncode is None:
+            for text in ("/ngonngu en", "/ngonngu vi"):
+                replies.append(await say(core, f"user-{len(replies) % 5}", text))
+            try:
+                await asyncio.wait_for(importer.wait(), 0.2)
+            except TimeoutError:
+                pass
+        out, err = await importer.communicate()
+    finally:
+        if importer.returncode is None:
+            importer.kill()
+            await importer.wait()
+        await db.dispose()
+
+    assert importer.returncode == 0, err.decode()
+    assert "24000" in out.decode().replace(",", "").replace(".", "").replace(" ", "")
+    assert not [r for r in replies if SORRY in r]
+    assert set(replies) == {ENGLISH, VIETNAMESE}
+    assert len(replies) >= 4  # chat kept writing through the import
