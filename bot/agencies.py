@@ -31,7 +31,7 @@ class AgencyCommandError(Exception):
 
 def status_label(status: str) -> str:
     return {
-        ACTIVE: _("active"),
+        ACTIVE: _("in operation"),
         MERGED: _("merged"),
         RENAMED: _("renamed"),
         DISSOLVED: _("dissolved"),
@@ -115,7 +115,14 @@ def _moved_lines(change: Change) -> list[str]:
     return lines
 
 
-async def run(session: AsyncSession, action: str, args: dict, *, today: dt.date) -> Outcome:
+async def run(
+    session: AsyncSession,
+    action: str,
+    args: dict,
+    *,
+    today: dt.date,
+    grace_days: int = registry.DEFAULT_GRACE_DAYS,
+) -> Outcome:
     """Run one registry command. `args` holds the command's parsed options by name."""
     try:
         if action == "add":
@@ -142,9 +149,13 @@ async def run(session: AsyncSession, action: str, args: dict, *, today: dt.date)
         if action in ("merge", "rename"):
             on = parse_day(args["from"])
             if action == "merge":
-                change = await registry.merge(session, args["names"], into=args["into"], on=on, today=today)
+                change = await registry.merge(
+                    session, args["names"], into=args["into"], on=on, today=today, grace_days=grace_days
+                )
             else:
-                change = await registry.rename(session, args["old"], args["new"], on=on, today=today)
+                change = await registry.rename(
+                    session, args["old"], args["new"], on=on, today=today, grace_days=grace_days
+                )
             lines = []
             if change.sources:
                 template = (

@@ -40,6 +40,8 @@ from storage.models import (
 from storage.models.people import DONE, FOCAL, PENDING, RETIRED
 from storage.models.plan import ACTIVE, DISSOLVED, MERGED, RENAMED
 from storage.models.reminders import PENDING as REMINDER_PENDING
+from storage.plans.lifecycle import ACTIVE as PLAN_ACTIVE
+from storage.plans.lifecycle import DEFAULT_GRACE_DAYS, plan_status
 from storage.plans.notices import N_, Notice
 from storage.text import fold, normalize_space
 
@@ -279,21 +281,12 @@ async def alias(session: AsyncSession, name: str, aliases: list[str]) -> Change:
     return Change(agency=agency, changed=bool(added))
 
 
-async def _active_plan_ids(session: AsyncSession, today: dt.date) -> list[int]:
-    """Plans still being followed: one with a task or reporting deadline from today on, or none dated.
+async def _active_plan_ids(session: AsyncSession, today: dt.date, grace_days: int) -> list[int]:
+    """Plans still being followed (storage.plans.lifecycle): their open work moves with a merge.
 
-    A plan whose every date is past is history; its links stay with the names it was carried out by."""
-    ids = []
-    for plan_id, deadlines in (await session.execute(select(Plan.id, Plan.reporting_deadlines))).all():
-        last_task = await session.scalar(
-            select(func.max(func.coalesce(Task.end_on, Task.start_on))).where(Task.plan_id == plan_id)
-        )
-        dates = [dt.date.fromisoformat(d) for d in deadlines or []]
-        if last_task is not None:
-            dates.append(last_task)
-        if not dates or max(dates) >= today:
-            ids.append(plan_id)
-    return ids
+    An ended or closed plan is history; its links stay with the names it was carried out by."""
+    plans = await session.scalars(select(Plan))
+    return [plan.id for plan in plans if plan_status(plan, today, grace_days=grace_days) == PLAN_ACTIVE]
 
 
 async def _done_task_ids(session: AsyncSession, plan_ids: list[int]) -> set[int]:
@@ -313,7 +306,7 @@ async def _done_task_ids(session: AsyncSession, plan_ids: list[int]) -> set[int]
 
 
 async def _move_work(
-    session: AsyncSession, source: Agency, target: Agency, today: dt.date, change: Change
+    session: AsyncSession, source: Agency, target: Agency, today: dt.date, change: Change, grace_days: int
 ) -> None:
     """Hand `source`'s current work to `target` (see the module's docstring for what moves)."""
     members = (
@@ -335,14 +328,17 @@ async def _move_work(
     taken_chats = select(GroupLink.id).where(GroupLink.agency_id == source.id)
     await session.execute(update(GroupLink).where(GroupLink.id.in_(taken_chats)).values(agency_id=target.id))
 
-    plan_ids = await _active_plan_ids(session, today)
+    plan_ids = await _active_plan_ids(session, today, grace_days)
     if plan_ids:
         done = await _done_task_ids(session, plan_ids)
         links = (
             await session.scalars(
                 select(TaskAgency)
                 .join(Task, Task.id == TaskAgency.task_id)
-                .where(TaskAgency.agency_id == source.id, Task.plan_id.in_(plan_ids))
+                # A task a revision archived is part of the plan's past, like a finished one.
+                .where(
+                    TaskAgency.agency_id == source.id, Task.plan_id.in_(plan_ids), Task.archived_at.is_(None)
+                )
             )
         ).unique()
         moved_tasks: set[int] = set()
@@ -393,7 +389,13 @@ async def _move_work(
 
 
 async def merge(
-    session: AsyncSession, sources: list[str], into: str, *, on: dt.date, today: dt.date
+    session: AsyncSession,
+    sources: list[str],
+    into: str,
+    *,
+    on: dt.date,
+    today: dt.date,
+    grace_days: int = DEFAULT_GRACE_DAYS,
 ) -> Change:
     """Merge each of `sources` into `into` (registered now when new) from `on`."""
     check_date(on, today)
@@ -450,7 +452,7 @@ async def merge(
                 ),
                 target=target.name,
             )
-        await _move_work(session, agency, target, today, change)
+        await _move_work(session, agency, target, today, change, grace_days)
         agency.status = MERGED
         agency.status_since = on
         agency.successor_id = target.id
@@ -463,7 +465,15 @@ async def merge(
     return change
 
 
-async def rename(session: AsyncSession, old: str, new: str, *, on: dt.date, today: dt.date) -> Change:
+async def rename(
+    session: AsyncSession,
+    old: str,
+    new: str,
+    *,
+    on: dt.date,
+    today: dt.date,
+    grace_days: int = DEFAULT_GRACE_DAYS,
+) -> Change:
     """`old` goes on as `new` from `on`: a new row, with `old` kept as its renamed predecessor."""
     check_date(on, today)
     agency = await find(session, old)
@@ -487,7 +497,7 @@ async def rename(session: AsyncSession, old: str, new: str, *, on: dt.date, toda
     change = Change(agency=agency, changed=True)
     target = await _new_agency(session, new, change)
     change.agency = target
-    await _move_work(session, agency, target, today, change)
+    await _move_work(session, agency, target, today, change, grace_days)
     agency.status = RENAMED
     agency.status_since = on
     agency.successor_id = target.id
@@ -574,6 +584,7 @@ async def builtin_successor(session: AsyncSession, agency: Agency) -> tuple[str,
 
 
 __all__ = [
+    "DEFAULT_GRACE_DAYS",
     "Change",
     "MovedMember",
     "RegistryError",

@@ -93,7 +93,9 @@ async def _change(app, args) -> int:
                     outcome = await service.run(session, "show", values, today=today)
             else:
                 async with app.db.transaction() as session:
-                    outcome = await service.run(session, args.action, values, today=today)
+                    outcome = await service.run(
+                        session, args.action, values, today=today, grace_days=app.config.plan.grace_days
+                    )
         except service.AgencyCommandError as exc:
             print(f"nhacviec: {exc}", file=sys.stderr)
             return 1

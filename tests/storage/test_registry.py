@@ -270,3 +270,16 @@ async def test_a_report_made_before_the_merge_still_counts_in_that_cycle_after_i
     missing = {agency.name for agency in summary.missing_agencies}
     assert "Sở Khoa học và Công nghệ" in reported
     assert "Sở Khoa học và Công nghệ" not in missing
+
+
+async def test_a_closed_plan_keeps_its_links_when_its_agency_is_merged(db):
+    from storage.models.plan import CLOSED
+
+    async with db.transaction() as session:
+        _old, new, _tttt, _lan = await _two_plans(session)
+        new.plan.lifecycle = CLOSED
+        await session.flush()
+        change = await registry.merge(session, ["Sở TTTT"], into="Sở KH&CN", on=MERGE_DAY, today=TODAY)
+    async with db.snapshot() as session:
+        leads = await _lead_names(session, new.tasks["I.1"].id)
+    assert (change.moved_tasks, leads) == (0, ["Sở Thông tin và Truyền thông"])

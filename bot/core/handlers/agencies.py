@@ -117,7 +117,9 @@ async def registry_command(ctx: Context, args: str) -> list[Reply]:
                         line += f" → {row['successor']}"
                 lines.append(line)
             return [Reply("\n".join(lines))]
-        outcome = await service.run(ctx.session, action, values, today=ctx.today)
+        outcome = await service.run(
+            ctx.session, action, values, today=ctx.today, grace_days=ctx.app.config.plan.grace_days
+        )
     except service.AgencyCommandError as exc:
         return [Reply(str(exc))]
     return [Reply("\n".join(outcome.lines)), *outcome.notices]
