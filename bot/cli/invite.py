@@ -2,6 +2,10 @@
 
 The very first coordinator comes from here: `nhacviec invite create --role coordinator` prints a code
 (and a Telegram deep link) that registers whoever sends `/start CODE` to the bot first.
+
+`--agency` is required for a focal point and optional for the other roles: a coordinator or admin
+invited with an agency keeps it as the department they work in (shown beside their role); their
+rights still cover every agency.
 """
 
 from __future__ import annotations

@@ -205,3 +205,37 @@ def test_a_phone_number_is_forgotten_on_request(database, capsys):
 
     assert code == 0
     assert _phone_on_file(database) == (None, False)
+
+
+@pytest.mark.parametrize("role", ["focal", "coordinator", "admin"])
+@pytest.mark.parametrize("agency", [None, "Sở TTTT"])
+def test_every_role_with_and_without_an_agency_registers_from_a_command_line_invite(
+    database, capsys, role, agency
+):
+    options = ["--role", role] + (["--agency", agency] if agency else [])
+
+    code = _run(database, "--lang", "en", "invite", "create", *options)
+    output = capsys.readouterr()
+
+    if role == "focal" and agency is None:
+        assert code == 1
+        assert "a focal point invite needs --agency NAME" in output.err
+        return
+    welcome = _start(database, "an", _code(output.out))
+    _run(database, "members", "list", "--json")
+    rows = json.loads(capsys.readouterr().out)
+
+    assert code == 0
+    # A coordinator or admin keeps the agency they were invited for: it is where they work, shown
+    # beside their role; their rights still cover every agency.
+    expected_agency = "Sở Thông tin và Truyền thông" if agency else None
+    expected_role = {"focal": "focal point", "coordinator": "coordinator", "admin": "administrator"}[role]
+    expected_welcome = (
+        f"Welcome, An! You are now registered as {expected_role} for {expected_agency}."
+        if agency
+        else f"Welcome, An! You are now registered as {expected_role}."
+    )
+    assert welcome.startswith(expected_welcome)
+    assert [(row["name"], row["role"], row["agency"], row["status"]) for row in rows] == [
+        ("An", role, expected_agency, "active")
+    ]
