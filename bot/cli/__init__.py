@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import importlib
 import logging
+import os
 import sys
 
 from bot.app import SchemaOutOfDate, open_app
@@ -89,6 +90,11 @@ def main(argv: list[str] | None = None, *, clock=None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader left (`nhacviec reminders preview | head`): nothing more to say, and nothing to
+        # complain about. Later writes (the interpreter's final flush) go nowhere instead of failing.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -476,9 +476,6 @@ async def _quickstart_invites(app: App, user: str) -> list[str]:
                 )
                 lines.append("    :as lan")
                 lines.append(f"    /start {issued.token}")
-    lines.append(
-        _("Type :as NAME to change person, :quit to leave. Answer numbered choices with their number.")
-    )
     return lines
 
 
@@ -554,6 +551,12 @@ async def run_quickstart(
         hint = await plan_ended_hint(app)
         if hint:
             lines.append(hint)
+        lines.append(
+            _(
+                "Type :as NAME to change person, :now to move the clock, :quit (or Ctrl-C) to leave. "
+                "Answer numbered choices with their number."
+            )
+        )
         out.write("\n".join(lines) + "\n\n")
     out.flush()
     transport = ConsoleTransport(out, files_dir=files_dir or default_files_dir(app))
