@@ -89,7 +89,9 @@ def main(argv: list[str] | None = None, *, clock=None) -> int:
         print(f"nhacviec: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        return 130
+        # Ctrl-C is how one leaves the console chat: a normal end, not a failure (`make run` would
+        # otherwise report "Error 130"). Elsewhere it interrupted the command.
+        return 0 if getattr(args, "interrupt_ends", False) else 130
     except BrokenPipeError:
         # The reader left (`nhacviec reminders preview | head`): nothing more to say, and nothing to
         # complain about. Later writes (the interpreter's final flush) go nowhere instead of failing.

@@ -11,7 +11,7 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--as", dest="user", metavar="NAME", help="who is typing (default: your login name)")
     add_console_options(parser)
-    parser.set_defaults(handler=_chat)
+    parser.set_defaults(handler=_chat, interrupt_ends=True)
 
 
 def add_console_options(parser) -> None:

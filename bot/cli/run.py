@@ -27,7 +27,8 @@ def register(subparsers) -> None:
 
     # Only the console: the real platforms always run on the wall clock.
     add_console_options(parser)
-    parser.set_defaults(handler=_run)
+    # Ctrl-C stops the bot (each runner stops gracefully on SIGINT): the normal way to end it.
+    parser.set_defaults(handler=_run, interrupt_ends=True)
 
 
 def choose_platforms(app, requested: str) -> list[str]:
