@@ -288,10 +288,19 @@ async def pending(ctx: Context, args: str) -> list[Reply]:
         return [Reply(_("No registration request is waiting."))]
     lines = [_("Waiting for approval:")]
     buttons = []
-    for number, member in enumerate(waiting, start=1):
+    for member in waiting:
         agency = member.agency.name if member.agency else "—"
         day = format_day(ctx.local(member.created_at).date())
-        lines.append(f"{number}. {member.name} — {agency} ({day})")
+        # Bullets, not numbers: where buttons become numbered choices, theirs is the only numbering.
+        lines.append(f"• {member.name} — {agency} ({day})")
+        current = await people.active_focal_points(ctx.session, member.agency_id) if member.agency_id else []
+        if current:
+            lines.append(
+                "  "
+                + _("Approving hands {agency} over from {names}, its focal point now.").format(
+                    agency=agency, names=", ".join(person.name for person in current)
+                )
+            )
         buttons.append(
             [
                 await ctx.button(_("✓ {name}").format(name=member.name), "approve", member_id=member.id),
