@@ -82,6 +82,7 @@ def policy_from_config(config: Config) -> Policy:
         task=_kind_policy(reminders.task),
         late_grace=dt.timedelta(hours=reminders.late_grace_hours),
         co_lead_done=config.report.co_lead_done,
+        merge_window=dt.timedelta(days=reminders.merge_window_days),
     )
 
 

@@ -108,7 +108,9 @@ def expand(
             )
         slot_cache: dict[tuple[dt.date, str], list[Slot]] = {}
         digests: dict[tuple[dt.date, str, Slot], dict[int, None]] = {}
-        for deadline in plan_deadlines(plan, extra_reporting=extra_reporting):
+        for deadline in plan_deadlines(
+            plan, extra_reporting=extra_reporting, merge_window=policy.merge_window
+        ):
             cache_key = (deadline.day, deadline.kind)
             if cache_key not in slot_cache:
                 slot_cache[cache_key] = window.select(
