@@ -384,17 +384,19 @@ async def _issue(ctx: Context, role: str, agency: Agency | None) -> list[Reply]:
         if agency
         else role_label(role)
     )
-    link = registration.deep_link(ctx.app.config.telegram.bot_username, issued.token)
-    text = "\n".join(
-        [
-            _("Invite for a {who}, valid until {day}, for one person:").format(
-                who=who, day=format_day(ctx.local(issued.invite.expires_at).date())
-            ),
-            link,
-            _("Or, in any chat with the bot, send: /start {token}").format(token=issued.token),
-            _("Send it only to that person: whoever uses it first is registered."),
-        ]
-    )
+    lines = [
+        _("Invite for a {who}, valid until {day}, for one person:").format(
+            who=who, day=format_day(ctx.local(issued.invite.expires_at).date())
+        )
+    ]
+    if ctx.app.config.secrets.telegram_bot_token is not None:
+        # A deep link only to a bot that exists: without a token there is no bot to open.
+        lines.append(registration.deep_link(ctx.app.config.telegram.bot_username, issued.token))
+        lines.append(_("Or, in any chat with the bot, send: /start {token}").format(token=issued.token))
+    else:
+        lines.append(_("In any chat with the bot, send: /start {token}").format(token=issued.token))
+    lines.append(_("Send it only to that person: whoever uses it first is registered."))
+    text = "\n".join(lines)
     return [Reply(text)]
 
 
