@@ -491,10 +491,11 @@ async def plan_ended_hint(app: App) -> str | None:
             session,
             policy_from_config(app.config),
             calendar_from_config(app.config),
-            first_day=dt.date(plan.year, 1, 1),
-            last_day=max(today, dt.date(plan.year + 1, 12, 31)),
+            first_day=dt.date(plan.start_year, 1, 1),
+            last_day=max(today, dt.date(plan.end_year + 1, 12, 31)),
             plan_ids=[plan.id],
             extra_reporting=app.config.plan.extra_reporting_deadlines,
+            grace_days=app.config.plan.grace_days,
         )
         number = plan.number
     if not rows or rows[-1].send_at.date() >= today:
