@@ -100,7 +100,7 @@ async def _create(app, args) -> int:
 
 
 INVITE_STATES = {
-    "active": N_("active"),
+    "active": N_("usable"),
     registration.EXPIRED: N_("expired"),
     registration.USED: N_("used"),
     registration.REVOKED: N_("revoked"),
@@ -130,7 +130,9 @@ async def _list(app, args) -> int:
     if not rows:
         print(_("No usable invites.") if not args.all else _("No invites."))
         return 0
-    print(f"{'#':>4}  {_('role'):<16} {_('uses'):>4}  {_('expires'):<16}  {_('state'):<10} {_('agency')}")
+    # Translated first: the extractor does not look inside f-strings.
+    role, uses, expires, state, agency = _("role"), _("uses"), _("expires"), _("state"), _("agency")
+    print(f"{'#':>4}  {role:<16} {uses:>4}  {expires:<16}  {state:<10} {agency}")
     for number, role, agency, uses, expires, state in rows:
         print(f"{number:>4}  {role:<16} {uses:>4}  {expires:<16}  {state:<10} {agency}")
     return 0

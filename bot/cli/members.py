@@ -15,7 +15,7 @@ from storage.models.people import ACTIVE, PENDING, REJECTED, RETIRED
 
 # The JSON keeps the stored codes; the table shows them in words.
 MEMBER_STATES = {
-    ACTIVE: N_("active"),
+    ACTIVE: N_("registered"),
     PENDING: N_("pending"),
     RETIRED: N_("retired"),
     REJECTED: N_("rejected"),
@@ -100,7 +100,9 @@ async def _list(app, args) -> int:
             )
         )
         return 0
-    print(f"{'#':>4}  {_('name'):<24} {_('role'):<16} {_('status'):<12} {_('platforms'):<16} {_('agency')}")
+    # Translated first: the extractor does not look inside f-strings.
+    name, role, status, platforms, agency = _("name"), _("role"), _("status"), _("platforms"), _("agency")
+    print(f"{'#':>4}  {name:<24} {role:<16} {status:<12} {platforms:<16} {agency}")
     for row in rows:
         platforms = ",".join(row["platforms"]) or "-"
         status = _(MEMBER_STATES[row["status"]]) if row["status"] in MEMBER_STATES else row["status"]

@@ -157,7 +157,8 @@ async def _status(app, args) -> int:
         )
         return 0
     print(_("Plan {number}").format(number=number))
-    header = f"{_('deadline'):<11} {_('kind'):<8} " + " ".join(f"{c:>11}" for c in STATUS_COLUMNS)
+    deadline, kind = _("deadline"), _("kind")  # outside the f-string, where the extractor sees them
+    header = f"{deadline:<11} {kind:<8} " + " ".join(f"{c:>11}" for c in STATUS_COLUMNS)
     print(header)
     for row in rows:
         print(f"{row['deadline']:<11} {row['kind']:<8} " + " ".join(f"{row[c]:>11}" for c in STATUS_COLUMNS))

@@ -107,7 +107,20 @@ def test_the_command_line_speaks_the_deployment_language_unless_told_otherwise(d
     assert vietnamese.startswith("Lời mời #1: đầu mối của Sở Du lịch, dùng được 1 lần, hiệu lực đến ")
     assert "Mã chỉ hiện một lần này; hệ thống chỉ lưu bản băm của mã." in vietnamese
     assert listing.splitlines()[1].split()[:4] == ["1", "đầu", "mối", "1"]
-    assert "còn hiệu lực" in listing
+    assert listing.splitlines()[0].split() == [
+        "#",
+        "vai",
+        "trò",
+        "số",
+        "lần",
+        "hết",
+        "hạn",
+        "trạng",
+        "thái",
+        "cơ",
+        "quan",
+    ]
+    assert "dùng được" in listing
     assert members.startswith("Chưa có thành viên nào.")
     assert status.startswith("Kế hoạch 87/KH-UBND: chưa lên lịch lời nhắc nào")
     assert english.splitlines()[1].split()[:4] == ["1", "focal", "point", "1"]
