@@ -107,7 +107,7 @@ def test_preview_reads_a_day_without_a_year_in_the_plans_year(capsys, sample_db)
     code, out, err = run(capsys, sample_db, "reminders", "preview", "--from", "16/6", "--to", "16-6-2021")
 
     assert code == 0, err
-    assert out.splitlines()[0] == "Plan 45/KH-UBND: 10 reminders from 2021-06-16 to 2021-06-16"
+    assert out.splitlines()[0] == "Plan 45/KH-UBND (2021): 10 reminders from 2021-06-16 to 2021-06-16"
 
 
 def test_preview_refuses_an_unknown_plan(capsys, sample_db):
