@@ -151,6 +151,9 @@ class RemindersConfig(Section):
     task: ReminderKindConfig = Field(default_factory=lambda: ReminderKindConfig(overdue_working_days=[1]))
     # How far ahead the planner writes reminders into the outbox.
     horizon_days: int = Field(default=21, ge=1, le=366)
+    # A quarter end within this many days of a reporting deadline gets no check-in of its own: the
+    # deadline's reminders cover it. 0 keeps every quarter check-in.
+    merge_window_days: int = Field(default=14, ge=0, le=92)
     # A reminder due after its deadline (overdue, digest) is dropped when it is this late (downtime).
     late_grace_hours: float = Field(default=120, gt=0)
     plan_every_seconds: float = Field(default=300, gt=0)

@@ -35,6 +35,11 @@ class GroupVerdict:
     replies: list[Reply] = field(default_factory=list)
 
 
+def command_word(text: str) -> str:
+    """'lienketnhom' for '/lienketnhom@nhacviec_bot Sở Du lịch'; '' when no command."""
+    return _command(text)[0]
+
+
 def _command(text: str) -> tuple[str, str]:
     """('lienketnhom', 'Sở Du lịch') for '/lienketnhom Sở Du lịch'; ('', '') when no command."""
     stripped = text.strip()

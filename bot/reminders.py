@@ -16,12 +16,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import functools
 import json
 import logging
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import insert
@@ -81,6 +82,7 @@ def policy_from_config(config: Config) -> Policy:
         task=_kind_policy(reminders.task),
         late_grace=dt.timedelta(hours=reminders.late_grace_hours),
         co_lead_done=config.report.co_lead_done,
+        merge_window=dt.timedelta(days=reminders.merge_window_days),
     )
 
 
@@ -526,13 +528,27 @@ class Engine:
     sender: Sender
     dispatcher: Dispatcher
     ticks: Ticks | None = None
+    # Set for a clock that can jump (the console's): ticks then run one at a time, and a jump happens
+    # between them, so that no tick reads the time before a jump and acts after it.
+    serial: asyncio.Lock | None = None
+
+    def _one_at_a_time(self):
+        return self.serial if self.serial is not None else contextlib.nullcontext()
 
     async def plan(self) -> PlanReport:
+        async with self._one_at_a_time():
+            return await self._plan()
+
+    async def send(self) -> SendReport:
+        async with self._one_at_a_time():
+            return await self._send()
+
+    async def _plan(self) -> PlanReport:
         report = await self.planner.tick(self.app.clock.now())
         _note_tick("planner", self.app.clock.now(), report)
         return report
 
-    async def send(self) -> SendReport:
+    async def _send(self) -> SendReport:
         report = await self.sender.tick()
         _note_tick("sender", self.app.clock.now(), None)
         return report
@@ -540,6 +556,19 @@ class Engine:
     async def run_once(self) -> tuple[PlanReport, SendReport]:
         """One planner tick then one sender tick, now (for `nhacviec reminders run-once` and tests)."""
         return await self.plan(), await self.send()
+
+    async def after_jump(self, jump: Callable[[], object], *, max_sends: int) -> object:
+        """Move the clock with `jump()` between ticks, then run what falls due at the new moment: the
+        planner, and the sender until a tick delivers nothing. Returns what `jump()` returned."""
+        async with self._one_at_a_time():
+            moved = jump()
+            if self.app.config.reminders.enabled:
+                await self._plan()
+                for _turn in range(max_sends):
+                    report = await self._send()
+                    if not report.messages and not report.reminders_sent:
+                        break
+            return moved
 
     async def stop(self) -> None:
         """No new ticks; a send in flight finishes, claimed reminders not yet sent go back to pending."""
@@ -557,7 +586,9 @@ def _note_tick(tick: str, now: dt.datetime, report: PlanReport | None) -> None:
             metrics.REMINDERS_PLANNED.inc(count, kind=kind)
 
 
-def build_engine(app: App, transports: Mapping[str, Transport], *, sleep_until=None) -> Engine:
+def build_engine(
+    app: App, transports: Mapping[str, Transport], *, sleep_until=None, serial: bool = False
+) -> Engine:
     config = app.config
     write_lock = asyncio.Lock()
     limits = RateLimits(app.db, rate_specs(config), app.clock, sleep_until, write_lock=write_lock)
@@ -580,12 +611,15 @@ def build_engine(app: App, transports: Mapping[str, Transport], *, sleep_until=N
         observer=MetricsObserver(),
         write_lock=write_lock,
     )
-    return Engine(app, planner, sender, dispatcher)
+    return Engine(app, planner, sender, dispatcher, serial=asyncio.Lock() if serial else None)
 
 
-async def start_reminder_engine(app: App, transports: Mapping[str, Transport]) -> Engine:
-    """Start the planner and sender ticks for this process; `await engine.stop()` stops them."""
-    engine = build_engine(app, transports)
+async def start_reminder_engine(
+    app: App, transports: Mapping[str, Transport], *, serial: bool = False
+) -> Engine:
+    """Start the planner and sender ticks for this process; `await engine.stop()` stops them.
+    `serial`: ticks one at a time, for a clock that jumps (see `Engine.after_jump`)."""
+    engine = build_engine(app, transports, serial=serial)
     if not app.config.reminders.enabled:
         log.info("reminders are disabled ([reminders] enabled = false)")
         return engine

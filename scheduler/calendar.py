@@ -195,12 +195,21 @@ def extra_deadlines(years: int | Iterable[int], month_days: Iterable[str]) -> li
     return [dt.date.fromisoformat(f"{year:04d}-{value}") for year in years for value in month_days]
 
 
-def plan_deadlines(plan: PlanFacts, *, extra_reporting: Iterable[str] = ()) -> list[Deadline]:
+def plan_deadlines(
+    plan: PlanFacts, *, extra_reporting: Iterable[str] = (), merge_window: dt.timedelta = dt.timedelta(0)
+) -> list[Deadline]:
     """Every deadline of a plan, in date order: its reporting deadlines (with configured extras),
-    each quarter end of its year (a quarterly check-in), and the end of each task not yet done."""
+    each quarter end of the years it covers (a quarterly check-in) unless a reporting deadline lies
+    within `merge_window` of it (that deadline's reminders cover it), and the end of each task not yet
+    done."""
     reporting = sorted({*plan.reporting_deadlines, *extra_deadlines(plan.years, extra_reporting)})
     deadlines = [Deadline(plan.id, day, REPORT) for day in reporting]
-    deadlines += [Deadline(plan.id, day, QUARTER) for year in plan.years for day in quarter_ends(year)]
+    deadlines += [
+        Deadline(plan.id, day, QUARTER)
+        for year in plan.years
+        for day in quarter_ends(year)
+        if not (merge_window and any(abs(day - report) <= merge_window for report in reporting))
+    ]
     deadlines += [
         Deadline(plan.id, task.end_on, TASK, task=task, task_id=task.id)
         for task in plan.tasks

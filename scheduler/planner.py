@@ -33,12 +33,12 @@ from scheduler.calendar import (
 from scheduler.coverage import Reports, Requirement, deadline_requirement, load_plan_facts, load_reports
 from scheduler.outbox import PlannedGroup, insert_reminders
 from scheduler.policy import FOCAL_POINTS, Policy, Slot, slots_for
+from storage.collation import vi_sort_key
 from storage.db import Database
 from storage.models.people import ACTIVE, ADMIN, COORDINATOR, FOCAL, Member
 from storage.models.plan import Agency
 from storage.models.reminders import PENDING
 from storage.plans.lifecycle import DEFAULT_GRACE_DAYS, active_through
-from storage.text import fold
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,9 @@ def expand(
             )
         slot_cache: dict[tuple[dt.date, str], list[Slot]] = {}
         digests: dict[tuple[dt.date, str, Slot], dict[int, None]] = {}
-        for deadline in plan_deadlines(plan, extra_reporting=extra_reporting):
+        for deadline in plan_deadlines(
+            plan, extra_reporting=extra_reporting, merge_window=policy.merge_window
+        ):
             cache_key = (deadline.day, deadline.kind)
             if cache_key not in slot_cache:
                 slot_cache[cache_key] = window.select(
@@ -391,7 +393,7 @@ async def preview(
             r.send_at,
             r.deadline,
             _KIND_ORDER.get(r.kind, 9),
-            fold(r.agency or ""),
+            vi_sort_key(r.agency or ""),
             _task_order(r.task),
         ),
     )

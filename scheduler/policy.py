@@ -48,6 +48,9 @@ class Policy:
     late_grace: dt.timedelta = dt.timedelta(days=5)
     # When a co-led task is done (storage.progress_rules): every lead said so, or any did.
     co_lead_done: str = "all"
+    # A quarter end this close to a reporting deadline (either side) is covered by that deadline's
+    # reminders: the agencies are asked once, not twice in the same fortnight.
+    merge_window: dt.timedelta = dt.timedelta(days=14)
 
     def for_kind(self, deadline_kind: str) -> KindPolicy:
         return {REPORT: self.report, QUARTER: self.quarter, TASK: self.task}[deadline_kind]

@@ -22,6 +22,7 @@ from storage.agency_names import (
     split_agencies,
     split_cell,
 )
+from storage.collation import vi_sort_key
 from storage.models import Agency, AgencyAlias
 from storage.models.plan import DISSOLVED, MERGED, RENAMED
 from storage.text import fold, normalize_space
@@ -145,7 +146,9 @@ async def ensure_agency(session: AsyncSession, text: str) -> tuple[Agency | None
 
 
 async def list_agencies(session: AsyncSession) -> list[Agency]:
-    return list(await session.scalars(select(Agency).order_by(Agency.name, Agency.id)))
+    """Every agency, in Vietnamese alphabetical order (no database collates Vietnamese)."""
+    agencies = await session.scalars(select(Agency).order_by(Agency.id))
+    return sorted(agencies, key=lambda agency: vi_sort_key(agency.name))
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import datetime as dt
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.collation import vi_sort_key
 from storage.models.people import GroupLink
 from storage.models.plan import Agency
 
@@ -66,7 +67,8 @@ async def unlink_group(session: AsyncSession, *, platform: str, chat_id: str) ->
 async def list_group_links(
     session: AsyncSession, platform: str | None = None
 ) -> list[tuple[GroupLink, Agency]]:
-    stmt = select(GroupLink, Agency).join(Agency, GroupLink.agency_id == Agency.id).order_by(Agency.name)
+    stmt = select(GroupLink, Agency).join(Agency, GroupLink.agency_id == Agency.id).order_by(GroupLink.id)
     if platform is not None:
         stmt = stmt.where(GroupLink.platform == platform)
-    return [(link, agency) for link, agency in (await session.execute(stmt)).all()]
+    rows = [(link, agency) for link, agency in (await session.execute(stmt)).all()]
+    return sorted(rows, key=lambda row: vi_sort_key(row[1].name))

@@ -144,6 +144,9 @@ async def add_member(
     )
     session.add(member)
     await session.flush()
+    # A new row's relationships are not loaded, and an async session cannot load them lazily later
+    # (a welcome naming the agency would fail): load the agency now, while we are awaiting anyway.
+    await session.refresh(member, ["agency"])
     return member
 
 

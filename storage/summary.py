@@ -38,6 +38,7 @@ from functools import cached_property
 from sqlalchemy import String, and_, case, cast, exists, false, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from storage.collation import vi_sort_key
 from storage.cycles import cycle_bounds, cycle_for, reporting_deadlines
 from storage.group_progress import GroupProgress, group_progress
 from storage.models import Agency, Member, Plan, ProgressUpdate, Section, Task, TaskAgency
@@ -548,7 +549,9 @@ async def _build_summary(
 
     owners = dict.fromkeys(section.agency_id for section in sections if section.agency_id is not None)
     ordered = [agencies[key] for key in owners]
-    ordered += sorted((a for key, a in agencies.items() if key not in owners), key=lambda a: a.name)
+    ordered += sorted(
+        (a for key, a in agencies.items() if key not in owners), key=lambda a: vi_sort_key(a.name)
+    )
     return Summary(
         plan=PlanInfo(
             id=plan.id,

@@ -10,10 +10,12 @@ import argparse
 import asyncio
 import importlib
 import logging
+import os
 import sys
 
 from bot.app import SchemaOutOfDate, open_app
 from bot.config import ConfigError, load_config
+from bot.i18n import LANGUAGES, use_language
 from bot.ops.logging import configure_logging
 
 COMMAND_MODULES = [
@@ -45,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", help="TOML configuration file (default: $NHACVIEC_CONFIG)")
     parser.add_argument("--db", metavar="URL", help="database URL, overriding the configuration")
+    parser.add_argument(
+        "--lang", choices=LANGUAGES, help="language of the output (default: [i18n] default_language)"
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
@@ -55,6 +60,9 @@ async def _run(args: argparse.Namespace, clock=None) -> int:
     config = load_config(args.config)
     if args.db:
         config.database.url = args.db
+    if args.lang:
+        # One setting for the whole run: command output, the console's remarks, reminders' defaults.
+        config.i18n.default_language = args.lang
     # Text or JSON lines, tokens and secrets redacted, httpx kept at WARNING (its URLs carry tokens).
     configure_logging(config)
     app = await open_app(
@@ -64,7 +72,9 @@ async def _run(args: argparse.Namespace, clock=None) -> int:
         check_schema=getattr(args, "check_schema", True),
     )
     try:
-        return await args.handler(app, args) or 0
+        # Every command prints in the deployment's language (its errors too: they are raised inside).
+        with use_language(config.i18n.default_language):
+            return await args.handler(app, args) or 0
     finally:
         await app.close()
 
@@ -79,7 +89,14 @@ def main(argv: list[str] | None = None, *, clock=None) -> int:
         print(f"nhacviec: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        return 130
+        # Ctrl-C is how one leaves the console chat: a normal end, not a failure (`make run` would
+        # otherwise report "Error 130"). Elsewhere it interrupted the command.
+        return 0 if getattr(args, "interrupt_ends", False) else 130
+    except BrokenPipeError:
+        # The reader left (`nhacviec reminders preview | head`): nothing more to say, and nothing to
+        # complain about. Later writes (the interpreter's final flush) go nowhere instead of failing.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 from bot.cli import CommandError
+from bot.i18n import _
 from bot.ops.backup import BackupError, backup_sqlite, postgres_instructions, restore_sqlite
 from storage.migrate import head_revision
 
@@ -41,7 +42,9 @@ async def _backup(app, args) -> int:
         facts = await asyncio.to_thread(backup_sqlite, database, args.file, force=args.force)
     except BackupError as exc:
         raise CommandError(str(exc)) from exc
-    print(f"backup written to {facts.path} and verified ({facts.describe()})")
+    print(
+        _("backup written to {path} and verified ({facts})").format(path=facts.path, facts=facts.describe())
+    )
     return 0
 
 
@@ -51,9 +54,13 @@ async def _restore(app, args) -> int:
         result = await asyncio.to_thread(restore_sqlite, args.file, database)
     except BackupError as exc:
         raise CommandError(str(exc)) from exc
-    print(f"{database} restored from {args.file} ({result.restored.describe()})")
+    print(
+        _("{database} restored from {file} ({facts})").format(
+            database=database, file=args.file, facts=result.restored.describe()
+        )
+    )
     if result.previous:
-        print(f"the database it replaced is kept at {result.previous}")
+        print(_("the database it replaced is kept at {path}").format(path=result.previous))
     if result.restored.revision != head_revision():
-        print("its schema is older than this version's; it is upgraded when the bot starts")
+        print(_("its schema is older than this version's; it is upgraded when the bot starts"))
     return 0

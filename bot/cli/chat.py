@@ -1,5 +1,6 @@
-"""`nhacviec chat [--as NAME] [--files DIR]`: talk to the bot in this terminal (interactive or piped
-input); with --files, the reports and charts it sends are saved in DIR."""
+"""`nhacviec chat [--as NAME] [--files DIR] [--now MOMENT]`: talk to the bot in this terminal
+(interactive or piped input). The files it sends are saved in DIR (default `exports/` beside the
+database); `--now` starts the console's clock at a moment of the plan and `:now` moves it on."""
 
 from __future__ import annotations
 
@@ -9,16 +10,29 @@ def register(subparsers) -> None:
         "chat", help="chat with the bot in this terminal; buttons show as numbered choices"
     )
     parser.add_argument("--as", dest="user", metavar="NAME", help="who is typing (default: your login name)")
+    add_console_options(parser)
+    parser.set_defaults(handler=_chat, interrupt_ends=True)
+
+
+def add_console_options(parser) -> None:
+    """--files and --now, shared by `chat` and the console of `run`."""
     parser.add_argument(
-        "--files", metavar="DIR", help="save the files the bot sends (reports, charts) in DIR to open them"
+        "--files",
+        metavar="DIR",
+        help="where to save the files the bot sends (reports, charts); default: exports/ beside the database",
     )
-    parser.set_defaults(handler=_chat)
+    parser.add_argument(
+        "--now",
+        metavar="MOMENT",
+        help='start the console\'s clock at this local moment, "YYYY-MM-DD HH:MM" (then :now moves it on)',
+    )
 
 
 async def _chat(app, args) -> int:
     from pathlib import Path
 
-    from bot.transports.console import ConsoleTransport, run_chat
+    from bot.transports.console import ConsoleTransport, default_files_dir, run_chat, use_travel_clock
 
-    transport = ConsoleTransport(files_dir=Path(args.files)) if args.files else None
-    return await run_chat(app, user=args.user, transport=transport)
+    use_travel_clock(app, args.now)
+    files_dir = Path(args.files) if args.files else default_files_dir(app)
+    return await run_chat(app, user=args.user, transport=ConsoleTransport(files_dir=files_dir))

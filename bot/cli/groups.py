@@ -7,6 +7,7 @@ is for operators, and for groups whose id is known (Telegram group ids are negat
 from __future__ import annotations
 
 from bot.cli import CommandError
+from bot.i18n import _
 from storage import group_links
 from storage.agencies import find_agencies, resolve_current_agency
 
@@ -37,7 +38,7 @@ async def _list(app, args) -> int:
             for link, agency in await group_links.list_group_links(session)
         ]
     if not rows:
-        print("No group chat is linked to an agency.")
+        print(_("No group chat is linked to an agency."))
     for platform, chat_id, agency in rows:
         print(f"{platform:<9} {chat_id:<16} {agency}")
     return 0
@@ -48,8 +49,10 @@ async def _link(app, args) -> int:
         agency = await resolve_current_agency(session, args.agency)
         if agency is None:
             close = await find_agencies(session, args.agency, limit=5)
-            hint = f" Did you mean: {', '.join(a.name for a in close)}?" if close else ""
-            raise CommandError(f"no agency named {args.agency!r}.{hint}")
+            message = _("no agency named {name!r}.").format(name=args.agency)
+            if close:
+                message += " " + _("Did you mean: {names}?").format(names=", ".join(a.name for a in close))
+            raise CommandError(message)
         await group_links.link_group(
             session,
             platform=args.platform,
@@ -59,7 +62,11 @@ async def _link(app, args) -> int:
             now=app.clock.now(),
         )
         name = agency.name
-    print(f"{args.platform} group {args.chat_id} now acts for {name}.")
+    print(
+        _("{platform} group {chat_id} now acts for {agency}.").format(
+            platform=args.platform, chat_id=args.chat_id, agency=name
+        )
+    )
     return 0
 
 
@@ -67,6 +74,14 @@ async def _unlink(app, args) -> int:
     async with app.db.transaction() as session:
         removed = await group_links.unlink_group(session, platform=args.platform, chat_id=args.chat_id)
     if not removed:
-        raise CommandError(f"{args.platform} group {args.chat_id} was not linked")
-    print(f"{args.platform} group {args.chat_id} is no longer linked.")
+        raise CommandError(
+            _("{platform} group {chat_id} was not linked").format(
+                platform=args.platform, chat_id=args.chat_id
+            )
+        )
+    print(
+        _("{platform} group {chat_id} is no longer linked.").format(
+            platform=args.platform, chat_id=args.chat_id
+        )
+    )
     return 0

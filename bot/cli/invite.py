@@ -1,7 +1,12 @@
 """`nhacviec invite create|list|revoke`: invites from the command line.
 
 The very first coordinator comes from here: `nhacviec invite create --role coordinator` prints a code
-(and a Telegram deep link) that registers whoever sends `/start CODE` to the bot first.
+that registers whoever sends `/start CODE` to the bot first (and, when a Telegram bot is configured,
+its deep link).
+
+`--agency` is required for a focal point and optional for the other roles: a coordinator or admin
+invited with an agency keeps it as the department they work in (shown beside their role); their
+rights still cover every agency.
 """
 
 from __future__ import annotations
@@ -10,7 +15,10 @@ import datetime as dt
 
 from bot.cli import CommandError
 from bot.core import registration
+from bot.core.handlers.access import role_label
 from bot.core.parsing import parse_duration
+from bot.i18n import N_, _, ngettext
+from bot.transports.registry import configured_platforms
 from storage import people
 from storage.agencies import find_agencies, resolve_current_agency
 from storage.models.people import ADMIN, COORDINATOR, FOCAL
@@ -44,15 +52,17 @@ def register(subparsers) -> None:
 
 async def _create(app, args) -> int:
     if args.uses < 1:
-        raise CommandError("--uses must be at least 1")
+        raise CommandError(_("--uses must be at least 1"))
     if args.expires is None:
         valid_for = dt.timedelta(days=app.config.chat.invite_days)
     else:
         valid_for = parse_duration(args.expires)
         if valid_for is None:
-            raise CommandError(f"--expires {args.expires!r}: give a duration such as 7d, 48h or 2w")
+            raise CommandError(
+                _("--expires {value!r}: give a duration such as 7d, 48h or 2w").format(value=args.expires)
+            )
     if args.role == FOCAL and not args.agency:
-        raise CommandError("a focal point invite needs --agency NAME")
+        raise CommandError(_("a focal point invite needs --agency NAME"))
     now = app.clock.now()
     async with app.db.transaction() as session:
         agency = None
@@ -60,25 +70,46 @@ async def _create(app, args) -> int:
             agency = await resolve_current_agency(session, args.agency)
             if agency is None:
                 close = await find_agencies(session, args.agency, limit=5)
-                hint = f" Did you mean: {', '.join(a.name for a in close)}?" if close else ""
-                raise CommandError(
-                    f"no agency named {args.agency!r}.{hint} (`nhacviec agencies list` shows them)"
-                )
+                message = _("no agency named {name!r}.").format(name=args.agency)
+                if close:
+                    message += " " + _("Did you mean: {names}?").format(
+                        names=", ".join(a.name for a in close)
+                    )
+                raise CommandError(message + " " + _("(`nhacviec agencies list` shows them)"))
         issued = await registration.issue_invite(
             session, role=args.role, agency=agency, now=now, valid_for=valid_for, uses=args.uses
         )
         expires = issued.invite.expires_at.astimezone(app.config.tz)
-        who = f"{args.role} for {agency.name}" if agency else args.role
-    print(f"Invite #{issued.invite.id}: {who}, {args.uses} use(s), valid until {expires:%Y-%m-%d %H:%M %Z}")
-    print(f"Code:      {issued.token}")
-    print(f"Telegram:  {registration.deep_link(app.config.telegram.bot_username, issued.token)}")
-    print(f"Any chat:  /start {issued.token}")
-    print("The code is shown only now; only its hash is stored.")
+        role = role_label(args.role)
+        who = _("{role} for {agency}").format(role=role, agency=agency.name) if agency else role
+    print(
+        ngettext(
+            "Invite #{id}: {who}, {uses} use, valid until {expires}",
+            "Invite #{id}: {who}, {uses} uses, valid until {expires}",
+            args.uses,
+        ).format(id=issued.invite.id, who=who, uses=args.uses, expires=f"{expires:%Y-%m-%d %H:%M %Z}")
+    )
+    print(_("Code:      {code}").format(code=issued.token))
+    if "telegram" in configured_platforms(app.config):
+        # Only a bot someone configured has a link worth opening.
+        link = registration.deep_link(app.config.telegram.bot_username, issued.token)
+        print(_("Telegram:  {link}").format(link=link))
+    print(_("Any chat:  /start {code}").format(code=issued.token))
+    print(_("The code is shown only now; only its hash is stored."))
     return 0
 
 
+INVITE_STATES = {
+    "active": N_("usable"),
+    registration.EXPIRED: N_("expired"),
+    registration.USED: N_("used"),
+    registration.REVOKED: N_("revoked"),
+    registration.UNKNOWN: N_("unknown"),
+}
+
+
 def _state(invite, now) -> str:
-    return registration.invite_state(invite, now) or "active"
+    return _(INVITE_STATES[registration.invite_state(invite, now) or "active"])
 
 
 async def _list(app, args) -> int:
@@ -88,7 +119,7 @@ async def _list(app, args) -> int:
         rows = [
             (
                 invite.id,
-                invite.role,
+                role_label(invite.role),
                 invite.agency.name if invite.agency else "-",
                 invite.uses_left,
                 invite.expires_at.astimezone(app.config.tz).strftime("%Y-%m-%d %H:%M"),
@@ -97,11 +128,13 @@ async def _list(app, args) -> int:
             for invite in invites
         ]
     if not rows:
-        print("No usable invites." if not args.all else "No invites.")
+        print(_("No usable invites.") if not args.all else _("No invites."))
         return 0
-    print(f"{'#':>4}  {'role':<12} {'uses':>4}  {'expires':<16}  {'state':<8} agency")
+    # Translated first: the extractor does not look inside f-strings.
+    role, uses, expires, state, agency = _("role"), _("uses"), _("expires"), _("state"), _("agency")
+    print(f"{'#':>4}  {role:<16} {uses:>4}  {expires:<16}  {state:<10} {agency}")
     for number, role, agency, uses, expires, state in rows:
-        print(f"{number:>4}  {role:<12} {uses:>4}  {expires:<16}  {state:<8} {agency}")
+        print(f"{number:>4}  {role:<16} {uses:>4}  {expires:<16}  {state:<10} {agency}")
     return 0
 
 
@@ -109,6 +142,6 @@ async def _revoke(app, args) -> int:
     async with app.db.transaction() as session:
         invite = await people.revoke_invite(session, args.id, now=app.clock.now())
         if invite is None:
-            raise CommandError(f"no invite #{args.id}")
-    print(f"Invite #{args.id} revoked.")
+            raise CommandError(_("no invite #{id}").format(id=args.id))
+    print(_("Invite #{id} revoked.").format(id=args.id))
     return 0

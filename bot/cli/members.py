@@ -8,7 +8,18 @@ import json
 import re
 
 from bot.cli import CommandError
+from bot.core.handlers.access import role_label
+from bot.i18n import N_, _
 from storage import people
+from storage.models.people import ACTIVE, PENDING, REJECTED, RETIRED
+
+# The JSON keeps the stored codes; the table shows them in words.
+MEMBER_STATES = {
+    ACTIVE: N_("registered"),
+    PENDING: N_("pending"),
+    RETIRED: N_("retired"),
+    REJECTED: N_("rejected"),
+}
 
 
 def register(subparsers) -> None:
@@ -84,14 +95,19 @@ async def _list(app, args) -> int:
         return 0
     if not rows:
         print(
-            "No members yet. Create the first coordinator with `nhacviec invite create --role coordinator`."
+            _(
+                "No members yet. Create the first coordinator with `nhacviec invite create --role coordinator`."
+            )
         )
         return 0
-    print(f"{'#':>4}  {'name':<24} {'role':<12} {'status':<9} {'platforms':<16} agency")
+    # Translated first: the extractor does not look inside f-strings.
+    name, role, status, platforms, agency = _("name"), _("role"), _("status"), _("platforms"), _("agency")
+    print(f"{'#':>4}  {name:<24} {role:<16} {status:<12} {platforms:<16} {agency}")
     for row in rows:
         platforms = ",".join(row["platforms"]) or "-"
+        status = _(MEMBER_STATES[row["status"]]) if row["status"] in MEMBER_STATES else row["status"]
         print(
-            f"{row['id']:>4}  {row['name'][:24]:<24} {row['role']:<12} {row['status']:<9} {platforms:<16} "
-            f"{row['agency'] or '-'}"
+            f"{row['id']:>4}  {row['name'][:24]:<24} {role_label(row['role']):<16} {status:<12} "
+            f"{platforms:<16} {row['agency'] or '-'}"
         )
     return 0

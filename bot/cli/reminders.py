@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 
 from bot.cli import CommandError
+from bot.cli.dates import day_option
 from bot.cli.plan_choice import add_plan_arguments, chosen_plan
+from bot.i18n import _
 from bot.reminders import calendar_from_config, policy_from_config
 from scheduler import outbox
 from scheduler.calendar import extra_deadlines
@@ -29,25 +30,18 @@ DEFAULT_PREVIEW_DAYS = 30
 STATUS_COLUMNS = ("pending", "sent", "failed", "unreachable", "cancelled", "superseded", "expired")
 
 
-def _date(text: str) -> dt.date:
-    """YYYY-MM-DD, or the Vietnamese D/M/YYYY."""
-    value = text.strip()
-    try:
-        if re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", value):
-            day, month, year = (int(part) for part in value.split("/"))
-            return dt.date(year, month, day)
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"{text!r} is not a date: write 2020-06-20 or 20/6/2020") from None
-
-
 def register(subparsers) -> None:
     parser = subparsers.add_parser("reminders", help="reminder schedule and outbox")
     actions = parser.add_subparsers(dest="action", required=True)
 
     show = actions.add_parser("preview", help="what would be sent, when, to which agency")
     add_plan_arguments(show)
-    show.add_argument("--from", dest="first", metavar="DATE", help="first day (default: today)")
+    show.add_argument(
+        "--from",
+        dest="first",
+        metavar="DATE",
+        help="first day: 20/6, 20/6/2020 or 2020-06-20 (default: today)",
+    )
     show.add_argument(
         "--to",
         dest="last",
@@ -73,12 +67,15 @@ async def _find_plan(app, session, args) -> Plan:
 
 async def _preview(app, args) -> int:
     tz = app.config.tz
-    first = _date(args.first) if args.first else app.clock.now().astimezone(tz).date()
-    last = _date(args.last) if args.last else first + dt.timedelta(days=DEFAULT_PREVIEW_DAYS)
-    if last < first:
-        raise CommandError("--to is before --from")
     async with app.db.snapshot() as session:
         plan = await _find_plan(app, session, args)
+        # Days without a year ("20/6") fall in the plan's year, as in the chat.
+        first = day_option(args.first, "--from", year=plan.year) or app.clock.now().astimezone(tz).date()
+        last = day_option(args.last, "--to", year=plan.year) or first + dt.timedelta(
+            days=DEFAULT_PREVIEW_DAYS
+        )
+        if last < first:
+            raise CommandError(_("--to is before --from"))
         rows = await preview(
             session,
             policy_from_config(app.config),
@@ -103,17 +100,27 @@ async def _preview(app, args) -> int:
         if plan.end_year != plan.start_year
         else f"{number} ({plan.year})"
     )
-    print(f"Plan {label}: {len(rows)} reminders from {first.isoformat()} to {last.isoformat()}")
-    if status == lifecycle.CLOSED:
-        print("The plan is closed: it sends no reminders (`nhacviec plan reopen` makes it active again).")
-    elif last_active is not None and last_active < last:
-        verb = "ended" if status == lifecycle.ENDED else "ends"
-        print(
-            f"The plan {verb} on {last_active.isoformat()} (its last deadline plus {grace} days): "
-            "it sends nothing after that day."
+    print(
+        _("Plan {number}: {count} reminders from {first} to {last}").format(
+            number=label, count=len(rows), first=first.isoformat(), last=last.isoformat()
         )
+    )
+    if status == lifecycle.CLOSED:
+        print(_("The plan is closed: it sends no reminders (`nhacviec plan reopen` makes it active again)."))
+    elif last_active is not None and last_active < last:
+        message = (
+            _(
+                "The plan ended on {day} (its last deadline plus {grace} days): it sends nothing after that day."
+            )
+            if status == lifecycle.ENDED
+            else _(
+                "The plan ends on {day} (its last deadline plus {grace} days): it sends nothing after that day."
+            )
+        )
+        print(message.format(day=last_active.isoformat(), grace=grace))
+    digest = _("coordinators (digest)")
     for row in rows:
-        who = row.agency or "coordinators (digest)"
+        who = row.agency or digest
         task = f" {row.task}" if row.task else ""
         print(
             f"{row.send_at:%Y-%m-%d %H:%M}  {row.kind:<10} {row.deadline.isoformat()} "
@@ -143,11 +150,15 @@ async def _status(app, args) -> int:
         return 0
     if not rows:
         print(
-            f"Plan {number}: no reminders planned yet (the running bot plans them; or `nhacviec reminders run-once`)"
+            _(
+                "Plan {number}: no reminders planned yet (the running bot plans them; or "
+                "`nhacviec reminders run-once`)"
+            ).format(number=number)
         )
         return 0
-    print(f"Plan {number}")
-    header = f"{'deadline':<11} {'kind':<8} " + " ".join(f"{c:>11}" for c in STATUS_COLUMNS)
+    print(_("Plan {number}").format(number=number))
+    deadline, kind = _("deadline"), _("kind")  # outside the f-string, where the extractor sees them
+    header = f"{deadline:<11} {kind:<8} " + " ".join(f"{c:>11}" for c in STATUS_COLUMNS)
     print(header)
     for row in rows:
         print(f"{row['deadline']:<11} {row['kind']:<8} " + " ".join(f"{row[c]:>11}" for c in STATUS_COLUMNS))
@@ -165,6 +176,10 @@ async def _run_once(app, args) -> int:
         grace_days=config.plan.grace_days,
     )
     report = await planner.tick(app.clock.now())
-    kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(report.planned.items())) or "nothing new"
-    print(f"planned {report.total} reminders ({kinds}); the running bot sends them when due")
+    kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(report.planned.items())) or _("nothing new")
+    print(
+        _("planned {count} reminders ({kinds}); the running bot sends them when due").format(
+            count=report.total, kinds=kinds
+        )
+    )
     return 0

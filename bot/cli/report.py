@@ -9,12 +9,12 @@ every tenth otherwise. Messages are in `--lang`, else the configured language.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import sys
 from pathlib import Path
 from typing import TextIO
 
 from bot.cli import CommandError
+from bot.cli.dates import day_option
 from bot.cli.plan_choice import add_plan_arguments, chosen_plan
 from bot.i18n import LANGUAGES, _, format_number, format_short_day, use_language
 from bot.render.exports import (
@@ -40,14 +40,12 @@ def register(subparsers) -> None:
     )
     add_plan_arguments(parser)
     parser.add_argument(
-        "--cycle", metavar="YYYY-MM-DD", help="a reporting deadline of the plan (default: the current cycle)"
+        "--cycle",
+        metavar="DAY",
+        help="a reporting deadline (20/6, 20/6/2020 or 2020-06-20) of the plan (default: the current cycle)",
     )
-    parser.add_argument(
-        "--from", dest="start", metavar="YYYY-MM-DD", help="first day of a date range (with --to)"
-    )
-    parser.add_argument(
-        "--to", dest="end", metavar="YYYY-MM-DD", help="last day of a date range (with --from)"
-    )
+    parser.add_argument("--from", dest="start", metavar="DAY", help="first day of a date range (with --to)")
+    parser.add_argument("--to", dest="end", metavar="DAY", help="last day of a date range (with --from)")
     parser.add_argument("--format", dest="fmt", required=True, metavar="FORMAT", help=" | ".join(FORMATS))
     parser.add_argument(
         "-o",
@@ -59,17 +57,6 @@ def register(subparsers) -> None:
         "--lang", choices=LANGUAGES, help="language of the report (default: [i18n] default_language)"
     )
     parser.set_defaults(handler=_report)
-
-
-def _day(value: str | None, option: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value.strip())
-    except ValueError:
-        raise CommandError(
-            _("{option}: {value!r} is not a date like 2020-06-20").format(option=option, value=value)
-        ) from None
 
 
 class ProgressDisplay:
@@ -110,14 +97,10 @@ async def _report(app, args) -> int:
                     given=args.fmt, formats=", ".join(FORMATS)
                 )
             ) from None
-        cycle = _day(args.cycle, "--cycle")
-        start, end = _day(args.start, "--from"), _day(args.end, "--to")
-        if cycle and (start or end):
+        if args.cycle and (args.start or args.end):
             raise CommandError(_("give either --cycle or --from and --to, not both"))
-        if (start is None) != (end is None):
+        if (args.start is None) != (args.end is None):
             raise CommandError(_("a date range needs both --from and --to"))
-        if start and end and start > end:
-            raise CommandError(_("--from must not be after --to"))
 
         tz = app.config.tz
         today = app.clock.now().astimezone(tz).date()
@@ -126,6 +109,12 @@ async def _report(app, args) -> int:
             extra = extra_deadline_dates(plan.years, app.config.plan.extra_reporting_deadlines)
             # An ended plan reads as it stood when it ended, a closed one as on the day it was closed.
             today = judging_day(plan, today, grace_days=app.config.plan.grace_days, extra=extra, tz=tz)
+            # Days without a year ("20/6") fall in the plan's year, as in the chat's /xuat.
+            cycle = day_option(args.cycle, "--cycle", year=plan.year)
+            start = day_option(args.start, "--from", year=plan.year)
+            end = day_option(args.end, "--to", year=plan.year)
+            if start and end and start > end:
+                raise CommandError(_("--from must not be after --to"))
             deadlines = reporting_deadlines(plan, extra)
             if cycle is not None and cycle not in deadlines:
                 raise CommandError(

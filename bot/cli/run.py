@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 
 from bot.cli import CommandError
+from bot.i18n import _
 from bot.ops.backup import BackupError, run_lock
 
 TRANSPORTS = ("auto", "console", "telegram", "zalo", "zalo_oa")
@@ -22,7 +23,12 @@ def register(subparsers) -> None:
         default="auto",
         help="serve only this platform (the others configured are still sent on); default: all configured",
     )
-    parser.set_defaults(handler=_run)
+    from bot.cli.chat import add_console_options
+
+    # Only the console: the real platforms always run on the wall clock.
+    add_console_options(parser)
+    # Ctrl-C stops the bot (each runner stops gracefully on SIGINT): the normal way to end it.
+    parser.set_defaults(handler=_run, interrupt_ends=True)
 
 
 def choose_platforms(app, requested: str) -> list[str]:
@@ -40,16 +46,21 @@ async def _run(app, args) -> int:
         # `nhacviec restore` refuses to replace a database a bot holds this lock on.
         lock = run_lock(database) if database else contextlib.nullcontext()
         with lock:
-            return await _run_platforms(app, choose_platforms(app, args.transport))
+            return await _run_platforms(app, choose_platforms(app, args.transport), args)
     except BackupError as exc:
         raise CommandError(str(exc)) from exc
 
 
-async def _run_platforms(app, platforms: list[str]) -> int:
+async def _run_platforms(app, platforms: list[str], args) -> int:
     if platforms == ["console"]:
-        from bot.transports.console import run_quickstart
+        from pathlib import Path
 
-        return await run_quickstart(app)
+        from bot.transports.console import run_quickstart, use_travel_clock
+
+        use_travel_clock(app, args.now)
+        return await run_quickstart(app, files_dir=Path(args.files) if args.files else None)
+    if args.now or args.files:
+        raise CommandError(_("--now and --files are for the console only; the platforms use the real clock"))
     if "telegram" in platforms and not app.config.secrets.telegram_bot_token:
         raise CommandError("TELEGRAM_BOT_TOKEN is not set")
     from bot.transports.runner import run_bots

@@ -1,4 +1,4 @@
-"""Reading what people type: statuses, percentages, task references, durations, command words.
+"""Reading what people type: statuses, percentages, task references, days, moments, durations.
 
 People type on phones, often without diacritics ("hoan thanh", "so du lich"), in either language.
 Everything here compares folded text (storage.text.fold: lower case, no diacritics, no punctuation)
@@ -162,6 +162,56 @@ def parse_duration(text: str) -> dt.timedelta | None:
     if unit is None or amount <= 0:
         return None
     return dt.timedelta(**{unit: amount})
+
+
+_DAY_MONTH = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})(?:[/.\-](\d{2}|\d{4}))?$")
+_ISO_DAY = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_TIME = re.compile(r"^(\d{1,2})(?:[:h](\d{2})?)?$", re.IGNORECASE)
+
+
+def parse_day(word: str, year: int) -> dt.date | None:
+    """'20/6', '20/6/2020', '20-6-20', '2020-06-20' as a date ('20/6' in `year`); None otherwise.
+
+    The one reading of a typed day: chat commands and every command-line option use it."""
+    word = word.strip()
+    iso = _ISO_DAY.match(word)
+    if iso:
+        numbers = int(iso[1]), int(iso[2]), int(iso[3])
+    else:
+        local = _DAY_MONTH.match(word)
+        if local is None:
+            return None
+        given_year = int(local[3]) if local[3] else year
+        numbers = given_year + 2000 if given_year < 100 else given_year, int(local[2]), int(local[1])
+    try:
+        return dt.date(*numbers)
+    except ValueError:
+        return None
+
+
+def parse_time_of_day(word: str) -> dt.time | None:
+    """'08:00', '8:30', '8h', '8h30', '14' → a time of day; None otherwise."""
+    match = _TIME.match(word.strip())
+    if match is None:
+        return None
+    hour, minute = int(match[1]), int(match[2] or 0)
+    if hour > 23 or minute > 59:
+        return None
+    return dt.time(hour, minute)
+
+
+def parse_moment(text: str, year: int) -> tuple[dt.date, dt.time | None] | None:
+    """'2020-06-12 08:00', '12/6 8h', '12/6/2020' → a day and, when given, a time of day."""
+    words = text.split()
+    if not 1 <= len(words) <= 2:
+        return None
+    day = parse_day(words[0], year)
+    if day is None:
+        return None
+    if len(words) == 1:
+        return day, None
+    time = parse_time_of_day(words[1])
+    return (day, time) if time is not None else None
 
 
 def find_url(text: str) -> str | None:

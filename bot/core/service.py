@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import re
 
+from bot import groups
 from bot.app import App
 from bot.core import router
 from bot.core.context import UNREGISTERED, Answer, Context
@@ -159,6 +160,16 @@ class Core:
             bare_cancel = match.command.name == router.CANCEL and not match.args
             if match.explicit or flow is None or bare_cancel:
                 return await self._run_command(ctx, match)
+        if text.startswith("/") and groups.command_word(text) in groups.LINK_WORDS | groups.UNLINK_WORDS:
+            # Listed in the guide, but it acts on the group it is typed in: say where it works.
+            return [
+                Reply(
+                    _(
+                        "{command} works in a Telegram group: add the bot to the agency's group, then a "
+                        "coordinator types it there, for example /lienketnhom Sở Du lịch."
+                    ).format(command=text.split()[0])
+                )
+            ]
         if text.startswith("/"):
             return [
                 Reply(

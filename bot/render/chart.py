@@ -11,6 +11,8 @@ import io
 
 import matplotlib
 
+from storage.collation import vi_sort_key
+
 matplotlib.use("Agg")
 
 from matplotlib.figure import Figure  # noqa: E402
@@ -36,7 +38,7 @@ MAX_AGENCIES = 40  # beyond this the chart shows the least complete ones and say
 
 def completion_chart(summary: Summary, *, width_inches: float = 9.0) -> bytes:
     """PNG bytes. Agencies least complete at the top: they are the ones to call."""
-    agencies = sorted(summary.expected_agencies, key=lambda a: (a.completion, a.name))
+    agencies = sorted(summary.expected_agencies, key=lambda a: (a.completion, vi_sort_key(a.name)))
     hidden = max(len(agencies) - MAX_AGENCIES, 0)
     agencies = agencies[:MAX_AGENCIES]
     labels = [_shorten(a.label, 34) for a in agencies]

@@ -9,6 +9,7 @@ import pytest
 from bot.app import App
 from bot.cli import CommandError, build_parser, main
 from bot.config import Config
+from bot.i18n import use_language
 from scheduler.clock import ManualClock
 from storage.plans.importer import import_plan_file
 from tests.conftest import SAMPLE_PLAN
@@ -35,7 +36,7 @@ def cli_env(monkeypatch):
 
 
 def run(capsys, db_url: str, *args: str) -> tuple[int, str, str]:
-    code = main(["--db", db_url, *args])
+    code = main(["--db", db_url, "--lang", "en", *args])
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -99,7 +100,14 @@ def test_preview_prints_a_table_by_default(capsys, sample_db):
 def test_preview_refuses_a_date_it_cannot_read(capsys, sample_db):
     code, _, err = run(capsys, sample_db, "reminders", "preview", "--from", "30/2/2021")
     assert code == 1
-    assert "'30/2/2021' is not a date: write 2020-06-20 or 20/6/2020" in err
+    assert "--from '30/2/2021' is not a day: write 20/6, 20/6/2020 or 2020-06-20" in err
+
+
+def test_preview_reads_a_day_without_a_year_in_the_plans_year(capsys, sample_db):
+    code, out, err = run(capsys, sample_db, "reminders", "preview", "--from", "16/6", "--to", "16-6-2021")
+
+    assert code == 0, err
+    assert out.splitlines()[0] == "Plan 45/KH-UBND (2021): 10 reminders from 2021-06-16 to 2021-06-16"
 
 
 def test_preview_refuses_an_unknown_plan(capsys, sample_db):
@@ -132,7 +140,8 @@ def test_preview_of_the_reference_plan_lands_every_reminder_on_a_working_day(
 
 async def _cli(app: App, *args: str) -> int:
     parsed = build_parser().parse_args(list(args))
-    return await parsed.handler(app, parsed)
+    with use_language("en"):  # as `nhacviec --lang en` runs it
+        return await parsed.handler(app, parsed)
 
 
 async def test_run_once_plans_and_status_counts_per_deadline(db, capsys):
@@ -148,7 +157,8 @@ async def test_run_once_plans_and_status_counts_per_deadline(db, capsys):
     out = capsys.readouterr().out.splitlines()
     assert (
         out[0]
-        == "planned 29 reminders (escalation 2, overdue 9, quarter 9, report 9); the running bot sends them when due"
+        # The 30/6 quarter end lies within ten days of the 20/6 deadline: that deadline's reminders cover it.
+        == "planned 16 reminders (escalation 1, overdue 6, report 9); the running bot sends them when due"
     )
     assert out[1] == "Plan 87/KH-UBND"
     assert out[3].split() == ["2020-06-20", "report", "13", "3", "0", "0", "0", "0", "0"]

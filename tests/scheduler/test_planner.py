@@ -202,3 +202,16 @@ async def test_a_co_lead_that_reported_the_task_done_is_not_reminded_of_it_while
             )
         ).all()
     assert [name for (name,) in rows] == ["focal Sở Ngoại vụ"]
+
+
+async def test_a_quarter_end_near_a_reporting_deadline_is_covered_by_its_reminders(db, world, clock):
+    clock.set(hanoi(2020, 6, 12, 9))  # the horizon reaches past 30/6
+
+    await planner_for(db).tick(clock.now())
+    merged = {kind for _, kind, *_ in await planned(db)}
+    await planner_for(db, Config.model_validate({"reminders": {"merge_window_days": 0}})).tick(clock.now())
+    kept = {kind for _, kind, *_ in await planned(db)}
+
+    # 30/6 is ten days after 20/6: within the default fourteen-day window, no check-in of its own.
+    assert "quarter" not in merged
+    assert "quarter" in kept

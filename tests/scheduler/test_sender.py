@@ -159,7 +159,10 @@ async def test_a_task_update_stops_that_tasks_reminders_only(db, clock, transpor
 async def test_reminders_due_the_same_day_reach_a_person_as_one_message(db, clock, transport):
     # A reporting deadline on the quarter end: the report and the quarterly check-in fall due together.
     world = await build_world(db, deadlines=("2020-06-30",))
-    engine = make_engine(db, clock, [transport])
+    # No merge window, so that the quarter check-in is planned beside the report it coincides with.
+    engine = make_engine(
+        db, clock, [transport], Config.model_validate({"reminders": {"merge_window_days": 0}})
+    )
     clock.set(hanoi(2020, 6, 23, 8))
     await engine.run_once()
     (message,) = transport.to("focal-tttt")

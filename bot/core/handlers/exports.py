@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 
 from bot.core.context import Context
 from bot.core.handlers.access import no_plan
 from bot.core.messages import Button, Document, Reply
+from bot.core.parsing import parse_day
 from bot.i18n import _, format_day, format_number, format_short_day
 from bot.render.exports import UnknownFormat, letterhead_from_config, normalize_format, render_summary
 from storage.cycles import cycle_for, plan_start, previous_cycle, reporting_deadlines
@@ -50,8 +50,6 @@ _PHRASES = sorted(
     ((tuple(phrase.split()), period) for period, phrases in PERIOD_WORDS.items() for phrase in phrases),
     key=lambda item: -len(item[0]),
 )
-_DAY_MONTH = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})(?:[/.\-](\d{2}|\d{4}))?$")
-_ISO_DAY = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 
 
 @dataclass
@@ -63,29 +61,12 @@ class ExportRequest:
     unread: list[str] = field(default_factory=list)
 
 
-def _day(word: str, year: int) -> dt.date | None:
-    """'20/11', '20-11-2020', '2020-11-20' as a date ('20/11' in the plan's year); None otherwise."""
-    iso = _ISO_DAY.match(word)
-    if iso:
-        numbers = int(iso[1]), int(iso[2]), int(iso[3])
-    else:
-        local = _DAY_MONTH.match(word)
-        if local is None:
-            return None
-        given_year = int(local[3]) if local[3] else year
-        numbers = given_year + 2000 if given_year < 100 else given_year, int(local[2]), int(local[1])
-    try:
-        return dt.date(*numbers)
-    except ValueError:
-        return None
-
-
 def parse_export_request(args: str, *, year: int) -> ExportRequest:
     """Formats, a period and anything unreadable, in any order: "xlsx ky truoc", "20/6 word"."""
     request = ExportRequest()
     rest: list[str] = []
     for word in args.split():
-        day = _day(word, year)
+        day = parse_day(word, year)
         if day is not None:
             request.period = day
             continue

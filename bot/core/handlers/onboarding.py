@@ -288,10 +288,19 @@ async def pending(ctx: Context, args: str) -> list[Reply]:
         return [Reply(_("No registration request is waiting."))]
     lines = [_("Waiting for approval:")]
     buttons = []
-    for number, member in enumerate(waiting, start=1):
+    for member in waiting:
         agency = member.agency.name if member.agency else "—"
         day = format_day(ctx.local(member.created_at).date())
-        lines.append(f"{number}. {member.name} — {agency} ({day})")
+        # Bullets, not numbers: where buttons become numbered choices, theirs is the only numbering.
+        lines.append(f"• {member.name} — {agency} ({day})")
+        current = await people.active_focal_points(ctx.session, member.agency_id) if member.agency_id else []
+        if current:
+            lines.append(
+                "  "
+                + _("Approving hands {agency} over from {names}, its focal point now.").format(
+                    agency=agency, names=", ".join(person.name for person in current)
+                )
+            )
         buttons.append(
             [
                 await ctx.button(_("✓ {name}").format(name=member.name), "approve", member_id=member.id),
@@ -375,17 +384,19 @@ async def _issue(ctx: Context, role: str, agency: Agency | None) -> list[Reply]:
         if agency
         else role_label(role)
     )
-    link = registration.deep_link(ctx.app.config.telegram.bot_username, issued.token)
-    text = "\n".join(
-        [
-            _("Invite for a {who}, valid until {day}, for one person:").format(
-                who=who, day=format_day(ctx.local(issued.invite.expires_at).date())
-            ),
-            link,
-            _("Or, in any chat with the bot, send: /start {token}").format(token=issued.token),
-            _("Send it only to that person: whoever uses it first is registered."),
-        ]
-    )
+    lines = [
+        _("Invite for a {who}, valid until {day}, for one person:").format(
+            who=who, day=format_day(ctx.local(issued.invite.expires_at).date())
+        )
+    ]
+    if ctx.app.config.secrets.telegram_bot_token is not None:
+        # A deep link only to a bot that exists: without a token there is no bot to open.
+        lines.append(registration.deep_link(ctx.app.config.telegram.bot_username, issued.token))
+        lines.append(_("Or, in any chat with the bot, send: /start {token}").format(token=issued.token))
+    else:
+        lines.append(_("In any chat with the bot, send: /start {token}").format(token=issued.token))
+    lines.append(_("Send it only to that person: whoever uses it first is registered."))
+    text = "\n".join(lines)
     return [Reply(text)]
 
 

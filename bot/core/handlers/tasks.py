@@ -9,6 +9,7 @@ from bot.core.handlers.agency_choice import agency_buttons, agency_by_id, search
 from bot.core.messages import Reply
 from bot.i18n import _, format_day, format_short_day, ngettext
 from bot.render.text import Page, shorten, task_list_pages
+from storage.collation import vi_sort_key
 from storage.models.plan import Agency
 
 SOON_DAYS = 45
@@ -37,7 +38,7 @@ async def _choose_agency(ctx: Context) -> list[Reply]:
     plan = await ctx.plan()
     owned = (await ctx.plan_tasks.get(ctx.session, plan)).by_agency
     agencies = [await ctx.session.get(Agency, agency_id) for agency_id in owned]
-    agencies.sort(key=lambda agency: agency.name)
+    agencies.sort(key=lambda agency: vi_sort_key(agency.name))
     return [
         Reply(
             _("Whose tasks? Choose an agency, or send /nhiemvu followed by its name."),

@@ -36,8 +36,8 @@ def database(tmp_path, sqlite_template, monkeypatch) -> str:
     return url
 
 
-def _run(url: str, *args: str) -> int:
-    return main(["--db", url, *args])
+def _run(url: str, *args: str, lang: str = "en") -> int:
+    return main(["--db", url, "--lang", lang, *args])
 
 
 def _start(url: str, user: str, token: str) -> str:
@@ -53,10 +53,11 @@ def _start(url: str, user: str, token: str) -> str:
 
 
 def _code(output: str) -> str:
-    return next(line.split()[1] for line in output.splitlines() if line.startswith("Code:"))
+    return next(line.split("/start ")[1] for line in output.splitlines() if "/start " in line)
 
 
-def test_the_first_coordinator_is_invited_from_the_command_line(database, capsys):
+def test_the_first_coordinator_is_invited_from_the_command_line(database, capsys, monkeypatch):
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
     code = _run(database, "invite", "create", "--role", "coordinator")
     output = capsys.readouterr().out
     token = _code(output)
@@ -76,8 +77,53 @@ def test_a_focal_point_invite_names_its_agency_in_any_spelling(database, capsys)
     welcome = _start(database, "lan", _code(output))
 
     assert code == 0
-    assert output.startswith("Invite #1: focal for Sở Du lịch, 1 use(s), valid until 2")
+    assert output.startswith("Invite #1: focal point for Sở Du lịch, 1 use, valid until 2")
     assert "focal point for Sở Du lịch" in welcome
+
+
+def test_without_a_telegram_bot_an_invite_shows_only_the_code_to_send(database, capsys, monkeypatch):
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+
+    code = _run(database, "invite", "create", "--role", "coordinator")
+    output = capsys.readouterr().out
+
+    assert code == 0
+    assert "t.me" not in output
+    assert f"Any chat:  /start {_code(output)}" in output
+
+
+def test_the_command_line_speaks_the_deployment_language_unless_told_otherwise(database, capsys):
+    main(["--db", database, "invite", "create", "--agency", "so du lich"])
+    vietnamese = capsys.readouterr().out
+    main(["--db", database, "invite", "list"])
+    listing = capsys.readouterr().out
+    main(["--db", database, "members", "list"])
+    members = capsys.readouterr().out
+    main(["--db", database, "reminders", "status"])
+    status = capsys.readouterr().out
+    main(["--db", database, "--lang", "en", "invite", "list"])
+    english = capsys.readouterr().out
+
+    assert vietnamese.startswith("Lời mời #1: đầu mối của Sở Du lịch, dùng được 1 lần, hiệu lực đến ")
+    assert "Mã chỉ hiện một lần này; hệ thống chỉ lưu bản băm của mã." in vietnamese
+    assert listing.splitlines()[1].split()[:4] == ["1", "đầu", "mối", "1"]
+    assert listing.splitlines()[0].split() == [
+        "#",
+        "vai",
+        "trò",
+        "số",
+        "lần",
+        "hết",
+        "hạn",
+        "trạng",
+        "thái",
+        "cơ",
+        "quan",
+    ]
+    assert "dùng được" in listing
+    assert members.startswith("Chưa có thành viên nào.")
+    assert status.startswith("Kế hoạch 87/KH-UBND: chưa lên lịch lời nhắc nào")
+    assert english.splitlines()[1].split()[:4] == ["1", "focal", "point", "1"]
 
 
 def test_an_unknown_agency_is_refused_with_the_closest_names(database, capsys):
@@ -205,3 +251,37 @@ def test_a_phone_number_is_forgotten_on_request(database, capsys):
 
     assert code == 0
     assert _phone_on_file(database) == (None, False)
+
+
+@pytest.mark.parametrize("role", ["focal", "coordinator", "admin"])
+@pytest.mark.parametrize("agency", [None, "Sở TTTT"])
+def test_every_role_with_and_without_an_agency_registers_from_a_command_line_invite(
+    database, capsys, role, agency
+):
+    options = ["--role", role] + (["--agency", agency] if agency else [])
+
+    code = _run(database, "invite", "create", *options)
+    output = capsys.readouterr()
+
+    if role == "focal" and agency is None:
+        assert code == 1
+        assert "a focal point invite needs --agency NAME" in output.err
+        return
+    welcome = _start(database, "an", _code(output.out))
+    _run(database, "members", "list", "--json")
+    rows = json.loads(capsys.readouterr().out)
+
+    assert code == 0
+    # A coordinator or admin keeps the agency they were invited for: it is where they work, shown
+    # beside their role; their rights still cover every agency.
+    expected_agency = "Sở Thông tin và Truyền thông" if agency else None
+    expected_role = {"focal": "focal point", "coordinator": "coordinator", "admin": "administrator"}[role]
+    expected_welcome = (
+        f"Welcome, An! You are now registered as {expected_role} for {expected_agency}."
+        if agency
+        else f"Welcome, An! You are now registered as {expected_role}."
+    )
+    assert welcome.startswith(expected_welcome)
+    assert [(row["name"], row["role"], row["agency"], row["status"]) for row in rows] == [
+        ("An", role, expected_agency, "active")
+    ]

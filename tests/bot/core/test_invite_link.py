@@ -42,7 +42,8 @@ def test_a_username_telegram_could_not_have_is_refused_naming_the_key(tmp_path):
 async def test_an_invite_made_in_chat_links_to_the_bot_when_the_username_was_written_with_an_at_sign(
     db, clock, plan, tmp_path
 ):
-    app = App(config=load_config(config_file(tmp_path, "@hanoi_nhacviec_bot"), env={}), db=db, clock=clock)
+    config = load_config(config_file(tmp_path, "@hanoi_nhacviec_bot"), env={"TELEGRAM_BOT_TOKEN": "1:x"})
+    app = App(config=config, db=db, clock=clock)
     async with db.transaction() as session:
         await make_member(session, "An", role="coordinator", user_id="an", language="en")
     an = ChatUser(Core(app), "an")

@@ -224,7 +224,9 @@ async def test_a_coordinator_creates_an_invite_in_chat_that_registers_a_focal_po
 
     welcome = await ChatUser(core, "minh", language_hint="en").say(f"/start {token}")
 
-    assert "https://t.me/nhacviec_bot?start=" + token in text
+    # No Telegram bot is configured here: the code to send, and no link to a bot that does not exist.
+    assert f"In any chat with the bot, send: /start {token}" in text
+    assert "t.me" not in text
     assert "focal point for Sở Ngoại vụ" in welcome
 
 
@@ -236,3 +238,28 @@ async def test_a_coordinator_cannot_invite_an_administrator(db, core, plan, coor
 
     assert allowed is False
     assert "Administrator" not in coordinator.text()
+
+
+async def test_pending_requests_say_when_approving_hands_an_agency_over_and_number_only_the_choices(
+    db, core, plan
+):
+    async with db.transaction() as session:
+        await make_member(session, "an", role="coordinator")
+        await make_member(session, "hoa", agency=plan.agencies["Sở Du lịch"])
+    await ChatUser(core, "lan", name="Lan").say("/dangky so du lich")
+    await ChatUser(core, "minh", name="Minh").say("/dangky so ngoai vu")
+
+    text = await ChatUser(core, "an").say("/choduyet")
+
+    expected_text = "\n".join(
+        [
+            "Đang chờ duyệt:",
+            "• Lan — Sở Du lịch (Thứ Hai, 1/6/2020)",
+            "  Duyệt yêu cầu này sẽ chuyển giao Sở Du lịch từ hoa, đầu mối hiện nay.",
+        ]
+    )
+    assert text.startswith(expected_text)
+    assert "• Minh — Sở Ngoại vụ (" in text
+    assert "chuyển giao Sở Ngoại vụ" not in text
+    numbered = [line for line in text.splitlines() if line[:1].isdigit()]
+    assert numbered == ["1. ✓ Lan", "2. ✗ Lan", "3. ✓ Minh", "4. ✗ Minh"]

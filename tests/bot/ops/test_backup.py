@@ -193,23 +193,23 @@ def test_backup_command_refuses_to_overwrite_without_force(live_db, tmp_path, ca
     url = f"sqlite+aiosqlite:///{live_db}"
     target = tmp_path / "nightly.db"
 
-    assert main(["--db", url, "backup", str(target)]) == 0
+    assert main(["--db", url, "--lang", "en", "backup", str(target)]) == 0
     assert "verified" in capsys.readouterr().out
-    assert main(["--db", url, "backup", str(target)]) == 1
+    assert main(["--db", url, "--lang", "en", "backup", str(target)]) == 1
     assert "already exists" in capsys.readouterr().err
-    assert main(["--db", url, "backup", "--force", str(target)]) == 0
+    assert main(["--db", url, "--lang", "en", "backup", "--force", str(target)]) == 0
 
 
 def test_restore_command_puts_the_backup_in_place_and_keeps_the_old_file(live_db, tmp_path, capsys, cli_env):
     url = f"sqlite+aiosqlite:///{live_db}"
-    assert main(["--db", url, "backup", str(tmp_path / "empty.db")]) == 0
+    assert main(["--db", url, "--lang", "en", "backup", str(tmp_path / "empty.db")]) == 0
     writer = Writer(live_db)
     writer.start()
     writer.wait_for(3)
     writer.stop.set()
     writer.join()
 
-    assert main(["--db", url, "restore", str(tmp_path / "empty.db")]) == 0
+    assert main(["--db", url, "--lang", "en", "restore", str(tmp_path / "empty.db")]) == 0
 
     out = capsys.readouterr().out
     assert "restored" in out and "before-restore" in out
@@ -218,7 +218,7 @@ def test_restore_command_puts_the_backup_in_place_and_keeps_the_old_file(live_db
 
 def test_backup_of_postgresql_points_to_pg_dump_without_showing_the_password(tmp_path, capsys, cli_env):
     url = "postgresql+asyncpg://nhacviec:s3cret-pass@db.example.internal/nhacviec"
-    assert main(["--db", url, "backup", str(tmp_path / "x.dump")]) == 1
+    assert main(["--db", url, "--lang", "en", "backup", str(tmp_path / "x.dump")]) == 1
     err = capsys.readouterr().err
     assert "pg_dump --format=custom" in err and "pg_restore" in err
     assert "s3cret-pass" not in err

@@ -52,6 +52,13 @@ def test_report_writes_the_draft_docx_for_a_cycle(capsys, database, tmp_path):
     ]
 
 
+def test_a_cycle_is_given_the_way_the_chat_takes_it(capsys, database, tmp_path):
+    code, _out, err = run(capsys, database, "--cycle", "15/11", "--format", "xlsx")
+
+    assert code == 0, err
+    assert (tmp_path / "bao-cao-45-KH-UBND-2021-11-15.xlsx").exists()
+
+
 def test_report_names_the_file_after_the_plan_and_cycle_when_no_output_is_given(capsys, database, tmp_path):
     code, _out, _err = run(capsys, database, "--plan", "45", "--cycle", "2021-11-15", "--format", "xlsx")
 
@@ -84,8 +91,8 @@ def test_report_covers_a_date_range_and_can_write_json_to_standard_output(capsys
             "nhacviec: 16/6/2021 không phải là hạn báo cáo của Kế hoạch 45/KH-UBND; các hạn báo cáo là 15/6/2021, 15/11/2021",
         ),
         (
-            ["--format", "docx", "--cycle", "15/6/2021"],
-            "nhacviec: --cycle: '15/6/2021' không phải là ngày dạng 2020-06-20",
+            ["--format", "docx", "--cycle", "15/6/21x"],
+            "nhacviec: --cycle '15/6/21x' không phải là ngày: hãy viết 20/6, 20/6/2020 hoặc 2020-06-20",
         ),
         (["--format", "md", "--from", "2021-03-01"], "nhacviec: khoảng thời gian cần cả --from và --to"),
         (

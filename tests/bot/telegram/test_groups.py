@@ -160,10 +160,12 @@ def test_an_operator_links_and_unlinks_a_group_from_the_command_line(sqlite_temp
 
     run_blocking(seed)
 
-    linked = main(["--db", url, "groups", "link", "--chat-id", "-100200300", "--agency", "so ngoai vu"])
-    listed = main(["--db", url, "groups", "list"])
-    unlinked = main(["--db", url, "groups", "unlink", "--chat-id", "-100200300"])
-    again = main(["--db", url, "groups", "unlink", "--chat-id", "-100200300"])
+    linked = main(
+        ["--db", url, "--lang", "en", "groups", "link", "--chat-id", "-100200300", "--agency", "so ngoai vu"]
+    )
+    listed = main(["--db", url, "--lang", "en", "groups", "list"])
+    unlinked = main(["--db", url, "--lang", "en", "groups", "unlink", "--chat-id", "-100200300"])
+    again = main(["--db", url, "--lang", "en", "groups", "unlink", "--chat-id", "-100200300"])
 
     output = capsys.readouterr()
     assert (linked, listed, unlinked, again) == (0, 0, 0, 1)
