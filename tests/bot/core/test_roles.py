@@ -28,6 +28,7 @@ COMMAND_MATRIX = {
     "nhiemvu": MEMBERS,
     "capnhat": MEMBERS,
     "lich": MEMBERS,
+    "kehoach": MEMBERS,
     "tonghop": STAFF,
     "chuabaocao": STAFF,
     "nhacnho": STAFF,
