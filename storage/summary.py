@@ -177,6 +177,9 @@ class TaskSummary:
     status: str = NOT_DUE
     latest: UpdateInfo | None = None
     updated_in_period: bool = False
+    # Set when a revision of the plan dropped the task: it still shows in the periods it was part
+    # of (those that began before it was dropped), marked as removed from the plan.
+    removed_on: dt.date | None = None
 
     @property
     def done(self) -> bool:
@@ -445,7 +448,10 @@ async def _build_summary(session, plan_id, cycle, start, end, today, tz, extra_d
         SectionSummary(*row)
         for row in await conn.execute(
             select(Section.id, Section.numeral, Section.position, Section.heading, Section.agency_id)
-            .where(Section.plan_id == plan_id)
+            .where(
+                Section.plan_id == plan_id,
+                or_(Section.archived_at.is_(None), Section.archived_at >= period.starts_at),
+            )
             .order_by(Section.position)
         )
     ]
@@ -484,6 +490,15 @@ async def _build_summary(session, plan_id, cycle, start, end, today, tz, extra_d
             tasks.append(_task_from_row(row[4:]))
     if detail == ALL:
         tasks = await _all_tasks(conn, plan_id, period)
+    removed = {
+        task_id: archived_at.astimezone(tz).date()
+        for task_id, archived_at in await conn.execute(
+            select(Task.id, Task.archived_at).where(Task.plan_id == plan_id, Task.archived_at.is_not(None))
+        )
+        if archived_at is not None
+    }
+    for task in tasks:
+        task.removed_on = removed.get(task.id)
     section_by_id = {section.id: section for section in sections}
     tasks.sort(key=lambda task: (section_by_id[task.section_id].position, task.number))
     for task in tasks:
@@ -712,7 +727,7 @@ def _status_statement(
         select(
             Task.id.label("task_id"), Task.section_id.label("section_id"), _state(conn, period).label("state")
         )
-        .where(Task.plan_id == plan_id)
+        .where(Task.plan_id == plan_id, _existed(period))
         .cte("task_state")
     )
     lead = aliased(TaskAgency)
@@ -771,9 +786,15 @@ async def _all_tasks(conn: AsyncConnection, plan_id: int, period: _Period) -> li
         .select_from(Task)
         .outerjoin(pu, pu.id == _latest_update_id(period))
         .outerjoin(Member, Member.id == pu.member_id)
-        .where(Task.plan_id == plan_id)
+        .where(Task.plan_id == plan_id, _existed(period))
     )
     return [_task_from_row(row) for row in await conn.execute(statement)]
+
+
+def _existed(period: _Period):
+    """The task was part of the plan during the period: never archived, or archived after the
+    period began (a revision removes a task from then on, not from the reports before it)."""
+    return or_(Task.archived_at.is_(None), Task.archived_at >= period.starts_at)
 
 
 def _reporting_agencies(plan_id: int, period: _Period):

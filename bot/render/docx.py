@@ -38,6 +38,8 @@ from bot.render.report_rows import (
     period_text,
     section_title,
     status_label,
+    task_number_text,
+    task_status_text,
 )
 from bot.render.text import reported_label
 from storage.summary import BLOCKED, STATUSES, AgencySummary, Summary, TaskSummary
@@ -573,12 +575,12 @@ def _appendix(
         _cell_paragraph(merged, title, first=True, bold=True, size=TABLE_PT, align=WD_ALIGN_PARAGRAPH.LEFT)
         for task in section.tasks:
             values = (
-                str(task.number),
+                task_number_text(task),
                 task.content,
                 task.timeframe_text,
                 lead_text(summary, task),
                 task.coordinating_text or "",
-                capitalized(status_label(task.status)),
+                capitalized(task_status_text(task)),
                 _result_text(summary, task, tz),
             )
             row = table.add_row()

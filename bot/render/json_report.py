@@ -38,6 +38,7 @@ def _task(task: TaskSummary) -> dict:
         "coordinating_agency_ids": task.coordinating_ids,
         "status": task.status,
         "status_label": status_label(task.status),
+        "removed_on": _iso(task.removed_on),
         "updated_in_period": task.updated_in_period,
         "latest_update": None
         if latest is None

@@ -41,6 +41,24 @@ def status_label(status: str) -> str:
     return capitalized(derived_label(status))
 
 
+def removed_text(task: TaskSummary) -> str:
+    """ "đã bỏ khỏi kế hoạch (12/5/2026)" for a task a revision dropped, else ""."""
+    if task.removed_on is None:
+        return ""
+    return _("removed from the plan ({day})").format(day=format_short_day(task.removed_on))
+
+
+def task_status_text(task: TaskSummary) -> str:
+    """The task's status, and for a task a revision dropped, that it was removed from the plan."""
+    removed = removed_text(task)
+    return status_label(task.status) + (f" · {removed}" if removed else "")
+
+
+def task_number_text(task: TaskSummary) -> str:
+    # An archived task's number is parked out of the way; its code keeps the number it had.
+    return str(task.number) if task.number > 0 else task.code.rpartition(".")[2]
+
+
 def local_time(moment: dt.datetime | None, tz: dt.tzinfo) -> str:
     """'02/06/2020 10:00' in local time: what a spreadsheet reader expects in a cell."""
     if moment is None:
@@ -121,7 +139,7 @@ def task_rows(summary: Summary, *, tz: dt.tzinfo) -> list[TaskRow]:
                 timeframe=task.timeframe_text,
                 lead=lead_text(summary, task),
                 coordinating=task.coordinating_text or agency_names(summary, task.coordinating_ids),
-                status=status_label(task.status),
+                status=task_status_text(task),
                 last_update=last_update_text(task),
                 note=latest.note if latest else "",
                 updated_by=updated_by_text(summary, task),

@@ -189,9 +189,9 @@ async def test_lich_lists_the_deadlines_of_every_followed_plan_in_date_order(foc
         ("15 November 2026", "— 45/KH-UBND (2026)"),
         ("15 November 2026", "— 87/KH-UBND (2026)"),
     ]
-    assert [(day in line, line.endswith(plan)) for line, (day, plan) in zip(lines[1:5], expected)] == [
-        (True, True)
-    ] * 4
+    assert [
+        (day in line, line.endswith(plan)) for line, (day, plan) in zip(lines[1:5], expected, strict=True)
+    ] == [(True, True)] * 4
 
 
 async def test_lich_with_no_plan_followed_points_to_the_last_one(db, core, reference_plan, clock):
