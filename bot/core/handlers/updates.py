@@ -53,7 +53,13 @@ async def _agency_groups(ctx: Context) -> tuple[list[tuple[Plan, list[AssignedTa
         return [], no_plan()
     if ctx.member.agency_id is None:
         return [], needs_agency(ctx)
-    return await ctx.agency_plans(ctx.member.agency_id), None
+    groups = await ctx.agency_plans(ctx.member.agency_id)
+    if not groups and not await ctx.active_plans():
+        # No plan is followed any more: a late report still goes to the plan that ended last (the
+        # one /nhiemvu shows), counted towards its last cycle.
+        tasks = await ctx.agency_tasks(ctx.member.agency_id, plan)
+        groups = [(plan, tasks)] if tasks else []
+    return groups, None
 
 
 async def _agency_tasks(ctx: Context) -> tuple[list[AssignedTask] | None, list[Reply] | None]:
