@@ -54,7 +54,11 @@ ACTION_MATRIX = {
     "export": STAFF,
     "tasks_page": MEMBERS,
     "update_task": MEMBERS,
+    "update_in_plan": MEMBERS,
     "set_channel": MEMBERS,
+    "plan_close": STAFF,
+    "plan_reopen": STAFF,
+    "plan_pick": STAFF,
 }
 
 NOT_REGISTERED = "You are not registered yet."

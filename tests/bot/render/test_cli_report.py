@@ -84,7 +84,11 @@ def test_report_covers_a_date_range_and_can_write_json_to_standard_output(capsys
             "nhacviec: --cycle: '15/6/2021' không phải là ngày dạng 2020-06-20",
         ),
         (["--format", "md", "--from", "2021-03-01"], "nhacviec: khoảng thời gian cần cả --from và --to"),
-        (["--format", "md", "--plan", "99"], "nhacviec: không có kế hoạch số 99"),
+        (
+            ["--format", "md", "--plan", "99"],
+            # The message names what was asked, then lists the plans there are.
+            "  #1 45/KH-UBND (2021) · đã kết thúc · Triển khai chuyển đổi số và truyền thông chính sách năm 2021",
+        ),
         (
             ["--format", "md", "--cycle", "2021-06-15", "--from", "2021-03-01", "--to", "2021-03-02"],
             "nhacviec: chỉ dùng --cycle, hoặc --from cùng --to, không dùng cả hai",
