@@ -255,6 +255,14 @@ def render_notice(notice: Notice, buttons: Sequence[Sequence[Button]] = ()) -> R
     with use_language(notice.language):
         focal = [item for item in notice.items if item.kind != ESCALATION]
         digest = [item for item in notice.items if item.kind == ESCALATION]
+        # One message a day covers every plan the person follows: each deadline then says its plan.
+        several_plans = len({item.plan_number for item in notice.items}) > 1
+
+        def named(item, lines: list[str]) -> list[str]:
+            if not several_plans:
+                return lines
+            return [_("Plan {number}:").format(number=item.plan_number), *lines]
+
         blocks: list[list[str]] = []
         if focal:
             title = (
@@ -263,11 +271,11 @@ def render_notice(notice: Notice, buttons: Sequence[Sequence[Button]] = ()) -> R
                 else _("⏰ Reminder")
             )
             blocks.append([title])
-            blocks += [_focal_item(item, notice.today) for item in focal]
+            blocks += [named(item, _focal_item(item, notice.today)) for item in focal]
             blocks.append([_("Tap a task below to report on it, or send /capnhat.")])
         if digest:
             blocks.append([_("📋 Reporting digest for coordinators")])
-            blocks += [_digest_item(item) for item in digest]
+            blocks += [named(item, _digest_item(item)) for item in digest]
             blocks.append([_("Send /chuabaocao for the full list, /nhacnho to remind them now.")])
         blocks.append([reference(notice)])
         text = "\n\n".join("\n".join(block) for block in blocks)

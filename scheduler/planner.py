@@ -98,7 +98,7 @@ def expand(
     tz = policy.timezone
     for plan in plans:
         last_day = active_through(plan, grace_days, extra_deadlines(plan.years, extra_reporting))
-        if last_day is not None:
+        if last_day is not None and last_day < dt.date.max:
             if last_day == dt.date.min:
                 continue
             window = Window(

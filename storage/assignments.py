@@ -31,12 +31,19 @@ _T = TypeVar("_T", bound=Hashable)
 
 
 async def current_plan(session: AsyncSession) -> Plan | None:
-    """The plan being followed: the most recent year, the latest imported within it."""
+    """The most recent plan: the most recent year, the latest imported within it (whatever its
+    status; which plans are followed is `storage.plans.lifecycle`'s to say, see `all_plans`)."""
     return (await session.execute(_CURRENT_PLAN)).scalar_one_or_none()
 
 
-# Built once: most messages ask for the current plan.
-_CURRENT_PLAN = select(Plan).order_by(Plan.year.desc(), Plan.imported_at.desc(), Plan.id.desc()).limit(1)
+async def all_plans(session: AsyncSession) -> list[Plan]:
+    """Every plan row (a department follows a dozen, keeps them for years), most recent first."""
+    return list((await session.scalars(_ALL_PLANS)).all())
+
+
+# Built once: every message reads the plans.
+_ALL_PLANS = select(Plan).order_by(Plan.year.desc(), Plan.imported_at.desc(), Plan.id.desc())
+_CURRENT_PLAN = _ALL_PLANS.limit(1)
 
 
 def leads_of(task: Task, section: Section) -> list[int]:
@@ -48,7 +55,7 @@ async def _plan_tasks(session: AsyncSession, plan_id: int) -> list[tuple[Task, S
     stmt = (
         select(Task, Section)
         .join(Section, Task.section_id == Section.id)
-        .where(Task.plan_id == plan_id)
+        .where(Task.plan_id == plan_id, Task.archived_at.is_(None))
         .order_by(Section.position, Task.number)
     )
     return [(task, section) for task, section in (await session.execute(stmt)).unique().all()]
@@ -138,7 +145,7 @@ async def assigned_tasks(session: AsyncSession, plan_id: int) -> Assignments:
                 Section.agency_id,
             )
             .join(Section, Task.section_id == Section.id)
-            .where(Task.plan_id == plan_id)
+            .where(Task.plan_id == plan_id, Task.archived_at.is_(None))
             .order_by(Section.position, Task.number)
         )
     ).all()
@@ -146,7 +153,7 @@ async def assigned_tasks(session: AsyncSession, plan_id: int) -> Assignments:
     link_rows = await session.execute(
         select(TaskAgency.task_id, TaskAgency.agency_id)
         .join(Task, TaskAgency.task_id == Task.id)
-        .where(Task.plan_id == plan_id, TaskAgency.role == LEAD)
+        .where(Task.plan_id == plan_id, Task.archived_at.is_(None), TaskAgency.role == LEAD)
         .order_by(TaskAgency.task_id, TaskAgency.position, TaskAgency.id)
     )
     for task_id, agency_id in link_rows:

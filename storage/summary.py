@@ -35,7 +35,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from sqlalchemy import String, and_, case, cast, exists, false, func, select
+from sqlalchemy import String, and_, case, cast, exists, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.collation import vi_sort_key
@@ -120,6 +120,12 @@ class TaskSummary:
     standing: Standing | None = None
     updates: list[UpdateInfo] = field(default_factory=list)  # each agency's latest, oldest first
     updated_in_period: bool = False
+    # Set when a revision of the plan dropped the task: it still shows in the periods it was part
+    # of (those that began before it was dropped), marked as removed from the plan.
+    removed_on: dt.date | None = None
+    # Set when a revision of the plan dropped the task: it still shows in the periods it was part
+    # of (those that began before it was dropped), marked as removed from the plan.
+    removed_on: dt.date | None = None
 
     @property
     def reported(self) -> str:
@@ -435,7 +441,10 @@ async def _build_summary(
         SectionSummary(*row)
         for row in await conn.execute(
             select(Section.id, Section.numeral, Section.position, Section.heading, Section.agency_id)
-            .where(Section.plan_id == plan_id)
+            .where(
+                Section.plan_id == plan_id,
+                or_(Section.archived_at.is_(None), Section.archived_at >= period.starts_at),
+            )
             .order_by(Section.position)
         )
     ]
@@ -464,7 +473,7 @@ async def _build_summary(
     progress_sum = 0
     unassigned = 0
     tasks: list[TaskSummary] = []
-    for task in await _plan_tasks(conn, plan_id):
+    for task in await _plan_tasks(conn, plan_id, period, tz):
         section = section_by_id[task.section_id]
         said = updates.get(task.id, [])
         words = [word_of(update, tz, by_cycle=by_cycle) for update in said]
@@ -618,12 +627,12 @@ def _agency_ids(role: str):
     )
 
 
-async def _plan_tasks(conn: AsyncConnection, plan_id: int) -> list[TaskSummary]:
-    """Every task of the plan with its agency links, in plan order."""
+async def _plan_tasks(conn: AsyncConnection, plan_id: int, period: _Period, tz) -> list[TaskSummary]:
+    """Every task that was part of the plan in the period, with its agency links, in plan order."""
     statement = (
-        select(*_TASK_COLUMNS, _agency_ids(LEAD), _agency_ids(COORDINATING))
+        select(*_TASK_COLUMNS, _agency_ids(LEAD), _agency_ids(COORDINATING), Task.archived_at)
         .join(Section, Section.id == Task.section_id)
-        .where(Task.plan_id == plan_id)
+        .where(Task.plan_id == plan_id, _existed(period))
         .order_by(Section.position, Task.number, Task.id)
     )
     tasks = []
@@ -631,8 +640,15 @@ async def _plan_tasks(conn: AsyncConnection, plan_id: int) -> list[TaskSummary]:
         task = TaskSummary(*row[:11])
         task.lead_ids = [int(x) for x in row[11].split(",")] if row[11] else []
         task.coordinating_ids = [int(x) for x in row[12].split(",")] if row[12] else []
+        task.removed_on = row[13].astimezone(tz).date() if row[13] is not None else None
         tasks.append(task)
     return tasks
+
+
+def _existed(period: _Period):
+    """The task was part of the plan during the period: never archived, or archived after the
+    period began (a revision removes a task from then on, not from the reports before it)."""
+    return or_(Task.archived_at.is_(None), Task.archived_at >= period.starts_at)
 
 
 async def latest_updates_by_agency(

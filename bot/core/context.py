@@ -19,10 +19,11 @@ from bot.core.messages import Attachment, Button, Incoming, Reply
 from bot.core.plan_tasks import PlanTasks
 from bot.i18n import normalize_language
 from storage import people
-from storage.assignments import AssignedTask, current_plan
+from storage.assignments import AssignedTask, all_plans
 from storage.cycles import cycle_for
 from storage.models.people import ACTIVE, ADMIN, COORDINATOR, ConversationState, Identity, Member
 from storage.models.plan import Plan
+from storage.plans import lifecycle
 
 # The pseudo-role of anyone who is not an active member (unknown, pending, rejected, retired).
 UNREGISTERED = "unregistered"
@@ -71,6 +72,7 @@ class Context:
     new_buttons: list[dict] = field(default_factory=list)
     _plan: Plan | None = None
     _plan_loaded: bool = False
+    _plans: list[Plan] | None = None
 
     # ------------------------------------------------------------------ who
 
@@ -112,25 +114,73 @@ class Context:
     def text_limit(self) -> int:
         return TEXT_LIMITS.get(self.incoming.platform, DEFAULT_TEXT_LIMIT)
 
+    async def plans(self) -> list[Plan]:
+        """Every plan, most recent first (read once per message)."""
+        if self._plans is None:
+            self._plans = await all_plans(self.session)
+        return self._plans
+
+    def plan_status(self, plan: Plan) -> str:
+        """active, ended or closed, today (storage.plans.lifecycle decides)."""
+        return lifecycle.plan_status(
+            plan, self.today, grace_days=self.app.config.plan.grace_days, extra=self.extra_deadlines(plan)
+        )
+
+    async def active_plans(self) -> list[Plan]:
+        """The plans being followed today, most recent first."""
+        return [plan for plan in await self.plans() if self.plan_status(plan) == lifecycle.ACTIVE]
+
+    async def last_ended_plan(self) -> Plan | None:
+        """The plan that ended most recently (to point to when none is active)."""
+        grace = self.app.config.plan.grace_days
+        ended = [plan for plan in await self.plans() if self.plan_status(plan) != lifecycle.ACTIVE]
+        return max(ended, key=lambda p: lifecycle.ends_on(p, grace, self.extra_deadlines(p)), default=None)
+
+    def use_plan(self, plan: Plan | None) -> None:
+        """The plan this message is about (a coordinator named it, or picked it from buttons)."""
+        self._plan, self._plan_loaded = plan, True
+
     async def plan(self) -> Plan | None:
+        """The plan this message is about: the one chosen (`use_plan`), else the most recent active
+        plan, else the most recent plan of all (ended plans stay readable)."""
         if not self._plan_loaded:
-            self._plan = await current_plan(self.session)
+            plans = await self.plans()
+            active = await self.active_plans()
+            self._plan = active[0] if active else (plans[0] if plans else None)
             self._plan_loaded = True
         return self._plan
 
-    async def agency_tasks(self, agency_id: int) -> list[AssignedTask]:
-        """The tasks `agency_id` reports on in the current plan, numbered as members type them."""
-        plan = await self.plan()
+    async def plan_by_id(self, plan_id) -> Plan | None:
+        return next((plan for plan in await self.plans() if plan.id == plan_id), None)
+
+    async def agency_tasks(self, agency_id: int, plan: Plan | None = None) -> list[AssignedTask]:
+        """The tasks `agency_id` reports on in `plan` (default: this message's plan), numbered as
+        members type them."""
+        plan = plan or await self.plan()
         if plan is None:
             return []
         return list((await self.plan_tasks.get(self.session, plan)).by_agency.get(agency_id, ()))
 
+    async def agency_plans(self, agency_id: int) -> list[tuple[Plan, list[AssignedTask]]]:
+        """The active plans that give `agency_id` tasks, each with those tasks, most recent first."""
+        found = []
+        for plan in await self.active_plans():
+            tasks = await self.agency_tasks(agency_id, plan)
+            if tasks:
+                found.append((plan, tasks))
+        return found
+
     async def plan_task(self, task_id: int) -> AssignedTask | None:
-        """A task of the current plan by id."""
-        plan = await self.plan()
-        if plan is None:
-            return None
-        return (await self.plan_tasks.get(self.session, plan)).by_id.get(task_id)
+        """A task of an active plan (or of this message's plan) by id."""
+        plans = [*await self.active_plans()]
+        current = await self.plan()
+        if current is not None and current not in plans:
+            plans.append(current)
+        for plan in plans:
+            task = (await self.plan_tasks.get(self.session, plan)).by_id.get(task_id)
+            if task is not None:
+                return task
+        return None
 
     def extra_deadlines(self, plan: Plan) -> list[dt.date]:
         return [
@@ -139,8 +189,19 @@ class Context:
             for md in self.app.config.plan.extra_reporting_deadlines
         ]
 
+    def judging_day(self, plan: Plan) -> dt.date:
+        """The day `plan` is judged from: today while it is followed; the day it ended (or was
+        closed) after that, so an ended plan reads as it stood then."""
+        return lifecycle.judging_day(
+            plan,
+            self.today,
+            grace_days=self.app.config.plan.grace_days,
+            extra=self.extra_deadlines(plan),
+            tz=self.tz,
+        )
+
     def cycle(self, plan: Plan) -> dt.date:
-        return cycle_for(plan, self.today, extra=self.extra_deadlines(plan))
+        return cycle_for(plan, self.judging_day(plan), extra=self.extra_deadlines(plan))
 
     def when_committed(self, job: Callable[[], Awaitable[None]]) -> None:
         """Run `job` after the unit of work has committed, outside any transaction: for slow work

@@ -16,17 +16,16 @@ from storage.models.plan import Plan
 
 
 class PlanTasks:
-    """One version of one plan's assignments; a newer version or another plan replaces it."""
+    """The current version of each plan's assignments; a newer version of a plan replaces its own."""
 
     def __init__(self) -> None:
-        self._key: tuple | None = None
-        self._assignments: Assignments | None = None
+        self._versions: dict[int, tuple[object, Assignments]] = {}
 
     async def get(self, session: AsyncSession, plan: Plan) -> Assignments:
-        key = (plan.id, plan.imported_at)
-        if self._key != key or self._assignments is None:
+        kept = self._versions.get(plan.id)
+        if kept is None or kept[0] != plan.imported_at:
             # Concurrent messages (PostgreSQL) may both load the same version: harmless, both equal.
             assignments = await assigned_tasks(session, plan.id)
-            self._key, self._assignments = key, assignments
+            self._versions[plan.id] = (plan.imported_at, assignments)
             return assignments
-        return self._assignments
+        return kept[1]

@@ -20,13 +20,14 @@ from bot.core.handlers import (
     linking,
     onboarding,
     overview,
+    plans,
     settings,
     tasks,
     updates,
     web,
 )
 from bot.core.messages import Reply
-from bot.i18n import N_
+from bot.i18n import N_, _
 from storage.models.people import ADMIN, COORDINATOR, FOCAL
 from storage.text import fold
 
@@ -52,6 +53,9 @@ class Command:
     listed: frozenset[str] | None = None
     # Words such as "cơ quan" begin ordinary sentences: such a command runs only when typed with "/".
     needs_slash: bool = False
+    # Acts on one plan: named first in the arguments, the only active one, or picked from buttons
+    # (bot.core.handlers.plans.pick_plan) before the handler runs.
+    per_plan: bool = False
 
     def listed_for(self, role: str) -> bool:
         return role in (self.listed if self.listed is not None else self.roles)
@@ -66,11 +70,12 @@ COMMANDS: tuple[Command, ...] = (
     Command("capnhat", ("update", "cap nhat"), updates.start_update, MEMBERS, N_("report progress on a task"), N_(" [3 done <note>]")),
     Command("lich", ("deadlines", "han"), tasks.deadlines, MEMBERS, N_("reporting deadlines and tasks falling due")),
     Command("lichsu", ("history", "lich su"), history.task_history_command, MEMBERS, N_("every update of a task, newest first"), N_(" <task, e.g. I.4>")),
-    Command("tonghop", ("summary", "tong hop"), overview.summary, STAFF, N_("the reporting cycle at a glance")),
+    Command("tonghop", ("summary", "tong hop"), overview.summary, STAFF, N_("the reporting cycle at a glance"), N_(" [plan]"), per_plan=True),
     Command("donvi", ("agency", "don vi"), history.agency_command, STAFF, N_("one agency: its tasks, what it said, its focal points"), N_(" <agency>")),
-    Command("chuabaocao", ("missing", "chua bao cao"), overview.missing, STAFF, N_("agencies and tasks with no update this cycle")),
-    Command("nhacnho", ("remind", "nhac nho"), overview.remind, STAFF, N_("remind those who have not reported, now")),
-    Command("xuat", ("export", "xuat file", "xuat bao cao"), exports.export, STAFF, N_("the cycle's report as a Word (docx) or Excel (xlsx) file"), N_(" [docx|xlsx|csv] [previous|20/6]")),
+    Command("chuabaocao", ("missing", "chua bao cao"), overview.missing, STAFF, N_("agencies and tasks with no update this cycle"), N_(" [plan]"), per_plan=True),
+    Command("nhacnho", ("remind", "nhac nho"), overview.remind, STAFF, N_("remind those who have not reported, now"), N_(" [plan] [agency]"), per_plan=True),
+    Command("xuat", ("export", "xuat file", "xuat bao cao"), exports.export, STAFF, N_("the cycle's report as a Word (docx) or Excel (xlsx) file"), N_(" [plan] [docx|xlsx|csv] [previous|20/6]"), per_plan=True),
+    Command("kehoach", ("plans", "ke hoach"), plans.show_plans, MEMBERS, N_("the plans, their status and progress; coordinators close or reopen them")),
     Command("moi", ("invite", "loi moi"), onboarding.invite, STAFF, N_("create an invite link"), N_(" [agency]")),
     Command("choduyet", ("pending", "cho duyet"), onboarding.pending, STAFF, N_("registration requests waiting for approval")),
     Command("ngonngu", ("lang", "language", "ngon ngu"), settings.language, EVERYONE, N_("choose Vietnamese or English"), " [vi|en]"),
@@ -108,7 +113,25 @@ ACTIONS: dict[str, Action] = {
     # Only the web dashboard's forms run these two (chat issues invites through the /moi flow).
     "issue_invite": Action(onboarding.issue_invite_action, STAFF),
     "revoke_invite": Action(onboarding.revoke_invite_action, STAFF),
+    "update_in_plan": Action(updates.update_in_plan_action, MEMBERS),
+    "plan_close": Action(plans.close_action, STAFF),
+    "plan_reopen": Action(plans.reopen_action, STAFF),
 }
+
+
+async def run_for_plan(ctx: Context, payload: dict) -> list[Reply]:
+    """A plan picked from the buttons a per-plan command showed: run that command on it."""
+    command = next((c for c in COMMANDS if c.name == payload.get("command") and c.per_plan), None)
+    plan = await ctx.plan_by_id(payload.get("plan_id"))
+    if command is None or plan is None:
+        return [Reply(_("That button is no longer valid. Send /trogiup to see what you can do."))]
+    if ctx.role not in command.roles:
+        return [Reply(_("You may not do that any more. Send /trogiup to see what you can do."))]
+    ctx.use_plan(plan)
+    return await command.handler(ctx, str(payload.get("args") or ""))
+
+
+ACTIONS[plans.PICK_ACTION] = Action(run_for_plan, STAFF)
 
 FLOWS: dict[str, Flow] = {
     flow.name: flow for flow in (updates.UPDATE_FLOW, onboarding.REGISTER_FLOW, onboarding.INVITE_FLOW)

@@ -17,7 +17,7 @@ from bot import groups
 from bot.app import App
 from bot.core import router
 from bot.core.context import UNREGISTERED, Answer, Context
-from bot.core.handlers import access, guide, updates
+from bot.core.handlers import access, guide, plans, updates
 from bot.core.menus import menu_keys, remember_menu
 from bot.core.messages import Incoming, Reply
 from bot.core.parsing import bare_number
@@ -206,7 +206,14 @@ class Core:
         if ctx.flow and command.name != router.CANCEL:
             # Starting something new leaves whatever was unfinished.
             await ctx.end_flow()
-        return await command.handler(ctx, match.args)
+        args = match.args
+        if command.per_plan:
+            picked = await plans.pick_plan(ctx, command.name, args)
+            if isinstance(picked, list):
+                return picked
+            plan, args = picked
+            ctx.use_plan(plan)
+        return await command.handler(ctx, args)
 
     async def _on_button(self, ctx: Context, key: str) -> list[Reply]:
         callback = await people.callback_by_key(ctx.session, key)

@@ -49,7 +49,8 @@ from bot.render.report_rows import (
     period_text,
     reported_cell,
     section_title,
-    timing_cell,
+    task_number_text,
+    task_timing_text,
 )
 from bot.render.text import (
     percent_text,
@@ -761,13 +762,13 @@ def _appendix(
         _cell_paragraph(merged, title, first=True, bold=True, size=TABLE_PT, align=WD_ALIGN_PARAGRAPH.LEFT)
         for task in section.tasks:
             values = (
-                str(task.number),
+                task_number_text(task),
                 task.content,
                 task.timeframe_text,
                 lead_text(summary, task),
                 task.coordinating_text or "",
                 _reported_cell_text(task),
-                timing_cell(task.timing),
+                task_timing_text(task),
                 _result_text(summary, task, tz),
             )
             row = table.add_row()

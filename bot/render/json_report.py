@@ -60,6 +60,7 @@ def _task(task: TaskSummary) -> dict:
         "timing_label": timing_label(task.timing),
         "done_on": _iso(task.standing.done_on),
         "done_by_agency_ids": sorted(task.standing.done_by),
+        "removed_on": _iso(task.removed_on),
         "updated_in_period": task.updated_in_period,
         "evidence": task.evidence,
         "latest_update": None if latest is None else _update(latest),

@@ -47,6 +47,24 @@ def timing_cell(timing: str) -> str:
     return capitalized(timing_label(timing))
 
 
+def task_timing_text(task: TaskSummary) -> str:
+    """The task's timing, and for a task a revision dropped, that it was removed from the plan."""
+    removed = removed_text(task)
+    return timing_cell(task.timing) + (f" · {removed}" if removed else "")
+
+
+def removed_text(task: TaskSummary) -> str:
+    """ "đã bỏ khỏi kế hoạch (12/5/2026)" for a task a revision dropped, else ""."""
+    if task.removed_on is None:
+        return ""
+    return _("removed from the plan ({day})").format(day=format_short_day(task.removed_on))
+
+
+def task_number_text(task: TaskSummary) -> str:
+    # An archived task's number is parked out of the way; its code keeps the number it had.
+    return str(task.number) if task.number > 0 else task.code.rpartition(".")[2]
+
+
 def local_time(moment: dt.datetime | None, tz: dt.tzinfo) -> str:
     """'02/06/2020 10:00' in local time: what a spreadsheet reader expects in a cell."""
     if moment is None:
@@ -138,7 +156,7 @@ def task_rows(summary: Summary, *, tz: dt.tzinfo) -> list[TaskRow]:
                 coordinating=task.coordinating_text or agency_names(summary, task.coordinating_ids),
                 reported=reported_cell(task.reported),
                 percent=task.percent if task.percent is not None else "",
-                timing=timing_cell(task.timing),
+                timing=task_timing_text(task),
                 note="\n".join(
                     part for part in (latest.note if latest else "", co_lead_text(summary, task)) if part
                 ),

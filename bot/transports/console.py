@@ -416,7 +416,9 @@ async def ensure_plan(app: App, out: TextIO) -> None:
         out.write(_("No plan file was found to import; load one with `nhacviec plan import FILE`.") + "\n")
         return
     async with app.db.transaction() as session:
-        report = await import_if_empty(session, path)
+        report = await import_if_empty(
+            session, path, default_issuer=app.config.plan.issuer, now=app.clock.now()
+        )
     if report is not None:
         out.write(
             _("Imported the plan {number} from {file}.").format(number=report.number, file=path.name) + "\n"

@@ -42,9 +42,17 @@ def last_deadline(plan: PlanLife, extra: Iterable[dt.date] = ()) -> dt.date:
     return max(days, default=dt.date(plan.end_year or plan.year, 12, 31))
 
 
+def _after(day: dt.date, days: int) -> dt.date:
+    # A hand-made file may name a date at the end of the calendar (31/12/9999): it never ends.
+    try:
+        return day + dt.timedelta(days=days)
+    except OverflowError:
+        return dt.date.max
+
+
 def ends_on(plan: PlanLife, grace_days: int, extra: Iterable[dt.date] = ()) -> dt.date:
     """The last day the plan is active when it ends on its own."""
-    return last_deadline(plan, extra) + dt.timedelta(days=grace_days)
+    return _after(last_deadline(plan, extra), grace_days)
 
 
 def plan_status(
@@ -83,7 +91,7 @@ def judging_day(
     status = plan_status(plan, today, grace_days=grace_days, extra=extra)
     if status == ACTIVE:
         return today
-    after_last = last_deadline(plan, extra) + dt.timedelta(days=1)
+    after_last = _after(last_deadline(plan, extra), 1)
     if status == CLOSED and plan.lifecycle_changed_at is not None:
         closed_on = (
             plan.lifecycle_changed_at.astimezone(tz).date() if tz else plan.lifecycle_changed_at.date()

@@ -110,3 +110,34 @@ async def test_status_counts_reminders_per_deadline(db, world, clock, transport)
         line.counts["sent"],
         line.counts["unreachable"],
     ) == expected
+
+
+async def test_a_persons_reminders_due_later_the_same_day_come_along_in_the_one_message(db, world, clock):
+    await planner_for(db).tick(clock.now())
+    member_id = world.focal["tttt"].id
+    async with db.transaction() as session:
+        rows = (
+            await session.scalars(
+                select(Reminder).where(Reminder.member_id == member_id).order_by(Reminder.available_at)
+            )
+        ).all()
+        first, other = rows[0], rows[-1]
+        # Another plan's reminder, sent at 14:00 the same day by its kind's own send time.
+        other.available_at = other.due_at = first.available_at + dt.timedelta(hours=6)
+        first_at, other_id = first.available_at, other.id
+    local = first_at.astimezone(hanoi(2020, 1, 1).tzinfo)
+    day_ends_at = hanoi(local.year, local.month, local.day, 0) + dt.timedelta(days=1)
+    async with db.transaction() as session:
+        alone = await outbox.claim(session, worker="a", now=first_at, lease=LEASE, limit=1)
+    assert other_id not in {r.id for r in alone}
+    async with db.transaction() as session:
+        await session.execute(
+            Reminder.__table__.update().values(
+                status="pending", claimed_by=None, lease_until=None, attempts=0
+            )
+        )
+    async with db.transaction() as session:
+        merged = await outbox.claim(
+            session, worker="b", now=first_at, lease=LEASE, limit=1, day_ends_at=day_ends_at
+        )
+    assert other_id in {r.id for r in merged}

@@ -73,3 +73,19 @@ def test_any_other_timeframe_is_kept_as_written_without_dates(text):
 def test_spaces_in_a_timeframe_are_tidied_but_the_words_are_kept():
     expected = "Quý IV/2020"
     assert parse_timeframe("  Quý   IV/2020 ", 2020).text == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Năm 2022", (dt.date(2022, 1, 1), dt.date(2022, 12, 31))),
+        ("2021-2025", (dt.date(2021, 1, 1), dt.date(2025, 12, 31))),
+        ("Giai đoạn 2021 - 2025", (dt.date(2021, 1, 1), dt.date(2025, 12, 31))),
+        ("Từ năm 2021 đến năm 2025", (dt.date(2021, 1, 1), dt.date(2025, 12, 31))),
+        ("Hằng năm", (dt.date(2021, 1, 1), dt.date(2025, 12, 31))),
+        ("Cả năm", (dt.date(2021, 1, 1), dt.date(2021, 12, 31))),
+    ],
+)
+def test_timeframes_of_a_multi_year_plan(text, expected):
+    timeframe = parse_timeframe(text, 2021, 2025)
+    assert (timeframe.start, timeframe.end) == expected

@@ -110,7 +110,7 @@ def cycle_asked(ctx: Context, plan: Plan, period: str | dt.date) -> dt.date:
         return earlier
     deadlines = reporting_deadlines(plan, extra)
     # A day after the last deadline still belongs to the last cycle (a late report), up to the year end.
-    last_day = max(deadlines[-1], dt.date(plan.year, 12, 31))
+    last_day = max(deadlines[-1], dt.date(plan.end_year or plan.year, 12, 31))
     if not plan_start(plan) <= period <= last_day:
         raise PeriodError(
             _("Plan {number} has no reporting cycle holding {day}; its deadlines are {days}.").format(
@@ -183,7 +183,7 @@ async def _files(ctx: Context, plan: Plan, cycle: dt.date, formats: list[str]) -
         ctx.session,
         plan.id,
         cycle=cycle,
-        today=ctx.today,
+        today=ctx.judging_day(plan),
         tz=ctx.tz,
         extra_deadlines=ctx.extra_deadlines(plan),
         co_lead_rule=ctx.app.config.report.co_lead_done,

@@ -9,12 +9,14 @@ from bot.core.context import Context
 from bot.core.handlers.access import no_plan
 from bot.core.handlers.agency_choice import search_agencies
 from bot.core.handlers.exports import export_buttons
+from bot.core.handlers.plans import plan_label, status_label
 from bot.core.handlers.tasks import page_reply
 from bot.core.messages import Reply
 from bot.i18n import _, format_day, format_number, ngettext, use_language
 from bot.render.exports import chart_image
-from bot.render.text import missing_pages, shorten, summary_pages
+from bot.render.text import Page, missing_pages, shorten, summary_pages
 from storage import people
+from storage.plans import lifecycle
 from storage.summary import Summary, build_summary
 
 SUMMARY = "summary"
@@ -31,7 +33,8 @@ async def _summary(ctx: Context) -> Summary | None:
         ctx.session,
         plan.id,
         cycle=ctx.cycle(plan),
-        today=ctx.today,
+        # An ended plan reads as it stood when it ended (storage.plans.lifecycle.judging_day).
+        today=ctx.judging_day(plan),
         tz=ctx.tz,
         extra_deadlines=ctx.extra_deadlines(plan),
         co_lead_rule=ctx.app.config.report.co_lead_done,
@@ -45,14 +48,20 @@ async def _view(ctx: Context, view: str, page: int, summary: Summary | None = No
     if view == MISSING:
         focal = await people.active_focal_points_by_agency(ctx.session)
         names = {agency_id: [m.name for m in members] for agency_id, members in focal.items()}
-        pages = missing_pages(summary, limit=ctx.text_limit, tz=ctx.tz, focal_names=names)
-        return [await page_reply(ctx, pages, page, "page", view=view)]
+        heading = ""
+        if len(await ctx.active_plans()) > 1:
+            heading = f"📋 {plan_label(await ctx.plan())}\n"
+        pages = missing_pages(summary, limit=ctx.text_limit - len(heading), tz=ctx.tz, focal_names=names)
+        pages = [Page(heading + p.text, p.number, p.count) for p in pages]
+        return [await page_reply(ctx, pages, page, "page", view=view, plan_id=summary.plan.id)]
     pages = summary_pages(summary, limit=ctx.text_limit, tz=ctx.tz)
-    reply = await page_reply(ctx, pages, page, "page", view=view)
+    reply = await page_reply(ctx, pages, page, "page", view=view, plan_id=summary.plan.id)
     # Every page carries the way on: whichever page the reader stops at, the file is one tap away.
     reply.buttons.append(await export_buttons(ctx, summary.plan.id, summary.cycle))
     if summary.expected_agencies:
-        reply.buttons.append([await ctx.button(_("🏢 Open an agency"), "summary_agencies")])
+        reply.buttons.append(
+            [await ctx.button(_("🏢 Open an agency"), "summary_agencies", plan_id=summary.plan.id)]
+        )
     return [reply]
 
 
@@ -74,6 +83,7 @@ async def summary(ctx: Context, args: str) -> list[Reply]:
 async def agency_choice(ctx: Context, payload: dict) -> list[Reply]:
     """The agencies of the summary as buttons, in its order (those that have not reported first),
     each opening that agency's tasks."""
+    await _plan_of(ctx, payload)
     summary = await _summary(ctx)
     if summary is None:
         return no_plan()
@@ -87,6 +97,7 @@ async def agency_choice(ctx: Context, payload: dict) -> list[Reply]:
                 f"{'✓' if agency.reported else '✗'} {agency.label} — {agency.done}/{agency.total}",
                 "agency_tasks",
                 agency_id=agency.id,
+                plan_id=summary.plan.id,
             )
         ]
         for agency in shown
@@ -103,15 +114,31 @@ async def missing(ctx: Context, args: str) -> list[Reply]:
     return await _view(ctx, MISSING, 1)
 
 
+async def _plan_of(ctx: Context, payload: dict) -> None:
+    """A button made for one plan's view stays on that plan."""
+    if "plan_id" in payload:
+        ctx.use_plan(await ctx.plan_by_id(payload["plan_id"]))
+
+
 async def page(ctx: Context, payload: dict) -> list[Reply]:
     view = payload.get("view")
     if view not in (SUMMARY, MISSING):
         return [Reply(_("That button is no longer valid. Send /trogiup to see what you can do."))]
+    await _plan_of(ctx, payload)
     return await _view(ctx, view, int(payload.get("page", 1)))
 
 
 async def remind(ctx: Context, args: str) -> list[Reply]:
     """Write now to the focal points of every agency (or the one named) that has not reported."""
+    plan = await ctx.plan()
+    if plan is not None and ctx.plan_status(plan) != lifecycle.ACTIVE:
+        return [
+            Reply(
+                _("Plan {plan} is {status}: it sends no reminders. /kehoach can reopen it.").format(
+                    plan=plan_label(plan), status=status_label(ctx.plan_status(plan))
+                )
+            )
+        ]
     summary = await _summary(ctx)
     if summary is None:
         return no_plan()

@@ -1,12 +1,20 @@
 """/capnhat: report progress, guided (task → status → note → evidence) or in one line
-(`/capnhat 3 hoàn thành Đã phát sóng 12 chương trình`), and edits of the message that reported it."""
+(`/capnhat 3 hoàn thành Đã phát sóng 12 chương trình`), and edits of the message that reported it.
+
+When the agency has tasks in several plans being followed, the guided update asks for the plan
+first, and a one-line update may name it: "87/IV.3 xong", "87-2026 IV.3 xong"; a reference that fits
+tasks of several plans is asked about with a button per plan."""
 
 from __future__ import annotations
+
+import re
 
 from bot.core import progress
 from bot.core.context import Answer, Context
 from bot.core.flows import Flow, Step
+from bot.core.handlers import plans as plans_handlers
 from bot.core.handlers.access import needs_agency, no_plan
+from bot.core.handlers.plans import plan_label
 from bot.core.messages import Reply
 from bot.core.parsing import UpdateLine, find_url, parse_task_ref, parse_update_line
 from bot.i18n import _, format_day
@@ -14,7 +22,8 @@ from bot.render.text import reported_label, shorten
 from storage import people
 from storage.assignments import AssignedTask
 from storage.models.people import UPDATE_STATUSES
-from storage.models.plan import Task
+from storage.models.plan import Plan, Task
+from storage.plans.repository import match_plans
 
 FLOW = "capnhat"
 SKIP = "skip"
@@ -36,14 +45,61 @@ def _problem_text(error: progress.InvalidUpdate, outcome: str) -> str:
     return f"{problem} {outcome}"
 
 
-async def _agency_tasks(ctx: Context) -> tuple[list[AssignedTask] | None, list[Reply] | None]:
-    """The tasks the member reports on, or the replies explaining why there are none."""
+async def _agency_groups(ctx: Context) -> tuple[list[tuple[Plan, list[AssignedTask]]], list[Reply] | None]:
+    """The plans being followed that give the member's agency tasks, each with those tasks; or the
+    replies explaining why there are none."""
     plan = await ctx.plan()
     if plan is None:
-        return None, no_plan()
+        return [], no_plan()
     if ctx.member.agency_id is None:
-        return None, needs_agency(ctx)
-    return await ctx.agency_tasks(ctx.member.agency_id), None
+        return [], needs_agency(ctx)
+    groups = await ctx.agency_plans(ctx.member.agency_id)
+    if not groups and not await ctx.active_plans():
+        # No plan is followed any more: a late report still goes to the plan that ended last (the
+        # one /nhiemvu shows), counted towards its last cycle.
+        tasks = await ctx.agency_tasks(ctx.member.agency_id, plan)
+        groups = [(plan, tasks)] if tasks else []
+    return groups, None
+
+
+async def _agency_tasks(ctx: Context) -> tuple[list[AssignedTask] | None, list[Reply] | None]:
+    """The tasks the member reports on in the plan of the update under way (or the only plan), or
+    the replies explaining why there are none."""
+    groups, refusal = await _agency_groups(ctx)
+    if refusal:
+        return None, refusal
+    wanted = ctx.flow_data.get("plan_id") if ctx.flow == FLOW else None
+    for plan, tasks in groups:
+        if plan.id == wanted:
+            return tasks, None
+    if len(groups) == 1:
+        return groups[0][1], None
+    return [task for _plan, tasks in groups for task in tasks], None
+
+
+# "87/IV.3", "87/3": a plan's number and a task in one word; "87-2026", "87/2026", "87/KH-UBND": a plan
+# before the task ("87-2026 IV.3 xong").
+_QUALIFIED = re.compile(r"^(?P<plan>\d+)/(?P<ref>(?:[IVXLCivxlc]+\.)?\d+)$")
+_PLAN_WORD = re.compile(r"^\d+(?:[-/](?:\d{4}|[A-Za-zĐđ][\w-]*))(?:[-/]\d{4})?$")
+
+
+def _split_plan(text: str) -> tuple[str | None, str]:
+    """The plan a one-line update names, and the update without it."""
+    words = text.split(None, 1)
+    if not words:
+        return None, text
+    rest = words[1] if len(words) > 1 else ""
+    if m := _QUALIFIED.match(words[0]):
+        return m["plan"], f"{m['ref']} {rest}".strip()
+    if _PLAN_WORD.match(words[0]) and rest:
+        return words[0], rest
+    return None, text
+
+
+def _plans_matching(groups, reference: str):
+    listings = [plans_handlers._listing(plan, "active") for plan, _tasks in groups]
+    ids = {p.id for p in match_plans(listings, reference)}
+    return [(plan, tasks) for plan, tasks in groups if plan.id in ids]
 
 
 def _task_label(task: AssignedTask) -> str:
@@ -96,39 +152,87 @@ async def _ask_evidence(ctx: Context, intro: str | None = None, **carry) -> list
     return [Reply(text, buttons=[[await ctx.choice(_("No evidence"), SKIP)]])]
 
 
+async def _ask_plan(ctx: Context, groups, intro: str | None = None, **carry) -> list[Reply]:
+    await ctx.goto(FLOW, "plan", **carry)
+    text = _("Your agency has tasks in several plans. Which plan is the update for?")
+    if intro:
+        text = f"{intro}\n{text}"
+    buttons = [
+        [await ctx.choice(f"{plan_label(plan)} · {shorten(plan.title, 40)}", plan.id)]
+        for plan, _tasks in groups
+    ]
+    return [Reply(text, buttons=buttons)]
+
+
 async def start_update(ctx: Context, args: str) -> list[Reply]:
-    tasks, refusal = await _agency_tasks(ctx)
+    groups, refusal = await _agency_groups(ctx)
     if refusal:
         return refusal
-    if not tasks:
+    if not groups:
         return [Reply(_("The plan assigns no task to your agency, so there is nothing to update."))]
     if not args:
-        return await _ask_task(ctx, tasks)
-    return await _one_line(ctx, tasks, parse_update_line(args))
+        if len(groups) > 1:
+            return await _ask_plan(ctx, groups)
+        return await _ask_task(ctx, groups[0][1])
+    return await _one_line(ctx, groups, args)
 
 
 async def try_bare_update(ctx: Context, text: str) -> list[Reply] | None:
     """ "3 xong" typed without the command is an update too, when it clearly reads as one."""
-    line = parse_update_line(text)
+    _plan, rest = _split_plan(text)
+    line = parse_update_line(rest)
     if line.ref is None or line.status is None or line.status_unclear or ctx.member.agency_id is None:
         return None
-    tasks, refusal = await _agency_tasks(ctx)
-    if refusal or not tasks:
+    groups, refusal = await _agency_groups(ctx)
+    if refusal or not groups:
         return None
-    return await _one_line(ctx, tasks, line)
+    return await _one_line(ctx, groups, text)
 
 
-async def _one_line(ctx: Context, tasks: list[AssignedTask], line: UpdateLine) -> list[Reply]:
+async def _one_line(ctx: Context, groups, text: str) -> list[Reply]:
+    reference, rest = _split_plan(text)
+    line = parse_update_line(rest)
     carry = {"status": line.status, "percent": line.percent, "note": line.note or None}
+    if reference is not None:
+        named = _plans_matching(groups, reference)
+        if not named:
+            intro = _("Your agency has no tasks in a plan “{plan}” being followed.").format(plan=reference)
+            return await (
+                _ask_plan(ctx, groups, intro, **carry)
+                if len(groups) > 1
+                else _ask_task(ctx, groups[0][1], intro, **carry)
+            )
+        groups = named
     if line.ref is None:
         intro = _(
             "Start with the task's number, for example: /capnhat 3 hoàn thành Đã phát sóng 12 chương trình"
         )
-        return await _ask_task(ctx, tasks, intro, **carry)
-    task = progress.find_task(tasks, line.ref)
+        if len(groups) > 1:
+            return await _ask_plan(ctx, groups, intro, **carry)
+        return await _ask_task(ctx, groups[0][1], intro, plan_id=groups[0][0].id, **carry)
+    found = [(plan, task) for plan, tasks in groups if (task := progress.find_task(tasks, line.ref))]
+    if len(found) > 1:
+        text = _("Task {ref} is in several of your plans. Which plan is the update for?").format(ref=line.ref)
+        buttons = [
+            [
+                await ctx.button(
+                    f"{plan_label(plan)}: {task.code} · {shorten(task.content, 40)}",
+                    "update_in_plan",
+                    task_id=task.id,
+                    status=line.status,
+                    percent=line.percent,
+                    note=line.note,
+                )
+            ]
+            for plan, task in found
+        ]
+        return [Reply(text, buttons=buttons)]
+    task = found[0][1] if found else None
     if task is None:
         intro = _("Your agency has no task {ref}.").format(ref=line.ref)
-        return await _ask_task(ctx, tasks, intro, **carry)
+        if len(groups) > 1:
+            return await _ask_plan(ctx, groups, intro, **carry)
+        return await _ask_task(ctx, groups[0][1], intro, plan_id=groups[0][0].id, **carry)
     if line.status is None:
         intro = (
             _("I could not read a status in “{text}”.").format(text=shorten(line.note, 60))
@@ -153,6 +257,44 @@ def _evidence_of(ctx: Context, text: str) -> str | None:
     if attachment is not None:
         return f"{ctx.incoming.platform}:{attachment.file_id}"
     return find_url(text or "")
+
+
+async def update_in_plan_action(ctx: Context, payload: dict) -> list[Reply]:
+    """The plan picked for a one-line update whose task reference fitted several plans."""
+    groups, refusal = await _agency_groups(ctx)
+    if refusal:
+        return refusal
+    task = next((t for _plan, tasks in groups for t in tasks if t.id == payload.get("task_id")), None)
+    if task is None:
+        return [Reply(_("That task is not one of your agency's tasks."))]
+    if payload.get("status") is None:
+        return await _ask_status(ctx, task)
+    note = payload.get("note") or ""
+    return await _save(
+        ctx,
+        task,
+        status=payload["status"],
+        percent=payload.get("percent"),
+        note=note,
+        evidence=find_url(note),
+        message_id=None,
+    )
+
+
+async def _on_plan(ctx: Context, answer: Answer) -> list[Reply]:
+    groups, refusal = await _agency_groups(ctx)
+    if refusal:
+        await ctx.end_flow()
+        return refusal
+    if answer.by_button:
+        chosen = [(plan, tasks) for plan, tasks in groups if plan.id == answer.value]
+    else:
+        chosen = _plans_matching(groups, answer.text.strip())
+    if len(chosen) != 1:
+        intro = _("There is no plan “{text}” among yours.").format(text=shorten(answer.text, 30))
+        return await _ask_plan(ctx, groups, intro)
+    plan, tasks = chosen[0]
+    return await _ask_task(ctx, tasks, plan_id=plan.id)
 
 
 async def update_task_action(ctx: Context, payload: dict) -> list[Reply]:
@@ -283,6 +425,7 @@ UPDATE_FLOW = Flow(
     name=FLOW,
     command="/capnhat",
     steps={
+        "plan": Step(_on_plan),
         "task": Step(_on_task),
         "status": Step(_on_status),
         "note": Step(_on_note, free_text=True),
@@ -304,7 +447,7 @@ async def _save(
     evidence: str | None,
     message_id: str | None,
 ) -> list[Reply]:
-    plan = await ctx.plan()
+    plan = await ctx.plan_by_id(task.plan_id) or await ctx.plan()
     cycle = ctx.cycle(plan)
     try:
         await progress.record(

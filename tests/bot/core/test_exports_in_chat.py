@@ -249,7 +249,8 @@ async def test_every_page_of_a_long_summary_keeps_the_export_buttons_and_the_cha
     async with db.transaction() as session:
         await make_plan(session, sections, number="99/KH-UBND")
 
-    first = await coordinator.send("/tonghop")
+    # Two plans are followed now: the command names the one it is about.
+    first = await coordinator.send("/tonghop 99")
     second = await coordinator.tap("Next")
     choices = await coordinator.tap("Open an agency")
 

@@ -46,10 +46,11 @@ async def test_overdue_tasks_are_listed_after_blockers(db, core, focal, coordina
     ]
     async with db.transaction() as session:
         await make_plan(session, sections, number="12/KH-UBND")
-    await focal.say("/capnhat 2 blocked no budget yet")
+    # Two plans give Sở Du lịch tasks now: the update and the summary name the plan.
+    await focal.say("/capnhat 12/2 blocked no budget yet")
     clock.set(dt.datetime(2020, 6, 10, 2, 0, tzinfo=dt.UTC))
 
-    text = await coordinator.say("/tonghop")
+    text = await coordinator.say("/tonghop 12")
 
     assert text.index("⚠ Blocked (1):") < text.index("⏰ Overdue (1):") < text.index("By agency:")
     assert "• [I.1] Sở Du lịch: Hội chợ du lịch quốc tế\n   not reported · overdue · due 31 May 2020" in text
@@ -113,7 +114,7 @@ async def test_a_long_summary_is_paged_within_the_platforms_limit(db, core, coor
         )
     on_zalo = ChatUser(core, "ha-zalo", platform="zalo")
 
-    first = (await on_zalo.send("/tonghop"))[0]
+    first = (await on_zalo.send("/tonghop 99"))[0]
     pages = [first]
     while any("Next" in b.label for row in pages[-1].buttons for b in row):
         pages.append((await on_zalo.tap("Next"))[0])

@@ -29,6 +29,7 @@ COMMAND_MATRIX = {
     "capnhat": MEMBERS,
     "lich": MEMBERS,
     "lichsu": MEMBERS,  # a focal point for their own agency's tasks (tests/bot/core/test_history.py)
+    "kehoach": MEMBERS,
     "tonghop": STAFF,
     "donvi": STAFF,
     "chuabaocao": STAFF,
@@ -56,7 +57,11 @@ ACTION_MATRIX = {
     "export": STAFF,
     "tasks_page": MEMBERS,
     "update_task": MEMBERS,
+    "update_in_plan": MEMBERS,
     "set_channel": MEMBERS,
+    "plan_close": STAFF,
+    "plan_reopen": STAFF,
+    "plan_pick": STAFF,
 }
 
 NOT_REGISTERED = "You are not registered yet."

@@ -97,7 +97,8 @@ def test_report_covers_a_date_range_and_can_write_json_to_standard_output(capsys
         (["--format", "md", "--from", "2021-03-01"], "nhacviec: khoảng thời gian cần cả --from và --to"),
         (
             ["--format", "md", "--plan", "99"],
-            "nhacviec: Không có kế hoạch nào khớp với “99”. Các kế hoạch hiện có:",
+            # The message names what was asked, then lists the plans there are.
+            "  #1 45/KH-UBND (2021) · đã kết thúc · Triển khai chuyển đổi số và truyền thông chính sách năm 2021",
         ),
         (
             ["--format", "md", "--cycle", "2021-06-15", "--from", "2021-03-01", "--to", "2021-03-02"],

@@ -1,0 +1,198 @@
+"""Several plans at once: which plan a coordinator's command is about, and /kehoach (/plans), the
+plans with their status and progress, where a coordinator closes or reopens one.
+
+A coordinator's command (/tonghop, /chuabaocao, /xuat, /nhacnho) acts on one plan: the one named
+first in its arguments ("/tonghop 87", "/xuat 87-2026 docx"), else the only active plan, else (none
+active) the plan that ended last; with several active plans it asks with a button per plan.
+"""
+
+from __future__ import annotations
+
+from bot.core.context import Context
+from bot.core.handlers.access import no_plan
+from bot.core.messages import Reply
+from bot.i18n import _, format_day, format_number
+from bot.render.text import shorten
+from storage.models.plan import Plan
+from storage.plans import lifecycle
+from storage.plans.repository import PlanListing, match_plans
+from storage.summary import ATTENTION, build_summary
+
+PICK_ACTION = "plan_pick"
+
+
+def plan_label(plan: Plan | PlanListing) -> str:
+    """ "87/KH-UBND (2026)", or "… (2021–2025)" for a multi-year plan: how people tell plans apart."""
+    first, last = plan.start_year or plan.year, plan.end_year or plan.year
+    years = str(first) if last <= first else f"{first}–{last}"
+    return f"{plan.number} ({years})"
+
+
+def status_label(status: str) -> str:
+    return {lifecycle.ACTIVE: _("active"), lifecycle.ENDED: _("ended"), lifecycle.CLOSED: _("closed")}[status]
+
+
+def _listing(plan: Plan, status: str) -> PlanListing:
+    return PlanListing(
+        plan.id,
+        plan.number,
+        plan.issued,
+        plan.title,
+        plan.year,
+        0,
+        0,
+        plan.imported_at,
+        issuer=plan.issuer,
+        start_year=plan.start_year,
+        end_year=plan.end_year,
+        status=status,
+    )
+
+
+async def plans_named(ctx: Context, reference: str) -> list[Plan]:
+    """The plans `reference` names ("87", "87/KH-UBND", "87-2026", "87/2026"); when it names several
+    and exactly one of them is followed, that one."""
+    plans = await ctx.plans()
+    listings = [_listing(plan, ctx.plan_status(plan)) for plan in plans]
+    found = match_plans(listings, reference)
+    active = [p for p in found if p.status == lifecycle.ACTIVE]
+    if len(found) > 1 and len(active) == 1:
+        found = active
+    ids = {p.id for p in found}
+    return [plan for plan in plans if plan.id in ids]
+
+
+def _looks_like_plan(word: str) -> bool:
+    # A plan is named by its number, which starts with digits; "20/6" (a day) and words are not plans,
+    # and neither is a bare small number that is far more likely a task.
+    head = word.split("/")[0].split("-")[0]
+    return head.isdigit() and not any(part.isdigit() and len(part) <= 2 for part in word.split("/")[1:2])
+
+
+async def split_plan(ctx: Context, args: str) -> tuple[list[Plan] | None, str]:
+    """A plan named at the start of `args` and the rest: (plans named, rest); (None, args) when the
+    arguments do not start with a plan reference."""
+    words = args.split()
+    if not words or not _looks_like_plan(words[0]):
+        return None, args
+    # "87 2026 docx" names the year as a second word.
+    if len(words) > 1 and words[1].isdigit() and len(words[1]) == 4:
+        found = await plans_named(ctx, f"{words[0]} {words[1]}")
+        if found:
+            return found, " ".join(words[2:])
+    found = await plans_named(ctx, words[0])
+    if not found:
+        return None, args
+    return found, " ".join(words[1:])
+
+
+async def pick_plan(ctx: Context, command: str, args: str) -> tuple[Plan, str] | list[Reply]:
+    """The plan a coordinator's command is about and the rest of its arguments, or the replies
+    asking which (buttons) or saying there is none."""
+    named, rest = await split_plan(ctx, args)
+    if named is not None and len(named) == 1:
+        return named[0], rest
+    candidates = named or await ctx.active_plans()
+    if not candidates:
+        plan = await ctx.last_ended_plan()
+        if plan is None:
+            return no_plan()
+        return plan, rest
+    if len(candidates) == 1:
+        return candidates[0], rest
+    buttons = [
+        [
+            await ctx.button(
+                f"{plan_label(plan)} · {shorten(plan.title, 40)}",
+                PICK_ACTION,
+                command=command,
+                args=rest,
+                plan_id=plan.id,
+            )
+        ]
+        for plan in candidates
+    ]
+    return [
+        Reply(
+            _("Which plan? Choose it, or send /{command} followed by its number.").format(command=command),
+            buttons=buttons,
+        )
+    ]
+
+
+async def show_plans(ctx: Context, args: str) -> list[Reply]:
+    """/kehoach: every plan with its status and progress; coordinators get close/reopen buttons."""
+    plans = await ctx.plans()
+    if not plans:
+        return no_plan()
+    lines = [_("Plans:")]
+    buttons = []
+    for plan in plans:
+        status = ctx.plan_status(plan)
+        summary = await build_summary(
+            ctx.session,
+            plan.id,
+            start=_first_day(plan),
+            end=max(_first_day(plan), ctx.judging_day(plan)),
+            today=ctx.judging_day(plan),
+            tz=ctx.tz,
+            detail=ATTENTION,
+        )
+        lines.append("")
+        lines.append(f"• {plan_label(plan)} — {status_label(status)}")
+        lines.append("  " + shorten(plan.title, 100))
+        lines.append(
+            "  "
+            + _("{done}/{total} tasks done, {overdue} overdue").format(
+                done=format_number(summary.done),
+                total=format_number(summary.total),
+                overdue=format_number(summary.counts["overdue"]),
+            )
+        )
+        grace = ctx.app.config.plan.grace_days
+        if status == lifecycle.ACTIVE and plan.lifecycle == "auto":
+            ends = lifecycle.ends_on(plan, grace, ctx.extra_deadlines(plan))
+            lines.append("  " + _("Followed until {day}.").format(day=format_day(ends)))
+        if ctx.is_staff:
+            if status == lifecycle.ACTIVE:
+                label, action = _("Close {plan}").format(plan=plan_label(plan)), "plan_close"
+            else:
+                label, action = _("Reopen {plan}").format(plan=plan_label(plan)), "plan_reopen"
+            buttons.append([await ctx.button(label, action, plan_id=plan.id)])
+    return [Reply("\n".join(lines), buttons=buttons)]
+
+
+def _first_day(plan: Plan):
+    import datetime as dt
+
+    first = dt.date(plan.start_year or plan.year, 1, 1)
+    return min(first, plan.issued) if plan.issued else first
+
+
+async def _change(ctx: Context, payload: dict, change) -> list[Reply]:
+    plan = await ctx.plan_by_id(payload.get("plan_id"))
+    if plan is None:
+        return [Reply(_("That plan no longer exists."))]
+    result = change(
+        plan, today=ctx.today, now=ctx.now, by=ctx.member.name, grace_days=ctx.app.config.plan.grace_days
+    )
+    label = plan_label(plan)
+    if result.before == result.after:
+        text = _("Plan {plan} is already {status}; nothing changed.").format(
+            plan=label, status=status_label(result.after)
+        )
+    elif result.after == lifecycle.CLOSED:
+        text = _("Closed plan {plan}: it sends no more reminders and stays readable and exportable.").format(
+            plan=label
+        )
+    else:
+        text = _("Reopened plan {plan}: reminders and task lists include it again.").format(plan=label)
+    return [Reply(text)]
+
+
+async def close_action(ctx: Context, payload: dict) -> list[Reply]:
+    return await _change(ctx, payload, lifecycle.close)
+
+
+async def reopen_action(ctx: Context, payload: dict) -> list[Reply]:
+    return await _change(ctx, payload, lifecycle.reopen)
