@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-import re
 
 from bot.app import App
 from bot.core import router
@@ -22,6 +21,7 @@ from bot.core.messages import Incoming, Reply
 from bot.core.parsing import bare_number
 from bot.core.plan_tasks import PlanTasks
 from bot.i18n import _, normalize_language, use_language
+from bot.render.inert import readable
 from storage import people
 from storage.models.people import ACTIVE
 
@@ -33,13 +33,11 @@ PROCESSED_KEEP = dt.timedelta(days=3)
 HOUSEKEEPING_EVERY = 500
 
 
-# Control characters other than line breaks and tabs: invisible, and PostgreSQL refuses NUL in text.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
 def _cleaned(incoming: Incoming) -> Incoming:
-    text = _CONTROL.sub("", incoming.text or "")
-    name = _CONTROL.sub("", incoming.user_name or "")
+    # Control characters, non-characters and lone surrogates: no one can read them, PostgreSQL
+    # refuses NUL, and XML (the DOCX and XLSX reports) refuses most of them.
+    text = readable(incoming.text or "")
+    name = readable(incoming.user_name or "")
     if text == incoming.text and name == incoming.user_name:
         return incoming
     return dataclasses.replace(incoming, text=text, user_name=name)
