@@ -44,6 +44,17 @@ INVITE_TOKEN_BYTES = 18
 CALLBACK_KEY_BYTES = 12
 
 
+_TOKEN_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+# secrets.token_urlsafe(n) gives the base64 of n bytes, unpadded.
+INVITE_TOKEN_LENGTH = -(-INVITE_TOKEN_BYTES * 4 // 3)
+
+
+def is_invite_token(text: str) -> bool:
+    """Whether `text` has the shape of an invite token (known or not): what the log redactor and
+    the registration both read as one."""
+    return len(text) == INVITE_TOKEN_LENGTH and set(text) <= _TOKEN_ALPHABET
+
+
 def hash_token(token: str) -> str:
     """The form an invite token is stored in: a leaked database does not yield usable invites."""
     return hashlib.sha256(token.strip().encode("utf-8")).hexdigest()

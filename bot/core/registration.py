@@ -117,7 +117,7 @@ async def register_with_invite(
     existing = await people.member_by_identity(session, newcomer.platform, newcomer.user_id)
     if existing is not None and existing.status == ACTIVE:
         raise AlreadyRegistered(existing)
-    invite = await people.invite_by_token(session, token)
+    invite = await people.invite_by_token(session, token) if people.is_invite_token(token) else None
     if invite is None:
         raise InviteRefused(UNKNOWN)
     reason = invite_state(invite, now)

@@ -123,7 +123,7 @@ class Match:
     explicit: bool  # typed with a slash
 
 
-_BOT_SUFFIX = re.compile(r"@\w+$")
+BOT_SUFFIX = re.compile(r"@\w+$")
 
 
 def find_command(text: str) -> Match | None:
@@ -135,7 +135,7 @@ def find_command(text: str) -> Match | None:
     if not words:
         return None
     # Telegram appends the bot's name in groups: "/capnhat@nhacviec_bot".
-    words[0] = _BOT_SUFFIX.sub("", words[0])
+    words[0] = BOT_SUFFIX.sub("", words[0])
     for count in (3, 2, 1):
         if len(words) < count:
             continue

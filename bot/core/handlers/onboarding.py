@@ -12,6 +12,7 @@ from bot.core.handlers.access import describe_member, how_to_register, role_labe
 from bot.core.handlers.agency_choice import agency_by_id, agency_choices, search_agencies
 from bot.core.handlers.guide import command_lines
 from bot.core.messages import Reply
+from bot.core.parsing import invite_token
 from bot.i18n import _, format_day, use_language
 from bot.render.text import shorten
 from storage import people
@@ -40,7 +41,7 @@ def _newcomer(ctx: Context, name: str | None = None) -> registration.Newcomer:
 
 
 async def start(ctx: Context, args: str) -> list[Reply]:
-    token = args.split()[0] if args.split() else ""
+    token = invite_token(args)
     if not token:
         if ctx.role == UNREGISTERED:
             return how_to_register(ctx)
