@@ -21,7 +21,6 @@ from sqlalchemy import select
 
 from bot.cli import main
 from bot.render.exports import export_summary, render_summary
-from bot.render.inert import csv_cell, markdown_text, readable, xml_text
 from storage.db import Database
 from storage.models.plan import LEAD, Task, TaskAgency
 from storage.plans.importer import import_plan_file
@@ -118,12 +117,6 @@ async def test_notes_and_names_that_look_like_formulas_get_an_apostrophe_in_the_
     assert not [start for start in starts if start in ("=", "+", "-", "@", "\t", "\r")]
 
 
-def test_an_ordinary_cell_keeps_its_text_and_numbers_stay_numbers():
-    assert csv_cell("Đã phát hành 2.000 tờ gấp") == "Đã phát hành 2.000 tờ gấp"
-    assert csv_cell(42) == 42
-    assert csv_cell("") == ""
-
-
 # ---------------------------------------------------------------- characters XML refuses
 
 
@@ -163,12 +156,6 @@ async def test_a_lone_surrogate_in_a_note_does_not_break_any_format(sample):
             assert "trướcsau" in text
 
 
-def test_readable_keeps_what_a_person_reads_and_drops_the_rest():
-    expected = "Sở Du lịch:\tđã xong\nphần 2 ✅ 𝐀"
-    assert readable("Sở Du lịch:\tđã\u0001 xong\nphần\ufffe 2 ✅ \U0001d400") == expected
-    assert xml_text("a\ud83db") == "ab"
-
-
 # ---------------------------------------------------------------- Markdown
 
 
@@ -187,11 +174,6 @@ async def test_markdown_shows_html_and_links_as_the_text_that_was_typed(db):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "[Bấm vào đây](javascript:alert(1))" in html
     assert "&lt;b onmouseover=alert(1)&gt;Lan&lt;/b&gt;" in html
-
-
-def test_markdown_text_escapes_only_what_markdown_or_html_would_act_on():
-    assert markdown_text("Kế hoạch 45/KH-UBND, 2.000 tờ (xong)") == "Kế hoạch 45/KH-UBND, 2.000 tờ (xong)"
-    assert markdown_text("a|b *c* `d` [e]") == r"a\|b \*c\* \`d\` \[e\]"
 
 
 # ---------------------------------------------------------------- the command line
