@@ -6,7 +6,11 @@ re-delivered updates, group chats) from seven people in every role, on a real SQ
 `bot.groups.screen` and `Core.handle` as a transport calls them. Each must be handled without an
 internal failure, answered in its reader's language, and leave the database consistent (see
 tests/faults/fuzz.py). Then 50 generated malformed plan files go through the importer: each must be
-refused with a message or imported whole, never half (see tests/faults/plans.py).
+refused with a message or imported whole, never half (see tests/faults/plans.py). Then the exports
+(`--exports N`): hostile notes, names and agency names (formulas, characters XML refuses, HTML and
+links, any Unicode) go into every format, and each file is opened the way its reader opens it
+(openpyxl, python-docx, a CSV reader, a Markdown renderer): it must open and show user text as text
+(see tests/faults/exports.py).
 
 Then the webhooks (`--webhooks N`): N hostile calls each to the Telegram, Zalo Bot Platform and Zalo
 OA webhooks of running processes, over real HTTP on 127.0.0.1 (see `webhook_calls`): deep nesting of
@@ -17,7 +21,7 @@ never be answered twice; the bots must still answer a real message afterwards.
 Printed: inputs, inputs per second, the problems found (the first few in full), the plan verdicts and
 the webhook verdicts. Target: 0 problems.
 
-    python bench/bench_fuzz.py [--inputs N] [--seed N] [--plans N] [--webhooks N]
+    python bench/bench_fuzz.py [--inputs N] [--seed N] [--plans N] [--exports N] [--webhooks N]
 """
 
 from __future__ import annotations
@@ -45,7 +49,9 @@ from bench.machine import machine  # noqa: E402
 from bot.cli import main as nhacviec  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
+from tests.bot.render.conftest import load_sample  # noqa: E402
 from tests.conftest import SAMPLE_PLAN  # noqa: E402
+from tests.faults.exports import CHECKS, check_all_formats, hostile_text, plant  # noqa: E402
 from tests.faults.fuzz import COUNTED, LoopThread, open_world, steps  # noqa: E402
 from tests.faults.plans import run_all  # noqa: E402
 
@@ -92,6 +98,7 @@ def main() -> int:
     parser.add_argument("--inputs", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=20200424)
     parser.add_argument("--plans", type=int, default=50)
+    parser.add_argument("--exports", type=int, default=300, help="hostile summaries, each in every format")
     parser.add_argument("--webhooks", type=int, default=300)
     args = parser.parse_args()
     # The fuzzer's own handler on the root logger takes the errors; nothing else is printed.
@@ -110,6 +117,8 @@ def main() -> int:
     ok = not problems
     if args.plans:
         ok = plans(args.plans, args.seed) and ok
+    if args.exports:
+        ok = exports(args.exports, args.seed) and ok
     if args.webhooks:
         ok = webhooks(args.webhooks, args.seed) and ok
     print(f"verdict: {'PASS' if ok else 'FAIL'}")
@@ -331,6 +340,45 @@ def webhooks(count: int, seed_value: int) -> bool:
     print(f"webhooks: {sum(statuses.values())} calls in {seconds:.1f} s: {dict(sorted(statuses.items()))}")
     print(f"  problems: {len(problems)}")
     for problem in problems[:10]:
+        print(f"    {problem[:400]}")
+    return not problems
+
+
+def exports(count: int, seed_value: int) -> bool:
+    """`count` summaries of the sample plan with hostile text planted, each written in every format
+    and opened again."""
+    loop = LoopThread()
+    with tempfile.TemporaryDirectory(prefix="nhacviec-exports-") as tmp:
+        db = Database(f"sqlite+aiosqlite:///{Path(tmp) / 'exports.db'}")
+        loop.run(upgrade(db))
+        summary = loop.run(load_sample(db)).summary
+        loop.run(db.dispose())
+    loop.close()
+    problems: list[str] = []
+    examples = 0
+
+    @seed(seed_value)
+    @settings(
+        max_examples=count,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(st.lists(hostile_text, min_size=1, max_size=3), hostile_text, hostile_text)
+    def hostile_summary(notes, name, agency_name):
+        nonlocal examples
+        examples += 1
+        plant(summary, notes, name, agency_name)
+        problems.extend(check_all_formats(summary))
+
+    started = time.perf_counter()
+    hostile_summary()
+    seconds = time.perf_counter() - started
+    files = examples * len(CHECKS)
+    print(f"exports: {files} files ({examples} hostile summaries x {len(CHECKS)} formats) in {seconds:.1f} s")
+    print(f"  problems: {len(problems)}")
+    for problem in list(dict.fromkeys(problems))[:5]:
         print(f"    {problem[:400]}")
     return not problems
 

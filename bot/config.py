@@ -220,6 +220,12 @@ class ChatConfig(Section):
     flow_timeout_minutes: int = Field(default=30, ge=1)
     # How long an invite made in chat (/moi) or by `nhacviec invite create` stays valid by default.
     invite_days: int = Field(default=7, ge=1)
+    # Wrong invite or link codes (/start, /lienket) one person, or one chat, may send in the window;
+    # then every code is refused until the oldest wrong one is older than the window.
+    code_guesses: int = Field(default=5, ge=1)
+    code_guess_window_minutes: int = Field(default=10, ge=1)
+    # /dangky requests for one agency waiting for a coordinator at once (one per person always).
+    pending_requests_per_agency: int = Field(default=3, ge=1)
 
 
 # What a ZNS template parameter can be filled with (`[zalo] zns_params`).

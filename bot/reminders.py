@@ -293,7 +293,7 @@ def _tasks_in(notice: Notice):
     return list(seen.values())
 
 
-_CALLBACK_COLUMNS = ("key", "platform", "user_id", "action", "payload", "created_at", "expires_at")
+_CALLBACK_COLUMNS = ("key", "platform", "user_id", "chat_id", "action", "payload", "created_at", "expires_at")
 
 
 async def _insert_callbacks(session, rows: list[dict]) -> None:
@@ -312,12 +312,13 @@ async def _insert_callbacks(session, rows: list[dict]) -> None:
         return stamps[value]
 
     await connection.exec_driver_sql(
-        f"INSERT INTO callback_action ({', '.join(_CALLBACK_COLUMNS)}) VALUES ({', '.join('?' * 7)})",
+        f"INSERT INTO callback_action ({', '.join(_CALLBACK_COLUMNS)}) VALUES ({', '.join('?' * 8)})",
         [
             (
                 row["key"],
                 row["platform"],
                 row["user_id"],
+                row["chat_id"],
                 row["action"],
                 json.dumps(row["payload"]),
                 stamp(row["created_at"]),
@@ -377,6 +378,7 @@ class Dispatcher:
                             "key": key,
                             "platform": address.platform,
                             "user_id": address.external_id,
+                            "chat_id": address.chat_id,
                             "action": action,
                             "payload": payload,
                             "created_at": now,

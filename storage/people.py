@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -42,6 +43,17 @@ from storage.models.plan import Agency
 INVITE_TOKEN_BYTES = 18
 # Button keys only need to be unguessable for as long as they live, and must fit 64-byte callback data.
 CALLBACK_KEY_BYTES = 12
+
+
+_TOKEN_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+# secrets.token_urlsafe(n) gives the base64 of n bytes, unpadded.
+INVITE_TOKEN_LENGTH = -(-INVITE_TOKEN_BYTES * 4 // 3)
+
+
+def is_invite_token(text: str) -> bool:
+    """Whether `text` has the shape of an invite token (known or not): what the log redactor and
+    the registration both read as one."""
+    return len(text) == INVITE_TOKEN_LENGTH and set(text) <= _TOKEN_ALPHABET
 
 
 def hash_token(token: str) -> str:
@@ -219,6 +231,13 @@ async def list_members(session: AsyncSession, *, include_retired: bool = False) 
     if not include_retired:
         stmt = stmt.where(Member.status.in_((ACTIVE, PENDING)))
     return list((await session.execute(stmt)).unique().scalars())
+
+
+def is_active_focal_conflict(error: IntegrityError) -> bool:
+    """Whether the database refused a second active focal point for an agency (uq_member_active_focal;
+    SQLite names the column rather than the index)."""
+    message = str(error.orig)
+    return "uq_member_active_focal" in message or "member.agency_id" in message
 
 
 async def retire(session: AsyncSession, member: Member, *, now: dt.datetime) -> None:
@@ -572,22 +591,38 @@ async def add_callback(
     payload: dict,
     now: dt.datetime,
     expires_at: dt.datetime,
+    chat_id: str | None = None,
 ) -> str:
     row = new_callback(
-        platform=platform, user_id=user_id, action=action, payload=payload, now=now, expires_at=expires_at
+        platform=platform,
+        user_id=user_id,
+        chat_id=chat_id,
+        action=action,
+        payload=payload,
+        now=now,
+        expires_at=expires_at,
     )
     await add_callbacks(session, [row])
     return row["key"]
 
 
 def new_callback(
-    *, platform: str, user_id: str, action: str, payload: dict, now: dt.datetime, expires_at: dt.datetime
+    *,
+    platform: str,
+    user_id: str,
+    chat_id: str | None,
+    action: str,
+    payload: dict,
+    now: dt.datetime,
+    expires_at: dt.datetime,
 ) -> dict:
-    """A button action with a fresh key, to be written with `add_callbacks`."""
+    """A button action with a fresh key, for the user `user_id` in the chat `chat_id`, to be written
+    with `add_callbacks`."""
     return {
         "key": secrets.token_urlsafe(CALLBACK_KEY_BYTES),
         "platform": platform,
         "user_id": user_id,
+        "chat_id": chat_id,
         "action": action,
         "payload": payload,
         "created_at": now,
@@ -611,16 +646,24 @@ async def callback_by_key(session: AsyncSession, key: str) -> CallbackAction | N
 
 
 async def newest_callback_batch(
-    session: AsyncSession, *, platform: str, user_id: str, after: dt.datetime | None, now: dt.datetime
+    session: AsyncSession,
+    *,
+    platform: str,
+    user_id: str,
+    chat_id: str,
+    after: dt.datetime | None,
+    now: dt.datetime,
 ) -> list[str]:
-    """Keys of the most recent buttons issued to a user (all made at one instant), if newer than `after`.
+    """Keys of the most recent buttons issued to a user in a chat (all made at one instant), if newer
+    than `after`.
 
     Buttons sent outside a chat exchange (a reminder's "Update IV.3") are found this way, so that a
-    bare number typed on a platform without buttons answers them too.
+    bare number typed on a platform without buttons answers them too, in the chat they were shown in.
     """
     newest = select(func.max(CallbackAction.created_at)).where(
         CallbackAction.platform == platform,
         CallbackAction.user_id == user_id,
+        CallbackAction.chat_id == chat_id,
         CallbackAction.expires_at > now,
     )
     if after is not None:
@@ -631,6 +674,7 @@ async def newest_callback_batch(
         .where(
             CallbackAction.platform == platform,
             CallbackAction.user_id == user_id,
+            CallbackAction.chat_id == chat_id,
             CallbackAction.created_at == newest.scalar_subquery(),
         )
         .order_by(CallbackAction.id)

@@ -37,6 +37,7 @@ from storage.models import (
     TaskAgency,
     utcnow,
 )
+from storage.models.people import ACTIVE as MEMBER_ACTIVE
 from storage.models.people import DONE, FOCAL, PENDING, RETIRED
 from storage.models.plan import ACTIVE, DISSOLVED, MERGED, RENAMED
 from storage.models.reminders import PENDING as REMINDER_PENDING
@@ -316,7 +317,21 @@ async def _move_work(
             .order_by(Member.id)
         )
     ).unique()
+    # The schema holds one active focal point per agency (uq_member_active_focal): the successor's
+    # own focal point keeps the post, else the first one moved in; any other is retired as in a
+    # hand-over (their reports stay), before the move, so the database never sees two.
+    holder = await session.scalar(
+        select(Member.id).where(
+            Member.agency_id == target.id, Member.role == FOCAL, Member.status == MEMBER_ACTIVE
+        )
+    )
     for member in members:
+        if member.status == MEMBER_ACTIVE:
+            if holder is None:
+                holder = member.id
+            else:
+                member.status = RETIRED
+                await session.flush()
         member.agency_id = target.id
         if member.status != PENDING:
             change.moved_members.append(MovedMember(member.id, member.name, member.language, source.name))

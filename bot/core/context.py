@@ -28,6 +28,11 @@ from storage.plans import lifecycle
 # The pseudo-role of anyone who is not an active member (unknown, pending, rejected, retired).
 UNREGISTERED = "unregistered"
 
+# Kept with what a flow has gathered: when it started (its timeout counts from there) and the
+# agency of the member who started it (each step checks it is still theirs).
+FLOW_STARTED = "_started_at"
+FLOW_AGENCY = "_agency_id"
+
 # A button stays usable this long; an approval request may wait days for a coordinator.
 CALLBACK_TTL = dt.timedelta(days=30)
 
@@ -226,12 +231,24 @@ class Context:
         return dict(self.state.data.get("flow", {}))
 
     @property
+    def flow_agency_changed(self) -> bool:
+        """Whether the member's agency is no longer the one the current flow was started for."""
+        data = self.flow_data
+        if FLOW_AGENCY not in data:
+            return False  # a flow stored before the agency was recorded
+        current = self.member.agency_id if self.member is not None else None
+        return data[FLOW_AGENCY] != current
+
+    @property
     def stored_language(self) -> str | None:
         """A language chosen before registering (kept with the chat state, there is no member yet)."""
         return self.state.data.get("language") if self.state is not None else None
 
     async def _save(self, *, flow: str, step: str, data: dict) -> None:
         timeout = dt.timedelta(minutes=self.app.config.chat.flow_timeout_minutes)
+        # A flow times out counted from its start: answering (rightly or not) does not extend it.
+        started = data.get("flow", {}).get(FLOW_STARTED)
+        expires_at = (dt.datetime.fromisoformat(started) if started else self.now) + timeout
         platform, chat_id, user_id = self.user_key
         self.state = await people.save_state(
             self.session,
@@ -242,7 +259,7 @@ class Context:
             step=step,
             data=data,
             now=self.now,
-            expires_at=self.now + timeout if flow else self.now,
+            expires_at=expires_at if flow else self.now,
             existing=self.state,
         )
 
@@ -252,7 +269,14 @@ class Context:
     async def goto(self, flow: str, step: str, **updates: Any) -> None:
         """Enter (or move within) a flow; `updates` join what the flow has gathered so far."""
         data = self._data()
-        gathered = dict(data.get("flow", {})) if self.flow == flow else {}
+        if self.flow == flow:
+            gathered = dict(data.get("flow", {}))
+        else:
+            # Who started it and for which agency: every later step checks they still hold.
+            gathered = {
+                FLOW_STARTED: self.now.isoformat(),
+                FLOW_AGENCY: self.member.agency_id if self.member is not None else None,
+            }
         gathered.update(updates)
         data["flow"] = gathered
         await self._save(flow=flow, step=step, data=data)
@@ -273,6 +297,7 @@ class Context:
             self.session,
             platform=self.incoming.platform,
             user_id=self.incoming.user_id,
+            chat_id=self.incoming.chat_id,
             after=since,
             now=self.now,
         )
@@ -297,7 +322,8 @@ class Context:
 
     async def button(self, label: str, action: str, **payload: Any) -> Button:
         """A button for the user of this chat; tapping it runs `action` with `payload`."""
-        return self._new_button(self.incoming.platform, self.incoming.user_id, label, action, payload)
+        incoming = self.incoming
+        return self._new_button(incoming.platform, incoming.user_id, incoming.chat_id, label, action, payload)
 
     async def choice(self, label: str, value: Any) -> Button:
         """A button answering the current flow step (which must be set before the buttons are made)."""
@@ -305,12 +331,17 @@ class Context:
 
     async def button_for(self, identity: Identity, label: str, action: str, **payload: Any) -> Button:
         """A button in a message to someone else: only that person can use it."""
-        return self._new_button(identity.platform, identity.external_id, label, action, payload)
+        return self._new_button(
+            identity.platform, identity.external_id, identity.chat_id, label, action, payload
+        )
 
-    def _new_button(self, platform: str, user_id: str, label: str, action: str, payload: dict) -> Button:
+    def _new_button(
+        self, platform: str, user_id: str, chat_id: str, label: str, action: str, payload: dict
+    ) -> Button:
         row = people.new_callback(
             platform=platform,
             user_id=user_id,
+            chat_id=chat_id,
             action=action,
             payload=payload,
             now=self.now,

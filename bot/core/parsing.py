@@ -264,3 +264,9 @@ def parse_update_line(text: str) -> UpdateLine:
     if status is None and percent is not None:
         status = DONE if percent >= 100 else IN_PROGRESS
     return UpdateLine(ref=ref, status=status, percent=percent, note=note, status_unclear=unclear)
+
+
+def invite_token(args: str) -> str:
+    """The invite token in what follows /start: its first word (a deep link sends exactly that)."""
+    words = args.split()
+    return words[0] if words else ""

@@ -12,13 +12,15 @@ The business rules live here; the chat handlers (bot.core.handlers.onboarding) a
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import people
+from storage import limits, people
 from storage.models.people import ACTIVE, ADMIN, COORDINATOR, FOCAL, PENDING, REJECTED, ROLES, Member
 from storage.models.plan import Agency
 
@@ -101,13 +103,40 @@ def invite_state(invite, now: dt.datetime) -> str | None:
     return None
 
 
-async def _hand_over(session: AsyncSession, member: Member, *, now: dt.datetime) -> list[Member]:
-    if member.role != FOCAL or member.agency_id is None:
+async def _hand_over(
+    session: AsyncSession, role: str, agency_id: int | None, *, now: dt.datetime, keep: Member | None = None
+) -> list[Member]:
+    """Retire the agency's active focal points before a new one (`role` focal) takes the post."""
+    if role != FOCAL or agency_id is None:
         return []
-    replaced = [m for m in await people.active_focal_points(session, member.agency_id) if m.id != member.id]
+    current = await people.active_focal_points(session, agency_id)
+    replaced = [m for m in current if keep is None or m.id != keep.id]
     for previous in replaced:
         await people.retire(session, previous, now=now)
     return replaced
+
+
+class FocalPointConflict(Exception):
+    """Another focal point of the agency took the post at the same moment (on another instance);
+    nothing of this registration was stored."""
+
+    def __init__(self, agency_id: int | None):
+        super().__init__(f"agency {agency_id} got another focal point at the same moment")
+        self.agency_id = agency_id
+
+
+@contextlib.asynccontextmanager
+async def _taking_up_post(session: AsyncSession, agency_id: int | None):
+    """Everything a registration changes, in a savepoint: when the database refuses a second
+    active focal point, all of it is undone and the caller gets FocalPointConflict."""
+    try:
+        async with session.begin_nested():
+            yield
+            await session.flush()
+    except IntegrityError as refused:
+        if not people.is_active_focal_conflict(refused):
+            raise
+        raise FocalPointConflict(agency_id) from refused
 
 
 async def register_with_invite(
@@ -117,29 +146,33 @@ async def register_with_invite(
     existing = await people.member_by_identity(session, newcomer.platform, newcomer.user_id)
     if existing is not None and existing.status == ACTIVE:
         raise AlreadyRegistered(existing)
-    invite = await people.invite_by_token(session, token)
+    invite = await people.invite_by_token(session, token) if people.is_invite_token(token) else None
     if invite is None:
         raise InviteRefused(UNKNOWN)
     reason = invite_state(invite, now)
     if reason is not None:
         raise InviteRefused(reason, invite)
-    if not await people.take_invite_use(session, invite, now=now):
-        # Someone else took the last use between our read and our write.
-        raise InviteRefused(USED, invite)
-    if existing is not None and existing.status == PENDING:
-        # An invite settles a pending /dangky request: the request is no longer needed.
-        existing.status = REJECTED
-    member = await people.add_member(
-        session,
-        name=newcomer.name,
-        role=invite.role,
-        agency_id=invite.agency_id,
-        now=now,
-        language=newcomer.language,
-        approved_by_id=invite.created_by_id,
-    )
-    await _attach_newcomer(session, member, newcomer, now=now)
-    replaced = await _hand_over(session, member, now=now)
+    async with _taking_up_post(session, invite.agency_id):
+        if not await people.take_invite_use(session, invite, now=now):
+            # Someone else took the last use between our read and our write.
+            raise InviteRefused(USED, invite)
+        if existing is not None and existing.status == PENDING:
+            # An invite settles a pending /dangky request: the request is no longer needed.
+            existing.status = REJECTED
+        # The hand-over comes first: the database holds one active focal point per agency at a time.
+        replaced = await _hand_over(session, invite.role, invite.agency_id, now=now)
+        member = await people.add_member(
+            session,
+            name=newcomer.name,
+            role=invite.role,
+            agency_id=invite.agency_id,
+            now=now,
+            language=newcomer.language,
+            approved_by_id=invite.created_by_id,
+        )
+        await _attach_newcomer(session, member, newcomer, now=now)
+    # Loaded now: the replies name the agency, and nothing may load lazily in async code.
+    await session.refresh(member, ["agency"])
     return Registration(member=member, replaced=replaced)
 
 
@@ -158,15 +191,62 @@ async def _attach_newcomer(
     )
 
 
+class AlreadyPending(Exception):
+    """The person's request for this agency is already waiting: asking again adds nothing."""
+
+    def __init__(self, member: Member):
+        super().__init__(member.name)
+        self.member = member
+
+
+class TooManyRequests(Exception):
+    """Limits against flooding the coordinators with requests (`reason`: PERSON or AGENCY)."""
+
+    def __init__(self, reason: str, count: int):
+        super().__init__(reason)
+        self.reason = reason
+        self.count = count
+
+
+PERSON, AGENCY = "person", "agency"
+# Requests one person may send in a day (asking again for another agency replaces the earlier one).
+REQUESTS_PER_PERSON_PER_DAY = 3
+REQUEST_KIND = "registration_request"
+
+
 async def request_registration(
-    session: AsyncSession, agency: Agency, newcomer: Newcomer, *, now: dt.datetime
+    session: AsyncSession,
+    agency: Agency,
+    newcomer: Newcomer,
+    *,
+    now: dt.datetime,
+    pending_per_agency: int = 3,
 ) -> Member:
-    """A pending focal point for `agency`, waiting for a coordinator."""
+    """A pending focal point for `agency`, waiting for a coordinator.
+
+    One pending request per person (asking again for the same agency raises AlreadyPending; for
+    another agency it replaces the earlier one, a few times a day at most) and at most
+    `pending_per_agency` people waiting for one agency: each request messages every coordinator.
+    """
     existing = await people.member_by_identity(session, newcomer.platform, newcomer.user_id)
     if existing is not None and existing.status == ACTIVE:
         raise AlreadyRegistered(existing)
+    if existing is not None and existing.status == PENDING and existing.agency_id == agency.id:
+        raise AlreadyPending(existing)
+    subject = limits.person(newcomer.platform, newcomer.user_id)
+    asked = await limits.count(session, REQUEST_KIND, subject, since=now - dt.timedelta(days=1))
+    if asked >= REQUESTS_PER_PERSON_PER_DAY:
+        raise TooManyRequests(PERSON, asked)
+    waiting = [
+        m
+        for m in await people.pending_members(session)
+        if m.agency_id == agency.id and (existing is None or m.id != existing.id)
+    ]
+    if len(waiting) >= pending_per_agency:
+        raise TooManyRequests(AGENCY, len(waiting))
+    await limits.record(session, REQUEST_KIND, [subject], now=now)
     if existing is not None and existing.status == PENDING:
-        # Asking again (perhaps for another agency) replaces the earlier request.
+        # Asking for another agency replaces the earlier request.
         existing.status = REJECTED
     member = await people.add_member(
         session,
@@ -195,10 +275,11 @@ async def approve(
     member = await people.get_member(session, member_id)
     if member is None or member.status != PENDING:
         raise NotPending(member)
-    member.status = ACTIVE
-    member.approved_by_id = approver.id
-    member.approved_at = now
-    replaced = await _hand_over(session, member, now=now)
+    async with _taking_up_post(session, member.agency_id):
+        replaced = await _hand_over(session, member.role, member.agency_id, now=now, keep=member)
+        member.status = ACTIVE
+        member.approved_by_id = approver.id
+        member.approved_at = now
     return Registration(member=member, replaced=replaced)
 
 

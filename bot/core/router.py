@@ -88,6 +88,7 @@ COMMANDS: tuple[Command, ...] = (
 # fmt: on
 
 CANCEL = "huy"
+ANSWER = "answer"  # the action of a button that answers a flow's question
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,13 @@ ACTIONS[plans.PICK_ACTION] = Action(run_for_plan, STAFF)
 FLOWS: dict[str, Flow] = {
     flow.name: flow for flow in (updates.UPDATE_FLOW, onboarding.REGISTER_FLOW, onboarding.INVITE_FLOW)
 }
+# Who may go on with each flow: checked at every step and every answer button, not only at the
+# command that started it (a focal point retired by a hand-over mid-flow files nothing).
+FLOW_ROLES: dict[str, frozenset[str]] = {
+    updates.UPDATE_FLOW.name: MEMBERS,
+    onboarding.REGISTER_FLOW.name: ONLY_UNREGISTERED,
+    onboarding.INVITE_FLOW.name: STAFF,
+}
 
 
 def _compact(word: str) -> str:
@@ -155,7 +163,7 @@ class Match:
     explicit: bool  # typed with a slash
 
 
-_BOT_SUFFIX = re.compile(r"@\w+$")
+BOT_SUFFIX = re.compile(r"@\w+$")
 
 
 def find_command(text: str) -> Match | None:
@@ -167,7 +175,7 @@ def find_command(text: str) -> Match | None:
     if not words:
         return None
     # Telegram appends the bot's name in groups: "/capnhat@nhacviec_bot".
-    words[0] = _BOT_SUFFIX.sub("", words[0])
+    words[0] = BOT_SUFFIX.sub("", words[0])
     for count in (3, 2, 1):
         if len(words) < count:
             continue

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-import re
 
 from bot import groups
 from bot.app import App
@@ -23,24 +22,25 @@ from bot.core.messages import Incoming, Reply
 from bot.core.parsing import bare_number
 from bot.core.plan_tasks import PlanTasks
 from bot.i18n import _, normalize_language, use_language
-from storage import people
+from bot.render.inert import readable
+from storage import limits, people
 from storage.models.people import ACTIVE
 
 log = logging.getLogger(__name__)
 
 # Kept a little longer than any platform re-delivers an update (Telegram: 24 hours).
 PROCESSED_KEEP = dt.timedelta(days=3)
+# Longer than any limit's window (code guesses: minutes; registration requests: a day).
+ATTEMPTS_KEEP = dt.timedelta(days=2)
 # How often (in handled messages) old dedup keys and expired buttons are cleared away.
 HOUSEKEEPING_EVERY = 500
 
 
-# Control characters other than line breaks and tabs: invisible, and PostgreSQL refuses NUL in text.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
 def _cleaned(incoming: Incoming) -> Incoming:
-    text = _CONTROL.sub("", incoming.text or "")
-    name = _CONTROL.sub("", incoming.user_name or "")
+    # Control characters, non-characters and lone surrogates: no one can read them, PostgreSQL
+    # refuses NUL, and XML (the DOCX and XLSX reports) refuses most of them.
+    text = readable(incoming.text or "")
+    name = readable(incoming.user_name or "")
     if text == incoming.text and name == incoming.user_name:
         return incoming
     return dataclasses.replace(incoming, text=text, user_name=name)
@@ -186,6 +186,9 @@ class Core:
             if flow is None:
                 return [Reply(_("Please answer with a number from 1 to {count}.").format(count=len(menu)))]
         if flow is not None and ctx.step in flow.steps:
+            refusal = await self._flow_refusal(ctx)
+            if refusal is not None:
+                return refusal
             answer = Answer(text=text, attachment=incoming.attachment, message_id=incoming.message_id)
             return await flow.steps[ctx.step].handler(ctx, answer)
         if ctx.role == UNREGISTERED:
@@ -227,6 +230,13 @@ class Core:
                 ctx.incoming.user_id,
             )
             return [Reply(_("That button was not meant for you."))]
+        if callback.chat_id is not None and callback.chat_id != ctx.incoming.chat_id:
+            # Shown in one chat, answered in another: a number typed in a group must not run what a
+            # private chat offered (a city-wide report posted to the group).
+            log.warning("button %s… used in another chat by %s/%s", key[:4], *ctx.user_key[::2])
+            return [
+                Reply(_("That button belongs to another chat. Send /trogiup to see what you can do here."))
+            ]
         return await self._perform(ctx, callback.action, dict(callback.payload))
 
     async def _perform(self, ctx: Context, name: str, payload: dict) -> list[Reply]:
@@ -237,7 +247,30 @@ class Core:
             if ctx.role == UNREGISTERED:
                 return access.how_to_register(ctx)
             return [Reply(_("You may not do that any more. Send /trogiup to see what you can do."))]
+        if name == router.ANSWER and ctx.flow:
+            refusal = await self._flow_refusal(ctx)
+            if refusal is not None:
+                return refusal
         return await action.handler(ctx, payload)
+
+    async def _flow_refusal(self, ctx: Context) -> list[Reply] | None:
+        """Ends the flow, with why, when the person may no longer go on with it: their role or their
+        agency changed since it started (a hand-over retired them, a coordinator moved them)."""
+        roles = router.FLOW_ROLES.get(ctx.flow, frozenset())
+        if ctx.role in roles and not ctx.flow_agency_changed:
+            return None
+        command = router.FLOWS[ctx.flow].command if ctx.flow in router.FLOWS else ""
+        log.info("flow %s ended: member %s no longer may", ctx.flow, ctx.member.id if ctx.member else None)
+        await ctx.end_flow()
+        await ctx.set_menu([])
+        return [
+            Reply(
+                _(
+                    "Your {command} was stopped: your role or agency has changed since you started it, so "
+                    "nothing from it was saved. Send /trogiup to see what you can do now."
+                ).format(command=command)
+            )
+        ]
 
     # ------------------------------------------------------------------ after
 
@@ -264,3 +297,4 @@ class Core:
             return
         await people.forget_processed_before(session, now - PROCESSED_KEEP)
         await people.forget_callbacks_before(session, now)
+        await limits.forget_before(session, now - ATTEMPTS_KEEP)

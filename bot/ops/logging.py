@@ -37,12 +37,12 @@ _STANDARD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None)
 
 
 # People's own secrets travel in chat text, which libraries log at DEBUG (PTB prints every update):
-# invite tokens ("/start <token>", deep links "?start=<token>") and account-linking codes
-# ("/lienket ABCD-EFGH-JKMN"). Only the secret part is replaced, so the line stays readable.
+# invite tokens and account-linking codes, in every form the chat core accepts them. The core says
+# where they are (bot.core.codes: its own command parser and code reader); the patterns here cover
+# only what the bot itself writes: deep links "?start=<token>" and codes as shown "ABCD-EFGH-JKMN".
+# Only the secret part is replaced, so the line stays readable.
 PERSONAL_SECRET_PATTERNS = (
     re.compile(r"([?&]start=)[A-Za-z0-9_-]+"),
-    re.compile(r"(/(?:start|batdau)(?:@\w+)?[ \t]+)[A-Za-z0-9_-]+"),
-    re.compile(r"(/(?:lienket|link)(?:@\w+)?[ \t]+)[A-Za-z0-9][A-Za-z0-9 -]*[A-Za-z0-9]"),
     re.compile(r"()\b[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}\b"),
 )
 
@@ -55,6 +55,10 @@ class Redactor:
     def __call__(self, text: str) -> str:
         if self._secrets is not None:
             text = self._secrets.sub(REDACTED, text)
+        # Imported here: the chat core's parser is a heavy import, and logging is set up first.
+        from bot.core.codes import redact_codes
+
+        text = redact_codes(text, REDACTED)
         for pattern in PERSONAL_SECRET_PATTERNS:
             text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
         return TOKEN_PATTERN.sub(REDACTED, text)

@@ -42,6 +42,7 @@ from docx.text.paragraph import Paragraph
 from docxtpl import DocxTemplate
 
 from bot.i18n import _, format_number, format_short_day, ngettext
+from bot.render.inert import xml_text
 from bot.render.report_rows import (
     Progress,
     lead_text,
@@ -204,7 +205,7 @@ def render_docx(
     _appendix(document, summary, letterhead, tz, progress)
 
     core = document.core_properties
-    core.title = _("Results of carrying out Plan No. {number}").format(number=summary.plan.number)
+    core.title = xml_text(_("Results of carrying out Plan No. {number}").format(number=summary.plan.number))
     core.author = letterhead.issuing_body or ""
     core.comments = "nhacviec"
     buffer = io.BytesIO()
@@ -303,7 +304,8 @@ def _page_numbers(section) -> None:
 def _run(
     paragraph: Paragraph, text: str, *, bold=False, italic=False, underline=False, size: float | None = None
 ):
-    run = paragraph.add_run(text)
+    # Every piece of text in the report passes here: characters XML cannot hold are dropped.
+    run = paragraph.add_run(xml_text(text))
     run.bold = bold or None
     run.italic = italic or None
     run.underline = underline or None

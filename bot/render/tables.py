@@ -7,6 +7,7 @@ import datetime as dt
 import io
 
 from bot.i18n import _, format_number, format_short_day
+from bot.render.inert import csv_cell, markdown_text
 from bot.render.report_rows import (
     Progress,
     agency_headers,
@@ -27,18 +28,19 @@ def render_csv(summary: Summary, *, tz: dt.tzinfo, progress: Progress | None = N
     """One row per task. UTF-8 with a byte-order mark, so that Excel shows Vietnamese letters."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(task_headers())
+    writer.writerow([csv_cell(header) for header in task_headers()])
     rows = task_rows(summary, tz=tz)
     for number, row in enumerate(rows, start=1):
-        writer.writerow(task_values(row))
+        writer.writerow([csv_cell(value) for value in task_values(row)])
         if progress is not None and (number % 1000 == 0 or number == len(rows)):
             progress(number, len(rows))
     return buffer.getvalue().encode("utf-8-sig")
 
 
 def _cell(value) -> str:
-    # A pipe would end the cell and a line break the row.
-    return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", "<br>")
+    # A line break would end the row; <br> is the one piece of HTML written on purpose.
+    lines = str(value).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "<br>".join(markdown_text(line) for line in lines)
 
 
 def _table(headers: list[str], rows: list[list]) -> list[str]:
@@ -50,7 +52,7 @@ def _table(headers: list[str], rows: list[list]) -> list[str]:
 def render_markdown(summary: Summary, *, tz: dt.tzinfo) -> str:
     plan = summary.plan
     lines = [
-        "# " + _("Results of carrying out Plan No. {number}").format(number=plan.number),
+        "# " + _("Results of carrying out Plan No. {number}").format(number=markdown_text(plan.number)),
         "",
         _("Reporting period: {period}").format(period=period_text(summary)),
         "",
@@ -68,7 +70,7 @@ def render_markdown(summary: Summary, *, tz: dt.tzinfo) -> str:
         "- " + _("As of {day}").format(day=format_short_day(summary.as_of)),
     ]
     if summary.missing_agencies:
-        names = ", ".join(agency.name for agency in summary.missing_agencies)
+        names = ", ".join(markdown_text(agency.name) for agency in summary.missing_agencies)
         lines.append("- " + _("Not yet reported: {names}.").format(names=names))
     lines += ["", "## " + _("By agency"), ""]
     lines += _table(agency_headers(), [agency_values(agency) for agency in summary.expected_agencies])

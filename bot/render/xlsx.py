@@ -15,6 +15,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.i18n import _
+from bot.render.inert import xlsx_row, xml_text
 from bot.render.report_rows import (
     TASK_COLUMNS,
     Progress,
@@ -62,8 +63,10 @@ def render_xlsx(summary: Summary, *, tz: dt.tzinfo, progress: Progress | None = 
     tasks_sheet.title = _("Tasks")[:31]
     _fill_tasks(tasks_sheet, summary, tz, progress)
     _fill_agencies(workbook.create_sheet(_("By agency")[:31]), summary)
-    workbook.properties.title = _("Results of Plan No. {number}, {period}").format(
-        number=summary.plan.number, period=period_text(summary)
+    workbook.properties.title = xml_text(
+        _("Results of Plan No. {number}, {period}").format(
+            number=summary.plan.number, period=period_text(summary)
+        )
     )
     workbook.properties.creator = "nhacviec"
     buffer = io.BytesIO()
@@ -72,7 +75,7 @@ def render_xlsx(summary: Summary, *, tz: dt.tzinfo, progress: Progress | None = 
 
 
 def _header(sheet: Worksheet, headers: list[str]) -> None:
-    sheet.append(headers)
+    xlsx_row(sheet, headers)
     for cell in sheet[1]:
         cell.font = HEADER_FONT
         cell.fill = HEADER_FILL
@@ -87,7 +90,7 @@ def _fill_tasks(sheet: Worksheet, summary: Summary, tz: dt.tzinfo, progress: Pro
     keys = [key for key, _label in TASK_COLUMNS]
     reported_column, timing_column = keys.index("reported") + 1, keys.index("timing") + 1
     for number, row in enumerate(rows, start=1):
-        sheet.append(task_values(row))
+        xlsx_row(sheet, task_values(row))
         for cell in sheet[sheet.max_row]:
             cell.alignment = WRAP
         if row.reported_code == BLOCKED:
@@ -105,7 +108,7 @@ def _fill_agencies(sheet: Worksheet, summary: Summary) -> None:
     headers = agency_headers()
     _header(sheet, headers)
     for agency in summary.expected_agencies:
-        sheet.append(agency_values(agency))
+        xlsx_row(sheet, agency_values(agency))
     sheet.column_dimensions["A"].width = 40
     for index in range(2, len(headers) + 1):
         sheet.column_dimensions[get_column_letter(index)].width = 14

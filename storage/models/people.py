@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -42,8 +43,22 @@ UPDATE_STATUSES = (NOT_STARTED, IN_PROGRESS, DONE, BLOCKED)
 NOTE_MAX_CHARS = 1000
 
 
+# One active focal point per agency, enforced by the database: two registrations racing on two
+# instances cannot both win. A partial index, so retired and pending members are not counted.
+ACTIVE_FOCAL_WHERE = "role = 'focal' AND status = 'active'"
+
+
 class Member(Base):
     __tablename__ = "member"
+    __table_args__ = (
+        Index(
+            "uq_member_active_focal",
+            "agency_id",
+            unique=True,
+            sqlite_where=text(ACTIVE_FOCAL_WHERE),
+            postgresql_where=text(ACTIVE_FOCAL_WHERE),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -215,6 +230,9 @@ class CallbackAction(Base):
     key: Mapped[str] = mapped_column(String(32), unique=True)
     platform: Mapped[str] = mapped_column(String(20))
     user_id: Mapped[str] = mapped_column(String(100))
+    # The chat the button was shown in: a numbered answer typed elsewhere does not reach it.
+    # None on buttons made before chats were recorded.
+    chat_id: Mapped[str | None] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(50))
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import App
+from bot.config import Config
 from bot.core.registration import deep_link
 from bot.i18n import _, format_day, use_language
 from bot.ops.logging import configure_logging
@@ -40,7 +41,7 @@ NOT_REGISTERED_MSGID = (
     "You are not registered yet.\n"
     "• If you have an invite link, open it; or send /start followed by the invite code.\n"
     "• Otherwise send /dangky to ask to join as your agency's focal point; a coordinator "
-    "at Sở TTTT will approve it."
+    "at {department} will approve it."
 )
 
 
@@ -49,7 +50,8 @@ def vi(message: str, **params) -> str:
         return _(message).format(**params)
 
 
-NOT_REGISTERED = vi(NOT_REGISTERED_MSGID)
+# The department the default configuration names (`[organisation] short_name`).
+NOT_REGISTERED = vi(NOT_REGISTERED_MSGID, department=Config().organisation.short_name)
 
 
 @pytest.fixture

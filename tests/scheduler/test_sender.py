@@ -349,6 +349,8 @@ async def test_a_member_blocked_on_one_platform_is_reached_on_the_other(db, worl
     telegram = RecordingTransport(clock, platform="telegram")
     zalo = RecordingTransport(clock, platform="zalo")
     async with db.transaction() as session:
+        # The newcomer takes the agency over: one active focal point per agency.
+        (await session.get(Member, world.focal["dulich"].id)).status = "retired"
         member = await make_member(
             session, "Chị Lan", agency=world.agencies["dulich"], platform="telegram", user_id="111"
         )
@@ -375,6 +377,8 @@ async def test_the_preferred_platform_is_tried_first(db, world, clock):
     telegram = RecordingTransport(clock, platform="telegram")
     zalo = RecordingTransport(clock, platform="zalo")
     async with db.transaction() as session:
+        # The newcomer takes the agency over: one active focal point per agency.
+        (await session.get(Member, world.focal["dulich"].id)).status = "retired"
         member = await make_member(
             session, "Anh Minh", agency=world.agencies["dulich"], platform="zalo", user_id="z-9"
         )

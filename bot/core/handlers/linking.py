@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.core import linking
 from bot.core.context import UNREGISTERED, Context
+from bot.core.handlers import guesses
 from bot.core.handlers.access import describe_member, how_to_register
 from bot.core.messages import Reply
 from bot.i18n import N_, _, use_language
@@ -48,6 +49,9 @@ async def link(ctx: Context, args: str) -> list[Reply]:
 
 
 async def _redeem(ctx: Context, args: str) -> list[Reply]:
+    refused = await guesses.refused_for_guessing(ctx)
+    if refused is not None:
+        return refused
     incoming = ctx.incoming
     account = linking.Account(
         platform=incoming.platform,
@@ -58,6 +62,7 @@ async def _redeem(ctx: Context, args: str) -> list[Reply]:
     result = await linking.redeem_code(ctx.session, args, account, now=ctx.now)
     outcome = result.outcome
     if outcome is linking.Outcome.INVALID:
+        await guesses.wrong_guess(ctx)
         return [
             Reply(
                 _(

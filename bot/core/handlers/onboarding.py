@@ -8,10 +8,12 @@ import datetime as dt
 from bot.core import registration
 from bot.core.context import UNREGISTERED, Answer, Context
 from bot.core.flows import Flow, Step
+from bot.core.handlers import guesses
 from bot.core.handlers.access import describe_member, how_to_register, role_label
 from bot.core.handlers.agency_choice import agency_by_id, agency_choices, search_agencies
 from bot.core.handlers.guide import command_lines
 from bot.core.messages import Reply
+from bot.core.parsing import invite_token
 from bot.i18n import _, format_day, use_language
 from bot.render.text import shorten
 from storage import people
@@ -40,7 +42,7 @@ def _newcomer(ctx: Context, name: str | None = None) -> registration.Newcomer:
 
 
 async def start(ctx: Context, args: str) -> list[Reply]:
-    token = args.split()[0] if args.split() else ""
+    token = invite_token(args)
     if not token:
         if ctx.role == UNREGISTERED:
             return how_to_register(ctx)
@@ -53,6 +55,9 @@ async def start(ctx: Context, args: str) -> list[Reply]:
                 + command_lines(ctx)
             )
         ]
+    refused = await guesses.refused_for_guessing(ctx)
+    if refused is not None:
+        return refused
     try:
         result = await registration.register_with_invite(ctx.session, token, _newcomer(ctx), now=ctx.now)
     except registration.AlreadyRegistered as already:
@@ -64,10 +69,20 @@ async def start(ctx: Context, args: str) -> list[Reply]:
                 ).format(what=describe_member(already.member))
             )
         ]
-    except registration.InviteRefused as refused:
-        return [Reply(_refusal_text(refused))]
+    except registration.InviteRefused as wrong:
+        await guesses.wrong_guess(ctx)
+        return [Reply(_refusal_text(wrong))]
+    except registration.FocalPointConflict:
+        return [Reply(_taken_at_the_same_moment())]
     ctx.member = result.member
     return _welcome(ctx, result)
+
+
+def _taken_at_the_same_moment() -> str:
+    return _(
+        "Another focal point for this agency was registered at this very moment, so nothing was saved. "
+        "Send the same again to take over from them, or ask a coordinator."
+    )
 
 
 def _refusal_text(refused: registration.InviteRefused) -> str:
@@ -185,9 +200,37 @@ async def _on_register_name(ctx: Context, answer: Answer) -> list[Reply]:
 
 
 async def _submit_request(ctx: Context, agency: Agency, name: str | None) -> list[Reply]:
-    member = await registration.request_registration(ctx.session, agency, _newcomer(ctx, name), now=ctx.now)
-    ctx.member = member
     await ctx.end_flow()
+    try:
+        member = await registration.request_registration(
+            ctx.session,
+            agency,
+            _newcomer(ctx, name),
+            now=ctx.now,
+            pending_per_agency=ctx.app.config.chat.pending_requests_per_agency,
+        )
+    except registration.AlreadyPending:
+        return [
+            Reply(
+                _(
+                    "Your request to join as focal point for {agency} is already waiting for a coordinator; "
+                    "asking again does not speed it up. You will get a message here when it is decided."
+                ).format(agency=agency.name)
+            )
+        ]
+    except registration.TooManyRequests as limited:
+        if limited.reason == registration.PERSON:
+            text = _(
+                "You have sent {count} registration requests today, the most we accept. Please wait for a "
+                "coordinator to decide, or try again tomorrow."
+            ).format(count=limited.count)
+        else:
+            text = _(
+                "{agency} already has {count} registration requests waiting for a coordinator. Please ask "
+                "a coordinator at Sở TTTT to decide them first."
+            ).format(agency=agency.name, count=limited.count)
+        return [Reply(text)]
+    ctx.member = member
     approvers = await people.coordinators(ctx.session)
     requests = []
     for approver in approvers:
@@ -242,6 +285,15 @@ async def approve(ctx: Context, payload: dict) -> list[Reply]:
         result = await registration.approve(ctx.session, payload.get("member_id"), ctx.member, now=ctx.now)
     except registration.NotPending as stale:
         return [Reply(_already_decided(stale.member))]
+    except registration.FocalPointConflict:
+        return [
+            Reply(
+                _(
+                    "The agency got another focal point at this very moment, so the request was not approved "
+                    "yet. Tap Approve again to hand the agency over."
+                )
+            )
+        ]
     member = result.member
     replies = [
         Reply(_("Approved: {name} is now {what}.").format(name=member.name, what=describe_member(member)))

@@ -9,7 +9,7 @@ import pytest
 from bot.ops import metrics
 from bot.ops.metrics import Registry
 from storage.models import Agency, Member, Plan
-from storage.models.people import ACTIVE, FOCAL, RETIRED
+from storage.models.people import ACTIVE, COORDINATOR, FOCAL, RETIRED
 from storage.models.reminders import CLAIMED, PENDING, SENT
 from tests.bot.ops.rows import reminder_row
 
@@ -95,7 +95,8 @@ async def _seed(session, now: dt.datetime) -> None:
     agency = Agency(name="Sở Ngoại vụ", key="so ngoai vu")
     plan = Plan(number="87/KH-UBND", year=2020)
     focal = Member(name="Lan", role=FOCAL, agency=agency, status=ACTIVE)
-    blocked = Member(name="Minh", role=FOCAL, agency=agency, status=ACTIVE, reachable=False)
+    # One active focal point per agency: the unreachable one is a coordinator of the same agency.
+    blocked = Member(name="Minh", role=COORDINATOR, agency=agency, status=ACTIVE, reachable=False)
     gone = Member(name="Hoa", role=FOCAL, agency=agency, status=RETIRED, reachable=False)
     session.add_all([agency, plan, focal, blocked, gone])
     await session.flush()
