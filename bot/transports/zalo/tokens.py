@@ -108,7 +108,7 @@ class OATokenStore:
                 raise TokenUnavailable(
                     "no OA token stored: run with ZALO_OA_ACCESS_TOKEN and ZALO_OA_REFRESH_TOKEN"
                 )
-            access, renewed_at, expires_at = row.access_token, row.updated_at, row.expires_at
+            access, renewed_at, expires_at = self._box.open(row.access_token), row.updated_at, row.expires_at
         due = now - renewed_at >= KEEP_ALIVE_EVERY or (expires_at is not None and expires_at - EARLY <= now)
         if not due:
             return False
