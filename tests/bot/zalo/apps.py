@@ -29,8 +29,9 @@ def make_app(db, clock, env: dict[str, str], **zalo) -> App:
     return App(config=config, db=db, clock=clock)
 
 
-async def start_official_account(db, clock, api) -> ZaloRunner:
-    """An OA runner on a free port, its webhook registered with the emulator `api`."""
+async def start_official_account(db, clock, api, **settings) -> ZaloRunner:
+    """An OA runner on a free port, its webhook registered with the emulator `api`; `settings` are
+    more `[zalo]` keys."""
     app = make_app(
         db,
         clock,
@@ -39,6 +40,7 @@ async def start_official_account(db, clock, api) -> ZaloRunner:
         oa_oauth_url=api.oauth_url,
         zns_api_url=api.zns_url,
         webhook_port=0,
+        **settings,
     )
     runner = ZaloRunner(app, official_account=True)
     await runner.start()

@@ -231,7 +231,20 @@ async def test_a_replayed_oa_event_is_answered_once(zalo_oa_api, official_accoun
     assert await answers_after(zalo_oa_api, "f-1", 1) == [ENGLISH, VIETNAMESE]
 
 
-async def test_a_replayed_oa_event_without_msg_id_is_answered_once(zalo_oa_api, official_account):
+# An event without a msg_id has no message to quote: its answer goes as a consultation message, which
+# these OAs' package allows (docs/zalo.md).
+CONSULTATIONS = {"oa_monthly_consultation_quota": 10}
+
+
+async def test_a_replayed_oa_event_without_msg_id_is_answered_once(db, clock, zalo_oa_api):
+    official_account = await start_official_account(db, clock, zalo_oa_api, **CONSULTATIONS)
+    try:
+        await _replayed_three_times_answered_once(zalo_oa_api)
+    finally:
+        await official_account.stop()
+
+
+async def _replayed_three_times_answered_once(zalo_oa_api):
     event = zalo_oa_api.event("f-1", "/ngonngu en")
     del event["message"]["msg_id"]
 
@@ -283,8 +296,8 @@ async def test_the_freshness_window_is_configurable(db, clock, zalo_oa_api):
 
 
 async def test_a_replay_sent_to_another_instance_is_caught_there_too(db, clock, zalo_oa_api):
-    first = await start_official_account(db, clock, zalo_oa_api)
-    second = await start_official_account(db, clock, zalo_oa_api)
+    first = await start_official_account(db, clock, zalo_oa_api, **CONSULTATIONS)
+    second = await start_official_account(db, clock, zalo_oa_api, **CONSULTATIONS)
     try:
         event = zalo_oa_api.event("f-1", "/ngonngu en")
         del event["message"]["msg_id"]
