@@ -29,26 +29,24 @@ async def admin(db, core, plan) -> ChatUser:
 async def tttt_focal_points(db, plan):
     async with db.transaction() as session:
         tttt = plan.agencies["Sở Thông tin và Truyền thông"]
+        # One focal point per agency (the schema holds to it); she chats in Vietnamese, the admin in English.
         await make_member(session, "Hoa", agency=tttt, user_id="hoa", language="vi")
-        await make_member(session, "Nam", agency=tttt, user_id="nam", language="en")
 
 
-async def test_an_admin_merges_in_chat_and_each_moved_focal_point_is_told_in_their_language(
+async def test_an_admin_merges_in_chat_and_the_moved_focal_point_is_told_in_her_language(
     db, admin, tttt_focal_points
 ):
     reply = await admin.say('/coquan merge "Sở TTTT" --into "Sở Khoa học và Công nghệ" --from 1/6/2020')
 
     expected = (
         "Merged Sở Thông tin và Truyền thông into Sở Khoa học và Công nghệ from Monday, 1 June 2020.\n"
-        "Focal points moved (each told in chat): Hoa, Nam\n"
+        "Focal points moved (each told in chat): Hoa\n"
         # Its own three tasks, and the three of Sở Du lịch it coordinates.
         "6 open tasks of active plans moved"
     )
     assert reply == expected
     (to_hoa,) = admin.to("hoa")
-    (to_nam,) = admin.to("nam")
     assert to_hoa.text.startswith("Sở Thông tin và Truyền thông nay tiếp tục là Sở Khoa học và Công nghệ")
-    assert to_nam.text.startswith("Sở Thông tin và Truyền thông now goes on as Sở Khoa học và Công nghệ")
     async with db.snapshot() as session:
         agencies = set(await session.scalars(select(Agency.name).join(Member, Member.agency_id == Agency.id)))
     assert "Sở Thông tin và Truyền thông" not in agencies
