@@ -560,11 +560,13 @@ async def run_quickstart(
                 "Answer numbered choices with their number."
             )
         )
-        out.write("\n".join(lines) + "\n\n")
-    out.flush()
+        banner = "\n".join(lines) + "\n\n"
     transport = ConsoleTransport(out, files_dir=files_dir or default_files_dir(app))
     engine = await start_reminder_engine(app, {PLATFORM: transport}, serial=True)
     dashboard = await _start_dashboard(app, transport, out)
+    # The banner last: whoever waits for it (a person, a test sending Ctrl-C) finds everything started.
+    out.write(banner)
+    out.flush()
     try:
         return await run_chat(app, user=user, stdin=stdin, transport=transport, engine=engine)
     finally:
