@@ -146,7 +146,7 @@ async def show_plans(ctx: Context, args: str) -> list[Reply]:
             + _("{done}/{total} tasks done, {overdue} overdue").format(
                 done=format_number(summary.done),
                 total=format_number(summary.total),
-                overdue=format_number(summary.counts["overdue"]),
+                overdue=format_number(summary.timing_counts["overdue"]),
             )
         )
         grace = ctx.app.config.plan.grace_days

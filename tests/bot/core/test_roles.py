@@ -42,6 +42,7 @@ COMMAND_MATRIX = {
     "lienket": EVERYONE,
     "kenh": MEMBERS,
     "coquan": ADMINS,
+    "web": MEMBERS,
 }
 
 # Who may use each button action (a key issued to them, as if their role had changed since).
@@ -62,6 +63,9 @@ ACTION_MATRIX = {
     "plan_close": STAFF,
     "plan_reopen": STAFF,
     "plan_pick": STAFF,
+    # Run by the web dashboard's forms through Core.act (tests/bot/web).
+    "issue_invite": STAFF,
+    "revoke_invite": STAFF,
 }
 
 NOT_REGISTERED = "You are not registered yet."
