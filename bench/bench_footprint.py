@@ -79,6 +79,9 @@ poll_timeout = 10
 [ops]
 http_port = {free_port()}
 
+[web]
+port = {free_port()}
+
 [logging]
 level = "WARNING"
 """,

@@ -42,7 +42,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.machine import machine  # noqa: E402
+from bench.machine import free_port, machine  # noqa: E402
 from bot.app import open_app  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.core.messages import Incoming  # noqa: E402
@@ -83,6 +83,10 @@ level = "WARNING"
 
 [ops]
 http_enabled = false
+
+[web]
+# The dashboard runs in the bot process as in production, on a port of its own.
+port = {free_port()}
 
 [reminders]
 # The chat path is measured alone: the engine's ticks would add their own writes at random times.
