@@ -34,7 +34,7 @@ from bot.config import load_config  # noqa: E402
 from storage.models.people import FOCAL  # noqa: E402
 from storage.plans.importer import import_plan_file  # noqa: E402
 from tests.emulators.telegram import TelegramEmulator  # noqa: E402
-from tests.factories import make_member  # noqa: E402
+from tests.factories import make_agency, make_member  # noqa: E402
 
 REFERENCE = REPO.parent / "shared" / "plans" / "ke-hoach-87-KH-UBND-2020.txt"
 SAMPLE = REPO / "storage" / "samples" / "ke-hoach-mau.txt"
@@ -98,12 +98,16 @@ level = "WARNING"
         async with app.db.transaction() as session:
             plan = await session.scalar(select(Plan).where(Plan.number == report.number))
             agencies = list(await session.scalars(select(Agency).order_by(Agency.id)))
+            # One focal point per agency (the schema allows no more): the plan's agencies first,
+            # then wards of the registry with no task in this plan.
+            while len(agencies) < MEMBERS:
+                agencies.append(await make_agency(session, f"Phường Thử nghiệm {len(agencies) + 1}"))
             for n in range(MEMBERS):
                 await make_member(
                     session,
                     f"Đầu mối {n}",
                     role=FOCAL,
-                    agency=agencies[n % len(agencies)],
+                    agency=agencies[n],
                     platform="telegram",
                     user_id=str(800_000 + n),
                 )

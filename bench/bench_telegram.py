@@ -54,7 +54,6 @@ from tests.factories import SectionSpec, make_member, make_plan  # noqa: E402
 TARGET_RATE = 300
 TARGET_P99_MS = 50
 TARGET_PEER_RATIO = 0.7  # nhacviec's throughput over a bare PTB echo bot's, for the realistic mix
-AGENCIES = 12  # as many as the reference plan
 TASKS_PER_AGENCY = 5
 WEBHOOK_SECRET = "bench-webhook-secret"
 
@@ -98,13 +97,14 @@ enabled = false
 
 
 async def seed(config_path: Path, members: int) -> list[int]:
-    """A plan of AGENCIES agencies and `members` focal points spread over them; their Telegram ids."""
+    """A plan with one agency per focal point, TASKS_PER_AGENCY tasks each; the focal points' Telegram ids."""
     app = await open_app(load_config(config_path, env={}))
+    # One focal point per agency, as the schema requires: as many agencies as members.
     sections = [
         SectionSpec(
             f"Sở Thử nghiệm số {n}", [f"Nhiệm vụ {t} của sở {n}" for t in range(1, TASKS_PER_AGENCY + 1)]
         )
-        for n in range(1, AGENCIES + 1)
+        for n in range(1, members + 1)
     ]
     ids = [700_000 + n for n in range(members)]
     try:
