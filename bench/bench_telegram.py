@@ -13,6 +13,8 @@ last reply), the CPU time per update of the bot process, of the chat core alone 
 no Telegram) and of the emulator (this process: Telegram's side), and the latency (from the user
 sending an update to the bot's reply reaching Telegram) at the target rate and at half the
 measured capacity. Every figure is the median of `--runs` runs.
+Beside it, in the same run and against the same emulator, a bare PTB echo bot (bench/ptb_echo.py)
+takes the same bursts: nhacviec's throughput is printed as a ratio of it (target >= 0.7×).
 Telegram lets a bot send about 30 messages a second (1,000 with paid broadcasts); PTB's rate
 limiter enforces that in production, so here it is raised to 10,000/s to measure nhacviec's own
 cost rather than Telegram's quota. The reminder engine is off, so its ticks do not land at random
@@ -40,7 +42,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.machine import machine  # noqa: E402
+from bench.machine import free_port, machine  # noqa: E402
 from bot.app import open_app  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.core.messages import Incoming  # noqa: E402
@@ -51,7 +53,7 @@ from tests.factories import SectionSpec, make_member, make_plan  # noqa: E402
 
 TARGET_RATE = 300
 TARGET_P99_MS = 50
-AGENCIES = 12  # as many as the reference plan
+TARGET_PEER_RATIO = 0.7  # nhacviec's throughput over a bare PTB echo bot's, for the realistic mix
 TASKS_PER_AGENCY = 5
 WEBHOOK_SECRET = "bench-webhook-secret"
 
@@ -81,6 +83,10 @@ level = "WARNING"
 [ops]
 http_enabled = false
 
+[web]
+# The dashboard runs in the bot process as in production, on a port of its own.
+port = {free_port()}
+
 [reminders]
 # The chat path is measured alone: the engine's ticks would add their own writes at random times.
 enabled = false
@@ -91,13 +97,14 @@ enabled = false
 
 
 async def seed(config_path: Path, members: int) -> list[int]:
-    """A plan of AGENCIES agencies and `members` focal points spread over them; their Telegram ids."""
+    """A plan with one agency per focal point, TASKS_PER_AGENCY tasks each; the focal points' Telegram ids."""
     app = await open_app(load_config(config_path, env={}))
+    # One focal point per agency, as the schema requires: as many agencies as members.
     sections = [
         SectionSpec(
             f"Sở Thử nghiệm số {n}", [f"Nhiệm vụ {t} của sở {n}" for t in range(1, TASKS_PER_AGENCY + 1)]
         )
-        for n in range(1, AGENCIES + 1)
+        for n in range(1, members + 1)
     ]
     ids = [700_000 + n for n in range(members)]
     try:
@@ -139,9 +146,16 @@ MIXES = {"reports": reports_mix, "help": help_only}
 class Bot:
     """The bot in its own process, as `make run` starts it."""
 
-    def __init__(self, config: Path, token: str):
+    def __init__(self, config: Path | None, token: str, command: list[str] | None = None):
         self.config = config
         self.token = token
+        self.command = command or [
+            "-c",
+            "import sys; from bot.cli import main; sys.exit(main(sys.argv[1:]))",
+            "run",
+            "--transport",
+            "telegram",
+        ]
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self, emulator: TelegramEmulator) -> None:
@@ -151,16 +165,7 @@ class Bot:
             "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "NHACVIEC_CONFIG": str(self.config),
         }
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-c",
-            "import sys; from bot.cli import main; sys.exit(main(sys.argv[1:]))",
-            "run",
-            "--transport",
-            "telegram",
-            env=env,
-            cwd=REPO,
-        )
+        self.process = await asyncio.create_subprocess_exec(sys.executable, *self.command, env=env, cwd=REPO)
 
         def ready() -> bool:
             if emulator.webhook is not None:
@@ -284,7 +289,9 @@ def _median(runs: list[dict], key: str) -> float | None:
     return statistics.median(values) if values else None
 
 
-async def run_mode(mode: str, args, directory: Path, core_cpu: dict[str, float]) -> list[str]:
+async def run_mode(
+    mode: str, args, directory: Path, core_cpu: dict[str, float], peers: dict[str, dict] | None
+) -> list[str]:
     lines = []
     async with TelegramEmulator() as emulator:
         config = write_config(directory, emulator, mode)
@@ -310,8 +317,54 @@ async def run_mode(mode: str, args, directory: Path, core_cpu: dict[str, float])
                         )
                         results.append({**steady, "rate": rate})
                 lines += _report(mode, name, args, bursts, at_target, at_half, core_cpu.get(name))
+                if peers is not None:
+                    lines += _against_peer(mode, name, bursts, peers[name])
         finally:
             await bot.stop()
+    return lines
+
+
+async def bare_ptb(args, mix) -> dict:
+    """The same burst, the same emulator, answered by the smallest PTB application (bench/ptb_echo.py:
+    poll, echo each text): what python-telegram-bot costs with nothing of nhacviec around it."""
+    async with TelegramEmulator() as emulator:
+        users = [emulator.user(700_000 + n, f"Đầu mối {n}") for n in range(args.members)]
+        peer = Bot(None, emulator.token, [str(REPO / "bench" / "ptb_echo.py"), emulator.api_base_url])
+        await peer.start(emulator)
+        try:
+            await measure(emulator, users, [(n, "/trogiup") for n in range(len(users))], None, peer)
+            bursts = [
+                await measure(
+                    emulator, users, [(n % len(users), mix(n)) for n in range(args.burst)], None, peer
+                )
+                for _ in range(args.runs)
+            ]
+        finally:
+            await peer.stop()
+    return {
+        "per_second": _median(bursts, "per_second"),
+        "cpu_ms": _median(bursts, "cpu_ms"),
+        "runs": [burst["per_second"] for burst in bursts],
+    }
+
+
+def _against_peer(mode, name, bursts, peer) -> list[str]:
+    head = f"{mode:<8} {name:<8}"
+    capacity, cpu_ms = _median(bursts, "per_second"), _median(bursts, "cpu_ms")
+    runs = ", ".join(f"{value:.0f}" for value in peer["runs"])
+    line = (
+        f"{head} bare PTB echo, same burst and emulator: {peer['per_second']:5.0f} updates/s (runs: {runs})"
+    )
+    if peer["cpu_ms"] is not None:
+        line += f", CPU per update {peer['cpu_ms']:.2f} ms"
+    ratio = capacity / peer["per_second"]
+    verdict = "met" if ratio >= TARGET_PEER_RATIO else "NOT met"
+    lines = [
+        line,
+        f"{head} nhacviec / bare PTB: throughput {ratio:.2f}× (target >= {TARGET_PEER_RATIO}×: {verdict})",
+    ]
+    if cpu_ms is not None and peer["cpu_ms"]:
+        lines[-1] += f", CPU per update {cpu_ms / peer['cpu_ms']:.2f}×"
     return lines
 
 
@@ -355,6 +408,7 @@ async def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs of each measurement; medians are printed")
     parser.add_argument("--modes", default="polling,webhook")
     parser.add_argument("--mixes", default="reports,help")
+    parser.add_argument("--no-peer", action="store_true", help="skip the bare PTB echo bot")
     args = parser.parse_args()
 
     print(f"machine: {machine()}")
@@ -374,8 +428,11 @@ async def main() -> int:
                 f"(runs: {', '.join(f'{cpu:.1f}' for cpu in runs)})",
                 flush=True,
             )
+        peers = None
+        if not args.no_peer:
+            peers = {name: await bare_ptb(args, MIXES[name]) for name in args.mixes.split(",")}
         for mode in args.modes.split(","):
-            for line in await run_mode(mode, args, Path(tmp), core_cpu):
+            for line in await run_mode(mode, args, Path(tmp), core_cpu, peers):
                 print(line, flush=True)
         print(f"after: {machine()}")
     # Figures are for reading; a missed target is printed, not an error (the suite never asserts timings).

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from bot.core.messages import Document, Image
 from bot.i18n import DEFAULT_LANGUAGE, _, use_language
-from bot.render import docx as docx_render
-from bot.render import json_report, tables, xlsx
-from bot.render.chart import completion_chart
-from bot.render.docx import Letterhead
+from bot.render import json_report, tables
 from bot.render.report_rows import Progress, export_stem, period_text
 from storage.progress_rules import ALL_LEADS
 from storage.summary import ALL, DEFAULT_TZ, Summary, build_summary
+
+# python-docx, openpyxl and matplotlib (with numpy) cost a running bot tens of megabytes and most
+# of a second to import: they load on the first export or chart, in the functions that use them.
+if TYPE_CHECKING:
+    from bot.render.docx import Letterhead
 
 FORMATS = ("docx", "xlsx", "csv", "md", "json")
 ALIASES = {"word": "docx", "doc": "docx", "excel": "xlsx", "xls": "xlsx", "markdown": "md"}
@@ -44,6 +47,8 @@ def normalize_format(given: str) -> str:
 def letterhead_from_config(config) -> Letterhead:
     """The `[report]` section of the configuration as a letterhead; the issuing body and the place
     come from `[organisation]` (the coordinating department, its city) unless `[report]` names them."""
+    from bot.render.docx import Letterhead
+
     section = config.report
     organisation = config.organisation
     return Letterhead(
@@ -70,6 +75,11 @@ def render_summary(
     progress: Progress | None = None,
 ) -> Document:
     fmt = normalize_format(fmt)
+    if fmt == "docx":
+        from bot.render import docx as docx_render
+        from bot.render.chart import completion_chart
+    elif fmt == "xlsx":
+        from bot.render import xlsx
     with use_language(language):
         stem = export_stem(summary)
         caption = _("Results of carrying out Plan No. {number}, {period}").format(
@@ -131,6 +141,8 @@ async def export_summary(
 
 def chart_image(summary: Summary, *, language: str = DEFAULT_LANGUAGE) -> Image:
     """Completion by agency, as the image `/tonghop` sends along."""
+    from bot.render.chart import completion_chart
+
     with use_language(language):
         caption = _("Completion by agency — plan {number}").format(number=summary.plan.number)
         content = completion_chart(summary)

@@ -21,8 +21,11 @@ clean again because rows stored before that rule existed must not break a report
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from openpyxl.cell.cell import Cell
+# Only a type here: openpyxl loads with the first spreadsheet, not with every chat message.
+if TYPE_CHECKING:
+    from openpyxl.cell.cell import Cell
 
 # What XML 1.0 does not allow in a document (tab, line feed and carriage return it does), plus the
 # Unicode non-characters: U+FDD0..U+FDEF and the last two code points of every plane.

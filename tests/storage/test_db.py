@@ -64,3 +64,37 @@ async def test_a_snapshot_never_writes(db):
         session.add(Agency(name="Sở Du lịch", key="so du lich"))
     async with db.snapshot() as session:
         assert (await session.scalars(select(Agency))).all() == []
+
+
+def test_the_newest_migration_read_from_the_files_is_alembics_head():
+    from alembic.script import ScriptDirectory
+
+    from storage.migrate import alembic_config, head_revision
+
+    expected = ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+    assert head_revision() == expected
+
+
+async def test_a_database_never_migrated_has_no_revision(tmp_path):
+    from storage.db import Database
+    from storage.migrate import current_revision
+
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
+    try:
+        assert await current_revision(db) is None
+    finally:
+        await db.dispose()
+
+
+def test_starting_the_cli_does_not_import_alembic_or_the_report_libraries():
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, bot.cli, bot.core.service, bot.transports.telegram.runner; "
+        "print(sorted(m for m in ('alembic', 'docx', 'openpyxl', 'matplotlib') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+
+    assert result.stdout.strip() == "[]"
