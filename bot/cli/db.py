@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.cli import CommandError
+from bot.i18n import _
 from storage import zalo
 from storage.migrate import current_revision, head_revision, upgrade
 from storage.secret_box import ENV_NAME, SecretBox, SecretKeyError, new_key
@@ -27,13 +28,17 @@ async def _upgrade(app, args) -> int:
     before = await current_revision(app.db)
     await upgrade(app.db)
     after = await current_revision(app.db)
-    print(f"schema: {before or 'empty'} -> {after}" if before != after else f"schema up to date ({after})")
+    empty = _("empty")
+    if before != after:
+        print(_("schema: {before} -> {after}").format(before=before or empty, after=after))
+    else:
+        print(_("schema up to date ({revision})").format(revision=after))
     return 0
 
 
 async def _current(app, args) -> int:
     current = await current_revision(app.db)
-    print(f"{current or 'empty'} (head {head_revision()})")
+    print(_("{current} (newest: {head})").format(current=current or _("empty"), head=head_revision()))
     return 0
 
 
@@ -50,12 +55,18 @@ async def _rotate_key(app, args) -> int:
         raise CommandError(str(exc)) from exc
     if box is None:
         raise CommandError(
-            f"{ENV_NAME} is not set: put the new key first, then the old ones, comma-separated"
+            _("{name} is not set: put the new key first, then the old ones, comma-separated").format(
+                name=ENV_NAME
+            )
         )
     try:
         async with app.db.transaction() as session:
             changed = await zalo.reseal_tokens(session, box)
     except SecretKeyError as exc:
         raise CommandError(str(exc)) from exc
-    print(f"{changed} stored secret(s) re-encrypted with the first key; the old keys can now be removed")
+    print(
+        _("{count} stored secret(s) re-encrypted with the first key; the old keys can now be removed").format(
+            count=changed
+        )
+    )
     return 0

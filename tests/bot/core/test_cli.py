@@ -285,3 +285,16 @@ def test_every_role_with_and_without_an_agency_registers_from_a_command_line_inv
     assert [(row["name"], row["role"], row["agency"], row["status"]) for row in rows] == [
         ("An", role, expected_agency, "active")
     ]
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [("vi", "lược đồ đã mới nhất ({head})"), ("en", "schema up to date ({head})")],
+)
+def test_db_upgrade_answers_in_the_language_asked(database, capsys, lang, expected):
+    from storage.migrate import head_revision
+
+    code = _run(database, "db", "upgrade", lang=lang)
+
+    assert code == 0
+    assert capsys.readouterr().out.strip() == expected.format(head=head_revision())
