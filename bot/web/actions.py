@@ -54,8 +54,19 @@ async def revoke_invite(request: web.Request) -> web.Response:
 async def remind(request: web.Request) -> web.Response:
     plan_id = _id(request, "plan_id")
     dashboard = dashboard_of(request)
-    replies = await dashboard.core.handle(viewer_of(request).incoming("/nhacnho"))
+    # As if the plan had been picked from /nhacnho's buttons: several active plans need no choosing.
+    replies = await dashboard.core.act(
+        viewer_of(request).incoming(), "plan_pick", {"command": "nhacnho", "args": "", "plan_id": plan_id}
+    )
     return await _answer(request, replies, f"/plans/{plan_id}")
+
+
+async def close_plan(request: web.Request) -> web.Response:
+    return await _act(request, "plan_close", {"plan_id": _id(request, "plan_id")}, "/")
+
+
+async def reopen_plan(request: web.Request) -> web.Response:
+    return await _act(request, "plan_reopen", {"plan_id": _id(request, "plan_id")}, "/")
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
@@ -64,3 +75,5 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_post("/people/invites", create_invite)
     router.add_post("/people/invites/{invite_id}/revoke", revoke_invite)
     router.add_post("/plans/{plan_id}/remind", remind)
+    router.add_post("/plans/{plan_id}/close", close_plan)
+    router.add_post("/plans/{plan_id}/reopen", reopen_plan)

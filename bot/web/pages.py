@@ -12,6 +12,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from bot.core.handlers.access import role_label
+from bot.core.handlers.plans import plan_label, status_label
 from bot.i18n import N_
 from bot.render.exports import letterhead_from_config, render_summary
 from bot.render.text import percent_text, reported_label, timing_label
@@ -21,6 +22,7 @@ from bot.web.svg import completion_chart
 from scheduler.outbox import status_by_deadline
 from storage import people
 from storage.cycles import reporting_deadlines
+from storage.plans import lifecycle
 from storage.models import Agency, Member, Plan, Reminder, Task
 from storage.models.people import FOCAL
 from storage.models.reminders import PENDING as REMINDER_PENDING
@@ -55,7 +57,30 @@ async def _plan_or_404(session, plan_id: str) -> Plan:
 
 def _extra_deadlines(request: web.Request, plan: Plan) -> list[dt.date]:
     config = dashboard_of(request).app.config
-    return [dt.date.fromisoformat(f"{plan.year}-{md}") for md in config.plan.extra_reporting_deadlines]
+    return [
+        dt.date.fromisoformat(f"{year}-{md}")
+        for year in plan.years
+        for md in config.plan.extra_reporting_deadlines
+    ]
+
+
+def _status(request: web.Request, plan: Plan) -> str:
+    config = dashboard_of(request).app.config
+    return lifecycle.plan_status(
+        plan, _today(request), grace_days=config.plan.grace_days, extra=_extra_deadlines(request, plan)
+    )
+
+
+def _judging_day(request: web.Request, plan: Plan) -> dt.date:
+    """Today while the plan is followed; for an ended or closed plan the day it ended, as chat does."""
+    config = dashboard_of(request).app.config
+    return lifecycle.judging_day(
+        plan,
+        _today(request),
+        grace_days=config.plan.grace_days,
+        extra=_extra_deadlines(request, plan),
+        tz=config.tz,
+    )
 
 
 async def _summary(
@@ -65,7 +90,7 @@ async def _summary(
     return await build_summary(
         session,
         plan.id,
-        today=_today(request),
+        today=_judging_day(request, plan),
         tz=app.config.tz,
         extra_deadlines=_extra_deadlines(request, plan),
         detail=detail,
@@ -102,8 +127,15 @@ async def plans(request: web.Request) -> web.Response:
             own = summary.agency(viewer.member.agency_id) if not viewer.is_staff else None
             if not viewer.is_staff and own is None:
                 continue
-            rows.append((plan, summary, own))
-    return dashboard_of(request).render(request, "plans.html", rows=rows)
+            rows.append((plan, summary, own, _status(request, plan)))
+    return dashboard_of(request).render(
+        request,
+        "plans.html",
+        rows=rows,
+        status_label=status_label,
+        plan_label=plan_label,
+        active=lifecycle.ACTIVE,
+    )
 
 
 @dataclass
@@ -198,6 +230,9 @@ async def overview(request: web.Request) -> web.Response:
         percent_text=percent_text,
         export_formats=EXPORT_FORMATS,
         large=large,
+        plan_status=_status(request, plan),
+        status_label=status_label,
+        active=lifecycle.ACTIVE,
     )
 
 

@@ -332,3 +332,43 @@ async def test_the_web_command_is_refused_in_a_group(core, coordinator):
 
     assert "private chat" in replies[0].text
     assert "/login/" not in replies[0].text
+
+
+async def test_a_coordinator_closes_and_reopens_a_plan_and_reminds_through_the_chat_core(
+    coordinator, browsers, plan, db, delivered
+):
+    from storage.models import Plan
+
+    async with db.transaction() as session:
+        await make_member(
+            session, "Lan", agency=plan.agencies["Sở Du lịch"], platform="console", user_id="lan"
+        )
+    browser = await signed_in(coordinator, browsers())
+    await browser.get("/")
+
+    _status, reminded = await browser.post(f"/plans/{plan.plan.id}/remind")
+    _status, closed = await browser.post(f"/plans/{plan.plan.id}/close")
+    _status, listing = await browser.get("/")
+    async with db.snapshot() as session:
+        lifecycle_after_close = (await session.get(Plan, plan.plan.id)).lifecycle
+    _status, reopened = await browser.post(f"/plans/{plan.plan.id}/reopen")
+
+    assert "Reminded" in reminded and "Sở Du lịch" in reminded
+    assert any(reply.to_chat_id == "lan" and "An" in reply.text for reply in delivered)  # in her language
+    assert "Closed plan 87/KH-UBND (2020)" in closed
+    assert lifecycle_after_close == "closed"
+    assert "closed" in listing and "Reopen" in listing
+    assert "Reopened plan 87/KH-UBND (2020)" in reopened
+
+
+async def test_a_focal_point_cannot_close_a_plan(focal, browsers, plan, db):
+    from storage.models import Plan
+
+    browser = await signed_in(focal, browsers())
+    await browser.get("/")
+
+    _status, body = await browser.post(f"/plans/{plan.plan.id}/close")
+
+    async with db.snapshot() as session:
+        assert (await session.get(Plan, plan.plan.id)).lifecycle != "closed"
+    assert "Closed plan" not in body and "Đã đóng" not in body
