@@ -22,10 +22,10 @@ from bot.web.svg import completion_chart
 from scheduler.outbox import status_by_deadline
 from storage import people
 from storage.cycles import reporting_deadlines
-from storage.plans import lifecycle
 from storage.models import Agency, Member, Plan, Reminder, Task
 from storage.models.people import FOCAL
 from storage.models.reminders import PENDING as REMINDER_PENDING
+from storage.plans import lifecycle
 from storage.progress_rules import OVERDUE, REPORTED, TIMINGS
 from storage.summary import ALL, ATTENTION, Summary, build_summary
 
