@@ -71,5 +71,5 @@ async def test_the_report_row_says_the_task_was_removed_from_the_plan(db, tmp_pa
     async with db.snapshot() as session:
         summary = await build_summary(session, plan_id, cycle=dt.date(2021, 6, 15), today=dt.date(2021, 7, 2))
     with use_language("vi"):
-        rows = {(row.code, row.status) for row in task_rows(summary, tz=dt.UTC) if "bỏ" in row.status}
-    assert rows == {("II.3", "Đang thực hiện · đã bỏ khỏi kế hoạch (1/7/2021)")}
+        rows = {(row.code, row.timing) for row in task_rows(summary, tz=dt.UTC) if "bỏ" in row.timing}
+    assert rows == {("II.3", "Chưa đến hạn · đã bỏ khỏi kế hoạch (1/7/2021)")}

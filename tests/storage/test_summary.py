@@ -239,7 +239,8 @@ async def test_members_who_cannot_be_reached_are_listed_with_their_agency(db):
         gone = await make_member(session, "Trần Văn Minh", agency=du_lich)
         gone.reachable = False
         gone.unreachable_reason = "bot blocked by the user"
-        await make_member(session, "Lê Thu Hà", agency=du_lich)
+        # One active focal point per agency: the reachable one is another agency's.
+        await make_member(session, "Lê Thu Hà", agency=built.agencies["Sở Ngoại vụ"])
         boss = await make_member(session, "Phạm Quốc Hùng", role=COORDINATOR)
         boss.reachable = False
         plan_id = built.plan.id
@@ -252,7 +253,9 @@ async def test_members_who_cannot_be_reached_are_listed_with_their_agency(db):
         ("Trần Văn Minh", "Sở Du lịch"),
     ]
     agency = summary.agency(du_lich.id)
-    assert (agency.focal_points, agency.unreachable_members) == (2, 1)
+    assert (agency.focal_points, agency.unreachable_members) == (1, 1)
+    other = summary.agency(built.agencies["Sở Ngoại vụ"].id)
+    assert (other.focal_points, other.unreachable_members) == (1, 0)
 
 
 async def test_a_task_without_a_lead_link_is_led_by_its_sections_agency(db):
