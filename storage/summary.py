@@ -35,8 +35,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from sqlalchemy import String, and_, case, cast, exists, false, func, or_, select
+from sqlalchemy import String, and_, case, cast, exists, false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.collation import vi_sort_key
 from storage.cycles import cycle_bounds, cycle_for, reporting_deadlines
@@ -479,7 +480,10 @@ async def _build_summary(
         words = [word_of(update, tz, by_cycle=by_cycle) for update in said]
         task.leads = leads_of(section.agency_id, task.lead_ids)
         task.standing = judge(task.end_on, task.leads, words, as_of, rule=co_lead_rule)
-        task.updates = sorted(said, key=lambda update: word_of(update, tz, by_cycle=by_cycle).order)
+        if len(said) > 1:
+            order = sorted(range(len(said)), key=lambda i: words[i].order)
+            said, words = [said[i] for i in order], [words[i] for i in order]
+        task.updates = said
         task.updated_in_period = bool(task.updates) and period.holds(task.updates[-1])
         reported_counts[task.reported] += 1
         timing_counts[task.timing] += 1
@@ -662,26 +666,54 @@ async def latest_updates_by_agency(
     """Each agency's latest update on each task (of a plan, or of `task_ids`), by task id.
 
     With `cycle`, among the updates counted towards it or an earlier cycle, the latest cycle first;
-    otherwise among those recorded before `before` (all when None), the latest recorded first."""
-    pu = ProgressUpdate
-    order = (pu.cycle.desc(), pu.id.desc()) if cycle is not None else (pu.created_at.desc(), pu.id.desc())
-    rank = func.row_number().over(partition_by=(pu.task_id, pu.agency_id), order_by=order).label("rank")
-    inner = select(pu.id, rank).join(Task, Task.id == pu.task_id)
-    if plan_id is not None:
-        inner = inner.where(Task.plan_id == plan_id)
+    otherwise among those recorded before `before` (all when None), the latest recorded first.
+
+    The statement never reads a task's older updates: through ix_progress_update_task_agency it
+    walks the agencies that reported on each task (one seek from one agency to the next, a loose
+    index scan written as a recursive query, the same on SQLite and PostgreSQL) and seeks each one's
+    latest update. A window over every update would read and sort them all (ten times the work on a
+    plan with fifteen updates per task)."""
     if task_ids is not None:
         ids = list(task_ids)
         if not ids:
             return {}
-        inner = inner.where(pu.task_id.in_(ids))
+        which = Task.id.in_(ids)
+    else:
+        which = Task.plan_id == plan_id
+    pu = ProgressUpdate
+    first, step, last = aliased(pu), aliased(pu), aliased(pu)
+    pairs = select(
+        Task.id.label("task_id"),
+        select(func.min(first.agency_id))
+        .where(first.task_id == Task.id)
+        .scalar_subquery()
+        .label("agency_id"),
+    ).where(which)
+    if plan_id is not None and task_ids is not None:
+        pairs = pairs.where(Task.plan_id == plan_id)
+    pairs = pairs.cte("pairs", recursive=True)
+    following = (
+        select(func.min(step.agency_id))
+        .where(step.task_id == pairs.c.task_id, step.agency_id > pairs.c.agency_id)
+        .scalar_subquery()
+    )
+    pairs = pairs.union_all(select(pairs.c.task_id, following).where(pairs.c.agency_id.is_not(None)))
     if cycle is not None:
-        inner = inner.where(pu.cycle <= cycle)
-    elif before is not None:
-        inner = inner.where(pu.created_at < before)
-    ranked = inner.subquery()
+        order, window = (last.cycle.desc(), last.id.desc()), last.cycle <= cycle
+    else:
+        order = (last.created_at.desc(), last.id.desc())
+        window = last.created_at < before if before is not None else true()
+    latest = (
+        select(last.id)
+        .where(last.task_id == pairs.c.task_id, last.agency_id == pairs.c.agency_id, window)
+        .order_by(*order)
+        .limit(1)
+        .scalar_subquery()
+    )
+    chosen = select(latest.label("id")).where(pairs.c.agency_id.is_not(None)).subquery()
     statement = (
         select(pu.task_id, *_UPDATE_COLUMNS)
-        .join(ranked, and_(ranked.c.id == pu.id, ranked.c.rank == 1))
+        .join(chosen, chosen.c.id == pu.id)
         .outerjoin(Member, Member.id == pu.member_id)
         .order_by(pu.task_id, pu.id)
     )
