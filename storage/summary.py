@@ -474,7 +474,7 @@ async def _build_summary(
     progress_sum = 0
     unassigned = 0
     tasks: list[TaskSummary] = []
-    for task in await _plan_tasks(conn, plan_id, period, tz):
+    for task in await _plan_tasks(conn, plan_id, period, tz, texts=detail == ALL):
         section = section_by_id[task.section_id]
         said = updates.get(task.id, [])
         words = [word_of(update, tz, by_cycle=by_cycle) for update in said]
@@ -513,6 +513,9 @@ async def _build_summary(
             owner = agency(update.agency_id)
             if owner.last_update_at is None or update.created_at > owner.last_update_at:
                 owner.last_update_at = update.created_at
+
+    if detail != ALL:
+        await _fill_texts(conn, tasks)
 
     for (key,) in await conn.execute(_reporting_agencies(plan_id, period)):
         agency(key).reported = True
@@ -631,20 +634,42 @@ def _agency_ids(role: str):
     )
 
 
-async def _plan_tasks(conn: AsyncConnection, plan_id: int, period: _Period, tz) -> list[TaskSummary]:
-    """Every task that was part of the plan in the period, with its agency links, in plan order."""
+# What the rules and the counts read of every task; the rest (its texts) only for detailed tasks.
+_TASK_FACTS = (Task.id, Task.section_id, Task.end_on)
+_TASK_TEXTS = (
+    Task.number,
+    Task.code,
+    Task.content,
+    Task.timeframe_text,
+    Task.start_on,
+    Task.lead_text,
+    Task.coordinating_text,
+    Task.responsible,
+)
+
+
+async def _plan_tasks(
+    conn: AsyncConnection, plan_id: int, period: _Period, tz, *, texts: bool = True
+) -> list[TaskSummary]:
+    """Every task that was part of the plan in the period, with its agency links, in plan order;
+    without `texts`, only what the rules read (`_fill_texts` adds the rest to the tasks shown)."""
+    columns = _TASK_COLUMNS if texts else _TASK_FACTS
     statement = (
-        select(*_TASK_COLUMNS, _agency_ids(LEAD), _agency_ids(COORDINATING), Task.archived_at)
+        select(*columns, _agency_ids(LEAD), _agency_ids(COORDINATING), Task.archived_at)
         .join(Section, Section.id == Task.section_id)
         .where(Task.plan_id == plan_id, _existed(period))
         .order_by(Section.position, Task.number, Task.id)
     )
     tasks = []
     for row in await conn.execute(statement):
-        task = TaskSummary(*row[:11])
-        task.lead_ids = [int(x) for x in row[11].split(",")] if row[11] else []
-        task.coordinating_ids = [int(x) for x in row[12].split(",")] if row[12] else []
-        task.removed_on = row[13].astimezone(tz).date() if row[13] is not None else None
+        if texts:
+            task = TaskSummary(*row[:11])
+        else:
+            task = TaskSummary(row[0], row[1], 0, "", "", "", None, row[2], "", "", "")
+        leads, partners, archived_at = row[-3], row[-2], row[-1]
+        task.lead_ids = [int(x) for x in leads.split(",")] if leads else []
+        task.coordinating_ids = [int(x) for x in partners.split(",")] if partners else []
+        task.removed_on = archived_at.astimezone(tz).date() if archived_at is not None else None
         tasks.append(task)
     return tasks
 
@@ -653,6 +678,29 @@ def _existed(period: _Period):
     """The task was part of the plan during the period: never archived, or archived after the
     period began (a revision removes a task from then on, not from the reports before it)."""
     return or_(Task.archived_at.is_(None), Task.archived_at >= period.starts_at)
+
+
+# Ids per IN list: well under SQLite's limit on bound parameters.
+_CHUNK = 10_000
+
+
+async def _fill_texts(conn: AsyncConnection, tasks: list[TaskSummary]) -> None:
+    by_id = {task.id: task for task in tasks}
+    ids = list(by_id)
+    for at in range(0, len(ids), _CHUNK):
+        statement = select(Task.id, *_TASK_TEXTS).where(Task.id.in_(ids[at : at + _CHUNK]))
+        for row in await conn.execute(statement):
+            task = by_id[row[0]]
+            (
+                task.number,
+                task.code,
+                task.content,
+                task.timeframe_text,
+                task.start_on,
+                task.lead_text,
+                task.coordinating_text,
+                task.responsible,
+            ) = row[1:]
 
 
 async def latest_updates_by_agency(
