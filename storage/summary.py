@@ -756,9 +756,14 @@ async def latest_updates_by_agency(
         .where(last.task_id == pairs.c.task_id, last.agency_id == pairs.c.agency_id, window)
         .order_by(*order)
         .limit(1)
-        .scalar_subquery()
     )
-    chosen = select(latest.label("id")).where(pairs.c.agency_id.is_not(None)).subquery()
+    if conn.dialect.name == "postgresql":
+        # A lateral join keeps PostgreSQL to one seek per pair; joined from a scalar subquery it
+        # hashes the whole update table instead. SQLite has no LATERAL and seeks either way.
+        seek = latest.lateral()
+        chosen = select(seek.c.id).select_from(pairs).join(seek, true()).subquery()
+    else:
+        chosen = select(latest.scalar_subquery().label("id")).where(pairs.c.agency_id.is_not(None)).subquery()
     statement = (
         select(pu.task_id, *_UPDATE_COLUMNS)
         .join(chosen, chosen.c.id == pu.id)
