@@ -1,10 +1,16 @@
-"""How long the cycle summary takes for a province-sized plan on SQLite.
+"""How long the cycle summary takes for a province-sized plan on SQLite, and how it grows.
 
 3,000 agencies × 20 tasks (60,000 tasks) and 1,000,000 progress updates spread over two reporting
 cycles, in a real migrated SQLite file. Prints the median of several runs of `build_summary` for the
-second cycle (the one that must look at every update of both). Target: < 300 ms.
+second cycle (the one that must look at every update of both), wall clock and CPU, and the load
+average of the machine. Target for the overview: < 200 ms.
+
+`--grid` prints the growth table instead: updates 10k, 100k, 1M at 3,000 agencies, then agencies
+300, 3,000, 30,000 at 1M updates (`--scale 10` divides every size by ten for a quick run; the
+worlds are built once into `--cache DIR` and reused).
 
     python bench/bench_summary.py [--agencies N] [--tasks N] [--updates N] [--runs N] [--keep FILE]
+    python bench/bench_summary.py --grid [--scale N] [--runs N] [--cache DIR] [--detail all]
 """
 
 from __future__ import annotations
@@ -32,7 +38,9 @@ DEADLINES = [dt.date(2020, 6, 20), dt.date(2020, 11, 20)]
 # As focal points report them: mostly progress, some done, a few blocked.
 STATUSES = ["not_started", "in_progress", "done", "blocked"]
 STATUS_WEIGHTS = [7, 60, 30, 3]
-TARGET_MS = 300
+TARGET_MS = 200
+GRID_UPDATES = (10_000, 100_000, 1_000_000)
+GRID_AGENCIES = (300, 3_000, 30_000)
 
 
 def fill(path: Path, *, agencies: int, tasks_per_agency: int, updates: int, seed: int = 20200424) -> None:
@@ -160,7 +168,13 @@ async def main() -> int:
     parser.add_argument("--updates", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--keep", type=Path, help="build (or reuse) the database at this path")
+    parser.add_argument("--grid", action="store_true", help="print the growth table")
+    parser.add_argument("--scale", type=int, default=1, help="divide the grid's sizes by this")
+    parser.add_argument("--cache", type=Path, help="where the grid's databases are kept")
+    parser.add_argument("--detail", choices=(ATTENTION, ALL), default=ATTENTION, help="grid only")
     args = parser.parse_args()
+    if args.grid:
+        return await grid(args)
 
     with tempfile.TemporaryDirectory() as tmp:
         path = args.keep or Path(tmp) / "bench.db"
@@ -185,6 +199,42 @@ async def main() -> int:
             f"build_summary {what}, {size}: median {median:.0f} ms over {len(timings)} runs"
             f" (min {min(timings):.0f}, max {max(timings):.0f}), CPU median {statistics.median(cpu):.0f} ms"
             + (f"; target < {TARGET_MS} ms" if detail == ATTENTION else "")
+        )
+    return 0
+
+
+async def world(cache: Path, agencies: int, tasks: int, updates: int) -> Path:
+    """The database for one size, built once."""
+    path = cache / f"summary-{agencies}x{tasks}-{updates}.db"
+    if not path.exists():
+        began = time.perf_counter()
+        db = Database(f"sqlite+aiosqlite:///{path}")
+        await upgrade(db)
+        await db.dispose()
+        fill(path, agencies=agencies, tasks_per_agency=tasks, updates=updates)
+        print(f"  built {path.name} in {time.perf_counter() - began:.0f} s", flush=True)
+    return path
+
+
+async def grid(args) -> int:
+    """The growth table: each size against the one before it, wall and CPU medians, CPU per task."""
+    cache = args.cache or Path(tempfile.mkdtemp(prefix="bench-summary-"))
+    cache.mkdir(parents=True, exist_ok=True)
+    scale = args.scale
+    sizes = [(3_000 // scale, n // scale) for n in GRID_UPDATES]
+    sizes += [(a // scale, 1_000_000 // scale) for a in GRID_AGENCIES if a != 3_000]
+    rows = []
+    for agencies, updates in sizes:
+        path = await world(cache, agencies, args.tasks, updates)
+        timings, cpu = await measure(path, args.runs, args.detail)
+        rows.append((agencies, updates, statistics.median(timings), statistics.median(cpu)))
+    print(f"machine: {machine()}")
+    print(f"build_summary detail={args.detail}, {args.tasks} tasks per agency, medians of {args.runs} runs")
+    print(f"{'agencies':>9} {'tasks':>8} {'updates':>10} {'wall ms':>9} {'CPU ms':>8} {'CPU µs/task':>12}")
+    for agencies, updates, wall, cpu in rows:
+        tasks = agencies * args.tasks
+        print(
+            f"{agencies:>9,} {tasks:>8,} {updates:>10,} {wall:>9.0f} {cpu:>8.0f} {1000 * cpu / tasks:>12.1f}"
         )
     return 0
 

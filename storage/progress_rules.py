@@ -17,7 +17,8 @@ speaks for itself: the task is done *for an agency* when that agency's latest up
 Everything that needs "is this task done?" — the summary and every report drawn from it, the task
 list in chat, the reminder calendar — calls `judge` (or `agency_view` for one agency's side). There
 is no second statement of these rules in SQL: the database only finds each agency's latest update
-(`storage.progress_words`), and the rules run here.
+(`storage.summary.latest_updates_by_agency`, one index seek per task and agency), and the rules run
+here.
 """
 
 from __future__ import annotations

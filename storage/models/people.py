@@ -133,6 +133,9 @@ class ProgressUpdate(Base):
         # index alone; and whether an agency reported in a date range with one probe.
         Index("ix_progress_update_task_cycle", "task_id", "cycle", "id", "status", "created_at"),
         Index("ix_progress_update_agency_created", "agency_id", "created_at"),
+        # Each agency's latest update on a task, with one seek per (task, agency) and one more to
+        # step to the next agency that reported on the task (storage.summary).
+        Index("ix_progress_update_task_agency", "task_id", "agency_id", "cycle", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
