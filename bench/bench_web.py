@@ -34,7 +34,7 @@ from bot.core.service import Core  # noqa: E402
 from bot.web.server import start_web_server  # noqa: E402
 from scheduler.clock import ManualClock  # noqa: E402
 from storage.db import Database  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
+from storage.migrate import ensure_schema, upgrade  # noqa: E402
 from storage.models import Identity, Member  # noqa: E402
 
 TARGET_MS = 500
@@ -109,6 +109,8 @@ async def main() -> int:
             db=Database(f"sqlite+aiosqlite:///{path}"),
             clock=ManualClock(dt.datetime(2020, 11, 25, 2, 0, tzinfo=dt.UTC)),
         )
+        # A kept database from an earlier release gets this release's indexes first.
+        await ensure_schema(app.db)
         core = Core(app)
         server = await start_web_server(app, core=core)
         try:
