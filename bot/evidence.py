@@ -174,7 +174,7 @@ class Fetcher:
                 return row.state if row is not None else FAILED
             source, agency_id = row.source, row.agency_id
             used = await repo.agency_bytes(session, agency_id)
-        limit = int(self.config.max_file_mb * MB)
+        file_limit = limit = int(self.config.max_file_mb * MB)
         if self.config.max_agency_mb:
             limit = min(limit, max(0, int(self.config.max_agency_mb * MB) - used))
         temp = self.store.temp_file()
@@ -182,7 +182,7 @@ class Fetcher:
         sha = mime = None
         size = 0
         try:
-            size = await self._download(source, temp, limit, over_agency=limit < self.config.max_file_mb * MB)
+            size = await self._download(source, temp, limit, over_agency=limit < file_limit)
             with temp.open("rb") as handle:
                 mime = sniff(handle.read(8192))
             if mime in EXECUTABLE_TYPES:
@@ -237,7 +237,7 @@ class Fetcher:
     def _too_large(limit: int, over_agency: bool) -> Refused:
         if over_agency:
             return Refused("over the agency's allowance for evidence files")
-        return Refused(f"larger than {limit // MB} MB")
+        return Refused(f"larger than {round(limit / MB, 2):g} MB")
 
     async def _telegram_url(self, file_id: str, limit: int, over_agency: bool) -> str:
         secret = self.app.config.secrets.telegram_bot_token
@@ -246,7 +246,9 @@ class Fetcher:
         token = secret.get_secret_value()
         telegram = self.app.config.telegram
         try:
-            response = await self._http().post(f"{telegram.api_base_url}{token}/getFile", data={"file_id": file_id})
+            response = await self._http().post(
+                f"{telegram.api_base_url}{token}/getFile", data={"file_id": file_id}
+            )
         except httpx.HTTPError as error:
             raise Unavailable(f"getFile: {type(error).__name__}") from None
         if response.status_code >= 500 or response.status_code == 429:

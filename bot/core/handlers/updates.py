@@ -493,7 +493,12 @@ async def _save(
     return [
         Reply(
             _confirmation(
-                task, status, percent, note, _evidence_shown(evidence, evidence_name), cycle,
+                task,
+                status,
+                percent,
+                note,
+                _evidence_shown(evidence, evidence_name),
+                cycle,
                 can_edit=ctx.incoming.can_edit,
             )
         )
