@@ -32,7 +32,13 @@ def _update(update: UpdateInfo) -> dict:
         "note": update.note,
         "evidence": update.evidence,
         "evidence_files": [
-            {"name": ref.name, "sha256": ref.sha256, "size": ref.size, "type": ref.mime_type, "state": ref.state}
+            {
+                "name": ref.name,
+                "sha256": ref.sha256,
+                "size": ref.size,
+                "type": ref.mime_type,
+                "state": ref.state,
+            }
             for ref in update.files
         ],
         "cycle": _iso(update.cycle),
