@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import zipfile
 
 import pytest
 
@@ -99,3 +100,20 @@ def test_a_console_file_is_listed_copied_out_and_verified(capsys, tmp_path, engl
     kept.unlink()
     code, out, _ = run(capsys, db_path, english, "evidence", "verify")
     assert code == 1 and f"{sha}  missing" in out
+
+
+def test_report_format_zip_writes_the_bundle(capsys, tmp_path, english):
+    db_path = tmp_path / "nhacviec.db"
+    source = tmp_path / "ảnh hiện trường.pdf"
+    source.write_bytes(PDF)
+    asyncio.run(report_with_file(db_path, source))
+    target = tmp_path / "goi.zip"
+
+    code, out, err = run(capsys, db_path, english, "report", "--format", "zip", "-o", str(target))
+
+    assert code == 0, err
+    archive = zipfile.ZipFile(target)
+    names = archive.namelist()
+    assert "Sở Du lịch/II.1 - ảnh hiện trường.pdf" in names
+    assert archive.read("Sở Du lịch/II.1 - ảnh hiện trường.pdf") == PDF
+    assert sum(name.endswith((".docx", ".xlsx")) for name in names) == 2
