@@ -314,3 +314,43 @@ async def fetch_soon(app: App, row_ids: list[int]) -> None:
         log.exception("evidence files %s: left for the next try", row_ids)
     finally:
         await fetcher.close()
+
+
+def backup_folder(backup_file: Path) -> Path:
+    """Where `nhacviec backup FILE` puts the evidence files: a folder beside FILE."""
+    return backup_file.with_name(backup_file.name + ".evidence")
+
+
+def copy_store(source: Path, target: Path) -> tuple[int, int]:
+    """Copy every file of one store into another (backup or restore); (copied, already there).
+
+    Files are named by their hash, so a file already in the target is the same file and is left;
+    a copy is checked against its name before it takes it, so a damaged source is never spread."""
+    copied = present = 0
+    if not source.is_dir():
+        return copied, present
+    into = Store(target)
+    for path in sorted(source.glob("??/*")):
+        sha = path.name
+        try:
+            destination = into.path(sha)
+        except ValueError:
+            continue  # not a store file (a stray file in the folder)
+        if destination.is_file() and into.verify(sha) == "ok":
+            present += 1
+            continue
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        partial = destination.with_name(sha + ".partial")
+        digest = hashlib.sha256()
+        with path.open("rb") as handle, partial.open("wb") as out:
+            for chunk in iter(lambda: handle.read(CHUNK), b""):
+                digest.update(chunk)
+                out.write(chunk)
+        if digest.hexdigest() != sha:
+            partial.unlink()
+            log.warning("evidence file %s is damaged in %s: not copied", sha, source)
+            continue
+        os.chmod(partial, 0o600)
+        os.replace(partial, destination)
+        copied += 1
+    return copied, present

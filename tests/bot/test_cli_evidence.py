@@ -117,3 +117,27 @@ def test_report_format_zip_writes_the_bundle(capsys, tmp_path, english):
     assert "Sở Du lịch/II.1 - ảnh hiện trường.pdf" in names
     assert archive.read("Sở Du lịch/II.1 - ảnh hiện trường.pdf") == PDF
     assert sum(name.endswith((".docx", ".xlsx")) for name in names) == 2
+
+
+def test_backup_carries_the_evidence_and_restore_brings_it_back(capsys, tmp_path, english):
+    db_path = tmp_path / "nhacviec.db"
+    source = tmp_path / "bien-ban.pdf"
+    source.write_bytes(PDF)
+    asyncio.run(report_with_file(db_path, source))
+    sha = hashlib.sha256(PDF).hexdigest()
+    backups = tmp_path / "backups"
+    backups.mkdir()
+
+    code, out, err = run(capsys, db_path, english, "backup", str(backups / "nv.db"))
+
+    assert code == 0, err
+    assert "evidence files copied to" in out and "1 new, 0 already there" in out
+    assert (backups / "nv.db.evidence" / sha[:2] / sha).read_bytes() == PDF
+
+    # The machine is lost but for the backup: the database and its evidence come back together.
+    (tmp_path / "nhacviec-evidence" / sha[:2] / sha).unlink()
+    code, out, err = run(capsys, db_path, english, "restore", str(backups / "nv.db"))
+    assert code == 0, err
+    assert "1 copied, 0 already there" in out
+    code, out, _ = run(capsys, db_path, english, "evidence", "verify")
+    assert code == 0 and "1 of 1 evidence files intact" in out
