@@ -436,6 +436,13 @@ class EvidenceConfig(Section):
     # Seconds one download may take.
     timeout_seconds: float = Field(default=60, gt=0)
 
+    @field_validator("retry_minutes")
+    @classmethod
+    def _some_waits(cls, values: list[float]) -> list[float]:
+        if not values or any(value < 0 for value in values):
+            raise ValueError("give at least one wait, none negative")
+        return values
+
 
 class OrganisationConfig(Section):
     """Who runs this deployment: the coordinating department every message and report names."""
