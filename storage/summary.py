@@ -734,7 +734,16 @@ async def _attach_files(conn: AsyncConnection, updates: dict[int, UpdateInfo]) -
     ef = EvidenceFile
     for start in range(0, len(ids), 500):
         statement = (
-            select(ef.update_id, ef.id, ef.agency_id, ef.original_name, ef.state, ef.sha256, ef.size, ef.mime_type)
+            select(
+                ef.update_id,
+                ef.id,
+                ef.agency_id,
+                ef.original_name,
+                ef.state,
+                ef.sha256,
+                ef.size,
+                ef.mime_type,
+            )
             .where(ef.update_id.in_(ids[start : start + 500]))
             .order_by(ef.id)
         )

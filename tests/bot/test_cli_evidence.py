@@ -1,4 +1,4 @@
-"""Evidence sent from the console (`:file PATH`) lands in the store beside the SQLite file, and
+"""Evidence sent from the console (`:file PATH` at the evidence step of `/capnhat`) lands in the store beside the SQLite file, and
 `nhacviec evidence list|get|verify` show, copy out and check it, as the command line runs them."""
 
 from __future__ import annotations
@@ -51,7 +51,9 @@ async def report_with_file(db_path, file_path) -> str:
             )
         out = io.StringIO()
         chat = ConsoleChat(Core(app), ConsoleTransport(out), "lan")
-        await chat.line(f':file "{file_path}" /capnhat 1 hoàn thành Đã họp')
+        # The guided update, the file sent at its evidence step.
+        for line in ("/capnhat", "1", "hoàn thành", "Đã họp", f":file {file_path}"):
+            await chat.line(line)
         return out.getvalue()
     finally:
         await app.close()

@@ -1,7 +1,7 @@
 """Evidence files kept: one row per file sent with an update, fetched into the store after it
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0008
 
 Updates stored before this revision name their file only by the platform's id; each gets a pending
 row, so that the next start fetches what the platform still serves.
@@ -13,7 +13,7 @@ from alembic import op
 import storage.models.base
 
 revision = '0014'
-down_revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
