@@ -40,8 +40,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.collation import vi_sort_key
 from storage.cycles import cycle_bounds, cycle_for, reporting_deadlines
-from storage.group_progress import GroupProgress, group_progress
 from storage.evidence import names_a_file
+from storage.group_progress import GroupProgress, group_progress
 from storage.models import Agency, Member, Plan, ProgressUpdate, Section, Task, TaskAgency
 from storage.models.evidence import EvidenceFile
 from storage.models.people import ACTIVE, BLOCKED, DONE, FOCAL

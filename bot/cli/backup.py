@@ -6,8 +6,8 @@ import asyncio
 from pathlib import Path
 
 from bot.cli import CommandError
-from bot.i18n import _
 from bot.evidence import backup_folder, copy_store, store_dir
+from bot.i18n import _
 from bot.ops.backup import BackupError, backup_sqlite, postgres_instructions, restore_sqlite
 from storage.migrate import head_revision
 
