@@ -101,3 +101,17 @@ async def test_a_focal_point_cannot_export_a_bundle(db, core, plan, focal, store
 )
 def test_names_are_made_safe(given, expected):
     assert safe_name(given, "tep") == expected
+
+
+async def test_history_and_the_agency_view_name_the_file_not_its_platform_id(
+    db, core, plan, focal, coordinator, store, tmp_path
+):
+    (tmp_path / "a.pdf").write_bytes(PDF)
+    await focal.say("/capnhat 1 done Broadcast", attachment=attach(tmp_path / "a.pdf", "biên bản.pdf"))
+
+    history = await coordinator.say("/lichsu II.1")
+    agency = await coordinator.say("/donvi so du lich")
+
+    for text in (history, agency):
+        assert "📎 biên bản.pdf" in text
+        assert str(tmp_path) not in text
