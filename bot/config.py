@@ -420,6 +420,30 @@ class ReportConfig(Section):
     template: Path | None = None
 
 
+class EvidenceConfig(Section):
+    """Files sent as evidence, kept by content (sha-256) in a folder of their own."""
+
+    # Where the files are kept; unset: "<database name>-evidence" beside an SQLite database. With
+    # PostgreSQL it must be set (several instances must share it), or files are not fetched.
+    dir: Path | None = None
+    # A larger file is not kept (the update is, with a note that its file was too large).
+    max_file_mb: float = Field(default=20, gt=0)
+    # What one agency's files may take in all; 0: no limit.
+    max_agency_mb: float = Field(default=500, ge=0)
+    # Waits between attempts at a download that failed (the last one repeats), and how many in all.
+    retry_minutes: list[float] = Field(default_factory=lambda: [1, 5, 30, 120, 720])
+    max_attempts: int = Field(default=10, ge=1)
+    # Seconds one download may take.
+    timeout_seconds: float = Field(default=60, gt=0)
+
+    @field_validator("retry_minutes")
+    @classmethod
+    def _some_waits(cls, values: list[float]) -> list[float]:
+        if not values or any(value < 0 for value in values):
+            raise ValueError("give at least one wait, none negative")
+        return values
+
+
 class OrganisationConfig(Section):
     """Who runs this deployment: the coordinating department every message and report names."""
 
@@ -451,6 +475,7 @@ class Config(Section):
     ops: OpsConfig = Field(default_factory=OpsConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     web: WebConfig = Field(default_factory=WebConfig)
+    evidence: EvidenceConfig = Field(default_factory=EvidenceConfig)
     secrets: Secrets = Field(default_factory=Secrets, exclude=True)
 
     @property

@@ -556,7 +556,21 @@ class Engine:
     async def _plan(self) -> PlanReport:
         report = await self.planner.tick(self.app.clock.now())
         _note_tick("planner", self.app.clock.now(), report)
+        await self.fetch_evidence()
         return report
+
+    async def fetch_evidence(self) -> None:
+        """Evidence files whose download failed (or that a restart interrupted) are tried again on
+        the planner's tick, which runs at start and then every few minutes."""
+        from bot.evidence import Fetcher
+
+        fetcher = Fetcher(self.app)
+        try:
+            await fetcher.fetch_due()
+        except Exception:
+            log.exception("evidence files: retry tick failed")
+        finally:
+            await fetcher.close()
 
     async def _send(self) -> SendReport:
         report = await self.sender.tick()

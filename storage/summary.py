@@ -41,8 +41,10 @@ from sqlalchemy.orm import aliased
 
 from storage.collation import vi_sort_key
 from storage.cycles import cycle_bounds, cycle_for, reporting_deadlines
+from storage.evidence import names_a_file
 from storage.group_progress import GroupProgress, group_progress
 from storage.models import Agency, Member, Plan, ProgressUpdate, Section, Task, TaskAgency
+from storage.models.evidence import EvidenceFile
 from storage.models.people import ACTIVE, BLOCKED, DONE, FOCAL
 from storage.models.plan import COORDINATING, LEAD
 from storage.progress_rules import (
@@ -78,6 +80,23 @@ def as_of_day(today: dt.date, period_end: dt.date) -> dt.date:
     return today if today <= period_end else period_end + dt.timedelta(days=1)
 
 
+@dataclass(slots=True, frozen=True)
+class EvidenceRef:
+    """A file kept (or still to be fetched) as the evidence of an update."""
+
+    id: int
+    agency_id: int
+    name: str | None  # as the sender named it: for display only
+    state: str
+    sha256: str | None
+    size: int | None
+    mime_type: str | None
+
+    @property
+    def label(self) -> str:
+        return self.name or (f"{self.sha256[:12]}" if self.sha256 else f"#{self.id}")
+
+
 @dataclass(slots=True)
 class UpdateInfo:
     """One agency's latest update on a task: what was said, by whom, when."""
@@ -93,6 +112,16 @@ class UpdateInfo:
     cycle: dt.date
     created_at: dt.datetime  # aware, UTC
     edited_at: dt.datetime | None
+    files: list[EvidenceRef] = field(default_factory=list)
+
+    @property
+    def evidence_items(self) -> list[str]:
+        """What a reader can use: the files by their names, or the link as typed."""
+        if self.files:
+            return [ref.label for ref in self.files]
+        if self.evidence and not names_a_file(self.evidence):
+            return [self.evidence]
+        return []
 
 
 def word_of(update: UpdateInfo, tz: dt.tzinfo, *, by_cycle: bool = True) -> Word:
@@ -151,8 +180,12 @@ class TaskSummary:
 
     @property
     def evidence(self) -> list[str]:
-        """Evidence the agencies gave on their latest updates (one entry each, newest last)."""
-        return [update.evidence for update in self.updates if update.evidence]
+        """Evidence the agencies gave on their latest updates (files by name, links), newest last."""
+        return [item for update in self.updates for item in update.evidence_items]
+
+    @property
+    def evidence_files(self) -> list[EvidenceRef]:
+        return [ref for update in self.updates for ref in update.files]
 
 
 @dataclass(slots=True)
@@ -771,9 +804,36 @@ async def latest_updates_by_agency(
         .order_by(pu.task_id, pu.id)
     )
     found: dict[int, list[UpdateInfo]] = {}
+    by_id: dict[int, UpdateInfo] = {}
     for row in await conn.execute(statement):
-        found.setdefault(row[0], []).append(UpdateInfo(*row[1:]))
+        info = UpdateInfo(*row[1:])
+        found.setdefault(row[0], []).append(info)
+        if names_a_file(info.evidence):
+            by_id[info.id] = info
+    await _attach_files(conn, by_id)
     return found
+
+
+async def _attach_files(conn: AsyncConnection, updates: dict[int, UpdateInfo]) -> None:
+    ids = sorted(updates)
+    ef = EvidenceFile
+    for start in range(0, len(ids), 500):
+        statement = (
+            select(
+                ef.update_id,
+                ef.id,
+                ef.agency_id,
+                ef.original_name,
+                ef.state,
+                ef.sha256,
+                ef.size,
+                ef.mime_type,
+            )
+            .where(ef.update_id.in_(ids[start : start + 500]))
+            .order_by(ef.id)
+        )
+        for row in await conn.execute(statement):
+            updates[row[0]].files.append(EvidenceRef(*row[1:]))
 
 
 async def task_standings(

@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "bot.cli.backup",
     "bot.cli.chat",
     "bot.cli.db",
+    "bot.cli.evidence",
     "bot.cli.groups",
     "bot.cli.invite",
     "bot.cli.members",

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 from bot.cli import CommandError
+from bot.evidence import backup_folder, copy_store, store_dir
 from bot.i18n import _
 from bot.ops.backup import BackupError, backup_sqlite, postgres_instructions, restore_sqlite
 from storage.migrate import head_revision
@@ -45,6 +46,15 @@ async def _backup(app, args) -> int:
     print(
         _("backup written to {path} and verified ({facts})").format(path=facts.path, facts=facts.describe())
     )
+    store = store_dir(app.config)
+    if store is not None and store.is_dir():
+        folder = backup_folder(args.file)
+        copied, present = await asyncio.to_thread(copy_store, store, folder)
+        print(
+            _("evidence files copied to {folder}: {copied} new, {present} already there").format(
+                folder=folder, copied=copied, present=present
+            )
+        )
     return 0
 
 
@@ -59,6 +69,14 @@ async def _restore(app, args) -> int:
             database=database, file=args.file, facts=result.restored.describe()
         )
     )
+    folder, store = backup_folder(args.file), store_dir(app.config)
+    if folder.is_dir() and store is not None:
+        copied, present = await asyncio.to_thread(copy_store, folder, store)
+        print(
+            _("evidence files restored to {store}: {copied} copied, {present} already there").format(
+                store=store, copied=copied, present=present
+            )
+        )
     if result.previous:
         print(_("the database it replaced is kept at {path}").format(path=result.previous))
     if result.restored.revision != head_revision():

@@ -16,6 +16,7 @@ from typing import TextIO
 from bot.cli import CommandError
 from bot.cli.dates import day_option
 from bot.cli.plan_choice import add_plan_arguments, chosen_plan
+from bot.evidence import open_store
 from bot.i18n import LANGUAGES, _, format_number, format_short_day, use_language
 from bot.render.exports import (
     FORMATS,
@@ -149,6 +150,7 @@ async def _report(app, args) -> int:
             tz=tz,
             letterhead=letterhead_from_config(app.config),
             progress=ProgressDisplay(sys.stderr),
+            evidence_store=open_store(app.config),
         )
         if args.output == "-":
             sys.stdout.buffer.write(document.content)

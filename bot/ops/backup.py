@@ -247,5 +247,7 @@ def postgres_instructions(url: str, destination: str) -> str:
         "use PostgreSQL's own tools, which take a consistent snapshot while the bots keep running:\n"
         f"  pg_dump --format=custom --file={destination} '{shown}'\n"
         "and to restore (stop every instance first):\n"
-        f"  pg_restore --clean --if-exists --no-owner --dbname='{shown}' {destination}"
+        f"  pg_restore --clean --if-exists --no-owner --dbname='{shown}' {destination}\n"
+        "Copy the evidence folder ([evidence] dir) with it, e.g. rsync -a: its files are named by "
+        "their hash and never change, so a copy taken while the bot runs is consistent file by file."
     )

@@ -3,17 +3,20 @@
     document = await export_summary(session, plan.id, "docx", cycle=cycle, today=today, language="vi")
     Reply(text, documents=[document])
 
-Formats: docx (the draft official report), xlsx, csv, md, json. The chart that goes with `/tonghop`
+Formats: docx (the draft official report), xlsx, csv, md, json, and zip (the DOCX, the XLSX and the
+evidence files per agency). The chart that goes with `/tonghop`
 is `chart_image(summary)`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from bot.core.messages import Document, Image
+from bot.evidence import Store
 from bot.i18n import DEFAULT_LANGUAGE, _, use_language
 from bot.render import json_report, tables
 from bot.render.report_rows import Progress, export_stem, period_text
@@ -25,7 +28,7 @@ from storage.summary import ALL, DEFAULT_TZ, Summary, build_summary
 if TYPE_CHECKING:
     from bot.render.docx import Letterhead
 
-FORMATS = ("docx", "xlsx", "csv", "md", "json")
+FORMATS = ("docx", "xlsx", "csv", "md", "json", "zip")
 ALIASES = {"word": "docx", "doc": "docx", "excel": "xlsx", "xls": "xlsx", "markdown": "md"}
 
 
@@ -73,8 +76,20 @@ def render_summary(
     tz: dt.tzinfo = DEFAULT_TZ,
     letterhead: Letterhead | None = None,
     progress: Progress | None = None,
+    evidence_store: Store | None = None,
 ) -> Document:
     fmt = normalize_format(fmt)
+    if fmt == "zip":
+        # The DOCX and XLSX as they are sent alone, and the evidence files per agency beside them.
+        parts = [
+            render_summary(summary, part, language=language, tz=tz, letterhead=letterhead, progress=progress)
+            for part in ("docx", "xlsx")
+        ]
+        from bot.render.bundle import render_bundle
+
+        with use_language(language):
+            bundle = render_bundle(summary, parts, evidence_store, stem=export_stem(summary))
+        return dataclasses.replace(bundle, caption=parts[0].caption)
     if fmt == "docx":
         from bot.render import docx as docx_render
         from bot.render.chart import completion_chart

@@ -31,6 +31,16 @@ def _update(update: UpdateInfo) -> dict:
         "percent": update.percent,
         "note": update.note,
         "evidence": update.evidence,
+        "evidence_files": [
+            {
+                "name": ref.name,
+                "sha256": ref.sha256,
+                "size": ref.size,
+                "type": ref.mime_type,
+                "state": ref.state,
+            }
+            for ref in update.files
+        ],
         "cycle": _iso(update.cycle),
         "created_at": _iso(update.created_at),
         "edited_at": _iso(update.edited_at),

@@ -77,12 +77,16 @@ class ZaloBotEmulator:
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self.port = 0
+        # Pictures users sent, served as the platform's CDN serves them (photo_url).
+        self.photos: dict[str, bytes] = {}
+        self.photo_failures = 0  # the next this many downloads answer 503
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def start(self) -> ZaloBotEmulator:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
+        app.router.add_get("/photos/{name}", self._photo)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -105,6 +109,21 @@ class ZaloBotEmulator:
         return f"http://127.0.0.1:{self.port}/bot"
 
     # -- test API --------------------------------------------------------------------------------
+
+    def host_photo(self, content: bytes) -> str:
+        """Put a picture on the emulated CDN; its URL, for `user_sends(photo_url=...)`."""
+        name = uuid.uuid4().hex + ".jpg"
+        self.photos[name] = content
+        return f"http://127.0.0.1:{self.port}/photos/{name}"
+
+    async def _photo(self, request: web.Request) -> web.Response:
+        if self.photo_failures:
+            self.photo_failures -= 1
+            return web.Response(status=503, text="Service Unavailable")
+        content = self.photos.get(request.match_info["name"])
+        if content is None:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=content, content_type="image/jpeg")
 
     async def user_sends(
         self,

@@ -17,6 +17,7 @@ from bot.core.context import Context
 from bot.core.handlers.access import no_plan
 from bot.core.messages import Button, Document, Reply
 from bot.core.parsing import parse_day
+from bot.evidence import open_store
 from bot.i18n import _, format_day, format_number, format_short_day
 from bot.render.exports import UnknownFormat, letterhead_from_config, normalize_format, render_summary
 from storage.cycles import cycle_for, plan_start, previous_cycle, reporting_deadlines
@@ -25,7 +26,7 @@ from storage.summary import ALL, Summary, build_summary
 from storage.text import fold
 
 # What chat offers; Markdown and JSON are for the CLI (`nhacviec report`).
-CHAT_FORMATS = ("docx", "xlsx", "csv")
+CHAT_FORMATS = ("docx", "xlsx", "csv", "zip")
 BUTTON_FORMATS = ("docx", "xlsx")
 ACTION = "export"
 
@@ -136,8 +137,8 @@ async def export_buttons(ctx: Context, plan_id: int, cycle: dt.date) -> list[But
 
 def _how_to_ask() -> str:
     return _(
-        "Send /xuat docx, /xuat xlsx or /xuat csv; add “previous” or a deadline such as 20/6 for "
-        "another cycle."
+        "Send /xuat docx, /xuat xlsx, /xuat csv or /xuat zip (Word, Excel and the evidence files); add "
+        "“previous” or a deadline such as 20/6 for another cycle."
     )
 
 
@@ -217,5 +218,11 @@ async def _render(summary: Summary, fmt: str, ctx: Context, letterhead) -> Docum
     # The chart and the document take a few hundred milliseconds of CPU on a city's plan: off the event
     # loop, so that other chats and the reminder engine keep being served meanwhile.
     return await asyncio.to_thread(
-        render_summary, summary, fmt, language=ctx.language, tz=ctx.tz, letterhead=letterhead
+        render_summary,
+        summary,
+        fmt,
+        language=ctx.language,
+        tz=ctx.tz,
+        letterhead=letterhead,
+        evidence_store=open_store(ctx.app.config),
     )

@@ -12,6 +12,7 @@ from bot.core.messages import Reply
 from bot.core.parsing import parse_task_ref
 from bot.i18n import _, format_number, format_short_day
 from bot.render.text import paginate, percent_text, reported_label, shorten, standing_text
+from storage import evidence as evidence_store
 from storage import people
 from storage.history import task_history
 from storage.models.plan import Agency
@@ -51,6 +52,7 @@ async def task_history_command(ctx: Context, args: str) -> list[Reply]:
     if not versions:
         return [Reply(header + "\n" + _("Nothing has been reported on this task yet."))]
     blocks = []
+    files = await evidence_store.of_updates(ctx.session, sorted({v.update_id for v in versions}))
     for version in versions:
         local = version.since.astimezone(ctx.tz)
         said = reported_label(version.status)
@@ -64,8 +66,9 @@ async def task_history_command(ctx: Context, args: str) -> list[Reply]:
             line += " " + _("[replaced by a later edit]")
         if version.note:
             line += f"\n   “{shorten(version.note, 200)}”"
-        if version.evidence:
-            line += f"\n   📎 {version.evidence}"
+        shown = _evidence_shown(version.evidence, files.get(version.update_id, []))
+        if shown:
+            line += f"\n   📎 {shown}"
         blocks.append(line)
     return [Reply(page.text) for page in paginate(header, blocks, ctx.text_limit)]
 
@@ -137,8 +140,17 @@ async def _agency_overview(ctx: Context, agency: Agency) -> list[Reply]:
             block += " · " + format_short_day(latest.created_at.astimezone(ctx.tz).date())
             if latest.note:
                 block += f"\n   “{shorten(latest.note, 140)}”"
-            if latest.evidence:
-                block += f"\n   📎 {latest.evidence}"
+            if latest.evidence_items:
+                block += "\n   📎 " + ", ".join(latest.evidence_items)
         blocks.append(block)
     pages = paginate("\n".join(lines), blocks, ctx.text_limit)
     return [Reply(page.text) for page in pages]
+
+
+def _evidence_shown(evidence: str | None, files) -> str:
+    """Files by the names they were sent with, a link as typed; never a platform's file id."""
+    if files:
+        return ", ".join(row.original_name or _("a file") for row in files)
+    if evidence and not evidence_store.names_a_file(evidence):
+        return evidence
+    return ""

@@ -17,8 +17,10 @@ from bot.core.handlers.access import needs_agency, no_plan
 from bot.core.handlers.plans import plan_label
 from bot.core.messages import Reply
 from bot.core.parsing import UpdateLine, find_url, parse_task_ref, parse_update_line
+from bot.evidence import fetch_soon
 from bot.i18n import _, format_day
 from bot.render.text import reported_label, shorten
+from storage import evidence as evidence_store
 from storage import people
 from storage.assignments import AssignedTask
 from storage.models.people import UPDATE_STATUSES
@@ -248,8 +250,14 @@ async def _one_line(ctx: Context, groups, text: str) -> list[Reply]:
         percent=line.percent,
         note=line.note,
         evidence=evidence,
+        evidence_name=_attachment_name(ctx),
         message_id=ctx.incoming.message_id,
     )
+
+
+def _attachment_name(ctx: Context) -> str | None:
+    attachment = ctx.incoming.attachment
+    return attachment.filename if attachment is not None else None
 
 
 def _evidence_of(ctx: Context, text: str) -> str | None:
@@ -337,6 +345,7 @@ async def _on_task(ctx: Context, answer: Answer) -> list[Reply]:
             percent=data.get("percent"),
             note=note,
             evidence=_evidence_of(ctx, note),
+            evidence_name=_attachment_name(ctx),
             message_id=None,
         )
     return await _ask_status(ctx, task)
@@ -388,7 +397,12 @@ async def _on_note(ctx: Context, answer: Answer) -> list[Reply]:
         return await _ask_evidence(ctx, note="", note_message_id=None)
     if answer.attachment is not None and not answer.text:
         # A file sent instead of a note: take it as the evidence and ask for the note still.
-        await ctx.goto(FLOW, "note", evidence=f"{ctx.incoming.platform}:{answer.attachment.file_id}")
+        await ctx.goto(
+            FLOW,
+            "note",
+            evidence=f"{ctx.incoming.platform}:{answer.attachment.file_id}",
+            evidence_name=answer.attachment.filename,
+        )
         return await _ask_note(ctx)
     if not answer.text:
         return await _ask_note(ctx)
@@ -397,13 +411,14 @@ async def _on_note(ctx: Context, answer: Answer) -> list[Reply]:
 
 async def _on_evidence(ctx: Context, answer: Answer) -> list[Reply]:
     data = ctx.flow_data
-    evidence = data.get("evidence")
+    evidence, evidence_name = data.get("evidence"), data.get("evidence_name")
     if answer.by_button and answer.value == SKIP:
         pass
     elif answer.attachment is not None:
         evidence = f"{ctx.incoming.platform}:{answer.attachment.file_id}"
+        evidence_name = answer.attachment.filename
     elif find_url(answer.text):
-        evidence = find_url(answer.text)
+        evidence, evidence_name = find_url(answer.text), None
     else:
         return await _ask_evidence(ctx, _("That is neither a file nor a link."))
     task = await _current_task(ctx)
@@ -417,6 +432,7 @@ async def _on_evidence(ctx: Context, answer: Answer) -> list[Reply]:
         percent=data.get("percent"),
         note=data.get("note") or "",
         evidence=evidence,
+        evidence_name=evidence_name,
         message_id=data.get("note_message_id"),
     )
 
@@ -446,11 +462,12 @@ async def _save(
     note: str,
     evidence: str | None,
     message_id: str | None,
+    evidence_name: str | None = None,
 ) -> list[Reply]:
     plan = await ctx.plan_by_id(task.plan_id) or await ctx.plan()
     cycle = ctx.cycle(plan)
     try:
-        await progress.record(
+        row = await progress.record(
             ctx.session,
             task=task,
             member=ctx.member,
@@ -465,10 +482,34 @@ async def _save(
         )
     except progress.InvalidUpdate as error:
         return [Reply(_problem_text(error, _("Nothing was saved.")))]
+    if evidence_store.names_a_file(evidence):
+        kept = await evidence_store.add_pending(
+            ctx.session, row, source=evidence, original_name=evidence_name, now=ctx.now
+        )
+        app = ctx.app
+        # Fetched once the update is committed: a slow or failed download never holds or loses it.
+        ctx.when_committed(lambda: fetch_soon(app, [kept.id]))
     await ctx.end_flow()
     return [
-        Reply(_confirmation(task, status, percent, note, evidence, cycle, can_edit=ctx.incoming.can_edit))
+        Reply(
+            _confirmation(
+                task,
+                status,
+                percent,
+                note,
+                _evidence_shown(evidence, evidence_name),
+                cycle,
+                can_edit=ctx.incoming.can_edit,
+            )
+        )
     ]
+
+
+def _evidence_shown(evidence: str | None, name: str | None) -> str | None:
+    """A link as it is; a file by the name it came with (a platform's id means nothing to people)."""
+    if not evidence_store.names_a_file(evidence):
+        return evidence
+    return name or _("a file")
 
 
 def _confirmation(

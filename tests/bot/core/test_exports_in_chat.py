@@ -184,7 +184,8 @@ async def test_an_unknown_format_gets_the_valid_choices_and_nothing_is_sent(db, 
     assert coordinator.text().startswith(
         "I cannot make “pdf” into a file.\n"
         "Which file for the reporting cycle ending Saturday, 20 June 2020?\n"
-        "Send /xuat docx, /xuat xlsx or /xuat csv; add “previous” or a deadline such as 20/6 for another cycle."
+        "Send /xuat docx, /xuat xlsx, /xuat csv or /xuat zip (Word, Excel and the evidence files); add "
+        "“previous” or a deadline such as 20/6 for another cycle."
     )
     assert button_labels(replies) == ["📄 Report (DOCX)", "📊 Spreadsheet (XLSX)"]
     assert documents(replies) == []

@@ -84,7 +84,7 @@ def test_report_covers_a_date_range_and_can_write_json_to_standard_output(capsys
     [
         (
             ["--format", "pdf"],
-            "nhacviec: không có định dạng 'pdf': hãy dùng một trong các định dạng docx, xlsx, csv, md, json",
+            "nhacviec: không có định dạng 'pdf': hãy dùng một trong các định dạng docx, xlsx, csv, md, json, zip",
         ),
         (
             ["--format", "docx", "--cycle", "2021-06-16"],

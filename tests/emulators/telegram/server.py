@@ -29,6 +29,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
@@ -1082,7 +1083,8 @@ class TelegramEmulator:
             "file_id": upload.file_id,
             "file_unique_id": upload.file_unique_id,
             "file_size": len(upload.content),
-            "file_path": f"documents/{upload.file_unique_id}_{upload.filename}",
+            # Telegram names the path itself ("documents/file_3.pdf"): the sender's name is not in it.
+            "file_path": f"documents/{upload.file_unique_id}_file{_safe_suffix(upload.filename)}",
         }, None
 
     async def _handle_file(self, request: web.Request) -> web.Response:
@@ -1188,3 +1190,8 @@ def _json_param(value, name: str):
         return json.loads(value)
     except json.JSONDecodeError as exc:
         raise _bad_request(f"can't parse {name} JSON object") from exc
+
+
+def _safe_suffix(filename: str) -> str:
+    suffix = Path(filename.replace("\\", "/")).suffix
+    return suffix if suffix[1:].isalnum() else ""
