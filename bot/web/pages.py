@@ -6,23 +6,28 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from aiohttp import web
 from sqlalchemy import func, select
 
 from bot.core.handlers.access import role_label
 from bot.core.handlers.plans import plan_label, status_label
+from bot.evidence import open_store
 from bot.i18n import N_
+from bot.render.bundle import safe_name
 from bot.render.exports import letterhead_from_config, render_summary
 from bot.render.text import percent_text, reported_label, timing_label
 from bot.web.rendering import local_time
 from bot.web.server import Viewer, dashboard_of, viewer_of
 from bot.web.svg import completion_chart
 from scheduler.outbox import status_by_deadline
+from storage import evidence as evidence_rows
 from storage import people
 from storage.cycles import reporting_deadlines
 from storage.models import Agency, Member, Plan, Reminder, Task
+from storage.models.evidence import STORED as EVIDENCE_STORED
+from storage.models.evidence import EvidenceFile
 from storage.models.people import FOCAL
 from storage.models.reminders import PENDING as REMINDER_PENDING
 from storage.plans import lifecycle
@@ -283,6 +288,7 @@ async def task_page(request: web.Request) -> web.Response:
             return _forbidden(request)
         history = await people.update_history(session, task.id)
         revisions = {update.id: await people.revisions_of(session, update.id) for update in history}
+        files = await evidence_rows.of_updates(session, [update.id for update in history])
         authors = {
             member.id: member
             for member in (
@@ -299,6 +305,7 @@ async def task_page(request: web.Request) -> web.Response:
         task=task,
         history=list(reversed(history)),
         revisions=revisions,
+        files=files,
         authors=authors,
         local_time=lambda moment: local_time(moment, dashboard.app.config.tz),
         timing_label=timing_label,
@@ -398,6 +405,46 @@ async def export(request: web.Request) -> web.Response:
     )
 
 
+async def evidence_file(request: web.Request) -> web.StreamResponse:
+    """One evidence file, to whoever may see an agency that sent it (a coordinator, or that agency's
+    focal point). Served as an attachment under the name it was sent with, never rendered."""
+    viewer = viewer_of(request)
+    dashboard = dashboard_of(request)
+    sha256 = request.match_info["sha256"]
+    store = open_store(dashboard.app.config)
+    async with dashboard.app.db.snapshot() as session:
+        rows = (
+            await session.scalars(
+                select(EvidenceFile).where(
+                    EvidenceFile.sha256 == sha256, EvidenceFile.state == EVIDENCE_STORED
+                )
+            )
+        ).all()
+    allowed = [row for row in rows if viewer.may_see_agency(row.agency_id)]
+    if not allowed:
+        return (
+            _forbidden(request)
+            if rows
+            else dashboard.render(
+                request, "error.html", status=404, message=N_("That file is not kept here.")
+            )
+        )
+    try:
+        path = store.path(sha256) if store is not None else None
+    except ValueError:
+        path = None
+    if path is None or not path.is_file():
+        return dashboard.render(request, "error.html", status=404, message=N_("That file is not kept here."))
+    name = safe_name(allowed[0].original_name or "", sha256[:12])
+    return web.FileResponse(
+        path,
+        headers={
+            "Content-Type": allowed[0].mime_type or "application/octet-stream",
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+        },
+    )
+
+
 def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/", plans)
     router.add_get("/plans/{plan_id}", overview)
@@ -406,6 +453,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/plans/{plan_id}/reminders", reminders)
     router.add_get("/plans/{plan_id}/export/{fmt}", export)
     router.add_get("/people", people_page)
+    router.add_get("/evidence/{sha256}", evidence_file)
 
 
 __all__ = ["Viewer", "add_routes"]

@@ -372,3 +372,52 @@ async def test_a_focal_point_cannot_close_a_plan(focal, browsers, plan, db):
     async with db.snapshot() as session:
         assert (await session.get(Plan, plan.plan.id)).lifecycle != "closed"
     assert "Closed plan" not in body and "Đã đóng" not in body
+
+
+async def test_evidence_is_downloaded_by_its_agency_and_coordinators_only(
+    coordinator, focal, browsers, plan, db, clock, app, tmp_path
+):
+    from bot.evidence import Fetcher
+    from storage import evidence as evidence_rows
+
+    app.config.evidence.dir = str(tmp_path / "evidence")
+    sent = tmp_path / "biên bản.pdf"
+    sent.write_bytes(b"%PDF-1.4\n% the minutes of the meeting\n")
+    async with db.transaction() as session:
+        update = await make_update(
+            session,
+            plan.tasks["II.1"],
+            agency=plan.agencies["Sở Du lịch"],
+            cycle=dt.date(2020, 6, 20),
+            at=clock.now(),
+        )
+        update.evidence = f"console:{sent}"  # as /capnhat stores a file sent from the console
+        row = await evidence_rows.add_pending(
+            session, update, source=f"console:{sent}", original_name="biên bản.pdf", now=clock.now()
+        )
+    fetcher = Fetcher(app)
+    try:
+        assert await fetcher.fetch(row.id) == "stored"
+    finally:
+        await fetcher.close()
+    async with db.snapshot() as session:
+        sha = (await evidence_rows.of_updates(session, [update.id]))[update.id][0].sha256
+    async with db.transaction() as session:
+        await make_member(session, "Mai", agency=plan.agencies["Sở Ngoại vụ"], user_id="mai")
+    from tests.bot.core.chat import ChatUser
+
+    own = await signed_in(focal, browsers())
+    other = await signed_in(ChatUser(focal.core, "mai"), browsers())
+    boss = await signed_in(coordinator, browsers())
+
+    _status, page = await own.get(f"/plans/{plan.plan.id}/agencies/{plan.agencies['Sở Du lịch'].id}")
+    status_own, _type, body_own = await own.get_bytes(f"/evidence/{sha}")
+    status_boss, _type, body_boss = await boss.get_bytes(f"/evidence/{sha}")
+    status_other, _type, body_other = await other.get_bytes(f"/evidence/{sha}")
+    status_unknown, _type, _body = await boss.get_bytes("/evidence/" + "0" * 64)
+
+    assert f'href="/evidence/{sha}">biên bản.pdf</a>' in page
+    assert (status_own, body_own) == (200, sent.read_bytes())
+    assert (status_boss, body_boss) == (200, sent.read_bytes())
+    assert status_other == 403 and b"%PDF" not in body_other
+    assert status_unknown == 404
