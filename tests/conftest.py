@@ -148,3 +148,27 @@ def reference_plan() -> Path:
     if not REFERENCE_PLAN.exists():
         pytest.skip("the reference plan (shared/plans beside the repository) is not present in this checkout")
     return REFERENCE_PLAN
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def unmigrated_db(request, tmp_path) -> Database:
+    """An empty database with no schema at all, for migration tests: they upgrade it to the revision
+    before theirs, put data in, and upgrade. A real SQLite file, then a private PostgreSQL schema."""
+    if request.param == "sqlite":
+        database = Database(sqlite_url(tmp_path / "old.db"))
+        yield database
+        await database.dispose()
+        return
+    reason = pg_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    schema = f"nhacviec_migration_{uuid.uuid4().hex[:10]}"
+    admin = Database(PG_URL)
+    async with admin.engine.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    database = Database(PG_URL, pg_server_settings={"search_path": schema})
+    yield database
+    await database.dispose()
+    async with admin.engine.begin() as conn:
+        await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    await admin.dispose()

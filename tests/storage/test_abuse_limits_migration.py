@@ -5,39 +5,14 @@ out with everything kept, the extra focal point retired, and the new limits in f
 from __future__ import annotations
 
 import importlib
-import uuid
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from storage.db import Database
 from storage.migrate import upgrade
-from tests.conftest import PG_URL, pg_skip_reason, sqlite_url
 
 MIGRATION = importlib.import_module("storage.migrations.versions.0008_abuse_limits")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def empty_db(request, tmp_path):
-    if request.param == "sqlite":
-        database = Database(sqlite_url(tmp_path / "old.db"))
-        yield database
-        await database.dispose()
-        return
-    reason = pg_skip_reason()
-    if reason:
-        pytest.skip(reason)
-    schema = f"nhacviec_mig_{uuid.uuid4().hex[:10]}"
-    admin = Database(PG_URL)
-    async with admin.engine.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    database = Database(PG_URL, pg_server_settings={"search_path": schema})
-    yield database
-    await database.dispose()
-    async with admin.engine.begin() as conn:
-        await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    await admin.dispose()
 
 
 ROWS = """
@@ -56,16 +31,16 @@ INSERT INTO callback_action (id, key, platform, user_id, action, payload, create
 """
 
 
-async def test_upgrading_keeps_members_and_buttons_and_retires_a_raced_second_focal_point(empty_db):
-    await upgrade(empty_db, MIGRATION.down_revision)
-    async with empty_db.engine.begin() as conn:
+async def test_upgrading_keeps_members_and_buttons_and_retires_a_raced_second_focal_point(unmigrated_db):
+    await upgrade(unmigrated_db, MIGRATION.down_revision)
+    async with unmigrated_db.engine.begin() as conn:
         for statement in ROWS.strip().split(";"):
             if statement.strip():
                 await conn.execute(text(statement))
 
-    await upgrade(empty_db, MIGRATION.revision)
+    await upgrade(unmigrated_db, MIGRATION.revision)
 
-    async with empty_db.engine.connect() as conn:
+    async with unmigrated_db.engine.connect() as conn:
         members = (await conn.execute(text("SELECT id, name, status FROM member ORDER BY id"))).all()
         buttons = (await conn.execute(text("SELECT key, user_id, chat_id FROM callback_action"))).all()
         attempts = await conn.scalar(text("SELECT count(*) FROM attempt"))
@@ -74,5 +49,5 @@ async def test_upgrading_keeps_members_and_buttons_and_retires_a_raced_second_fo
     assert [tuple(row) for row in buttons] == [("k1", "42", None)]
     assert attempts == 0
     with pytest.raises(IntegrityError):
-        async with empty_db.engine.begin() as conn:
+        async with unmigrated_db.engine.begin() as conn:
             await conn.execute(text("UPDATE member SET status = 'active' WHERE id = 1"))

@@ -5,44 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-import uuid
 
-import pytest
 from sqlalchemy import text
 
-from storage.db import Database
 from storage.migrate import current_revision, upgrade
-from tests.conftest import PG_URL, pg_skip_reason, sqlite_url
 
 MIGRATION = importlib.import_module("storage.migrations.versions.0010_platform_delivery")
 WHEN = dt.datetime(2026, 6, 20, 1, 0)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def empty_db(request, tmp_path):
-    if request.param == "sqlite":
-        database = Database(sqlite_url(tmp_path / "old.db"))
-        yield database
-        await database.dispose()
-        return
-    reason = pg_skip_reason()
-    if reason:
-        pytest.skip(reason)
-    schema = f"nhacviec_migration_{uuid.uuid4().hex[:10]}"
-    admin = Database(PG_URL)
-    async with admin.engine.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    database = Database(PG_URL, pg_server_settings={"search_path": schema})
-    yield database
-    await database.dispose()
-    async with admin.engine.begin() as conn:
-        await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    await admin.dispose()
-
-
-async def test_upgrading_to_0010_keeps_members_identities_and_the_oa_token(empty_db):
-    await upgrade(empty_db, MIGRATION.down_revision)
-    async with empty_db.engine.begin() as conn:
+async def test_upgrading_to_0010_keeps_members_identities_and_the_oa_token(unmigrated_db):
+    await upgrade(unmigrated_db, MIGRATION.down_revision)
+    async with unmigrated_db.engine.begin() as conn:
         await conn.execute(
             text(
                 "INSERT INTO member (id, name, role, status, language, reachable, created_at) "
@@ -65,10 +39,10 @@ async def test_upgrading_to_0010_keeps_members_identities_and_the_oa_token(empty
             {"when": WHEN},
         )
 
-    await upgrade(empty_db, MIGRATION.revision)
+    await upgrade(unmigrated_db, MIGRATION.revision)
 
-    assert await current_revision(empty_db) == MIGRATION.revision
-    async with empty_db.engine.begin() as conn:
+    assert await current_revision(unmigrated_db) == MIGRATION.revision
+    async with unmigrated_db.engine.begin() as conn:
         member = (await conn.execute(text("SELECT name, role, language FROM member"))).one()
         identity = (await conn.execute(text("SELECT platform, chat_id FROM identity"))).one()
         token = (

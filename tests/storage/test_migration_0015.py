@@ -5,45 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-import uuid
 
-import pytest
 from sqlalchemy import inspect, text
 
-from storage.db import Database
 from storage.migrate import current_revision, upgrade
 from storage.summary import latest_updates_by_agency
-from tests.conftest import PG_URL, pg_skip_reason, sqlite_url
 
 MIGRATION = importlib.import_module("storage.migrations.versions.0015_update_seek")
 WHEN = dt.datetime(2026, 6, 20, 1, 0)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def empty_db(request, tmp_path):
-    if request.param == "sqlite":
-        database = Database(sqlite_url(tmp_path / "old.db"))
-        yield database
-        await database.dispose()
-        return
-    reason = pg_skip_reason()
-    if reason:
-        pytest.skip(reason)
-    schema = f"nhacviec_migration_{uuid.uuid4().hex[:10]}"
-    admin = Database(PG_URL)
-    async with admin.engine.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    database = Database(PG_URL, pg_server_settings={"search_path": schema})
-    yield database
-    await database.dispose()
-    async with admin.engine.begin() as conn:
-        await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    await admin.dispose()
-
-
-async def test_upgrading_to_0015_keeps_the_updates_and_each_agencys_latest_is_found(empty_db):
-    await upgrade(empty_db, MIGRATION.down_revision)
-    async with empty_db.engine.begin() as conn:
+async def test_upgrading_to_0015_keeps_the_updates_and_each_agencys_latest_is_found(unmigrated_db):
+    await upgrade(unmigrated_db, MIGRATION.down_revision)
+    async with unmigrated_db.engine.begin() as conn:
         await conn.execute(
             text(
                 "INSERT INTO agency (id, name, key, created_at) VALUES (1, 'Sở A', 'so a', :w), (2, 'Sở B', 'so b', :w)"
@@ -90,10 +64,10 @@ async def test_upgrading_to_0015_keeps_the_updates_and_each_agencys_latest_is_fo
                 },
             )
 
-    await upgrade(empty_db, MIGRATION.revision)
+    await upgrade(unmigrated_db, MIGRATION.revision)
 
-    assert await current_revision(empty_db) == MIGRATION.revision
-    async with empty_db.engine.connect() as conn:
+    assert await current_revision(unmigrated_db) == MIGRATION.revision
+    async with unmigrated_db.engine.connect() as conn:
         indexes = await conn.run_sync(lambda sync: inspect(sync).get_indexes("progress_update"))
         count = (await conn.execute(text("SELECT count(*) FROM progress_update"))).scalar()
         by_cycle = await latest_updates_by_agency(conn, 1, cycle=dt.date(2026, 11, 20))

@@ -3,44 +3,17 @@
 from __future__ import annotations
 
 import importlib
-import uuid
 
-import pytest
 from sqlalchemy import text
 
-from storage.db import Database
 from storage.migrate import upgrade
-from tests.conftest import PG_URL, pg_skip_reason, sqlite_url
 
 MIGRATION = importlib.import_module("storage.migrations.versions.0006_agency_registry")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def blank_db(request, tmp_path):
-    """An empty database with no schema at all, so that the test chooses the revision."""
-    if request.param == "sqlite":
-        database = Database(sqlite_url(tmp_path / "old.db"))
-        yield database
-        await database.dispose()
-        return
-    reason = pg_skip_reason()
-    if reason:
-        pytest.skip(reason)
-    schema = f"nhacviec_mig_{uuid.uuid4().hex[:10]}"
-    admin = Database(PG_URL)
-    async with admin.engine.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    database = Database(PG_URL, pg_server_settings={"search_path": schema})
-    yield database
-    await database.dispose()
-    async with admin.engine.begin() as conn:
-        await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    await admin.dispose()
-
-
-async def test_upgrading_keeps_agencies_aliases_and_people_and_makes_every_agency_active(blank_db):
-    await upgrade(blank_db, MIGRATION.down_revision)
-    async with blank_db.engine.begin() as conn:
+async def test_upgrading_keeps_agencies_aliases_and_people_and_makes_every_agency_active(unmigrated_db):
+    await upgrade(unmigrated_db, MIGRATION.down_revision)
+    async with unmigrated_db.engine.begin() as conn:
         await conn.execute(
             text(
                 "INSERT INTO agency (id, name, short_name, key, created_at) VALUES "
@@ -58,9 +31,9 @@ async def test_upgrading_keeps_agencies_aliases_and_people_and_makes_every_agenc
             )
         )
 
-    await upgrade(blank_db)
+    await upgrade(unmigrated_db)
 
-    async with blank_db.engine.connect() as conn:
+    async with unmigrated_db.engine.connect() as conn:
         agencies = (
             await conn.execute(
                 text(

@@ -6,47 +6,21 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-import uuid
 
-import pytest
 from sqlalchemy import text
 
-from storage.db import Database
 from storage.migrate import current_revision, upgrade
 from storage.models.people import ProgressUpdate
-from tests.conftest import PG_URL, pg_skip_reason, sqlite_url
 from tests.factories import make_member, make_plan
 
 MIGRATION = importlib.import_module("storage.migrations.versions.0014_evidence")
 WHEN = dt.datetime(2020, 6, 1, 1, 0, tzinfo=dt.UTC)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def empty_db(request, tmp_path):
-    if request.param == "sqlite":
-        database = Database(sqlite_url(tmp_path / "old.db"))
-        yield database
-        await database.dispose()
-        return
-    reason = pg_skip_reason()
-    if reason:
-        pytest.skip(reason)
-    schema = f"nhacviec_migration_{uuid.uuid4().hex[:10]}"
-    admin = Database(PG_URL)
-    async with admin.engine.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    database = Database(PG_URL, pg_server_settings={"search_path": schema})
-    yield database
-    await database.dispose()
-    async with admin.engine.begin() as conn:
-        await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    await admin.dispose()
-
-
-async def test_upgrading_to_0014_keeps_updates_and_queues_their_files(empty_db):
-    await upgrade(empty_db, MIGRATION.down_revision)
+async def test_upgrading_to_0014_keeps_updates_and_queues_their_files(unmigrated_db):
+    await upgrade(unmigrated_db, MIGRATION.down_revision)
     # The tables the factories write are the same at the previous revision: 0014 only adds one.
-    async with empty_db.transaction() as session:
+    async with unmigrated_db.transaction() as session:
         built = await make_plan(session)
         agency = built.agencies["Sở Du lịch"]
         lan = await make_member(session, "Lan", agency=agency, platform="telegram", user_id="1")
@@ -61,10 +35,10 @@ async def test_upgrading_to_0014_keeps_updates_and_queues_their_files(empty_db):
                 )
             )  # fmt: skip
 
-    await upgrade(empty_db, MIGRATION.revision)
+    await upgrade(unmigrated_db, MIGRATION.revision)
 
-    assert await current_revision(empty_db) == MIGRATION.revision
-    async with empty_db.engine.begin() as conn:
+    assert await current_revision(unmigrated_db) == MIGRATION.revision
+    async with unmigrated_db.engine.begin() as conn:
         updates = (await conn.execute(text("SELECT note, evidence FROM progress_update ORDER BY id"))).all()
         files = (
             await conn.execute(
