@@ -34,7 +34,7 @@ from storage.plans import lifecycle
 from storage.progress_rules import OVERDUE, REPORTED, TIMINGS
 from storage.summary import ALL, ATTENTION, Summary, build_summary
 
-EXPORT_FORMATS = ("docx", "xlsx")
+EXPORT_FORMATS = ("docx", "xlsx", "zip")
 KIND_LABELS = {
     "report": N_("reporting deadline"),
     "quarter": N_("quarter end"),
@@ -397,6 +397,7 @@ async def export(request: web.Request) -> web.Response:
         language=viewer.language,
         tz=dashboard.app.config.tz,
         letterhead=letterhead_from_config(dashboard.app.config),
+        evidence_store=open_store(dashboard.app.config),
     )
     return web.Response(
         body=document.content,

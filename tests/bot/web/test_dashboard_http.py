@@ -421,3 +421,16 @@ async def test_evidence_is_downloaded_by_its_agency_and_coordinators_only(
     assert (status_boss, body_boss) == (200, sent.read_bytes())
     assert status_other == 403 and b"%PDF" not in body_other
     assert status_unknown == 404
+
+
+async def test_the_zip_bundles_the_report_the_workbook_and_a_folder_per_agency(coordinator, browsers, plan):
+    import io
+    import zipfile
+
+    browser = await signed_in(coordinator, browsers())
+
+    status, content_type, body = await browser.get_bytes(f"/plans/{plan.plan.id}/export/zip")
+
+    assert status == 200 and content_type == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(body)).namelist()
+    assert any(name.endswith(".docx") for name in names) and any(name.endswith(".xlsx") for name in names)
