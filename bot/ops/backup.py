@@ -25,12 +25,23 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from bot.i18n import N_, _
+
 # Tables whose row counts a backup or restore reports, so an operator sees at a glance what is in it.
 COUNTED_TABLES = ("plan", "task", "agency", "member", "progress_update", "reminder")
 
 
 class BackupError(Exception):
-    """The backup or restore cannot go on; the message says why and what to do."""
+    """The backup or restore cannot go on; the message says why and what to do, in the language of
+    whoever reads it (the template is translated when the message is shown)."""
+
+    def __init__(self, template: str, **values: object):
+        super().__init__(template)
+        self.template = template
+        self.values = values
+
+    def __str__(self) -> str:
+        return _(self.template).format(**self.values)
 
 
 @dataclass(frozen=True)
@@ -63,7 +74,7 @@ def run_lock(database: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             raise BackupError(
-                f"{database} is being restored; start the bot when the restore is done"
+                N_("{database} is being restored; start the bot when the restore is done"), database=database
             ) from exc
         handle.seek(0)
         handle.truncate()
@@ -82,8 +93,12 @@ def _exclusive_lock(database: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             raise BackupError(
-                f"the bot is running on {database} (it holds {path.name}); stop it first, "
-                "e.g. `systemctl stop nhacviec`, then run the restore again"
+                N_(
+                    "the bot is running on {database} (it holds {lock}); stop it first, "
+                    "e.g. `systemctl stop nhacviec`, then run the restore again"
+                ),
+                database=database,
+                lock=path.name,
             ) from exc
         yield
 
@@ -97,21 +112,25 @@ def _connect(path: Path, *, timeout: float = 10.0) -> sqlite3.Connection:
 def inspect_database(path: Path) -> DatabaseFacts:
     """Check integrity and read the schema revision and row counts; raise BackupError if unusable."""
     if not path.exists():
-        raise BackupError(f"{path}: no such file")
+        raise BackupError(N_("{path}: no such file"), path=path)
     try:
         connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
     except sqlite3.Error as exc:
-        raise BackupError(f"{path}: cannot be opened as a SQLite database: {exc}") from exc
+        raise BackupError(
+            N_("{path}: cannot be opened as a SQLite database: {error}"), path=path, error=exc
+        ) from exc
     try:
         try:
             result = [row[0] for row in connection.execute("PRAGMA integrity_check")]
         except sqlite3.DatabaseError as exc:
-            raise BackupError(f"{path}: not a SQLite database ({exc})") from exc
+            raise BackupError(N_("{path}: not a SQLite database ({error})"), path=path, error=exc) from exc
         if result != ["ok"]:
-            raise BackupError(f"{path}: integrity check failed: {'; '.join(result[:5])}")
+            raise BackupError(
+                N_("{path}: integrity check failed: {problems}"), path=path, problems="; ".join(result[:5])
+            )
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if "alembic_version" not in tables:
-            raise BackupError(f"{path}: not a nhacviec database (no schema revision)")
+            raise BackupError(N_("{path}: not a nhacviec database (no schema revision)"), path=path)
         revision = connection.execute("SELECT version_num FROM alembic_version").fetchone()
         counts = {
             name: connection.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
@@ -146,15 +165,16 @@ def _remove_quietly(*paths: Path) -> None:
 def backup_sqlite(database: Path, destination: Path, *, force: bool = False) -> DatabaseFacts:
     """Copy a live database to `destination` (one self-contained file) and verify the copy."""
     if not database.exists():
-        raise BackupError(f"{database}: no database here to back up")
+        raise BackupError(N_("{database}: no database here to back up"), database=database)
     if destination.resolve() == database.resolve():
-        raise BackupError("the backup file cannot be the database itself")
+        raise BackupError(N_("the backup file cannot be the database itself"))
     if destination.exists() and not force:
         raise BackupError(
-            f"{destination} already exists; choose another name or pass --force to overwrite it"
+            N_("{destination} already exists; choose another name or pass --force to overwrite it"),
+            destination=destination,
         )
     if not destination.parent.is_dir():
-        raise BackupError(f"{destination.parent}: no such directory")
+        raise BackupError(N_("{folder}: no such directory"), folder=destination.parent)
     partial = _partial_name(destination)
     _remove_quietly(partial)
     source = _connect(database)
@@ -163,7 +183,7 @@ def backup_sqlite(database: Path, destination: Path, *, force: bool = False) -> 
         _copy_pages(source, partial, journal_mode="DELETE")
     except sqlite3.Error as exc:
         _remove_quietly(partial)
-        raise BackupError(f"backup failed: {exc}") from exc
+        raise BackupError(N_("backup failed: {error}"), error=exc) from exc
     finally:
         source.close()
     try:
@@ -186,7 +206,11 @@ def _refuse_if_in_use(database: Path) -> None:
         connection.execute("BEGIN EXCLUSIVE")
         connection.execute("ROLLBACK")
     except sqlite3.OperationalError as exc:
-        raise BackupError(f"{database} is in use by another process ({exc}); stop the bot first") from exc
+        raise BackupError(
+            N_("{database} is in use by another process ({error}); stop the bot first"),
+            database=database,
+            error=exc,
+        ) from exc
     finally:
         connection.close()
 
@@ -204,7 +228,7 @@ def restore_sqlite(backup: Path, database: Path, *, now: dt.datetime | None = No
     `<database>.before-restore-<UTC time>` so that a restore of the wrong file can be undone.
     """
     if backup.resolve() == database.resolve():
-        raise BackupError("the backup file is the database itself")
+        raise BackupError(N_("the backup file is the database itself"))
     inspect_database(backup)
     now = now or dt.datetime.now(dt.UTC)
     database.parent.mkdir(parents=True, exist_ok=True)

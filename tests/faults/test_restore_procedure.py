@@ -84,7 +84,7 @@ async def test_backup_while_running_then_stop_restore_and_start_again(sqlite_db,
                 await make_member(session, "Tùng", agency=built.agencies["Sở Ngoại vụ"], user_id="tung")
 
             code, out = await nhacviec("restore", str(tmp_path / "nightly.db"), env=env)
-            assert code == 1 and "the bot is running" in out, out
+            assert code == 1 and "bot đang chạy trên" in out, out  # the CLI speaks Vietnamese by default
 
             bot.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(bot.wait(), 30) == 0

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.i18n import use_language
 from bot.ops.backup import BackupError, backup_sqlite, inspect_database, restore_sqlite, run_lock
 
 
@@ -67,6 +68,14 @@ def counts(path: Path) -> tuple[int, int]:
     finally:
         connection.close()
     return agencies, aliases
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The refusals are read in English here; test_backup_refusals_speak_vietnamese_by_default checks
+    the default."""
+    with use_language("en"):
+        yield
 
 
 @pytest.fixture
@@ -223,3 +232,12 @@ def test_backup_of_postgresql_points_to_pg_dump_without_showing_the_password(tmp
     assert "pg_dump --format=custom" in err and "pg_restore" in err
     assert "s3cret-pass" not in err
     assert not (tmp_path / "x.dump").exists()
+
+
+def test_backup_refusals_speak_vietnamese_by_default(tmp_path):
+    with pytest.raises(BackupError) as refused:
+        inspect_database(tmp_path / "missing.db")
+
+    with use_language("vi"):
+        shown = str(refused.value)
+    assert shown == f"{tmp_path / 'missing.db'}: không có tệp này"
