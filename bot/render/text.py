@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from bot.core.messages import Reply
 from bot.i18n import N_, _, format_day, format_number, format_short_day, ngettext
+from storage.collation import vi_sort_key
 from storage.group_progress import GroupProgress
 from storage.models.people import BLOCKED, DONE, IN_PROGRESS, NOT_STARTED
 from storage.progress_rules import (
@@ -282,8 +283,9 @@ def summary_pages(summary: Summary, *, limit: int, tz: dt.tzinfo) -> list[Page]:
     expected = summary.expected_agencies
     if expected:
         blocks.append("\n" + _("By agency:"))
-        # Those who have not reported first: they are what the coordinator acts on.
-        ordered = sorted(expected, key=lambda a: (a.reported, a.completion))
+        # Those who have not reported first: they are what the coordinator acts on; then in the
+        # Vietnamese alphabetical order.
+        ordered = sorted(expected, key=lambda a: (a.reported, a.completion, vi_sort_key(a.label)))
         blocks.extend(_agency_line(agency, tz) for agency in ordered)
     if summary.groups:
         blocks.append("\n" + _("By group, each unit for itself:"))
@@ -305,7 +307,7 @@ def missing_pages(
     )
     blocks: list[str] = []
     groups = {group.id: group for group in summary.groups}
-    for agency in missing:
+    for agency in sorted(missing, key=lambda a: vi_sort_key(a.label)):
         if agency.id in groups:
             # A group has not reported while any of its units has not: name those units.
             blocks.extend(group_lines([groups[agency.id]]))
@@ -313,7 +315,9 @@ def missing_pages(
         names = focal_names.get(agency.id)
         who = ", ".join(names) if names else _("no focal point registered")
         blocks.append(f"✗ {agency.label} ({who})")
-    partial = [a for a in expected if a.reported and a.tasks_without_update]
+    partial = sorted(
+        (a for a in expected if a.reported and a.tasks_without_update), key=lambda a: vi_sort_key(a.label)
+    )
     if partial:
         blocks.append("\n" + _("Reported, but some tasks have no update this cycle:"))
         for agency in partial:

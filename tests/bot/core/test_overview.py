@@ -66,8 +66,9 @@ async def test_missing_lists_agencies_without_a_report_and_tasks_without_an_upda
     expected = "\n".join(
         [
             "Not reported for the cycle ending Saturday, 20 June 2020: 2 of 3 agencies",
-            "✗ Sở TTTT (no focal point registered)",
+            # In Vietnamese alphabetical order.
             "✗ Sở Ngoại vụ (no focal point registered)",
+            "✗ Sở TTTT (no focal point registered)",
             "",
             "Reported, but some tasks have no update this cycle:",
             "• Sở Du lịch: II.2, II.3",
