@@ -16,7 +16,7 @@ import logging
 import re
 
 from aiohttp import web
-from telegram import BotCommand, BotCommandScopeChat, MenuButtonCommands, Update
+from telegram import BotCommand, MenuButtonCommands, Update
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
 
@@ -27,14 +27,14 @@ from bot.core.messages import Reply
 from bot.ops.http import add_ops_routes, maybe_start_ops_server
 from bot.transports.base import Transport
 from bot.transports.replies import ReplyCourier
-from bot.transports.telegram.commands import command_menus, staff_menu
+from bot.transports.telegram.commands import command_menus
 from bot.transports.telegram.http import AiohttpRequest
+from bot.transports.telegram.menus import MenuKeeper
 from bot.transports.telegram.ordering import ChatOrderedUpdates
 from bot.transports.telegram.render import CallbackData
 from bot.transports.telegram.transport import TelegramTransport
 from bot.transports.telegram.updates import ALLOWED_UPDATES, PLATFORM, shape_problem, to_incoming
 from bot.transports.webhook import NotAnUpdate, limited_application, parse_json_object, serve, server_limits
-from storage import people
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +117,7 @@ class TelegramBot:
         self.transport = TelegramTransport(self.application.bot, callbacks=CallbackData())
         self.transports: dict[str, Transport] = transports if transports is not None else {}
         self.transports[PLATFORM] = self.transport
+        self.menus = MenuKeeper(app, self.application.bot)
         self._own_courier = courier is None
         self.courier = courier or ReplyCourier(app, self.transports)
         self.serve_ops = serve_ops
@@ -185,7 +186,14 @@ class TelegramBot:
         """Stopping, in the order that loses nothing: no new updates, then no new reminders while
         in-flight sends finish, then the updates already taken are handled, then the connections close.
         Each step is separate so that a grace period can cut one short and still run the next."""
-        return [self.stop_intake, self._stop_engine, self.finish, self._stop_courier, self.close]
+        return [
+            self.stop_intake,
+            self._stop_engine,
+            self.finish,
+            self._stop_menus,
+            self._stop_courier,
+            self.close,
+        ]
 
     async def stop(self) -> None:
         for step in self.stop_steps():
@@ -216,6 +224,9 @@ class TelegramBot:
         if self.application.running:
             await self.application.stop()
 
+    async def _stop_menus(self) -> None:
+        await self.menus.close()
+
     async def _stop_courier(self) -> None:
         if self._own_courier:
             await self.courier.stop()
@@ -238,26 +249,12 @@ class TelegramBot:
                 [BotCommand(name, description) for name, description in commands], language_code=language_code
             )
         await self.application.bot.set_chat_menu_button(menu_button=MenuButtonCommands())
-        await self.update_staff_menus()
+        await self.menus.sync(force=True)
 
-    async def update_staff_menus(self) -> None:
-        """Every active coordinator's and admin's private chat shows their commands, in their language
-        (BotCommandScopeChat); everyone else sees the default menu."""
-        async with self.app.db.snapshot() as session:
-            staff = [
-                (member.role, member.language, identity.chat_id)
-                for member in await people.coordinators(session)
-                for identity in member.identities
-                if identity.platform == PLATFORM and identity.reachable
-            ]
-        for role, language, chat_id in staff:
-            try:
-                await self.application.bot.set_my_commands(
-                    [BotCommand(name, description) for name, description in staff_menu(role, language)],
-                    scope=BotCommandScopeChat(int(chat_id)),
-                )
-            except TelegramError as exc:  # one chat gone must not keep the others' menus from being set
-                log.warning("menu for a coordinator's chat not set: %s", exc)
+    async def update_menus(self) -> None:
+        """Set the chats' own menus that changed (coordinators', admins', linked groups'), in the
+        background."""
+        self.menus.poke()
 
     # -- webhook ------------------------------------------------------------------------------
 
@@ -333,6 +330,7 @@ class TelegramBot:
                     )
                 for reply in notices:
                     await self._send_reply(str(change.chat.id), reply)
+                await self.update_menus()
             return
         message = update.message
         if message is not None and message.migrate_to_chat_id:
@@ -343,6 +341,7 @@ class TelegramBot:
                     chat_id=str(message.chat.id),
                     new_chat_id=str(message.migrate_to_chat_id),
                 )
+            await self.update_menus()
             return
         incoming = to_incoming(update, bot_username=self.username, callbacks=self.transport.callbacks)
         if incoming is None:
@@ -355,6 +354,8 @@ class TelegramBot:
                 replies += await self.core.handle(incoming)
         for reply in replies:
             await self._send_reply(incoming.chat_id, reply)
+        # A registration, an approval, a hand-over, a language chosen, a group linked: menus follow.
+        await self.update_menus()
 
     async def _send_reply(self, chat_id: str, reply: Reply) -> None:
         # A chat on another platform too (an applicant on Zalo told of a coordinator's tap, say):
