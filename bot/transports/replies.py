@@ -62,6 +62,7 @@ def reply_to_json(reply: Reply) -> str:
                 for document in reply.documents
             ],
             "images": [[image.filename, image.caption, blob(image.content)] for image in reply.images],
+            "awaits_answer": reply.awaits_answer,
         },
         ensure_ascii=False,
     )
@@ -80,6 +81,7 @@ def reply_from_json(payload: str) -> Reply:
             Image(filename, base64.b64decode(content), caption)
             for filename, caption, content in data["images"]
         ],
+        awaits_answer=data.get("awaits_answer", False),
     )
 
 

@@ -23,7 +23,7 @@ from telegram.error import TelegramError
 
 from bot.i18n import _, use_language
 from bot.transports.telegram.commands import MENUS, command_word, staff_menu
-from storage import people
+from storage import group_links, people
 from storage.models.people import FOCAL, GroupLink, Identity, Member
 
 log = logging.getLogger(__name__)
@@ -133,8 +133,10 @@ class MenuKeeper:
                         wanted[int(identity.chat_id)] = Wanted((("", commands),))
             links = await session.scalars(select(GroupLink).where(GroupLink.platform == PLATFORM))
             for link in links:
-                if _is_chat_id(link.chat_id):
-                    wanted[int(link.chat_id)] = Wanted(
+                # A topic linked on its own: the menu is the group's (Telegram has no menu per topic).
+                chat = group_links.whole_group(link.chat_id)
+                if _is_chat_id(chat):
+                    wanted[int(chat)] = Wanted(
                         tuple((code, tuple(group_menu(language))) for code, language in MENUS)
                     )
         return wanted

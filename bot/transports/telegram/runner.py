@@ -352,15 +352,20 @@ class TelegramBot:
             if verdict.admit:
                 # The core answers every failure of its own with a message in the user's language.
                 replies += await self.core.handle(incoming)
+        # In a group, each answer quotes the message it answers: several people may be talking.
+        answered = incoming.message_id if incoming.is_group else None
         for reply in replies:
-            await self._send_reply(incoming.chat_id, reply)
+            await self._send_reply(incoming.chat_id, reply, reply_to=answered)
         # A registration, an approval, a hand-over, a language chosen, a group linked: menus follow.
         await self.update_menus()
 
-    async def _send_reply(self, chat_id: str, reply: Reply) -> None:
+    async def _send_reply(self, chat_id: str, reply: Reply, *, reply_to: str | None = None) -> None:
         # A chat on another platform too (an applicant on Zalo told of a coordinator's tap, say):
         # the courier has the process's registry.
-        await self.courier.deliver(reply.to_platform or PLATFORM, reply.to_chat_id or chat_id, reply)
+        if reply.to_chat_id:
+            await self.courier.deliver(reply.to_platform or PLATFORM, reply.to_chat_id, reply)
+        else:
+            await self.courier.deliver(PLATFORM, chat_id, reply, reply_to=reply_to)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error while handling an update", exc_info=context.error)
