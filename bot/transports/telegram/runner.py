@@ -4,7 +4,8 @@ One handler takes every update: Update → Incoming → Core.handle → replies 
 polling by default; in webhook mode this process serves the webhook (the secret checked on every
 call), /healthz and /metrics on one aiohttp server, and PTB only processes what it is handed
 (PTB's "custom webhook server" arrangement). The reminder engine runs in the same process and
-sends through the same bot, so both share PTB's rate limiter.
+sends through the same bot; both draw on the sending budget shared with the other instances
+(scheduler.ratelimit, through App.rate_limits).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import re
 from aiohttp import web
 from telegram import BotCommand, MenuButtonCommands, Update
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
+from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot import groups
 from bot.app import App
@@ -56,7 +57,6 @@ def build_application(config: Config, token: str) -> Application:
         .token(token)
         .base_url(settings.api_base_url)
         .base_file_url(settings.api_file_url)
-        .rate_limiter(AIORateLimiter(overall_max_rate=settings.rate_limit_per_second, overall_time_period=1))
         .concurrent_updates(ChatOrderedUpdates(settings.concurrent_updates))
         # aiohttp rather than PTB's default httpx: a quarter of the CPU per call (see .http).
         .request(
@@ -114,7 +114,13 @@ class TelegramBot:
         self.webhook_secret = self._webhook_secret() if self.settings.mode == "webhook" else None
         self.core = core or Core(app)
         self.application = build_application(app.config, token)
-        self.transport = TelegramTransport(self.application.bot, callbacks=CallbackData())
+        # One limit for all it sends: the shared budget ([reminders.rates.telegram]), which PTB's own
+        # rate limiter would only duplicate, without seeing the other instances.
+        self.transport = TelegramTransport(
+            self.application.bot,
+            callbacks=CallbackData(),
+            pace=app.rate_limits().for_platform(PLATFORM).acquire,
+        )
         self.transports: dict[str, Transport] = transports if transports is not None else {}
         self.transports[PLATFORM] = self.transport
         self.menus = MenuKeeper(app, self.application.bot)
@@ -161,6 +167,11 @@ class TelegramBot:
                 self.settings.bot_username,
             )
         self.username = me.username or self.username
+        if self.settings.rate_limit_per_second is not None:
+            log.warning(
+                "[telegram] rate_limit_per_second is no longer used: the sending budget is "
+                "[reminders.rates.telegram] (per_second, per_chat_per_second)"
+            )
         await self._set_commands()
         await self.application.start()
         if self.settings.mode == "webhook":

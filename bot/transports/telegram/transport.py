@@ -131,9 +131,12 @@ class TelegramTransport:
     platform = "telegram"
     max_text_length = MAX_TEXT
 
-    def __init__(self, bot: Bot, *, callbacks: CallbackData | None = None):
+    def __init__(self, bot: Bot, *, callbacks: CallbackData | None = None, pace=None):
+        """`pace(chat_id)`: waits for the sending budget; called before each message of a reply
+        after the first (the caller paced the first, as for any send)."""
         self.bot = bot
         self.callbacks = callbacks or CallbackData()
+        self.pace = pace
 
     async def send(self, recipient: Recipient, reply: Reply, *, reply_to: str | None = None) -> str:
         """A rate limit is reported (DeliveryError.retry_after), never waited out here: the reminder
@@ -165,7 +168,9 @@ class TelegramTransport:
             parts[-1] = replace(parts[-1], keyboard=ForceReply(selective=True))
         first: str = ""
         try:
-            for part in parts:
+            for number, part in enumerate(parts):
+                if number and self.pace is not None:
+                    await self.pace(str(chat_id))
                 sent = await self._send_one(target, part, extra)
                 first = first or str(sent.message_id)
         except TelegramError as exc:
