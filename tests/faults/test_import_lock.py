@@ -112,7 +112,10 @@ async def test_chat_gets_normal_replies_while_24000_tasks_are_imported(tmp_path,
     # A city plan this large is past the default import limit of 20,000 table rows: raised on purpose.
     config = tmp_path / "big.toml"
     config.write_text("[plan]\nmax_table_rows = 40000\n", encoding="utf-8")
-    env = os.environ | {"NHACVIEC_DATABASE_URL": f"sqlite+aiosqlite:///{path}", "NHACVIEC_CONFIG": str(config)}
+    env = os.environ | {
+        "NHACVIEC_DATABASE_URL": f"sqlite+aiosqlite:///{path}",
+        "NHACVIEC_CONFIG": str(config),
+    }
     importer = await asyncio.create_subprocess_exec(
         sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main(sys.argv[1:]))",
         "plan", "import", str(plan),
