@@ -21,6 +21,23 @@ class App:
     clock: Clock = field(default_factory=SystemClock)
     # The dashboard's address once its server listens (a free port is only known then); /web uses it.
     web_url: str | None = None
+    _limits: object = field(default=None, repr=False, compare=False)
+
+    def rate_limits(self):
+        """The process's sending budgets (scheduler.ratelimit.RateLimits): what every reply and every
+        reminder draws on, per platform, shared with the other instances through the database."""
+        if self._limits is None:
+            import asyncio
+
+            from bot.reminders import rate_specs
+            from scheduler.ratelimit import RateLimits
+
+            # Platforms count real seconds, whatever clock the business logic is given (tests move
+            # theirs by days): the budgets run on the system clock.
+            self._limits = RateLimits(
+                self.db, rate_specs(self.config), SystemClock(), write_lock=asyncio.Lock()
+            )
+        return self._limits
 
     async def close(self) -> None:
         await self.db.dispose()

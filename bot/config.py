@@ -200,8 +200,9 @@ class TelegramConfig(Section):
     request_timeout: float = Field(default=10.0, gt=0)
     # How long one getUpdates call waits for news (long polling), in seconds.
     poll_timeout: int = Field(default=30, ge=0, le=50)
-    # Messages per second over all chats (Telegram allows about 30 unless broadcasts are paid).
-    rate_limit_per_second: float = Field(default=30.0, gt=0)
+    # No longer used: every message (replies and reminders) draws on [reminders.rates.telegram], the
+    # budget shared by every instance. Still accepted so that older settings files keep working.
+    rate_limit_per_second: float | None = Field(default=None, gt=0)
     # Updates handled at the same time; those of one chat are always handled in order.
     concurrent_updates: int = Field(default=16, ge=1, le=256)
 

@@ -614,8 +614,13 @@ def build_engine(
     app: App, transports: Mapping[str, Transport], *, sleep_until=None, serial: bool = False
 ) -> Engine:
     config = app.config
-    write_lock = asyncio.Lock()
-    limits = RateLimits(app.db, rate_specs(config), app.clock, sleep_until, write_lock=write_lock)
+    if sleep_until is None:
+        # The budgets the process's chat replies draw on too: one limit for everything it sends.
+        limits = app.rate_limits()
+        write_lock = limits.write_lock
+    else:
+        write_lock = asyncio.Lock()
+        limits = RateLimits(app.db, rate_specs(config), app.clock, sleep_until, write_lock=write_lock)
     dispatcher = Dispatcher(transports, limits)
     policy = policy_from_config(config)
     planner = Planner(

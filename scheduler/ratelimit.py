@@ -212,7 +212,7 @@ class PlatformLimiter:
         if self._window_cap:
             await self._within_window()
         if self.bucket is None:
-            self._sent_now()
+            self._sent_now(chat_id)
             return
         for _ in range(LATE_WAKES):
             slot = await self._global_slot()
@@ -220,7 +220,7 @@ class PlatformLimiter:
                 await self.sleep_until(slot)
             # Nothing may wait between this check and the send: the send goes at the instant checked.
             if self.clock.now() - slot <= ON_TIME:
-                self._sent_now()
+                self._sent_now(chat_id)
                 return
             # Woken later than the slot (a stalled event loop, a slow acknowledgement): sending now
             # could land on top of a later slot, this instance's or another's. Take the next one.
@@ -238,9 +238,15 @@ class PlatformLimiter:
                 return
             await self.sleep_until(self._recent[0] + second)
 
-    def _sent_now(self) -> None:
+    def _sent_now(self, chat_id: str) -> None:
+        now = self.clock.now()
         if self._window_cap:
-            self._recent.append(self.clock.now())
+            self._recent.append(now)
+        if self.spec.per_chat_per_second:
+            # The chat's next message counts from this one's real departure, which waiting for the
+            # overall budget may have put well after the chat's own slot.
+            interval = dt.timedelta(seconds=1.0 / self.spec.per_chat_per_second)
+            self._chat_next[chat_id] = max(self._chat_next.get(chat_id, now), now + interval)
 
     async def pause(self, seconds: float) -> None:
         async with self._lock:

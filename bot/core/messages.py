@@ -39,6 +39,10 @@ class Reply:
     # asked to approve a registration) instead of the chat the incoming message came from.
     to_platform: str | None = None
     to_chat_id: str | None = None
+    # The reply asks the person something they answer by typing (a step of a flow): in a group, a
+    # transport can open a reply to it for them (Telegram's ForceReply), which also lets the answer
+    # through a bot's privacy mode.
+    awaits_answer: bool = False
     # Lines that must stay together when a transport splits long text (a table row, say) are
     # simply one line; transports split only at line boundaries.
 

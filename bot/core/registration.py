@@ -67,6 +67,12 @@ def deep_link(bot_username: str, token: str) -> str:
     return f"https://t.me/{bot_username.strip().lstrip('@')}?start={quote(token)}"
 
 
+def add_to_group_link(bot_username: str, payload: str) -> str:
+    """Telegram's link that lets a person pick one of their groups, adds the bot to it and sends
+    "/start <payload>" there in their name."""
+    return f"https://t.me/{bot_username.strip().lstrip('@')}?startgroup={quote(payload)}"
+
+
 async def issue_invite(
     session: AsyncSession,
     *,

@@ -46,6 +46,15 @@ def _cleaned(incoming: Incoming) -> Incoming:
     return dataclasses.replace(incoming, text=text, user_name=name)
 
 
+def _mark_question(ctx: Context, replies: list[Reply]) -> None:
+    """When the person is left in the middle of a flow, the last reply to their chat is its question."""
+    if not ctx.flow or ctx.state.expires_at <= ctx.now:
+        return
+    own = [reply for reply in replies if reply.to_chat_id is None]
+    if own:
+        own[-1].awaits_answer = True
+
+
 class Core:
     def __init__(self, app: App):
         self.app = app
@@ -81,6 +90,7 @@ class Core:
                 with use_language(ctx.language):
                     replies = await route(ctx)
                 await self._record_menus(ctx, replies)
+                _mark_question(ctx, replies)
                 await ctx.write_buttons()
                 await self._housekeeping(session, now)
             with use_language(ctx.language):

@@ -1,76 +1,76 @@
-"""Prometheus metrics in the text exposition format, with no dependency beyond the standard library.
+"""Prometheus metrics, kept and exposed by prometheus_client.
 
 Code that does the work counts it with one call at the place it happens, e.g.
 `metrics.REMINDERS_SENT.inc(kind=reminder.kind, platform="telegram")`; `/metrics` (bot.ops.http)
 renders the registry. Figures that are state rather than events (how many reminders are due and
 not yet sent, how many members are unreachable) are read from the database at scrape time by
-`refresh_from_database`, so they are right whichever instance did the work.
+`refresh_from_database` and exposed by a custom collector, so they are right whichever instance did
+the work.
 
 Counters live in the process: each instance exports its own and Prometheus sums them.
+
+The metric classes here are thin: they keep the project's call style (labels as keyword
+arguments, checked at the call) and let tests read a value back; prometheus_client does the
+counting, the thread safety and the exposition format.
 """
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import datetime as dt
-import math
 import threading
-import time
 from collections.abc import Iterator, Sequence
 
+import prometheus_client
+import prometheus_client.exposition
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import event, func, select
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# The classic text format, which every Prometheus version reads (what generate_latest writes).
+CONTENT_TYPE = prometheus_client.exposition.CONTENT_TYPE_PLAIN_0_0_4
 
-
-def _format_value(value: float) -> str:
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if math.isnan(value):
-        return "NaN"
-    if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    return repr(float(value))
-
-
-def _escape_label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def _escape_help(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n")
-
-
-def _labels_text(names: Sequence[str], values: Sequence[str], extra: tuple[str, str] | None = None) -> str:
-    pairs = [f'{name}="{_escape_label(value)}"' for name, value in zip(names, values, strict=True)]
-    if extra:
-        pairs.append(f'{extra[0]}="{_escape_label(extra[1])}"')
-    return "{" + ",".join(pairs) + "}" if pairs else ""
+# Each counter would otherwise get a `_created` twin (its creation time), which nobody here graphs
+# and which doubles the series count.
+prometheus_client.disable_created_metrics()
 
 
 class Metric:
+    """One metric family of a Registry, backed by a prometheus_client metric."""
+
     kind = "untyped"
 
-    def __init__(self, name: str, help: str, labelnames: Sequence[str] = ()):
+    def __init__(self, registry: CollectorRegistry, name: str, help: str, labelnames: Sequence[str] = ()):
         self.name = name
         self.help = help
         self.labelnames = tuple(labelnames)
-        self._lock = threading.Lock()
+        self._registry = registry
+        self._metric = self._make()
+
+    def _make(self):
+        raise NotImplementedError
 
     def _key(self, labels: dict[str, object]) -> tuple[str, ...]:
         if set(labels) != set(self.labelnames):
             raise ValueError(f"{self.name} takes labels {self.labelnames}, got {tuple(labels)}")
         return tuple("" if labels[name] is None else str(labels[name]) for name in self.labelnames)
 
-    def header(self) -> list[str]:
-        return [f"# HELP {self.name} {_escape_help(self.help)}", f"# TYPE {self.name} {self.kind}"]
+    def _child(self, labels: dict[str, object]):
+        key = self._key(labels)
+        return self._metric.labels(*key) if self.labelnames else self._metric
 
-    def samples(self) -> list[str]:
-        raise NotImplementedError
+    def _sample(self, suffix: str, labels: dict[str, object]) -> float | None:
+        wanted = dict(zip(self.labelnames, self._key(labels), strict=True))
+        for family in self._metric.collect():
+            for sample in family.samples:
+                if sample.name == self.name + suffix and sample.labels == wanted:
+                    return sample.value
+        return None
 
     def reset(self) -> None:
-        raise NotImplementedError
+        """Back to zero (tests count from a known start): a fresh metric replaces this one."""
+        self._registry.unregister(self._metric)
+        self._metric = self._make()
 
 
 class Counter(Metric):
@@ -78,56 +78,44 @@ class Counter(Metric):
 
     kind = "counter"
 
-    def __init__(self, name: str, help: str, labelnames: Sequence[str] = ()):
-        super().__init__(name, help, labelnames)
-        self._values: dict[tuple[str, ...], float] = {}
-        if not self.labelnames:
-            self._values[()] = 0.0
+    def _make(self):
+        return prometheus_client.Counter(self.name, self.help, self.labelnames, registry=self._registry)
 
     def inc(self, amount: float = 1.0, **labels: object) -> None:
         if amount < 0:
             raise ValueError("a counter cannot go down")
-        key = self._key(labels)
-        with self._lock:
-            self._values[key] = self._values.get(key, 0.0) + amount
+        self._child(labels).inc(amount)
 
     def value(self, **labels: object) -> float:
-        return self._values.get(self._key(labels), 0.0)
-
-    def samples(self) -> list[str]:
-        with self._lock:
-            items = sorted(self._values.items())
-        return [f"{self.name}{_labels_text(self.labelnames, key)} {_format_value(v)}" for key, v in items]
-
-    def reset(self) -> None:
-        with self._lock:
-            self._values = {(): 0.0} if not self.labelnames else {}
+        # prometheus_client names a counter's sample <name>_total whatever it was given.
+        base = self.name.removesuffix("_total")
+        wanted = dict(zip(self.labelnames, self._key(labels), strict=True))
+        for family in self._metric.collect():
+            for sample in family.samples:
+                if sample.name == base + "_total" and sample.labels == wanted:
+                    return sample.value
+        return 0.0
 
 
-class Gauge(Counter):
+class Gauge(Metric):
     """A value that goes up and down, or is set outright."""
 
     kind = "gauge"
 
+    def _make(self):
+        return prometheus_client.Gauge(self.name, self.help, self.labelnames, registry=self._registry)
+
     def inc(self, amount: float = 1.0, **labels: object) -> None:
-        key = self._key(labels)
-        with self._lock:
-            self._values[key] = self._values.get(key, 0.0) + amount
+        self._child(labels).inc(amount)
 
     def dec(self, amount: float = 1.0, **labels: object) -> None:
-        self.inc(-amount, **labels)
+        self._child(labels).dec(amount)
 
     def set(self, value: float, **labels: object) -> None:
-        key = self._key(labels)
-        with self._lock:
-            self._values[key] = float(value)
+        self._child(labels).set(value)
 
-    def replace_all(self, values: dict[tuple[str, ...], float]) -> None:
-        """Set the whole family at once (label sets missing from `values` disappear)."""
-        with self._lock:
-            self._values = {tuple(key): float(value) for key, value in values.items()}
-            if not self.labelnames and not self._values:
-                self._values[()] = 0.0
+    def value(self, **labels: object) -> float:
+        return self._sample("", labels) or 0.0
 
 
 # Seconds; a Telegram send is tens of milliseconds, a slow or rate-limited one seconds.
@@ -138,98 +126,141 @@ class Histogram(Metric):
     kind = "histogram"
 
     def __init__(
-        self, name: str, help: str, labelnames: Sequence[str] = (), buckets: Sequence[float] = LATENCY_BUCKETS
+        self,
+        registry: CollectorRegistry,
+        name: str,
+        help: str,
+        labelnames: Sequence[str] = (),
+        buckets: Sequence[float] = LATENCY_BUCKETS,
     ):
-        super().__init__(name, help, labelnames)
-        if "le" in self.labelnames:
-            raise ValueError("'le' is reserved for histogram buckets")
-        bounds = sorted(float(b) for b in buckets)
-        if not bounds or any(a == b for a, b in zip(bounds, bounds[1:], strict=False)):
-            raise ValueError("histogram buckets must be distinct and not empty")
-        self.buckets = tuple(b for b in bounds if not math.isinf(b))
-        # per label set: counts per finite bucket (not cumulative), then sum and count
-        self._series: dict[tuple[str, ...], list] = {}
+        self.buckets = tuple(buckets)
+        super().__init__(registry, name, help, labelnames)
+
+    def _make(self):
+        return prometheus_client.Histogram(
+            self.name, self.help, self.labelnames, registry=self._registry, buckets=self.buckets
+        )
 
     def observe(self, value: float, **labels: object) -> None:
-        key = self._key(labels)
-        index = bisect.bisect_left(self.buckets, value)
-        with self._lock:
-            series = self._series.setdefault(key, [[0] * len(self.buckets), 0.0, 0])
-            if index < len(self.buckets):
-                series[0][index] += 1
-            series[1] += value
-            series[2] += 1
+        self._child(labels).observe(value)
 
     @contextlib.contextmanager
     def time(self, **labels: object) -> Iterator[None]:
         """Observe how long the block took (real elapsed time, whatever clock the scheduler uses)."""
-        started = time.perf_counter()
-        try:
+        with self._child(labels).time():
             yield
-        finally:
-            self.observe(time.perf_counter() - started, **labels)
 
     def count(self, **labels: object) -> int:
-        series = self._series.get(self._key(labels))
-        return series[2] if series else 0
+        return int(self._sample("_count", labels) or 0)
 
-    def samples(self) -> list[str]:
-        lines = []
+
+class StateGauge:
+    """A figure read from the database at scrape time; DatabaseState exposes it."""
+
+    kind = "gauge"
+
+    def __init__(self, name: str, help: str, labelnames: Sequence[str] = ()):
+        self.name = name
+        self.help = help
+        self.labelnames = tuple(labelnames)
+        self._lock = threading.Lock()
+        self._values: dict[tuple[str, ...], float] = {} if self.labelnames else {(): 0.0}
+
+    def set(self, value: float) -> None:
         with self._lock:
-            items = sorted((key, (list(s[0]), s[1], s[2])) for key, s in self._series.items())
-        for key, (counts, total, count) in items:
-            cumulative = 0
-            for bound, n in zip(self.buckets, counts, strict=True):
-                cumulative += n
-                labels = _labels_text(self.labelnames, key, ("le", _format_value(bound)))
-                lines.append(f"{self.name}_bucket{labels} {cumulative}")
-            labels = _labels_text(self.labelnames, key, ("le", "+Inf"))
-            lines.append(f"{self.name}_bucket{labels} {count}")
-            plain = _labels_text(self.labelnames, key)
-            lines.append(f"{self.name}_sum{plain} {_format_value(total)}")
-            lines.append(f"{self.name}_count{plain} {count}")
-        return lines
+            self._values = {(): float(value)}
+
+    def replace_all(self, values: dict[tuple[str, ...], float]) -> None:
+        """Set the whole family at once (label sets missing from `values` disappear)."""
+        with self._lock:
+            self._values = {tuple(str(part) for part in key): float(value) for key, value in values.items()}
+
+    def value(self, **labels: object) -> float:
+        key = tuple(str(labels[name]) for name in self.labelnames)
+        return self._values.get(key, 0.0)
+
+    def family(self) -> GaugeMetricFamily:
+        family = GaugeMetricFamily(self.name, self.help, labels=self.labelnames)
+        with self._lock:
+            items = sorted(self._values.items())
+        for key, value in items:
+            family.add_metric(list(key), value)
+        return family
 
     def reset(self) -> None:
         with self._lock:
-            self._series = {}
+            self._values = {} if self.labelnames else {(): 0.0}
+
+
+class DatabaseState:
+    """A prometheus_client custom collector for the figures `refresh_from_database` last read."""
+
+    def __init__(self) -> None:
+        self.gauges: list[StateGauge] = []
+
+    def gauge(self, name: str, help: str, labelnames: Sequence[str] = ()) -> StateGauge:
+        gauge = StateGauge(name, help, labelnames)
+        self.gauges.append(gauge)
+        return gauge
+
+    def collect(self):
+        for gauge in self.gauges:
+            yield gauge.family()
+
+    def describe(self):
+        # Names are known without reading anything: registering needs no database.
+        return [GaugeMetricFamily(gauge.name, gauge.help, labels=gauge.labelnames) for gauge in self.gauges]
 
 
 class Registry:
     def __init__(self) -> None:
+        self.collectors = CollectorRegistry()
         self._metrics: dict[str, Metric] = {}
+        self.state = DatabaseState()
+        self.collectors.register(self.state)
 
-    def register(self, metric: Metric) -> Metric:
-        if metric.name in self._metrics:
-            raise ValueError(f"metric {metric.name} registered twice")
+    def _add(self, metric: Metric) -> Metric:
         self._metrics[metric.name] = metric
         return metric
 
+    def _check_new(self, name: str) -> None:
+        if name in self._metrics or any(gauge.name == name for gauge in self.state.gauges):
+            raise ValueError(f"metric {name} registered twice")
+
     def counter(self, name: str, help: str, labelnames: Sequence[str] = ()) -> Counter:
-        return self.register(Counter(name, help, labelnames))
+        self._check_new(name)
+        return self._add(Counter(self.collectors, name, help, labelnames))
 
     def gauge(self, name: str, help: str, labelnames: Sequence[str] = ()) -> Gauge:
-        return self.register(Gauge(name, help, labelnames))
+        self._check_new(name)
+        return self._add(Gauge(self.collectors, name, help, labelnames))
+
+    def state_gauge(self, name: str, help: str, labelnames: Sequence[str] = ()) -> StateGauge:
+        """A gauge whose value is read from the database at scrape time."""
+        self._check_new(name)
+        return self.state.gauge(name, help, labelnames)
 
     def histogram(
         self, name: str, help: str, labelnames: Sequence[str] = (), buckets: Sequence[float] = LATENCY_BUCKETS
     ) -> Histogram:
-        return self.register(Histogram(name, help, labelnames, buckets))
+        self._check_new(name)
+        return self._add(Histogram(self.collectors, name, help, labelnames, buckets))
 
-    def get(self, name: str) -> Metric:
-        return self._metrics[name]
+    def get(self, name: str):
+        if name in self._metrics:
+            return self._metrics[name]
+        return next(gauge for gauge in self.state.gauges if gauge.name == name)
 
     def render(self) -> str:
-        lines: list[str] = []
-        for metric in self._metrics.values():
-            lines.extend(metric.header())
-            lines.extend(metric.samples())
-        return "\n".join(lines) + "\n"
+        """The Prometheus text exposition format (prometheus_client's)."""
+        return generate_latest(self.collectors).decode()
 
     def reset(self) -> None:
         """Back to zero; for tests that count from a known start."""
         for metric in self._metrics.values():
             metric.reset()
+        for gauge in self.state.gauges:
+            gauge.reset()
 
 
 REGISTRY = Registry()
@@ -257,19 +288,19 @@ TICK_LAST_RUN = REGISTRY.gauge(
 )
 
 # State, read from the database when scraped.
-REMINDERS_DUE = REGISTRY.gauge(
+REMINDERS_DUE = REGISTRY.state_gauge(
     "nhacviec_reminders_due", "Queue depth: reminders due now and not yet sent (pending or lease expired)."
 )
-OLDEST_DUE_AGE = REGISTRY.gauge(
+OLDEST_DUE_AGE = REGISTRY.state_gauge(
     "nhacviec_reminders_oldest_due_age_seconds", "How long the oldest due, unsent reminder has waited."
 )
-REMINDERS_BY_STATUS = REGISTRY.gauge(
+REMINDERS_BY_STATUS = REGISTRY.state_gauge(
     "nhacviec_reminders", "Reminder rows in the outbox by status.", ("status",)
 )
-MEMBERS_UNREACHABLE = REGISTRY.gauge(
+MEMBERS_UNREACHABLE = REGISTRY.state_gauge(
     "nhacviec_members_unreachable", "Active members the bot cannot reach (blocked it, chat gone)."
 )
-DATABASE_UP = REGISTRY.gauge("nhacviec_database_up", "1 if the last scrape could read the database.")
+DATABASE_UP = REGISTRY.state_gauge("nhacviec_database_up", "1 if the last scrape could read the database.")
 
 
 def count_on_commit(session, counter: Counter, amount: float = 1.0, **labels: object) -> None:

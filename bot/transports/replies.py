@@ -62,6 +62,7 @@ def reply_to_json(reply: Reply) -> str:
                 for document in reply.documents
             ],
             "images": [[image.filename, image.caption, blob(image.content)] for image in reply.images],
+            "awaits_answer": reply.awaits_answer,
         },
         ensure_ascii=False,
     )
@@ -80,6 +81,7 @@ def reply_from_json(payload: str) -> Reply:
             Image(filename, base64.b64decode(content), caption)
             for filename, caption, content in data["images"]
         ],
+        awaits_answer=data.get("awaits_answer", False),
     )
 
 
@@ -163,6 +165,11 @@ class ReplyCourier:
         )
         recipient = Recipient(platform, chat_id, language)
         extra = {"reply_to": reply_to} if reply_to else {}
+        # The sending budget, as for reminders: the platform's overall and per-chat limits hold
+        # whatever mix of replies and reminders goes out (a transport that sends a reply in several
+        # messages paces the others itself).
+        # A retry_after the platform answers is waited out for this chat by the retries above.
+        await self.app.rate_limits().for_platform(platform).acquire(chat_id)
         return await transport.send(recipient, reply, **extra)
 
     def _chat(self, key: ChatKey) -> _ChatTurn:

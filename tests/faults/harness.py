@@ -219,7 +219,6 @@ def bot_config(
                 "mode": mode,
                 "webhook_port": 0,
                 "request_timeout": request_timeout,
-                "rate_limit_per_second": max(per_second * 2, 30.0),
             },
             "reminders": settings,
             "ops": {"http_enabled": False, "shutdown_grace_seconds": 5},

@@ -4,7 +4,8 @@ One handler takes every update: Update → Incoming → Core.handle → replies 
 polling by default; in webhook mode this process serves the webhook (the secret checked on every
 call), /healthz and /metrics on one aiohttp server, and PTB only processes what it is handed
 (PTB's "custom webhook server" arrangement). The reminder engine runs in the same process and
-sends through the same bot, so both share PTB's rate limiter.
+sends through the same bot; both draw on the sending budget shared with the other instances
+(scheduler.ratelimit, through App.rate_limits).
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import logging
 import re
 
 from aiohttp import web
-from telegram import BotCommand, BotCommandScopeChat, MenuButtonCommands, Update
+from telegram import BotCommand, MenuButtonCommands, Update
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
+from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot import groups
 from bot.app import App
@@ -27,14 +28,14 @@ from bot.core.messages import Reply
 from bot.ops.http import add_ops_routes, maybe_start_ops_server
 from bot.transports.base import Transport
 from bot.transports.replies import ReplyCourier
-from bot.transports.telegram.commands import command_menus, staff_menu
+from bot.transports.telegram.commands import command_menus
 from bot.transports.telegram.http import AiohttpRequest
+from bot.transports.telegram.menus import MenuKeeper
 from bot.transports.telegram.ordering import ChatOrderedUpdates
 from bot.transports.telegram.render import CallbackData
 from bot.transports.telegram.transport import TelegramTransport
 from bot.transports.telegram.updates import ALLOWED_UPDATES, PLATFORM, shape_problem, to_incoming
 from bot.transports.webhook import NotAnUpdate, limited_application, parse_json_object, serve, server_limits
-from storage import people
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,6 @@ def build_application(config: Config, token: str) -> Application:
         .token(token)
         .base_url(settings.api_base_url)
         .base_file_url(settings.api_file_url)
-        .rate_limiter(AIORateLimiter(overall_max_rate=settings.rate_limit_per_second, overall_time_period=1))
         .concurrent_updates(ChatOrderedUpdates(settings.concurrent_updates))
         # aiohttp rather than PTB's default httpx: a quarter of the CPU per call (see .http).
         .request(
@@ -114,9 +114,16 @@ class TelegramBot:
         self.webhook_secret = self._webhook_secret() if self.settings.mode == "webhook" else None
         self.core = core or Core(app)
         self.application = build_application(app.config, token)
-        self.transport = TelegramTransport(self.application.bot, callbacks=CallbackData())
+        # One limit for all it sends: the shared budget ([reminders.rates.telegram]), which PTB's own
+        # rate limiter would only duplicate, without seeing the other instances.
+        self.transport = TelegramTransport(
+            self.application.bot,
+            callbacks=CallbackData(),
+            pace=app.rate_limits().for_platform(PLATFORM).acquire,
+        )
         self.transports: dict[str, Transport] = transports if transports is not None else {}
         self.transports[PLATFORM] = self.transport
+        self.menus = MenuKeeper(app, self.application.bot)
         self._own_courier = courier is None
         self.courier = courier or ReplyCourier(app, self.transports)
         self.serve_ops = serve_ops
@@ -160,6 +167,11 @@ class TelegramBot:
                 self.settings.bot_username,
             )
         self.username = me.username or self.username
+        if self.settings.rate_limit_per_second is not None:
+            log.warning(
+                "[telegram] rate_limit_per_second is no longer used: the sending budget is "
+                "[reminders.rates.telegram] (per_second, per_chat_per_second)"
+            )
         await self._set_commands()
         await self.application.start()
         if self.settings.mode == "webhook":
@@ -185,7 +197,14 @@ class TelegramBot:
         """Stopping, in the order that loses nothing: no new updates, then no new reminders while
         in-flight sends finish, then the updates already taken are handled, then the connections close.
         Each step is separate so that a grace period can cut one short and still run the next."""
-        return [self.stop_intake, self._stop_engine, self.finish, self._stop_courier, self.close]
+        return [
+            self.stop_intake,
+            self._stop_engine,
+            self.finish,
+            self._stop_menus,
+            self._stop_courier,
+            self.close,
+        ]
 
     async def stop(self) -> None:
         for step in self.stop_steps():
@@ -216,6 +235,9 @@ class TelegramBot:
         if self.application.running:
             await self.application.stop()
 
+    async def _stop_menus(self) -> None:
+        await self.menus.close()
+
     async def _stop_courier(self) -> None:
         if self._own_courier:
             await self.courier.stop()
@@ -238,26 +260,12 @@ class TelegramBot:
                 [BotCommand(name, description) for name, description in commands], language_code=language_code
             )
         await self.application.bot.set_chat_menu_button(menu_button=MenuButtonCommands())
-        await self.update_staff_menus()
+        await self.menus.sync(force=True)
 
-    async def update_staff_menus(self) -> None:
-        """Every active coordinator's and admin's private chat shows their commands, in their language
-        (BotCommandScopeChat); everyone else sees the default menu."""
-        async with self.app.db.snapshot() as session:
-            staff = [
-                (member.role, member.language, identity.chat_id)
-                for member in await people.coordinators(session)
-                for identity in member.identities
-                if identity.platform == PLATFORM and identity.reachable
-            ]
-        for role, language, chat_id in staff:
-            try:
-                await self.application.bot.set_my_commands(
-                    [BotCommand(name, description) for name, description in staff_menu(role, language)],
-                    scope=BotCommandScopeChat(int(chat_id)),
-                )
-            except TelegramError as exc:  # one chat gone must not keep the others' menus from being set
-                log.warning("menu for a coordinator's chat not set: %s", exc)
+    async def update_menus(self) -> None:
+        """Set the chats' own menus that changed (coordinators', admins', linked groups'), in the
+        background."""
+        self.menus.poke()
 
     # -- webhook ------------------------------------------------------------------------------
 
@@ -333,6 +341,7 @@ class TelegramBot:
                     )
                 for reply in notices:
                     await self._send_reply(str(change.chat.id), reply)
+                await self.update_menus()
             return
         message = update.message
         if message is not None and message.migrate_to_chat_id:
@@ -343,6 +352,7 @@ class TelegramBot:
                     chat_id=str(message.chat.id),
                     new_chat_id=str(message.migrate_to_chat_id),
                 )
+            await self.update_menus()
             return
         incoming = to_incoming(update, bot_username=self.username, callbacks=self.transport.callbacks)
         if incoming is None:
@@ -353,13 +363,20 @@ class TelegramBot:
             if verdict.admit:
                 # The core answers every failure of its own with a message in the user's language.
                 replies += await self.core.handle(incoming)
+        # In a group, each answer quotes the message it answers: several people may be talking.
+        answered = incoming.message_id if incoming.is_group else None
         for reply in replies:
-            await self._send_reply(incoming.chat_id, reply)
+            await self._send_reply(incoming.chat_id, reply, reply_to=answered)
+        # A registration, an approval, a hand-over, a language chosen, a group linked: menus follow.
+        await self.update_menus()
 
-    async def _send_reply(self, chat_id: str, reply: Reply) -> None:
+    async def _send_reply(self, chat_id: str, reply: Reply, *, reply_to: str | None = None) -> None:
         # A chat on another platform too (an applicant on Zalo told of a coordinator's tap, say):
         # the courier has the process's registry.
-        await self.courier.deliver(reply.to_platform or PLATFORM, reply.to_chat_id or chat_id, reply)
+        if reply.to_chat_id:
+            await self.courier.deliver(reply.to_platform or PLATFORM, reply.to_chat_id, reply)
+        else:
+            await self.courier.deliver(PLATFORM, chat_id, reply, reply_to=reply_to)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error while handling an update", exc_info=context.error)

@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import warnings
+from dataclasses import replace
 
 import aiohttp
 import httpx
-from telegram import Bot, InputFile, Message
+from telegram import Bot, ForceReply, InputFile, Message, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -21,10 +22,10 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.ext import ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.core.messages import Reply
+from bot.render.text import with_numbered_choices
 from bot.transports.base import DeliveryError, Recipient
 from bot.transports.telegram.http import CONNECT_TIMEOUT_ERRORS, READ_TIMEOUT_ERRORS
 from bot.transports.telegram.render import (
@@ -35,6 +36,7 @@ from bot.transports.telegram.render import (
     TextMessage,
     render,
 )
+from bot.transports.telegram.updates import split_address
 
 log = logging.getLogger(__name__)
 
@@ -129,28 +131,46 @@ class TelegramTransport:
     platform = "telegram"
     max_text_length = MAX_TEXT
 
-    def __init__(self, bot: Bot, *, callbacks: CallbackData | None = None):
+    def __init__(self, bot: Bot, *, callbacks: CallbackData | None = None, pace=None):
+        """`pace(chat_id)`: waits for the sending budget; called before each message of a reply
+        after the first (the caller paced the first, as for any send)."""
         self.bot = bot
         self.callbacks = callbacks or CallbackData()
+        self.pace = pace
 
-    async def send(self, recipient: Recipient, reply: Reply) -> str:
-        """For the reminder engine: a rate limit is reported (DeliveryError.retry_after) so the
-        engine reschedules on its own clock instead of this call sleeping."""
-        return await self.deliver(recipient.chat_id, reply)
+    async def send(self, recipient: Recipient, reply: Reply, *, reply_to: str | None = None) -> str:
+        """A rate limit is reported (DeliveryError.retry_after), never waited out here: the reminder
+        engine reschedules on its own clock, the reply courier retries or parks."""
+        return await self.deliver(recipient.chat_id, reply, reply_to=reply_to)
 
-    async def deliver(self, chat_id: str | int, reply: Reply, *, flood_retries: int = 0) -> str:
+    async def deliver(self, chat_id: str | int, reply: Reply, *, reply_to: str | None = None) -> str:
         """Send every message of the reply; return the first one's id ("" when there was nothing).
 
-        `flood_retries`: how many times PTB's rate limiter may wait out a 429 itself (replies to
-        someone who is chatting right now are worth a short wait; reminders are not).
+        `chat_id` may name a forum topic ("<chat>/<topic>"): the reply goes to that topic.
+        `reply_to`: the message answered, quoted by the client (in groups, so that it is clear whom
+        the bot answers). A question (`reply.awaits_answer`) in a group opens a reply for the person
+        asked (ForceReply, selective): their answer is a reply to the bot, which a bot in privacy
+        mode receives, and nobody else in the group is prompted.
         """
-        target = int(chat_id)
-        extra = {}
-        if flood_retries and isinstance(self.bot, ExtBot) and self.bot.rate_limiter is not None:
-            extra["rate_limit_args"] = flood_retries
+        target, topic = split_address(chat_id)
+        extra: dict = {}
+        if topic is not None:
+            extra["message_thread_id"] = topic
+        if reply_to:
+            extra["reply_parameters"] = ReplyParameters(int(reply_to), allow_sending_without_reply=True)
+        asking = reply.awaits_answer and target < 0 and bool(reply_to)
+        if asking and reply.buttons:
+            # One message cannot carry both buttons and ForceReply: the choices become numbered
+            # lines, and the number typed in the reply answers them (bot.core.menus).
+            reply = replace(reply, text=with_numbered_choices(reply), buttons=[])
+        parts = render(reply, self.callbacks).messages
+        if asking and parts:
+            parts[-1] = replace(parts[-1], keyboard=ForceReply(selective=True))
         first: str = ""
         try:
-            for part in render(reply, self.callbacks).messages:
+            for number, part in enumerate(parts):
+                if number and self.pace is not None:
+                    await self.pace(str(chat_id))
                 sent = await self._send_one(target, part, extra)
                 first = first or str(sent.message_id)
         except TelegramError as exc:

@@ -42,6 +42,21 @@ def _is_group(chat: Chat) -> bool:
     return chat.type in (Chat.GROUP, Chat.SUPERGROUP)
 
 
+def chat_address(message: Message) -> str:
+    """Where the message was said: its chat, or "<chat>/<topic>" for a forum topic, so that each
+    topic keeps its own conversations and answers (and may be linked to an agency of its own).
+    Outside forums, message_thread_id names a reply thread, which is no place of its own."""
+    if message.is_topic_message and message.message_thread_id:
+        return f"{message.chat.id}/{message.message_thread_id}"
+    return str(message.chat.id)
+
+
+def split_address(address: str | int) -> tuple[int, int | None]:
+    """(chat id, topic id or None) of a chat address made by `chat_address`."""
+    chat, _sep, topic = str(address).partition("/")
+    return int(chat), int(topic) if topic else None
+
+
 def to_incoming(update: Update, *, bot_username: str, callbacks: CallbackData) -> Incoming | None:
     """The core's view of the update, or None when there is nothing for the core in it (a
     sticker, a service message, another bot's command, a channel post)."""
@@ -51,7 +66,7 @@ def to_incoming(update: Update, *, bot_username: str, callbacks: CallbackData) -
             return None  # a button under an inline-mode message: not something this bot sends
         return Incoming(
             platform=PLATFORM,
-            chat_id=str(message.chat.id),
+            chat_id=chat_address(message),
             user_id=str(query.from_user.id),
             user_name=query.from_user.full_name,
             callback_data=callbacks.decode(query.data),
@@ -71,7 +86,7 @@ def to_incoming(update: Update, *, bot_username: str, callbacks: CallbackData) -
         return None
     return Incoming(
         platform=PLATFORM,
-        chat_id=str(message.chat.id),
+        chat_id=chat_address(message),
         user_id=str(message.from_user.id),
         user_name=message.from_user.full_name,
         text=text,

@@ -12,6 +12,7 @@ from storage.models import Agency, Member, Plan
 from storage.models.people import ACTIVE, COORDINATOR, FOCAL, RETIRED
 from storage.models.reminders import CLAIMED, PENDING, SENT
 from tests.bot.ops.rows import reminder_row
+from tests.bot.ops.scrape import families, scraped, value
 
 
 def test_counters_render_in_the_prometheus_text_format():
@@ -22,34 +23,50 @@ def test_counters_render_in_the_prometheus_text_format():
     sent.inc(2, platform="zalo")
     sent.inc(platform="telegram")
 
-    expected = (
-        "# HELP demo_sent_total Messages sent.\n"
-        "# TYPE demo_sent_total counter\n"
-        'demo_sent_total{platform="telegram"} 2\n'
-        'demo_sent_total{platform="zalo"} 2\n'
-        "# HELP demo_errors_total Errors.\n"
-        "# TYPE demo_errors_total counter\n"
-        "demo_errors_total 0\n"
-    )
-    assert registry.render() == expected
+    rendered = registry.render()
+
+    assert "# HELP demo_sent_total Messages sent.\n# TYPE demo_sent_total counter\n" in rendered
+    assert "# TYPE demo_errors_total counter\n" in rendered
+    assert scraped(rendered) == {
+        ("demo_sent_total", frozenset({("platform", "telegram")})): 2,
+        ("demo_sent_total", frozenset({("platform", "zalo")})): 2,
+        ("demo_errors_total", frozenset()): 0,
+    }
+    assert sent.value(platform="telegram") == 2
 
 
 def test_histogram_buckets_are_cumulative_with_sum_and_count():
     registry = Registry()
     latency = registry.histogram("demo_seconds", "Latency.", ("platform",), buckets=(0.1, 1.0))
-    for value in (0.05, 0.5, 0.5, 3.0):
-        latency.observe(value, platform="telegram")
+    for observed in (0.05, 0.5, 0.5, 3.0):
+        latency.observe(observed, platform="telegram")
 
-    expected = (
-        "# HELP demo_seconds Latency.\n"
-        "# TYPE demo_seconds histogram\n"
-        'demo_seconds_bucket{platform="telegram",le="0.1"} 1\n'
-        'demo_seconds_bucket{platform="telegram",le="1"} 3\n'
-        'demo_seconds_bucket{platform="telegram",le="+Inf"} 4\n'
-        'demo_seconds_sum{platform="telegram"} 4.05\n'
-        'demo_seconds_count{platform="telegram"} 4\n'
-    )
-    assert registry.render() == expected
+    rendered = registry.render()
+
+    assert "# TYPE demo_seconds histogram\n" in rendered
+    assert value(rendered, "demo_seconds_bucket", platform="telegram", le="0.1") == 1
+    assert value(rendered, "demo_seconds_bucket", platform="telegram", le="1.0") == 3
+    assert value(rendered, "demo_seconds_bucket", platform="telegram", le="+Inf") == 4
+    assert value(rendered, "demo_seconds_sum", platform="telegram") == pytest.approx(4.05)
+    assert value(rendered, "demo_seconds_count", platform="telegram") == 4
+    assert latency.count(platform="telegram") == 4
+
+
+def test_the_database_figures_are_exposed_by_a_collector_with_their_last_values():
+    registry = Registry()
+    due = registry.state_gauge("demo_due", "Due now.")
+    by_status = registry.state_gauge("demo_rows", "Rows by status.", ("status",))
+    due.set(3)
+    by_status.replace_all({("pending",): 2, ("sent",): 5})
+    by_status.replace_all({("pending",): 1})
+
+    rendered = registry.render()
+
+    assert families(rendered)["demo_due"] == ("gauge", "Due now.")
+    assert scraped(rendered) == {
+        ("demo_due", frozenset()): 3,
+        ("demo_rows", frozenset({("status", "pending")})): 1,
+    }
 
 
 def test_label_values_are_escaped():

@@ -127,11 +127,11 @@ async def test_an_ambiguous_agency_name_gets_the_candidates(telegram, start_bot,
 async def test_linking_from_a_private_chat_says_where_to_type_it(telegram, start_bot, sqlite_db):
     await start_bot()
     await people_and_plan(sqlite_db)
-    ha = telegram.user(1, "Hà", language_code="en")
+    lan = telegram.user(2, "Lan", language_code="en")
 
-    await telegram.send_text(ha, "/lienketnhom Sở Du lịch")
+    await telegram.send_text(lan, "/lienketnhom Sở Du lịch")
 
-    (reply,) = await telegram.wait_for_messages(ha.id, 1)
+    (reply,) = await telegram.wait_for_messages(lan.id, 1)
     assert reply.text == "Type this command in the group you want to link, not in a private chat."
 
 
@@ -194,17 +194,18 @@ async def test_in_a_group_the_guided_update_takes_the_note_as_a_reply_to_the_bot
     await start_bot()
     _built, group, _ha, lan, _tung = await linked_group(telegram, sqlite_db)
 
+    # Each question opens a reply (ForceReply) whose choices are numbered: the number typed answers.
     await telegram.send_text(lan, "/capnhat", chat=group)
     (which,) = await telegram.next_messages(group.id, after=1)
-    await telegram.tap(lan, which, which.button_labels[0])
+    await telegram.send_text(lan, "1", chat=group, reply_to=which)
     (status,) = await telegram.next_messages(group.id, after=2)
-    await telegram.tap(lan, status, "In progress")
+    await telegram.send_text(lan, "đang thực hiện", chat=group, reply_to=status)
     (question,) = await telegram.next_messages(group.id, after=3)
     # Privacy mode: a plain message never reaches the bot, a reply to its question does.
     hidden = await telegram.send_text(lan, "Đã in 2.000 tờ rơi", chat=group)
     await telegram.send_text(lan, "Đã in 2.000 tờ rơi", chat=group, reply_to=question)
     (evidence,) = await telegram.next_messages(group.id, after=4)
-    await telegram.tap(lan, evidence, "No evidence")
+    await telegram.send_text(lan, "1", chat=group, reply_to=evidence)
     (saved,) = await telegram.next_messages(group.id, after=5)
 
     assert hidden is None

@@ -123,6 +123,8 @@ class Chat:
     blocked: bool = False  # the user blocked the bot, or the bot was removed from the group
     migrated_to: int | None = None  # a group upgraded to a supergroup lives on under this id
     next_message_id: int = 1
+    is_forum: bool = False  # a supergroup with topics
+    topics: dict[int, str] = field(default_factory=dict)  # message_thread_id -> topic name
 
     def to_api(self) -> dict:
         if self.type == "private" and self.user:
@@ -132,7 +134,10 @@ class Chat:
             if self.user.username:
                 data["username"] = self.user.username
             return data
-        return {"id": self.id, "type": self.type, "title": self.title or ""}
+        data = {"id": self.id, "type": self.type, "title": self.title or ""}
+        if self.is_forum:
+            data["is_forum"] = True
+        return data
 
 
 @dataclass
@@ -163,6 +168,13 @@ class SentMessage:
     document: UploadedFile | None = None
     photo: UploadedFile | None = None
     edits: list[dict] = field(default_factory=list)
+    thread_id: int | None = None  # the forum topic it was posted in
+    reply_to_message_id: int | None = None  # the message it answers, as the client quotes it
+
+    @property
+    def force_reply(self) -> bool:
+        """The client opens a reply to this message for the people it selects."""
+        return bool((self.reply_markup or {}).get("force_reply"))
 
     @property
     def buttons(self) -> list[list[dict]]:
@@ -344,12 +356,21 @@ class TelegramEmulator:
         self.chats.setdefault(user_id, Chat(user_id, "private", user=user))
         return user
 
-    def group(self, chat_id: int, title: str, *, supergroup: bool = False) -> Chat:
+    def group(self, chat_id: int, title: str, *, supergroup: bool = False, forum: bool = False) -> Chat:
         if chat_id >= 0:
             raise ValueError("group chat ids are negative")
-        chat = Chat(chat_id, "supergroup" if supergroup else "group", title=title)
+        chat = Chat(chat_id, "supergroup" if supergroup or forum else "group", title=title, is_forum=forum)
         self.chats[chat_id] = chat
         return chat
+
+    def topic(self, chat: Chat, name: str) -> int:
+        """A topic created in a forum supergroup; its id (message_thread_id) is that of the service
+        message that created it, as in Telegram."""
+        if not chat.is_forum:
+            raise ValueError("topics exist only in forum supergroups")
+        thread_id = self._new_message_id(chat)
+        chat.topics[thread_id] = name
+        return thread_id
 
     def block(self, user: User) -> None:
         """The user blocks the bot: every later send to them fails with 403."""
@@ -429,12 +450,19 @@ class TelegramEmulator:
         return not addressed
 
     async def send_text(self, user: User, text: str, *, chat: Chat | None = None,
-                        reply_to: SentMessage | None = None) -> dict | None:  # fmt: skip
-        """The user sends `text`; returns the update, or None when privacy mode hides it from the bot."""
+                        reply_to: SentMessage | None = None, topic: int | None = None) -> dict | None:  # fmt: skip
+        """The user sends `text` (in forum `topic`, or answering `reply_to`: a reply within a topic
+        stays in it); returns the update, or None when privacy mode hides it from the bot."""
         chat = self._chat_for(user, chat)
         extra = {}
         if reply_to is not None:
-            extra["reply_to_message"] = self.messages[(reply_to.chat_id, reply_to.message_id)]
+            extra["reply_to_message"] = _quoted(self.messages[(reply_to.chat_id, reply_to.message_id)])
+            topic = topic or reply_to.thread_id
+        if topic is not None:
+            if topic not in chat.topics:
+                raise ValueError(f"no topic {topic} in chat {chat.id}")
+            extra["message_thread_id"] = topic
+            extra["is_topic_message"] = True
         message = self._user_message(user, chat, text, **extra)
         if self._privacy_hides(chat, message):
             return None
@@ -477,6 +505,21 @@ class TelegramEmulator:
             # Telegram's clients ignore a start parameter outside [A-Za-z0-9_-]{1,64}.
             raise ValueError(f"start parameter {payload!r} is not valid for Telegram")
         return await self.send_text(user, f"/start {payload}")
+
+    async def open_startgroup_link(self, user: User, link: str, group: Chat) -> dict | None:
+        """The user opens https://t.me/<bot>?startgroup=<payload> and picks `group`: the bot is added
+        to it, and the client sends /start@<bot> <payload> there in the user's name."""
+        parts = urlsplit(link)
+        if parts.scheme != "https" or parts.netloc != "t.me" or parts.path.strip("/") != self.username:
+            raise ValueError(f"{link!r} is not a link to @{self.username}")
+        payload = parse_qs(parts.query).get("startgroup", [""])[0]
+        if payload and not _DEEP_LINK_PAYLOAD.fullmatch(payload):
+            raise ValueError(f"startgroup parameter {payload!r} is not valid for Telegram")
+        if group.type == "private":
+            raise ValueError("a bot is added to a group, not a private chat")
+        group.blocked = False
+        text = f"/start@{self.username} {payload}" if payload else f"/start@{self.username}"
+        return await self.send_text(user, text, chat=group)
 
     async def tap(self, user: User, message: SentMessage, label: str) -> dict:
         """The user taps the inline button labelled `label` under `message`."""
@@ -727,7 +770,13 @@ class TelegramEmulator:
         markup = _json_param(raw, "reply_markup")
         if not isinstance(markup, dict):
             raise _bad_request("can't parse reply keyboard markup JSON object")
-        if "inline_keyboard" in markup:
+        if "force_reply" in markup:
+            if markup["force_reply"] is not True:
+                raise _bad_request('field "force_reply" of the ForceReply must be True')
+            placeholder = markup.get("input_field_placeholder")
+            if placeholder is not None and not 1 <= len(str(placeholder)) <= 64:
+                raise _bad_request("input field placeholder must be 1-64 characters")
+        elif "inline_keyboard" in markup:
             rows = markup["inline_keyboard"]
             if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
                 raise _bad_request(
@@ -754,6 +803,8 @@ class TelegramEmulator:
 
     def _bot_message(self, chat: Chat, method: str, text: str, entities: list[dict], source: str,
                      params: dict, markup: dict | None, arrived: float, **media) -> tuple[dict, SentMessage]:  # fmt: skip
+        thread_id = self._thread(chat, params)
+        reply_to = self._reply_to(chat, params, thread_id)
         message_id = self._new_message_id(chat)
         date = self._now()
         message: dict = {
@@ -772,8 +823,14 @@ class TelegramEmulator:
             message["caption" if caption else "text"] = text
             if entities:
                 message["caption_entities" if caption else "entities"] = entities
-        if markup:
+        if markup and "inline_keyboard" in markup:
+            # A Message shows only an inline keyboard: a ForceReply acts on the clients and is gone.
             message["reply_markup"] = markup
+        if thread_id is not None:
+            message["message_thread_id"] = thread_id
+            message["is_topic_message"] = True
+        if reply_to is not None:
+            message["reply_to_message"] = _quoted(self.messages[(chat.id, reply_to)])
         if upload := media.get("document"):
             message["document"] = self._document_api(upload)
         if upload := media.get("photo"):
@@ -792,9 +849,41 @@ class TelegramEmulator:
             received_at=arrived,
             document=media.get("document"),
             photo=media.get("photo"),
+            thread_id=thread_id,
+            reply_to_message_id=reply_to,
         )
         self.sent.append(sent)
         return message, sent
+
+    @staticmethod
+    def _thread(chat: Chat, params: dict) -> int | None:
+        raw = params.get("message_thread_id")
+        if raw in (None, ""):
+            return None
+        thread_id = _maybe_int(raw)
+        if not chat.is_forum or thread_id not in chat.topics:
+            raise _bad_request("message thread not found")
+        return thread_id
+
+    def _reply_to(self, chat: Chat, params: dict, thread_id: int | None) -> int | None:
+        """The message answered (reply_parameters, or the older reply_to_message_id)."""
+        raw = params.get("reply_parameters")
+        allow_missing = False
+        if raw not in (None, ""):
+            parameters = _json_param(raw, "reply_parameters")
+            if not isinstance(parameters, dict) or "message_id" not in parameters:
+                raise _bad_request("can't parse reply parameters JSON object")
+            message_id = _maybe_int(parameters["message_id"])
+            allow_missing = bool(parameters.get("allow_sending_without_reply"))
+        elif params.get("reply_to_message_id") not in (None, ""):
+            message_id = _maybe_int(params["reply_to_message_id"])
+        else:
+            return None
+        if (chat.id, message_id) not in self.messages:
+            if allow_missing:
+                return None
+            raise _bad_request("message to be replied not found")
+        return message_id
 
     @staticmethod
     def _document_api(upload: UploadedFile) -> dict:
@@ -1156,6 +1245,11 @@ class TelegramEmulator:
             hook.last_error_message = error
             log.warning("webhook delivery of update %s failed: %s", update["update_id"], error)
         self.webhook_deliveries.append(WebhookDelivery(update["update_id"], status, error, time.monotonic()))
+
+
+def _quoted(message: dict) -> dict:
+    """A message as another one's reply_to_message: Telegram does not nest replies further."""
+    return {key: value for key, value in message.items() if key != "reply_to_message"}
 
 
 def _trim(text: str, entities: list[dict]) -> tuple[str, list[dict]]:
