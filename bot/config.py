@@ -417,6 +417,10 @@ class ReportConfig(Section):
     # ("deadline"), or that day of the deadline's month (e.g. 15, as Nghị định 09/2019 asks of
     # periodic reports); the report's own date is always the day it is made.
     cutoff_day: Literal["deadline"] | Annotated[int, Field(ge=1, le=31)] = "deadline"
+    # The same, for one plan: keyed by its number ("87/KH-UBND") or number and year ("87/KH-UBND-2026").
+    plan_cutoff_days: dict[str, Literal["deadline"] | Annotated[int, Field(ge=1, le=31)]] = Field(
+        default_factory=dict
+    )
     # A Word template for the letterhead and opening (docxtpl); unset: the one shipped in the package.
     template: Path | None = None
 

@@ -117,6 +117,15 @@ class Letterhead:
     recipient: str | None = None  # "Kính gửi: …"; None: the plan's issuing body, when known
     recipients: tuple[str, ...] = ("Lưu: VT.",)  # under "Nơi nhận:", after "- Như trên;"
     cutoff_day: str | int = "deadline"  # the data cut-off: the cycle's deadline, or that day of its month
+    # The same for one plan, by "NUMBER-YEAR" or "NUMBER" (`[report] plan_cutoff_days`).
+    plan_cutoff_days: dict = field(default_factory=dict, compare=False)
+
+    def cutoff_day_for(self, plan) -> str | int:
+        keys = (f"{plan.number}-{plan.year}", plan.number)
+        return next(
+            (self.plan_cutoff_days[key] for key in keys if key in self.plan_cutoff_days), self.cutoff_day
+        )
+
     template: Path | None = None  # a Word template of one's own; None: DEFAULT_TEMPLATE
     extra: dict = field(default_factory=dict, compare=False)  # more fields for one's own template
 
@@ -148,7 +157,7 @@ def recipient_of(summary: Summary, letterhead: Letterhead) -> str:
 
 def template_context(summary: Summary, letterhead: Letterhead) -> dict[str, str]:
     """The values of TEMPLATE_FIELDS for this report, in the current language."""
-    cutoff = cutoff_date(summary, letterhead.cutoff_day)
+    cutoff = cutoff_date(summary, letterhead.cutoff_day_for(summary.plan))
     recipient = recipient_of(summary, letterhead)
     issuer = letterhead.issuing_body or ""
     opening = _("Carrying out Plan No. {number}, {issuer} reports the results as follows:").format(
@@ -193,7 +202,7 @@ def render_docx(
     template.save(rendered)
     document = docx.Document(io.BytesIO(rendered.getvalue()))
 
-    _general(document, summary, cutoff_date(summary, letterhead.cutoff_day), chart_png)
+    _general(document, summary, cutoff_date(summary, letterhead.cutoff_day_for(summary.plan)), chart_png)
     _per_agency(document, summary, tz)
     _difficulties(document, summary, tz)
     _proposals(document)

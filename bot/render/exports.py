@@ -64,6 +64,7 @@ def letterhead_from_config(config) -> Letterhead:
         recipient=section.recipient,
         recipients=tuple(section.recipients),
         cutoff_day=section.cutoff_day,
+        plan_cutoff_days=dict(section.plan_cutoff_days),
         template=section.template,
     )
 

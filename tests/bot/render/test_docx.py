@@ -320,3 +320,17 @@ async def test_a_summary_detailing_only_what_needs_attention_says_so(sqlite_db):
     assert "Chỉ liệt kê các nhiệm vụ cần lưu ý." in text
     appendix_rows = [[cell.text for cell in row.cells] for row in document.tables[-1].rows[1:]]
     assert [row[5] for row in appendix_rows if row[1] != row[2]] == ["Gặp vướng mắc"]
+
+
+async def test_a_plan_can_have_its_own_data_cut_off_day(sample):
+    from dataclasses import replace
+
+    own = replace(LETTERHEAD, plan_cutoff_days={"45/KH-UBND-2021": 5, "87/KH-UBND": 15})
+    other_year = replace(LETTERHEAD, plan_cutoff_days={"45/KH-UBND-2020": 5})
+
+    mine = [p.text for p in read(render(sample.summary, letterhead=own)).paragraphs]
+    theirs = [p.text for p in read(render(sample.summary, letterhead=other_year)).paragraphs]
+
+    # The report is made on 10 June: the 5th of the deadline's month comes before it.
+    assert "Số liệu tính đến ngày 5/6/2021" in mine
+    assert "Số liệu tính đến ngày 10/6/2021" in theirs
