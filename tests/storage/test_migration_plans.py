@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
-import uuid
 
 import pytest
 from sqlalchemy import select, text
@@ -14,7 +13,6 @@ from storage.db import Database
 from storage.migrate import MIGRATIONS, current_revision, head_revision, upgrade
 from storage.models import Plan, ProgressUpdate, Task
 from storage.plans.lifecycle import ENDED, plan_status
-from tests.conftest import PG_URL, pg_skip_reason, sqlite_url
 
 
 def _previous_revision() -> str:
@@ -25,27 +23,11 @@ def _previous_revision() -> str:
     return module.down_revision
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def old_db(request, tmp_path):
-    """An empty database at the revision before the plans migration."""
-    if request.param == "sqlite":
-        database = Database(sqlite_url(tmp_path / "old.db"))
-        yield database
-        await database.dispose()
-        return
-    reason = pg_skip_reason()
-    if reason:
-        pytest.skip(reason)
-    schema = f"nhacviec_mig_{uuid.uuid4().hex[:10]}"
-    admin = Database(PG_URL)
-    async with admin.engine.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    database = Database(PG_URL, pg_server_settings={"search_path": schema})
-    yield database
-    await database.dispose()
-    async with admin.engine.begin() as conn:
-        await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    await admin.dispose()
+@pytest.fixture
+def old_db(unmigrated_db):
+    """An empty database (SQLite, then PostgreSQL); each test brings it to the revision before the
+    plans migration."""
+    return unmigrated_db
 
 
 async def _fill_old_schema(db: Database) -> None:

@@ -152,7 +152,9 @@ async def test_a_key_is_rotated_by_listing_the_new_key_first(db, tmp_path, monke
     assert (only_new.open(access), only_new.open(refresh)) == (ACCESS, REFRESH)
     if code is not None:
         assert code == 0
-        assert "Đã mã hóa lại 1 bí mật đã lưu" in capsys.readouterr().out  # the CLI speaks Vietnamese by default
+        assert (
+            "Đã mã hóa lại 1 bí mật đã lưu" in capsys.readouterr().out
+        )  # the CLI speaks Vietnamese by default
 
 
 async def test_a_replaced_key_is_a_clear_error_not_garbage(db):
