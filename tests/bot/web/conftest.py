@@ -2,6 +2,8 @@
 port of 127.0.0.1, members who sign in from chat (/web) as a person would, and an HTTP client with
 its own cookie jar per person."""
 
+# Fixtures taken from the chat core's conftest are named again as parameters, as pytest wants.
+# ruff: noqa: F811
 from __future__ import annotations
 
 import re
@@ -12,11 +14,12 @@ import pytest
 from bot.app import App
 from bot.config import load_config
 from bot.core.messages import Reply
-from bot.core.service import Core
 from bot.web.server import start_web_server
 from tests.bot.core.chat import ChatUser
-from tests.bot.core.conftest import compiled_catalogs  # noqa: F401  (autouse: translations)
-from tests.factories import make_member, make_plan
+
+# The chat core's fixtures: the core on this app, the plan, An the English-speaking coordinator.
+from tests.bot.core.conftest import compiled_catalogs, coordinator, core, plan  # noqa: F401
+from tests.factories import make_member
 
 LINK = re.compile(r"https?://\S+/login/\S+")
 
@@ -26,17 +29,6 @@ def app(db, clock) -> App:
     config = load_config(env={})
     config.web.port = 0
     return App(config=config, db=db, clock=clock)
-
-
-@pytest.fixture
-def core(app) -> Core:
-    return Core(app)
-
-
-@pytest.fixture
-async def plan(db):
-    async with db.transaction() as session:
-        return await make_plan(session)
 
 
 @pytest.fixture
@@ -121,13 +113,6 @@ async def signed_in(user: ChatUser, browser: Browser) -> Browser:
     status, _body = await browser.post(link, csrf=False)
     assert status == 200
     return browser
-
-
-@pytest.fixture
-async def coordinator(db, core, plan) -> ChatUser:
-    async with db.transaction() as session:
-        await make_member(session, "An", role="coordinator", user_id="an", language="en")
-    return ChatUser(core, "an")
 
 
 @pytest.fixture
