@@ -9,27 +9,10 @@ import sqlite3
 import pytest
 
 from bot.cli import main
+from tests.bot.cli_fixtures import cli_env, db_path, english  # noqa: F401  (fixtures)
 from tests.conftest import SAMPLE_PLAN
 
 PLAN_2026 = SAMPLE_PLAN.parents[2] / "tests" / "data" / "ke-hoach-12-KH-UBND-2026.txt"
-
-
-@pytest.fixture(autouse=True)
-def cli_env(monkeypatch):
-    for name in ("NHACVIEC_CONFIG", "NHACVIEC_DATABASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def db_path(tmp_path):
-    return tmp_path / "nhacviec.db"
-
-
-@pytest.fixture
-def english(tmp_path):
-    path = tmp_path / "config.toml"
-    path.write_text('[i18n]\ndefault_language = "en"\n', encoding="utf-8")
-    return str(path)
 
 
 def run(capsys, db_path, *args, config=None):

@@ -8,29 +8,15 @@ import hashlib
 import io
 import zipfile
 
-import pytest
-
 from bot.app import open_app
 from bot.cli import main
 from bot.config import Config
 from bot.core.service import Core
 from bot.transports.console import ConsoleChat, ConsoleTransport
+from tests.bot.cli_fixtures import cli_env, english  # noqa: F401  (fixtures)
 from tests.factories import make_member, make_plan
 
 PDF = b"%PDF-1.4\n" + b"bien ban hop " * 100 + b"\n%%EOF\n"
-
-
-@pytest.fixture(autouse=True)
-def cli_env(monkeypatch):
-    for name in ("NHACVIEC_CONFIG", "NHACVIEC_DATABASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def english(tmp_path):
-    path = tmp_path / "config.toml"
-    path.write_text('[i18n]\ndefault_language = "en"\n', encoding="utf-8")
-    return str(path)
 
 
 async def report_with_file(db_path, file_path) -> str:

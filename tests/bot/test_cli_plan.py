@@ -6,30 +6,10 @@ import datetime as dt
 import json
 import sqlite3
 
-import pytest
-
 from bot.cli import main
 from scheduler.clock import ManualClock
+from tests.bot.cli_fixtures import cli_env, db_path, english  # noqa: F401  (fixtures)
 from tests.conftest import SAMPLE_PLAN
-
-
-@pytest.fixture(autouse=True)
-def cli_env(monkeypatch):
-    for name in ("NHACVIEC_CONFIG", "NHACVIEC_DATABASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def db_path(tmp_path):
-    return tmp_path / "nhacviec.db"
-
-
-@pytest.fixture
-def english(tmp_path):
-    path = tmp_path / "config.toml"
-    path.write_text('[i18n]\ndefault_language = "en"\n', encoding="utf-8")
-    return str(path)
-
 
 # While the sample plan (2021) is still running: its reporting cycle of June.
 IN_2021 = dt.datetime(2021, 5, 3, 2, 0, tzinfo=dt.UTC)

@@ -13,28 +13,11 @@ import pytest
 
 from bot.cli import main
 from scheduler.clock import ManualClock
+from tests.bot.cli_fixtures import cli_env, db_path, english  # noqa: F401  (fixtures)
 
 PLAN_2026 = Path(__file__).resolve().parents[1] / "data" / "ke-hoach-87-KH-UBND-2026.txt"
 # 10:00 in Hanoi on 2 March 2026: the 2026 plan runs, the 2020 one ended long ago.
 MARCH_2026 = dt.datetime(2026, 3, 2, 3, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(autouse=True)
-def cli_env(monkeypatch):
-    for name in ("NHACVIEC_CONFIG", "NHACVIEC_DATABASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def english(tmp_path):
-    path = tmp_path / "config.toml"
-    path.write_text('[i18n]\ndefault_language = "en"\n', encoding="utf-8")
-    return str(path)
-
-
-@pytest.fixture
-def db_path(tmp_path):
-    return tmp_path / "nhacviec.db"
 
 
 def run(capsys, db_path, *args, config, now=MARCH_2026):
