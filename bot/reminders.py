@@ -444,6 +444,9 @@ class Dispatcher:
                     dead.append(address.identity_id)
                     last = exc
                 continue
+            finally:
+                if limiter is not None:
+                    limiter.answered(address.chat_id)
             if reply.buttons and address.platform not in BUTTON_PLATFORMS:
                 self._sent[tuple(notice.reminder_ids)] = (address, reply)
             return Delivered(address.platform, message_id, tuple(dead), address.identity_id)

@@ -248,6 +248,17 @@ class PlatformLimiter:
             interval = dt.timedelta(seconds=1.0 / self.spec.per_chat_per_second)
             self._chat_next[chat_id] = max(self._chat_next.get(chat_id, now), now + interval)
 
+    def answered(self, chat_id: str) -> None:
+        """The platform has answered a message to `chat_id`: the chat's next message counts from now.
+
+        The platform counts a message when it arrives, and a loaded machine can let a request go
+        well after its slot; spacing the next one from the answer keeps the gap at the platform at
+        least the chat's interval, however late the previous one left."""
+        if self.spec.per_chat_per_second:
+            now = self.clock.now()
+            interval = dt.timedelta(seconds=1.0 / self.spec.per_chat_per_second)
+            self._chat_next[chat_id] = max(self._chat_next.get(chat_id, now), now + interval)
+
     async def pause(self, seconds: float) -> None:
         async with self._lock:
             self._slots = []

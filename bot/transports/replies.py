@@ -169,8 +169,12 @@ class ReplyCourier:
         # whatever mix of replies and reminders goes out (a transport that sends a reply in several
         # messages paces the others itself).
         # A retry_after the platform answers is waited out for this chat by the retries above.
-        await self.app.rate_limits().for_platform(platform).acquire(chat_id)
-        return await transport.send(recipient, reply, **extra)
+        limiter = self.app.rate_limits().for_platform(platform)
+        await limiter.acquire(chat_id)
+        try:
+            return await transport.send(recipient, reply, **extra)
+        finally:
+            limiter.answered(chat_id)
 
     def _chat(self, key: ChatKey) -> _ChatTurn:
         return _ChatTurn(self, key)

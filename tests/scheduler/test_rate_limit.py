@@ -44,6 +44,20 @@ async def test_a_chat_gets_at_most_one_message_a_second(db, clock):
     assert [(chat, (at - start).total_seconds()) for chat, at in sent] == expected
 
 
+async def test_a_chats_next_message_is_spaced_from_when_the_platform_took_the_last_one(db, clock):
+    # A loaded machine let the first message go 0.7 s after its slot: the platform got it then, so
+    # the chat's next one waits a full second from that arrival, not from the slot.
+    limiter = PlatformLimiter(RateSpec(per_chat_per_second=1), clock, manual_sleep(clock))
+    await limiter.acquire("a")
+    start = clock.now()
+    clock.advance(dt.timedelta(seconds=0.7))
+    limiter.answered("a")
+    await limiter.acquire("a")
+    await limiter.acquire("b")
+    expected = 1.7
+    assert (clock.now() - start).total_seconds() == expected
+
+
 async def test_two_instances_draw_on_one_budget(db, clock):
     # Two processes' limiters over the same database row, taking turns.
     first = PlatformLimiter(

@@ -116,10 +116,12 @@ class TelegramBot:
         self.application = build_application(app.config, token)
         # One limit for all it sends: the shared budget ([reminders.rates.telegram]), which PTB's own
         # rate limiter would only duplicate, without seeing the other instances.
+        limiter = app.rate_limits().for_platform(PLATFORM)
         self.transport = TelegramTransport(
             self.application.bot,
             callbacks=CallbackData(),
-            pace=app.rate_limits().for_platform(PLATFORM).acquire,
+            pace=limiter.acquire,
+            answered=limiter.answered,
         )
         self.transports: dict[str, Transport] = transports if transports is not None else {}
         self.transports[PLATFORM] = self.transport

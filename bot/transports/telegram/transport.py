@@ -131,12 +131,14 @@ class TelegramTransport:
     platform = "telegram"
     max_text_length = MAX_TEXT
 
-    def __init__(self, bot: Bot, *, callbacks: CallbackData | None = None, pace=None):
+    def __init__(self, bot: Bot, *, callbacks: CallbackData | None = None, pace=None, answered=None):
         """`pace(chat_id)`: waits for the sending budget; called before each message of a reply
-        after the first (the caller paced the first, as for any send)."""
+        after the first (the caller paced the first, as for any send). `answered(chat_id)`: told
+        when Telegram has taken each message, so the chat's next one is spaced from its arrival."""
         self.bot = bot
         self.callbacks = callbacks or CallbackData()
         self.pace = pace
+        self.answered = answered
 
     async def send(self, recipient: Recipient, reply: Reply, *, reply_to: str | None = None) -> str:
         """A rate limit is reported (DeliveryError.retry_after), never waited out here: the reminder
@@ -171,7 +173,11 @@ class TelegramTransport:
             for number, part in enumerate(parts):
                 if number and self.pace is not None:
                     await self.pace(str(chat_id))
-                sent = await self._send_one(target, part, extra)
+                try:
+                    sent = await self._send_one(target, part, extra)
+                finally:
+                    if self.answered is not None:
+                        self.answered(str(chat_id))
                 first = first or str(sent.message_id)
         except TelegramError as exc:
             raise delivery_error(exc) from exc
