@@ -39,8 +39,10 @@ messages: $(STAMP)
 run: install
 	$(BIN)/nhacviec run
 
+# Parallel workers, one test file each at a time (module fixtures are built once): most of the
+# suite waits on real processes, emulators and office tools rather than on the CPU.
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 bench: install
 	@$(BIN)/python -m pip install --quiet -e '.[test,bench]'

@@ -556,15 +556,18 @@ class TelegramEmulator:
     def calls_to(self, method: str) -> list[ApiCall]:
         return [c for c in self.calls if c.method == method]
 
-    async def wait_for(self, predicate: Callable[[], object], within: float = 5.0) -> object:
-        """Wait (on the bot's HTTP calls, never longer than `within` seconds) until predicate() is truthy."""
+    async def wait_for(self, predicate: Callable[[], object], within: float = 15.0) -> object:
+        """Wait (on the bot's HTTP calls, never longer than `within` seconds) until predicate() is truthy.
+
+        The bound is generous: it only costs time when a test fails, and the suite runs in parallel
+        workers on machines that may be busy."""
         async with asyncio.timeout(within):
             async with self._changed:
                 while not (result := predicate()):
                     await self._changed.wait()
                 return result
 
-    async def wait_for_messages(self, chat_id: int, count: int, within: float = 5.0) -> list[SentMessage]:
+    async def wait_for_messages(self, chat_id: int, count: int, within: float = 15.0) -> list[SentMessage]:
         """The first `count` messages the bot sent to the chat, waiting for them if needed."""
         try:
             await self.wait_for(lambda: len(self.sent_to(chat_id)) >= count, within)
@@ -576,7 +579,7 @@ class TelegramEmulator:
         return self.sent_to(chat_id)[:count]
 
     async def next_messages(
-        self, chat_id: int, after: int, count: int = 1, within: float = 5.0
+        self, chat_id: int, after: int, count: int = 1, within: float = 15.0
     ) -> list[SentMessage]:
         """`count` messages following the first `after` ones."""
         messages = await self.wait_for_messages(chat_id, after + count, within)
