@@ -84,20 +84,35 @@ async def _notices(session: AsyncSession, change: Change, on: dt.date | None) ->
         identity = people.identity_for(member) if member is not None else None
         if identity is None:
             continue
+        day = format_day(on) if on else ""
         with use_language(moved.language):
-            text = _(
-                "{old} now goes on as {new} (from {date}). You are the focal point for {new}: your open "
-                "tasks and reminders moved with you; what you reported before keeps the old name."
-            ).format(old=moved.from_agency, new=change.agency.name, date=format_day(on) if on else "")
+            if moved.kept is not None:
+                text = _(
+                    "{old} now goes on as {new} (from {date}). {new} keeps its focal point, {kept}, so "
+                    "you are no longer a focal point and will get no more reminders; what you reported "
+                    "stays in its history. If you should take over, ask a coordinator for an invite."
+                ).format(old=moved.from_agency, new=change.agency.name, date=day, kept=moved.kept)
+            else:
+                text = _(
+                    "{old} now goes on as {new} (from {date}). You are the focal point for {new}: your "
+                    "open tasks and reminders moved with you; what you reported before keeps the old name."
+                ).format(old=moved.from_agency, new=change.agency.name, date=day)
         replies.append(Reply(text=text, to_platform=identity.platform, to_chat_id=identity.chat_id))
     return replies
 
 
 def _moved_lines(change: Change) -> list[str]:
     lines = []
-    if change.moved_members:
-        names = ", ".join(m.name for m in change.moved_members)
-        lines.append(_("Focal points moved (each told in chat): {names}").format(names=names))
+    moved = [m.name for m in change.moved_members if m.kept is None]
+    retired = [m.name for m in change.moved_members if m.kept is not None]
+    if moved:
+        lines.append(_("Focal points moved (each told in chat): {names}").format(names=", ".join(moved)))
+    if retired:
+        lines.append(
+            _("No longer focal points, the successor keeping its own (each told in chat): {names}").format(
+                names=", ".join(retired)
+            )
+        )
     if change.moved_tasks:
         lines.append(
             ngettext(

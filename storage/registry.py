@@ -64,6 +64,9 @@ class MovedMember:
     name: str
     language: str
     from_agency: str
+    # Set when the successor already had its focal point: this one was retired by the move, and
+    # `kept` names the one who goes on.
+    kept: str | None = None
 
 
 @dataclass
@@ -326,15 +329,19 @@ async def _move_work(
         )
     )
     for member in members:
+        kept = None
         if member.status == MEMBER_ACTIVE:
             if holder is None:
                 holder = member.id
             else:
                 member.status = RETIRED
                 await session.flush()
+                kept = await session.scalar(select(Member.name).where(Member.id == holder))
         member.agency_id = target.id
         if member.status != PENDING:
-            change.moved_members.append(MovedMember(member.id, member.name, member.language, source.name))
+            change.moved_members.append(
+                MovedMember(member.id, member.name, member.language, source.name, kept=kept)
+            )
     await session.execute(
         update(Invite)
         .where(Invite.agency_id == source.id, Invite.revoked_at.is_(None))
