@@ -7,8 +7,8 @@ from bot.app import App
 from bot.cli import build_parser
 from bot.cli.agencies import _change
 from bot.i18n import use_language
-from tests.bot.telegram.conftest import telegram_config
 from storage.models.people import Member
+from tests.bot.telegram.conftest import telegram_config
 from tests.factories import make_agency, make_member, make_plan
 
 
