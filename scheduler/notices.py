@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduler.calendar import PlanFacts, local_day
 from scheduler.coverage import Reports, Requirement, load_plan_facts, load_reports, missing_agencies
 from scheduler.delivery import CHANNELS_CLOSED
+from storage.collation import vi_sort_key
 from storage.models.people import ACTIVE, ADMIN, COORDINATOR, FOCAL, Identity, Member
 from storage.models.plan import Agency
 from storage.models.reminders import CANCELLED, ESCALATION, EXPIRED, TASK, UNREACHABLE, Reminder
@@ -337,6 +338,10 @@ def _tasks_owed(plan: PlanFacts, rows: Sequence[Reminder], reports: Reports) -> 
     return list(seen.values())
 
 
+def _by_agency_and_name(lines) -> tuple[MemberLine, ...]:
+    return tuple(sorted(lines, key=lambda line: (vi_sort_key(line.agency or ""), vi_sort_key(line.name))))
+
+
 def _digest_item(
     plan: PlanFacts,
     kind: str,
@@ -348,24 +353,30 @@ def _digest_item(
     tz: dt.tzinfo,
 ) -> NoticeItem | None:
     missing_ids = missing_agencies(plan, deadline, deadline_kind, context.reports, tz)
+    # Coordinators look a name up in these lists: alphabetical, as /chuabaocao lists them.
     missing = tuple(
-        AgencyLine(
-            context.agencies.get(agency_id) or f"#{agency_id}",
-            sum(1 for m in context.focal_by_agency.get(agency_id, ()) if m.reachable),
+        sorted(
+            (
+                AgencyLine(
+                    context.agencies.get(agency_id) or f"#{agency_id}",
+                    sum(1 for m in context.focal_by_agency.get(agency_id, ()) if m.reachable),
+                )
+                for agency_id in missing_ids
+            ),
+            key=lambda line: vi_sort_key(line.name),
         )
-        for agency_id in missing_ids
     )
-    unreachable = tuple(
+    unreachable = _by_agency_and_name(
         MemberLine(m.name, context.agencies.get(agency_id), m.unreachable_reason)
         for agency_id in plan.lead_agency_ids
-        for m in sorted(context.focal_by_agency.get(agency_id, ()), key=lambda m: m.id)
+        for m in context.focal_by_agency.get(agency_id, ())
         if not m.reachable
     )
     late = context.not_reached.get((plan.id, deadline), {})
-    not_reached = tuple(
+    not_reached = _by_agency_and_name(
         MemberLine(m.name, context.agencies.get(agency_id), late[m.id])
         for agency_id in plan.lead_agency_ids
-        for m in sorted(context.focal_by_agency.get(agency_id, ()), key=lambda m: m.id)
+        for m in context.focal_by_agency.get(agency_id, ())
         if m.reachable and m.id in late
     )
     if not missing and not unreachable and not not_reached:

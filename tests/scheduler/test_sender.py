@@ -86,6 +86,21 @@ async def test_downtime_past_the_deadline_turns_into_the_overdue_reminder_and_th
     assert len(transport.sent) == 4
 
 
+async def test_the_digest_names_the_agencies_that_have_not_reported_alphabetically(
+    db, world, clock, transport
+):
+    engine = make_engine(db, clock, [transport])
+    await engine.plan()
+    clock.set(hanoi(2020, 6, 22, 9))
+    await engine.run_once()
+    (digest,) = transport.to("coordinator")
+    names = [agency.name for agency in world.agencies.values()]
+    listed = sorted(names, key=digest.text.index)
+    # The plan lists them Thông tin và Truyền thông, Du lịch, Ngoại vụ; a coordinator looks one up.
+    expected = ["Sở Du lịch", "Sở Ngoại vụ", "Sở Thông tin và Truyền thông"]
+    assert listed == expected
+
+
 async def test_a_downtime_longer_than_the_grace_sends_nothing_stale(db, world, clock, transport):
     engine = make_engine(db, clock, [transport])
     await engine.plan()
