@@ -126,6 +126,9 @@ class ZaloOAEmulator:
         self.replies_to: dict[str, int] = {}  # the user's msg_id -> free replies spent on it
         self.consultations = 0
         self.zns_sent: list[SentZNS] = []
+        # What followers sent as pictures and files, served from the emulated CDN by URL.
+        self.cdn: dict[str, bytes] = {}
+        self.cdn_failures = 0  # the next this many downloads answer 503
         self.access_token = self._issue_access()
         self.refresh_token = self._issue_refresh()
 
@@ -139,6 +142,7 @@ class ZaloOAEmulator:
         app.router.add_post("/v2.0/oa/upload/file", self._upload_file)
         app.router.add_post("/v4/oa/access_token", self._access_token)
         app.router.add_post("/message/template", self._zns_template)
+        app.router.add_get("/cdn/{name}", self._cdn)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -193,8 +197,13 @@ class ZaloOAEmulator:
         """The access token stops working (it expired, or the OA admin revoked it)."""
         self._access[token or self.access_token] = self.clock.now() - dt.timedelta(seconds=1)
 
-    def event(self, user_id: str, text: str, *, event_name: str = "user_send_text") -> dict:
+    def event(
+        self, user_id: str, text: str, *, event_name: str = "user_send_text", attachment: dict | None = None
+    ) -> dict:
         msg_id = uuid.uuid4().hex
+        message = {"text": text, "msg_id": msg_id}
+        if attachment is not None:
+            message["attachments"] = [attachment]
         return {
             "app_id": self.app_id,
             "user_id_by_app": "app-" + user_id,
@@ -202,12 +211,34 @@ class ZaloOAEmulator:
             "timestamp": str(int(self.clock.now().timestamp() * 1000)),
             "sender": {"id": user_id},
             "recipient": {"id": self.oa_id},
-            "message": {"text": text, "msg_id": msg_id},
+            "message": message,
         }
 
-    async def user_sends(self, user_id: str, text: str, *, name: str = "Nguyễn Văn An") -> dict:
-        """A follower writes to the OA: recorded as an interaction, POSTed, signed, to the webhook."""
-        event = self.event(user_id, text)
+    def host(self, content: bytes, filename: str) -> str:
+        """Put what a follower sends on the emulated CDN; its URL, for `image()` and `file()`."""
+        name = uuid.uuid4().hex + "-" + filename
+        self.cdn[name] = content
+        return f"http://127.0.0.1:{self.port}/cdn/{name}"
+
+    @staticmethod
+    def image(url: str) -> dict:
+        """The attachment of a `user_send_image` event, as the OA API documents it."""
+        return {"type": "image", "payload": {"thumbnail": url, "url": url}}
+
+    @staticmethod
+    def file(url: str, name: str, size: int) -> dict:
+        """The attachment of a `user_send_file` event, as the OA API documents it."""
+        return {"type": "file", "payload": {"url": url, "name": name, "size": str(size), "type": "pdf"}}
+
+    async def user_sends(
+        self, user_id: str, text: str, *, name: str = "Nguyễn Văn An", attachment: dict | None = None
+    ) -> dict:
+        """A follower writes to the OA (with a picture or a file as `attachment`): recorded as an
+        interaction, POSTed, signed, to the webhook."""
+        kind = {None: "user_send_text", "image": "user_send_image", "file": "user_send_file"}[
+            (attachment or {}).get("type")
+        ]
+        event = self.event(user_id, text, event_name=kind, attachment=attachment)
         self._names[user_id] = name
         self._unfollowed.discard(user_id)
         self._last_interaction[user_id] = self.clock.now()
@@ -406,6 +437,15 @@ class ZaloOAEmulator:
         token = uuid.uuid4().hex
         self._uploads[token] = (upload.filename, content)
         return _ok({"token": token})
+
+    async def _cdn(self, request: web.Request) -> web.Response:
+        if self.cdn_failures:
+            self.cdn_failures -= 1
+            return web.Response(status=503, text="Service Unavailable")
+        content = self.cdn.get(request.match_info["name"])
+        if content is None:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=content, content_type="application/octet-stream")
 
     async def _access_token(self, request: web.Request) -> web.StreamResponse:
         self.calls.append("/v4/oa/access_token")
