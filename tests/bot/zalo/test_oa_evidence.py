@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.evidence import Fetcher
-from storage.models.evidence import PENDING, STORED, EvidenceFile
 from storage.models import ProgressUpdate
+from storage.models.evidence import PENDING, STORED, EvidenceFile
 from tests.bot.zalo.apps import start_official_account
 from tests.factories import make_member, make_plan
 
