@@ -59,7 +59,7 @@ async def test_a_telegram_reply_refused_past_the_retries_is_parked_then_delivere
 
     await telegram.send_text(minh, "/ngonngu en")
     await telegram.wait_for(lambda: len(telegram.faults.injected) == 4)
-    for _ in range(100):
+    for _ in range(1000):
         if await count_parked(sqlite_db):
             break
         await asyncio.sleep(0.02)

@@ -13,7 +13,7 @@ from tests.emulators.zalo_oa import ZaloOAEmulator
 from tests.factories import make_member, make_plan
 
 # Short enough that a stalled answer fails a test run quickly, long enough for a loaded machine.
-CLIENT_TIMEOUT = 1.0
+CLIENT_TIMEOUT = 2.5
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ async def zalo_bot(db, clock, zalo_bot_api):
 
 
 async def parked_count_reaches(db, count: int) -> None:
-    for _ in range(500):
+    for _ in range(2000):  # up to 20 s: a busy machine, not a hang
         if await count_parked(db) >= count:
             return
         await asyncio.sleep(0.01)
@@ -43,7 +43,7 @@ async def parked_count_reaches(db, count: int) -> None:
 async def answered(runner, api=None) -> None:
     """Every update sent so far has been taken by the runner (from the Bot API emulator `api`, when it
     polls) and handled: its replies sent or parked."""
-    for _ in range(500):
+    for _ in range(2000):  # up to 20 s: a busy machine, not a hang
         polled = api is None or not api.pending_updates
         if polled and not runner.queue.in_flight:
             break
@@ -176,7 +176,7 @@ async def test_parked_replies_survive_a_restart(db, clock, zalo_bot_api):
 
     # The stopped poller's last getUpdates may still be open at the emulator, and would take the
     # next update: let it end (its 1-second long poll) before the second instance polls.
-    for _ in range(300):
+    for _ in range(2000):
         if not zalo_bot_api.active_polls:
             break
         await asyncio.sleep(0.01)
