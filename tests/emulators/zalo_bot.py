@@ -69,6 +69,7 @@ class ZaloBotEmulator:
         self.webhook_secret: str | None = None
         self.webhook_statuses: list[int] = []
         self._queue: list[dict] = []
+        self.handed_out = 0  # updates answered to a getUpdates so far
         self._queued = asyncio.Event()
         self._closing = asyncio.Event()
         self._known_chats: set[str] = set()
@@ -269,6 +270,7 @@ class ZaloBotEmulator:
                 await asyncio.wait_for(self._queued.wait(), remaining)
             except TimeoutError:
                 return _error(408, "Request timeout")
+        self.handed_out += 1
         return _ok(self._queue.pop(0))
 
     async def _api_setWebhook(self, payload: dict) -> web.Response:

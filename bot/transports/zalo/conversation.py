@@ -21,8 +21,11 @@ class ChatQueue:
         self._slots = asyncio.Semaphore(limit)
         self._tails: dict[str, asyncio.Task] = {}
         self._tasks: set[asyncio.Task] = set()
+        # Updates taken so far: with `in_flight`, tells "handled" from "not arrived yet".
+        self.accepted = 0
 
     def submit(self, chat_key: str, job: Callable[[], Awaitable[None]]) -> asyncio.Task:
+        self.accepted += 1
         previous = self._tails.get(chat_key)
 
         async def run() -> None:

@@ -44,7 +44,8 @@ async def answered(runner, api=None) -> None:
     """Every update sent so far has been taken by the runner (from the Bot API emulator `api`, when it
     polls) and handled: its replies sent or parked."""
     for _ in range(2000):  # up to 20 s: a busy machine, not a hang
-        polled = api is None or not api.pending_updates
+        # An update a poll has taken is on its way to the runner until the runner accepts it.
+        polled = api is None or (not api.pending_updates and runner.queue.accepted >= api.handed_out)
         if polled and not runner.queue.in_flight:
             break
         await asyncio.sleep(0.01)
