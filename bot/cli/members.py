@@ -5,9 +5,9 @@ Service messages go to, recorded by an admin who collected it with the member's 
 from __future__ import annotations
 
 import json
-import re
 
 from bot.cli import CommandError
+from bot.core import phone as phones
 from bot.core.handlers.access import role_label
 from bot.i18n import N_, _
 from storage import people
@@ -43,22 +43,12 @@ def register(subparsers) -> None:
     phone.set_defaults(handler=_phone)
 
 
-def normalise_phone(text: str) -> str | None:
-    """A Vietnamese mobile number as ZNS wants it ("84912345678"); None when it is not one."""
-    digits = re.sub(r"[\s.()-]", "", text)
-    if digits.startswith("+"):
-        digits = digits[1:]
-    if digits.startswith("0"):
-        digits = "84" + digits[1:]
-    return digits if re.fullmatch(r"84[35789]\d{8}", digits) else None
-
-
 async def _phone(app, args) -> int:
     if args.clear == bool(args.number):
         raise CommandError("give either a phone number (with --consent-given) or --clear")
     number = None
     if args.number:
-        number = normalise_phone(args.number)
+        number = phones.normalise_phone(args.number)
         if number is None:
             raise CommandError(f"{args.number!r} is not a Vietnamese mobile number (e.g. 0912345678)")
         if not args.consent_given:
@@ -67,8 +57,10 @@ async def _phone(app, args) -> int:
         member = await people.get_member(session, args.member_id)
         if member is None:
             raise CommandError(f"no member #{args.member_id}")
-        member.phone = number
-        member.phone_consent_at = app.clock.now() if number else None
+        if number:
+            phones.record(member, number, now=app.clock.now())
+        else:
+            phones.withdraw(member)
         name = member.name
     print(f"{name}: ZNS number {number}" if number else f"{name}: phone number cleared")
     return 0

@@ -20,6 +20,7 @@ from urllib.parse import quote
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core import phone
 from storage import limits, people
 from storage.models.people import ACTIVE, ADMIN, COORDINATOR, FOCAL, PENDING, REJECTED, ROLES, Member
 from storage.models.plan import Agency
@@ -296,6 +297,8 @@ async def reject(session: AsyncSession, member_id: int, approver: Member, *, now
     member.status = REJECTED
     member.approved_by_id = approver.id
     member.approved_at = now
+    # A number given while waiting served only the membership that was refused.
+    phone.withdraw(member)
     return member
 
 

@@ -8,7 +8,7 @@ import datetime as dt
 from bot.core import registration
 from bot.core.context import UNREGISTERED, Answer, Context
 from bot.core.flows import Flow, Step
-from bot.core.handlers import guesses
+from bot.core.handlers import guesses, phone
 from bot.core.handlers.access import describe_member, how_to_register, role_label
 from bot.core.handlers.agency_choice import agency_by_id, agency_choices, search_agencies
 from bot.core.handlers.guide import command_lines
@@ -75,7 +75,7 @@ async def start(ctx: Context, args: str) -> list[Reply]:
     except registration.FocalPointConflict:
         return [Reply(_taken_at_the_same_moment())]
     ctx.member = result.member
-    return _welcome(ctx, result)
+    return _welcome(ctx, result) + await phone.offer(ctx)
 
 
 def _taken_at_the_same_moment() -> str:
@@ -249,7 +249,7 @@ async def _submit_request(ctx: Context, agency: Agency, name: str | None) -> lis
             "Thank you. Your request to join as focal point for {agency} is recorded, but no coordinator is "
             "registered yet to approve it. Please contact {department}."
         ).format(agency=agency.name, department=ctx.app.config.organisation.short_name)
-    return [Reply(text), *requests]
+    return [Reply(text), *requests, *await phone.offer(ctx)]
 
 
 async def _approval_request(ctx: Context, identity, member: Member, agency: Agency) -> Reply:
