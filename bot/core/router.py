@@ -139,7 +139,8 @@ async def run_for_plan(ctx: Context, payload: dict) -> list[Reply]:
 ACTIONS[plans.PICK_ACTION] = Action(run_for_plan, STAFF)
 
 FLOWS: dict[str, Flow] = {
-    flow.name: flow for flow in (updates.UPDATE_FLOW, onboarding.REGISTER_FLOW, onboarding.INVITE_FLOW, phone.PHONE_FLOW)
+    flow.name: flow
+    for flow in (updates.UPDATE_FLOW, onboarding.REGISTER_FLOW, onboarding.INVITE_FLOW, phone.PHONE_FLOW)
 }
 # Who may go on with each flow: checked at every step and every answer button, not only at the
 # command that started it (a focal point retired by a hand-over mid-flow files nothing).

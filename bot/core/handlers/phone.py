@@ -51,9 +51,7 @@ async def _ask_consent(ctx: Context) -> list[Reply]:
 
 async def _ask_number(ctx: Context) -> list[Reply]:
     await ctx.goto(PHONE, "number")
-    text = _(
-        "Type your mobile number, for example 0912 345 678 (or +84 912 345 678). Type “bo qua” to skip."
-    )
+    text = _("Type your mobile number, for example 0912 345 678 (or +84 912 345 678). Type “bo qua” to skip.")
     request = ContactRequest(share=_("📱 Share my number"), skip=_("Skip"))
     return [Reply(text, contact_request=request)]
 
@@ -90,11 +88,7 @@ async def _on_number(ctx: Context, answer: Answer) -> list[Reply]:
     if answer.contact is not None:
         if not answer.contact.own:
             return [
-                Reply(
-                    _(
-                        "That is someone else's contact. Share your own number with the button, or type it."
-                    )
-                )
+                Reply(_("That is someone else's contact. Share your own number with the button, or type it."))
             ]
         typed = answer.contact.phone
     else:
@@ -128,9 +122,9 @@ async def phone_command(ctx: Context, args: str) -> list[Reply]:
         return await _withdraw(ctx)
     member = ctx.member
     if phones.has_consented_number(member):
-        text = _(
-            "Your number for Zalo notifications is {number}, given with your consent on {day}."
-        ).format(number=phones.shown(member.phone), day=format_day(ctx.local(member.phone_consent_at).date()))
+        text = _("Your number for Zalo notifications is {number}, given with your consent on {day}.").format(
+            number=phones.shown(member.phone), day=format_day(ctx.local(member.phone_consent_at).date())
+        )
         buttons = [
             [await ctx.button(_("Change the number"), "phone_change")],
             [await ctx.button(_("Delete it and withdraw my consent"), "phone_withdraw")],
