@@ -117,11 +117,12 @@ def _welcome(ctx: Context, result: registration.Registration) -> list[Reply]:
     else:
         lines.append(_("Send /tonghop for the summary of the cycle and /trogiup for everything else."))
     replies = [Reply("\n".join(lines))]
-    replies.extend(_tell_replaced(ctx, result))
+    replies.extend(tell_replaced(ctx, result))
     return replies
 
 
-def _tell_replaced(ctx: Context, result: registration.Registration) -> list[Reply]:
+def tell_replaced(ctx: Context, result: registration.Registration) -> list[Reply]:
+    """Tell the focal points a registration (or a role change) retired who took over."""
     replies = []
     for previous in result.replaced:
         identity = ctx.address_of(previous)
@@ -306,7 +307,7 @@ async def approve(ctx: Context, payload: dict) -> list[Reply]:
                 "and /capnhat to report progress."
             ).format(what=describe_member(member))
         replies.append(ctx.to_identity(identity, Reply(text)))
-    replies.extend(_tell_replaced(ctx, result))
+    replies.extend(tell_replaced(ctx, result))
     return replies
 
 
