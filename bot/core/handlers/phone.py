@@ -75,8 +75,8 @@ async def _on_consent(ctx: Context, answer: Answer) -> list[Reply]:
         return await _ask_number(ctx)
     if choice == NO or folded in NO_WORDS:
         return await _declined(ctx)
-    if phones.normalise_phone(answer.text) is not None:
-        # Someone who types their number straight away has read the question and agrees.
+    if answer.contact is not None or phones.normalise_phone(answer.text) is not None:
+        # Someone who gives their number straight away has read the question and agrees.
         return await _on_number(ctx, answer)
     return [Reply(_("Please answer “co” (yes) or “khong” (no)."))] + await _ask_consent(ctx)
 

@@ -195,3 +195,12 @@ async def test_withdrawing_by_button_deletes_the_number(db, core, clock, plan, f
     await focal.tap("Delete")
 
     assert await _phone(db, "lan") == (None, None)
+
+
+async def test_typing_the_number_at_the_consent_question_is_taken_as_yes(db, core, clock, plan, focal, zns):
+    await focal.say("/sodienthoai")
+
+    saved = await focal.say("0912 345 678")
+
+    assert "0912 345 678" in saved
+    assert (await _phone(db, "lan"))[0] == "84912345678"
