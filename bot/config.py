@@ -200,6 +200,9 @@ class TelegramConfig(Section):
     request_timeout: float = Field(default=10.0, gt=0)
     # How long one getUpdates call waits for news (long polling), in seconds.
     poll_timeout: int = Field(default=30, ge=0, le=50)
+    # How often the chats' command menus are compared with who holds which role, in seconds: how
+    # soon a role changed on the command line (another process) reaches the menus. 0: never.
+    menu_check_seconds: float = Field(default=60, ge=0)
     # No longer used: every message (replies and reminders) draws on [reminders.rates.telegram], the
     # budget shared by every instance. Still accepted so that older settings files keep working.
     rate_limit_per_second: float | None = Field(default=None, gt=0)

@@ -1,17 +1,19 @@
 """`nhacviec members list [--all] [--json]`: who is registered, for which agency, on which platforms.
+`nhacviec members role ID ROLE`: change a member's role, as /vaitro does in chat (same rules).
 `nhacviec members phone ID NUMBER --consent-given` / `--clear`: the phone number Zalo Notification
 Service messages go to, recorded by an admin who collected it with the member's consent."""
 
 from __future__ import annotations
 
 import json
-import re
 
 from bot.cli import CommandError
-from bot.core.handlers.access import role_label
+from bot.core import phone as phones
+from bot.core import registration
+from bot.core.handlers.access import describe_member, role_label
 from bot.i18n import N_, _
 from storage import people
-from storage.models.people import ACTIVE, PENDING, REJECTED, RETIRED
+from storage.models.people import ACTIVE, PENDING, REJECTED, RETIRED, ROLES
 
 # The JSON keeps the stored codes; the table shows them in words.
 MEMBER_STATES = {
@@ -41,16 +43,14 @@ def register(subparsers) -> None:
     )
     phone.add_argument("--clear", action="store_true", help="forget the number")
     phone.set_defaults(handler=_phone)
-
-
-def normalise_phone(text: str) -> str | None:
-    """A Vietnamese mobile number as ZNS wants it ("84912345678"); None when it is not one."""
-    digits = re.sub(r"[\s.()-]", "", text)
-    if digits.startswith("+"):
-        digits = digits[1:]
-    if digits.startswith("0"):
-        digits = "84" + digits[1:]
-    return digits if re.fullmatch(r"84[35789]\d{8}", digits) else None
+    role = actions.add_parser(
+        "role",
+        help="change a member's role (focal, coordinator, admin); Telegram menus follow within "
+        "[telegram] menu_check_seconds",
+    )
+    role.add_argument("member_id", type=int)
+    role.add_argument("role", choices=ROLES)
+    role.set_defaults(handler=_role)
 
 
 async def _phone(app, args) -> int:
@@ -58,7 +58,7 @@ async def _phone(app, args) -> int:
         raise CommandError("give either a phone number (with --consent-given) or --clear")
     number = None
     if args.number:
-        number = normalise_phone(args.number)
+        number = phones.normalise_phone(args.number)
         if number is None:
             raise CommandError(f"{args.number!r} is not a Vietnamese mobile number (e.g. 0912345678)")
         if not args.consent_given:
@@ -67,10 +67,42 @@ async def _phone(app, args) -> int:
         member = await people.get_member(session, args.member_id)
         if member is None:
             raise CommandError(f"no member #{args.member_id}")
-        member.phone = number
-        member.phone_consent_at = app.clock.now() if number else None
+        if number:
+            phones.record(member, number, now=app.clock.now())
+        else:
+            phones.withdraw(member)
         name = member.name
     print(f"{name}: ZNS number {number}" if number else f"{name}: phone number cleared")
+    return 0
+
+
+# What the operator is told when a change is refused (the chat words its own, bot.core.handlers.roles).
+ROLE_REFUSALS = {
+    registration.NOT_ACTIVE: "member #{id} is not an active member",
+    registration.SAME_ROLE: "member #{id} already has that role",
+    registration.LAST_ADMIN: "member #{id} is the only administrator: make someone else one first",
+    registration.NO_AGENCY: "member #{id} belongs to no agency, so cannot be its focal point: invite them",
+}
+
+
+async def _role(app, args) -> int:
+    async with app.db.transaction() as session:
+        member = await people.get_member(session, args.member_id)
+        if member is None:
+            raise CommandError(f"no member #{args.member_id}")
+        try:
+            change = await registration.change_role(
+                session, member.id, args.role, by=None, now=app.clock.now()
+            )
+        except registration.RoleRefused as refused:
+            raise CommandError(ROLE_REFUSALS[refused.reason].format(id=args.member_id)) from None
+        except registration.FocalPointConflict:
+            raise CommandError("the agency got another focal point at the same moment; try again") from None
+        name, before, after = change.member.name, role_label(change.before), describe_member(change.member)
+        retired = [previous.name for previous in change.replaced]
+    print(f"{name}: {before} → {after}")
+    if retired:
+        print(_("Retired (hand-over): {names}").format(names=", ".join(retired)))
     return 0
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
-from bot.core.messages import Attachment, Button, Incoming, Reply
+from bot.core.messages import Attachment, Button, Incoming, Reply, SharedContact
 from bot.core.plan_tasks import PlanTasks
 from bot.i18n import normalize_language
 from storage import people
@@ -50,6 +50,7 @@ class Answer:
     by_button: bool = False
     attachment: Attachment | None = None
     message_id: str | None = None
+    contact: SharedContact | None = None
 
 
 @dataclass

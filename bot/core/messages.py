@@ -27,6 +27,15 @@ class Image:
     caption: str = ""
 
 
+@dataclass(frozen=True)
+class ContactRequest:
+    """Offer the person a way to share their own phone number with one tap, where the platform has
+    one (Telegram's contact button, in private chats), beside a way to decline."""
+
+    share: str  # the label of the button that shares the number
+    skip: str  # the label of the button that declines (it sends this text as typed)
+
+
 @dataclass
 class Reply:
     """A message the core wants shown. Text is plain (transports escape it for their markup)."""
@@ -43,6 +52,10 @@ class Reply:
     # transport can open a reply to it for them (Telegram's ForceReply), which also lets the answer
     # through a bot's privacy mode.
     awaits_answer: bool = False
+    # Ask for the person's phone number with the platform's own button (others just read the text).
+    contact_request: ContactRequest | None = None
+    # Take away a keyboard a contact request left under the text box.
+    close_keyboard: bool = False
     # Lines that must stay together when a transport splits long text (a table row, say) are
     # simply one line; transports split only at line boundaries.
 
@@ -55,6 +68,14 @@ class Attachment:
     filename: str | None = None
     mime_type: str | None = None
     size: int | None = None
+
+
+@dataclass(frozen=True)
+class SharedContact:
+    """A phone number shared with the platform's contact button."""
+
+    phone: str
+    own: bool  # the contact is the sender's own (Telegram: contact.user_id == from.id)
 
 
 @dataclass(frozen=True)
@@ -74,6 +95,7 @@ class Incoming:
     edited: bool = False  # the user edited an earlier message (message_id names it)
     is_group: bool = False
     attachment: Attachment | None = None
+    contact: SharedContact | None = None
     language_hint: str | None = None  # the platform's idea of the user's language, e.g. "en"
     # What the platform lets the person do, declared by its transport, so that the core never
     # suggests something they cannot: edit a sent message, send a file (pictures aside).

@@ -20,6 +20,7 @@ from urllib.parse import quote
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core import phone
 from storage import limits, people
 from storage.models.people import ACTIVE, ADMIN, COORDINATOR, FOCAL, PENDING, REJECTED, ROLES, Member
 from storage.models.plan import Agency
@@ -296,6 +297,8 @@ async def reject(session: AsyncSession, member_id: int, approver: Member, *, now
     member.status = REJECTED
     member.approved_by_id = approver.id
     member.approved_at = now
+    # A number given while waiting served only the membership that was refused.
+    phone.withdraw(member)
     return member
 
 
@@ -306,3 +309,65 @@ def can_invite(inviter: Member, role: str) -> bool:
     if inviter.role == ADMIN:
         return True
     return inviter.role == COORDINATOR and role in (FOCAL, COORDINATOR)
+
+
+# ---------------------------------------------------------------- roles
+
+# Why a role change was refused; the chat and the CLI each word them.
+NOT_ALLOWED = "not-allowed"  # only an administrator (or the operator, on the command line) changes roles
+NOT_ACTIVE = "not-active"  # retired, pending or rejected: nothing to change
+SAME_ROLE = "same-role"
+LAST_ADMIN = "last-admin"  # the deployment would be left without anyone who can manage it
+NO_AGENCY = "no-agency"  # a focal point reports for an agency: invite them as one instead
+
+
+class RoleRefused(Exception):
+    def __init__(self, reason: str, member: Member | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.member = member
+
+
+@dataclass
+class RoleChange(Registration):
+    before: str = ""
+
+
+def may_change_roles(actor: Member | None) -> bool:
+    """Administrators, in chat; `None` is the operator at the command line."""
+    return actor is None or (actor.status == ACTIVE and actor.role == ADMIN)
+
+
+async def check_role_change(
+    session: AsyncSession, member: Member | None, role: str, *, by: Member | None
+) -> None:
+    """Raise RoleRefused when `by` may not make `member` a `role` now."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    if not may_change_roles(by):
+        raise RoleRefused(NOT_ALLOWED, member)
+    if member is None or member.status != ACTIVE:
+        raise RoleRefused(NOT_ACTIVE, member)
+    if member.role == role:
+        raise RoleRefused(SAME_ROLE, member)
+    if member.role == ADMIN:
+        admins = [m for m in await people.coordinators(session) if m.role == ADMIN]
+        if len(admins) <= 1:
+            raise RoleRefused(LAST_ADMIN, member)
+    if role == FOCAL and member.agency_id is None:
+        raise RoleRefused(NO_AGENCY, member)
+
+
+async def change_role(
+    session: AsyncSession, member_id: int | None, role: str, *, by: Member | None, now: dt.datetime
+) -> RoleChange:
+    """Make an active member a `role`. Becoming an agency's focal point is a hand-over (the agency's
+    current focal point is retired); leaving that post leaves the agency without one until someone
+    registers. The chat (/vaitro) and the CLI (`nhacviec members role`) both come here."""
+    member = await people.get_member(session, member_id)
+    await check_role_change(session, member, role, by=by)
+    before = member.role
+    async with _taking_up_post(session, member.agency_id):
+        replaced = await _hand_over(session, role, member.agency_id, now=now, keep=member)
+        member.role = role
+    return RoleChange(member=member, replaced=replaced, before=before)

@@ -20,7 +20,9 @@ from bot.core.handlers import (
     linking,
     onboarding,
     overview,
+    phone,
     plans,
+    roles,
     settings,
     tasks,
     updates,
@@ -83,6 +85,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("lienket", ("link", "lien ket"), linking.link, EVERYONE, N_("link your account on another platform (Telegram, Zalo)"), N_(" [code]")),
     Command("kenh", ("channel", "kenh nhan"), linking.channel, MEMBERS, N_("choose where reminders reach you first"), " [telegram|zalo]"),
     Command("coquan", ("agencies",), agencies.registry_command, ADMINS, N_("the agency registry: add, rename, merge, groups"), N_(" list|show|add|rename|merge|alias|dissolve|group …"), needs_slash=True),
+    Command("sodienthoai", ("phone", "so dien thoai", "sdt"), phone.phone_command, MEMBERS, N_("your mobile number for Zalo notifications: see, change or delete it"), N_(" [xoa]")),
+    Command("vaitro", ("role", "vai tro"), roles.role_command, ADMINS, N_("change a member's role (focal point, coordinator, administrator)"), N_(" [name]")),
     Command("web", ("dashboard", "trang web"), web.sign_in_link, MEMBERS, N_("a link that signs you in to the web dashboard")),
 )
 # fmt: on
@@ -117,6 +121,8 @@ ACTIONS: dict[str, Action] = {
     "update_in_plan": Action(updates.update_in_plan_action, MEMBERS),
     "plan_close": Action(plans.close_action, STAFF),
     "plan_reopen": Action(plans.reopen_action, STAFF),
+    "phone_change": Action(phone.change_action, MEMBERS),
+    "phone_withdraw": Action(phone.withdraw_action, MEMBERS),
 }
 
 
@@ -135,7 +141,14 @@ async def run_for_plan(ctx: Context, payload: dict) -> list[Reply]:
 ACTIONS[plans.PICK_ACTION] = Action(run_for_plan, STAFF)
 
 FLOWS: dict[str, Flow] = {
-    flow.name: flow for flow in (updates.UPDATE_FLOW, onboarding.REGISTER_FLOW, onboarding.INVITE_FLOW)
+    flow.name: flow
+    for flow in (
+        updates.UPDATE_FLOW,
+        onboarding.REGISTER_FLOW,
+        onboarding.INVITE_FLOW,
+        phone.PHONE_FLOW,
+        roles.ROLE_FLOW,
+    )
 }
 # Who may go on with each flow: checked at every step and every answer button, not only at the
 # command that started it (a focal point retired by a hand-over mid-flow files nothing).
@@ -143,6 +156,9 @@ FLOW_ROLES: dict[str, frozenset[str]] = {
     updates.UPDATE_FLOW.name: MEMBERS,
     onboarding.REGISTER_FLOW.name: ONLY_UNREGISTERED,
     onboarding.INVITE_FLOW.name: STAFF,
+    # A member waiting for approval is asked too (the step checks they are active or pending).
+    phone.PHONE_FLOW.name: EVERYONE,
+    roles.ROLE_FLOW.name: ADMINS,
 }
 
 

@@ -199,7 +199,12 @@ class Core:
             refusal = await self._flow_refusal(ctx)
             if refusal is not None:
                 return refusal
-            answer = Answer(text=text, attachment=incoming.attachment, message_id=incoming.message_id)
+            answer = Answer(
+                text=text,
+                attachment=incoming.attachment,
+                message_id=incoming.message_id,
+                contact=incoming.contact,
+            )
             return await flow.steps[ctx.step].handler(ctx, answer)
         if ctx.role == UNREGISTERED:
             return access.how_to_register(ctx)

@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from sqlalchemy import delete, func, or_, select, update
 
 from bot.app import App
-from bot.core.messages import Button, Document, Image, Reply
+from bot.core.messages import Button, ContactRequest, Document, Image, Reply
 from bot.i18n import _, use_language
 from bot.transports.base import DeliveryError, Recipient, Transport
 from storage.models.people import ConversationState, Identity, Member
@@ -63,6 +63,10 @@ def reply_to_json(reply: Reply) -> str:
             ],
             "images": [[image.filename, image.caption, blob(image.content)] for image in reply.images],
             "awaits_answer": reply.awaits_answer,
+            "contact_request": (
+                [reply.contact_request.share, reply.contact_request.skip] if reply.contact_request else None
+            ),
+            "close_keyboard": reply.close_keyboard,
         },
         ensure_ascii=False,
     )
@@ -82,6 +86,8 @@ def reply_from_json(payload: str) -> Reply:
             for filename, caption, content in data["images"]
         ],
         awaits_answer=data.get("awaits_answer", False),
+        contact_request=ContactRequest(*data["contact_request"]) if data.get("contact_request") else None,
+        close_keyboard=data.get("close_keyboard", False),
     )
 
 

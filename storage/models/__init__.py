@@ -1,6 +1,6 @@
 """All tables, one module per room of the domain; importing this package registers them all."""
 
-from storage.models import evidence, limits, linking, replies, web, zalo  # noqa: F401  (registers their tables)
+from storage.models import evidence, limits, linking, menus, replies, web, zalo  # noqa: F401  (registers their tables)
 from storage.models.base import Base, utcnow
 from storage.models.people import (
     CallbackAction,

@@ -34,6 +34,37 @@ def utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+# sendMessage's formatting, as published: parse_mode "markdown" or "html", or text_styles runs
+# {start, len, st: [codes]} counted in UTF-16 units, with these style codes.
+PARSE_MODES = ("markdown", "html")
+STYLE_CODES = frozenset(
+    {"b", "i", "u", "s", "f_13", "f_15", "f_18", "f_20", "lst_1", "lst_2"}
+    | {f"ind_{n}" for n in range(1, 6)}
+    | {"c_050a19", "c_15a85f", "c_f7b503", "c_f27806", "c_db342e"}
+)
+
+
+def _text_styles(raw, length: int):
+    """The runs of `text_styles`, or the error the platform would answer."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        return _error(400, "Bad Request: text_styles must be an array")
+    runs = []
+    for run in raw:
+        start, size, styles = (
+            run.get(key) if isinstance(run, dict) else None for key in ("start", "len", "st")
+        )
+        if not isinstance(start, int) or not isinstance(size, int) or start < 0 or size <= 0:
+            return _error(400, "Bad Request: text_styles needs start and len")
+        if start + size > length:
+            return _error(400, "Bad Request: text_styles run outside the text")
+        if not isinstance(styles, list) or not styles or not set(styles) <= STYLE_CODES:
+            return _error(400, "Bad Request: unknown style in text_styles")
+        runs.append((start, size, tuple(styles)))
+    return runs
+
+
 @dataclass
 class SentMessage:
     method: str  # sendMessage | sendPhoto
@@ -43,6 +74,18 @@ class SentMessage:
     photo: str | None = None
     caption: str = ""
     photo_bytes: bytes | None = None
+    # The text_styles runs sent with a text: (start, len, styles), UTF-16 units.
+    styles: list[tuple[int, int, tuple[str, ...]]] = field(default_factory=list)
+    parse_mode: str | None = None
+
+    def styled(self, style: str) -> list[str]:
+        """The pieces of the text shown with `style` ("b": bold)."""
+        units = self.text.encode("utf-16-le")
+        return [
+            units[start * 2 : (start + length) * 2].decode("utf-16-le")
+            for start, length, styles in self.styles
+            if style in styles
+        ]
 
 
 @dataclass
@@ -166,6 +209,10 @@ class ZaloBotEmulator:
 
     def block(self, chat_id: str) -> None:
         self._blocked.add(chat_id)
+
+    def texts_sent_to(self, chat_id: str) -> list[SentMessage]:
+        """The text messages sent to the chat, formatting included."""
+        return [m for m in self.sent if m.chat_id == chat_id and m.method == "sendMessage"]
 
     def texts_to(self, chat_id: str) -> list[str]:
         return [m.text or m.caption for m in self.sent if m.chat_id == chat_id]
@@ -306,7 +353,17 @@ class ZaloBotEmulator:
             return _error(400, "Bad Request: text is empty")
         if utf16_length(text) > TEXT_LIMIT:
             return _error(400, f"Bad Request: text is longer than {TEXT_LIMIT} characters")
-        return await self._record(SentMessage("sendMessage", str(chat_id), uuid.uuid4().hex, text=text))
+        parse_mode = payload.get("parse_mode")
+        if parse_mode is not None and parse_mode not in PARSE_MODES:
+            return _error(400, "Bad Request: parse_mode must be markdown or html")
+        styles = _text_styles(payload.get("text_styles"), utf16_length(text))
+        if isinstance(styles, web.Response):
+            return styles
+        if parse_mode is not None:
+            styles = []  # the published docs: with both, parse_mode wins and text_styles is ignored
+        message = SentMessage("sendMessage", str(chat_id), uuid.uuid4().hex, text=text, parse_mode=parse_mode)
+        message.styles = styles
+        return await self._record(message)
 
     async def _api_sendPhoto(self, payload: dict) -> web.Response:
         chat_id, photo = payload.get("chat_id"), payload.get("photo")

@@ -8,7 +8,7 @@ import datetime as dt
 from bot.core import registration
 from bot.core.context import UNREGISTERED, Answer, Context
 from bot.core.flows import Flow, Step
-from bot.core.handlers import guesses
+from bot.core.handlers import guesses, phone
 from bot.core.handlers.access import describe_member, how_to_register, role_label
 from bot.core.handlers.agency_choice import agency_by_id, agency_choices, search_agencies
 from bot.core.handlers.guide import command_lines
@@ -75,7 +75,7 @@ async def start(ctx: Context, args: str) -> list[Reply]:
     except registration.FocalPointConflict:
         return [Reply(_taken_at_the_same_moment())]
     ctx.member = result.member
-    return _welcome(ctx, result)
+    return _welcome(ctx, result) + await phone.offer(ctx)
 
 
 def _taken_at_the_same_moment() -> str:
@@ -117,11 +117,12 @@ def _welcome(ctx: Context, result: registration.Registration) -> list[Reply]:
     else:
         lines.append(_("Send /tonghop for the summary of the cycle and /trogiup for everything else."))
     replies = [Reply("\n".join(lines))]
-    replies.extend(_tell_replaced(ctx, result))
+    replies.extend(tell_replaced(ctx, result))
     return replies
 
 
-def _tell_replaced(ctx: Context, result: registration.Registration) -> list[Reply]:
+def tell_replaced(ctx: Context, result: registration.Registration) -> list[Reply]:
+    """Tell the focal points a registration (or a role change) retired who took over."""
     replies = []
     for previous in result.replaced:
         identity = ctx.address_of(previous)
@@ -249,7 +250,7 @@ async def _submit_request(ctx: Context, agency: Agency, name: str | None) -> lis
             "Thank you. Your request to join as focal point for {agency} is recorded, but no coordinator is "
             "registered yet to approve it. Please contact {department}."
         ).format(agency=agency.name, department=ctx.app.config.organisation.short_name)
-    return [Reply(text), *requests]
+    return [Reply(text), *requests, *await phone.offer(ctx)]
 
 
 async def _approval_request(ctx: Context, identity, member: Member, agency: Agency) -> Reply:
@@ -306,7 +307,7 @@ async def approve(ctx: Context, payload: dict) -> list[Reply]:
                 "and /capnhat to report progress."
             ).format(what=describe_member(member))
         replies.append(ctx.to_identity(identity, Reply(text)))
-    replies.extend(_tell_replaced(ctx, result))
+    replies.extend(tell_replaced(ctx, result))
     return replies
 
 

@@ -4,26 +4,28 @@ Telegram shows a chat the most specific menu set for it: a coordinator's or admi
 gets their commands in their language (BotCommandScopeChat), a group linked to an agency gets what
 can be done there in both languages, and every other chat the default menu (newcomers and focal
 points, bot.transports.telegram.commands). The keeper compares what each chat should show with
-what it last set and sends only the difference: at start-up, and after an update that changed a
-member, an identity or a group link (a registration, an approval, a hand-over, a language chosen,
-a group linked or unlinked). A change made by another process (the command line) is applied at
-the next start-up or the next such update.
+what was last set (kept in the database) and sends only the difference: at start-up, after an
+update that changed a member, an identity or a group link (a registration, an approval, a
+hand-over, a role changed, a language chosen, a group linked or unlinked), and every
+`[telegram] menu_check_seconds`, which is how a change made by another process (the command
+line) reaches the menus.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from dataclasses import dataclass
 
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
-from telegram import Bot, BotCommand, BotCommandScopeChat
+from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 from telegram.error import TelegramError
 
 from bot.i18n import _, use_language
-from bot.transports.telegram.commands import MENUS, command_word, staff_menu
-from storage import group_links, people
+from bot.transports.telegram.commands import MENUS, command_menus, command_word, staff_menu
+from storage import chat_menus, group_links, people
+from storage.models.menus import DEFAULT_SCOPE
 from storage.models.people import FOCAL, GroupLink, Identity, Member
 
 log = logging.getLogger(__name__)
@@ -87,21 +89,26 @@ def group_menu(language: str) -> list[tuple[str, str]]:
     return entries
 
 
-@dataclass(frozen=True)
-class Wanted:
-    """A chat's own menus: (language_code, commands) pairs; language_code "" is its default."""
+def _serialised(commands) -> str:
+    return json.dumps([list(entry) for entry in commands], ensure_ascii=False)
 
-    menus: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+
+def _parsed(commands: str) -> list[BotCommand]:
+    return [BotCommand(word, description) for word, description in json.loads(commands)]
 
 
 class MenuKeeper:
+    """Sets the menus that differ from those last set, as recorded in the database (table
+    chat_menu): a restart sends nothing when nothing changed, several instances share one record,
+    and a change made elsewhere (the command line) is found by the periodic look (`watch`)."""
+
     def __init__(self, app, bot: Bot):
         self.app = app
         self.bot = bot
-        self._shown: dict[int, Wanted] = {}
         self._seen = -1
         self._turn = asyncio.Lock()
         self._task: asyncio.Task | None = None
+        self._watcher: asyncio.Task | None = None
 
     def poke(self) -> None:
         """Look for changed menus in the background: an update's chat must not wait for other
@@ -118,31 +125,51 @@ class MenuKeeper:
                 log.exception("chat menus not brought up to date")
                 return
 
+    def watch(self, every: float) -> None:
+        """Compare every `every` seconds: roles changed by another process reach the menus."""
+        if self._watcher is None and every > 0:
+            self._watcher = asyncio.create_task(self._watch(every), name="telegram menu watch")
+
+    async def _watch(self, every: float) -> None:
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.sync(force=True)
+            except Exception:
+                log.exception("chat menus not compared")
+
     async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            await asyncio.gather(self._watcher, return_exceptions=True)
+            self._watcher = None
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
 
-    async def wanted(self) -> dict[int, Wanted]:
-        wanted: dict[int, Wanted] = {}
+    async def wanted(self) -> dict[str, dict[str, str]]:
+        """{scope: {language_code: commands}}: the default menus, and each chat's own."""
+        wanted: dict[str, dict[str, str]] = {
+            DEFAULT_SCOPE: {code: _serialised(commands) for code, commands in command_menus()}
+        }
         async with self.app.db.snapshot() as session:
             for member in await people.coordinators(session):
                 for identity in member.identities:
                     if identity.platform == PLATFORM and identity.reachable and _is_chat_id(identity.chat_id):
-                        commands = tuple(staff_menu(member.role, member.language))
-                        wanted[int(identity.chat_id)] = Wanted((("", commands),))
+                        commands = _serialised(staff_menu(member.role, member.language))
+                        wanted[str(int(identity.chat_id))] = {"": commands}
             links = await session.scalars(select(GroupLink).where(GroupLink.platform == PLATFORM))
             for link in links:
                 # A topic linked on its own: the menu is the group's (Telegram has no menu per topic).
                 chat = group_links.whole_group(link.chat_id)
                 if _is_chat_id(chat):
-                    wanted[int(chat)] = Wanted(
-                        tuple((code, tuple(group_menu(language))) for code, language in MENUS)
-                    )
+                    wanted[str(int(chat))] = {
+                        code: _serialised(group_menu(language)) for code, language in MENUS
+                    }
         return wanted
 
     async def sync(self, *, force: bool = False) -> None:
-        """Set the menus that changed since the last look (every one when `force`)."""
+        """Set the menus that differ from the record (`force`: even when this process changed nothing)."""
         if not force and changes_seen() == self._seen:
             return
         async with self._turn:
@@ -154,39 +181,34 @@ class MenuKeeper:
             return
         self._seen = seen
         wanted = await self.wanted()
-        for chat_id, menus in wanted.items():
-            shown = self._shown.get(chat_id)
-            if shown == menus:
+        async with self.app.db.snapshot() as session:
+            shown = await chat_menus.shown(session, PLATFORM)
+        for scope in sorted(set(wanted) | set(shown), key=lambda scope: scope != DEFAULT_SCOPE):
+            menus, before = wanted.get(scope, {}), shown.get(scope, {})
+            if menus == before:
                 continue
+            done = dict(before)
             try:
-                if shown is not None:
-                    await self._clear(chat_id, shown, keep=menus)
-                for code, commands in menus.menus:
-                    await self.bot.set_my_commands(
-                        [BotCommand(word, description) for word, description in commands],
-                        scope=BotCommandScopeChat(chat_id),
-                        language_code=code or None,
-                    )
+                for code, commands in menus.items():
+                    if before.get(code) != commands:
+                        await self.bot.set_my_commands(
+                            _parsed(commands), scope=_scope(scope), language_code=code or None
+                        )
+                        done[code] = commands
+                for code in [code for code in before if code not in menus]:
+                    # The chat falls back to the default menu in that language.
+                    await self.bot.delete_my_commands(scope=_scope(scope), language_code=code or None)
+                    del done[code]
             except TelegramError as exc:  # one chat gone must not keep the others' menus from being set
-                log.warning("a chat's own menu not set: %s", exc)
-                continue
-            self._shown[chat_id] = menus
-        for chat_id in [chat for chat in self._shown if chat not in wanted]:
-            try:
-                await self._clear(chat_id, self._shown[chat_id])
-            except TelegramError as exc:
-                log.warning("a chat's own menu not removed: %s", exc)
-            # Whether it worked or the chat is gone, there is nothing more to do for it.
-            del self._shown[chat_id]
+                log.warning("a chat's own menu not brought up to date: %s", exc)
+                if scope not in wanted:
+                    done = {}  # a chat no longer ours: nothing more to do for it, whatever happened
+            async with self.app.db.transaction() as session:
+                await chat_menus.record(session, PLATFORM, scope, done, now=self.app.clock.now())
 
-    async def _clear(self, chat_id: int, shown: Wanted, keep: Wanted | None = None) -> None:
-        """Remove the menus of `shown` that `keep` does not set again: the chat falls back to the default."""
-        keep_codes = {code for code, _commands in keep.menus} if keep else set()
-        for code, _commands in shown.menus:
-            if code not in keep_codes:
-                await self.bot.delete_my_commands(
-                    scope=BotCommandScopeChat(chat_id), language_code=code or None
-                )
+
+def _scope(scope: str):
+    return BotCommandScopeDefault() if scope == DEFAULT_SCOPE else BotCommandScopeChat(int(scope))
 
 
 def _is_chat_id(value: str) -> bool:

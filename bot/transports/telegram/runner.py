@@ -17,7 +17,7 @@ import logging
 import re
 
 from aiohttp import web
-from telegram import BotCommand, MenuButtonCommands, Update
+from telegram import MenuButtonCommands, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
@@ -28,7 +28,6 @@ from bot.core.messages import Reply
 from bot.ops.http import add_ops_routes, maybe_start_ops_server
 from bot.transports.base import Transport
 from bot.transports.replies import ReplyCourier
-from bot.transports.telegram.commands import command_menus
 from bot.transports.telegram.http import AiohttpRequest
 from bot.transports.telegram.menus import MenuKeeper
 from bot.transports.telegram.ordering import ChatOrderedUpdates
@@ -256,13 +255,11 @@ class TelegramBot:
 
     async def _set_commands(self) -> None:
         """The command menu in Vietnamese (also for users whose language has no menu) and in English;
-        each coordinator's and admin's chat gets their own; the menu button opens the menu."""
-        for language_code, commands in command_menus():
-            await self.application.bot.set_my_commands(
-                [BotCommand(name, description) for name, description in commands], language_code=language_code
-            )
+        each coordinator's and admin's chat gets their own; the menu button opens the menu. Only
+        menus that differ from those last set are sent (bot.transports.telegram.menus)."""
         await self.application.bot.set_chat_menu_button(menu_button=MenuButtonCommands())
         await self.menus.sync(force=True)
+        self.menus.watch(self.settings.menu_check_seconds)
 
     async def update_menus(self) -> None:
         """Set the chats' own menus that changed (coordinators', admins', linked groups'), in the

@@ -10,7 +10,16 @@ from dataclasses import replace
 
 import aiohttp
 import httpx
-from telegram import Bot, ForceReply, InputFile, Message, ReplyParameters
+from telegram import (
+    Bot,
+    ForceReply,
+    InputFile,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    ReplyParameters,
+)
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -168,6 +177,13 @@ class TelegramTransport:
         parts = render(reply, self.callbacks).messages
         if asking and parts:
             parts[-1] = replace(parts[-1], keyboard=ForceReply(selective=True))
+        elif parts and not reply.buttons and target > 0:
+            # A keyboard under the text box, in private chats only: Telegram shares a contact
+            # from a private chat alone, and a group's keyboard would show to everyone in it.
+            if reply.contact_request is not None:
+                parts[-1] = replace(parts[-1], keyboard=_contact_keyboard(reply.contact_request))
+            elif reply.close_keyboard:
+                parts[-1] = replace(parts[-1], keyboard=ReplyKeyboardRemove())
         first: str = ""
         try:
             for number, part in enumerate(parts):
@@ -212,3 +228,12 @@ class TelegramTransport:
                 **extra,
             )
         raise TypeError(f"cannot send {part!r}")
+
+
+def _contact_keyboard(request) -> ReplyKeyboardMarkup:
+    """The person's own number in one tap (Telegram asks them to confirm), or the skip word."""
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(request.share, request_contact=True)], [KeyboardButton(request.skip)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )

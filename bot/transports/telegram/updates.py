@@ -7,7 +7,7 @@ import re
 
 from telegram import Chat, Message, Update
 
-from bot.core.messages import Attachment, Incoming
+from bot.core.messages import Attachment, Incoming, SharedContact
 from bot.transports.telegram.render import CallbackData
 
 PLATFORM = "telegram"
@@ -82,7 +82,12 @@ def to_incoming(update: Update, *, bot_username: str, callbacks: CallbackData) -
     if text is None:
         return None
     attachment = _attachment(message)
-    if not text.strip() and attachment is None:
+    contact = None
+    if message.contact is not None and update.edited_message is None:
+        # Telegram's contact button sends the sender's own card; a forwarded or picked card of
+        # someone else carries another user_id (or none).
+        contact = SharedContact(message.contact.phone_number, message.contact.user_id == message.from_user.id)
+    if not text.strip() and attachment is None and contact is None:
         return None
     return Incoming(
         platform=PLATFORM,
@@ -95,6 +100,7 @@ def to_incoming(update: Update, *, bot_username: str, callbacks: CallbackData) -
         edited=update.edited_message is not None,
         is_group=_is_group(message.chat),
         attachment=attachment,
+        contact=contact,
         language_hint=message.from_user.language_code,
     )
 

@@ -65,7 +65,7 @@ class ZaloBotTransport:
         for index, part in enumerate(parts):
             try:
                 if isinstance(part, TextPart):
-                    result = await self.client.send_message(recipient.chat_id, part.text)
+                    result = await self.client.send_message(recipient.chat_id, part.text, bold=part.bold)
                 elif isinstance(part, PhotoPart):
                     result = await self.client.send_photo(recipient.chat_id, part.url, part.caption)
                 else:  # render_reply only makes FileParts for transports that can upload

@@ -144,8 +144,13 @@ class ZaloBotClient:
     async def get_webhook_info(self) -> dict:
         return await self.call("getWebhookInfo") or {}
 
-    async def send_message(self, chat_id: str, text: str) -> dict:
-        return await self.call("sendMessage", {"chat_id": chat_id, "text": text})
+    async def send_message(self, chat_id: str, text: str, *, bold: tuple[tuple[int, int], ...] = ()) -> dict:
+        """`bold`: (start, length) runs in UTF-16 units, sent as `text_styles` rather than markup
+        (`parse_mode`), so that nothing in the text itself is ever read as formatting."""
+        payload: dict = {"chat_id": chat_id, "text": text}
+        if bold:
+            payload["text_styles"] = [{"start": start, "len": length, "st": ["b"]} for start, length in bold]
+        return await self.call("sendMessage", payload)
 
     async def send_photo(self, chat_id: str, photo_url: str, caption: str = "") -> dict:
         payload = {"chat_id": chat_id, "photo": photo_url}

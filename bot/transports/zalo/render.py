@@ -23,6 +23,9 @@ from bot.transports.zalo.files import SharedFiles
 @dataclass(frozen=True)
 class TextPart:
     text: str
+    # (start, length) in UTF-16 units of what to show in bold: the numbers of numbered choices,
+    # which are what the person types back. Sent as the Bot API's `text_styles` (not markup).
+    bold: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,22 @@ Part = TextPart | PhotoPart | FilePart
 def reply_text(reply: Reply) -> str:
     """The reply's text with its buttons as numbered choices, numbered as the core reads them back."""
     return with_numbered_choices(reply)
+
+
+def numbered_lines(reply: Reply) -> dict[str, int]:
+    """Each numbered choice's line as reply_text writes it, with the length of its number ("12.")."""
+    labels = [button.label for row in reply.buttons for button in row]
+    return {f"{number}. {label}": len(f"{number}.") for number, label in enumerate(labels, start=1)}
+
+
+def choice_numbers(chunk: str, lines: dict[str, int]) -> tuple[tuple[int, int], ...]:
+    """Where in `chunk` (UTF-16 units, as Zalo counts) the numbers of the choice lines stand."""
+    found, offset = [], 0
+    for line in chunk.split("\n"):
+        if line in lines:
+            found.append((offset, lines[line]))
+        offset += utf16_length(line) + 1
+    return tuple(found)
 
 
 def utf16_length(text: str) -> int:
@@ -80,7 +99,10 @@ async def render_reply(
     digest_limit: int = 1200,
 ) -> list[Part]:
     """Call inside `use_language(recipient's language)`: the fallback texts are translated."""
-    parts: list[Part] = [TextPart(chunk) for chunk in chunks(reply_text(reply), limit)]
+    choice_lines = numbered_lines(reply)
+    parts: list[Part] = [
+        TextPart(chunk, choice_numbers(chunk, choice_lines)) for chunk in chunks(reply_text(reply), limit)
+    ]
     for image in reply.images:
         if files:
             link = await files.share(image.filename, image.content, _image_type(image.filename))

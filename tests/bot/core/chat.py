@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 
-from bot.core.messages import Attachment, Incoming, Reply
+from bot.core.messages import Attachment, Incoming, Reply, SharedContact
 from bot.core.service import Core
 from bot.render.text import with_numbered_choices
 
@@ -47,6 +47,13 @@ class ChatUser:
         self.sent_message_ids.append(message_id)
         self.last = await self.core.handle(
             self._incoming(text=text, message_id=message_id, attachment=attachment, update_key=update_key)
+        )
+        return self.last
+
+    async def share_contact(self, phone: str, *, own: bool = True) -> list[Reply]:
+        """Share a contact with the platform's button (Telegram's), one's own unless `own` is False."""
+        self.last = await self.core.handle(
+            self._incoming(message_id=str(next(_message_ids)), contact=SharedContact(phone, own))
         )
         return self.last
 

@@ -298,3 +298,36 @@ def test_db_upgrade_answers_in_the_language_asked(database, capsys, lang, expect
 
     assert code == 0
     assert capsys.readouterr().out.strip() == expected.format(head=head_revision())
+
+
+def _roles(url: str) -> list[tuple[str, str, str]]:
+    async def read():
+        db = Database(url)
+        try:
+            async with db.snapshot() as session:
+                from storage import people
+
+                return [(m.name, m.role, m.status) for m in await people.list_members(session)]
+        finally:
+            await db.dispose()
+
+    return asyncio.run(read())
+
+
+def test_the_command_line_changes_a_role_with_the_chats_rules(database, capsys):
+    _run(database, "invite", "create", "--role", "admin")
+    _start(database, "binh", _code(capsys.readouterr().out))
+    _run(database, "invite", "create", "--role", "coordinator")
+    _start(database, "an", _code(capsys.readouterr().out))
+    capsys.readouterr()
+
+    promoted = _run(database, "members", "role", "2", "admin")
+    said = capsys.readouterr().out
+    demoted = _run(database, "members", "role", "1", "coordinator")
+    refused = _run(database, "members", "role", "2", "coordinator")
+    error = capsys.readouterr().err
+
+    assert (promoted, demoted, refused) == (0, 0, 1)
+    assert said.strip() == "An: coordinator → administrator"
+    assert "the only administrator" in error
+    assert sorted(_roles(database)) == [("An", "admin", "active"), ("Binh", "coordinator", "active")]

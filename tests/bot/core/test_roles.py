@@ -42,6 +42,8 @@ COMMAND_MATRIX = {
     "lienket": EVERYONE,
     "kenh": MEMBERS,
     "coquan": ADMINS,
+    "sodienthoai": MEMBERS,
+    "vaitro": ADMINS,
     "web": MEMBERS,
 }
 
@@ -62,6 +64,8 @@ ACTION_MATRIX = {
     "set_channel": MEMBERS,
     "plan_close": STAFF,
     "plan_reopen": STAFF,
+    "phone_change": MEMBERS,
+    "phone_withdraw": MEMBERS,
     "plan_pick": STAFF,
     # Run by the web dashboard's forms through Core.act (tests/bot/web).
     "issue_invite": STAFF,

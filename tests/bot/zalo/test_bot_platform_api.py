@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from bot.core.messages import Reply
+from bot.core.messages import Button, Reply
 from bot.transports.base import DeliveryError, Recipient
 from bot.transports.zalo.runner import ZaloRunner, ZaloSetupError, bot_transport
 from bot.transports.zalo.updates import incoming_from_update
@@ -110,6 +110,26 @@ async def test_a_403_saying_the_user_blocked_the_bot_is_permanent(zalo_bot_api, 
         await transport.send(Recipient("zalo", "u-1"), Reply("Xin chào"))
 
     assert caught.value.permanent is True
+
+
+async def test_the_numbers_of_numbered_choices_are_bold_by_text_styles_and_user_text_stays_as_typed(
+    zalo_bot_api, transport
+):
+    buttons = [[Button("🙂 Sở *Du lịch* <b>", "a")], [Button("Sở TT&TT", "b")]]
+
+    await transport.send(Recipient("zalo", "u-1"), Reply("Chọn cơ quan **của bạn**:", buttons=buttons))
+
+    (sent,) = zalo_bot_api.texts_sent_to("u-1")
+    assert sent.text == "Chọn cơ quan **của bạn**:\n\n1. 🙂 Sở *Du lịch* <b>\n2. Sở TT&TT"
+    assert sent.parse_mode is None
+    assert sent.styled("b") == ["1.", "2."]
+
+
+async def test_a_reply_without_choices_is_sent_without_styles(zalo_bot_api, transport):
+    await transport.send(Recipient("zalo", "u-1"), Reply("1. không phải lựa chọn"))
+
+    (sent,) = zalo_bot_api.texts_sent_to("u-1")
+    assert sent.styles == []
 
 
 def image_update(**message) -> dict:

@@ -256,3 +256,29 @@ async def test_the_coordinators_digest_says_why_a_member_was_not_reached(db, clo
     digest = zalo.texts("chi")[-1]
     expected = "• Lan (Sở Du lịch) — đã 7 ngày không nhắn cho Zalo OA; chưa cấu hình mẫu tin ZNS"
     assert expected in digest.splitlines()
+
+
+@pytestmark_oa
+async def test_a_number_given_in_chat_with_consent_is_used_by_zns_until_withdrawn(db, clock, zalo, lan):
+    zalo.runner.app.config.zalo.zns_template_id = "tpl-nhac-han"
+    zalo.runner.transport.zns_template_id = "tpl-nhac-han"
+    await zalo.say(lan, "/sodienthoai")  # 1 June: eleven days before the first reminder
+    await zalo.say(lan, "co")
+    saved = await zalo.say(lan, "0912 345 678")
+    clock.set(FIRST_REMINDER)
+
+    await reminder_engine(zalo, clock).run_once()
+    (zns,) = zalo.api.zns_sent
+    clock.set(FIRST_REMINDER + dt.timedelta(days=5))
+    await zalo.say(lan, "/sodienthoai xoa")
+    clock.set(FIRST_REMINDER + dt.timedelta(days=13))
+    await reminder_engine(zalo, clock).run_once()
+
+    assert "0912 345 678" in saved[-1]
+    assert zns.phone == "84912345678"
+    assert len(zalo.api.zns_sent) == 1  # after the withdrawal, no ZNS
+    async with db.snapshot() as session:
+        errors = (
+            await session.scalars(select(Reminder.last_error).where(Reminder.last_error.is_not(None)))
+        ).all()
+    assert any(oa_routes.NO_PHONE in oa_routes.reasons_in(error) for error in errors)

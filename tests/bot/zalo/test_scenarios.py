@@ -272,3 +272,22 @@ async def test_outside_the_reply_window_the_reminder_goes_by_the_members_other_z
     assert [m.chat_id for m in zalo_bot_api.sent] == ["lan-bot"]
     assert "[87/KH-UBND · 20/6 · T-7]" in zalo_bot_api.sent[0].text
     assert await reminder_statuses(db) == ["sent"]
+
+
+async def test_with_zns_a_newcomer_gives_a_number_by_answering_1_and_typing_it(db, zalo, chi):
+    zalo.runner.app.config.zalo.zns_template_id = "tpl-nhac-han"
+    await zalo.say(chi, "/moi")
+    await zalo.say(chi, "1")
+    (invite,) = await zalo.say(chi, "Sở Du lịch")
+    token = re.search(r"/start (\S+)", invite).group(1)
+
+    said = await zalo.say("lan", f"/start {token}")
+    await zalo.say("lan", "1")
+    (saved,) = await zalo.say("lan", "0912.345.678")
+
+    question = "\n".join(said)
+    assert "thông báo Zalo (ZNS)" in question and "1. ✓ Đồng ý\n2. Bỏ qua" in question
+    assert "0912 345 678" in saved
+    async with db.snapshot() as session:
+        phone = await session.scalar(select(Member.phone).where(Member.name == "Trần Thị Lan"))
+    assert phone == "84912345678"

@@ -177,6 +177,21 @@ class SentMessage:
         return bool((self.reply_markup or {}).get("force_reply"))
 
     @property
+    def keyboard(self) -> list[str]:
+        """The labels of the keyboard shown under the text box with this message (ReplyKeyboardMarkup)."""
+        rows = (self.reply_markup or {}).get("keyboard", [])
+        return [button if isinstance(button, str) else button["text"] for row in rows for button in row]
+
+    @property
+    def asks_for_contact(self) -> bool:
+        rows = (self.reply_markup or {}).get("keyboard", [])
+        return any(isinstance(b, dict) and b.get("request_contact") for row in rows for b in row)
+
+    @property
+    def removes_keyboard(self) -> bool:
+        return bool((self.reply_markup or {}).get("remove_keyboard"))
+
+    @property
     def buttons(self) -> list[list[dict]]:
         return (self.reply_markup or {}).get("inline_keyboard", [])
 
@@ -466,6 +481,15 @@ class TelegramEmulator:
         message = self._user_message(user, chat, text, **extra)
         if self._privacy_hides(chat, message):
             return None
+        return await self._enqueue({"message": message})
+
+    async def send_contact(self, user: User, phone_number: str, *, of: User | None = None) -> dict:
+        """The user shares a contact card in their private chat: their own (the contact button) or
+        that of `of`, someone else (picked from their address book)."""
+        chat = self._chat_for(user, None)
+        card = of or user
+        contact = {"phone_number": phone_number, "first_name": card.first_name, "user_id": card.id}
+        message = self._user_message(user, chat, "", contact=contact)
         return await self._enqueue({"message": message})
 
     async def send_document(self, user: User, filename: str, content: bytes, *, caption: str = "",
@@ -766,7 +790,7 @@ class TelegramEmulator:
             raise _bad_request("message is too long" if kind == "text" else "message caption is too long")
         return text, merge_entities(entities, find_entities(text))
 
-    def _markup(self, params: dict) -> dict | None:
+    def _markup(self, params: dict, chat: Chat) -> dict | None:
         raw = params.get("reply_markup")
         if raw in (None, ""):
             return None
@@ -779,6 +803,21 @@ class TelegramEmulator:
             placeholder = markup.get("input_field_placeholder")
             if placeholder is not None and not 1 <= len(str(placeholder)) <= 64:
                 raise _bad_request("input field placeholder must be 1-64 characters")
+        elif "remove_keyboard" in markup:
+            if markup["remove_keyboard"] is not True:
+                raise _bad_request('field "remove_keyboard" of the ReplyKeyboardRemove must be True')
+        elif "keyboard" in markup:
+            rows = markup["keyboard"]
+            if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+                raise _bad_request('field "keyboard" of the ReplyKeyboardMarkup must be an Array of Arrays')
+            for row in rows:
+                for button in row:
+                    label = button if isinstance(button, str) else button.get("text", "")
+                    if not str(label).strip():
+                        raise _bad_request("BUTTON_TEXT_INVALID")
+                    # "Available in private chats only" (KeyboardButton.request_contact).
+                    if isinstance(button, dict) and button.get("request_contact") and chat.type != "private":
+                        raise _bad_request("BUTTON_TYPE_INVALID")
         elif "inline_keyboard" in markup:
             rows = markup["inline_keyboard"]
             if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
@@ -980,7 +1019,7 @@ class TelegramEmulator:
         chat = self._chat(params)
         source = str(params.get("text") or "")
         text, entities = self._format(source, params.get("parse_mode"), MAX_TEXT, kind="text")
-        markup = self._markup(params)
+        markup = self._markup(params, chat)
         message, _ = self._bot_message(chat, "sendMessage", text, entities, source, params, markup, arrived)
         return message, None
 
@@ -991,7 +1030,7 @@ class TelegramEmulator:
             raise _bad_request("file must be non-empty")
         source = str(params.get("caption") or "")
         text, entities = self._format(source, params.get("parse_mode"), MAX_CAPTION, kind="caption")
-        markup = self._markup(params)
+        markup = self._markup(params, chat)
         message, _ = self._bot_message(
             chat, "sendDocument", text, entities, source, params, markup, arrived, document=upload
         )
@@ -1006,7 +1045,7 @@ class TelegramEmulator:
         upload.width, upload.height = size
         source = str(params.get("caption") or "")
         text, entities = self._format(source, params.get("parse_mode"), MAX_CAPTION, kind="caption")
-        markup = self._markup(params)
+        markup = self._markup(params, chat)
         message, _ = self._bot_message(
             chat, "sendPhoto", text, entities, source, params, markup, arrived, photo=upload
         )
@@ -1030,7 +1069,7 @@ class TelegramEmulator:
             raise _bad_request("there is no text in the message to edit")
         source = str(params.get("text") or "")
         text, entities = self._format(source, params.get("parse_mode"), MAX_TEXT, kind="text")
-        markup = self._markup(params)
+        markup = self._markup(params, chat)
         if text == sent.text and entities == sent.entities and markup == sent.reply_markup:
             raise _bad_request(
                 "message is not modified: specified new message content and reply markup are exactly the same "
@@ -1050,7 +1089,7 @@ class TelegramEmulator:
 
     async def _api_editMessageReplyMarkup(self, params, uploads, arrived):
         chat, sent, message = self._own_message(params)
-        markup = self._markup(params)
+        markup = self._markup(params, chat)
         if markup == sent.reply_markup:
             raise _bad_request(
                 "message is not modified: specified new message content and reply markup are exactly the same "
