@@ -240,9 +240,12 @@ def is_active_focal_conflict(error: IntegrityError) -> bool:
     return "uq_member_active_focal" in message or "member.agency_id" in message
 
 
-async def retire(session: AsyncSession, member: Member, *, now: dt.datetime) -> None:
-    """Hand-over: the member stops acting; what they reported stays, counted for the agency."""
+async def retire(session: AsyncSession, member: Member, *, now: dt.datetime | None = None) -> None:
+    """Hand-over: the member stops acting; what they reported stays, counted for the agency. Their
+    phone number was kept for reminders only (ZNS), which they no longer get: it goes."""
     member.status = RETIRED
+    member.phone = None
+    member.phone_consent_at = None
     await session.flush()
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import people
 from storage.agencies import NAME_MAX, ensure_agency, resolve_agency, successor_of
 from storage.agency_names import known_agency, match_keys
 from storage.models import (
@@ -334,8 +335,7 @@ async def _move_work(
             if holder is None:
                 holder = member.id
             else:
-                member.status = RETIRED
-                await session.flush()
+                await people.retire(session, member)
                 kept = await session.scalar(select(Member.name).where(Member.id == holder))
         member.agency_id = target.id
         if member.status != PENDING:

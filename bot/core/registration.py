@@ -17,6 +17,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -351,7 +352,14 @@ async def check_role_change(
     if member.role == role:
         raise RoleRefused(SAME_ROLE, member)
     if member.role == ADMIN:
-        admins = [m for m in await people.coordinators(session) if m.role == ADMIN]
+        # The active admins' rows are locked (PostgreSQL; SQLite's write lock already serialises),
+        # so two admins demoting each other on two instances cannot both count two: the second
+        # waits for the first to commit, then counts again.
+        admins = (
+            await session.scalars(
+                select(Member.id).where(Member.role == ADMIN, Member.status == ACTIVE).with_for_update()
+            )
+        ).all()
         if len(admins) <= 1:
             raise RoleRefused(LAST_ADMIN, member)
     if role == FOCAL and member.agency_id is None:

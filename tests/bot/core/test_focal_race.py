@@ -14,7 +14,7 @@ from bot.app import App
 from bot.core import registration
 from bot.core.service import Core
 from storage.db import Database
-from storage.models.people import ACTIVE, FOCAL, Member
+from storage.models.people import ACTIVE, ADMIN, COORDINATOR, FOCAL, Member
 from tests.bot.core.chat import ChatUser
 from tests.factories import make_member
 
@@ -87,3 +87,40 @@ async def test_the_database_refuses_a_second_active_focal_point_written_past_the
         await make_member(session, "Chờ", agency=agency, user_id="wait", status="pending")
         await make_member(session, "Điều phối", agency=agency, user_id="co", role="coordinator")
     assert await _active_focal_points(db, agency.id) == 1
+
+
+async def _active_admins(db) -> int:
+    async with db.snapshot() as session:
+        return await session.scalar(
+            select(func.count()).select_from(Member).where(Member.role == ADMIN, Member.status == ACTIVE)
+        )
+
+
+async def test_two_admins_demoting_each_other_on_two_instances_leave_one_admin(db, clock):
+    other_db = await _another_instance_database(db)
+    try:
+        async with db.transaction() as session:
+            an = await make_member(session, "An", role=ADMIN)
+            binh = await make_member(session, "Bình", role=ADMIN)
+
+        async def demote(database: Database, actor_id: int, member_id: int) -> str:
+            try:
+                async with database.transaction() as session:
+                    actor = await session.get(Member, actor_id)
+                    await registration.change_role(session, member_id, COORDINATOR, by=actor, now=clock.now())
+            except registration.RoleRefused as refused:
+                return refused.reason
+            return "done"
+
+        outcomes = []
+        for _ in range(ROUNDS):
+            outcome = await asyncio.gather(demote(db, an.id, binh.id), demote(other_db, binh.id, an.id))
+            outcomes.append(tuple(sorted(outcome)))
+            assert await _active_admins(db) == 1
+            async with db.transaction() as session:
+                for member_id in (an.id, binh.id):
+                    (await session.get(Member, member_id)).role = ADMIN
+        # One demotion goes through; the other is refused, whichever check it failed first.
+        assert all(outcome.count("done") == 1 for outcome in outcomes), outcomes
+    finally:
+        await other_db.dispose()

@@ -204,3 +204,17 @@ async def test_typing_the_number_at_the_consent_question_is_taken_as_yes(db, cor
 
     assert "0912 345 678" in saved
     assert (await _phone(db, "lan"))[0] == "84912345678"
+
+
+async def test_a_focal_point_handed_over_no_longer_keeps_a_number(db, core, clock, plan, focal, zns):
+    await focal.say("/sodienthoai")
+    await focal.say("co")
+    await focal.say("0912345678")
+    kept = await _phone(db, "lan")
+    token = await _invite(db, clock, plan.agencies["Sở Du lịch"])
+
+    await ChatUser(core, "minh").say(f"/start {token}")
+
+    # Lan is retired by the hand-over: no more reminders, so no reason to keep her number.
+    assert kept[0] == "84912345678"
+    assert await _phone(db, "lan") == (None, None)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from bot.app import App
 from bot.cli import build_parser
 from bot.cli.agencies import _change
-from bot.i18n import use_language
 from storage.models.people import Member
 from tests.bot.telegram.conftest import telegram_config
 from tests.factories import make_agency, make_member, make_plan
@@ -55,8 +54,7 @@ async def test_a_merge_into_an_agency_that_has_its_focal_point_tells_the_other_o
         ["agencies", "merge", "Sở TTTT", "--into", "Sở Khoa học và Công nghệ", "--from", "1/6/2020"]
     )
 
-    with use_language("en"):
-        code = await _change(app, args)
+    code = await _change(app, args)
 
     (to_nam,) = await telegram.wait_for_messages(5002, 1)
     out = capsys.readouterr().out
@@ -64,8 +62,12 @@ async def test_a_merge_into_an_agency_that_has_its_focal_point_tells_the_other_o
         members = [await session.get(Member, nam.id), await session.get(Member, hoa.id)]
         statuses = {m.name: (m.status, m.agency_id) for m in members}
     assert code == 0
-    assert "No longer focal points, the successor keeping its own (each told in chat): Nam" in out
-    assert "Focal points moved" not in out
+    # The command line speaks the deployment's language (Vietnamese here).
+    assert (
+        "Không còn là đầu mối, vì đơn vị kế thừa giữ đầu mối của mình (mỗi người đã được báo qua tin nhắn): Nam"
+        in out
+    )
+    assert "Đầu mối đã được chuyển" not in out
     assert to_nam.text.startswith(
         "Sở Thông tin và Truyền thông now goes on as Sở Khoa học và Công nghệ (from "
     )
