@@ -102,12 +102,12 @@ async def _change(app, args) -> int:
         for line in outcome.lines:
             print(line)
         if outcome.notices:
-            await _tell(app, outcome.notices)
+            await tell_in_chat(app, outcome.notices)
     return 0
 
 
-async def _tell(app, notices) -> None:
-    """Deliver the moved focal points' notices on their platforms, after the change is committed."""
+async def tell_in_chat(app, notices) -> None:
+    """Deliver notices to the members a change concerns, on their platforms, after it is committed."""
     from bot.transports.registry import build_transports, send_addressed
 
     transports = await build_transports(app)
@@ -116,7 +116,7 @@ async def _tell(app, notices) -> None:
             sent = await send_addressed(app, transports, reply)
             if sent is None:
                 print(
-                    _("Could not tell the focal point on {platform}; tell them yourself.").format(
+                    _("Could not tell them on {platform} for now; tell them yourself.").format(
                         platform=reply.to_platform
                     )
                 )

@@ -11,7 +11,7 @@ from bot.cli import CommandError
 from bot.core import phone as phones
 from bot.core import registration
 from bot.core.handlers.access import describe_member, role_label
-from bot.i18n import N_, _
+from bot.i18n import N_, _, use_language
 from storage import people
 from storage.models.people import ACTIVE, PENDING, REJECTED, RETIRED, ROLES
 
@@ -100,10 +100,40 @@ async def _role(app, args) -> int:
             raise CommandError("the agency got another focal point at the same moment; try again") from None
         name, before, after = change.member.name, role_label(change.before), describe_member(change.member)
         retired = [previous.name for previous in change.replaced]
+        notices = _role_notices(change)
     print(f"{name}: {before} → {after}")
     if retired:
         print(_("Retired (hand-over): {names}").format(names=", ".join(retired)))
+    if notices:
+        # As /vaitro does in chat: the member hears of it, and so does a focal point it retired.
+        from bot.cli.agencies import tell_in_chat
+
+        await tell_in_chat(app, notices)
     return 0
+
+
+def _role_notices(change: registration.RoleChange) -> list:
+    # Loaded here, not with the command line: only a role change needs them.
+    from bot.core.handlers.onboarding import handed_over_text
+    from bot.core.messages import Reply
+
+    notices = []
+    member = change.member
+    identity = people.identity_for(member)
+    if identity is not None:
+        with use_language(member.language):
+            text = _(
+                "An administrator changed your role from {before} to {after}. Send /trogiup to see what "
+                "you can do now."
+            ).format(before=role_label(change.before), after=describe_member(member))
+        notices.append(Reply(text, to_platform=identity.platform, to_chat_id=identity.chat_id))
+    for previous in change.replaced:
+        identity = people.identity_for(previous)
+        if identity is None:
+            continue
+        text = handed_over_text(previous, member)
+        notices.append(Reply(text, to_platform=identity.platform, to_chat_id=identity.chat_id))
+    return notices
 
 
 async def _list(app, args) -> int:

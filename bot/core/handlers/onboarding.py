@@ -128,15 +128,17 @@ def tell_replaced(ctx: Context, result: registration.Registration) -> list[Reply
         identity = ctx.address_of(previous)
         if identity is None:
             continue
-        with use_language(previous.language):
-            text = _(
-                "{name} is now the focal point for {agency}. Your updates are kept in the agency's history. "
-                "Thank you for your work!"
-            ).format(
-                name=result.member.name, agency=result.member.agency.name if result.member.agency else ""
-            )
-        replies.append(ctx.to_identity(identity, Reply(text)))
+        replies.append(ctx.to_identity(identity, Reply(handed_over_text(previous, result.member))))
     return replies
+
+
+def handed_over_text(previous: Member, successor: Member) -> str:
+    """What a focal point retired by a hand-over reads, in their language."""
+    with use_language(previous.language):
+        return _(
+            "{name} is now the focal point for {agency}. Your updates are kept in the agency's history. "
+            "Thank you for your work!"
+        ).format(name=successor.name, agency=successor.agency.name if successor.agency else "")
 
 
 # ---------------------------------------------------------------- /dangky
