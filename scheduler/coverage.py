@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.calendar import Deadline, PlanFacts, PlanTask, local_instant, quarter_start
 from storage.models.people import ProgressUpdate
-from storage.models.plan import DISSOLVED, LEAD, Agency, Plan, Section, Task, TaskAgency
+from storage.models.plan import DISSOLVED, LEAD, Agency, Plan, Section, Task, TaskAgency, visible
 from storage.models.reminders import QUARTER, REPORT, TASK
 from storage.progress_rules import ALL_LEADS, judge, leads_of
 from storage.registry import expand, members_of_groups
@@ -142,7 +142,7 @@ async def load_plan_facts(
         Plan.last_deadline,
         Plan.lifecycle,
         Plan.lifecycle_changed_at,
-    ).order_by(Plan.id)
+    ).where(visible()).order_by(Plan.id)
     if plan_ids is not None:
         stmt = stmt.where(Plan.id.in_(list(plan_ids)))
     if number is not None:

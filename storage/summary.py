@@ -453,7 +453,7 @@ async def _build_summary(
     session, plan_id, cycle, start, end, today, tz, extra_deadlines, detail, agency_id, co_lead_rule
 ):
     plan = await session.get(Plan, plan_id)
-    if plan is None:
+    if plan is None or plan.staged_by is not None:
         raise PlanNotFound(f"no plan with id {plan_id}")
     extra = tuple(extra_deadlines)
     if start is None and end is None:

@@ -29,6 +29,7 @@ from storage.models import Agency, Member, Plan, Reminder, Task
 from storage.models.evidence import STORED as EVIDENCE_STORED
 from storage.models.evidence import EvidenceFile
 from storage.models.people import FOCAL
+from storage.models.plan import visible
 from storage.models.reminders import PENDING as REMINDER_PENDING
 from storage.plans import lifecycle
 from storage.progress_rules import OVERDUE, REPORTED, TIMINGS
@@ -55,7 +56,7 @@ async def _plan_or_404(session, plan_id: str) -> Plan:
         plan = await session.get(Plan, int(plan_id))
     except ValueError:
         plan = None
-    if plan is None:
+    if plan is None or plan.staged_by is not None:
         raise web.HTTPNotFound(text="no such plan")
     return plan
 
@@ -127,7 +128,9 @@ async def plans(request: web.Request) -> web.Response:
     viewer = viewer_of(request)
     rows = []
     async with dashboard_of(request).app.db.snapshot() as session:
-        for plan in (await session.scalars(select(Plan).order_by(Plan.year.desc(), Plan.id.desc()))).all():
+        for plan in (
+            await session.scalars(select(Plan).where(visible()).order_by(Plan.year.desc(), Plan.id.desc()))
+        ).all():
             summary = await _summary(request, session, plan)
             own = summary.agency(viewer.member.agency_id) if not viewer.is_staff else None
             if not viewer.is_staff and own is None:

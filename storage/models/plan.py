@@ -127,6 +127,15 @@ class Plan(Base):
     source_name: Mapped[str | None] = mapped_column(String(500))
     source_sha256: Mapped[str | None] = mapped_column(String(64))
     imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Bumped by every import that changes the plan: an import staged against one revision is swapped
+    # in only if the plan is still at it (storage.plans.staging), else another import won the race.
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Set while an import is writing this plan in chunks: the importing process ("host:pid:nonce"),
+    # its last sign of life and the agencies it registered. Such a row, its sections and tasks are
+    # invisible (every query of plans has `visible()`) until the import swaps them in.
+    staged_by: Mapped[str | None] = mapped_column(String(200), index=True)
+    staged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    staged_agencies: Mapped[list[int] | None] = mapped_column(JSON)
 
     sections: Mapped[list[Section]] = relationship(
         back_populates="plan", cascade="all, delete-orphan", order_by="Section.position"
@@ -140,6 +149,11 @@ class Plan(Base):
     def years(self) -> range:
         first = self.start_year or self.year
         return range(first, max(self.end_year or first, first) + 1)
+
+
+def visible():
+    """The condition every query of plans carries: not a plan an import is still staging."""
+    return Plan.staged_by.is_(None)
 
 
 class Section(Base):

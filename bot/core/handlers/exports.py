@@ -166,6 +166,8 @@ async def export_action(ctx: Context, payload: dict) -> list[Reply]:
     """A DOCX/XLSX button: the cycle the button was made for, even when a newer one has begun."""
     fmt, plan_id = payload.get("format"), payload.get("plan_id")
     plan = await ctx.session.get(Plan, plan_id) if isinstance(plan_id, int) else None
+    if plan is not None and plan.staged_by is not None:
+        plan = None
     try:
         cycle = dt.date.fromisoformat(payload.get("cycle", ""))
     except (TypeError, ValueError):
