@@ -135,6 +135,8 @@ class _Agencies:
         self.unknown: list[Agency] = []
         self._noted: set[int] = set()
         self._groups: dict[int, bool] = {}
+        self._generic: dict[str, Agency | None] = {}
+        self._cells: dict[str, list[Agency]] = {}
 
     def _note(self, agency: Agency, notice: Notice) -> None:
         # Once per agency and import, however many cells name it.
@@ -252,19 +254,31 @@ class _Agencies:
                 ),
             )
 
+    async def _group_named(self, spelling: str) -> Agency | None:
+        # "Các Sở, ban, ngành" is nobody in particular, unless this deployment listed its members.
+        # Asked once per spelling and import: a large plan repeats the phrase in every row.
+        if spelling not in self._generic:
+            group = await resolve_agency(self.session, spelling)
+            if group is not None and group.is_group and await members_of_groups(self.session, [group.id]):
+                self._generic[spelling] = group
+            else:
+                self._generic[spelling] = None
+        return self._generic[spelling]
+
     async def cell(self, text: str) -> list[Agency]:
+        # A large plan repeats its cells ("Sở Tài chính và các cơ quan liên quan") row after row;
+        # splitting one is most of an import's work before it writes, so each is split once.
+        if text not in self._cells:
+            self._cells[text] = await self._split_cell(text)
+        return list(self._cells[text])
+
+    async def _split_cell(self, text: str) -> list[Agency]:
         found: list[Agency] = []
         for spelling, generic in split_cell(text):
             if generic:
-                # "Các Sở, ban, ngành" is nobody in particular, unless this deployment listed its members.
-                group = await resolve_agency(self.session, spelling)
-                if (
-                    group is None
-                    or not group.is_group
-                    or not await members_of_groups(self.session, [group.id])
-                ):
+                agency = await self._group_named(spelling)
+                if agency is None:
                     continue
-                agency = group
             else:
                 spelling = _name_in(spelling)
                 agency = await self.resolve(spelling)
