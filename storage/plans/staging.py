@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -70,6 +70,8 @@ CHUNK_TASKS = IMPORT_CHUNK_TASKS
 STALE_AFTER = dt.timedelta(minutes=10)
 # Parameters in one IN list: under SQLite's and PostgreSQL's limits on bound parameters.
 _IN_LIST = 5000
+# PostgreSQL advisory lock held while an import registers agencies ("nhacviec" in ASCII).
+_AGENCY_LOCK = 0x6E6861637669
 # Where a renumbered task waits while the others move (numbers are unique within a section).
 _PARKED = 2**30
 
@@ -441,6 +443,10 @@ async def import_staged(
     staged_id: int | None = None
     try:
         async with db.transaction() as session:
+            if not db.sqlite:
+                # Two imports naming the same new agency would both register it: one at a time here
+                # (SQLite's write lock already does that), so that the second finds the first's.
+                await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AGENCY_LOCK})
             issuer = parsed.issuer or default_issuer
             live_id = await find_plan_id(session, issuer, parsed.number, parsed.year)
             base_revision = 0
