@@ -192,3 +192,73 @@ async def test_chat_gets_normal_replies_while_24000_tasks_are_imported(tmp_path,
     assert set(replies) == {ENGLISH, VIETNAMESE}
     assert while_staging >= 4  # chat kept writing through the import, between its chunks
     assert seen == {(), (("99/KH-UBND", 24000),)}
+
+
+async def start_cli_import(tmp_path, path, plan, chunk: int) -> asyncio.subprocess.Process:
+    config = tmp_path / "import.toml"
+    config.write_text(
+        f'[i18n]\ndefault_language = "en"\n[plan]\nimport_chunk_tasks = {chunk}\n', encoding="utf-8"
+    )
+    env = os.environ | {
+        "NHACVIEC_DATABASE_URL": f"sqlite+aiosqlite:///{path}",
+        "NHACVIEC_CONFIG": str(config),
+    }
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main(sys.argv[1:]))",
+        "plan", "import", str(plan),
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
+async def test_two_cli_imports_of_one_plan_at_once_one_imports_and_the_other_is_told(tmp_path):
+    path = tmp_path / "city.db"
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    await upgrade(db)
+    plan = large_plan(tmp_path / "big-plan.txt", sections=20, tasks=50)
+
+    first, second = [await start_cli_import(tmp_path, path, plan, chunk=5) for _ in range(2)]
+    outcomes = sorted(
+        [
+            (p.returncode, out.decode(), err.decode())
+            for p in (first, second)
+            for out, err in [await p.communicate()]
+        ]
+    )
+    listed = await visible_tasks(db)
+    left = await staging(db)
+    await db.dispose()
+
+    (won, won_out, _), (lost, _, lost_err) = outcomes
+    assert (won, lost) == (0, 1)
+    assert won_out.startswith("Imported plan 99/KH-UBND")
+    assert lost_err.startswith(
+        "nhacviec: another import of plan 99/KH-UBND (2021) finished while this one was being written; this "
+        "file was not applied"
+    )
+    assert listed == [("99/KH-UBND", 1000)]
+    assert not left
+
+
+async def test_a_cli_import_killed_half_way_leaves_no_plan_and_the_next_one_imports_it_whole(tmp_path):
+    path = tmp_path / "city.db"
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    await upgrade(db)
+    plan = large_plan(tmp_path / "big-plan.txt", sections=20, tasks=50)
+
+    killed = await start_cli_import(tmp_path, path, plan, chunk=5)
+    while not await staging(db):
+        assert killed.returncode is None
+        await asyncio.sleep(0.05)
+    killed.kill()
+    await killed.wait()
+    seen_after_kill = await visible_tasks(db)
+    again = await start_cli_import(tmp_path, path, plan, chunk=100)
+    out, err = await again.communicate()
+    listed, left = await visible_tasks(db), await staging(db)
+    await db.dispose()
+
+    assert seen_after_kill == []
+    assert again.returncode == 0, err.decode()
+    assert out.decode().startswith("Imported plan 99/KH-UBND")
+    assert listed == [("99/KH-UBND", 1000)]
+    assert not left
