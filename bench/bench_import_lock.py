@@ -65,7 +65,8 @@ async def main():
         from storage.plans.staging import import_staged
         await import_staged(db, parsed, chunk=chunk)
     print(json.dumps({"wall": time.perf_counter() - started, "cpu": time.process_time() - cpu,
-                      "longest_hold": max(holds), "transactions": len(holds)}), flush=True)
+                      "longest_hold": max(holds), "transactions": len(holds),
+                      "longest_at": holds.index(max(holds)) + 1}), flush=True)
     await db.dispose()
 
 asyncio.run(main())

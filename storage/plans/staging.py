@@ -24,6 +24,7 @@ Two imports of one plan both stage; the first to swap wins, the other is refused
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import os
@@ -70,6 +71,10 @@ CHUNK_TASKS = IMPORT_CHUNK_TASKS
 STALE_AFTER = dt.timedelta(minutes=10)
 # Parameters in one IN list: under SQLite's and PostgreSQL's limits on bound parameters.
 _IN_LIST = 5000
+# SQLite's write lock is not fair: a writer waiting in its busy handler looks again only every 100 ms
+# or so, and would keep missing a lock the import takes again the moment it commits. Between two
+# chunks the import leaves it free this long, so that a waiting chat write gets its turn.
+CHUNK_PAUSE_SECONDS = 0.12
 # PostgreSQL advisory lock held while an import registers agencies ("nhacviec" in ASCII).
 _AGENCY_LOCK = 0x6E6861637669
 # Where a renumbered task waits while the others move (numbers are unique within a section).
@@ -169,6 +174,7 @@ async def discard(db: Database, plan_id: int, owner: str, *, chunk: int = CHUNK_
     """Delete a staging (its tasks in chunks, then its sections, row and unused agencies). Does
     nothing once the plan is no longer staged by `owner`: swapped in, or discarded already."""
     while True:
+        await _let_others_write(db)
         async with db.transaction() as session:
             if not await _still_staging(session, plan_id, owner):
                 return
@@ -314,6 +320,11 @@ def _chunks(items: list, size: int):
         yield items[at : at + size]
 
 
+async def _let_others_write(db: Database) -> None:
+    if db.sqlite:
+        await asyncio.sleep(CHUNK_PAUSE_SECONDS)
+
+
 async def _heartbeat(session, plan_id: int, owner: str) -> None:
     touched = await session.execute(
         update(Plan).where(Plan.id == plan_id, Plan.staged_by == owner).values(staged_at=utcnow())
@@ -333,12 +344,14 @@ async def _stage(db: Database, plan_id: int, owner: str, sections: list[_StagedS
             staged.staged_id = row.id
     tasks = [(staged.staged_id, task) for staged in sections for task in staged.tasks]
     for part in _chunks(tasks, chunk):
+        await _let_others_write(db)
         async with db.transaction() as session:
             await _heartbeat(session, plan_id, owner)
             for section_id, task in part:
                 row = Task(plan_id=plan_id, section_id=section_id, **task.values)
                 row.links = [TaskAgency(agency_id=a, role=r, position=p) for a, r, p in task.links]
                 session.add(row)
+    await _let_others_write(db)  # and before the swap
 
 
 async def _bulk_update(session, model, rows: list[dict[str, object]]) -> None:
