@@ -133,16 +133,20 @@ async def load_plan_facts(
     co_lead_rule: str = ALL_LEADS,
 ) -> list[PlanFacts]:
     """Plans with their tasks, lead agencies and whether each task is done (`storage.progress_rules`)."""
-    stmt = select(
-        Plan.id,
-        Plan.number,
-        Plan.year,
-        Plan.reporting_deadlines,
-        Plan.end_year,
-        Plan.last_deadline,
-        Plan.lifecycle,
-        Plan.lifecycle_changed_at,
-    ).where(visible()).order_by(Plan.id)
+    stmt = (
+        select(
+            Plan.id,
+            Plan.number,
+            Plan.year,
+            Plan.reporting_deadlines,
+            Plan.end_year,
+            Plan.last_deadline,
+            Plan.lifecycle,
+            Plan.lifecycle_changed_at,
+        )
+        .where(visible())
+        .order_by(Plan.id)
+    )
     if plan_ids is not None:
         stmt = stmt.where(Plan.id.in_(list(plan_ids)))
     if number is not None:

@@ -33,7 +33,8 @@ async def test_upgrading_to_0016_keeps_every_plan_visible_and_revisable(unmigrat
             {"w": WHEN},
         )
         await conn.execute(
-            text("INSERT INTO agency (id, name, key, created_at) VALUES (1000, 'Sở A', 'so a', :w)"), {"w": WHEN}
+            text("INSERT INTO agency (id, name, key, created_at) VALUES (1000, 'Sở A', 'so a', :w)"),
+            {"w": WHEN},
         )
         await conn.execute(
             text(
