@@ -32,6 +32,7 @@ from storage.models.people import FOCAL
 from storage.models.plan import visible
 from storage.models.reminders import PENDING as REMINDER_PENDING
 from storage.plans import lifecycle
+from storage.plans.repository import plan_by_id
 from storage.progress_rules import OVERDUE, REPORTED, TIMINGS
 from storage.summary import ALL, ATTENTION, Summary, build_summary
 
@@ -53,10 +54,10 @@ def _today(request: web.Request) -> dt.date:
 
 async def _plan_or_404(session, plan_id: str) -> Plan:
     try:
-        plan = await session.get(Plan, int(plan_id))
+        plan = await plan_by_id(session, int(plan_id))
     except ValueError:
         plan = None
-    if plan is None or plan.staged_by is not None:
+    if plan is None:
         raise web.HTTPNotFound(text="no such plan")
     return plan
 

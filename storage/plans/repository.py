@@ -230,6 +230,11 @@ async def resolve_plan(
     raise UnknownPlan(reference, listings)
 
 
+async def plan_by_id(session: AsyncSession, plan_id: int) -> Plan | None:
+    """The plan row with this id, unless an import is still staging it (`visible`)."""
+    return await session.scalar(select(Plan).where(Plan.id == plan_id, visible()))
+
+
 async def load_plan(session: AsyncSession, plan_id: int) -> Plan | None:
     """A plan with its sections, tasks and agency links loaded."""
     return await session.scalar(_whole_plan().where(Plan.id == plan_id, visible()))
