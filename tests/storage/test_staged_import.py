@@ -15,7 +15,7 @@ from sqlalchemy import func, select, text
 from bench.bench_plan_import import large_plan
 from scheduler.coverage import load_plan_facts
 from storage.assignments import all_plans, current_plan, tasks_by_agency
-from storage.models import Agency, Base, Plan, Task
+from storage.models import Agency, Plan, Task
 from storage.plans.importer import CREATED, UPDATED
 from storage.plans.limits import ImportLimits
 from storage.plans.parser import parse_plan_file
@@ -23,6 +23,7 @@ from storage.plans.repository import list_plans, load_plan, plan_document
 from storage.plans.staging import ImportConflict, discard_abandoned, import_staged
 from storage.summary import build_summary
 from tests.conftest import SAMPLE_PLAN
+from tests.storage.test_plan_import import dump
 
 D = dt.date
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,15 +46,6 @@ async def main():
 
 asyncio.run(main())
 """
-
-
-async def dump(db) -> dict[str, list[tuple]]:
-    async with db.snapshot() as session:
-        result = {}
-        for table in Base.metadata.sorted_tables:
-            rows = (await session.execute(select(table).order_by(*table.primary_key.columns))).all()
-            result[table.name] = [tuple(row) for row in rows]
-        return result
 
 
 async def what_readers_see(db) -> dict:
