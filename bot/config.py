@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from storage.db import DEFAULT_URL
-from storage.plans.limits import DEFAULT_LIMITS, ImportLimits
+from storage.plans.limits import DEFAULT_LIMITS, IMPORT_CHUNK_TASKS, ImportLimits
 
 
 class ConfigError(Exception):
@@ -76,6 +76,9 @@ class PlanConfig(Section):
     max_pdf_pages: int = Field(default=DEFAULT_LIMITS.max_pdf_pages, ge=1)
     pdf_memory_megabytes: int = Field(default=DEFAULT_LIMITS.pdf_memory_megabytes, ge=128)
     pdf_seconds: int = Field(default=DEFAULT_LIMITS.pdf_seconds, ge=5)
+    # Tasks an import writes per transaction, out of sight until the plan is swapped in whole: a chat
+    # write waits for one such chunk at most, never for the whole import.
+    import_chunk_tasks: int = Field(default=IMPORT_CHUNK_TASKS, ge=1, le=100_000)
 
     @property
     def limits(self) -> ImportLimits:

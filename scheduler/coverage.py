@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.calendar import Deadline, PlanFacts, PlanTask, local_instant, quarter_start
 from storage.models.people import ProgressUpdate
-from storage.models.plan import DISSOLVED, LEAD, Agency, Plan, Section, Task, TaskAgency
+from storage.models.plan import DISSOLVED, LEAD, Agency, Plan, Section, Task, TaskAgency, visible
 from storage.models.reminders import QUARTER, REPORT, TASK
 from storage.progress_rules import ALL_LEADS, judge, leads_of
 from storage.registry import expand, members_of_groups
@@ -133,16 +133,20 @@ async def load_plan_facts(
     co_lead_rule: str = ALL_LEADS,
 ) -> list[PlanFacts]:
     """Plans with their tasks, lead agencies and whether each task is done (`storage.progress_rules`)."""
-    stmt = select(
-        Plan.id,
-        Plan.number,
-        Plan.year,
-        Plan.reporting_deadlines,
-        Plan.end_year,
-        Plan.last_deadline,
-        Plan.lifecycle,
-        Plan.lifecycle_changed_at,
-    ).order_by(Plan.id)
+    stmt = (
+        select(
+            Plan.id,
+            Plan.number,
+            Plan.year,
+            Plan.reporting_deadlines,
+            Plan.end_year,
+            Plan.last_deadline,
+            Plan.lifecycle,
+            Plan.lifecycle_changed_at,
+        )
+        .where(visible())
+        .order_by(Plan.id)
+    )
     if plan_ids is not None:
         stmt = stmt.where(Plan.id.in_(list(plan_ids)))
     if number is not None:

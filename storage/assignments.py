@@ -24,7 +24,7 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models.plan import LEAD, Plan, Section, Task, TaskAgency
+from storage.models.plan import LEAD, Plan, Section, Task, TaskAgency, visible
 from storage.registry import expand, members_of_groups
 
 _T = TypeVar("_T", bound=Hashable)
@@ -42,7 +42,7 @@ async def all_plans(session: AsyncSession) -> list[Plan]:
 
 
 # Built once: every message reads the plans.
-_ALL_PLANS = select(Plan).order_by(Plan.year.desc(), Plan.imported_at.desc(), Plan.id.desc())
+_ALL_PLANS = select(Plan).where(visible()).order_by(Plan.year.desc(), Plan.imported_at.desc(), Plan.id.desc())
 _CURRENT_PLAN = _ALL_PLANS.limit(1)
 
 

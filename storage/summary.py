@@ -46,7 +46,7 @@ from storage.group_progress import GroupProgress, group_progress
 from storage.models import Agency, Member, Plan, ProgressUpdate, Section, Task, TaskAgency
 from storage.models.evidence import EvidenceFile
 from storage.models.people import ACTIVE, BLOCKED, DONE, FOCAL
-from storage.models.plan import COORDINATING, LEAD
+from storage.models.plan import COORDINATING, LEAD, visible
 from storage.progress_rules import (
     ALL_LEADS,
     NOT_REPORTED,
@@ -452,7 +452,7 @@ def _collector_paused() -> Iterator[None]:
 async def _build_summary(
     session, plan_id, cycle, start, end, today, tz, extra_deadlines, detail, agency_id, co_lead_rule
 ):
-    plan = await session.get(Plan, plan_id)
+    plan = await session.scalar(select(Plan).where(Plan.id == plan_id, visible()))
     if plan is None:
         raise PlanNotFound(f"no plan with id {plan_id}")
     extra = tuple(extra_deadlines)

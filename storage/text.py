@@ -8,6 +8,16 @@ import unicodedata
 _PUNCT = re.compile(r"[^\w\s]+", re.UNICODE)
 _SPACE = re.compile(r"\s+")
 
+# What XML 1.0 does not allow in a document (tab, line feed and carriage return it does), plus the
+# Unicode non-characters: U+FDD0..U+FDEF and the last two code points of every plane.
+_XML_INVALID = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufdd0-\ufdef"
+    + "".join(f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17))
+    + "]"
+)
+# DEL and the C1 controls are valid XML but invisible and meaningless in a note.
+_INVISIBLE_CONTROLS = re.compile("[\x7f-\x9f]")
+
 
 def strip_diacritics(text: str) -> str:
     # đ/Đ is a letter of its own, not d plus a mark, so NFD leaves it alone.
@@ -25,3 +35,12 @@ def fold(text: str) -> str:
 
 def normalize_space(text: str) -> str:
     return _SPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
+
+
+def readable(text: str) -> str:
+    """`text` without the characters no person can read and XML cannot hold; line breaks and tabs
+    stay. What a person typed is otherwise kept as it is. Every way in (chat, command line, plan
+    files) cleans with this one rule."""
+    if not text:
+        return text
+    return _INVISIBLE_CONTROLS.sub("", _XML_INVALID.sub("", text))

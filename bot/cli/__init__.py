@@ -17,6 +17,7 @@ from bot.app import SchemaOutOfDate, open_app
 from bot.config import ConfigError, load_config
 from bot.i18n import LANGUAGES, use_language
 from bot.ops.logging import configure_logging
+from storage.text import readable
 
 COMMAND_MODULES = [
     "bot.cli.agencies",
@@ -80,10 +81,21 @@ async def _run(args: argparse.Namespace, clock=None) -> int:
         await app.close()
 
 
+def _readable_arguments(args: argparse.Namespace) -> argparse.Namespace:
+    """Every text argument cleaned as chat text is, before any command sees it: a name typed (or
+    pasted) on the command line is stored and shown to chat users, in reports and on the web."""
+    for name, value in vars(args).items():
+        if isinstance(value, str):
+            setattr(args, name, readable(value))
+        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+            setattr(args, name, [readable(item) for item in value])
+    return args
+
+
 def main(argv: list[str] | None = None, *, clock=None) -> int:
     """Run one command; `clock` (tests hand in one they move) defaults to the system clock."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _readable_arguments(parser.parse_args(argv))
     try:
         return asyncio.run(_run(args, clock))
     except (ConfigError, CommandError, SchemaOutOfDate) as exc:

@@ -9,6 +9,7 @@ import sys
 
 from bot import agencies as service
 from bot.i18n import _, use_language
+from storage.text import readable
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +66,8 @@ def _members(args) -> list[str]:
     if args.members_file:
         try:
             with open(args.members_file, encoding="utf-8-sig") as handle:
-                names += [
-                    line.strip() for line in handle if line.strip() and not line.lstrip().startswith("#")
-                ]
+                lines = [readable(line).strip() for line in handle]
+                names += [line for line in lines if line and not line.startswith("#")]
         except OSError as exc:
             raise service.AgencyCommandError(
                 _("Cannot read {file}: {reason}").format(file=args.members_file, reason=exc.strerror or exc)

@@ -16,7 +16,7 @@ from bot.cli.plan_choice import add_plan_arguments, chosen_plan, listings_now, s
 from bot.i18n import _, format_short_day, use_language
 from storage.models.plan import Plan
 from storage.plans import lifecycle
-from storage.plans.importer import CREATED, UNCHANGED, ImportReport, import_parsed_plan
+from storage.plans.importer import CREATED, UNCHANGED, ImportReport
 from storage.plans.notices import N_, Notice, PlanFormatError
 from storage.plans.parser import parse_plan_file
 from storage.plans.repository import (
@@ -26,6 +26,7 @@ from storage.plans.repository import (
     plan_document,
     reporting_deadlines,
 )
+from storage.plans.staging import import_staged
 
 WIDTH = 100
 # Names of the task fields a revision can change, as the import report shows them.
@@ -184,15 +185,23 @@ async def _import(app, args) -> int:
         config = app.config
         now = app.clock.now()
         try:
-            async with app.db.transaction() as session:
-                report = await import_parsed_plan(session, parsed, default_issuer=config.plan.issuer, now=now)
-                plan = await session.get(Plan, report.plan_id)
-                status = lifecycle.plan_status(
-                    plan, now.astimezone(config.tz).date(), grace_days=config.plan.grace_days
-                )
-                ended_on = lifecycle.ends_on(plan, config.plan.grace_days)
+            # Staged in short transactions and swapped in at once: chat writes meanwhile wait for one
+            # chunk at most, and nobody sees half a plan.
+            report = await import_staged(
+                app.db,
+                parsed,
+                default_issuer=config.plan.issuer,
+                now=now,
+                chunk=config.plan.import_chunk_tasks,
+            )
         except PlanFormatError as exc:
             raise CommandError(translate(exc.notice)) from exc
+        async with app.db.snapshot() as session:
+            plan = await session.get(Plan, report.plan_id)
+            status = lifecycle.plan_status(
+                plan, now.astimezone(config.tz).date(), grace_days=config.plan.grace_days
+            )
+            ended_on = lifecycle.ends_on(plan, config.plan.grace_days)
         print(render_report(report))
         if status != lifecycle.ACTIVE:
             print(

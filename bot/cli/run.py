@@ -8,6 +8,7 @@ import contextlib
 from bot.cli import CommandError
 from bot.i18n import _
 from bot.ops.backup import BackupError, run_lock
+from storage.plans.staging import discard_abandoned
 
 TRANSPORTS = ("auto", "console", "telegram", "zalo", "zalo_oa")
 
@@ -46,6 +47,8 @@ async def _run(app, args) -> int:
         # `nhacviec restore` refuses to replace a database a bot holds this lock on.
         lock = run_lock(database) if database else contextlib.nullcontext()
         with lock:
+            # An import killed mid-way left hidden rows behind: gone before the bot serves anyone.
+            await discard_abandoned(app.db)
             return await _run_platforms(app, choose_platforms(app, args.transport), args)
     except BackupError as exc:
         raise CommandError(str(exc)) from exc

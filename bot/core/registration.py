@@ -208,7 +208,7 @@ class AlreadyPending(Exception):
 
 
 class TooManyRequests(Exception):
-    """Limits against flooding the coordinators with requests (`reason`: PERSON or AGENCY)."""
+    """Limits against flooding the coordinators with requests (`reason`: PERSON, CHAT or AGENCY)."""
 
     def __init__(self, reason: str, count: int):
         super().__init__(reason)
@@ -216,9 +216,12 @@ class TooManyRequests(Exception):
         self.count = count
 
 
-PERSON, AGENCY = "person", "agency"
+PERSON, CHAT, AGENCY = "person", "chat", "agency"
 # Requests one person may send in a day (asking again for another agency replaces the earlier one).
 REQUESTS_PER_PERSON_PER_DAY = 3
+# Requests sent from one chat in a day, whoever sends them: several people in a group, or taking
+# turns on a shared phone, each within their own limit, would otherwise flood the coordinators.
+REQUESTS_PER_CHAT_PER_DAY = 5
 REQUEST_KIND = "registration_request"
 
 
@@ -242,9 +245,14 @@ async def request_registration(
     if existing is not None and existing.status == PENDING and existing.agency_id == agency.id:
         raise AlreadyPending(existing)
     subject = limits.person(newcomer.platform, newcomer.user_id)
-    asked = await limits.count(session, REQUEST_KIND, subject, since=now - dt.timedelta(days=1))
+    where = limits.chat(newcomer.platform, newcomer.chat_id)
+    since = now - dt.timedelta(days=1)
+    asked = await limits.count(session, REQUEST_KIND, subject, since=since)
     if asked >= REQUESTS_PER_PERSON_PER_DAY:
         raise TooManyRequests(PERSON, asked)
+    asked_here = await limits.count(session, REQUEST_KIND, where, since=since)
+    if asked_here >= REQUESTS_PER_CHAT_PER_DAY:
+        raise TooManyRequests(CHAT, asked_here)
     waiting = [
         m
         for m in await people.pending_members(session)
@@ -252,7 +260,7 @@ async def request_registration(
     ]
     if len(waiting) >= pending_per_agency:
         raise TooManyRequests(AGENCY, len(waiting))
-    await limits.record(session, REQUEST_KIND, [subject], now=now)
+    await limits.record(session, REQUEST_KIND, [subject, where], now=now)
     if existing is not None and existing.status == PENDING:
         # Asking for another agency replaces the earlier request.
         existing.status = REJECTED

@@ -14,8 +14,9 @@ they must stay text:
   writes HTML's special characters as entities and escapes Markdown's own punctuation, so a wiki
   shows exactly what was typed.
 
-Input is cleaned with the same `readable` rule when it is stored (bot.core.service); the writers
-clean again because rows stored before that rule existed must not break a report.
+Input is cleaned with the same `readable` rule (storage.text) when it is stored, from chat
+(bot.core.service) and from the command line (bot.cli); the writers clean again because rows
+stored before that rule existed must not break a report.
 """
 
 from __future__ import annotations
@@ -23,19 +24,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from storage.text import readable
+
 # Only a type here: openpyxl loads with the first spreadsheet, not with every chat message.
 if TYPE_CHECKING:
     from openpyxl.cell.cell import Cell
-
-# What XML 1.0 does not allow in a document (tab, line feed and carriage return it does), plus the
-# Unicode non-characters: U+FDD0..U+FDEF and the last two code points of every plane.
-_XML_INVALID = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufdd0-\ufdef"
-    + "".join(f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17))
-    + "]"
-)
-# DEL and the C1 controls are valid XML but invisible and meaningless in a note.
-_INVISIBLE_CONTROLS = re.compile("[\x7f-\x9f]")
 
 # OWASP's list: what makes Excel, LibreOffice or Google Sheets read a CSV cell as a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -44,14 +37,6 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # ends a table cell; CommonMark shows a backslash-escaped one as itself. Line-start marks (#, -, +)
 # need no escape: every piece of user text is written after other text on its line.
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]|~])")
-
-
-def readable(text: str) -> str:
-    """`text` without the characters no person can read and XML cannot hold; line breaks and tabs
-    stay. What a person typed is otherwise kept as it is."""
-    if not text:
-        return text
-    return _INVISIBLE_CONTROLS.sub("", _XML_INVALID.sub("", text))
 
 
 def xml_text(text: str) -> str:

@@ -62,7 +62,7 @@ from storage.assignments import current_plan, tasks_by_agency
 from storage.models.people import ACTIVE, COORDINATOR, FOCAL
 from storage.models.plan import Agency
 from storage.models.reminders import REPORT
-from storage.plans.importer import import_if_empty
+from storage.plans.staging import import_file_if_empty
 
 log = logging.getLogger(__name__)
 
@@ -415,10 +415,9 @@ async def ensure_plan(app: App, out: TextIO) -> None:
     if path is None:
         out.write(_("No plan file was found to import; load one with `nhacviec plan import FILE`.") + "\n")
         return
-    async with app.db.transaction() as session:
-        report = await import_if_empty(
-            session, path, default_issuer=app.config.plan.issuer, now=app.clock.now()
-        )
+    report = await import_file_if_empty(
+        app.db, path, default_issuer=app.config.plan.issuer, now=app.clock.now()
+    )
     if report is not None:
         out.write(
             _("Imported the plan {number} from {file}.").format(number=report.number, file=path.name) + "\n"

@@ -29,8 +29,10 @@ from storage.models import Agency, Member, Plan, Reminder, Task
 from storage.models.evidence import STORED as EVIDENCE_STORED
 from storage.models.evidence import EvidenceFile
 from storage.models.people import FOCAL
+from storage.models.plan import visible
 from storage.models.reminders import PENDING as REMINDER_PENDING
 from storage.plans import lifecycle
+from storage.plans.repository import plan_by_id
 from storage.progress_rules import OVERDUE, REPORTED, TIMINGS
 from storage.summary import ALL, ATTENTION, Summary, build_summary
 
@@ -52,7 +54,7 @@ def _today(request: web.Request) -> dt.date:
 
 async def _plan_or_404(session, plan_id: str) -> Plan:
     try:
-        plan = await session.get(Plan, int(plan_id))
+        plan = await plan_by_id(session, int(plan_id))
     except ValueError:
         plan = None
     if plan is None:
@@ -127,7 +129,9 @@ async def plans(request: web.Request) -> web.Response:
     viewer = viewer_of(request)
     rows = []
     async with dashboard_of(request).app.db.snapshot() as session:
-        for plan in (await session.scalars(select(Plan).order_by(Plan.year.desc(), Plan.id.desc()))).all():
+        for plan in (
+            await session.scalars(select(Plan).where(visible()).order_by(Plan.year.desc(), Plan.id.desc()))
+        ).all():
             summary = await _summary(request, session, plan)
             own = summary.agency(viewer.member.agency_id) if not viewer.is_staff else None
             if not viewer.is_staff and own is None:

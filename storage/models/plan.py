@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    FetchedValue,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models.base import Base, UTCDateTime, utcnow
@@ -103,6 +114,9 @@ class Plan(Base):
 
     __tablename__ = "plan"
     __table_args__ = (UniqueConstraint("issuer_key", "number", "year"),)
+    # The columns the database fills in are read when needed, not returned by every insert: a plan
+    # written at an earlier schema revision (a migration's test data) has none of them.
+    __mapper_args__ = {"eager_defaults": False}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(100))  # "87/KH-UBND"
@@ -127,6 +141,18 @@ class Plan(Base):
     source_name: Mapped[str | None] = mapped_column(String(500))
     source_sha256: Mapped[str | None] = mapped_column(String(64))
     imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Bumped by every import that changes the plan: an import staged against one revision is swapped
+    # in only if the plan is still at it (storage.plans.staging), else another import won the race.
+    # Filled in by the database (server default): rows written before the column existed count too.
+    revision: Mapped[int] = mapped_column(Integer, server_default="0")
+    # Set while an import is writing this plan in chunks: the importing process ("host:pid:nonce"),
+    # its last sign of life and the agencies it registered. Such a row, its sections and tasks are
+    # invisible (every query of plans has `visible()`) until the import swaps them in.
+    # FetchedValue: an insert that does not set them leaves them out (the database's NULL), so code
+    # and tests writing plans at an earlier schema revision still work.
+    staged_by: Mapped[str | None] = mapped_column(String(200), index=True, server_default=FetchedValue())
+    staged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, server_default=FetchedValue())
+    staged_agencies: Mapped[list[int] | None] = mapped_column(JSON)
 
     sections: Mapped[list[Section]] = relationship(
         back_populates="plan", cascade="all, delete-orphan", order_by="Section.position"
@@ -140,6 +166,11 @@ class Plan(Base):
     def years(self) -> range:
         first = self.start_year or self.year
         return range(first, max(self.end_year or first, first) + 1)
+
+
+def visible():
+    """The condition every query of plans carries: not a plan an import is still staging."""
+    return Plan.staged_by.is_(None)
 
 
 class Section(Base):

@@ -23,7 +23,7 @@ from sqlalchemy.orm import selectinload
 from storage.agencies import ensure_agency, resolve_agency
 from storage.agency_names import known_agency, split_agencies, split_cell
 from storage.models import Agency, Plan, ProgressUpdate, Section, Task, TaskAgency, utcnow
-from storage.models.plan import ACTIVE, COORDINATING, DISSOLVED, LEAD, MERGED, RENAMED
+from storage.models.plan import ACTIVE, COORDINATING, DISSOLVED, LEAD, MERGED, RENAMED, visible
 from storage.plans.model import ParsedPlan, ParsedSection, ParsedTask
 from storage.plans.notices import N_, Notice, PlanFormatError
 from storage.plans.parser import parse_plan_file
@@ -102,7 +102,7 @@ async def import_if_empty(
     session: AsyncSession, path: str | Path, *, default_issuer: str = "", now: dt.datetime | None = None
 ) -> ImportReport | None:
     """Import `path` when the database holds no plan yet (the quick start's first run)."""
-    if await session.scalar(select(func.count(Plan.id))):
+    if await session.scalar(select(func.count(Plan.id)).where(visible())):
         return None
     return await import_plan_file(session, path, default_issuer=default_issuer, now=now)
 
@@ -135,6 +135,8 @@ class _Agencies:
         self.unknown: list[Agency] = []
         self._noted: set[int] = set()
         self._groups: dict[int, bool] = {}
+        self._generic: dict[str, Agency | None] = {}
+        self._cells: dict[str, list[Agency]] = {}
 
     def _note(self, agency: Agency, notice: Notice) -> None:
         # Once per agency and import, however many cells name it.
@@ -252,19 +254,31 @@ class _Agencies:
                 ),
             )
 
+    async def _group_named(self, spelling: str) -> Agency | None:
+        # "Các Sở, ban, ngành" is nobody in particular, unless this deployment listed its members.
+        # Asked once per spelling and import: a large plan repeats the phrase in every row.
+        if spelling not in self._generic:
+            group = await resolve_agency(self.session, spelling)
+            if group is not None and group.is_group and await members_of_groups(self.session, [group.id]):
+                self._generic[spelling] = group
+            else:
+                self._generic[spelling] = None
+        return self._generic[spelling]
+
     async def cell(self, text: str) -> list[Agency]:
+        # A large plan repeats its cells ("Sở Tài chính và các cơ quan liên quan") row after row;
+        # splitting one is most of an import's work before it writes, so each is split once.
+        if text not in self._cells:
+            self._cells[text] = await self._split_cell(text)
+        return list(self._cells[text])
+
+    async def _split_cell(self, text: str) -> list[Agency]:
         found: list[Agency] = []
         for spelling, generic in split_cell(text):
             if generic:
-                # "Các Sở, ban, ngành" is nobody in particular, unless this deployment listed its members.
-                group = await resolve_agency(self.session, spelling)
-                if (
-                    group is None
-                    or not group.is_group
-                    or not await members_of_groups(self.session, [group.id])
-                ):
+                agency = await self._group_named(spelling)
+                if agency is None:
                     continue
-                agency = group
             else:
                 spelling = _name_in(spelling)
                 agency = await self.resolve(spelling)
@@ -473,6 +487,7 @@ async def _update_plan(
     wanted: list[_WantedSection],
     changes: PlanChanges,
     now: dt.datetime,
+    flush,
 ) -> None:
     successors = await _successors(session, wanted)
     if parsed.issued is not None and plan.issued != parsed.issued:
@@ -546,7 +561,7 @@ async def _update_plan(
         # number is parked out of the way so that a new task may take it in the section.
         task.archived_at = now
         task.number = -task.id
-    await session.flush()
+    await flush()
 
     # Numbers are unique within a section: park renumbered tasks out of the way first.
     moved = [(task, w) for _s, pairs, _o, _n in work for task, w in pairs if task.number != w.parsed.number]
@@ -554,7 +569,7 @@ async def _update_plan(
         # Negative and apart from the archived tasks' -id.
         task.number = -task.id - 2**30
     if moved:
-        await session.flush()
+        await flush()
     for section, pairs, _old, new_left in work:
         for task, w in pairs:
             before_code = task.code
@@ -579,7 +594,7 @@ async def _update_plan(
         for w in new_left:
             session.add(_new_task(plan.id, section, w))
     changes.tasks_changed.sort(key=lambda c: _code_key(c.code))
-    await session.flush()
+    await flush()
 
 
 def _code_key(code: str) -> tuple[str, int]:
@@ -592,17 +607,25 @@ async def _find_plan(session: AsyncSession, issuer: str, number: str, year: int)
     unknown) is taken for the same plan when its number and year match: importing its file again
     fills in the issuer instead of making a second copy."""
     query = select(Plan).options(selectinload(Plan.sections).selectinload(Section.tasks))
+    pid = await find_plan_id(session, issuer, number, year)
+    return None if pid is None else await session.scalar(query.where(Plan.id == pid))
+
+
+async def find_plan_id(session: AsyncSession, issuer: str, number: str, year: int) -> int | None:
+    """The id of `_find_plan`'s plan, without loading it."""
     rows = (
-        await session.execute(select(Plan.id, Plan.issuer_key, Plan.number).where(Plan.year == year))
+        await session.execute(
+            select(Plan.id, Plan.issuer_key, Plan.number).where(Plan.year == year, visible())
+        )
     ).all()
     same_number = [(pid, key) for pid, key, stored in rows if fold(stored) == fold(number)]
     wanted = issuer_key(issuer)
     for pid, key in same_number:
         if key == wanted:
-            return await session.scalar(query.where(Plan.id == pid))
+            return pid
     for pid, key in same_number:
         if not key or not wanted:
-            return await session.scalar(query.where(Plan.id == pid))
+            return pid
     return None
 
 
@@ -671,17 +694,7 @@ def _last_deadline(plan: Plan, tasks: Iterable[Task | _WantedTask]) -> dt.date:
     return max(days, default=dt.date(plan.end_year, 12, 31))
 
 
-async def import_parsed_plan(
-    session: AsyncSession, parsed: ParsedPlan, *, default_issuer: str = "", now: dt.datetime | None = None
-) -> ImportReport:
-    """Write a parsed plan: create it, update it in place, or leave it as it is.
-
-    `default_issuer` (the configured `[plan] issuer`) names the issuing body of a file that names
-    none; `now` (from the clock) stamps what a revision archives."""
-    now = now or utcnow()
-    _check_fits(parsed)
-    issuer = parsed.issuer or default_issuer
-    plan = await _find_plan(session, issuer, parsed.number, parsed.year)
+def _refuse_other_year(plan: Plan | None, parsed: ParsedPlan) -> None:
     if plan is not None and plan.issued and parsed.issued and plan.issued.year != parsed.issued.year:
         # Numbers restart every year: a file issued in another year is another plan, even when its
         # title names the same year; it is not a revision of the stored one.
@@ -694,56 +707,92 @@ async def import_parsed_plan(
             stored=f"{plan.issued.day}/{plan.issued.month}/{plan.issued.year}",
             issued=f"{parsed.issued.day}/{parsed.issued.month}/{parsed.issued.year}",
         )
+
+
+@dataclass
+class Resolved:
+    """A parsed plan with its agencies resolved (and registered): what to write, not yet written."""
+
+    parsed: ParsedPlan
+    issuer: str
+    warnings: list[Notice]
+    agencies: _Agencies
+    wanted: list[_WantedSection]
+
+    @property
+    def all_tasks(self) -> list[_WantedTask]:
+        return [t for w in self.wanted for t in w.tasks]
+
+
+async def resolve_plan_agencies(
+    session: AsyncSession, parsed: ParsedPlan, *, default_issuer: str = ""
+) -> Resolved:
+    """Resolve (registering the new ones) the agencies the plan names. Writes agencies only."""
     warnings = list(parsed.warnings)
     agencies = _Agencies(session, parsed.issued or dt.date(parsed.year, 1, 1), warnings)
     wanted = await _wanted(parsed, agencies, warnings)
-    changes = PlanChanges()
-    if plan is None:
-        status = CREATED
-        plan = Plan(
-            number=parsed.number,
-            issuer=issuer,
-            issuer_key=issuer_key(issuer),
-            issued=parsed.issued,
-            title=parsed.title,
-            year=parsed.year,
-            start_year=parsed.year,
-            end_year=parsed.last_year,
-            reporting_deadlines=[d.isoformat() for d in parsed.reporting_deadlines or []],
-            source_name=parsed.source_name or None,
-            source_sha256=parsed.source_sha256 or None,
-        )
-        session.add(plan)
-        await session.flush()
-        for w in wanted:
-            section = Section(
-                plan_id=plan.id,
-                numeral=w.parsed.numeral,
-                position=w.position,
-                heading=w.parsed.heading,
-                agency_id=w.agency.id if w.agency else None,
-            )
-            session.add(section)
-            for task in w.tasks:
-                session.add(_new_task(plan.id, section, task))
-        plan.last_deadline = _last_deadline(plan, [t for w in wanted for t in w.tasks])
-        await session.flush()
-    else:
-        if issuer and not plan.issuer:
-            plan.issuer, plan.issuer_key = issuer, issuer_key(issuer)
-            changes.plan_fields.append("issuer")
-        await _update_plan(session, plan, parsed, wanted, changes, now)
-        plan.last_deadline = _last_deadline(plan, [t for w in wanted for t in w.tasks])
-        status = UPDATED if changes else UNCHANGED
-        if changes:
-            plan.source_name = parsed.source_name or None
-            plan.source_sha256 = parsed.source_sha256 or None
-            plan.imported_at = utcnow()
-            await session.flush()
+    return Resolved(parsed, parsed.issuer or default_issuer, warnings, agencies, wanted)
 
+
+def new_plan(resolved: Resolved) -> Plan:
+    """The plan row of a first import (its sections and tasks come from `new_sections`)."""
+    parsed, issuer = resolved.parsed, resolved.issuer
+    plan = Plan(
+        number=parsed.number,
+        issuer=issuer,
+        issuer_key=issuer_key(issuer),
+        issued=parsed.issued,
+        title=parsed.title,
+        year=parsed.year,
+        start_year=parsed.year,
+        end_year=parsed.last_year,
+        reporting_deadlines=[d.isoformat() for d in parsed.reporting_deadlines or []],
+        source_name=parsed.source_name or None,
+        source_sha256=parsed.source_sha256 or None,
+    )
+    plan.last_deadline = _last_deadline(plan, resolved.all_tasks)
+    return plan
+
+
+def new_section(plan_id: int, w: _WantedSection) -> Section:
+    return Section(
+        plan_id=plan_id,
+        numeral=w.parsed.numeral,
+        position=w.position,
+        heading=w.parsed.heading,
+        agency_id=w.agency.id if w.agency else None,
+    )
+
+
+async def revise_plan(
+    session: AsyncSession, plan: Plan, resolved: Resolved, now: dt.datetime, flush=None
+) -> tuple[str, PlanChanges]:
+    """Bring a stored plan (loaded whole) in line with the file: UPDATED or UNCHANGED, and what
+    changed. `flush` (the session's by default) is where the unique task numbers must hold; a
+    caller computing the revision in memory, to write it elsewhere, passes one that does nothing."""
+    flush = flush or session.flush
+    parsed, issuer = resolved.parsed, resolved.issuer
+    changes = PlanChanges()
+    if issuer and not plan.issuer:
+        plan.issuer, plan.issuer_key = issuer, issuer_key(issuer)
+        changes.plan_fields.append("issuer")
+    await _update_plan(session, plan, parsed, resolved.wanted, changes, now, flush)
+    plan.last_deadline = _last_deadline(plan, resolved.all_tasks)
+    if not changes:
+        return UNCHANGED, changes
+    plan.source_name = parsed.source_name or None
+    plan.source_sha256 = parsed.source_sha256 or None
+    plan.imported_at = utcnow()
+    plan.revision = (plan.revision or 0) + 1
+    await flush()
+    return UPDATED, changes
+
+
+def import_report(resolved: Resolved, plan: Plan, status: str, changes: PlanChanges) -> ImportReport:
+    agencies = resolved.agencies
     names = {a.id: a.name for a in agencies.by_spelling.values() if a is not None}
     linked: list[str] = []
-    for w in wanted:
+    for w in resolved.wanted:
         ids = [w.agency.id] if w.agency else []
         ids += [agency_id for t in w.tasks for agency_id, _role in t.links]
         for agency_id in ids:
@@ -755,18 +804,47 @@ async def import_parsed_plan(
         title=plan.title,
         year=plan.year,
         status=status,
-        sections=len(wanted),
-        tasks=sum(len(w.tasks) for w in wanted),
+        sections=len(resolved.wanted),
+        tasks=len(resolved.all_tasks),
         agencies=linked,
         new_agencies=[a.name for a in agencies.new],
         unknown_agencies=[a.name for a in agencies.unknown],
-        warnings=warnings,
+        warnings=resolved.warnings,
         changes=changes,
         reporting_deadlines=list(plan.reporting_deadlines or []),
-        source_name=parsed.source_name,
+        source_name=resolved.parsed.source_name,
         issuer=plan.issuer,
         end_year=plan.end_year,
     )
+
+
+async def import_parsed_plan(
+    session: AsyncSession, parsed: ParsedPlan, *, default_issuer: str = "", now: dt.datetime | None = None
+) -> ImportReport:
+    """Write a parsed plan in the caller's unit of work: create it, update it in place, or leave it
+    as it is. A large file is better imported with `storage.plans.staging.import_staged`, which
+    does the same in short transactions.
+
+    `default_issuer` (the configured `[plan] issuer`) names the issuing body of a file that names
+    none; `now` (from the clock) stamps what a revision archives."""
+    now = now or utcnow()
+    _check_fits(parsed)
+    plan = await _find_plan(session, parsed.issuer or default_issuer, parsed.number, parsed.year)
+    _refuse_other_year(plan, parsed)
+    resolved = await resolve_plan_agencies(session, parsed, default_issuer=default_issuer)
+    if plan is None:
+        plan = new_plan(resolved)
+        session.add(plan)
+        await session.flush()
+        for w in resolved.wanted:
+            section = new_section(plan.id, w)
+            session.add(section)
+            for task in w.tasks:
+                session.add(_new_task(plan.id, section, task))
+        await session.flush()
+        return import_report(resolved, plan, CREATED, PlanChanges())
+    status, changes = await revise_plan(session, plan, resolved, now)
+    return import_report(resolved, plan, status, changes)
 
 
 __all__ = [

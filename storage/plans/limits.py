@@ -39,6 +39,10 @@ class ImportLimits:
 
 DEFAULT_LIMITS = ImportLimits()
 
+# Tasks (each with its agency links, about four rows in all) an import writes per transaction
+# (storage.plans.staging): the longest a chat write waits for an import is about one such chunk.
+IMPORT_CHUNK_TASKS = 500
+
 
 class LineCounter:
     """Counts body lines and table rows as a reader yields them, and refuses past the limits."""

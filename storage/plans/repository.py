@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from storage.models import Plan, Section, Task
-from storage.models.plan import COORDINATING, LEAD, TaskAgency
+from storage.models.plan import COORDINATING, LEAD, TaskAgency, visible
 from storage.plans.lifecycle import ACTIVE, DEFAULT_GRACE_DAYS, ends_on, last_deadline, plan_status
 from storage.text import fold
 
@@ -134,6 +134,7 @@ async def list_plans(
         .outerjoin(sections, sections.c.plan_id == Plan.id)
         .outerjoin(tasks, tasks.c.plan_id == Plan.id)
         .outerjoin(agencies, agencies.c.plan_id == Plan.id)
+        .where(visible())
         .order_by(Plan.year.desc(), Plan.number, Plan.id)
     )
     listings = []
@@ -229,9 +230,14 @@ async def resolve_plan(
     raise UnknownPlan(reference, listings)
 
 
+async def plan_by_id(session: AsyncSession, plan_id: int) -> Plan | None:
+    """The plan row with this id, unless an import is still staging it (`visible`)."""
+    return await session.scalar(select(Plan).where(Plan.id == plan_id, visible()))
+
+
 async def load_plan(session: AsyncSession, plan_id: int) -> Plan | None:
     """A plan with its sections, tasks and agency links loaded."""
-    return await session.scalar(_whole_plan().where(Plan.id == plan_id))
+    return await session.scalar(_whole_plan().where(Plan.id == plan_id, visible()))
 
 
 async def get_plan(

@@ -72,6 +72,63 @@ def test_add_then_list_json_carries_the_registry_fields(capsys, db_path, english
     assert "Sở DTTG Hà Nội" in row["aliases"]
 
 
+def test_names_typed_on_the_command_line_are_stored_without_control_characters(capsys, db_path, english):
+    # Pasted from a terminal or a spreadsheet: an escape sequence, a form feed, a C1 control and an
+    # XML non-character, none of which a person can read or a report can hold.
+    code, out, _err = run(
+        capsys,
+        db_path,
+        "agencies",
+        "add",
+        "Sở Dân tộc\x1b[31m và Tôn giáo\x0c",
+        "--short",
+        "Sở\x85 DTTG",
+        "--alias",
+        "Sở DTTG\ufffe Hà Nội",
+        config=english,
+    )
+    renamed, _out, _err = run(
+        capsys,
+        db_path,
+        "agencies",
+        "rename",
+        "Sở DTTG",
+        "Sở Dân tộc\x07 mới",
+        "--from",
+        "2026-01-01",
+        config=english,
+    )
+    rows = listing(capsys, db_path, english)
+
+    assert (code, out) == (0, "Added Sở Dân tộc[31m và Tôn giáo (Sở DTTG).\n")
+    assert renamed == 0
+    assert rows["Sở Dân tộc[31m và Tôn giáo"]["short_name"] == "Sở DTTG"
+    assert "Sở DTTG Hà Nội" in rows["Sở Dân tộc[31m và Tôn giáo"]["aliases"]
+    assert "Sở Dân tộc mới" in rows
+    stored = "".join(str(cell) for table in dump(db_path) for row in table for cell in row)
+    assert not [ch for ch in stored if ch in "\x1b\x0c\x85\ufffe\x07"]
+
+
+def test_group_members_read_from_a_file_are_cleaned_like_typed_names(capsys, db_path, english, tmp_path):
+    members = tmp_path / "phuong.txt"
+    members.write_text("UBND phường Ba\x00 Đình\n\x01\x02\nUBND phường\x9b Ngọc Hà\n", encoding="utf-8")
+
+    code, _out, _err = run(
+        capsys,
+        db_path,
+        "agencies",
+        "group",
+        "UBND các xã, phường",
+        "--members-file",
+        str(members),
+        config=english,
+    )
+    row = listing(capsys, db_path, english)["UBND các xã, phường"]
+
+    assert code == 0
+    assert row["members"] == ["UBND phường Ba Đình", "UBND phường Ngọc Hà"]
+
+
 def test_merging_sở_tttt_after_an_old_plan_keeps_its_past_and_is_idempotent(capsys, db_path, english):
     run(capsys, db_path, "plan", "import", str(SAMPLE_PLAN), config=english)
     before = dump(db_path)[5]

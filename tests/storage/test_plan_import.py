@@ -8,7 +8,9 @@ from sqlalchemy import func, select
 from storage.models import Agency, Base, Plan, ProgressUpdate, Section, Task
 from storage.plans.importer import CREATED, UNCHANGED, UPDATED, import_if_empty, import_plan_file
 from storage.plans.notices import PlanFormatError
+from storage.plans.parser import parse_plan_file
 from storage.plans.repository import get_plan, list_plans, plan_document, reporting_deadlines
+from storage.plans.staging import import_staged
 from tests.conftest import SAMPLE_PLAN
 from tests.plan_files import write_csv, write_docx, write_xlsx
 
@@ -25,7 +27,20 @@ async def dump(db) -> dict[str, list[tuple]]:
         return result
 
 
+@pytest.fixture(autouse=True, params=["one transaction", "staged"])
+def import_mode(request, monkeypatch):
+    """Every test here runs both ways a plan is written: in the caller's one transaction, and staged
+    in chunks (of a few tasks, so that the sample plan takes several) then swapped in."""
+    monkeypatch.setattr(f"{__name__}.MODE", request.param)
+    return request.param
+
+
+MODE = "one transaction"
+
+
 async def import_file(db, path):
+    if MODE == "staged":
+        return await import_staged(db, parse_plan_file(path), chunk=7)
     async with db.transaction() as session:
         return await import_plan_file(session, path)
 

@@ -22,6 +22,7 @@ from bot.i18n import _, format_day, format_number, format_short_day
 from bot.render.exports import UnknownFormat, letterhead_from_config, normalize_format, render_summary
 from storage.cycles import cycle_for, plan_start, previous_cycle, reporting_deadlines
 from storage.models.plan import Plan
+from storage.plans.repository import plan_by_id
 from storage.summary import ALL, Summary, build_summary
 from storage.text import fold
 
@@ -165,7 +166,7 @@ async def export(ctx: Context, args: str) -> list[Reply]:
 async def export_action(ctx: Context, payload: dict) -> list[Reply]:
     """A DOCX/XLSX button: the cycle the button was made for, even when a newer one has begun."""
     fmt, plan_id = payload.get("format"), payload.get("plan_id")
-    plan = await ctx.session.get(Plan, plan_id) if isinstance(plan_id, int) else None
+    plan = await plan_by_id(ctx.session, plan_id) if isinstance(plan_id, int) else None
     try:
         cycle = dt.date.fromisoformat(payload.get("cycle", ""))
     except (TypeError, ValueError):

@@ -227,6 +227,11 @@ async def _submit_request(ctx: Context, agency: Agency, name: str | None) -> lis
                 "You have sent {count} registration requests today, the most we accept. Please wait for a "
                 "coordinator to decide, or try again tomorrow."
             ).format(count=limited.count)
+        elif limited.reason == registration.CHAT:
+            text = _(
+                "{count} registration requests have been sent from this chat today, the most we accept from "
+                "one chat. Please wait for a coordinator to decide them, or ask a coordinator for an invite."
+            ).format(count=limited.count)
         else:
             text = _(
                 "{agency} already has {count} registration requests waiting for a coordinator. Please ask "

@@ -234,6 +234,43 @@ async def test_an_agency_takes_only_a_few_waiting_requests(db, core, plan, coord
     assert await _count(db, Member, Member.status == PENDING) == 3
 
 
+async def test_people_sharing_one_chat_send_only_a_few_requests_a_day_between_them(
+    db, core, plan, coordinator, clock
+):
+    # Seven people taking turns on one phone, each within their own limit, spread over three agencies
+    # so that no agency's own limit is reached first.
+    agencies = ["Sở Du lịch", "Sở Ngoại vụ", "Sở Thông tin và Truyền thông"]
+    sharing = [
+        GroupMember(core, f"p{n}", "shared-phone", name=f"Người {n}", language_hint="en") for n in range(7)
+    ]
+    elsewhere = ChatUser(core, "p7", name="Người 7", language_hint="en")
+
+    answers = [await person.say(f"/dangky {agencies[n % 3]}") for n, person in enumerate(sharing)]
+    other_chat = await elsewhere.say("/dangky Sở Ngoại vụ")
+    clock.advance(hours=25)
+    next_day = await sharing[5].say("/dangky Sở Du lịch")
+
+    assert [("was sent to the coordinators" in a) for a in answers] == [True] * 5 + [False] * 2
+    expected = (
+        "5 registration requests have been sent from this chat today, the most we accept from one chat."
+    )
+    assert answers[5].startswith(expected)
+    assert "was sent to the coordinators" in other_chat
+    assert "was sent to the coordinators" in next_day
+    assert await _count(db, Member, Member.status == PENDING) == 7
+
+
+async def test_the_chat_limit_speaks_the_users_language(db, core, plan, coordinator):
+    sharing = [GroupMember(core, f"p{n}", "shared-phone", name=f"Người {n}") for n in range(6)]
+
+    answers = [
+        await person.say(f"/dangky {('Sở Du lịch', 'Sở Ngoại vụ')[n % 2]}")
+        for n, person in enumerate(sharing)
+    ]
+
+    assert answers[5].startswith("Đã có 5 yêu cầu đăng ký được gửi từ cuộc trò chuyện này hôm nay")
+
+
 WAIT_VI = "Đã có quá nhiều mã sai được gửi từ đây."
 
 
