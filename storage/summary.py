@@ -43,6 +43,7 @@ from storage.collation import vi_sort_key
 from storage.cycles import cycle_bounds, cycle_for, reporting_deadlines
 from storage.evidence import names_a_file
 from storage.group_progress import GroupProgress, group_progress
+from storage.latest_updates import latest_ids
 from storage.models import Agency, Member, Plan, ProgressUpdate, Section, Task, TaskAgency
 from storage.models.evidence import EvidenceFile
 from storage.models.people import ACTIVE, BLOCKED, DONE, FOCAL
@@ -747,56 +748,19 @@ async def latest_updates_by_agency(
     """Each agency's latest update on each task (of a plan, or of `task_ids`), by task id.
 
     With `cycle`, among the updates counted towards it or an earlier cycle, the latest cycle first;
-    otherwise among those recorded before `before` (all when None), the latest recorded first.
-
-    The statement never reads a task's older updates: through ix_progress_update_task_agency it
-    walks the agencies that reported on each task (one seek from one agency to the next, a loose
-    index scan written as a recursive query, the same on SQLite and PostgreSQL) and seeks each one's
-    latest update. A window over every update would read and sort them all (ten times the work on a
-    plan with fifteen updates per task)."""
+    otherwise among those recorded before `before` (all when None), the latest recorded first. The
+    statement never reads a task's older updates (storage.latest_updates)."""
     if task_ids is not None:
         ids = list(task_ids)
         if not ids:
             return {}
         which = Task.id.in_(ids)
+        if plan_id is not None:
+            which = and_(which, Task.plan_id == plan_id)
     else:
         which = Task.plan_id == plan_id
     pu = ProgressUpdate
-    first, step, last = aliased(pu), aliased(pu), aliased(pu)
-    pairs = select(
-        Task.id.label("task_id"),
-        select(func.min(first.agency_id))
-        .where(first.task_id == Task.id)
-        .scalar_subquery()
-        .label("agency_id"),
-    ).where(which)
-    if plan_id is not None and task_ids is not None:
-        pairs = pairs.where(Task.plan_id == plan_id)
-    pairs = pairs.cte("pairs", recursive=True)
-    following = (
-        select(func.min(step.agency_id))
-        .where(step.task_id == pairs.c.task_id, step.agency_id > pairs.c.agency_id)
-        .scalar_subquery()
-    )
-    pairs = pairs.union_all(select(pairs.c.task_id, following).where(pairs.c.agency_id.is_not(None)))
-    if cycle is not None:
-        order, window = (last.cycle.desc(), last.id.desc()), last.cycle <= cycle
-    else:
-        order = (last.created_at.desc(), last.id.desc())
-        window = last.created_at < before if before is not None else true()
-    latest = (
-        select(last.id)
-        .where(last.task_id == pairs.c.task_id, last.agency_id == pairs.c.agency_id, window)
-        .order_by(*order)
-        .limit(1)
-    )
-    if conn.dialect.name == "postgresql":
-        # A lateral join keeps PostgreSQL to one seek per pair; joined from a scalar subquery it
-        # hashes the whole update table instead. SQLite has no LATERAL and seeks either way.
-        seek = latest.lateral()
-        chosen = select(seek.c.id).select_from(pairs).join(seek, true()).subquery()
-    else:
-        chosen = select(latest.scalar_subquery().label("id")).where(pairs.c.agency_id.is_not(None)).subquery()
+    chosen = latest_ids(conn.dialect.name, which, cycle=cycle, before=before)
     statement = (
         select(pu.task_id, *_UPDATE_COLUMNS)
         .join(chosen, chosen.c.id == pu.id)

@@ -14,8 +14,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     text,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models.base import Base, UTCDateTime, utcnow
@@ -159,6 +162,36 @@ class ProgressUpdate(Base):
     member: Mapped[Member | None] = relationship(lazy="joined")
     revisions: Mapped[list[UpdateRevision]] = relationship(
         back_populates="update", cascade="all, delete-orphan", order_by="UpdateRevision.id"
+    )
+
+
+class LatestInCycle(Base):
+    """Each agency's newest update on a task among those counted towards one cycle: what the
+    summary reads instead of walking every update (storage.summary). Written with each update, in
+    the same flush (`_keep_latest`); an edit changes what an update says, never which is newest."""
+
+    __tablename__ = "progress_latest"
+
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"), primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"), primary_key=True)
+    cycle: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    update_id: Mapped[int] = mapped_column(ForeignKey("progress_update.id", ondelete="CASCADE"), index=True)
+
+
+@event.listens_for(ProgressUpdate, "after_insert")
+def _keep_latest(_mapper, connection, row: ProgressUpdate) -> None:
+    """Point (task, agency, cycle) at the new update unless a newer one is already there."""
+    table = LatestInCycle.__table__
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(table).values(
+        task_id=row.task_id, agency_id=row.agency_id, cycle=row.cycle, update_id=row.id
+    )
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=[table.c.task_id, table.c.agency_id, table.c.cycle],
+            set_={"update_id": statement.excluded.update_id},
+            where=table.c.update_id < statement.excluded.update_id,
+        )
     )
 
 
