@@ -50,7 +50,10 @@ def _latest_recorded(dialect: str, which, before: dt.datetime | None):
     first, step, last = aliased(pu), aliased(pu), aliased(pu)
     pairs = select(
         Task.id.label("task_id"),
-        select(func.min(first.agency_id)).where(first.task_id == Task.id).scalar_subquery().label("agency_id"),
+        select(func.min(first.agency_id))
+        .where(first.task_id == Task.id)
+        .scalar_subquery()
+        .label("agency_id"),
     ).where(which)
     pairs = pairs.cte("pairs", recursive=True)
     following = (

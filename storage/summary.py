@@ -35,9 +35,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from sqlalchemy import String, and_, case, cast, exists, false, func, or_, select, true
+from sqlalchemy import String, and_, case, cast, exists, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.orm import aliased
 
 from storage.collation import vi_sort_key
 from storage.cycles import cycle_bounds, cycle_for, reporting_deadlines
@@ -61,6 +60,7 @@ from storage.progress_rules import (
     leads_of,
     responsible,
 )
+from storage.summary_sql import Counted, count_plan, local_midnight
 
 DEFAULT_TZ = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -372,11 +372,6 @@ class Summary:
         )
 
 
-def local_midnight(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
-    """The UTC instant a local calendar day begins (periods are local days; columns hold UTC)."""
-    return dt.datetime.combine(day, dt.time(), tzinfo=tz).astimezone(dt.UTC)
-
-
 @dataclass(frozen=True)
 class _Period:
     cycle: dt.date | None
@@ -501,15 +496,46 @@ async def _build_summary(
         if section.agency_id is not None:
             agency(section.agency_id)
 
-    updates = await latest_updates_by_agency(conn, plan_id, cycle=period.cycle, before=period.ends_before)
-    by_cycle = period.cycle is not None
     reported_counts: Counter = Counter()
     timing_counts: Counter = Counter()
     progress_sum = 0
     unassigned = 0
+    counted: Counted | None = None
+    if detail == ALL:
+        only = None
+    else:
+        # Counts from the database, the rules from Python only for the tasks shown and co-led ones.
+        counted = await count_plan(
+            conn,
+            plan_id,
+            cycle=period.cycle,
+            starts_at=period.starts_at,
+            ends_before=period.ends_before,
+            as_of=as_of,
+            tz=tz,
+            agency_id=agency_id,
+        )
+        reported_counts.update(counted.plan.reported)
+        timing_counts.update(counted.plan.timing)
+        progress_sum, unassigned = counted.plan.progress_sum, counted.unassigned
+        for key, counts in counted.by_agency.items():
+            owner = agency(key)
+            owner.reported_counts.update(counts.reported)
+            owner.timing_counts.update(counts.timing)
+            owner.progress_sum += counts.progress_sum
+            owner.without_update += counts.without_update
+        for key, moment in counted.last_update_at.items():
+            agency(key).last_update_at = moment
+        only = sorted(counted.detail_ids)
+    updates = await latest_updates_by_agency(
+        conn, plan_id, task_ids=only, cycle=period.cycle, before=period.ends_before
+    )
+    by_cycle = period.cycle is not None
     tasks: list[TaskSummary] = []
-    for task in await _plan_tasks(conn, plan_id, period, tz, texts=detail == ALL):
+    for task in await _plan_tasks(conn, plan_id, period, tz, texts=detail == ALL, only=only):
         section = section_by_id[task.section_id]
+        # Tasks the database counted are only detailed here.
+        count = counted is None or task.id in counted.co_led
         said = updates.get(task.id, [])
         words = [word_of(update, tz, by_cycle=by_cycle) for update in said]
         task.leads = leads_of(section.agency_id, task.lead_ids)
@@ -519,12 +545,12 @@ async def _build_summary(
             said, words = [said[i] for i in order], [words[i] for i in order]
         task.updates = said
         task.updated_in_period = bool(task.updates) and period.holds(task.updates[-1])
-        reported_counts[task.reported] += 1
-        timing_counts[task.timing] += 1
-        progress_sum += task.standing.progress
         answering = responsible(section.agency_id, task.lead_ids)
-        if not answering:
-            unassigned += 1
+        if count:
+            reported_counts[task.reported] += 1
+            timing_counts[task.timing] += 1
+            progress_sum += task.standing.progress
+            unassigned += not answering
         wanted = detail == ALL or task.standing.needs_attention or agency_id in answering
         if wanted:
             tasks.append(task)
@@ -532,10 +558,11 @@ async def _build_summary(
         for key in answering:
             owner = agency(key)
             view = agency_view(task.standing, task.end_on, key, task.leads, words, as_of)
-            owner.reported_counts[view.reported] += 1
-            owner.timing_counts[view.timing] += 1
-            owner.progress_sum += view.progress
-            owner.without_update += not task.updated_in_period
+            if count:
+                owner.reported_counts[view.reported] += 1
+                owner.timing_counts[view.timing] += 1
+                owner.progress_sum += view.progress
+                owner.without_update += not task.updated_in_period
             if wanted:
                 owner.tasks.append(task)
                 if view is not task.standing:
@@ -543,7 +570,7 @@ async def _build_summary(
         if wanted:
             for key in task.coordinating_ids:
                 agency(key).coordinating_tasks.append(task)
-        for update in said:
+        for update in said if counted is None else ():
             owner = agency(update.agency_id)
             if owner.last_update_at is None or update.created_at > owner.last_update_at:
                 owner.last_update_at = update.created_at
@@ -683,24 +710,46 @@ _TASK_TEXTS = (
 
 
 async def _plan_tasks(
-    conn: AsyncConnection, plan_id: int, period: _Period, tz, *, texts: bool = True
+    conn: AsyncConnection,
+    plan_id: int,
+    period: _Period,
+    tz,
+    *,
+    texts: bool = True,
+    only: list[int] | None = None,
 ) -> list[TaskSummary]:
-    """Every task that was part of the plan in the period, with its agency links, in plan order;
-    without `texts`, only what the rules read (`_fill_texts` adds the rest to the tasks shown)."""
+    """Every task that was part of the plan in the period (or those of them in `only`), with its
+    agency links, in plan order; without `texts`, only what the rules read (`_fill_texts` adds the
+    rest to the tasks shown)."""
     columns = _TASK_COLUMNS if texts else _TASK_FACTS
     statement = (
-        select(*columns, _agency_ids(LEAD), _agency_ids(COORDINATING), Task.archived_at)
+        select(
+            *columns,
+            _agency_ids(LEAD),
+            _agency_ids(COORDINATING),
+            Task.archived_at,
+            Section.position,
+            Task.number,
+        )
         .join(Section, Section.id == Task.section_id)
         .where(Task.plan_id == plan_id, _existed(period))
         .order_by(Section.position, Task.number, Task.id)
     )
+    if only is None:
+        rows = list(await conn.execute(statement))
+    else:
+        rows = []
+        for at in range(0, len(only), _CHUNK):
+            rows += await conn.execute(statement.where(Task.id.in_(only[at : at + _CHUNK])))
+        if len(only) > _CHUNK:
+            rows.sort(key=lambda row: (row[-2], row[-1], row[0]))
     tasks = []
-    for row in await conn.execute(statement):
+    for row in rows:
         if texts:
             task = TaskSummary(*row[:11])
         else:
             task = TaskSummary(row[0], row[1], 0, "", "", "", None, row[2], "", "", "")
-        leads, partners, archived_at = row[-3], row[-2], row[-1]
+        leads, partners, archived_at = row[-5], row[-4], row[-3]
         task.lead_ids = [int(x) for x in leads.split(",")] if leads else []
         task.coordinating_ids = [int(x) for x in partners.split(",")] if partners else []
         task.removed_on = archived_at.astimezone(tz).date() if archived_at is not None else None
@@ -752,13 +801,17 @@ async def latest_updates_by_agency(
     statement never reads a task's older updates (storage.latest_updates)."""
     if task_ids is not None:
         ids = list(task_ids)
-        if not ids:
-            return {}
-        which = Task.id.in_(ids)
-        if plan_id is not None:
-            which = and_(which, Task.plan_id == plan_id)
-    else:
-        which = Task.plan_id == plan_id
+        found: dict[int, list[UpdateInfo]] = {}
+        for at in range(0, len(ids), _CHUNK):
+            which = Task.id.in_(ids[at : at + _CHUNK])
+            if plan_id is not None:
+                which = and_(which, Task.plan_id == plan_id)
+            found.update(await _latest_updates(conn, which, cycle, before))
+        return found
+    return await _latest_updates(conn, Task.plan_id == plan_id, cycle, before)
+
+
+async def _latest_updates(conn: AsyncConnection, which, cycle, before) -> dict[int, list[UpdateInfo]]:
     pu = ProgressUpdate
     chosen = latest_ids(conn.dialect.name, which, cycle=cycle, before=before)
     statement = (
