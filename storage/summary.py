@@ -18,10 +18,13 @@ last day was over. A task was *updated in the period* when its newest update fal
 agency has *reported* when it recorded any update on this plan in the period. Agencies *expected* to
 report are those that answer for at least one task.
 
-How it is read. The database finds each agency's latest update on each task in one statement (index
-seeks, never a task's older updates: `latest_updates_by_agency`); tasks and their agency links in
-another; the rules then run in Python over plain rows. `detail=ATTENTION` keeps only the tasks that need attention (blocked or
-overdue) and, optionally, one agency's tasks in `tasks`; counts are complete either way.
+How it is read. The database finds each agency's latest update on each task in one statement
+(`latest_updates_by_agency`: in cycle mode from `progress_latest`, which keeps each agency's newest
+update per task and cycle; in range mode by index seeks, never a task's older updates); tasks and
+their agency links in another; the rules then run in Python over plain rows. `detail=ATTENTION`
+keeps only the tasks that need attention (blocked or overdue) and, optionally, one agency's tasks in
+`tasks`; counts are complete either way. An overview's counts of one-lead tasks come from the
+database (`storage.summary_sql`), and only the tasks it details, and co-led ones, are judged here.
 """
 
 from __future__ import annotations
