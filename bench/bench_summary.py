@@ -209,6 +209,13 @@ async def main() -> int:
     return 0
 
 
+def grid_sizes(scale: int = 1) -> list[tuple[int, int]]:
+    """(agencies, updates) of the growth table: updates grow at 3,000 agencies, then agencies at
+    1,000,000 updates; every size divided by `scale`."""
+    sizes = [(3_000 // scale, n // scale) for n in GRID_UPDATES]
+    return sizes + [(a // scale, 1_000_000 // scale) for a in GRID_AGENCIES if a != 3_000]
+
+
 async def world(cache: Path, agencies: int, tasks: int, updates: int) -> Path:
     """The database for one size, built once."""
     path = cache / f"summary-{agencies}x{tasks}-{updates}.db"
@@ -226,11 +233,8 @@ async def grid(args) -> int:
     """The growth table: each size against the one before it, wall and CPU medians, CPU per task."""
     cache = args.cache or Path(tempfile.mkdtemp(prefix="bench-summary-"))
     cache.mkdir(parents=True, exist_ok=True)
-    scale = args.scale
-    sizes = [(3_000 // scale, n // scale) for n in GRID_UPDATES]
-    sizes += [(a // scale, 1_000_000 // scale) for a in GRID_AGENCIES if a != 3_000]
     rows = []
-    for agencies, updates in sizes:
+    for agencies, updates in grid_sizes(args.scale):
         path = await world(cache, agencies, args.tasks, updates)
         timings, cpu = await measure(path, args.runs, args.detail)
         rows.append((agencies, updates, statistics.median(timings), statistics.median(cpu)))
