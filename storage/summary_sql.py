@@ -14,7 +14,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, case, exists, func, literal, or_, select
+from sqlalchemy import and_, case, exists, func, literal, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
@@ -174,15 +174,18 @@ def _task_word(dialect: str, existed, cycle: dt.date | None, starts_at, ends_bef
         # task's word: one seek per task through ix_progress_latest_task_cycle.
         kept = aliased(LatestInCycle)
         newest = (
-            select(kept.update_id)
+            select(kept.update_id, kept.status, kept.percent, kept.created_at, kept.cycle)
             .where(kept.task_id == Task.id, kept.cycle <= cycle)
             .order_by(kept.cycle.desc(), kept.update_id.desc())
             .limit(1)
-            .correlate(Task)
-            .scalar_subquery()
         )
-        word = aliased(LatestInCycle)
-        return word, word.update_id == newest, word, word.cycle == cycle
+        if dialect == "postgresql":
+            word = newest.lateral("word")
+            return word, true(), word.c, word.c.cycle == cycle
+        # SQLite has no LATERAL: the seek finds the row's id, and the row is joined by it.
+        found = aliased(LatestInCycle)
+        chosen = newest.with_only_columns(kept.update_id).correlate(Task).scalar_subquery()
+        return found, found.update_id == chosen, found, found.cycle == cycle
     pu = ProgressUpdate
     chosen = latest_ids(dialect, existed, before=ends_before)
     ranked = (
