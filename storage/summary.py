@@ -535,7 +535,7 @@ async def _build_summary(
     )
     by_cycle = period.cycle is not None
     tasks: list[TaskSummary] = []
-    for task in await _plan_tasks(conn, plan_id, period, tz, texts=detail == ALL, only=only):
+    for task in await _plan_tasks(conn, plan_id, period, tz, only=only):
         section = section_by_id[task.section_id]
         # Tasks the database counted are only detailed here.
         count = counted is None or task.id in counted.co_led
@@ -577,9 +577,6 @@ async def _build_summary(
             owner = agency(update.agency_id)
             if owner.last_update_at is None or update.created_at > owner.last_update_at:
                 owner.last_update_at = update.created_at
-
-    if detail != ALL:
-        await _fill_texts(conn, tasks)
 
     for (key,) in await conn.execute(_reporting_agencies(plan_id, period)):
         agency(key).reported = True
@@ -698,36 +695,14 @@ def _agency_ids(role: str):
     )
 
 
-# What the rules and the counts read of every task; the rest (its texts) only for detailed tasks.
-_TASK_FACTS = (Task.id, Task.section_id, Task.end_on)
-_TASK_TEXTS = (
-    Task.number,
-    Task.code,
-    Task.content,
-    Task.timeframe_text,
-    Task.start_on,
-    Task.lead_text,
-    Task.coordinating_text,
-    Task.responsible,
-)
-
-
 async def _plan_tasks(
-    conn: AsyncConnection,
-    plan_id: int,
-    period: _Period,
-    tz,
-    *,
-    texts: bool = True,
-    only: list[int] | None = None,
+    conn: AsyncConnection, plan_id: int, period: _Period, tz, *, only: list[int] | None = None
 ) -> list[TaskSummary]:
     """Every task that was part of the plan in the period (or those of them in `only`), with its
-    agency links, in plan order; without `texts`, only what the rules read (`_fill_texts` adds the
-    rest to the tasks shown)."""
-    columns = _TASK_COLUMNS if texts else _TASK_FACTS
+    agency links, in plan order."""
     statement = (
         select(
-            *columns,
+            *_TASK_COLUMNS,
             _agency_ids(LEAD),
             _agency_ids(COORDINATING),
             Task.archived_at,
@@ -748,10 +723,7 @@ async def _plan_tasks(
             rows.sort(key=lambda row: (row[-2], row[-1], row[0]))
     tasks = []
     for row in rows:
-        if texts:
-            task = TaskSummary(*row[:11])
-        else:
-            task = TaskSummary(row[0], row[1], 0, "", "", "", None, row[2], "", "", "")
+        task = TaskSummary(*row[:11])
         leads, partners, archived_at = row[-5], row[-4], row[-3]
         task.lead_ids = [int(x) for x in leads.split(",")] if leads else []
         task.coordinating_ids = [int(x) for x in partners.split(",")] if partners else []
@@ -768,25 +740,6 @@ def _existed(period: _Period):
 
 # Ids per IN list: well under SQLite's limit on bound parameters.
 _CHUNK = 10_000
-
-
-async def _fill_texts(conn: AsyncConnection, tasks: list[TaskSummary]) -> None:
-    by_id = {task.id: task for task in tasks}
-    ids = list(by_id)
-    for at in range(0, len(ids), _CHUNK):
-        statement = select(Task.id, *_TASK_TEXTS).where(Task.id.in_(ids[at : at + _CHUNK]))
-        for row in await conn.execute(statement):
-            task = by_id[row[0]]
-            (
-                task.number,
-                task.code,
-                task.content,
-                task.timeframe_text,
-                task.start_on,
-                task.lead_text,
-                task.coordinating_text,
-                task.responsible,
-            ) = row[1:]
 
 
 async def latest_updates_by_agency(
