@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from reminder_world import build, copy  # noqa: E402
 
-from bench.bench_summary import grid_sizes, world  # noqa: E402
+from bench.bench_summary import grid_cache, grid_sizes, world  # noqa: E402
 from bench.machine import machine  # noqa: E402
 from bot.config import Config  # noqa: E402
 from bot.reminders import calendar_from_config, policy_from_config  # noqa: E402
@@ -134,8 +134,7 @@ def mib(n: int) -> str:
 
 def grid(args) -> int:
     """The growth table: one planner tick per size, each on a fresh copy of the world."""
-    cache = args.cache or Path(tempfile.mkdtemp(prefix="bench-summary-"))
-    cache.mkdir(parents=True, exist_ok=True)
+    cache = grid_cache(args)
     rows = []
     for agencies, updates in grid_sizes(args.scale):
         template = asyncio.run(world(cache, agencies, 20, updates))

@@ -209,6 +209,13 @@ async def main() -> int:
     return 0
 
 
+def grid_cache(args) -> Path:
+    """Where the growth table's worlds are kept (`--cache`, or a new temporary folder)."""
+    cache = args.cache or Path(tempfile.mkdtemp(prefix="bench-summary-"))
+    cache.mkdir(parents=True, exist_ok=True)
+    return cache
+
+
 def grid_sizes(scale: int = 1) -> list[tuple[int, int]]:
     """(agencies, updates) of the growth table: updates grow at 3,000 agencies, then agencies at
     1,000,000 updates; every size divided by `scale`."""
@@ -231,9 +238,7 @@ async def world(cache: Path, agencies: int, tasks: int, updates: int) -> Path:
 
 async def grid(args) -> int:
     """The growth table: each size against the one before it, wall and CPU medians, CPU per task."""
-    cache = args.cache or Path(tempfile.mkdtemp(prefix="bench-summary-"))
-    cache.mkdir(parents=True, exist_ok=True)
-    rows = []
+    cache, rows = grid_cache(args), []
     for agencies, updates in grid_sizes(args.scale):
         path = await world(cache, agencies, args.tasks, updates)
         timings, cpu = await measure(path, args.runs, args.detail)

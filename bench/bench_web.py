@@ -30,7 +30,7 @@ from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_summary import fill, grid_sizes, world  # noqa: E402
+from bench.bench_summary import fill, grid_cache, grid_sizes, world  # noqa: E402
 from bench.machine import machine  # noqa: E402
 from bot.app import App  # noqa: E402
 from bot.config import load_config  # noqa: E402
@@ -155,9 +155,7 @@ async def main() -> int:
 
 async def grid(args) -> int:
     """The growth table of the unfiltered overview, on the summary benchmark's worlds."""
-    cache = args.cache or Path(tempfile.mkdtemp(prefix="bench-summary-"))
-    cache.mkdir(parents=True, exist_ok=True)
-    rows = []
+    cache, rows = grid_cache(args), []
     for agencies, updates in grid_sizes(args.scale):
         path = await world(cache, agencies, args.tasks, updates)
         timings, cpu, body = (await overview_timings(path, args.runs))["overview"]

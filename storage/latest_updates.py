@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import exists, func, select, true
+from sqlalchemy import and_, exists, func, select, true
 from sqlalchemy.orm import aliased
 
 from storage.models import LatestInCycle, ProgressUpdate, Task
@@ -25,7 +25,9 @@ def latest_ids(dialect: str, which, *, cycle: dt.date | None = None, before: dt.
     return _latest_recorded(dialect, which, before)
 
 
-def _latest_in_cycle(which, cycle: dt.date):
+def kept_in_cycle(which, cycle: dt.date):
+    """Each agency's word on each task `which` selects, as of `cycle`: an alias of the kept rows
+    (to select from, joined to `Task`) and the condition that picks them."""
     kept, newer = aliased(LatestInCycle), aliased(LatestInCycle)
     superseded = exists().where(
         newer.task_id == kept.task_id,
@@ -33,12 +35,12 @@ def _latest_in_cycle(which, cycle: dt.date):
         newer.cycle > kept.cycle,
         newer.cycle <= cycle,
     )
-    return (
-        select(kept.update_id.label("id"))
-        .join(Task, Task.id == kept.task_id)
-        .where(which, kept.cycle <= cycle, ~superseded)
-        .subquery()
-    )
+    return kept, and_(which, kept.cycle <= cycle, ~superseded)
+
+
+def _latest_in_cycle(which, cycle: dt.date):
+    kept, chosen = kept_in_cycle(which, cycle)
+    return select(kept.update_id.label("id")).join(Task, Task.id == kept.task_id).where(chosen).subquery()
 
 
 def _latest_recorded(dialect: str, which, before: dt.datetime | None):

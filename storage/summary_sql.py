@@ -18,7 +18,7 @@ from sqlalchemy import and_, case, exists, func, literal, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
-from storage.latest_updates import latest_ids
+from storage.latest_updates import kept_in_cycle, latest_ids
 from storage.models import LatestInCycle, ProgressUpdate, Section, Task, TaskAgency
 from storage.models.base import UTCDateTime
 from storage.models.people import BLOCKED
@@ -141,17 +141,11 @@ async def count_plan(
             co_led_found.add(key)
 
     if cycle is not None:
-        kept, newer = aliased(LatestInCycle), aliased(LatestInCycle)
-        superseded = exists().where(
-            newer.task_id == kept.task_id,
-            newer.agency_id == kept.agency_id,
-            newer.cycle > kept.cycle,
-            newer.cycle <= cycle,
-        )
+        kept, chosen = kept_in_cycle(existed, cycle)
         last = (
             select(kept.agency_id, func.max(kept.created_at))
             .join(Task, Task.id == kept.task_id)
-            .where(existed, kept.cycle <= cycle, ~superseded)
+            .where(chosen)
             .group_by(kept.agency_id)
         )
     else:
