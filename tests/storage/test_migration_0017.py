@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from storage.migrate import current_revision, upgrade
 from storage.summary import ALL, ATTENTION, build_summary
+from tests.storage.old_rows import agencies_plan_and_section
 
 MIGRATION = importlib.import_module("storage.migrations.versions.0017_progress_latest")
 WHEN = dt.datetime(2026, 6, 10, 1, 0)
@@ -19,25 +20,7 @@ WHEN = dt.datetime(2026, 6, 10, 1, 0)
 async def test_upgrading_to_0017_fills_the_newest_update_of_each_agency_task_and_cycle(unmigrated_db):
     await upgrade(unmigrated_db, MIGRATION.down_revision)
     async with unmigrated_db.engine.begin() as conn:
-        await conn.execute(
-            text(
-                "INSERT INTO agency (id, name, key, created_at) VALUES (1, 'Sở A', 'so a', :w), (2, 'Sở B', 'so b', :w)"
-            ),
-            {"w": WHEN},
-        )
-        await conn.execute(
-            text(
-                "INSERT INTO plan (id, number, title, year, start_year, end_year, issuer, issuer_key, lifecycle,"
-                " reporting_deadlines, imported_at) VALUES (1, '1/KH', 'Kế hoạch', 2026, 2026, 2026, '', '',"
-                " 'auto', '[\"2026-06-20\", \"2026-11-20\"]', :w)"
-            ),
-            {"w": WHEN},
-        )
-        await conn.execute(
-            text(
-                "INSERT INTO section (id, plan_id, numeral, position, heading, agency_id) VALUES (1, 1, 'I', 1, 'SỞ A', 1)"
-            )
-        )
+        await agencies_plan_and_section(conn, WHEN)
         for key, end_on in ((1, "2026-06-30"), (2, None)):
             await conn.execute(
                 text(
