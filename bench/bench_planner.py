@@ -8,7 +8,12 @@ rows). Time: median of several runs, each on a fresh copy. Memory: Python alloca
 (tracemalloc) during one planner tick, and with the same reminders held as JobQueue jobs — both
 measured in this one run. Targets: < 5 s; less memory than the jobs.
 
+`--grid` prints the growth table instead, on the summary benchmark's worlds (20 tasks and one focal
+point per agency; updates 10k, 100k, 1M at 3,000 agencies, then agencies 300, 3,000, 30,000 at 1M
+updates; built once into `--cache DIR`): the first tick's wall and CPU time, medians.
+
     python bench/bench_planner.py [--agencies N] [--members N] [--runs N]
+    python bench/bench_planner.py --grid [--scale N] [--runs N] [--cache DIR]
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from reminder_world import build, copy  # noqa: E402
 
+from bench.bench_summary import grid_cache, grid_sizes, world  # noqa: E402
 from bench.machine import machine  # noqa: E402
 from bot.config import Config  # noqa: E402
 from bot.reminders import calendar_from_config, policy_from_config  # noqa: E402
@@ -126,12 +132,44 @@ def mib(n: int) -> str:
     return f"{n / 2**20:,.0f} MiB"
 
 
+def grid(args) -> int:
+    """The growth table: one planner tick per size, each on a fresh copy of the world."""
+    cache = grid_cache(args)
+    rows = []
+    for agencies, updates in grid_sizes(args.scale):
+        template = asyncio.run(world(cache, agencies, 20, updates))
+        work = cache / "planner-run.db"
+        times, cpus, reminders = [], [], 0
+        for _ in range(args.runs):
+            seconds, reminders, _same, _restart, cpu = asyncio.run(plan_once(copy(template, work)))
+            times.append(seconds * 1000)
+            cpus.append(cpu * 1000)
+        rows.append((agencies, updates, reminders, statistics.median(times), statistics.median(cpus)))
+    print(f"machine: {machine()}")
+    print(f"planner tick, 20 tasks and one focal point per agency, medians of {args.runs} runs")
+    print(
+        f"{'agencies':>9} {'tasks':>8} {'updates':>10} {'reminders':>10} {'wall ms':>9} {'CPU ms':>8} {'CPU µs/task':>12}"
+    )
+    for agencies, updates, reminders, wall, cpu in rows:
+        tasks = agencies * 20
+        print(
+            f"{agencies:>9,} {tasks:>8,} {updates:>10,} {reminders:>10,} {wall:>9.0f} {cpu:>8.0f}"
+            f" {1000 * cpu / tasks:>12.1f}"
+        )
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--agencies", type=int, default=3000)
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--grid", action="store_true", help="print the growth table")
+    parser.add_argument("--scale", type=int, default=1, help="divide the grid's sizes by this")
+    parser.add_argument("--cache", type=Path, help="where the grid's databases are kept")
     args = parser.parse_args()
+    if args.grid:
+        return grid(args)
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory() as tmp:
         template = Path(tmp) / "world.db"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import importlib
 import json
 import random
 import sqlite3
@@ -33,6 +34,8 @@ from bench.machine import machine  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.summary import ALL, ATTENTION, build_summary  # noqa: E402
+
+LATEST = importlib.import_module("storage.migrations.versions.0017_progress_latest")
 
 DEADLINES = [dt.date(2020, 6, 20), dt.date(2020, 11, 20)]
 # As focal points report them: mostly progress, some done, a few blocked.
@@ -132,6 +135,9 @@ def fill(path: Path, *, agencies: int, tasks_per_agency: int, updates: int, seed
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             update_rows(),
         )
+        # Rows inserted behind the application's back: fill the newest-update table as the
+        # migration that introduced it does.
+        con.execute(LATEST.BACKFILL)
     con.execute("ANALYZE")
     con.close()
 
@@ -203,6 +209,20 @@ async def main() -> int:
     return 0
 
 
+def grid_cache(args) -> Path:
+    """Where the growth table's worlds are kept (`--cache`, or a new temporary folder)."""
+    cache = args.cache or Path(tempfile.mkdtemp(prefix="bench-summary-"))
+    cache.mkdir(parents=True, exist_ok=True)
+    return cache
+
+
+def grid_sizes(scale: int = 1) -> list[tuple[int, int]]:
+    """(agencies, updates) of the growth table: updates grow at 3,000 agencies, then agencies at
+    1,000,000 updates; every size divided by `scale`."""
+    sizes = [(3_000 // scale, n // scale) for n in GRID_UPDATES]
+    return sizes + [(a // scale, 1_000_000 // scale) for a in GRID_AGENCIES if a != 3_000]
+
+
 async def world(cache: Path, agencies: int, tasks: int, updates: int) -> Path:
     """The database for one size, built once."""
     path = cache / f"summary-{agencies}x{tasks}-{updates}.db"
@@ -218,13 +238,8 @@ async def world(cache: Path, agencies: int, tasks: int, updates: int) -> Path:
 
 async def grid(args) -> int:
     """The growth table: each size against the one before it, wall and CPU medians, CPU per task."""
-    cache = args.cache or Path(tempfile.mkdtemp(prefix="bench-summary-"))
-    cache.mkdir(parents=True, exist_ok=True)
-    scale = args.scale
-    sizes = [(3_000 // scale, n // scale) for n in GRID_UPDATES]
-    sizes += [(a // scale, 1_000_000 // scale) for a in GRID_AGENCIES if a != 3_000]
-    rows = []
-    for agencies, updates in sizes:
+    cache, rows = grid_cache(args), []
+    for agencies, updates in grid_sizes(args.scale):
         path = await world(cache, agencies, args.tasks, updates)
         timings, cpu = await measure(path, args.runs, args.detail)
         rows.append((agencies, updates, statistics.median(timings), statistics.median(cpu)))

@@ -5,7 +5,12 @@ same world as bench_summary.py). A coordinator signs in through /web as a person
 overview page is fetched several times, unfiltered and filtered to one agency. Prints the median
 server time (request to last byte on loopback) and the HTML size. Target: < 500 ms, < 2 MB.
 
+`--grid` prints the growth table of the unfiltered overview instead (updates 10k, 100k, 1M at 3,000
+agencies, then agencies 300, 3,000, 30,000 at 1M updates; the summary benchmark's worlds, built once
+into `--cache DIR`).
+
     python bench/bench_web.py [--agencies N] [--tasks N] [--updates N] [--runs N] [--keep FILE]
+    python bench/bench_web.py --grid [--scale N] [--runs N] [--cache DIR]
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_summary import fill  # noqa: E402
+from bench.bench_summary import fill, grid_cache, grid_sizes, world  # noqa: E402
 from bench.machine import machine  # noqa: E402
 from bot.app import App  # noqa: E402
 from bot.config import load_config  # noqa: E402
@@ -86,6 +91,34 @@ async def fetch(http: aiohttp.ClientSession, url: str, runs: int) -> tuple[list[
     return timings, cpu, size
 
 
+async def overview_timings(path: Path, runs: int) -> dict[str, tuple[list[float], list[float], int]]:
+    """Serve the database at `path` and fetch the overview `runs` times: unfiltered, filtered to one
+    agency, overdue only."""
+    config = load_config(env={})
+    config.web.port = 0
+    app = App(
+        config=config,
+        db=Database(f"sqlite+aiosqlite:///{path}"),
+        clock=ManualClock(dt.datetime(2020, 11, 25, 2, 0, tzinfo=dt.UTC)),
+    )
+    # A kept database from an earlier release gets this release's indexes first.
+    await ensure_schema(app.db)
+    core = Core(app)
+    server = await start_web_server(app, core=core)
+    try:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            await sign_in(app, core, http)
+            await fetch(http, f"{server.url}/plans/1", 1)  # warm the caches once
+            return {
+                "overview": await fetch(http, f"{server.url}/plans/1", runs),
+                "overview, one agency": await fetch(http, f"{server.url}/plans/1?agency=42", runs),
+                "overview, overdue only": await fetch(http, f"{server.url}/plans/1?overdue=1", runs),
+            }
+    finally:
+        await server.stop()
+        await app.close()
+
+
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agencies", type=int, default=3000)
@@ -93,7 +126,12 @@ async def main() -> int:
     parser.add_argument("--updates", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--keep", type=Path, help="build (or reuse) the database at this path")
+    parser.add_argument("--grid", action="store_true", help="print the growth table")
+    parser.add_argument("--scale", type=int, default=1, help="divide the grid's sizes by this")
+    parser.add_argument("--cache", type=Path, help="where the grid's databases are kept")
     args = parser.parse_args()
+    if args.grid:
+        return await grid(args)
 
     with tempfile.TemporaryDirectory() as tmp:
         path = args.keep or Path(tmp) / "bench.db"
@@ -102,39 +140,36 @@ async def main() -> int:
             await upgrade(db)
             await db.dispose()
             fill(path, agencies=args.agencies, tasks_per_agency=args.tasks, updates=args.updates)
-        config = load_config(env={})
-        config.web.port = 0
-        app = App(
-            config=config,
-            db=Database(f"sqlite+aiosqlite:///{path}"),
-            clock=ManualClock(dt.datetime(2020, 11, 25, 2, 0, tzinfo=dt.UTC)),
-        )
-        # A kept database from an earlier release gets this release's indexes first.
-        await ensure_schema(app.db)
-        core = Core(app)
-        server = await start_web_server(app, core=core)
-        try:
-            async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-                await sign_in(app, core, http)
-                await fetch(http, f"{server.url}/plans/1", 1)  # warm the caches once
-                overview = await fetch(http, f"{server.url}/plans/1", args.runs)
-                one_agency = await fetch(http, f"{server.url}/plans/1?agency=42", args.runs)
-                overdue = await fetch(http, f"{server.url}/plans/1?overdue=1", args.runs)
-        finally:
-            await server.stop()
-            await app.close()
+        results = await overview_timings(path, args.runs)
     print(f"machine: {machine()}")
     size = f"{args.agencies} agencies × {args.tasks} tasks, {args.updates:,} updates"
-    for what, (timings, cpu, body) in (
-        ("overview", overview),
-        ("overview, one agency", one_agency),
-        ("overview, overdue only", overdue),
-    ):
+    for what, (timings, cpu, body) in results.items():
         print(
             f"web {what}, {size}: median {statistics.median(timings):.0f} ms over {len(timings)} runs"
             f" (min {min(timings):.0f}, max {max(timings):.0f}), CPU median {statistics.median(cpu):.0f} ms,"
             f" {body / 1024:.0f} KiB of HTML;"
             f" target < {TARGET_MS} ms, < {TARGET_BYTES // 2**20} MiB"
+        )
+    return 0
+
+
+async def grid(args) -> int:
+    """The growth table of the unfiltered overview, on the summary benchmark's worlds."""
+    cache, rows = grid_cache(args), []
+    for agencies, updates in grid_sizes(args.scale):
+        path = await world(cache, agencies, args.tasks, updates)
+        timings, cpu, body = (await overview_timings(path, args.runs))["overview"]
+        rows.append((agencies, updates, statistics.median(timings), statistics.median(cpu), body))
+    print(f"machine: {machine()}")
+    print(f"web overview (unfiltered), {args.tasks} tasks per agency, medians of {args.runs} requests")
+    print(
+        f"{'agencies':>9} {'tasks':>8} {'updates':>10} {'wall ms':>9} {'CPU ms':>8} {'CPU µs/task':>12} {'HTML KiB':>9}"
+    )
+    for agencies, updates, wall, cpu, body in rows:
+        tasks = agencies * args.tasks
+        print(
+            f"{agencies:>9,} {tasks:>8,} {updates:>10,} {wall:>9.0f} {cpu:>8.0f} {1000 * cpu / tasks:>12.1f}"
+            f" {body / 1024:>9.0f}"
         )
     return 0
 

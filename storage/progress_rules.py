@@ -15,10 +15,15 @@ speaks for itself: the task is done *for an agency* when that agency's latest up
 `[report] co_lead_done = "any"`). The day it became done is the day the deciding lead reported it.
 
 Everything that needs "is this task done?" — the summary and every report drawn from it, the task
-list in chat, the reminder calendar — calls `judge` (or `agency_view` for one agency's side). There
-is no second statement of these rules in SQL: the database only finds each agency's latest update
-(`storage.summary.latest_updates_by_agency`, one index seek per task and agency), and the rules run
-here.
+list in chat, the reminder calendar — calls `judge` (or `agency_view` for one agency's side).
+
+**In SQL, for counting.** A province's plan has tens of thousands of tasks, too many to judge one by
+one in Python for an overview. The one-lead branch of `judge` — where every agency that answers for
+the task stands as the task does — is also stated below as SQL expressions (`reported_sql`,
+`progress_sql`, `timing_sql`), which `storage.summary_sql` uses to count those tasks inside the
+database. Co-led tasks are judged only here. The SQL is checked against `judge`, not generated from
+it: tests/storage/test_summary_sql.py builds random plans and requires the counted figures to equal
+the judged ones; change one side, and that test tells you the other must follow.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from sqlalchemy import case, func
 
 from storage.models.people import BLOCKED, DONE, IN_PROGRESS, NOT_STARTED
 
@@ -190,3 +197,27 @@ def leads_of(section_agency_id: int | None, lead_ids: Sequence[int]) -> list[int
     if lead_ids:
         return list(dict.fromkeys(lead_ids))
     return [section_agency_id] if section_agency_id is not None else []
+
+
+# ---------------------------------------------------------------- the one-lead rules in SQL
+
+
+def reported_sql(status):
+    """What was reported, from the latest word's status (NULL when nobody spoke)."""
+    return func.coalesce(status, NOT_REPORTED)
+
+
+def progress_sql(status, percent):
+    """`Standing.progress` of the latest word: 100 when done, the % reported, 0 when none."""
+    return case((status == DONE, 100), else_=func.coalesce(percent, 0))
+
+
+def timing_sql(end_on, status, done_by_end, as_of: dt.date):
+    """`timing` of the latest word: `done_by_end` is true when the update was recorded no later
+    than the end date's local day (the caller knows the time zone)."""
+    return case(
+        (end_on.is_(None), NO_DEADLINE),
+        (status == DONE, case((done_by_end, ON_TIME), else_=LATE)),
+        (end_on < as_of, OVERDUE),
+        else_=NOT_DUE,
+    )

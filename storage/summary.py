@@ -18,10 +18,13 @@ last day was over. A task was *updated in the period* when its newest update fal
 agency has *reported* when it recorded any update on this plan in the period. Agencies *expected* to
 report are those that answer for at least one task.
 
-How it is read. The database finds each agency's latest update on each task in one statement (index
-seeks, never a task's older updates: `latest_updates_by_agency`); tasks and their agency links in
-another; the rules then run in Python over plain rows. `detail=ATTENTION` keeps only the tasks that need attention (blocked or
-overdue) and, optionally, one agency's tasks in `tasks`; counts are complete either way.
+How it is read. The database finds each agency's latest update on each task in one statement
+(`latest_updates_by_agency`: in cycle mode from `progress_latest`, which keeps each agency's newest
+update per task and cycle; in range mode by index seeks, never a task's older updates); tasks and
+their agency links in another; the rules then run in Python over plain rows. `detail=ATTENTION`
+keeps only the tasks that need attention (blocked or overdue) and, optionally, one agency's tasks in
+`tasks`; counts are complete either way. An overview's counts of one-lead tasks come from the
+database (`storage.summary_sql`), and only the tasks it details, and co-led ones, are judged here.
 """
 
 from __future__ import annotations
@@ -35,14 +38,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from sqlalchemy import String, and_, case, cast, exists, false, func, or_, select, true
+from sqlalchemy import String, and_, case, cast, exists, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.orm import aliased
 
 from storage.collation import vi_sort_key
 from storage.cycles import cycle_bounds, cycle_for, reporting_deadlines
 from storage.evidence import names_a_file
 from storage.group_progress import GroupProgress, group_progress
+from storage.latest_updates import latest_ids
 from storage.models import Agency, Member, Plan, ProgressUpdate, Section, Task, TaskAgency
 from storage.models.evidence import EvidenceFile
 from storage.models.people import ACTIVE, BLOCKED, DONE, FOCAL
@@ -60,6 +63,7 @@ from storage.progress_rules import (
     leads_of,
     responsible,
 )
+from storage.summary_sql import Counted, count_plan, local_midnight
 
 DEFAULT_TZ = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -371,11 +375,6 @@ class Summary:
         )
 
 
-def local_midnight(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
-    """The UTC instant a local calendar day begins (periods are local days; columns hold UTC)."""
-    return dt.datetime.combine(day, dt.time(), tzinfo=tz).astimezone(dt.UTC)
-
-
 @dataclass(frozen=True)
 class _Period:
     cycle: dt.date | None
@@ -500,15 +499,46 @@ async def _build_summary(
         if section.agency_id is not None:
             agency(section.agency_id)
 
-    updates = await latest_updates_by_agency(conn, plan_id, cycle=period.cycle, before=period.ends_before)
-    by_cycle = period.cycle is not None
     reported_counts: Counter = Counter()
     timing_counts: Counter = Counter()
     progress_sum = 0
     unassigned = 0
+    counted: Counted | None = None
+    if detail == ALL:
+        only = None
+    else:
+        # Counts from the database, the rules from Python only for the tasks shown and co-led ones.
+        counted = await count_plan(
+            conn,
+            plan_id,
+            cycle=period.cycle,
+            starts_at=period.starts_at,
+            ends_before=period.ends_before,
+            as_of=as_of,
+            tz=tz,
+            agency_id=agency_id,
+        )
+        reported_counts.update(counted.plan.reported)
+        timing_counts.update(counted.plan.timing)
+        progress_sum, unassigned = counted.plan.progress_sum, counted.unassigned
+        for key, counts in counted.by_agency.items():
+            owner = agency(key)
+            owner.reported_counts.update(counts.reported)
+            owner.timing_counts.update(counts.timing)
+            owner.progress_sum += counts.progress_sum
+            owner.without_update += counts.without_update
+        for key, moment in counted.last_update_at.items():
+            agency(key).last_update_at = moment
+        only = sorted(counted.detail_ids)
+    updates = await latest_updates_by_agency(
+        conn, plan_id, task_ids=only, cycle=period.cycle, before=period.ends_before
+    )
+    by_cycle = period.cycle is not None
     tasks: list[TaskSummary] = []
-    for task in await _plan_tasks(conn, plan_id, period, tz, texts=detail == ALL):
+    for task in await _plan_tasks(conn, plan_id, period, tz, only=only):
         section = section_by_id[task.section_id]
+        # Tasks the database counted are only detailed here.
+        count = counted is None or task.id in counted.co_led
         said = updates.get(task.id, [])
         words = [word_of(update, tz, by_cycle=by_cycle) for update in said]
         task.leads = leads_of(section.agency_id, task.lead_ids)
@@ -518,12 +548,12 @@ async def _build_summary(
             said, words = [said[i] for i in order], [words[i] for i in order]
         task.updates = said
         task.updated_in_period = bool(task.updates) and period.holds(task.updates[-1])
-        reported_counts[task.reported] += 1
-        timing_counts[task.timing] += 1
-        progress_sum += task.standing.progress
         answering = responsible(section.agency_id, task.lead_ids)
-        if not answering:
-            unassigned += 1
+        if count:
+            reported_counts[task.reported] += 1
+            timing_counts[task.timing] += 1
+            progress_sum += task.standing.progress
+            unassigned += not answering
         wanted = detail == ALL or task.standing.needs_attention or agency_id in answering
         if wanted:
             tasks.append(task)
@@ -531,10 +561,11 @@ async def _build_summary(
         for key in answering:
             owner = agency(key)
             view = agency_view(task.standing, task.end_on, key, task.leads, words, as_of)
-            owner.reported_counts[view.reported] += 1
-            owner.timing_counts[view.timing] += 1
-            owner.progress_sum += view.progress
-            owner.without_update += not task.updated_in_period
+            if count:
+                owner.reported_counts[view.reported] += 1
+                owner.timing_counts[view.timing] += 1
+                owner.progress_sum += view.progress
+                owner.without_update += not task.updated_in_period
             if wanted:
                 owner.tasks.append(task)
                 if view is not task.standing:
@@ -542,13 +573,10 @@ async def _build_summary(
         if wanted:
             for key in task.coordinating_ids:
                 agency(key).coordinating_tasks.append(task)
-        for update in said:
+        for update in said if counted is None else ():
             owner = agency(update.agency_id)
             if owner.last_update_at is None or update.created_at > owner.last_update_at:
                 owner.last_update_at = update.created_at
-
-    if detail != ALL:
-        await _fill_texts(conn, tasks)
 
     for (key,) in await conn.execute(_reporting_agencies(plan_id, period)):
         agency(key).reported = True
@@ -667,39 +695,36 @@ def _agency_ids(role: str):
     )
 
 
-# What the rules and the counts read of every task; the rest (its texts) only for detailed tasks.
-_TASK_FACTS = (Task.id, Task.section_id, Task.end_on)
-_TASK_TEXTS = (
-    Task.number,
-    Task.code,
-    Task.content,
-    Task.timeframe_text,
-    Task.start_on,
-    Task.lead_text,
-    Task.coordinating_text,
-    Task.responsible,
-)
-
-
 async def _plan_tasks(
-    conn: AsyncConnection, plan_id: int, period: _Period, tz, *, texts: bool = True
+    conn: AsyncConnection, plan_id: int, period: _Period, tz, *, only: list[int] | None = None
 ) -> list[TaskSummary]:
-    """Every task that was part of the plan in the period, with its agency links, in plan order;
-    without `texts`, only what the rules read (`_fill_texts` adds the rest to the tasks shown)."""
-    columns = _TASK_COLUMNS if texts else _TASK_FACTS
+    """Every task that was part of the plan in the period (or those of them in `only`), with its
+    agency links, in plan order."""
     statement = (
-        select(*columns, _agency_ids(LEAD), _agency_ids(COORDINATING), Task.archived_at)
+        select(
+            *_TASK_COLUMNS,
+            _agency_ids(LEAD),
+            _agency_ids(COORDINATING),
+            Task.archived_at,
+            Section.position,
+            Task.number,
+        )
         .join(Section, Section.id == Task.section_id)
         .where(Task.plan_id == plan_id, _existed(period))
         .order_by(Section.position, Task.number, Task.id)
     )
+    if only is None:
+        rows = list(await conn.execute(statement))
+    else:
+        rows = []
+        for at in range(0, len(only), _CHUNK):
+            rows += await conn.execute(statement.where(Task.id.in_(only[at : at + _CHUNK])))
+        if len(only) > _CHUNK:
+            rows.sort(key=lambda row: (row[-2], row[-1], row[0]))
     tasks = []
-    for row in await conn.execute(statement):
-        if texts:
-            task = TaskSummary(*row[:11])
-        else:
-            task = TaskSummary(row[0], row[1], 0, "", "", "", None, row[2], "", "", "")
-        leads, partners, archived_at = row[-3], row[-2], row[-1]
+    for row in rows:
+        task = TaskSummary(*row[:11])
+        leads, partners, archived_at = row[-5], row[-4], row[-3]
         task.lead_ids = [int(x) for x in leads.split(",")] if leads else []
         task.coordinating_ids = [int(x) for x in partners.split(",")] if partners else []
         task.removed_on = archived_at.astimezone(tz).date() if archived_at is not None else None
@@ -717,25 +742,6 @@ def _existed(period: _Period):
 _CHUNK = 10_000
 
 
-async def _fill_texts(conn: AsyncConnection, tasks: list[TaskSummary]) -> None:
-    by_id = {task.id: task for task in tasks}
-    ids = list(by_id)
-    for at in range(0, len(ids), _CHUNK):
-        statement = select(Task.id, *_TASK_TEXTS).where(Task.id.in_(ids[at : at + _CHUNK]))
-        for row in await conn.execute(statement):
-            task = by_id[row[0]]
-            (
-                task.number,
-                task.code,
-                task.content,
-                task.timeframe_text,
-                task.start_on,
-                task.lead_text,
-                task.coordinating_text,
-                task.responsible,
-            ) = row[1:]
-
-
 async def latest_updates_by_agency(
     conn: AsyncConnection,
     plan_id: int | None = None,
@@ -747,56 +753,23 @@ async def latest_updates_by_agency(
     """Each agency's latest update on each task (of a plan, or of `task_ids`), by task id.
 
     With `cycle`, among the updates counted towards it or an earlier cycle, the latest cycle first;
-    otherwise among those recorded before `before` (all when None), the latest recorded first.
-
-    The statement never reads a task's older updates: through ix_progress_update_task_agency it
-    walks the agencies that reported on each task (one seek from one agency to the next, a loose
-    index scan written as a recursive query, the same on SQLite and PostgreSQL) and seeks each one's
-    latest update. A window over every update would read and sort them all (ten times the work on a
-    plan with fifteen updates per task)."""
+    otherwise among those recorded before `before` (all when None), the latest recorded first. The
+    statement never reads a task's older updates (storage.latest_updates)."""
     if task_ids is not None:
         ids = list(task_ids)
-        if not ids:
-            return {}
-        which = Task.id.in_(ids)
-    else:
-        which = Task.plan_id == plan_id
+        found: dict[int, list[UpdateInfo]] = {}
+        for at in range(0, len(ids), _CHUNK):
+            which = Task.id.in_(ids[at : at + _CHUNK])
+            if plan_id is not None:
+                which = and_(which, Task.plan_id == plan_id)
+            found.update(await _latest_updates(conn, which, cycle, before))
+        return found
+    return await _latest_updates(conn, Task.plan_id == plan_id, cycle, before)
+
+
+async def _latest_updates(conn: AsyncConnection, which, cycle, before) -> dict[int, list[UpdateInfo]]:
     pu = ProgressUpdate
-    first, step, last = aliased(pu), aliased(pu), aliased(pu)
-    pairs = select(
-        Task.id.label("task_id"),
-        select(func.min(first.agency_id))
-        .where(first.task_id == Task.id)
-        .scalar_subquery()
-        .label("agency_id"),
-    ).where(which)
-    if plan_id is not None and task_ids is not None:
-        pairs = pairs.where(Task.plan_id == plan_id)
-    pairs = pairs.cte("pairs", recursive=True)
-    following = (
-        select(func.min(step.agency_id))
-        .where(step.task_id == pairs.c.task_id, step.agency_id > pairs.c.agency_id)
-        .scalar_subquery()
-    )
-    pairs = pairs.union_all(select(pairs.c.task_id, following).where(pairs.c.agency_id.is_not(None)))
-    if cycle is not None:
-        order, window = (last.cycle.desc(), last.id.desc()), last.cycle <= cycle
-    else:
-        order = (last.created_at.desc(), last.id.desc())
-        window = last.created_at < before if before is not None else true()
-    latest = (
-        select(last.id)
-        .where(last.task_id == pairs.c.task_id, last.agency_id == pairs.c.agency_id, window)
-        .order_by(*order)
-        .limit(1)
-    )
-    if conn.dialect.name == "postgresql":
-        # A lateral join keeps PostgreSQL to one seek per pair; joined from a scalar subquery it
-        # hashes the whole update table instead. SQLite has no LATERAL and seeks either way.
-        seek = latest.lateral()
-        chosen = select(seek.c.id).select_from(pairs).join(seek, true()).subquery()
-    else:
-        chosen = select(latest.scalar_subquery().label("id")).where(pairs.c.agency_id.is_not(None)).subquery()
+    chosen = latest_ids(conn.dialect.name, which, cycle=cycle, before=before)
     statement = (
         select(pu.task_id, *_UPDATE_COLUMNS)
         .join(chosen, chosen.c.id == pu.id)

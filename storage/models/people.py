@@ -14,8 +14,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     text,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models.base import Base, UTCDateTime, utcnow
@@ -159,6 +162,61 @@ class ProgressUpdate(Base):
     member: Mapped[Member | None] = relationship(lazy="joined")
     revisions: Mapped[list[UpdateRevision]] = relationship(
         back_populates="update", cascade="all, delete-orphan", order_by="UpdateRevision.id"
+    )
+
+
+class LatestInCycle(Base):
+    """Each agency's newest update on a task among those counted towards one cycle, with what the
+    rules read of it: the summary reads these rows instead of walking every update
+    (storage.latest_updates, storage.summary_sql). Written with each update and each edit, in the
+    same flush (`_keep_latest`, `_keep_latest_edited`)."""
+
+    __tablename__ = "progress_latest"
+    __table_args__ = (
+        # A task's newest word of all, for a cycle: one seek (storage.summary_sql).
+        Index("ix_progress_latest_task_cycle", "task_id", "cycle", "update_id"),
+    )
+
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"), primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"), primary_key=True)
+    cycle: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    update_id: Mapped[int] = mapped_column(ForeignKey("progress_update.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    percent: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+@event.listens_for(ProgressUpdate, "after_insert")
+def _keep_latest(_mapper, connection, row: ProgressUpdate) -> None:
+    """Point (task, agency, cycle) at the new update unless a newer one is already there."""
+    table = LatestInCycle.__table__
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(table).values(
+        task_id=row.task_id,
+        agency_id=row.agency_id,
+        cycle=row.cycle,
+        update_id=row.id,
+        status=row.status,
+        percent=row.percent,
+        created_at=row.created_at,
+    )
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=[table.c.task_id, table.c.agency_id, table.c.cycle],
+            set_={
+                name: statement.excluded[name] for name in ("update_id", "status", "percent", "created_at")
+            },
+            where=table.c.update_id < statement.excluded.update_id,
+        )
+    )
+
+
+@event.listens_for(ProgressUpdate, "after_update")
+def _keep_latest_edited(_mapper, connection, row: ProgressUpdate) -> None:
+    """An edit changes what an update says, never which update is newest."""
+    table = LatestInCycle.__table__
+    connection.execute(
+        table.update().where(table.c.update_id == row.id).values(status=row.status, percent=row.percent)
     )
 
 

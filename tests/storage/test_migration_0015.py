@@ -1,5 +1,6 @@
 """Migration 0015 (the index that seeks each agency's latest update) keeps the updates of a database
-built at the revision before it, and the summary reads them the same, on SQLite and PostgreSQL."""
+built at the revision before it, and the summary of the latest
+schema reads them the same, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import inspect, text
 
 from storage.migrate import current_revision, upgrade
 from storage.summary import latest_updates_by_agency
+from tests.storage.old_rows import agencies_plan_and_section
 
 MIGRATION = importlib.import_module("storage.migrations.versions.0015_update_seek")
 WHEN = dt.datetime(2026, 6, 20, 1, 0)
@@ -18,25 +20,7 @@ WHEN = dt.datetime(2026, 6, 20, 1, 0)
 async def test_upgrading_to_0015_keeps_the_updates_and_each_agencys_latest_is_found(unmigrated_db):
     await upgrade(unmigrated_db, MIGRATION.down_revision)
     async with unmigrated_db.engine.begin() as conn:
-        await conn.execute(
-            text(
-                "INSERT INTO agency (id, name, key, created_at) VALUES (1, 'Sở A', 'so a', :w), (2, 'Sở B', 'so b', :w)"
-            ),
-            {"w": WHEN},
-        )
-        await conn.execute(
-            text(
-                "INSERT INTO plan (id, number, title, year, start_year, end_year, issuer, issuer_key, lifecycle,"
-                " reporting_deadlines, imported_at) VALUES (1, '1/KH', 'Kế hoạch', 2026, 2026, 2026, '', '',"
-                " 'auto', '[\"2026-06-20\", \"2026-11-20\"]', :w)"
-            ),
-            {"w": WHEN},
-        )
-        await conn.execute(
-            text(
-                "INSERT INTO section (id, plan_id, numeral, position, heading, agency_id) VALUES (1, 1, 'I', 1, 'SỞ A', 1)"
-            )
-        )
+        await agencies_plan_and_section(conn, WHEN)
         await conn.execute(
             text(
                 "INSERT INTO task (id, plan_id, section_id, number, code, content, timeframe_text, lead_text,"
@@ -69,6 +53,9 @@ async def test_upgrading_to_0015_keeps_the_updates_and_each_agencys_latest_is_fo
     assert await current_revision(unmigrated_db) == MIGRATION.revision
     async with unmigrated_db.engine.connect() as conn:
         indexes = await conn.run_sync(lambda sync: inspect(sync).get_indexes("progress_update"))
+    # The summary of today's schema reads what was stored then.
+    await upgrade(unmigrated_db)
+    async with unmigrated_db.engine.connect() as conn:
         count = (await conn.execute(text("SELECT count(*) FROM progress_update"))).scalar()
         by_cycle = await latest_updates_by_agency(conn, 1, cycle=dt.date(2026, 11, 20))
         by_time = await latest_updates_by_agency(conn, 1)

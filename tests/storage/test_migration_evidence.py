@@ -28,8 +28,9 @@ async def test_upgrading_to_0014_keeps_updates_and_queues_their_files(unmigrated
         for number, evidence in enumerate(
             ["telegram:AgADBAAD", "https://dulich.gov.vn/bc", None, "zalo:https://z/p.jpg"]
         ):
-            session.add(
-                ProgressUpdate(
+            # A plain insert: an ORM one also keeps progress_latest, which this revision predates.
+            await session.execute(
+                ProgressUpdate.__table__.insert().values(
                     task_id=task.id, agency_id=agency.id, member_id=lan.id, status="done",
                     note=f"Lần {number}", evidence=evidence, cycle=dt.date(2020, 6, 20), created_at=WHEN,
                 )

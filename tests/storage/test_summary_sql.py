@@ -1,0 +1,226 @@
+"""The counts the database makes for an overview (storage.summary_sql, by the one-lead rules stated
+in SQL in storage.progress_rules) equal the counts `judge` makes task by task, on random plans: several
+plans and cycles, revisions that drop tasks, tasks late, overdue and without an end date, co-led
+tasks, sections with no agency, agencies merged and renamed, edited updates; on SQLite and
+PostgreSQL. The detailed summary (detail=ALL) is the judged one, the overview (ATTENTION) the
+counted one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pytest
+from sqlalchemy import select
+
+from storage import people, registry
+from storage.models import Agency, LatestInCycle, Section, Task, TaskAgency
+from storage.models.people import BLOCKED, DONE, IN_PROGRESS, NOT_STARTED
+from storage.models.plan import COORDINATING, LEAD
+from storage.progress_rules import ALL_LEADS, ANY_LEAD, responsible
+from storage.summary import ALL, ATTENTION, build_summary
+from tests.factories import SectionSpec, make_agency, make_plan
+
+NAMES = [f"Sở thử nghiệm {n}" for n in range(1, 10)]
+END_DATES = [None, dt.date(2020, 3, 31), dt.date(2020, 6, 30), dt.date(2020, 9, 30), dt.date(2020, 12, 31)]
+PLANS = [
+    ("1/KH-THU", ("2020-06-20", "2020-11-20")),
+    ("2/KH-THU", ("2020-03-31", "2020-09-30", "2020-12-31")),
+]
+STATUSES = [NOT_STARTED, IN_PROGRESS, DONE, BLOCKED]
+
+
+def moment(rng: random.Random) -> dt.datetime:
+    """Any instant of 2020, sometimes close to a local midnight (Hanoi is UTC+7)."""
+    day = dt.date(2020, 1, 2) + dt.timedelta(days=rng.randrange(360))
+    hour = rng.choice([0, 3, 16, 17, 18])
+    return dt.datetime(day.year, day.month, day.day, hour, rng.randrange(60), tzinfo=dt.UTC)
+
+
+async def random_world(db, seed: int) -> list[int]:
+    """Plans with random tasks, links and updates; returns the plans' ids."""
+    rng = random.Random(seed)
+    plan_ids = []
+    async with db.transaction() as session:
+        for name in NAMES:
+            await make_agency(session, name)
+        for number, deadlines in PLANS:
+            sections = [
+                SectionSpec(name, [f"Nhiệm vụ {n}" for n in range(rng.randint(2, 5))])
+                for name in rng.sample(NAMES, 4)
+            ]
+            built = await make_plan(session, sections, number=number, deadlines=deadlines)
+            plan_ids.append(built.plan.id)
+            agencies = list((await session.scalars(select(Agency))).all())
+            section_rows = list(
+                (await session.scalars(select(Section).where(Section.plan_id == built.plan.id))).all()
+            )
+            # A section no agency heads: its tasks are answered for by their leads, or by nobody.
+            section_rows[-1].agency_id = None
+            for task in built.tasks.values():
+                task.end_on = rng.choice(END_DATES)
+                await session.execute(TaskAgency.__table__.delete().where(TaskAgency.task_id == task.id))
+                leads = rng.sample(agencies, rng.choice([0, 0, 1, 1, 2, 3]))
+                for position, agency in enumerate(leads):
+                    session.add(
+                        TaskAgency(task_id=task.id, agency_id=agency.id, role=LEAD, position=position)
+                    )
+                for position, agency in enumerate(rng.sample(agencies, rng.randint(0, 2))):
+                    if agency not in leads:
+                        session.add(
+                            TaskAgency(
+                                task_id=task.id, agency_id=agency.id, role=COORDINATING, position=position
+                            )
+                        )
+            await session.flush()
+            tasks = list(built.tasks.values())
+            cycles = [dt.date.fromisoformat(day) for day in deadlines]
+            for _ in range(60):
+                task = rng.choice(tasks)
+                status = rng.choice(STATUSES)
+                row = await people.add_update(
+                    session,
+                    task_id=task.id,
+                    agency_id=rng.choice(agencies).id,
+                    member_id=None,
+                    status=status,
+                    percent=rng.choice([None, 10, 50, 80]) if status != DONE else None,
+                    cycle=rng.choice(cycles),
+                    now=moment(rng),
+                )
+                if rng.random() < 0.1:
+                    await people.revise_update(
+                        session, row, status=rng.choice(STATUSES), percent=30, note="sửa", now=moment(rng)
+                    )
+            # A revision drops a task: it still counts in the periods that began before.
+            rng.choice(tasks).archived_at = dt.datetime(2020, 7, 1, tzinfo=dt.UTC)
+        await session.flush()
+        today = dt.date(2020, 12, 31)
+        await registry.merge(session, [NAMES[0]], NAMES[1], on=dt.date(2020, 8, 1), today=today)
+        await registry.rename(session, NAMES[2], "Sở thử nghiệm đổi tên", on=dt.date(2020, 8, 1), today=today)
+        successor = await session.scalar(select(Agency).where(Agency.name == "Sở thử nghiệm đổi tên"))
+        task = await session.scalar(select(Task).where(Task.plan_id == plan_ids[0]).limit(1))
+        await people.add_update(
+            session,
+            task_id=task.id,
+            agency_id=successor.id,
+            member_id=None,
+            status=DONE,
+            cycle=dt.date(2020, 11, 20),
+            now=dt.datetime(2020, 9, 1, 3, tzinfo=dt.UTC),
+        )
+    return plan_ids
+
+
+def agency_figures(agency) -> tuple:
+    return (
+        agency.id,
+        {k: v for k, v in agency.reported_counts.items() if v},
+        {k: v for k, v in agency.timing_counts.items() if v},
+        agency.progress_sum,
+        agency.without_update,
+        agency.reported,
+        agency.last_update_at,
+    )
+
+
+def plan_figures(summary) -> tuple:
+    return (
+        {k: v for k, v in summary.reported_counts.items() if v},
+        {k: v for k, v in summary.timing_counts.items() if v},
+        summary.progress_sum,
+        summary.unassigned,
+        [agency.id for agency in summary.expected_agencies],
+        [agency.id for agency in summary.reported_agencies],
+    )
+
+
+def standing_of(summary, task, agency) -> tuple:
+    view = agency.view(task) if agency is not None else task.standing
+    return task.id, view, task.updated_in_period, [u.id for u in task.updates]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_the_counted_overview_equals_the_judged_summary_on_random_plans(db, seed):
+    plan_ids = await random_world(db, seed)
+    rng = random.Random(seed)
+    periods = [
+        {"cycle": dt.date(2020, 6, 20), "today": dt.date(2020, 6, 10)},
+        {"cycle": dt.date(2020, 11, 20), "today": dt.date(2020, 10, 1)},
+        {"cycle": dt.date(2020, 11, 20), "today": dt.date(2020, 12, 5)},
+        {"cycle": dt.date(2020, 9, 30), "today": dt.date(2020, 12, 5)},
+        # The day an end date falls on: not yet overdue.
+        {"cycle": dt.date(2020, 9, 30), "today": dt.date(2020, 9, 30)},
+        {"cycle": dt.date(2020, 6, 20), "today": dt.date(2020, 3, 31)},
+        {"start": dt.date(2020, 4, 1), "end": dt.date(2020, 8, 15), "today": dt.date(2020, 9, 1)},
+    ]
+    compared = 0
+    async with db.snapshot() as session:
+        agency_ids = list((await session.scalars(select(Agency.id))).all())
+        for plan_id in plan_ids:
+            for period in periods:
+                for rule in (ALL_LEADS, ANY_LEAD):
+                    options = dict(period, co_lead_rule=rule)
+                    try:
+                        judged = await build_summary(session, plan_id, detail=ALL, **options)
+                    except ValueError:  # a cycle that is not this plan's
+                        continue
+                    chosen = rng.choice([None, *agency_ids])
+                    counted = await build_summary(
+                        session, plan_id, detail=ATTENTION, agency_id=chosen, **options
+                    )
+
+                    assert plan_figures(counted) == plan_figures(judged)
+                    expected = [agency_figures(a) for a in judged.agencies if a.expected or a.last_update_at]
+                    assert [agency_figures(counted.agency(key)) for key, *_ in expected] == expected
+                    sections = {section.id: section.agency_id for section in judged.sections}
+                    wanted = [
+                        task
+                        for task in judged.tasks
+                        if task.standing.needs_attention
+                        or chosen in responsible(sections[task.section_id], task.lead_ids)
+                    ]
+                    assert [(t.id, t.code, t.content) for t in counted.tasks] == [
+                        (t.id, t.code, t.content) for t in wanted
+                    ]
+                    for agency in judged.expected_agencies:
+                        mine = [standing_of(judged, t, agency) for t in agency.tasks if t in wanted]
+                        other = counted.agency(agency.id)
+                        assert [standing_of(counted, t, other) for t in other.tasks] == mine
+                    compared += 1
+    assert compared == 2 * (5 + 3)  # both co-lead rules; five periods of the first plan, three of the second
+
+
+async def test_the_latest_rows_follow_inserts_and_edits(db):
+    async with db.transaction() as session:
+        built = await make_plan(session)
+        task, agency = built.tasks["I.1"], built.agencies["Sở Thông tin và Truyền thông"]
+        june, november = dt.date(2020, 6, 20), dt.date(2020, 11, 20)
+        first = await people.add_update(
+            session, task_id=task.id, agency_id=agency.id, member_id=None, status=IN_PROGRESS,
+            percent=20, cycle=june, now=dt.datetime(2020, 6, 1, tzinfo=dt.UTC),
+        )  # fmt: skip
+        second = await people.add_update(
+            session, task_id=task.id, agency_id=agency.id, member_id=None, status=IN_PROGRESS,
+            percent=40, cycle=june, now=dt.datetime(2020, 6, 2, tzinfo=dt.UTC),
+        )  # fmt: skip
+        later = await people.add_update(
+            session, task_id=task.id, agency_id=agency.id, member_id=None, status=BLOCKED,
+            cycle=november, now=dt.datetime(2020, 7, 2, tzinfo=dt.UTC),
+        )  # fmt: skip
+        await people.revise_update(
+            session, second, status=DONE, percent=None, note="xong", now=second.created_at
+        )
+        first_id, second_id, later_id = first.id, second.id, later.id
+
+    async with db.snapshot() as session:
+        kept = LatestInCycle
+        rows = (
+            await session.execute(
+                select(kept.cycle, kept.update_id, kept.status, kept.percent).order_by(kept.cycle)
+            )
+        ).all()
+
+    expected = [(june, second_id, DONE, None), (november, later_id, BLOCKED, None)]
+    assert [tuple(row) for row in rows] == expected
+    assert first_id not in [row[1] for row in rows]
