@@ -49,7 +49,7 @@ async def test_upgrading_to_0016_keeps_every_plan_visible_and_revisable(unmigrat
             )
         )
 
-    await upgrade(db)
+    await upgrade(db, MIGRATION.revision)
 
     async with db.snapshot() as session:
         listed = [(p.id, p.number, p.tasks) for p in await list_plans(session)]

@@ -1,14 +1,14 @@
 """Plans staged by an import in progress, hidden until swapped in; a revision counter per plan
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0018
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Each agency's newest update per task and cycle, kept as updates are written
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0016
 
 The summary reads this table (one row per task, agency and cycle) instead of seeking through every
 update; the backfill is the same statement the benchmarks use to fill it in bulk.
@@ -13,7 +13,7 @@ from alembic import op
 import storage.models.base
 
 revision = "0017"
-down_revision = "0014"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
