@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import gc
 import zoneinfo
 from collections import Counter
@@ -35,7 +36,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from sqlalchemy import String, and_, case, cast, exists, false, func, or_, select, true
+from sqlalchemy import String, and_, bindparam, case, cast, exists, false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -754,13 +755,39 @@ async def latest_updates_by_agency(
     index scan written as a recursive query, the same on SQLite and PostgreSQL) and seeks each one's
     latest update. A window over every update would read and sort them all (ten times the work on a
     plan with fifteen updates per task)."""
+    params: dict = {}
     if task_ids is not None:
-        ids = list(task_ids)
-        if not ids:
+        params["task_ids"] = list(task_ids)
+        if not params["task_ids"]:
             return {}
-        which = Task.id.in_(ids)
-    else:
-        which = Task.plan_id == plan_id
+    if plan_id is not None:
+        params["plan_id"] = plan_id
+    if cycle is not None:
+        params["cycle"] = cycle
+    elif before is not None:
+        params["before"] = before
+    window = "cycle" if cycle is not None else "before" if before is not None else "all"
+    statement = _latest_updates_statement(
+        conn.dialect.name, task_ids is not None, plan_id is not None, window
+    )
+    found: dict[int, list[UpdateInfo]] = {}
+    by_id: dict[int, UpdateInfo] = {}
+    for row in await conn.execute(statement, params):
+        info = UpdateInfo(*row[1:])
+        found.setdefault(row[0], []).append(info)
+        if names_a_file(info.evidence):
+            by_id[info.id] = info
+    await _attach_files(conn, by_id)
+    return found
+
+
+@functools.cache
+def _latest_updates_statement(dialect: str, by_tasks: bool, by_plan: bool, window: str):
+    """The statement of `latest_updates_by_agency` for one shape of question, its values bound.
+
+    Built once per shape: building it is most of the cost of a task list (a dozen milliseconds of
+    SQLAlchemy constructs for a millisecond of SQLite), and the compiled form is cached by
+    SQLAlchemy under the same key every time."""
     pu = ProgressUpdate
     first, step, last = aliased(pu), aliased(pu), aliased(pu)
     pairs = select(
@@ -769,9 +796,11 @@ async def latest_updates_by_agency(
         .where(first.task_id == Task.id)
         .scalar_subquery()
         .label("agency_id"),
-    ).where(which)
-    if plan_id is not None and task_ids is not None:
-        pairs = pairs.where(Task.plan_id == plan_id)
+    )
+    if by_tasks:
+        pairs = pairs.where(Task.id.in_(bindparam("task_ids", expanding=True)))
+    if by_plan:
+        pairs = pairs.where(Task.plan_id == bindparam("plan_id"))
     pairs = pairs.cte("pairs", recursive=True)
     following = (
         select(func.min(step.agency_id))
@@ -779,39 +808,30 @@ async def latest_updates_by_agency(
         .scalar_subquery()
     )
     pairs = pairs.union_all(select(pairs.c.task_id, following).where(pairs.c.agency_id.is_not(None)))
-    if cycle is not None:
-        order, window = (last.cycle.desc(), last.id.desc()), last.cycle <= cycle
+    if window == "cycle":
+        order, since = (last.cycle.desc(), last.id.desc()), last.cycle <= bindparam("cycle")
     else:
         order = (last.created_at.desc(), last.id.desc())
-        window = last.created_at < before if before is not None else true()
+        since = last.created_at < bindparam("before") if window == "before" else true()
     latest = (
         select(last.id)
-        .where(last.task_id == pairs.c.task_id, last.agency_id == pairs.c.agency_id, window)
+        .where(last.task_id == pairs.c.task_id, last.agency_id == pairs.c.agency_id, since)
         .order_by(*order)
         .limit(1)
     )
-    if conn.dialect.name == "postgresql":
+    if dialect == "postgresql":
         # A lateral join keeps PostgreSQL to one seek per pair; joined from a scalar subquery it
         # hashes the whole update table instead. SQLite has no LATERAL and seeks either way.
         seek = latest.lateral()
         chosen = select(seek.c.id).select_from(pairs).join(seek, true()).subquery()
     else:
         chosen = select(latest.scalar_subquery().label("id")).where(pairs.c.agency_id.is_not(None)).subquery()
-    statement = (
+    return (
         select(pu.task_id, *_UPDATE_COLUMNS)
         .join(chosen, chosen.c.id == pu.id)
         .outerjoin(Member, Member.id == pu.member_id)
         .order_by(pu.task_id, pu.id)
     )
-    found: dict[int, list[UpdateInfo]] = {}
-    by_id: dict[int, UpdateInfo] = {}
-    for row in await conn.execute(statement):
-        info = UpdateInfo(*row[1:])
-        found.setdefault(row[0], []).append(info)
-        if names_a_file(info.evidence):
-            by_id[info.id] = info
-    await _attach_files(conn, by_id)
-    return found
 
 
 async def _attach_files(conn: AsyncConnection, updates: dict[int, UpdateInfo]) -> None:
@@ -836,6 +856,19 @@ async def _attach_files(conn: AsyncConnection, updates: dict[int, UpdateInfo]) -
             updates[row[0]].files.append(EvidenceRef(*row[1:]))
 
 
+# Built once: every task list reads them.
+_STANDING_LEADS = (
+    select(TaskAgency.task_id, TaskAgency.agency_id)
+    .where(TaskAgency.task_id.in_(bindparam("task_ids", expanding=True)), TaskAgency.role == LEAD)
+    .order_by(TaskAgency.task_id, TaskAgency.position)
+)
+_STANDING_FACTS = (
+    select(Task.id, Task.end_on, Section.agency_id)
+    .join(Section, Section.id == Task.section_id)
+    .where(Task.id.in_(bindparam("task_ids", expanding=True)))
+)
+
+
 async def task_standings(
     session: AsyncSession,
     task_ids: Iterable[int],
@@ -854,20 +887,9 @@ async def task_standings(
         return {}
     conn = await session.connection()
     leads: dict[int, list[int]] = {}
-    for task_id, agency in await conn.execute(
-        select(TaskAgency.task_id, TaskAgency.agency_id)
-        .where(TaskAgency.task_id.in_(ids), TaskAgency.role == LEAD)
-        .order_by(TaskAgency.task_id, TaskAgency.position)
-    ):
+    for task_id, agency in await conn.execute(_STANDING_LEADS, {"task_ids": ids}):
         leads.setdefault(task_id, []).append(agency)
-    facts = {
-        row[0]: (row[1], row[2])
-        for row in await conn.execute(
-            select(Task.id, Task.end_on, Section.agency_id)
-            .join(Section, Section.id == Task.section_id)
-            .where(Task.id.in_(ids))
-        )
-    }
+    facts = {row[0]: (row[1], row[2]) for row in await conn.execute(_STANDING_FACTS, {"task_ids": ids})}
     updates = await latest_updates_by_agency(conn, task_ids=ids, cycle=cycle)
     as_of = today if cycle is None else as_of_day(today, cycle)
     found = {}
