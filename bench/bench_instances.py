@@ -55,20 +55,27 @@ def one_second_allowance(per_second: float) -> int:
     return int(per_second * 1.2) + 1
 
 
-async def reminders(args) -> bool:
+async def on_fresh_database(scenario, **sizes):
+    """`scenario(db, workdir, **sizes)` on a fresh PostgreSQL database; None (said) when unreachable."""
     try:
         database = postgres_database(PG_URL)
         db = await database.__aenter__()
     except OSError as exc:
         print(f"skipped: PostgreSQL not reachable at {PG_URL} ({exc})")
-        return True
+        return None
     try:
         with tempfile.TemporaryDirectory(prefix="nhacviec-instances-") as tmp:
-            r = await fleet_fan_out(
-                db, Path(tmp), size=args.reminders, per_second=args.per_second, instances=args.instances
-            )
+            return await scenario(db, Path(tmp), **sizes)
     finally:
         await database.__aexit__(None, None, None)
+
+
+async def reminders(args) -> bool:
+    r = await on_fresh_database(
+        fleet_fan_out, size=args.reminders, per_second=args.per_second, instances=args.instances
+    )
+    if r is None:
+        return True
     t = r.tally
     ok = (
         t.duplicates == 0
@@ -105,26 +112,16 @@ async def updates(args) -> bool:
     for instances in (1, 2):
         runs = []
         for _ in range(args.runs):
-            try:
-                database = postgres_database(PG_URL)
-                db = await database.__aenter__()
-            except OSError as exc:
-                print(f"skipped: PostgreSQL not reachable at {PG_URL} ({exc})")
+            result = await on_fresh_database(
+                fleet_updates,
+                members=args.members,
+                burst=args.updates,
+                instances=instances,
+                twice_every=TWICE_EVERY if instances > 1 else 0,
+            )
+            if result is None:
                 return True
-            try:
-                with tempfile.TemporaryDirectory(prefix="nhacviec-webhooks-") as tmp:
-                    runs.append(
-                        await fleet_updates(
-                            db,
-                            Path(tmp),
-                            members=args.members,
-                            burst=args.updates,
-                            instances=instances,
-                            twice_every=TWICE_EVERY if instances > 1 else 0,
-                        )
-                    )
-            finally:
-                await database.__aexit__(None, None, None)
+            runs.append(result)
         rates = [r.per_second for r in runs]
         # Each instance's CPU per update it was handed (a round robin hands each its share).
         cpu_ms = [
