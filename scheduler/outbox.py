@@ -14,6 +14,7 @@ Functions here never commit; the caller's unit of work does.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -378,19 +379,31 @@ async def cancel_for_report(
     The chat core calls this in the transaction that stores the update. A reminder already claimed by
     a sender is not touched here: the sender checks again just before sending.
     """
+    # Named apart from the columns: an UPDATE reserves the column names for its SET values.
+    params = {"for_agency": agency_id, "for_cycle": cycle, "at": now}
+    if task_id is not None:
+        params["for_task"] = task_id
+    result = await session.execute(_cancel_for_report_statement(task_id is not None), params)
+    return result.rowcount or 0
+
+
+@functools.cache
+def _cancel_for_report_statement(on_one_task: bool):
+    """Built once (for an update on one task, or on none): every one-line update runs it."""
     # The same rule as coverage.Requirement: counted for the row's cycle, or made since its start.
-    settles = or_(Reminder.cycle == cycle, Reminder.counts_since <= now)
+    settles = or_(Reminder.cycle == bindparam("for_cycle"), Reminder.counts_since <= bindparam("at"))
     on_task = (
-        Reminder.task_id.is_(None)
-        if task_id is None
-        else or_(Reminder.task_id.is_(None), Reminder.task_id == task_id)
+        or_(Reminder.task_id.is_(None), Reminder.task_id == bindparam("for_task"))
+        if on_one_task
+        else Reminder.task_id.is_(None)
     )
-    result = await session.execute(
+    agency = bindparam("for_agency")
+    return (
         update(Reminder)
         .where(
             # Through the agency's members: the outbox is indexed by person, not by agency.
-            Reminder.member_id.in_(select(Member.id).where(Member.agency_id == agency_id)),
-            Reminder.agency_id == agency_id,
+            Reminder.member_id.in_(select(Member.id).where(Member.agency_id == agency)),
+            Reminder.agency_id == agency,
             Reminder.status == PENDING,
             Reminder.kind != ESCALATION,
             on_task,
@@ -399,7 +412,6 @@ async def cancel_for_report(
         .values(status=CANCELLED, last_error="the agency reported")
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
 
 
 @dataclass

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import gc
 import zoneinfo
 from collections import Counter
@@ -38,7 +39,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from sqlalchemy import String, and_, case, cast, exists, false, func, or_, select
+from sqlalchemy import String, and_, bindparam, case, cast, exists, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.collation import vi_sort_key
@@ -755,30 +756,57 @@ async def latest_updates_by_agency(
     With `cycle`, among the updates counted towards it or an earlier cycle, the latest cycle first;
     otherwise among those recorded before `before` (all when None), the latest recorded first. The
     statement never reads a task's older updates (storage.latest_updates)."""
-    if task_ids is not None:
-        ids = list(task_ids)
-        found: dict[int, list[UpdateInfo]] = {}
-        for at in range(0, len(ids), _CHUNK):
-            which = Task.id.in_(ids[at : at + _CHUNK])
-            if plan_id is not None:
-                which = and_(which, Task.plan_id == plan_id)
-            found.update(await _latest_updates(conn, which, cycle, before))
-        return found
-    return await _latest_updates(conn, Task.plan_id == plan_id, cycle, before)
+    params: dict = {}
+    if plan_id is not None:
+        params["plan_id"] = plan_id
+    if cycle is not None:
+        params["cycle"] = cycle
+    elif before is not None:
+        params["before"] = before
+    window = "cycle" if cycle is not None else "before" if before is not None else "all"
+    statement = _latest_updates_statement(
+        conn.dialect.name, task_ids is not None, plan_id is not None, window
+    )
+    if task_ids is None:
+        return await _latest_updates(conn, statement, params)
+    ids = list(task_ids)
+    found: dict[int, list[UpdateInfo]] = {}
+    for at in range(0, len(ids), _CHUNK):
+        found.update(await _latest_updates(conn, statement, {**params, "task_ids": ids[at : at + _CHUNK]}))
+    return found
 
 
-async def _latest_updates(conn: AsyncConnection, which, cycle, before) -> dict[int, list[UpdateInfo]]:
+@functools.cache
+def _latest_updates_statement(dialect: str, by_tasks: bool, by_plan: bool, window: str):
+    """The statement of `latest_updates_by_agency` for one shape of question, its values bound.
+
+    Built once per shape: building it is most of the cost of a task list (a dozen milliseconds of
+    SQLAlchemy constructs for a millisecond of SQLite), and the compiled form is cached by
+    SQLAlchemy under the same key every time."""
+    conditions = []
+    if by_tasks:
+        conditions.append(Task.id.in_(bindparam("task_ids", expanding=True)))
+    if by_plan:
+        conditions.append(Task.plan_id == bindparam("plan_id"))
+    chosen = latest_ids(
+        dialect,
+        and_(*conditions),
+        cycle=bindparam("cycle") if window == "cycle" else None,
+        before=bindparam("before") if window == "before" else None,
+    )
     pu = ProgressUpdate
-    chosen = latest_ids(conn.dialect.name, which, cycle=cycle, before=before)
-    statement = (
+    return (
         select(pu.task_id, *_UPDATE_COLUMNS)
         .join(chosen, chosen.c.id == pu.id)
         .outerjoin(Member, Member.id == pu.member_id)
         .order_by(pu.task_id, pu.id)
     )
+
+
+async def _latest_updates(conn: AsyncConnection, statement, params: dict) -> dict[int, list[UpdateInfo]]:
     found: dict[int, list[UpdateInfo]] = {}
     by_id: dict[int, UpdateInfo] = {}
-    for row in await conn.execute(statement):
+    for row in await conn.execute(statement, params):
         info = UpdateInfo(*row[1:])
         found.setdefault(row[0], []).append(info)
         if names_a_file(info.evidence):
@@ -809,6 +837,19 @@ async def _attach_files(conn: AsyncConnection, updates: dict[int, UpdateInfo]) -
             updates[row[0]].files.append(EvidenceRef(*row[1:]))
 
 
+# Built once: every task list reads them.
+_STANDING_LEADS = (
+    select(TaskAgency.task_id, TaskAgency.agency_id)
+    .where(TaskAgency.task_id.in_(bindparam("task_ids", expanding=True)), TaskAgency.role == LEAD)
+    .order_by(TaskAgency.task_id, TaskAgency.position)
+)
+_STANDING_FACTS = (
+    select(Task.id, Task.end_on, Section.agency_id)
+    .join(Section, Section.id == Task.section_id)
+    .where(Task.id.in_(bindparam("task_ids", expanding=True)))
+)
+
+
 async def task_standings(
     session: AsyncSession,
     task_ids: Iterable[int],
@@ -827,20 +868,9 @@ async def task_standings(
         return {}
     conn = await session.connection()
     leads: dict[int, list[int]] = {}
-    for task_id, agency in await conn.execute(
-        select(TaskAgency.task_id, TaskAgency.agency_id)
-        .where(TaskAgency.task_id.in_(ids), TaskAgency.role == LEAD)
-        .order_by(TaskAgency.task_id, TaskAgency.position)
-    ):
+    for task_id, agency in await conn.execute(_STANDING_LEADS, {"task_ids": ids}):
         leads.setdefault(task_id, []).append(agency)
-    facts = {
-        row[0]: (row[1], row[2])
-        for row in await conn.execute(
-            select(Task.id, Task.end_on, Section.agency_id)
-            .join(Section, Section.id == Task.section_id)
-            .where(Task.id.in_(ids))
-        )
-    }
+    facts = {row[0]: (row[1], row[2]) for row in await conn.execute(_STANDING_FACTS, {"task_ids": ids})}
     updates = await latest_updates_by_agency(conn, task_ids=ids, cycle=cycle)
     as_of = today if cycle is None else as_of_day(today, cycle)
     found = {}

@@ -26,6 +26,7 @@ import prometheus_client.exposition
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 
 # The classic text format, which every Prometheus version reads (what generate_latest writes).
 CONTENT_TYPE = prometheus_client.exposition.CONTENT_TYPE_PLAIN_0_0_4
@@ -307,11 +308,23 @@ def count_on_commit(session, counter: Counter, amount: float = 1.0, **labels: ob
     """Count an event that a unit of work records, once that unit of work is committed (a rolled
     back update was never stored, so it must not be counted)."""
     counter._key(labels)  # wrong labels fail here, at the call, not later inside the commit
+    # Kept on the session and counted by one listener for every session: a listener registered
+    # per call cost a tenth of a millisecond of each stored update.
+    session.sync_session.info.setdefault(_ON_COMMIT, []).append((counter, amount, labels))
 
-    def committed(_session) -> None:
+
+_ON_COMMIT = "nhacviec.count_on_commit"
+
+
+@event.listens_for(Session, "after_commit")
+def _count_committed(session: Session) -> None:
+    for counter, amount, labels in session.info.pop(_ON_COMMIT, ()):
         counter.inc(amount, **labels)
 
-    event.listen(session.sync_session, "after_commit", committed, once=True)
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop(_ON_COMMIT, None)
 
 
 # The ticks the engine runs, whose freshness /healthz checks.

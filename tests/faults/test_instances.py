@@ -1,6 +1,8 @@
-"""Two bot processes on one PostgreSQL database: every reminder once, one sending budget for both.
+"""Two bot processes on one PostgreSQL database: every reminder once, one sending budget for both;
+every incoming update answered and stored once, whichever instance the balancer hands it to.
 
-Full size (10,000 reminders) in bench/bench_instances.py.
+Full size (10,000 reminders; a burst of updates to one and then two instances) in
+bench/bench_instances.py.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from storage.models.reminders import SENT
 from tests.conftest import PG_URL, pg_skip_reason
 from tests.faults.harness import WEBHOOK_SECRET, postgres_database
 from tests.faults.scenarios import fleet_fan_out, within_budget
+from tests.faults.webhook_fleet import fleet_updates
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -43,4 +46,18 @@ async def test_two_instances_deliver_each_reminder_once_within_one_shared_budget
     # Counted where the sends start (before the network and the emulator's scheduling), the same.
     assert result.most_started_in_one_second <= int(per_second * 1.2) + 1
     assert result.most_in_five_seconds <= within_budget(per_second, 5)
+    assert WEBHOOK_SECRET not in result.log_text
+
+
+async def test_two_webhook_instances_answer_and_store_each_update_once(pg_db, tmp_path):
+    # Every fifth update is handed to both instances at once, as a re-delivery the balancer sends
+    # to the other instance: the second to see it must neither store nor answer it again.
+    result = await fleet_updates(pg_db, tmp_path, members=40, burst=120, instances=2, twice_every=5)
+
+    assert result.sent_twice == 24
+    assert (result.lost, result.duplicates) == (0, 0)
+    assert result.replies == 120
+    expected = result.reports_sent
+    assert result.reports_stored == expected
+    assert result.exit_codes == [0, 0], result.log_text
     assert WEBHOOK_SECRET not in result.log_text

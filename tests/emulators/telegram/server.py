@@ -330,7 +330,10 @@ class TelegramEmulator:
         await site.start()
         bound_host, bound_port = self._runner.addresses[0][:2]
         self.url = f"http://{bound_host}:{bound_port}"
-        self._session = aiohttp.ClientSession()
+        # Idle webhook connections are dropped before the bot's server drops them (after 10 s by
+        # default): reusing one the server is closing fails the delivery with "server disconnected",
+        # which on a loaded machine happened between a benchmark's phases.
+        self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(keepalive_timeout=5))
         return self
 
     async def stop(self) -> None:
