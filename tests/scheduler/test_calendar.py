@@ -173,9 +173,7 @@ def test_the_calendar_has_the_days_off_and_make_up_days_the_holidays_package_giv
     days_off, make_up_days = json.loads(result.stdout)
     calendar = WorkingCalendar()
     days = [D(2019, 1, 1) + dt.timedelta(days=n) for n in range((D(2031, 1, 1) - D(2019, 1, 1)).days)]
-    expected = [
-        str(day) not in days_off and (day.weekday() < 5 or str(day) in make_up_days) for day in days
-    ]
+    expected = [str(day) not in days_off and (day.weekday() < 5 or str(day) in make_up_days) for day in days]
 
     assert [calendar.is_working_day(day) for day in days] == expected
 
