@@ -26,7 +26,7 @@ from bot.app import App
 from bot.config import Config
 from bot.core.messages import Reply
 from bot.ops.http import add_ops_routes, maybe_start_ops_server
-from bot.transports.base import Transport
+from bot.transports.base import SetupError, Transport
 from bot.transports.replies import ReplyCourier
 from bot.transports.telegram.commands import command_menus
 from bot.transports.telegram.http import AiohttpRequest
@@ -45,7 +45,7 @@ MAX_WEBHOOK_BODY = 1024 * 1024
 _SECRET_ALPHABET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
-class TelegramSetupError(Exception):
+class TelegramSetupError(SetupError):
     """The Telegram settings cannot work; the message says which and why."""
 
 
