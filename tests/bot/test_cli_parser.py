@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from bot.cli import COMMANDS, build_parser
+from tests.probes import run_python
 
 
 def _commands(parser) -> set[str]:
@@ -35,10 +33,8 @@ def test_running_the_bot_loads_no_other_commands_module():
         "build_parser(['--config', 'nhacviec.toml', 'run']); "
         "print(sorted(m for m in sys.modules if m.startswith('bot.cli.')))"
     )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-
     # `run` takes the console's options from the chat command's module.
-    assert result.stdout.strip() == "['bot.cli.chat', 'bot.cli.run']"
+    assert run_python(probe) == "['bot.cli.chat', 'bot.cli.run']"
 
 
 def test_an_unknown_command_is_refused_with_the_list_of_commands(capsys):
