@@ -29,7 +29,6 @@ class App:
         if self._limits is None:
             import asyncio
 
-            from bot.reminders import rate_specs
             from scheduler.ratelimit import RateLimits
 
             # Platforms count real seconds, whatever clock the business logic is given (tests move
@@ -41,6 +40,16 @@ class App:
 
     async def close(self) -> None:
         await self.db.dispose()
+
+
+def rate_specs(config: Config) -> dict:
+    """The configured sending budgets (`[reminders.rates.PLATFORM]`), per platform."""
+    from scheduler.ratelimit import RateSpec
+
+    return {
+        platform: RateSpec(rate.per_second, rate.per_chat_per_second, rate.burst)
+        for platform, rate in config.reminders.rates.items()
+    }
 
 
 async def open_app(

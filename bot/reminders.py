@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import insert
 
-from bot.app import App
+from bot.app import App, rate_specs
 from bot.config import Config
 from bot.core.menus import remember_menu
 from bot.core.messages import Button, Reply
@@ -40,7 +40,7 @@ from scheduler.delivery import DeliveryError
 from scheduler.notices import Address, Notice, NoticeItem
 from scheduler.planner import Planner, PlanReport
 from scheduler.policy import KindPolicy, Policy, offset_label
-from scheduler.ratelimit import RateLimits, RateSpec
+from scheduler.ratelimit import RateLimits
 from scheduler.sender import Delivered, RecipientUnreachable, Sender, SenderSettings, SendReport
 from scheduler.ticks import Ticks
 from storage import people
@@ -102,13 +102,6 @@ def sender_settings(config: Config) -> SenderSettings:
         plan_grace_days=config.plan.grace_days,
         co_lead_done=config.report.co_lead_done,
     )
-
-
-def rate_specs(config: Config) -> dict[str, RateSpec]:
-    return {
-        platform: RateSpec(rate.per_second, rate.per_chat_per_second, rate.burst)
-        for platform, rate in config.reminders.rates.items()
-    }
 
 
 # ---------------------------------------------------------------- text

@@ -1,7 +1,9 @@
 """`nhacviec [--config FILE] [--db URL] <command> …`
 
-Each command lives in its own module with a `register(subparsers)` function; they are collected in
-COMMAND_MODULES, the one list to read to find any command's code.
+Each command lives in its own module with a `register(subparsers)` function; COMMANDS, the one table
+to read to find any command's code, names each command's module. Only the module of the command
+asked for is imported (with `--help` or an unknown command, all of them): `nhacviec run` starts
+without loading what the other commands need.
 """
 
 from __future__ import annotations
@@ -19,21 +21,22 @@ from bot.i18n import LANGUAGES, use_language
 from bot.ops.logging import configure_logging
 from storage.text import readable
 
-COMMAND_MODULES = [
-    "bot.cli.agencies",
-    "bot.cli.backup",
-    "bot.cli.chat",
-    "bot.cli.db",
-    "bot.cli.evidence",
-    "bot.cli.groups",
-    "bot.cli.invite",
-    "bot.cli.members",
-    "bot.cli.plan",
-    "bot.cli.reminders",
-    "bot.cli.report",
-    "bot.cli.run",
-    "bot.cli.web",
-]
+COMMANDS = {
+    "agencies": "bot.cli.agencies",
+    "backup": "bot.cli.backup",
+    "chat": "bot.cli.chat",
+    "db": "bot.cli.db",
+    "evidence": "bot.cli.evidence",
+    "groups": "bot.cli.groups",
+    "invite": "bot.cli.invite",
+    "members": "bot.cli.members",
+    "plan": "bot.cli.plan",
+    "reminders": "bot.cli.reminders",
+    "report": "bot.cli.report",
+    "restore": "bot.cli.backup",
+    "run": "bot.cli.run",
+    "web": "bot.cli.web",
+}
 
 log = logging.getLogger("nhacviec")
 
@@ -42,18 +45,47 @@ class CommandError(Exception):
     """A command cannot go on; the message is shown as is and the exit status is 1."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _add_global_options(parser: argparse.ArgumentParser, *, checked: bool = True) -> None:
+    parser.add_argument("--config", help="TOML configuration file (default: $NHACVIEC_CONFIG)")
+    parser.add_argument("--db", metavar="URL", help="database URL, overriding the configuration")
+    parser.add_argument(
+        "--lang",
+        choices=LANGUAGES if checked else None,
+        help="language of the output (default: [i18n] default_language)",
+    )
+
+
+class _Lookahead(argparse.ArgumentParser):
+    """The global options alone, to find the command; silent on errors, which the full parser
+    reports."""
+
+    def error(self, message):
+        raise ValueError(message)
+
+
+def _command_asked(argv: list[str] | None) -> str | None:
+    """The command named in `argv` (after the global options), when it is one of COMMANDS."""
+    options = _Lookahead(add_help=False)
+    _add_global_options(options, checked=False)
+    try:
+        _known, rest = options.parse_known_args(argv)
+    except ValueError:
+        return None
+    return rest[0] if rest and rest[0] in COMMANDS else None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for `argv` (default: the command line): with every command's options, or only
+    those of the command `argv` names."""
     parser = argparse.ArgumentParser(
         prog="nhacviec",
         description="Nhắc việc: reminders, progress updates and summaries for a government plan.",
     )
-    parser.add_argument("--config", help="TOML configuration file (default: $NHACVIEC_CONFIG)")
-    parser.add_argument("--db", metavar="URL", help="database URL, overriding the configuration")
-    parser.add_argument(
-        "--lang", choices=LANGUAGES, help="language of the output (default: [i18n] default_language)"
-    )
+    _add_global_options(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
+    asked = _command_asked(argv)
+    modules = [COMMANDS[asked]] if asked else list(dict.fromkeys(COMMANDS.values()))
+    for name in modules:
         importlib.import_module(name).register(subparsers)
     return parser
 
@@ -94,7 +126,7 @@ def _readable_arguments(args: argparse.Namespace) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None, *, clock=None) -> int:
     """Run one command; `clock` (tests hand in one they move) defaults to the system clock."""
-    parser = build_parser()
+    parser = build_parser(argv)
     args = _readable_arguments(parser.parse_args(argv))
     try:
         return asyncio.run(_run(args, clock))

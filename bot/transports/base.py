@@ -8,7 +8,11 @@ from typing import Protocol
 from bot.core.messages import Reply
 from scheduler.delivery import DeliveryError
 
-__all__ = ["DeliveryError", "Recipient", "Transport", "split_text"]
+__all__ = ["DeliveryError", "Recipient", "SetupError", "Transport", "split_text"]
+
+
+class SetupError(Exception):
+    """A platform's settings cannot work; the message says which and why."""
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from bot.app import App
 from bot.ops.http import maybe_start_ops_server
 from bot.ops.shutdown import GracefulShutdown
+from bot.transports.base import SetupError
 from bot.transports.registry import PLATFORMS, Transports
 from bot.transports.replies import ReplyCourier
 
@@ -176,19 +177,17 @@ async def run_bots(app: App, platforms: Sequence[str]) -> int:
     from telegram.error import InvalidToken
 
     from bot.cli import CommandError
-    from bot.transports.telegram.runner import TelegramSetupError
-    from bot.transports.zalo.runner import ZaloSetupError
 
     # httpx logs request URLs at INFO, and Bot API URLs carry the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         bots = Bots(app, platforms)
-    except (TelegramSetupError, ZaloSetupError) as exc:
+    except SetupError as exc:
         raise CommandError(str(exc)) from exc
     async with GracefulShutdown(app.config.ops.shutdown_grace_seconds) as shutdown:
         try:
             await bots.start()
-        except (TelegramSetupError, ZaloSetupError) as exc:
+        except SetupError as exc:
             await bots.stop()
             raise CommandError(str(exc)) from exc
         except InvalidToken as exc:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-
 from bot.i18n import _, format_day, format_number, format_short_day, ngettext
 
 
@@ -20,6 +18,10 @@ def _percent(value: float | None) -> str:
 
 class Templates:
     def __init__(self) -> None:
+        # Here, not at the top: the pages import this module's helpers, and Jinja2 (2 MB) waits for
+        # the first page rendered (bot.web.server.Dashboard.templates).
+        from jinja2 import Environment, PackageLoader, select_autoescape
+
         self.env = Environment(
             loader=PackageLoader("bot.web", "templates"),
             autoescape=select_autoescape(["html"], default=True),

@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 
 from aiohttp import web
@@ -88,8 +89,6 @@ class Dashboard:
     """What the pages share: the app, the chat core for actions, and where replies go."""
 
     def __init__(self, app: App, *, core=None, deliver: Deliver | None = None):
-        from bot.web.rendering import Templates
-
         if core is None:
             from bot.core.service import Core
 
@@ -97,7 +96,14 @@ class Dashboard:
         self.app = app
         self.core = core
         self.deliver = deliver
-        self.templates = Templates()
+
+    @cached_property
+    def templates(self):
+        """Jinja2 and the templates, loaded by the first page asked for: a bot whose dashboard
+        nobody opens does not keep them in memory (2 MB)."""
+        from bot.web.rendering import Templates
+
+        return Templates()
 
     @property
     def secure_cookie(self) -> bool:

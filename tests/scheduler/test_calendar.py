@@ -13,6 +13,7 @@ from scheduler.calendar import (
     plan_deadlines,
     quarter_start,
 )
+from tests.probes import run_python
 
 D = dt.date
 
@@ -155,3 +156,30 @@ def test_every_lead_agency_reports_for_the_plan_and_a_tasks_leads_for_the_task()
 )
 def test_the_calendar_knows_culture_day_and_the_2026_make_up_days(day, expected):
     assert WorkingCalendar().is_working_day(day) is expected
+
+
+def test_the_calendar_has_the_days_off_and_make_up_days_the_holidays_package_gives_for_vietnam():
+    import json
+
+    # The package's ordinary way, in a process of its own (this one may hold the calendar's module).
+    probe = (
+        "import json, holidays; years = range(2019, 2031); "
+        "days = [holidays.country_holidays('VN', years=y) for y in years]; "
+        "print(json.dumps([sorted(str(d) for h in days for d in h), "
+        "sorted(str(d) for h in days for d in h.weekend_workdays)]))"
+    )
+    days_off, make_up_days = json.loads(run_python(probe))
+    calendar = WorkingCalendar()
+    days = [D(2019, 1, 1) + dt.timedelta(days=n) for n in range((D(2031, 1, 1) - D(2019, 1, 1)).days)]
+    expected = [str(day) not in days_off and (day.weekday() < 5 or str(day) in make_up_days) for day in days]
+
+    assert [calendar.is_working_day(day) for day in days] == expected
+
+
+def test_working_days_load_the_vietnamese_holidays_without_the_other_countries():
+    probe = (
+        "import sys, datetime; from scheduler.calendar import WorkingCalendar; "
+        "WorkingCalendar().is_working_day(datetime.date(2026, 2, 17)); "
+        "print(sorted(m for m in sys.modules if m.startswith('holidays.countries')))"
+    )
+    assert run_python(probe) == "['holidays.countries.vietnam']"

@@ -88,13 +88,10 @@ async def test_a_database_never_migrated_has_no_revision(tmp_path):
 
 
 def test_starting_the_cli_does_not_import_alembic_or_the_report_libraries():
-    import subprocess
-    import sys
+    from tests.probes import run_python
 
     probe = (
         "import sys, bot.cli, bot.core.service, bot.transports.telegram.runner; "
         "print(sorted(m for m in ('alembic', 'docx', 'openpyxl', 'matplotlib') if m in sys.modules))"
     )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-
-    assert result.stdout.strip() == "[]"
+    assert run_python(probe) == "[]"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import ssl
+from collections.abc import Callable
 
 import aiohttp
 import certifi
@@ -41,6 +42,7 @@ class AiohttpRequest(BaseRequest):
     __slots__ = (
         "_connect_timeout",
         "_media_write_timeout",
+        "_on_sent",
         "_pool_size",
         "_pool_timeout",
         "_read_timeout",
@@ -57,8 +59,11 @@ class AiohttpRequest(BaseRequest):
         connect_timeout: float | None = 5.0,
         pool_timeout: float | None = 1.0,
         media_write_timeout: float | None = 20.0,
+        on_sent: Callable[[], object] | None = None,
     ):
+        """`on_sent` is called each time a request's body has gone out to the server."""
         self._pool_size = connection_pool_size
+        self._on_sent = on_sent
         self._read_timeout = read_timeout
         self._write_timeout = write_timeout
         self._connect_timeout = connect_timeout
@@ -78,7 +83,20 @@ class AiohttpRequest(BaseRequest):
                 connector=aiohttp.TCPConnector(limit=self._pool_size, ssl=context),
                 headers={"User-Agent": self.USER_AGENT},
                 trust_env=True,
+                trace_configs=self._traces(),
             )
+
+    def _traces(self) -> list[aiohttp.TraceConfig] | None:
+        if self._on_sent is None:
+            return None
+        on_sent = self._on_sent
+
+        async def sent(_session, _context, _params) -> None:
+            on_sent()
+
+        trace = aiohttp.TraceConfig()
+        trace.on_request_chunk_sent.append(sent)
+        return [trace]
 
     async def shutdown(self) -> None:
         if self._session is not None and not self._session.closed:

@@ -15,6 +15,7 @@ import contextlib
 import hmac
 import logging
 import re
+from collections.abc import Callable
 
 from aiohttp import web
 from telegram import MenuButtonCommands, Update
@@ -26,7 +27,7 @@ from bot.app import App
 from bot.config import Config
 from bot.core.messages import Reply
 from bot.ops.http import add_ops_routes, maybe_start_ops_server
-from bot.transports.base import Transport
+from bot.transports.base import SetupError, Transport
 from bot.transports.replies import ReplyCourier
 from bot.transports.telegram.http import AiohttpRequest
 from bot.transports.telegram.menus import MenuKeeper
@@ -44,11 +45,14 @@ MAX_WEBHOOK_BODY = 1024 * 1024
 _SECRET_ALPHABET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
-class TelegramSetupError(Exception):
+class TelegramSetupError(SetupError):
     """The Telegram settings cannot work; the message says which and why."""
 
 
-def build_application(config: Config, token: str) -> Application:
+def build_application(
+    config: Config, token: str, *, on_poll_sent: Callable[[], object] | None = None
+) -> Application:
+    """PTB's application for `token`; `on_poll_sent` is called as each getUpdates goes out."""
     settings = config.telegram
     timeout = settings.request_timeout
     builder = (
@@ -71,6 +75,7 @@ def build_application(config: Config, token: str) -> Application:
                 write_timeout=timeout,
                 connect_timeout=timeout,
                 pool_timeout=timeout,
+                on_sent=on_poll_sent,
             )
         )
         # Reminders are scheduled by the engine from the database, not by PTB's job queue.
@@ -112,7 +117,8 @@ class TelegramBot:
         self.settings = app.config.telegram
         self.webhook_secret = self._webhook_secret() if self.settings.mode == "webhook" else None
         self.core = core or Core(app)
-        self.application = build_application(app.config, token)
+        self._polling = asyncio.Event()
+        self.application = build_application(app.config, token, on_poll_sent=self._polling.set)
         # One limit for all it sends: the shared budget ([reminders.rates.telegram]), which PTB's own
         # rate limiter would only duplicate, without seeing the other instances.
         limiter = app.rate_limits().for_platform(PLATFORM)
@@ -173,9 +179,9 @@ class TelegramBot:
                 "[telegram] rate_limit_per_second is no longer used: the sending budget is "
                 "[reminders.rates.telegram] (per_second, per_chat_per_second)"
             )
-        await self._set_commands()
         await self.application.start()
         if self.settings.mode == "webhook":
+            await self._set_commands()
             await self._start_webhook()
         else:
             await self.application.updater.start_polling(
@@ -184,6 +190,12 @@ class TelegramBot:
                 bootstrap_retries=5,
                 error_callback=self._on_polling_error,
             )
+            # Messages reach the bot from its first getUpdates on: let it go out before the rest of
+            # start-up (menus, the dashboard, the reminder engine, their imports) takes the CPU.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.settings.request_timeout):
+                    await self._polling.wait()
+            await self._set_commands()
             if self.serve_ops:
                 self._ops_server = await maybe_start_ops_server(self.app)
         if self.reminders:

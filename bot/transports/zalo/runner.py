@@ -22,7 +22,7 @@ from aiohttp import web
 from bot.app import App
 from bot.ops.http import add_ops_routes, maybe_start_ops_server
 from bot.reminders import start_reminder_engine
-from bot.transports.base import Transport
+from bot.transports.base import SetupError, Transport
 from bot.transports.replies import ReplyCourier
 from bot.transports.webhook import NotAnUpdate, limited_application, parse_json_object, serve, server_limits
 from bot.transports.zalo.authorisation import OAAuthorisation
@@ -52,7 +52,7 @@ MAX_BODY = 1024 * 1024
 POLL_STOP_WAIT = 0.5
 
 
-class ZaloSetupError(Exception):
+class ZaloSetupError(SetupError):
     """The configuration cannot run: the message names the setting to fix."""
 
 

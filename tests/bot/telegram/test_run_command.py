@@ -8,6 +8,8 @@ import signal
 import sys
 from pathlib import Path
 
+from bot.app import open_app
+from bot.config import load_config
 from tests.emulators.telegram import TelegramEmulator
 
 REPO = Path(__file__).resolve().parents[3]
@@ -62,3 +64,77 @@ async def test_the_run_command_serves_telegram_until_sigterm(telegram, tmp_path)
     # Bot API URLs carry the token; nothing the process logged may.
     assert telegram.token.split(":")[1] not in err.decode()
     assert {"dangky", "capnhat"} <= {c["command"] for c in telegram.commands_for("vi")}
+
+
+# Loaded at their first use, never by a bot that only waits for messages: the report, chart and
+# spreadsheet libraries, the PDF reader, the migration tool, the dashboard's templates, every
+# country's holidays but Vietnam's, and the Zalo transports when only Telegram is configured.
+LOADED_ON_FIRST_USE = (
+    "alembic",
+    "docx",
+    "docxtpl",
+    "openpyxl",
+    "matplotlib",
+    "lxml",
+    "pdfplumber",
+    "jinja2",
+    "holidays.countries",
+    "bot.transports.zalo.runner",
+)
+
+# Runs `nhacviec run` and, on SIGUSR1, prints the modules the process holds.
+_MODULES_ON_SIGNAL = (
+    "import json, signal, sys; "
+    "signal.signal(signal.SIGUSR1, lambda *_: print(json.dumps(sorted(sys.modules)), flush=True)); "
+    "from bot.cli import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
+async def _line_with(stream: asyncio.StreamReader, text: str) -> str:
+    while text not in (line := (await stream.readline()).decode()):
+        if not line:
+            raise AssertionError(f"the process ended before saying {text!r}")
+    return line
+
+
+async def test_a_started_bot_waiting_for_messages_has_not_loaded_what_only_some_commands_need(
+    telegram, tmp_path
+):
+    import json
+
+    config = tmp_path / "config.toml"
+    write_config(config, telegram, tmp_path / "nhacviec.db")
+    # The dashboard and /healthz serve too, as in a deployment.
+    settings = config.read_text(encoding="utf-8").replace("http_enabled = false", "http_port = 0")
+    config.write_text(settings + "\n[web]\nport = 0\n", encoding="utf-8")
+    # A database already at its schema's head, as after the first start (creating one is Alembic's use).
+    await (await open_app(load_config(config, env={}))).close()
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": telegram.token, "NHACVIEC_CONFIG": str(config)}
+    for name in ("TELEGRAM_WEBHOOK_SECRET", "ZALO_BOT_TOKEN", "ZALO_OA_APP_ID", "ZALO_OA_ACCESS_TOKEN"):
+        env.pop(name, None)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _MODULES_ON_SIGNAL,
+        "run",
+        env=env,
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with asyncio.timeout(60):
+            # Start-up is over: the bot polls, the dashboard listens, the reminder engine has started.
+            await _line_with(process.stderr, "serving telegram")
+            await telegram.wait_for(lambda: telegram.calls_to("getUpdates"), within=30)
+            process.send_signal(signal.SIGUSR1)
+            modules = set(json.loads(await process.stdout.readline()))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):
+            await process.communicate()
+
+    loaded = sorted(name for name in LOADED_ON_FIRST_USE if name in modules)
+    assert loaded == []
+    # The probe could see them: the bot, its dashboard and its reminder engine are all there.
+    assert {"bot.transports.telegram.runner", "bot.web.server", "bot.reminders"} <= modules

@@ -74,6 +74,16 @@ async def test_polling_asks_only_for_the_update_types_the_bot_handles(telegram, 
     )
 
 
+async def test_a_polling_bot_asks_for_updates_before_it_sets_its_menus(telegram, start_bot):
+    await start_bot("polling", poll_timeout=1)
+
+    # A long poll is recorded when answered, at its timeout; `at` is when it arrived.
+    (first_poll, *_) = await telegram.wait_for(lambda: telegram.calls_to("getUpdates"))
+    menus = telegram.calls_to("setMyCommands")
+
+    assert menus and first_poll.at < min(call.at for call in menus)
+
+
 async def test_webhook_mode_registers_the_webhook_with_its_secret(telegram, start_bot):
     bot = await start_bot("webhook")
 
