@@ -128,6 +128,11 @@ def main(argv: list[str] | None = None, *, clock=None) -> int:
     """Run one command; `clock` (tests hand in one they move) defaults to the system clock."""
     parser = build_parser(argv)
     args = _readable_arguments(parser.parse_args(argv))
+    if not getattr(args, "resumes_collection", False):
+        # Only `run` keeps the collector paused until it serves (bot.startup).
+        from bot import startup
+
+        startup.resume()
     try:
         return asyncio.run(_run(args, clock))
     except (ConfigError, CommandError, SchemaOutOfDate) as exc:

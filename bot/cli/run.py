@@ -29,7 +29,8 @@ def register(subparsers) -> None:
     # Only the console: the real platforms always run on the wall clock.
     add_console_options(parser)
     # Ctrl-C stops the bot (each runner stops gracefully on SIGINT): the normal way to end it.
-    parser.set_defaults(handler=_run, interrupt_ends=True)
+    # The garbage collector stays paused until the bot serves (bot.startup).
+    parser.set_defaults(handler=_run, interrupt_ends=True, resumes_collection=True)
 
 
 def choose_platforms(app, requested: str) -> list[str]:
@@ -58,8 +59,11 @@ async def _run_platforms(app, platforms: list[str], args) -> int:
     if platforms == ["console"]:
         from pathlib import Path
 
+        from bot import startup
         from bot.transports.console import run_quickstart, use_travel_clock
 
+        # The console reads its first line at once: nothing to gain by waiting.
+        startup.resume()
         use_travel_clock(app, args.now)
         return await run_quickstart(app, files_dir=Path(args.files) if args.files else None)
     if args.now or args.files:

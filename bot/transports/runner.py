@@ -196,6 +196,10 @@ async def run_bots(app: App, platforms: Sequence[str]) -> int:
         except BaseException:
             await bots.stop()
             raise
+        from bot import startup
+
+        # Serving: what start-up built lives as long as the process (bot.startup).
+        startup.resume()
         await shutdown.wait()
         await shutdown.stop(*bots.stop_steps())
     return 0

@@ -83,10 +83,13 @@ LOADED_ON_FIRST_USE = (
 )
 
 # Runs `nhacviec run` and, on SIGUSR1, prints the modules the process holds.
+# The installed program's entry point (bot.entry: start-up with the garbage collector paused), with a
+# probe: on SIGUSR1 it prints what is loaded and whether the collector runs.
 _MODULES_ON_SIGNAL = (
-    "import json, signal, sys; "
-    "signal.signal(signal.SIGUSR1, lambda *_: print(json.dumps(sorted(sys.modules)), flush=True)); "
-    "from bot.cli import main; sys.exit(main(sys.argv[1:]))"
+    "import gc, json, signal, sys; "
+    "signal.signal(signal.SIGUSR1, lambda *_: print(json.dumps({'modules': sorted(sys.modules), "
+    "'collecting': gc.isenabled(), 'frozen': gc.get_freeze_count()}), flush=True)); "
+    "from bot.entry import main; sys.exit(main())"
 )
 
 
@@ -127,8 +130,14 @@ async def test_a_started_bot_waiting_for_messages_has_not_loaded_what_only_some_
             # Start-up is over: the bot polls, the dashboard listens, the reminder engine has started.
             await _line_with(process.stderr, "serving telegram")
             await telegram.wait_for(lambda: telegram.calls_to("getUpdates"), within=30)
-            process.send_signal(signal.SIGUSR1)
-            modules = set(json.loads(await process.stdout.readline()))
+            # The collector comes back on just after start-up ends, perhaps a moment after the poll.
+            for _ in range(100):
+                process.send_signal(signal.SIGUSR1)
+                state = json.loads(await process.stdout.readline())
+                if state["collecting"]:
+                    break
+                await asyncio.sleep(0.1)
+            modules = set(state["modules"])
     finally:
         process.send_signal(signal.SIGTERM)
         async with asyncio.timeout(30):
@@ -136,5 +145,7 @@ async def test_a_started_bot_waiting_for_messages_has_not_loaded_what_only_some_
 
     loaded = sorted(name for name in LOADED_ON_FIRST_USE if name in modules)
     assert loaded == []
+    # Started with the collector paused (bot.startup): on again once serving, start-up frozen.
+    assert state["collecting"] is True and state["frozen"] > 10_000
     # The probe could see them: the bot, its dashboard and its reminder engine are all there.
     assert {"bot.transports.telegram.runner", "bot.web.server", "bot.reminders"} <= modules
