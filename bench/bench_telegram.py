@@ -158,7 +158,7 @@ class Bot:
         self.token = token
         self.command = command or [
             "-c",
-            "import sys; from bot.cli import main; sys.exit(main(sys.argv[1:]))",
+            "import sys; from bot.entry import main; sys.exit(main())",  # as the installed program starts
             "run",
             "--transport",
             "telegram",

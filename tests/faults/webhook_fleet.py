@@ -134,7 +134,7 @@ class Instance:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-c",
-                "import sys; from bot.cli import main; sys.exit(main(sys.argv[1:]))",
+                "import sys; from bot.entry import main; sys.exit(main())",  # as the installed program starts
                 "run",
                 "--transport",
                 "telegram",
