@@ -19,7 +19,7 @@ from bot.render.bundle import safe_name
 from bot.render.exports import letterhead_from_config, render_summary
 from bot.render.text import percent_text, reported_label, timing_label
 from bot.web.rendering import local_time
-from bot.web.server import Viewer, dashboard_of, viewer_of
+from bot.web.server import Dashboard, Viewer, dashboard_of, viewer_of
 from bot.web.svg import completion_chart
 from scheduler.outbox import status_by_deadline
 from storage import evidence as evidence_rows
@@ -45,11 +45,18 @@ KIND_LABELS = {
 TASKS_PER_PAGE = 200
 # Above this many tasks the overview details only what needs attention (and one chosen agency).
 LARGE_PLAN_TASKS = 2000
+# The words the plan, agency and task pages print for a line's timing, report state and share.
+_STATUS_TEXTS = {"timing_label": timing_label, "reported_label": reported_label, "percent_text": percent_text}
 
 
 def _today(request: web.Request) -> dt.date:
     app = dashboard_of(request).app
     return app.clock.now().astimezone(app.config.tz).date()
+
+
+def _local_time(dashboard: Dashboard):
+    """The pages' clock format: a moment in the configured time zone."""
+    return lambda moment: local_time(moment, dashboard.app.config.tz)
 
 
 async def _plan_or_404(session, plan_id: str) -> Plan:
@@ -234,9 +241,7 @@ async def overview(request: web.Request) -> web.Response:
         timings=TIMINGS,
         upcoming=upcoming[:3],
         chart=completion_chart(summary.expected_agencies),
-        timing_label=timing_label,
-        reported_label=reported_label,
-        percent_text=percent_text,
+        **_STATUS_TEXTS,
         export_formats=EXPORT_FORMATS,
         large=large,
         plan_status=_status(request, plan),
@@ -268,10 +273,8 @@ async def agency_page(request: web.Request) -> web.Response:
         agency=agency,
         line=summary.agency(agency_id),
         focal_points=focal_points,
-        local_time=lambda moment: local_time(moment, dashboard.app.config.tz),
-        timing_label=timing_label,
-        reported_label=reported_label,
-        percent_text=percent_text,
+        local_time=_local_time(dashboard),
+        **_STATUS_TEXTS,
     )
 
 
@@ -311,10 +314,8 @@ async def task_page(request: web.Request) -> web.Response:
         revisions=revisions,
         files=files,
         authors=authors,
-        local_time=lambda moment: local_time(moment, dashboard.app.config.tz),
-        timing_label=timing_label,
-        reported_label=reported_label,
-        percent_text=percent_text,
+        local_time=_local_time(dashboard),
+        **_STATUS_TEXTS,
     )
 
 
@@ -350,7 +351,7 @@ async def reminders(request: web.Request) -> web.Response:
         names=names,
         unreachable=unreachable,
         kind_labels=KIND_LABELS,
-        local_time=lambda moment: local_time(moment, dashboard.app.config.tz),
+        local_time=_local_time(dashboard),
     )
 
 
@@ -376,7 +377,7 @@ async def people_page(request: web.Request) -> web.Response:
         holders=holders,
         role_label=role_label,
         focal=FOCAL,
-        local_time=lambda moment: local_time(moment, dashboard.app.config.tz),
+        local_time=_local_time(dashboard),
         notice=request.query.get("done"),
     )
 
