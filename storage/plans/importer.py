@@ -98,15 +98,6 @@ async def import_plan_file(
     return await import_parsed_plan(session, parse_plan_file(path), default_issuer=default_issuer, now=now)
 
 
-async def import_if_empty(
-    session: AsyncSession, path: str | Path, *, default_issuer: str = "", now: dt.datetime | None = None
-) -> ImportReport | None:
-    """Import `path` when the database holds no plan yet (the quick start's first run)."""
-    if await session.scalar(select(func.count(Plan.id)).where(visible())):
-        return None
-    return await import_plan_file(session, path, default_issuer=default_issuer, now=now)
-
-
 def issuer_key(issuer: str) -> str:
     """The issuing body folded for matching: "Ủy ban nhân dân TP. Hà Nội" = "UBND thành phố Hà Nội"."""
     key = f" {fold(issuer)} "
@@ -855,7 +846,6 @@ __all__ = [
     "ImportReport",
     "PlanChanges",
     "TaskChange",
-    "import_if_empty",
     "import_parsed_plan",
     "import_plan_file",
     "issuer_key",

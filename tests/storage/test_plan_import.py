@@ -6,11 +6,11 @@ import pytest
 from sqlalchemy import func, select
 
 from storage.models import Agency, Base, Plan, ProgressUpdate, Section, Task
-from storage.plans.importer import CREATED, UNCHANGED, UPDATED, import_if_empty, import_plan_file
+from storage.plans.importer import CREATED, UNCHANGED, UPDATED, import_plan_file
 from storage.plans.notices import PlanFormatError
 from storage.plans.parser import parse_plan_file
 from storage.plans.repository import get_plan, list_plans, plan_document, reporting_deadlines
-from storage.plans.staging import import_staged
+from storage.plans.staging import import_file_if_empty, import_staged
 from tests.conftest import SAMPLE_PLAN
 from tests.plan_files import write_csv, write_docx, write_xlsx
 
@@ -436,9 +436,7 @@ async def test_configured_extra_deadlines_join_the_plans_own(db):
 
 
 async def test_the_quick_start_imports_the_sample_only_into_an_empty_database(db):
-    async with db.transaction() as session:
-        first = await import_if_empty(session, SAMPLE_PLAN)
-    async with db.transaction() as session:
-        second = await import_if_empty(session, SAMPLE_PLAN)
+    first = await import_file_if_empty(db, SAMPLE_PLAN)
+    second = await import_file_if_empty(db, SAMPLE_PLAN)
     assert first.status == CREATED
     assert second is None
