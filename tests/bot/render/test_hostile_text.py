@@ -24,7 +24,7 @@ from sqlalchemy import select
 from bot.cli import main
 from bot.render.exports import export_summary, render_summary
 from storage.db import Database
-from storage.models.plan import LEAD, Task, TaskAgency
+from storage.models.plan import LEAD, Plan, Task, TaskAgency
 from storage.plans.importer import import_plan_file
 from tests.bot.render.conftest import HANOI, JUNE_2021, TODAY, at
 from tests.conftest import SAMPLE_PLAN
@@ -242,3 +242,17 @@ async def test_any_hostile_text_in_notes_names_and_agencies_gives_files_that_ope
     every_format()
 
     assert found == []
+
+
+async def test_a_plan_number_and_title_stored_with_characters_xml_refuses_still_give_a_letter(db):
+    await _sample_with(db, ["Đã xong"], member_name="Lan")
+    async with db.transaction() as session:
+        plan = await session.get(Plan, (await session.scalars(select(Task.plan_id))).first())
+        plan.number = "12\x1b/KH-UBND"
+        plan.title = "Chuyển đổi\ufffe số"
+
+    document = await _export(db, "docx")
+
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(document.content)).paragraphs)
+    assert "12/KH-UBND" in text
+    assert not any(bad in text for bad in XML_INVALID)
