@@ -41,7 +41,7 @@ def completion_chart(summary: Summary, *, width_inches: float = 9.0) -> bytes:
     agencies = sorted(summary.expected_agencies, key=lambda a: (a.completion, vi_sort_key(a.name)))
     hidden = max(len(agencies) - MAX_AGENCIES, 0)
     agencies = agencies[:MAX_AGENCIES]
-    labels = [_shorten(a.label, 34) for a in agencies]
+    labels = [_as_typed(_shorten(a.label, 34)) for a in agencies]
     height = 1.4 + 0.32 * max(len(agencies), 1)
     figure = Figure(figsize=(width_inches, height), dpi=150)
     axes = figure.add_subplot()
@@ -66,7 +66,7 @@ def completion_chart(summary: Summary, *, width_inches: float = 9.0) -> bytes:
     axes.set_xlim(0, 135)
     axes.set_xticks([0, 25, 50, 75, 100])
     axes.set_xlabel(_("Share of tasks (%)"), fontfamily=FONT, fontsize=8)
-    title = _("Completion by agency — plan {number}").format(number=summary.plan.number)
+    title = _("Completion by agency — plan {number}").format(number=_as_typed(summary.plan.number))
     if hidden:
         title += "\n" + _("(the {shown} least complete of {total} agencies)").format(
             shown=len(agencies), total=len(agencies) + hidden
@@ -86,6 +86,12 @@ def completion_chart(summary: Summary, *, width_inches: float = 9.0) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def _as_typed(text: str) -> str:
+    """Matplotlib reads text between two "$" as a formula (an unknown command in it fails the whole
+    chart): an escaped "$" is drawn as itself."""
+    return text.replace("$", r"\$")
 
 
 def _shorten(text: str, limit: int) -> str:

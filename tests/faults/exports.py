@@ -34,6 +34,7 @@ _HOSTILE_PIECES = [
     "[x](javascript:alert(1))",
     "<javascript:alert(1)>",
     "\ufffe",
+    r"$\foo{$",  # matplotlib reads text between two "$" as a formula
     "\uffff",
     "\ufdd0",
     "\U0001fffe",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import dataclasses
 import datetime as dt
 import io
 import zipfile
@@ -256,3 +257,12 @@ async def test_a_plan_number_and_title_stored_with_characters_xml_refuses_still_
     text = "\n".join(p.text for p in docx.Document(io.BytesIO(document.content)).paragraphs)
     assert "12/KH-UBND" in text
     assert not any(bad in text for bad in XML_INVALID)
+
+
+async def test_an_agency_name_with_dollar_signs_is_drawn_as_typed_in_the_chart(sample):
+    # Matplotlib reads the text between two "$" as a formula; an unknown command in it broke the chart.
+    agency = sample.summary.expected_agencies[0]
+    agency.name = agency.short_name = r"Sở $\foo{$ Lam Sơn"
+    sample.summary.plan = dataclasses.replace(sample.summary.plan, number=r"12$\bar$")
+
+    assert check_all_formats(sample.summary) == []
