@@ -9,10 +9,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy import update
 
 from bot.core.messages import Incoming
-from storage.models.people import PENDING, RETIRED
+from storage.models.people import RETIRED, Member
 from tests.bot.core.chat import ChatUser
+from tests.bot.core.test_roles import _users
 from tests.factories import make_member
 
 ROLES = ("unregistered", "pending", "focal", "coordinator", "admin", "retired")
@@ -37,30 +39,16 @@ class GroupUser(ChatUser):
 
 
 @pytest.fixture
-async def people_by_role(db, app, plan):
+async def people_by_role(db, app, core, plan):
     """One person per role, each with a phone number given with consent (where they have a member
     row), ZNS configured: the case in which /sodienthoai has a number to show."""
     app.config.zalo.zns_template_id = "tpl-nhac-han"
+    await _users(db, core, plan)
     async with db.transaction() as session:
-        made = [
-            await make_member(
-                session,
-                "Pending",
-                agency=plan.agencies["Sở Ngoại vụ"],
-                user_id="pending",
-                status=PENDING,
-                language="en",
-            ),
-            await make_member(
-                session, "Lan", agency=plan.agencies["Sở Du lịch"], user_id="focal", language="en"
-            ),
-            await make_member(session, "An", role="coordinator", user_id="coordinator", language="en"),
-            await make_member(session, "Quan", role="admin", user_id="admin", language="en"),
-            await make_member(session, "Cu", user_id="retired", status=RETIRED, language="en"),
-        ]
-        for member in made:
-            member.phone = NUMBER
-            member.phone_consent_at = dt.datetime(2026, 3, 1, 1, 0, tzinfo=dt.UTC)
+        await make_member(session, "Cu", user_id="retired", status=RETIRED, language="en")
+        await session.execute(
+            update(Member).values(phone=NUMBER, phone_consent_at=dt.datetime(2026, 3, 1, 1, 0, tzinfo=dt.UTC))
+        )
     return ROLES
 
 
