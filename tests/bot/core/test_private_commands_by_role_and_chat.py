@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import update
 
 from bot.core.messages import Incoming
+from bot.core.router import COMMANDS
 from storage.models.people import RETIRED, Member
 from tests.bot.core.chat import ChatUser
 from tests.bot.core.test_roles import _users
@@ -132,3 +133,22 @@ async def test_in_a_group_no_number_or_link_is_shown_and_the_reply_says_where_to
         assert "private chat" in seen
     else:
         assert len(replies) == 1 and replies[0].text.startswith(expected)
+
+
+async def test_a_retired_member_is_admitted_to_no_command_a_stranger_is_not(db, core, people_by_role):
+    """The role matrix (test_roles.py) has no retired member: here every command is typed by one and
+    by a stranger, and a command refused to the stranger is refused to the retired member too."""
+    retired = ChatUser(core, "retired", language_hint="en")
+    stranger = ChatUser(core, "unregistered", language_hint="en")
+    admitted_beyond_strangers = []
+    for command in COMMANDS:
+        typed = f"/{command.name} NOT-A-CODE" if command.name == "start" else f"/{command.name}"
+        theirs = _texts(await retired.send(typed))
+        strangers = _texts(await stranger.send(typed))
+        await retired.send("/huy")
+        await stranger.send("/huy")
+        if strangers.startswith(NOT_REGISTERED) and not theirs.startswith(NOT_REGISTERED):
+            admitted_beyond_strangers.append((command.name, theirs))
+        assert SHOWN not in theirs, command.name
+
+    assert admitted_beyond_strangers == []
