@@ -58,6 +58,9 @@ class Command:
     # Acts on one plan: named first in the arguments, the only active one, or picked from buttons
     # (bot.core.handlers.plans.pick_plan) before the handler runs.
     per_plan: bool = False
+    # What it shows is one person's (a sign-in link, their phone number, members' roles): in a group
+    # it says so and points to a private chat instead of running (N_-marked, translated when shown).
+    private_only: str | None = None
 
     def listed_for(self, role: str) -> bool:
         return role in (self.listed if self.listed is not None else self.roles)
@@ -85,9 +88,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("lienket", ("link", "lien ket"), linking.link, EVERYONE, N_("link your account on another platform (Telegram, Zalo)"), N_(" [code]")),
     Command("kenh", ("channel", "kenh nhan"), linking.channel, MEMBERS, N_("choose where reminders reach you first"), " [telegram|zalo]"),
     Command("coquan", ("agencies",), agencies.registry_command, ADMINS, N_("the agency registry: add, rename, merge, groups"), N_(" list|show|add|rename|merge|alias|dissolve|group …"), needs_slash=True),
-    Command("sodienthoai", ("phone", "so dien thoai", "sdt"), phone.phone_command, MEMBERS, N_("your mobile number for Zalo notifications: see, change or delete it"), N_(" [xoa]")),
-    Command("vaitro", ("role", "vai tro"), roles.role_command, ADMINS, N_("change a member's role (focal point, coordinator, administrator)"), N_(" [name]")),
-    Command("web", ("dashboard", "trang web"), web.sign_in_link, MEMBERS, N_("a link that signs you in to the web dashboard")),
+    Command("sodienthoai", ("phone", "so dien thoai", "sdt"), phone.phone_command, MEMBERS, N_("your mobile number for Zalo notifications: see, change or delete it"), N_(" [xoa]"), private_only=N_("Your phone number is only shown in a private chat: write /sodienthoai to me there.")),
+    Command("vaitro", ("role", "vai tro"), roles.role_command, ADMINS, N_("change a member's role (focal point, coordinator, administrator)"), N_(" [name]"), private_only=N_("Roles are changed in a private chat, not in front of the group: write /vaitro to me there.")),
+    Command("web", ("dashboard", "trang web"), web.sign_in_link, MEMBERS, N_("a link that signs you in to the web dashboard"), private_only=N_("For your safety the sign-in link is only sent in a private chat: write /web to me there.")),
 )
 # fmt: on
 

@@ -221,6 +221,8 @@ class Core:
             if ctx.role == UNREGISTERED:
                 return access.how_to_register(ctx)
             return access.not_allowed(ctx, command.name, admins_only=command.roles == router.ADMINS)
+        if command.private_only and ctx.incoming.is_group:
+            return [Reply(_(command.private_only))]
         if ctx.flow and command.name != router.CANCEL:
             # Starting something new leaves whatever was unfinished.
             await ctx.end_flow()

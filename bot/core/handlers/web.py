@@ -1,7 +1,7 @@
 """/web: a single-use link that signs the member in to the web dashboard (bot.web).
 
-The link is a bearer secret for ten minutes, so it is only given in a private chat: in a group
-everyone would see it.
+The link is a bearer secret for ten minutes, so it is only given in a private chat (the command is
+`private_only` in bot.core.router): in a group everyone would see it.
 """
 
 from __future__ import annotations
@@ -23,12 +23,6 @@ def dashboard_url(config, bound_port: int | None = None) -> str:
 
 
 async def sign_in_link(ctx: Context, args: str) -> list[Reply]:
-    if ctx.incoming.is_group:
-        return [
-            Reply(
-                _("For your safety the sign-in link is only sent in a private chat: write /web to me there.")
-            )
-        ]
     if not ctx.app.config.web.enabled:
         return [Reply(_("The web dashboard is not enabled on this server."))]
     minutes = ctx.app.config.web.link_minutes
