@@ -16,7 +16,7 @@ from bot.evidence import Fetcher, Store
 from storage.models.evidence import FAILED, PENDING, STORED, EvidenceFile
 from storage.models.people import ProgressUpdate
 from tests.bot.telegram.conftest import telegram_config
-from tests.factories import make_member, make_plan
+from tests.factories import make_plan_with_focal
 
 LAN = 2001
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n" + b"x" * 2000 + b"\n%%EOF\n"
@@ -25,15 +25,7 @@ PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n" + b"x" * 2000 + b"\n%%E
 @pytest.fixture
 async def lan(db):
     async with db.transaction() as session:
-        built = await make_plan(session)
-        await make_member(
-            session,
-            "Lan",
-            agency=built.agencies["Sở Du lịch"],
-            platform="telegram",
-            user_id=str(LAN),
-            language="en",
-        )
+        built = await make_plan_with_focal(session, "Lan", platform="telegram", user_id=str(LAN))
     return built
 
 
