@@ -85,7 +85,9 @@ async def test_a_file_over_the_size_cap_is_not_kept_but_the_update_is(telegram, 
 
     replies = await send_file(telegram, Core(app), "lon.pdf", PDF, "/capnhat 1 hoàn thành Đã xong")
 
-    assert "Saved" in replies[0] or "lon.pdf" in replies[0]
+    lines = replies[0].splitlines()
+    assert lines[0] == "Saved: task II.1 — done."
+    assert "Note: Đã xong" in lines
     (row,) = await files(db)
     assert row.state == FAILED and "larger than" in row.last_error
     assert stored_paths(tmp_path / "evidence") == []
