@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from storage import people
 from storage.models.people import COORDINATOR, FOCAL, GroupLink, Identity, Invite
-from tests.bot.zalo.apps import polling_runner
 from tests.factories import make_member, make_plan
 
 GROUP = "g-5001"
@@ -25,12 +24,9 @@ ONLY_FOCAL_POINTS_VI = "Trong nhóm này, chỉ đầu mối của Sở Du lịc
 
 
 @pytest.fixture
-async def zalo(db, clock, zalo_bot_api):
-    runner = polling_runner(db, clock, zalo_bot_api)
-    runner.initial_backoff = 0.01
-    await runner.start()
-    yield runner
-    await runner.stop()
+def zalo(polling):
+    """Group chats are a Bot Platform matter: these tests run on its polling runner alone, not on each of MODES."""
+    return polling
 
 
 @pytest.fixture

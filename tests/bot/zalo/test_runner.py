@@ -14,15 +14,6 @@ ENGLISH = "From now on I will write to you in English."
 
 
 @pytest.fixture
-async def polling(db, clock, zalo_bot_api):
-    runner = polling_runner(db, clock, zalo_bot_api)
-    runner.initial_backoff = 0.01
-    await runner.start()
-    yield runner
-    await runner.stop()
-
-
-@pytest.fixture
 async def webhook(db, clock, zalo_bot_api):
     port = free_port()
     app = make_app(
