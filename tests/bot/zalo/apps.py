@@ -60,6 +60,27 @@ def polling_runner(db, clock, api: ZaloBotEmulator) -> ZaloRunner:
     return ZaloRunner(app, official_account=False)
 
 
+def webhook_runner(
+    db, clock, api: ZaloBotEmulator, secret: str = "s3cret-webhook-token", *, serve_files=False, **settings
+) -> ZaloRunner:
+    """A Zalo Bot Platform runner taking webhooks on a free port, not started yet; with `serve_files`
+    it also serves reports as links on that port; `settings` are more `[zalo]` keys."""
+    port = free_port()
+    if serve_files:
+        settings["public_base_url"] = f"http://127.0.0.1:{port}"
+    app = make_app(
+        db,
+        clock,
+        {"ZALO_BOT_TOKEN": api.token, "ZALO_WEBHOOK_SECRET": secret},
+        api_base_url=api.base_url,
+        mode="webhook",
+        webhook_port=port,
+        webhook_url=f"http://127.0.0.1:{port}/zalo",
+        **settings,
+    )
+    return ZaloRunner(app, official_account=False)
+
+
 MODES = ("polling", "webhook", "official_account")
 
 
@@ -95,14 +116,10 @@ async def start_zalo(mode: str, db, clock) -> tuple[Zalo, callable]:
         runner = await start_official_account(db, clock, api)
     else:
         api = await ZaloBotEmulator(clock=clock).start()
-        settings = {"api_base_url": api.base_url, "poll_timeout": 1}
-        env = {"ZALO_BOT_TOKEN": api.token}
         if mode == "webhook":
-            port = free_port()
-            env["ZALO_WEBHOOK_SECRET"] = "s3cret-webhook-token"
-            settings.update(mode="webhook", webhook_port=port, webhook_url=f"http://127.0.0.1:{port}/zalo")
-        app = make_app(db, clock, env, **settings)
-        runner = ZaloRunner(app, official_account=False)
+            runner = webhook_runner(db, clock, api, poll_timeout=1)
+        else:
+            runner = polling_runner(db, clock, api)
         await runner.start()
 
     async def stop() -> None:

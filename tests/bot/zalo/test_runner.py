@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from bot.transports.zalo.runner import ZaloRunner, ZaloSetupError
-from tests.bot.zalo.apps import free_port, make_app, polling_runner, start_official_account
+from tests.bot.zalo.apps import make_app, polling_runner, start_official_account, webhook_runner
 from tests.emulators.faults import Fault
 from tests.emulators.zalo_oa import APP_ID, APP_SECRET, OA_SECRET_KEY, SECRET_KEY
 
@@ -15,18 +15,7 @@ ENGLISH = "From now on I will write to you in English."
 
 @pytest.fixture
 async def webhook(db, clock, zalo_bot_api):
-    port = free_port()
-    app = make_app(
-        db,
-        clock,
-        {"ZALO_BOT_TOKEN": zalo_bot_api.token, "ZALO_WEBHOOK_SECRET": "s3cret-webhook-token"},
-        api_base_url=zalo_bot_api.base_url,
-        mode="webhook",
-        webhook_port=port,
-        webhook_url=f"http://127.0.0.1:{port}/zalo",
-        public_base_url=f"http://127.0.0.1:{port}",
-    )
-    runner = ZaloRunner(app, official_account=False)
+    runner = webhook_runner(db, clock, zalo_bot_api, serve_files=True)
     await runner.start()
     yield runner
     await runner.stop()
