@@ -203,6 +203,29 @@ async def make_member(
     return member
 
 
+async def make_plan_with_focal(
+    session: AsyncSession,
+    name: str,
+    *,
+    platform: str = "console",
+    user_id: str | None = None,
+    language: str = "en",
+    status: str = ACTIVE,
+) -> BuiltPlan:
+    """The reference plan with `name` as focal point for Sở Du lịch, the set-up most chat tests start from."""
+    built = await make_plan(session)
+    await make_member(
+        session,
+        name,
+        agency=built.agencies["Sở Du lịch"],
+        platform=platform,
+        user_id=user_id,
+        language=language,
+        status=status,
+    )
+    return built
+
+
 async def make_update(
     session: AsyncSession,
     task: Task,

@@ -46,6 +46,23 @@ def dump(db_path) -> list[tuple]:
         connection.close()
 
 
+def group_from_file(capsys, db_path, config, members_file, text: str) -> tuple[int, str, dict]:
+    """`agencies group "UBND các xã, phường" --members-file` with `text` as the file: exit code, output
+    and the group's row in the listing."""
+    members_file.write_text(text, encoding="utf-8")
+    code, out, _err = run(
+        capsys,
+        db_path,
+        "agencies",
+        "group",
+        "UBND các xã, phường",
+        "--members-file",
+        str(members_file),
+        config=config,
+    )
+    return code, out, listing(capsys, db_path, config)["UBND các xã, phường"]
+
+
 def test_add_then_list_json_carries_the_registry_fields(capsys, db_path, english):
     code, out, _err = run(
         capsys,
@@ -110,22 +127,21 @@ def test_names_typed_on_the_command_line_are_stored_without_control_characters(c
 
 
 def test_group_members_read_from_a_file_are_cleaned_like_typed_names(capsys, db_path, english, tmp_path):
-    members = tmp_path / "phuong.txt"
-    members.write_text("UBND phường Ba\x00 Đình\n\x01\x02\nUBND phường\x9b Ngọc Hà\n", encoding="utf-8")
-
-    code, _out, _err = run(
+    code, out, row = group_from_file(
         capsys,
         db_path,
-        "agencies",
-        "group",
-        "UBND các xã, phường",
-        "--members-file",
-        str(members),
-        config=english,
+        english,
+        tmp_path / "phuong.txt",
+        "UBND phường Ba\x00 Đình\n\x01\x02\nUBND phường\x9b Ngọc Hà\n",
     )
-    row = listing(capsys, db_path, english)["UBND các xã, phường"]
 
     assert code == 0
+    # What the user is told is the cleaned names too, not the raw bytes of the file.
+    assert out.splitlines()[:3] == [
+        "UBND các xã, phường has 2 members, each reporting for itself:",
+        "- UBND phường Ba Đình",
+        "- UBND phường Ngọc Hà",
+    ]
     assert row["members"] == ["UBND phường Ba Đình", "UBND phường Ngọc Hà"]
 
 
@@ -216,20 +232,13 @@ def test_show_suggests_the_merge_the_built_in_registry_knows_of(capsys, db_path,
 
 
 def test_a_group_of_wards_from_a_file(capsys, db_path, english, tmp_path):
-    members = tmp_path / "phuong.txt"
-    members.write_text("UBND phường Ba Đình\n\nUBND phường Ngọc Hà\nUBND phường Giảng Võ\n", encoding="utf-8")
-
-    code, out, _err = run(
+    code, out, row = group_from_file(
         capsys,
         db_path,
-        "agencies",
-        "group",
-        "UBND các xã, phường",
-        "--members-file",
-        str(members),
-        config=english,
+        english,
+        tmp_path / "phuong.txt",
+        "UBND phường Ba Đình\n\nUBND phường Ngọc Hà\nUBND phường Giảng Võ\n",
     )
-    row = listing(capsys, db_path, english)["UBND các xã, phường"]
 
     assert code == 0
     assert out.splitlines()[:4] == [

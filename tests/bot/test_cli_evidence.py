@@ -14,7 +14,7 @@ from bot.config import Config
 from bot.core.service import Core
 from bot.transports.console import ConsoleChat, ConsoleTransport
 from tests.bot.cli_fixtures import cli_env, english  # noqa: F401  (fixtures)
-from tests.factories import make_member, make_plan
+from tests.factories import make_plan_with_focal
 
 PDF = b"%PDF-1.4\n" + b"bien ban hop " * 100 + b"\n%%EOF\n"
 
@@ -26,15 +26,7 @@ async def report_with_file(db_path, file_path) -> str:
     app = await open_app(config)
     try:
         async with app.db.transaction() as session:
-            built = await make_plan(session)
-            await make_member(
-                session,
-                "Lan",
-                agency=built.agencies["Sở Du lịch"],
-                platform="console",
-                user_id="lan",
-                language="en",
-            )
+            await make_plan_with_focal(session, "Lan", platform="console", user_id="lan")
         out = io.StringIO()
         chat = ConsoleChat(Core(app), ConsoleTransport(out), "lan")
         # The guided update, the file sent at its evidence step.

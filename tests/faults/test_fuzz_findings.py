@@ -9,20 +9,12 @@ from bot.core.messages import Incoming
 from bot.core.service import Core
 from storage import group_links
 from storage.models.people import RETIRED
-from tests.factories import make_member, make_plan
+from tests.factories import make_plan_with_focal
 
 
 async def test_a_retired_member_is_refused_in_a_group_in_the_language_they_chose(db, clock):
     async with db.transaction() as session:
-        built = await make_plan(session)
-        await make_member(
-            session,
-            "Minh",
-            agency=built.agencies["Sở Du lịch"],
-            user_id="minh",
-            language="en",
-            status=RETIRED,
-        )
+        built = await make_plan_with_focal(session, "Minh", user_id="minh", status=RETIRED)
         await group_links.link_group(
             session, platform="console", chat_id="-100200", agency=built.agencies["Sở Du lịch"],
             linked_by_id=None, now=clock.now(),
@@ -44,15 +36,7 @@ async def test_a_retired_member_is_refused_in_a_group_in_the_language_they_chose
 
 async def test_a_language_chosen_in_the_chat_is_used_by_the_group_commands_as_by_the_core(db, clock):
     async with db.transaction() as session:
-        built = await make_plan(session)
-        await make_member(
-            session,
-            "Minh",
-            agency=built.agencies["Sở Du lịch"],
-            user_id="minh",
-            language="en",
-            status=RETIRED,
-        )
+        await make_plan_with_focal(session, "Minh", user_id="minh", status=RETIRED)
     app = App(config=Config(), db=db, clock=clock)
     core = Core(app)
     await core.handle(Incoming(platform="console", chat_id="minh", user_id="minh", text="/ngonngu vi"))

@@ -9,9 +9,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.app import App
-from bot.config import load_config
-from bot.core.service import Core
 from storage.models import Agency, Plan, ProgressUpdate, Section, Task
 from storage.plans.importer import import_plan_file
 from tests.bot.core.chat import ChatUser
@@ -29,16 +26,6 @@ MAY_2026 = dt.datetime(2026, 5, 4, 2, 0, tzinfo=dt.UTC)
 def clock(clock):
     clock.set(MAY_2026)
     return clock
-
-
-@pytest.fixture
-def app(db, clock) -> App:
-    return App(config=load_config(env={}), db=db, clock=clock)
-
-
-@pytest.fixture
-def core(app) -> Core:
-    return Core(app)
 
 
 @pytest.fixture

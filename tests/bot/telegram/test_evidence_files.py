@@ -16,7 +16,7 @@ from bot.evidence import Fetcher, Store
 from storage.models.evidence import FAILED, PENDING, STORED, EvidenceFile
 from storage.models.people import ProgressUpdate
 from tests.bot.telegram.conftest import telegram_config
-from tests.factories import make_member, make_plan
+from tests.factories import make_plan_with_focal
 
 LAN = 2001
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n" + b"x" * 2000 + b"\n%%EOF\n"
@@ -25,15 +25,7 @@ PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n" + b"x" * 2000 + b"\n%%E
 @pytest.fixture
 async def lan(db):
     async with db.transaction() as session:
-        built = await make_plan(session)
-        await make_member(
-            session,
-            "Lan",
-            agency=built.agencies["Sở Du lịch"],
-            platform="telegram",
-            user_id=str(LAN),
-            language="en",
-        )
+        built = await make_plan_with_focal(session, "Lan", platform="telegram", user_id=str(LAN))
     return built
 
 
@@ -93,7 +85,9 @@ async def test_a_file_over_the_size_cap_is_not_kept_but_the_update_is(telegram, 
 
     replies = await send_file(telegram, Core(app), "lon.pdf", PDF, "/capnhat 1 hoàn thành Đã xong")
 
-    assert "Saved" in replies[0] or "lon.pdf" in replies[0]
+    lines = replies[0].splitlines()
+    assert lines[0] == "Saved: task II.1 — done."
+    assert "Note: Đã xong" in lines
     (row,) = await files(db)
     assert row.state == FAILED and "larger than" in row.last_error
     assert stored_paths(tmp_path / "evidence") == []

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bot.app import App
 from bot.config import load_config
-from bot.transports.zalo.runner import ZaloRunner
+from bot.transports.zalo.runner import ZaloRunner, bot_transport
 from tests.emulators.zalo_bot import ZaloBotEmulator
 from tests.emulators.zalo_oa import ZaloOAEmulator
 
@@ -30,23 +30,55 @@ def make_app(db, clock, env: dict[str, str], **zalo) -> App:
     return App(config=config, db=db, clock=clock)
 
 
-async def start_official_account(db, clock, api, **settings) -> ZaloRunner:
+async def start_official_account(db, clock, api, bot_api=None, **settings) -> ZaloRunner:
     """An OA runner on a free port, its webhook registered with the emulator `api`; `settings` are
-    more `[zalo]` keys."""
+    more `[zalo]` keys. With `bot_api`, the Zalo Bot Platform is configured too, as a second transport."""
+    env = api.environment()
+    if bot_api is not None:
+        env["ZALO_BOT_TOKEN"] = bot_api.token
+        settings["api_base_url"] = bot_api.base_url
     app = make_app(
         db,
         clock,
-        api.environment(),
+        env,
         oa_api_base_url=api.api_base_url,
         oa_oauth_url=api.oauth_url,
         zns_api_url=api.zns_url,
         webhook_port=0,
         **settings,
     )
-    runner = ZaloRunner(app, official_account=True)
+    others = {"zalo": bot_transport(app)} if bot_api is not None else None
+    runner = ZaloRunner(app, official_account=True, other_transports=others)
     await runner.start()
     api.webhook_url = f"http://127.0.0.1:{runner.port}/zalo-oa"
     return runner
+
+
+def polling_runner(db, clock, api: ZaloBotEmulator) -> ZaloRunner:
+    """A Zalo Bot Platform runner polling the emulator `api`, not started yet: tests set its waits first."""
+    app = make_app(db, clock, {"ZALO_BOT_TOKEN": api.token}, api_base_url=api.base_url, poll_timeout=1)
+    return ZaloRunner(app, official_account=False)
+
+
+def webhook_runner(
+    db, clock, api: ZaloBotEmulator, secret: str = "s3cret-webhook-token", *, serve_files=False, **settings
+) -> ZaloRunner:
+    """A Zalo Bot Platform runner taking webhooks on a free port, not started yet; with `serve_files`
+    it also serves reports as links on that port; `settings` are more `[zalo]` keys."""
+    port = free_port()
+    if serve_files:
+        settings["public_base_url"] = f"http://127.0.0.1:{port}"
+    app = make_app(
+        db,
+        clock,
+        {"ZALO_BOT_TOKEN": api.token, "ZALO_WEBHOOK_SECRET": secret},
+        api_base_url=api.base_url,
+        mode="webhook",
+        webhook_port=port,
+        webhook_url=f"http://127.0.0.1:{port}/zalo",
+        **settings,
+    )
+    return ZaloRunner(app, official_account=False)
 
 
 MODES = ("polling", "webhook", "official_account")
@@ -81,29 +113,13 @@ class Zalo:
 async def start_zalo(mode: str, db, clock) -> tuple[Zalo, callable]:
     if mode == "official_account":
         api = await ZaloOAEmulator(clock=clock).start()
-        env = api.environment()
-        app = make_app(
-            db,
-            clock,
-            env,
-            oa_api_base_url=api.api_base_url,
-            oa_oauth_url=api.oauth_url,
-            zns_api_url=api.zns_url,
-            webhook_port=0,
-        )
-        runner = ZaloRunner(app, official_account=True)
-        await runner.start()
-        api.webhook_url = f"http://127.0.0.1:{runner.port}/zalo-oa"
+        runner = await start_official_account(db, clock, api)
     else:
         api = await ZaloBotEmulator(clock=clock).start()
-        settings = {"api_base_url": api.base_url, "poll_timeout": 1}
-        env = {"ZALO_BOT_TOKEN": api.token}
         if mode == "webhook":
-            port = free_port()
-            env["ZALO_WEBHOOK_SECRET"] = "s3cret-webhook-token"
-            settings.update(mode="webhook", webhook_port=port, webhook_url=f"http://127.0.0.1:{port}/zalo")
-        app = make_app(db, clock, env, **settings)
-        runner = ZaloRunner(app, official_account=False)
+            runner = webhook_runner(db, clock, api, poll_timeout=1)
+        else:
+            runner = polling_runner(db, clock, api)
         await runner.start()
 
     async def stop() -> None:

@@ -7,7 +7,7 @@ import pytest
 from bot.transports.zalo.client import ZaloBotClient
 from bot.transports.zalo.oa_client import ZaloOAClient
 from storage.models.people import COORDINATOR
-from tests.bot.zalo.apps import MODES, start_zalo
+from tests.bot.zalo.apps import MODES, polling_runner, start_zalo
 from tests.emulators.zalo_bot import ZaloBotEmulator
 from tests.emulators.zalo_oa import ZaloOAEmulator
 from tests.factories import make_member, make_plan
@@ -51,6 +51,16 @@ async def oa_client(zalo_oa_api):
 
 
 # -- people on Zalo, for the scenario tests (a test module may define its own) --------------------------
+
+
+@pytest.fixture
+async def polling(db, clock, zalo_bot_api):
+    """A started Bot Platform runner polling the emulator."""
+    runner = polling_runner(db, clock, zalo_bot_api)
+    runner.initial_backoff = 0.01
+    await runner.start()
+    yield runner
+    await runner.stop()
 
 
 @pytest.fixture(params=MODES)

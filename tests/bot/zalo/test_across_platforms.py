@@ -18,7 +18,7 @@ from bot.transports.zalo.runner import ZaloRunner
 from storage.models.people import Identity, Member
 from tests.bot.zalo.apps import make_app
 from tests.emulators.telegram import TelegramEmulator
-from tests.factories import make_member, make_plan
+from tests.factories import make_plan_with_focal
 from tests.scheduler.conftest import hanoi, manual_sleep
 
 CODE = re.compile(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}\b")
@@ -58,13 +58,8 @@ async def lan(db, telegram):
     """Lan, focal point for Sở Du lịch, registered on Telegram."""
     telegram.user(LAN_ON_TELEGRAM, "Lan")
     async with db.transaction() as session:
-        plan = await make_plan(session)
-        await make_member(
-            session,
-            "Lan",
-            agency=plan.agencies["Sở Du lịch"],
-            platform="telegram",
-            user_id=str(LAN_ON_TELEGRAM),
+        await make_plan_with_focal(
+            session, "Lan", platform="telegram", user_id=str(LAN_ON_TELEGRAM), language="vi"
         )
 
 

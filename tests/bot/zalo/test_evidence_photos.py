@@ -13,7 +13,7 @@ from bot.core.service import Core
 from bot.evidence import Fetcher
 from bot.transports.zalo.updates import incoming_from_update
 from storage.models.evidence import PENDING, STORED, EvidenceFile
-from tests.factories import make_member, make_plan
+from tests.factories import make_plan_with_focal
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x11" * 300
 
@@ -22,15 +22,7 @@ async def test_a_zalo_photo_is_fetched_by_its_url_and_retried_when_the_cdn_fails
     db, clock, zalo_bot_api, tmp_path
 ):
     async with db.transaction() as session:
-        built = await make_plan(session)
-        await make_member(
-            session,
-            "Lan",
-            agency=built.agencies["Sở Du lịch"],
-            platform="zalo",
-            user_id="z-lan",
-            language="en",
-        )
+        await make_plan_with_focal(session, "Lan", platform="zalo", user_id="z-lan")
     config = Config()
     config.evidence.dir = tmp_path / "evidence"
     app = App(config=config, db=db, clock=clock)

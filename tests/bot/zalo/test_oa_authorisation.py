@@ -8,41 +8,17 @@ import datetime as dt
 
 import pytest
 
-from bot.transports.zalo.runner import ZaloRunner, bot_transport
 from storage import zalo as repository
 from storage.models.people import ADMIN, COORDINATOR
-from tests.bot.zalo.apps import make_app
+from tests.bot.zalo.apps import start_official_account
 from tests.emulators.faults import Fault
 from tests.factories import make_member
 
 ENGLISH = "From now on I will write to you in English."
 
 
-async def official_account(db, clock, oa_api, bot_api=None) -> ZaloRunner:
-    env = oa_api.environment()
-    settings = {}
-    if bot_api is not None:
-        env["ZALO_BOT_TOKEN"] = bot_api.token
-        settings["api_base_url"] = bot_api.base_url
-    app = make_app(
-        db,
-        clock,
-        env,
-        oa_api_base_url=oa_api.api_base_url,
-        oa_oauth_url=oa_api.oauth_url,
-        zns_api_url=oa_api.zns_url,
-        webhook_port=0,
-        **settings,
-    )
-    others = {"zalo": bot_transport(app)} if bot_api is not None else None
-    runner = ZaloRunner(app, official_account=True, other_transports=others)
-    await runner.start()
-    oa_api.webhook_url = f"http://127.0.0.1:{runner.port}/zalo-oa"
-    return runner
-
-
 async def test_a_quiet_oa_is_still_authorised_after_three_months(db, clock, zalo_oa_api):
-    runner = await official_account(db, clock, zalo_oa_api)
+    runner = await start_official_account(db, clock, zalo_oa_api)
     try:
         # Not one message from 20/6 to late September: only the daily tick.
         for _ in range(100):
@@ -59,7 +35,7 @@ async def test_a_quiet_oa_is_still_authorised_after_three_months(db, clock, zalo
 
 
 async def test_the_refresh_tokens_expiry_is_stored_and_moves_with_each_renewal(db, clock, zalo_oa_api):
-    runner = await official_account(db, clock, zalo_oa_api)
+    runner = await start_official_account(db, clock, zalo_oa_api)
     try:
         async with db.snapshot() as session:
             seeded = (await repository.get_token(session, zalo_oa_api.app_id)).refresh_expires_at
@@ -74,7 +50,7 @@ async def test_the_refresh_tokens_expiry_is_stored_and_moves_with_each_renewal(d
 
 
 async def test_no_renewal_within_the_day_however_often_the_tick_runs(db, clock, zalo_oa_api):
-    runner = await official_account(db, clock, zalo_oa_api)
+    runner = await start_official_account(db, clock, zalo_oa_api)
     try:
         for _ in range(23):
             clock.advance(hours=1)
@@ -96,7 +72,7 @@ async def test_admins_are_warned_14_and_3_days_before_the_authorisation_lapses(
 ):
     for chat in ("admin-1", "coord-1"):
         await zalo_bot_api.user_sends(chat, "xin chào")  # the Bot Platform writes only to who wrote first
-    runner = await official_account(db, clock, zalo_oa_api, zalo_bot_api)
+    runner = await start_official_account(db, clock, zalo_oa_api, zalo_bot_api)
     zalo_oa_api.faults.add("/v4/oa/access_token", Fault("server_error"), times=1000)
     warned_on: list[int] = []
     try:
@@ -122,7 +98,7 @@ async def test_a_renewal_after_a_warning_starts_the_warnings_afresh(
     db, clock, zalo_oa_api, zalo_bot_api, people
 ):
     await zalo_bot_api.user_sends("admin-1", "xin chào")
-    runner = await official_account(db, clock, zalo_oa_api, zalo_bot_api)
+    runner = await start_official_account(db, clock, zalo_oa_api, zalo_bot_api)
     zalo_oa_api.faults.add("/v4/oa/access_token", Fault("server_error"), times=1000)
     try:
         for _ in range(77):

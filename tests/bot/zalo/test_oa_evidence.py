@@ -14,7 +14,7 @@ from bot.evidence import Fetcher
 from storage.models import ProgressUpdate
 from storage.models.evidence import PENDING, STORED, EvidenceFile
 from tests.bot.zalo.apps import start_official_account
-from tests.factories import make_member, make_plan
+from tests.factories import make_plan_with_focal
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x11" * 300
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -25,15 +25,7 @@ async def official_account(db, clock, zalo_oa_api, tmp_path):
     runner = await start_official_account(db, clock, zalo_oa_api)
     runner.app.config.evidence.dir = tmp_path / "evidence"
     async with db.transaction() as session:
-        built = await make_plan(session)
-        await make_member(
-            session,
-            "Lan",
-            agency=built.agencies["Sở Du lịch"],
-            platform=runner.transport.platform,
-            user_id="z-lan",
-            language="en",
-        )
+        await make_plan_with_focal(session, "Lan", platform=runner.transport.platform, user_id="z-lan")
     yield runner
     await runner.stop()
 

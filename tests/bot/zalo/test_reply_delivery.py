@@ -10,7 +10,7 @@ import pytest
 
 from bot.transports.zalo.runner import ZaloRunner
 from tests.bot.delivery import Waits, count_parked, parked
-from tests.bot.zalo.apps import make_app, start_official_account
+from tests.bot.zalo.apps import make_app, polling_runner, start_official_account
 from tests.emulators.faults import Fault
 
 ENGLISH = "From now on I will write to you in English."
@@ -22,10 +22,7 @@ VIETNAMESE = "Từ nay tôi sẽ nhắn cho bạn bằng tiếng Việt."
 
 @pytest.fixture
 async def zalo_bot(db, clock, zalo_bot_api):
-    app = make_app(
-        db, clock, {"ZALO_BOT_TOKEN": zalo_bot_api.token}, api_base_url=zalo_bot_api.base_url, poll_timeout=1
-    )
-    runner = ZaloRunner(app, official_account=False)
+    runner = polling_runner(db, clock, zalo_bot_api)
     runner.courier.sleep = Waits()
     await runner.start()
     yield runner

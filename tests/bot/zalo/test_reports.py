@@ -14,8 +14,7 @@ from bot.core.messages import Reply
 from bot.render.exports import export_summary
 from bot.transports.base import Recipient
 from bot.transports.zalo.bot_transport import ZaloBotTransport
-from bot.transports.zalo.runner import ZaloRunner
-from tests.bot.zalo.apps import free_port, make_app, start_official_account
+from tests.bot.zalo.apps import start_official_account, webhook_runner
 from tests.factories import make_plan
 
 HANOI = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
@@ -59,18 +58,7 @@ async def test_without_links_the_report_arrives_as_its_opening_lines(zalo_bot_ap
 
 async def test_with_links_the_report_is_a_link_to_the_very_file(db, clock, zalo_bot_api, reports):
     word, sheet = reports
-    port = free_port()
-    app = make_app(
-        db,
-        clock,
-        {"ZALO_BOT_TOKEN": zalo_bot_api.token, "ZALO_WEBHOOK_SECRET": "s3cret-webhook-token"},
-        api_base_url=zalo_bot_api.base_url,
-        mode="webhook",
-        webhook_port=port,
-        webhook_url=f"http://127.0.0.1:{port}/zalo",
-        public_base_url=f"http://127.0.0.1:{port}",
-    )
-    runner = ZaloRunner(app, official_account=False)
+    runner = webhook_runner(db, clock, zalo_bot_api, serve_files=True)
     await runner.start()
     try:
         await zalo_bot_api.user_sends("chi", "xin chào")

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from bot.transports.zalo.runner import ZaloRunner, ZaloSetupError
-from tests.bot.zalo.apps import free_port, make_app, start_official_account
+from tests.bot.zalo.apps import make_app, polling_runner, start_official_account, webhook_runner
 from tests.emulators.faults import Fault
 from tests.emulators.zalo_oa import APP_ID, APP_SECRET, OA_SECRET_KEY, SECRET_KEY
 
@@ -14,31 +14,8 @@ ENGLISH = "From now on I will write to you in English."
 
 
 @pytest.fixture
-async def polling(db, clock, zalo_bot_api):
-    app = make_app(
-        db, clock, {"ZALO_BOT_TOKEN": zalo_bot_api.token}, api_base_url=zalo_bot_api.base_url, poll_timeout=1
-    )
-    runner = ZaloRunner(app, official_account=False)
-    runner.initial_backoff = 0.01
-    await runner.start()
-    yield runner
-    await runner.stop()
-
-
-@pytest.fixture
 async def webhook(db, clock, zalo_bot_api):
-    port = free_port()
-    app = make_app(
-        db,
-        clock,
-        {"ZALO_BOT_TOKEN": zalo_bot_api.token, "ZALO_WEBHOOK_SECRET": "s3cret-webhook-token"},
-        api_base_url=zalo_bot_api.base_url,
-        mode="webhook",
-        webhook_port=port,
-        webhook_url=f"http://127.0.0.1:{port}/zalo",
-        public_base_url=f"http://127.0.0.1:{port}",
-    )
-    runner = ZaloRunner(app, official_account=False)
+    runner = webhook_runner(db, clock, zalo_bot_api, serve_files=True)
     await runner.start()
     yield runner
     await runner.stop()
@@ -85,10 +62,7 @@ async def test_polling_goes_on_after_zalo_fails_for_a_while(zalo_bot_api, pollin
 
 async def test_polling_removes_a_webhook_left_from_an_earlier_deployment(db, clock, zalo_bot_api):
     zalo_bot_api.webhook_url, zalo_bot_api.webhook_secret = "https://old.example.gov.vn/zalo", "old-secret"
-    app = make_app(
-        db, clock, {"ZALO_BOT_TOKEN": zalo_bot_api.token}, api_base_url=zalo_bot_api.base_url, poll_timeout=1
-    )
-    runner = ZaloRunner(app, official_account=False)
+    runner = polling_runner(db, clock, zalo_bot_api)
     await runner.start()
     try:
         await zalo_bot_api.user_sends("u-1", "/ngonngu en")

@@ -14,8 +14,7 @@ import logging
 import httpx
 import pytest
 
-from bot.transports.zalo.runner import ZaloRunner
-from tests.bot.zalo.apps import free_port, make_app, start_official_account
+from tests.bot.zalo.apps import start_official_account, webhook_runner
 from tests.emulators.zalo_oa import signature
 
 ENGLISH = "From now on I will write to you in English."
@@ -46,17 +45,7 @@ def one_line_each(caplog, logger: str) -> list[logging.LogRecord]:
 
 @pytest.fixture
 async def bot_webhook(db, clock, zalo_bot_api):
-    port = free_port()
-    app = make_app(
-        db,
-        clock,
-        {"ZALO_BOT_TOKEN": zalo_bot_api.token, "ZALO_WEBHOOK_SECRET": BOT_SECRET},
-        api_base_url=zalo_bot_api.base_url,
-        mode="webhook",
-        webhook_port=port,
-        webhook_url=f"http://127.0.0.1:{port}/zalo",
-    )
-    runner = ZaloRunner(app, official_account=False)
+    runner = webhook_runner(db, clock, zalo_bot_api, BOT_SECRET)
     await runner.start()
     yield runner
     await runner.stop()
