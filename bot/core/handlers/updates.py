@@ -17,7 +17,7 @@ from bot.core.handlers.access import needs_agency, no_plan
 from bot.core.handlers.plans import plan_label
 from bot.core.messages import Reply
 from bot.core.parsing import UpdateLine, find_url, parse_task_ref, parse_update_line
-from bot.evidence import fetch_soon
+from bot.evidence import MB, fetch_soon
 from bot.i18n import _, format_day
 from bot.render.text import reported_label, shorten
 from storage import evidence as evidence_store
@@ -466,6 +466,11 @@ async def _save(
 ) -> list[Reply]:
     plan = await ctx.plan_by_id(task.plan_id) or await ctx.plan()
     cycle = ctx.cycle(plan)
+    too_large = _over_the_file_limit(ctx, evidence)
+    if too_large:
+        # The platform said how big it is: refused now, in the reply, rather than found out by the
+        # download later with nobody told. The update itself is kept.
+        evidence = None
     try:
         row = await progress.record(
             ctx.session,
@@ -490,19 +495,29 @@ async def _save(
         # Fetched once the update is committed: a slow or failed download never holds or loses it.
         ctx.when_committed(lambda: fetch_soon(app, [kept.id]))
     await ctx.end_flow()
-    return [
-        Reply(
-            _confirmation(
-                task,
-                status,
-                percent,
-                note,
-                _evidence_shown(evidence, evidence_name),
-                cycle,
-                can_edit=ctx.incoming.can_edit,
-            )
-        )
-    ]
+    text = _confirmation(
+        task,
+        status,
+        percent,
+        note,
+        _evidence_shown(evidence, evidence_name),
+        cycle,
+        can_edit=ctx.incoming.can_edit,
+    )
+    if too_large:
+        text += "\n" + _(
+            "The file {name} is larger than the {limit:g} MB allowed and was not kept: send a smaller file "
+            "or a link to it."
+        ).format(name=evidence_name or _("a file"), limit=ctx.app.config.evidence.max_file_mb)
+    return [Reply(text)]
+
+
+def _over_the_file_limit(ctx: Context, evidence: str | None) -> bool:
+    """The file of this message is declared (by its platform) larger than a file may be."""
+    attachment = ctx.incoming.attachment
+    if not evidence_store.names_a_file(evidence) or attachment is None or attachment.size is None:
+        return False
+    return attachment.size > ctx.app.config.evidence.max_file_mb * MB
 
 
 def _evidence_shown(evidence: str | None, name: str | None) -> str | None:

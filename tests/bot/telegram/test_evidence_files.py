@@ -49,7 +49,13 @@ async def send_file(telegram, core: Core, filename: str, content: bytes, caption
         text=caption,
         message_id=str(update["message"]["message_id"]),
         update_key=str(update["update_id"]),
-        attachment=Attachment(document["file_id"], document.get("file_name"), document.get("mime_type")),
+        # As bot.transports.telegram.updates reads a document, its declared size included.
+        attachment=Attachment(
+            document["file_id"],
+            document.get("file_name"),
+            document.get("mime_type"),
+            document.get("file_size"),
+        ),
     )
     return [reply.text for reply in await core.handle(incoming)]
 
@@ -88,12 +94,17 @@ async def test_a_file_over_the_size_cap_is_not_kept_but_the_update_is(telegram, 
     lines = replies[0].splitlines()
     assert lines[0] == "Saved: task II.1 — done."
     assert "Note: Đã xong" in lines
-    (row,) = await files(db)
-    assert row.state == FAILED and "larger than" in row.last_error
+    # Telegram declared the size: the person is told at once that the file was not kept.
+    assert not any(line.startswith("Evidence:") for line in lines)
+    assert lines[-1] == (
+        "The file lon.pdf is larger than the 0.001 MB allowed and was not kept: send a smaller file or a "
+        "link to it."
+    )
+    assert await files(db) == []
     assert stored_paths(tmp_path / "evidence") == []
     async with db.snapshot() as session:
         (update,) = await session.scalars(select(ProgressUpdate))
-    assert (update.status, update.note) == ("done", "Đã xong")
+    assert (update.status, update.note, update.evidence) == ("done", "Đã xong", None)
 
 
 async def test_an_agency_over_its_allowance_keeps_no_more_files(telegram, app, db, lan, tmp_path):
