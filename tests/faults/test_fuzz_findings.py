@@ -31,7 +31,7 @@ async def test_a_retired_member_is_refused_in_a_group_in_the_language_they_chose
 
     expected = "In this group only the focal points of Sở Du lịch and the coordinators can use the bot."
     assert in_group.replies[0].text.startswith(expected)
-    assert in_private[0].text.startswith("You are not registered yet.")
+    assert in_private[0].text.startswith("Your registration as focal point for Sở Du lịch has ended")
 
 
 async def test_a_language_chosen_in_the_chat_is_used_by_the_group_commands_as_by_the_core(db, clock):
@@ -50,4 +50,4 @@ async def test_a_language_chosen_in_the_chat_is_used_by_the_group_commands_as_by
     assert (
         link.replies[0].text == "Hãy gõ lệnh này trong nhóm cần liên kết, không phải trong trò chuyện riêng."
     )
-    assert tasks[0].text.startswith("Bạn chưa đăng ký.")
+    assert tasks[0].text.startswith("Đăng ký của bạn với vai trò đầu mối")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.core.context import Context
 from bot.core.messages import Reply
 from bot.i18n import N_, _
-from storage.models.people import ADMIN, COORDINATOR, FOCAL, PENDING, Member
+from storage.models.people import ADMIN, COORDINATOR, FOCAL, PENDING, REJECTED, RETIRED, Member
 
 ROLE_LABELS = {FOCAL: N_("focal point"), COORDINATOR: N_("coordinator"), ADMIN: N_("administrator")}
 
@@ -33,6 +33,23 @@ def how_to_register(ctx: Context) -> list[Reply]:
                 ).format(agency=agency)
             )
         ]
+    if ctx.member is not None and ctx.member.status in (RETIRED, REJECTED):
+        # Someone who was a member, or asked to be, would not recognise "not registered yet".
+        agency = ctx.member.agency.name if ctx.member.agency else "—"
+        if ctx.member.status == RETIRED:
+            text = _(
+                "Your registration as {what} has ended (handed over to someone else or ended by a "
+                "coordinator), so you no longer see or report its tasks. Your earlier updates are kept."
+            ).format(what=describe_member(ctx.member))
+        else:
+            text = _("Your request to join as focal point for {agency} was not approved.").format(
+                agency=agency
+            )
+        again = _(
+            "If you should be reporting, open a new invite link or send /dangky to ask to join again; a "
+            "coordinator at {department} decides."
+        ).format(department=ctx.app.config.organisation.short_name)
+        return [Reply(text + "\n" + again)]
     return [
         Reply(
             _(

@@ -66,9 +66,10 @@ YOUR_NUMBER = (
 WHOSE_ROLE = "Whose role do you want to change? Type part of their name."
 LINK = "Open this link within 10 minutes to sign in to the dashboard; it works once:\nhttp://"
 LINK_IN_PRIVATE = "For your safety the sign-in link is only sent in a private chat: write /web to me there."
+ENDED = "Your registration as focal point has ended (handed over to someone else or ended by a coordinator)"
 # Who is not (or no longer) a member gets the same answer to each of the three, anywhere: a retired
-# member is told they are not registered.
-OUTSIDERS = {"unregistered": NOT_REGISTERED, "pending": WAITING, "retired": NOT_REGISTERED}
+# member is told their registration ended and how to come back.
+OUTSIDERS = {"unregistered": NOT_REGISTERED, "pending": WAITING, "retired": ENDED}
 
 PRIVATE = {
     "/sodienthoai": OUTSIDERS | {"focal": YOUR_NUMBER, "coordinator": YOUR_NUMBER, "admin": YOUR_NUMBER},
@@ -129,7 +130,7 @@ async def test_a_retired_member_is_admitted_to_no_command_a_stranger_is_not(db, 
         strangers = _texts(await stranger.send(typed))
         await retired.send("/huy")
         await stranger.send("/huy")
-        if strangers.startswith(NOT_REGISTERED) and not theirs.startswith(NOT_REGISTERED):
+        if strangers.startswith(NOT_REGISTERED) and not theirs.startswith(ENDED):
             admitted_beyond_strangers.append((command.name, theirs))
         assert SHOWN not in theirs, command.name
 

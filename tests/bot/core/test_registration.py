@@ -126,13 +126,21 @@ async def test_a_new_focal_point_takes_over_and_keeps_the_agencys_history(db, co
     assert kept == ["Broadcast 12 programmes"]
 
 
-async def test_a_retired_focal_point_is_told_how_to_register_and_nothing_else(db, core, clock, plan, focal):
+async def test_a_retired_focal_point_is_told_their_registration_ended_and_nothing_else(
+    db, core, clock, plan, focal
+):
     token = await _invite(db, clock, agency=plan.agencies["Sở Du lịch"])
     await ChatUser(core, "hoa").say(f"/start {token}")
 
     text = await focal.say("/nhiemvu")
 
-    assert text.startswith("You are not registered yet.")
+    assert text == (
+        "Your registration as focal point for Sở Du lịch has ended (handed over to someone else or ended by"
+        " a coordinator), so you no longer see or report its tasks. Your earlier updates are kept.\n"
+        "If you should be reporting, open a new invite link or send /dangky to ask to join again; a"
+        " coordinator at Sở KH&CN decides."
+    )
+    assert "Broadcast" not in text
 
 
 async def test_a_registration_request_is_approved_by_a_coordinator_in_one_tap(db, core, plan, coordinator):
@@ -176,7 +184,8 @@ async def test_a_rejected_applicant_is_told_and_stays_out(db, core, plan, coordi
 
     assert "was not approved" in told[0].text
     assert await _member(db, "lan") == (FOCAL, REJECTED, "Sở Du lịch")
-    assert after.startswith("You are not registered yet.")
+    assert after.startswith("Your request to join as focal point for Sở Du lịch was not approved.\n")
+    assert "send /dangky to ask to join again" in after
 
 
 async def test_a_second_coordinator_tapping_a_decided_request_changes_nothing(db, core, plan, coordinator):
