@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
 from storage.latest_updates import kept_in_cycle, latest_ids
-from storage.models import LatestInCycle, ProgressUpdate, Section, Task, TaskAgency
+from storage.models import Agency, LatestInCycle, ProgressUpdate, Section, Task, TaskAgency
 from storage.models.base import UTCDateTime
 from storage.models.people import BLOCKED
 from storage.models.plan import LEAD
@@ -165,19 +165,26 @@ async def count_plan(
             co_led.update(map(int, row[-1].split(",")))
 
     if cycle is not None:
+        # Each agency's newest kept word, from its newest row back through
+        # ix_progress_latest_agency_created: a step or two per agency, where grouping read every
+        # kept row of the plan.
         kept, chosen = kept_in_cycle(existed, cycle)
-        last = (
-            select(kept.agency_id, func.max(kept.created_at))
+        newest = (
+            select(kept.created_at)
             .join(Task, Task.id == kept.task_id)
-            .where(chosen)
-            .group_by(kept.agency_id)
+            .where(kept.agency_id == Agency.id, chosen)
+            .order_by(kept.created_at.desc())
+            .limit(1)
+            .correlate(Agency)
+            .scalar_subquery()
         )
+        last = select(Agency.id, newest)
     else:
         pu = ProgressUpdate
         chosen = latest_ids(conn.dialect.name, existed, before=ends_before)
         last = select(pu.agency_id, func.max(pu.created_at)).join(chosen, chosen.c.id == pu.id)
         last = last.group_by(pu.agency_id)
-    last_update_at = {key: moment for key, moment in await conn.execute(last)}
+    last_update_at = {key: moment for key, moment in await conn.execute(last) if moment is not None}
     by_agency = {key: _counts(figures) for key, figures in by_agency.items()}
     return Counted(_counts(plan), unassigned, by_agency, last_update_at, detail_ids | co_led, co_led)
 

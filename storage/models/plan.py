@@ -10,6 +10,7 @@ from sqlalchemy import (
     Date,
     FetchedValue,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -195,7 +196,11 @@ class Section(Base):
 
 class Task(Base):
     __tablename__ = "task"
-    __table_args__ = (UniqueConstraint("section_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("section_id", "number"),
+        # A plan's distinct end dates, read from the index alone (storage.summary_sql).
+        Index("ix_task_plan_end", "plan_id", "end_on"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
