@@ -484,10 +484,13 @@ async def _build_summary(
         )
     ]
     section_by_id = {section.id: section for section in sections}
-    names = {
-        row[0]: (row[1], row[2])
-        for row in await conn.execute(select(Agency.id, Agency.name, Agency.short_name))
-    }
+    names, successors, reporting = {}, {}, []
+    for key, name, short_name, successor_id, spoke in await conn.execute(_agencies(plan_id, period)):
+        names[key] = (name, short_name)
+        if successor_id is not None:
+            successors[key] = successor_id
+        if spoke:
+            reporting.append(key)
     agencies: dict[int, AgencySummary] = {}
 
     def agency(key: int) -> AgencySummary:
@@ -524,11 +527,10 @@ async def _build_summary(
         timing_counts.update(counted.plan.timing)
         progress_sum, unassigned = counted.plan.progress_sum, counted.unassigned
         for key, counts in counted.by_agency.items():
+            # Nothing was counted for it before: its figures are these.
             owner = agency(key)
-            owner.reported_counts.update(counts.reported)
-            owner.timing_counts.update(counts.timing)
-            owner.progress_sum += counts.progress_sum
-            owner.without_update += counts.without_update
+            owner.reported_counts, owner.timing_counts = counts.reported, counts.timing
+            owner.progress_sum, owner.without_update = counts.progress_sum, counts.without_update
         for key, moment in counted.last_update_at.items():
             agency(key).last_update_at = moment
         only = sorted(counted.detail_ids)
@@ -580,18 +582,14 @@ async def _build_summary(
             if owner.last_update_at is None or update.created_at > owner.last_update_at:
                 owner.last_update_at = update.created_at
 
-    for (key,) in await conn.execute(_reporting_agencies(plan_id, period)):
+    for key in reporting:
         agency(key).reported = True
     # What was reported under a name since merged or renamed counts for whoever carries it on now
     # (storage.registry moved its open tasks there); the update itself keeps the old name.
-    reported = [key for key, found in agencies.items() if found.reported]
-    if reported:
-        carried = select(Agency.id, Agency.successor_id).where(
-            Agency.id.in_(reported), Agency.successor_id.is_not(None)
-        )
-        for _key, successor_id in await conn.execute(carried):
-            if successor_id in agencies:
-                agencies[successor_id].reported = True
+    for key in reporting:
+        successor_id = successors.get(key)
+        if successor_id in agencies:
+            agencies[successor_id].reported = True
     focal_rows = await conn.execute(
         select(
             Member.agency_id,
@@ -889,9 +887,10 @@ def _in_period(period: _Period, pu=ProgressUpdate):
     return and_(pu.created_at >= period.starts_at, pu.created_at < period.ends_before)
 
 
-def _reporting_agencies(plan_id: int, period: _Period):
-    """Ids of agencies that recorded an update on this plan in the period: one probe per agency,
-    through ix_progress_update_cycle_agency or ix_progress_update_agency_created."""
+def _agencies(plan_id: int, period: _Period):
+    """Every agency: its names, its successor, and whether it recorded an update on this plan in the
+    period (one probe per agency, through ix_progress_update_cycle_agency or
+    ix_progress_update_agency_created)."""
     pu = ProgressUpdate
     probe = (
         select(pu.id)
@@ -899,7 +898,7 @@ def _reporting_agencies(plan_id: int, period: _Period):
         .where(pu.agency_id == Agency.id, _in_period(period), Task.plan_id == plan_id)
         .correlate(Agency)
     )
-    return select(Agency.id).where(exists(probe))
+    return select(Agency.id, Agency.name, Agency.short_name, Agency.successor_id, exists(probe))
 
 
 __all__ = [
