@@ -244,7 +244,19 @@ def _task_word(dialect: str, existed, cycle: dt.date | None, starts_at, ends_bef
 
 
 def _counts(values) -> Counts:
-    reported = Counter({status: n for status, n in zip(REPORTED, values, strict=False) if n})
-    timing = Counter({t: n for t, n in zip(TIMINGS, values[len(REPORTED) :], strict=False) if n})
-    progress, stale = values[len(REPORTED) + len(TIMINGS) :]
-    return Counts(reported, timing, int(progress), int(stale))
+    return Counts(
+        _counter(REPORTED, values),
+        _counter(TIMINGS, values[len(REPORTED) :]),
+        int(values[len(REPORTED) + len(TIMINGS)]),
+        int(values[len(REPORTED) + len(TIMINGS) + 1]),
+    )
+
+
+def _counter(names, values) -> Counter:
+    # Item by item: Counter(mapping) checks its argument against the Mapping ABC, which costs
+    # more than the few items themselves, thousands of times over.
+    counter = Counter()
+    for name, n in zip(names, values, strict=False):
+        if n:
+            counter[name] = n
+    return counter
