@@ -67,12 +67,7 @@ async def count_plan(
     target, joined, word, updated = _task_word(conn.dialect.name, existed, cycle, starts_at, ends_before)
     # Done by the end date: recorded before the local day after it began. A plan has a few dozen
     # end dates at most, each turned into its UTC instant here, so any time zone (DST too) is exact.
-    # Every end date of the plan, archived tasks' too: a branch too many costs nothing.
-    ends = [
-        day
-        for (day,) in await conn.execute(select(Task.end_on).where(Task.plan_id == plan_id).distinct())
-        if day
-    ]
+    ends = [day for (day,) in await conn.execute(select(Task.end_on).where(existed).distinct()) if day]
     boundary = case(
         {day: literal(local_midnight(day + dt.timedelta(days=1), tz), UTCDateTime()) for day in ends},
         value=Task.end_on,
@@ -111,9 +106,9 @@ async def count_plan(
         .join(Section, Section.id == Task.section_id)
         .outerjoin(target, joined)
         .where(existed)
-        # Never read: an ORDER BY keeps SQLite from merging this query into the one that groups
+        # Skips nothing: an OFFSET keeps SQLite from merging this query into the one that groups
         # it, which would work out each column again for every aggregate that reads it.
-        .order_by(Task.section_id)
+        .offset(0)
         .subquery("standing")
     )
     s = standing.c

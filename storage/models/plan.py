@@ -10,7 +10,6 @@ from sqlalchemy import (
     Date,
     FetchedValue,
     ForeignKey,
-    Index,
     Integer,
     String,
     Text,
@@ -196,11 +195,7 @@ class Section(Base):
 
 class Task(Base):
     __tablename__ = "task"
-    __table_args__ = (
-        UniqueConstraint("section_id", "number"),
-        # A plan's distinct end dates, read from the index alone (storage.summary_sql).
-        Index("ix_task_plan_end", "plan_id", "end_on"),
-    )
+    __table_args__ = (UniqueConstraint("section_id", "number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
