@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, exists, func, select, true
+from sqlalchemy import and_, exists, func, or_, select, true
 from sqlalchemy.orm import aliased
 
 from storage.models import LatestInCycle, ProgressUpdate, Task
@@ -35,7 +35,8 @@ def kept_in_cycle(which, cycle: dt.date):
         newer.cycle > kept.cycle,
         newer.cycle <= cycle,
     )
-    return kept, and_(which, kept.cycle <= cycle, ~superseded)
+    # A row of `cycle` itself has nothing newer to look for: the probe is spared for it.
+    return kept, and_(which, kept.cycle <= cycle, or_(kept.cycle == cycle, ~superseded))
 
 
 def _latest_in_cycle(which, cycle: dt.date):

@@ -46,6 +46,7 @@ from storage.collation import vi_sort_key
 from storage.cycles import cycle_bounds, cycle_for, reporting_deadlines
 from storage.evidence import names_a_file
 from storage.group_progress import GroupProgress, group_progress
+from storage.id_lists import among, ids_value
 from storage.latest_updates import latest_ids
 from storage.models import Agency, Member, Plan, ProgressUpdate, Section, Task, TaskAgency
 from storage.models.evidence import EvidenceFile
@@ -483,10 +484,13 @@ async def _build_summary(
         )
     ]
     section_by_id = {section.id: section for section in sections}
-    names = {
-        row[0]: (row[1], row[2])
-        for row in await conn.execute(select(Agency.id, Agency.name, Agency.short_name))
-    }
+    names, successors, reporting = {}, {}, []
+    for key, name, short_name, successor_id, spoke in await conn.execute(_agencies(plan_id, period)):
+        names[key] = (name, short_name)
+        if successor_id is not None:
+            successors[key] = successor_id
+        if spoke:
+            reporting.append(key)
     agencies: dict[int, AgencySummary] = {}
 
     def agency(key: int) -> AgencySummary:
@@ -523,11 +527,10 @@ async def _build_summary(
         timing_counts.update(counted.plan.timing)
         progress_sum, unassigned = counted.plan.progress_sum, counted.unassigned
         for key, counts in counted.by_agency.items():
+            # Nothing was counted for it before: its figures are these.
             owner = agency(key)
-            owner.reported_counts.update(counts.reported)
-            owner.timing_counts.update(counts.timing)
-            owner.progress_sum += counts.progress_sum
-            owner.without_update += counts.without_update
+            owner.reported_counts, owner.timing_counts = counts.reported, counts.timing
+            owner.progress_sum, owner.without_update = counts.progress_sum, counts.without_update
         for key, moment in counted.last_update_at.items():
             agency(key).last_update_at = moment
         only = sorted(counted.detail_ids)
@@ -579,18 +582,14 @@ async def _build_summary(
             if owner.last_update_at is None or update.created_at > owner.last_update_at:
                 owner.last_update_at = update.created_at
 
-    for (key,) in await conn.execute(_reporting_agencies(plan_id, period)):
+    for key in reporting:
         agency(key).reported = True
     # What was reported under a name since merged or renamed counts for whoever carries it on now
     # (storage.registry moved its open tasks there); the update itself keeps the old name.
-    reported = [key for key, found in agencies.items() if found.reported]
-    if reported:
-        carried = select(Agency.id, Agency.successor_id).where(
-            Agency.id.in_(reported), Agency.successor_id.is_not(None)
-        )
-        for _key, successor_id in await conn.execute(carried):
-            if successor_id in agencies:
-                agencies[successor_id].reported = True
+    for key in reporting:
+        successor_id = successors.get(key)
+        if successor_id in agencies:
+            agencies[successor_id].reported = True
     focal_rows = await conn.execute(
         select(
             Member.agency_id,
@@ -696,51 +695,49 @@ def _agency_ids(role: str):
     )
 
 
-async def _plan_tasks(
-    conn: AsyncConnection, plan_id: int, period: _Period, tz, *, only: list[int] | None = None
-) -> list[TaskSummary]:
-    """Every task that was part of the plan in the period (or those of them in `only`), with its
-    agency links, in plan order."""
+@functools.cache
+def _plan_tasks_statement(dialect: str, by_tasks: bool):
+    """The statement of `_plan_tasks`, built once per shape (see `_latest_updates_statement`)."""
     statement = (
         select(
             *_TASK_COLUMNS,
             _agency_ids(LEAD),
             _agency_ids(COORDINATING),
             Task.archived_at,
-            Section.position,
-            Task.number,
         )
         .join(Section, Section.id == Task.section_id)
-        .where(Task.plan_id == plan_id, _existed(period))
+        .where(
+            Task.plan_id == bindparam("plan_id"),
+            # Part of the plan during the period: never archived, or archived after the period
+            # began (a revision removes a task from then on, not from the reports before it).
+            or_(Task.archived_at.is_(None), Task.archived_at >= bindparam("starts_at")),
+        )
         .order_by(Section.position, Task.number, Task.id)
     )
-    if only is None:
-        rows = list(await conn.execute(statement))
-    else:
-        rows = []
-        for at in range(0, len(only), _CHUNK):
-            rows += await conn.execute(statement.where(Task.id.in_(only[at : at + _CHUNK])))
-        if len(only) > _CHUNK:
-            rows.sort(key=lambda row: (row[-2], row[-1], row[0]))
+    if by_tasks:
+        statement = statement.where(among(Task.id, "task_ids", dialect))
+    return statement
+
+
+async def _plan_tasks(
+    conn: AsyncConnection, plan_id: int, period: _Period, tz, *, only: list[int] | None = None
+) -> list[TaskSummary]:
+    """Every task that was part of the plan in the period (or those of them in `only`), with its
+    agency links, in plan order."""
+    statement = _plan_tasks_statement(conn.dialect.name, only is not None)
+    params = {"plan_id": plan_id, "starts_at": period.starts_at}
+    if only is not None:
+        params["task_ids"] = ids_value(only, conn.dialect.name)
+    rows = await conn.execute(statement, params)
     tasks = []
     for row in rows:
         task = TaskSummary(*row[:11])
-        leads, partners, archived_at = row[-5], row[-4], row[-3]
+        leads, partners, archived_at = row[-3], row[-2], row[-1]
         task.lead_ids = [int(x) for x in leads.split(",")] if leads else []
         task.coordinating_ids = [int(x) for x in partners.split(",")] if partners else []
         task.removed_on = archived_at.astimezone(tz).date() if archived_at is not None else None
         tasks.append(task)
     return tasks
-
-
-def _existed(period: _Period):
-    """The task was part of the plan during the period: never archived, or archived after the
-    period began (a revision removes a task from then on, not from the reports before it)."""
-    return or_(Task.archived_at.is_(None), Task.archived_at >= period.starts_at)
-
-
-# Ids per IN list: well under SQLite's limit on bound parameters.
-_CHUNK = 10_000
 
 
 async def latest_updates_by_agency(
@@ -767,13 +764,9 @@ async def latest_updates_by_agency(
     statement = _latest_updates_statement(
         conn.dialect.name, task_ids is not None, plan_id is not None, window
     )
-    if task_ids is None:
-        return await _latest_updates(conn, statement, params)
-    ids = list(task_ids)
-    found: dict[int, list[UpdateInfo]] = {}
-    for at in range(0, len(ids), _CHUNK):
-        found.update(await _latest_updates(conn, statement, {**params, "task_ids": ids[at : at + _CHUNK]}))
-    return found
+    if task_ids is not None:
+        params["task_ids"] = ids_value(task_ids, conn.dialect.name)
+    return await _latest_updates(conn, statement, params)
 
 
 @functools.cache
@@ -785,7 +778,7 @@ def _latest_updates_statement(dialect: str, by_tasks: bool, by_plan: bool, windo
     SQLAlchemy under the same key every time."""
     conditions = []
     if by_tasks:
-        conditions.append(Task.id.in_(bindparam("task_ids", expanding=True)))
+        conditions.append(among(Task.id, "task_ids", dialect))
     if by_plan:
         conditions.append(Task.plan_id == bindparam("plan_id"))
     chosen = latest_ids(
@@ -894,9 +887,10 @@ def _in_period(period: _Period, pu=ProgressUpdate):
     return and_(pu.created_at >= period.starts_at, pu.created_at < period.ends_before)
 
 
-def _reporting_agencies(plan_id: int, period: _Period):
-    """Ids of agencies that recorded an update on this plan in the period: one probe per agency,
-    through ix_progress_update_cycle_agency or ix_progress_update_agency_created."""
+def _agencies(plan_id: int, period: _Period):
+    """Every agency: its names, its successor, and whether it recorded an update on this plan in the
+    period (one probe per agency, through ix_progress_update_cycle_agency or
+    ix_progress_update_agency_created)."""
     pu = ProgressUpdate
     probe = (
         select(pu.id)
@@ -904,7 +898,7 @@ def _reporting_agencies(plan_id: int, period: _Period):
         .where(pu.agency_id == Agency.id, _in_period(period), Task.plan_id == plan_id)
         .correlate(Agency)
     )
-    return select(Agency.id).where(exists(probe))
+    return select(Agency.id, Agency.name, Agency.short_name, Agency.successor_id, exists(probe))
 
 
 __all__ = [

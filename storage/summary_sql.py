@@ -14,12 +14,12 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, case, exists, func, literal, or_, select, true
+from sqlalchemy import String, and_, case, cast, exists, func, literal, literal_column, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
 from storage.latest_updates import kept_in_cycle, latest_ids
-from storage.models import LatestInCycle, ProgressUpdate, Section, Task, TaskAgency
+from storage.models import Agency, LatestInCycle, ProgressUpdate, Section, Task, TaskAgency
 from storage.models.base import UTCDateTime
 from storage.models.people import BLOCKED
 from storage.models.plan import LEAD
@@ -64,13 +64,6 @@ async def count_plan(
 ) -> Counted:
     """Count the plan's tasks as they stood in the period (see storage.summary for its terms)."""
     existed = and_(Task.plan_id == plan_id, or_(Task.archived_at.is_(None), Task.archived_at >= starts_at))
-    lead = and_(TaskAgency.role == LEAD)
-    co_led_ids = (
-        select(TaskAgency.task_id)
-        .where(lead)
-        .group_by(TaskAgency.task_id)
-        .having(func.count(func.distinct(TaskAgency.agency_id)) > 1)
-    )
     target, joined, word, updated = _task_word(conn.dialect.name, existed, cycle, starts_at, ends_before)
     # Done by the end date: recorded before the local day after it began. A plan has a few dozen
     # end dates at most, each turned into its UTC instant here, so any time zone (DST too) is exact.
@@ -80,84 +73,119 @@ async def count_plan(
         value=Task.end_on,
     )
     done_by_end = word.created_at < boundary if ends else literal(False)
-    leads_linked = exists().where(TaskAgency.task_id == Task.id, lead)
-    standing = (
+    # The task's lead: its one lead agency, NO_LEAD, or CO_LED for several (one seek per task).
+    # A task links an agency in a role once (uq_task_agency_task_id_agency_id_role), so the rows
+    # counted are distinct agencies.
+    lead = (
         select(
-            Task.id.label("task_id"),
-            Section.agency_id.label("section_agency"),
-            reported_sql(word.status).label("reported"),
-            timing_sql(Task.end_on, word.status, done_by_end, as_of).label("timing"),
-            progress_sql(word.status, word.percent).label("progress"),
-            case((updated, 0), else_=1).label("stale"),
-            case((Section.agency_id.is_not(None), 0), (leads_linked, 0), else_=1).label("unassigned"),
+            case(
+                (func.count() > 1, CO_LED_MARK), else_=func.coalesce(func.max(TaskAgency.agency_id), NO_LEAD)
+            )
         )
+        .where(TaskAgency.task_id == Task.id, TaskAgency.role == LEAD)
+        .correlate(Task)
+        .scalar_subquery()
+    )
+    columns = [
+        Task.id.label("task_id"),
+        Task.section_id.label("section_id"),
+        Section.agency_id.label("section_agency"),
+        lead.label("lead"),
+        reported_sql(word.status).label("reported"),
+        timing_sql(Task.end_on, word.status, done_by_end, as_of).label("timing"),
+        progress_sql(word.status, word.percent).label("progress"),
+        case((updated, 0), else_=1).label("stale"),
+    ]
+    if agency_id is not None:
+        own = exists().where(
+            TaskAgency.task_id == Task.id, TaskAgency.agency_id == agency_id, TaskAgency.role == LEAD
+        )
+        columns.append(case((own, 1), else_=0).label("own"))
+    standing = (
+        select(*columns)
         .join(Section, Section.id == Task.section_id)
         .outerjoin(target, joined)
-        .where(existed, Task.id.not_in(co_led_ids))
-        .cte("standing")
+        .where(existed)
+        # Skips nothing: an OFFSET keeps SQLite from merging this query into the one that groups
+        # it, which would work out each column again for every aggregate that reads it.
+        .offset(0)
+        .subquery("standing")
     )
-    sums = [func.sum(case((standing.c.reported == status, 1), else_=0)) for status in REPORTED]
-    sums += [func.sum(case((standing.c.timing == timing, 1), else_=0)) for timing in TIMINGS]
-    sums += [func.sum(standing.c.progress), func.sum(standing.c.stale)]
-    blank = [literal(None)] * len(sums)
-    # Who answers for a task: its section's agency and its leads (progress_rules.responsible). The
-    # plan's figures are the sum of the section agencies' (tasks under no agency in a group of their
-    # own), which spares a pass over every task.
-    by_section = select(
-        literal(SECTION), standing.c.section_agency, *sums, func.sum(standing.c.unassigned)
-    ).group_by(standing.c.section_agency)
-    by_lead = (
-        select(literal(AGENCY), TaskAgency.agency_id, *sums, literal(0))
-        .select_from(standing)
-        .join(TaskAgency, TaskAgency.task_id == standing.c.task_id)
-        .where(
-            lead,
-            or_(standing.c.section_agency.is_(None), TaskAgency.agency_id != standing.c.section_agency),
-        )
-        .group_by(TaskAgency.agency_id)
-    )
-    wanted = or_(standing.c.reported == BLOCKED, standing.c.timing == OVERDUE)
+    s = standing.c
+    # Who answers for a task: its section's agency and its lead (progress_rules.responsible). One
+    # group per section and lead from elsewhere; the plan's figures and each agency's are sums of
+    # groups, in one pass over the tasks.
+    # Constants written into the statement: PostgreSQL matches the grouped expression by its text.
+    no_lead = literal_column(str(NO_LEAD))
+    led_elsewhere = and_(s.lead > no_lead, or_(s.section_agency.is_(None), s.lead != s.section_agency))
+    elsewhere = case((led_elsewhere, s.lead), else_=literal_column("NULL"))
+    one_lead = s.lead != CO_LED_MARK
+    sums = [func.count().filter(and_(one_lead, s.reported == status)) for status in REPORTED]
+    sums += [func.count().filter(and_(one_lead, s.timing == timing)) for timing in TIMINGS]
+    sums += [
+        func.sum(s.progress).filter(one_lead),
+        func.sum(s.stale).filter(one_lead),
+    ]
+    unled = func.count().filter(and_(s.lead == NO_LEAD, s.section_agency.is_(None)))
+    wanted = or_(s.reported == BLOCKED, s.timing == OVERDUE)
     if agency_id is not None:
-        own = select(TaskAgency.task_id).where(TaskAgency.agency_id == agency_id, lead)
-        wanted = or_(wanted, standing.c.section_agency == agency_id, standing.c.task_id.in_(own))
-    detailed = select(literal(DETAIL), standing.c.task_id, *blank, literal(0)).where(wanted)
-    co_led = select(literal(CO_LED), Task.id, *blank, literal(0)).where(existed, Task.id.in_(co_led_ids))
+        wanted = or_(wanted, s.section_agency == agency_id, s.own == 1)
+    ids = cast(s.task_id, String)
+    statement = select(
+        s.section_agency,
+        elsewhere,
+        *sums,
+        unled,
+        func.aggregate_strings(ids, ",").filter(and_(one_lead, wanted)),
+        func.aggregate_strings(ids, ",").filter(~one_lead),
+    ).group_by(s.section_id, s.section_agency, elsewhere)
 
-    plan, unassigned, by_agency = Counts(), 0, {}
-    detail_ids, co_led_found = set(), set()
-    statement = by_section.union_all(by_lead, detailed, co_led)
+    # Summed as plain lists of numbers, made into Counts once per agency.
+    plan, unassigned, by_agency = [0] * len(sums), 0, {}
+    detail_ids, co_led = set(), set()
     for row in await conn.execute(statement):
-        kind, key = row[0], row[1]
-        if kind == SECTION:
-            counts = _counts(row[2:-1])
-            plan, unassigned = _add(plan, counts), unassigned + int(row[-1] or 0)
+        section_agency, other, *figures = row[:-3]
+        figures = [value or 0 for value in figures]
+        plan = [a + b for a, b in zip(plan, figures, strict=True)]
+        unassigned += row[-3]
+        for key in (section_agency, other):
             if key is not None:
-                by_agency[key] = _add(by_agency.get(key, Counts()), counts)
-        elif kind == AGENCY:
-            by_agency[key] = _add(by_agency.get(key, Counts()), _counts(row[2:-1]))
-        elif kind == DETAIL:
-            detail_ids.add(key)
-        else:
-            co_led_found.add(key)
+                found = by_agency.get(key)
+                by_agency[key] = (
+                    figures if found is None else [a + b for a, b in zip(found, figures, strict=True)]
+                )
+        if row[-2]:
+            detail_ids.update(map(int, row[-2].split(",")))
+        if row[-1]:
+            co_led.update(map(int, row[-1].split(",")))
 
     if cycle is not None:
+        # Each agency's newest kept word, from its newest row back through
+        # ix_progress_latest_agency_created: a step or two per agency, where grouping read every
+        # kept row of the plan.
         kept, chosen = kept_in_cycle(existed, cycle)
-        last = (
-            select(kept.agency_id, func.max(kept.created_at))
+        newest = (
+            select(kept.created_at)
             .join(Task, Task.id == kept.task_id)
-            .where(chosen)
-            .group_by(kept.agency_id)
+            .where(kept.agency_id == Agency.id, chosen)
+            .order_by(kept.created_at.desc())
+            .limit(1)
+            .correlate(Agency)
+            .scalar_subquery()
         )
+        last = select(Agency.id, newest)
     else:
         pu = ProgressUpdate
         chosen = latest_ids(conn.dialect.name, existed, before=ends_before)
         last = select(pu.agency_id, func.max(pu.created_at)).join(chosen, chosen.c.id == pu.id)
         last = last.group_by(pu.agency_id)
-    last_update_at = {key: moment for key, moment in await conn.execute(last)}
-    return Counted(plan, unassigned, by_agency, last_update_at, detail_ids | co_led_found, co_led_found)
+    last_update_at = {key: moment for key, moment in await conn.execute(last) if moment is not None}
+    by_agency = {key: _counts(figures) for key, figures in by_agency.items()}
+    return Counted(_counts(plan), unassigned, by_agency, last_update_at, detail_ids | co_led, co_led)
 
 
-SECTION, AGENCY, DETAIL, CO_LED = 0, 1, 2, 3
+# What `lead` says of a task that has no lead, or several (agency ids are positive).
+NO_LEAD, CO_LED_MARK = 0, -1
 
 
 def _task_word(dialect: str, existed, cycle: dt.date | None, starts_at, ends_before):
@@ -176,10 +204,20 @@ def _task_word(dialect: str, existed, cycle: dt.date | None, starts_at, ends_bef
         if dialect == "postgresql":
             word = newest.lateral("word")
             return word, true(), word.c, word.c.cycle == cycle
-        # SQLite has no LATERAL: the seek finds the row's id, and the row is joined by it.
-        found = aliased(LatestInCycle)
-        chosen = newest.with_only_columns(kept.update_id).correlate(Task).scalar_subquery()
-        return found, found.update_id == chosen, found, found.cycle == cycle
+        # SQLite has no LATERAL: the seek finds the row, and the row is joined by it, through its
+        # rowid (the index on (task_id, cycle, update_id) carries it: no second index to walk).
+        table = LatestInCycle.__table__
+        seek, found = table.alias("seek"), table.alias("word")
+        chosen = (
+            select(literal_column("seek.rowid"))
+            .select_from(seek)
+            .where(seek.c.task_id == Task.id, seek.c.cycle <= cycle)
+            .order_by(seek.c.cycle.desc(), seek.c.update_id.desc())
+            .limit(1)
+            .correlate(Task)
+            .scalar_subquery()
+        )
+        return found, literal_column("word.rowid") == chosen, found.c, found.c.cycle == cycle
     pu = ProgressUpdate
     chosen = latest_ids(dialect, existed, before=ends_before)
     ranked = (
@@ -200,17 +238,20 @@ def _task_word(dialect: str, existed, cycle: dt.date | None, starts_at, ends_bef
     return word, word.c.task_id == Task.id, word.c, in_period
 
 
-def _add(one: Counts, other: Counts) -> Counts:
+def _counts(values) -> Counts:
     return Counts(
-        one.reported + other.reported,
-        one.timing + other.timing,
-        one.progress_sum + other.progress_sum,
-        one.without_update + other.without_update,
+        _counter(REPORTED, values),
+        _counter(TIMINGS, values[len(REPORTED) :]),
+        int(values[len(REPORTED) + len(TIMINGS)]),
+        int(values[len(REPORTED) + len(TIMINGS) + 1]),
     )
 
 
-def _counts(values) -> Counts:
-    reported = Counter({status: int(n) for status, n in zip(REPORTED, values, strict=False) if n})
-    timing = Counter({t: int(n) for t, n in zip(TIMINGS, values[len(REPORTED) :], strict=False) if n})
-    progress, stale = values[len(REPORTED) + len(TIMINGS) :]
-    return Counts(reported, timing, int(progress or 0), int(stale or 0))
+def _counter(names, values) -> Counter:
+    # Item by item: Counter(mapping) checks its argument against the Mapping ABC, which costs
+    # more than the few items themselves, thousands of times over.
+    counter = Counter()
+    for name, n in zip(names, values, strict=False):
+        if n:
+            counter[name] = n
+    return counter

@@ -175,6 +175,8 @@ class LatestInCycle(Base):
     __table_args__ = (
         # A task's newest word of all, for a cycle: one seek (storage.summary_sql).
         Index("ix_progress_latest_task_cycle", "task_id", "cycle", "update_id"),
+        # An agency's newest kept word: read from the newest back, a step or two (storage.summary_sql).
+        Index("ix_progress_latest_agency_created", "agency_id", "created_at"),
     )
 
     task_id: Mapped[int] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"), primary_key=True)
