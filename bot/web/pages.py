@@ -146,7 +146,9 @@ async def plans(request: web.Request) -> web.Response:
         for plan in (
             await session.scalars(select(Plan).where(visible()).order_by(Plan.year.desc(), Plan.id.desc()))
         ).all():
-            summary = await _summary(request, session, plan)
+            # The list shows counts only: every task counted, only those needing attention detailed
+            # (a province's plans would otherwise be judged task by task, each of them, each visit).
+            summary = await _summary(request, session, plan, detail=ATTENTION)
             own = summary.agency(viewer.member.agency_id) if not viewer.is_staff else None
             if not viewer.is_staff and own is None:
                 continue
