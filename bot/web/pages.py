@@ -47,7 +47,7 @@ KIND_LABELS = {
     "quarter": N_("quarter end"),
     "task": N_("task due date"),
 }
-TASKS_PER_PAGE = 200
+TASKS_PER_PAGE = 100
 # Agencies the overview's picker lists; past that, the search chooses which.
 AGENCY_PICKER_LIMIT = 200
 # Agencies named under "Not reported yet"; the agency table lists them all, a page at a time.
@@ -218,6 +218,10 @@ class Filters:
             missing_only=query.get("missing") == "1",
         )
 
+    @property
+    def narrow_tasks(self) -> bool:
+        return bool(self.overdue_only or self.reported or self.timing or self.section or self.agency)
+
     def keep(self, task) -> bool:
         if self.overdue_only and task.timing != OVERDUE:
             return False
@@ -302,7 +306,8 @@ async def overview(request: web.Request) -> web.Response:
         summary = await _summary(
             request, session, plan, detail=ATTENTION if large else ALL, agency_id=filters.agency
         )
-    tasks = [task for task in summary.tasks if filters.keep(task)]
+    # Unfiltered, every detailed task is shown: no need to test (or remember) each of thousands.
+    tasks = [task for task in summary.tasks if filters.keep(task)] if filters.narrow_tasks else summary.tasks
     agencies = filters.agencies(summary.expected_agencies)
     per_page = dashboard.app.config.web.agencies_per_page
     agency_page = Page.of(_page_number(request, "apage"), per_page, len(agencies))
@@ -331,7 +336,7 @@ async def overview(request: web.Request) -> web.Response:
         picker_limit=AGENCY_PICKER_LIMIT,
         missing=missing[:MISSING_LISTED],
         missing_more=max(0, len(missing) - MISSING_LISTED),
-        shown_ids={task.id for task in tasks},
+        shown_ids={task.id for task in tasks} if filters.narrow_tasks else None,
         query_prefix=f"{kept}&" if kept else "",
         reported_statuses=REPORTED,
         timings=TIMINGS,
