@@ -286,7 +286,7 @@ def _section_picker(summary: Summary, filters: Filters) -> tuple[list[SectionSum
         choices = [section for section in choices if match_rank(wanted, fold(section.heading)) is not None]
     shown = choices[:AGENCY_PICKER_LIMIT]
     chosen = next((section for section in summary.sections if section.id == filters.section), None)
-    if chosen is not None and chosen not in shown:
+    if chosen is not None and all(section.id != chosen.id for section in shown):
         shown = [chosen, *shown]
     return shown, len(choices) > AGENCY_PICKER_LIMIT
 

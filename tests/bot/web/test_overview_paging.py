@@ -148,9 +148,12 @@ async def test_a_province_picker_lists_what_the_search_found_and_keeps_the_chose
     monkeypatch.setattr(pages, "AGENCY_PICKER_LIMIT", 5)
     browser = await signed_in(coordinator, browsers())
     chosen = province.agencies["Sở số 17"].id
+    chosen_section = province.tasks["XVIII.1"].section_id
 
     _status, plain = await browser.get(f"/plans/{province.plan.id}")
-    _status, searched = await browser.get(f"/plans/{province.plan.id}?q=so+so+2&agency={chosen}")
+    _status, searched = await browser.get(
+        f"/plans/{province.plan.id}?q=so+so+2&agency={chosen}&section={chosen_section}"
+    )
 
     assert picker(plain, "agency") == [f"Sở số {n}" for n in range(1, 6)]
     assert "offer the first 5: type part of a name in Find agency" in plain
@@ -163,7 +166,9 @@ async def test_a_province_picker_lists_what_the_search_found_and_keeps_the_chose
         "Sở số 23",
     ]
     assert f'<option value="{chosen}" selected>' in searched
+    assert picker(plain, "section") == [f"{roman(n)}. SỞ SỐ {n}" for n in range(1, 6)]
     assert picker(searched, "section") == [
+        "XVIII. SỞ SỐ 18",
         "II. SỞ SỐ 2",
         "XX. SỞ SỐ 20",
         "XXI. SỞ SỐ 21",
