@@ -158,7 +158,8 @@ class AgencyMatch:
     matched: str  # the spelling that matched
 
 
-def _rank(query: str, key: str) -> int | None:
+def match_rank(query: str, key: str) -> int | None:
+    """How well a folded query matches a folded spelling (AgencyMatch.rank), None when it does not."""
     if key == query:
         return 0
     if key.startswith(query):
@@ -197,7 +198,7 @@ async def match_agencies(session: AsyncSession, query: str, *, limit: int = 10) 
         spellings += [(alias.key, alias.alias) for alias in agency.aliases]
         best = None
         for key, spelling in spellings:
-            rank = _rank(q, key)
+            rank = match_rank(q, key)
             if rank is not None and (best is None or rank < best[0]):
                 best = (rank, spelling)
         if best is not None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
+import gc
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
@@ -18,12 +20,14 @@ from bot.i18n import N_
 from bot.render.bundle import safe_name
 from bot.render.exports import letterhead_from_config, render_summary
 from bot.render.text import percent_text, reported_label, timing_label
+from bot.web.paging import Page
 from bot.web.rendering import local_time
 from bot.web.server import Dashboard, Viewer, dashboard_of, viewer_of
 from bot.web.svg import completion_chart
 from scheduler.outbox import status_by_deadline
 from storage import evidence as evidence_rows
 from storage import people
+from storage.agencies import match_rank
 from storage.cycles import reporting_deadlines
 from storage.models import Agency, Member, Plan, Reminder, Task
 from storage.models.evidence import STORED as EVIDENCE_STORED
@@ -34,7 +38,8 @@ from storage.models.reminders import PENDING as REMINDER_PENDING
 from storage.plans import lifecycle
 from storage.plans.repository import plan_by_id
 from storage.progress_rules import OVERDUE, REPORTED, TIMINGS
-from storage.summary import ALL, ATTENTION, Summary, build_summary
+from storage.summary import ALL, ATTENTION, AgencySummary, SectionSummary, Summary, build_summary
+from storage.text import fold
 
 EXPORT_FORMATS = ("docx", "xlsx", "zip")
 KIND_LABELS = {
@@ -42,7 +47,11 @@ KIND_LABELS = {
     "quarter": N_("quarter end"),
     "task": N_("task due date"),
 }
-TASKS_PER_PAGE = 200
+TASKS_PER_PAGE = 100
+# Agencies the overview's picker lists; past that, the search chooses which.
+AGENCY_PICKER_LIMIT = 200
+# Agencies named under "Not reported yet"; the agency table lists them all, a page at a time.
+MISSING_LISTED = 30
 # Above this many tasks the overview details only what needs attention (and one chosen agency).
 LARGE_PLAN_TASKS = 2000
 # The words the plan, agency and task pages print for a line's timing, report state and share.
@@ -116,6 +125,28 @@ async def _task_count(session, plan: Plan) -> int:
     return await session.scalar(select(func.count()).select_from(Task).where(Task.plan_id == plan.id)) or 0
 
 
+def _collector_paused(handler):
+    """Pause the cyclic garbage collector for a page that reads a summary, until it is rendered.
+
+    The summary is built with the collector paused (storage.summary): its hundreds of thousands of
+    objects are all young when the collector comes back, and the next collection would walk every
+    one of them while the page is rendered, only to find them all alive (a twentieth of the
+    overview's time). Kept paused until the page is rendered and the summary let go, they are
+    freed by reference counting and the collector finds nothing new to walk."""
+
+    @functools.wraps(handler)
+    async def paused(request: web.Request) -> web.StreamResponse:
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return await handler(request)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    return paused
+
+
 def _forbidden(request: web.Request) -> web.Response:
     return dashboard_of(request).render(
         request, "error.html", status=403, message=N_("You may not see this page.")
@@ -132,6 +163,7 @@ def _page_number(request: web.Request, name: str = "page") -> int:
 # ---------------------------------------------------------------- plans
 
 
+@_collector_paused
 async def plans(request: web.Request) -> web.Response:
     viewer = viewer_of(request)
     rows = []
@@ -139,7 +171,9 @@ async def plans(request: web.Request) -> web.Response:
         for plan in (
             await session.scalars(select(Plan).where(visible()).order_by(Plan.year.desc(), Plan.id.desc()))
         ).all():
-            summary = await _summary(request, session, plan)
+            # The list shows counts only: every task counted, only those needing attention detailed
+            # (a province's plans would otherwise be judged task by task, each of them, each visit).
+            summary = await _summary(request, session, plan, detail=ATTENTION)
             own = summary.agency(viewer.member.agency_id) if not viewer.is_staff else None
             if not viewer.is_staff and own is None:
                 continue
@@ -161,6 +195,8 @@ class Filters:
     timing: str | None
     section: int | None
     overdue_only: bool
+    query: str = ""  # part of an agency's name: narrows the agency table and the picker
+    missing_only: bool = False  # the agency table lists only agencies that have not reported
 
     @classmethod
     def from_query(cls, query) -> Filters:
@@ -178,7 +214,13 @@ class Filters:
             timing=timing if timing in TIMINGS else None,
             section=number("section"),
             overdue_only=query.get("overdue") == "1",
+            query=" ".join(query.get("q", "").split())[:100],
+            missing_only=query.get("missing") == "1",
         )
+
+    @property
+    def narrow_tasks(self) -> bool:
+        return bool(self.overdue_only or self.reported or self.timing or self.section or self.agency)
 
     def keep(self, task) -> bool:
         if self.overdue_only and task.timing != OVERDUE:
@@ -193,7 +235,63 @@ class Filters:
             return False
         return True
 
+    def agencies(self, agencies: list[AgencySummary]) -> list[AgencySummary]:
+        """The agency table's rows: the one chosen, those whose name matches the search (best
+        first, as chat's agency search ranks them), those that have not reported."""
+        if self.agency:
+            agencies = [agency for agency in agencies if agency.id == self.agency]
+        if self.missing_only:
+            agencies = [agency for agency in agencies if not agency.reported]
+        return matching_agencies(agencies, self.query) if self.query else agencies
 
+
+def matching_agencies(agencies: list[AgencySummary], query: str) -> list[AgencySummary]:
+    """Agencies whose name or short name matches `query` without regard to case or diacritics,
+    best match first, in their given order within a rank."""
+    wanted = fold(query)
+    if not wanted:
+        return list(agencies)
+    ranked = []
+    for agency in agencies:
+        spellings = (agency.name, agency.short_name) if agency.short_name else (agency.name,)
+        ranks = [rank for rank in (match_rank(wanted, fold(text)) for text in spellings) if rank is not None]
+        if ranks:
+            ranked.append((min(ranks), agency))
+    ranked.sort(key=lambda pair: pair[0])
+    return [agency for _rank, agency in ranked]
+
+
+def _picker(summary: Summary, filters: Filters) -> tuple[list[AgencySummary], bool]:
+    """The agency picker's choices, and whether some agencies were left out of it: every agency
+    while they are few; past that the first of those the search finds, so a province's picker does
+    not list thousands of names on every page. The chosen agency is always among them."""
+    choices = (
+        matching_agencies(summary.expected_agencies, filters.query)
+        if filters.query
+        else summary.expected_agencies
+    )
+    shown = choices[:AGENCY_PICKER_LIMIT]
+    chosen = summary.agency(filters.agency) if filters.agency else None
+    if chosen is not None and all(agency.id != chosen.id for agency in shown):
+        shown = [chosen, *shown]
+    return shown, len(choices) > AGENCY_PICKER_LIMIT
+
+
+def _section_picker(summary: Summary, filters: Filters) -> tuple[list[SectionSummary], bool]:
+    """The section picker's choices, as the agency picker's: a province's plan has a section per
+    agency, headed with its name, so the same search finds them."""
+    choices = summary.sections
+    if filters.query and len(choices) > AGENCY_PICKER_LIMIT:
+        wanted = fold(filters.query)
+        choices = [section for section in choices if match_rank(wanted, fold(section.heading)) is not None]
+    shown = choices[:AGENCY_PICKER_LIMIT]
+    chosen = next((section for section in summary.sections if section.id == filters.section), None)
+    if chosen is not None and all(section.id != chosen.id for section in shown):
+        shown = [chosen, *shown]
+    return shown, len(choices) > AGENCY_PICKER_LIMIT
+
+
+@_collector_paused
 async def overview(request: web.Request) -> web.Response:
     viewer = viewer_of(request)
     dashboard = dashboard_of(request)
@@ -208,35 +306,38 @@ async def overview(request: web.Request) -> web.Response:
         summary = await _summary(
             request, session, plan, detail=ATTENTION if large else ALL, agency_id=filters.agency
         )
-    tasks = [task for task in summary.tasks if filters.keep(task)]
-    agencies = [
-        agency for agency in summary.expected_agencies if not filters.agency or agency.id == filters.agency
-    ]
+    # Unfiltered, every detailed task is shown: no need to test (or remember) each of thousands.
+    tasks = [task for task in summary.tasks if filters.keep(task)] if filters.narrow_tasks else summary.tasks
+    agencies = filters.agencies(summary.expected_agencies)
     per_page = dashboard.app.config.web.agencies_per_page
-    agency_page = _page_number(request, "apage")
-    agency_pages = max(1, -(-len(agencies) // per_page))
-    task_page = _page_number(request, "page")
-    task_pages = max(1, -(-len(tasks) // TASKS_PER_PAGE))
+    agency_page = Page.of(_page_number(request, "apage"), per_page, len(agencies))
+    task_page = Page.of(_page_number(request, "page"), TASKS_PER_PAGE, len(tasks))
+    shown_tasks = task_page.slice(tasks)
     today = _today(request)
     upcoming = [day for day in reporting_deadlines(plan, _extra_deadlines(request, plan)) if day >= today]
-    shown_ids = {task.id for task in tasks}
     # Page links keep the filters and change only their own page number.
-    request_query = urlencode([(k, v) for k, v in request.query.items() if k not in ("page", "apage")])
+    kept = urlencode([(k, v) for k, v in request.query.items() if k not in ("page", "apage")])
+    picker, picker_cut = _picker(summary, filters)
+    section_picker, section_picker_cut = _section_picker(summary, filters)
+    missing = summary.missing_agencies
     return dashboard.render(
         request,
         "overview.html",
         plan=plan,
         summary=summary,
         filters=filters,
-        tasks=tasks[(task_page - 1) * TASKS_PER_PAGE : task_page * TASKS_PER_PAGE],
-        task_count=len(tasks),
+        tasks=shown_tasks,
         task_page=task_page,
-        task_pages=task_pages,
-        agencies=agencies[(agency_page - 1) * per_page : agency_page * per_page],
+        agencies=agency_page.slice(agencies),
         agency_page=agency_page,
-        agency_pages=agency_pages,
-        shown_ids=shown_ids,
-        request_query=request_query,
+        picker=picker,
+        picker_cut=picker_cut or section_picker_cut,
+        section_picker=section_picker,
+        picker_limit=AGENCY_PICKER_LIMIT,
+        missing=missing[:MISSING_LISTED],
+        missing_more=max(0, len(missing) - MISSING_LISTED),
+        shown_ids={task.id for task in tasks} if filters.narrow_tasks else None,
+        query_prefix=f"{kept}&" if kept else "",
         reported_statuses=REPORTED,
         timings=TIMINGS,
         upcoming=upcoming[:3],

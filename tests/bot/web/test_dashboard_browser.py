@@ -23,7 +23,7 @@ from storage.models.people import ACTIVE, PENDING
 from storage.models.plan import LEAD
 from storage.plans.importer import import_plan_file
 from tests.bot.web.conftest import sign_in_link
-from tests.factories import make_member, make_update
+from tests.factories import SectionSpec, make_member, make_plan, make_update, roman
 
 DOCS = Path(__file__).resolve().parents[3] / "docs"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -156,4 +156,71 @@ async def test_a_focal_point_on_a_phone_sees_only_their_agency(chromium, server,
     assert await page.get_by_role("link", name="Thành viên").count() == 0
     # No horizontal scrolling on a phone.
     assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    await context.close()
+
+
+@pytest.fixture
+async def province(db, app):
+    """A plan of 25 agencies, "Sở số 1" to "Sở số 25", one task each, ten agencies a page; the
+    first five have reported. An is a coordinator reading Vietnamese."""
+    app.config.web.agencies_per_page = 10
+    async with db.transaction() as session:
+        built = await make_plan(
+            session, [SectionSpec(f"Sở số {n}", [f"Nhiệm vụ của sở số {n}"]) for n in range(1, 26)]
+        )
+        for n in range(1, 6):
+            await make_update(
+                session,
+                built.tasks[f"{roman(n)}.1"],
+                agency=built.agencies[f"Sở số {n}"],
+                cycle=dt.date(2020, 6, 20),
+                at=dt.datetime(2020, 5, 30, 2, 0, tzinfo=dt.UTC),
+            )
+        await make_member(session, "An", role="coordinator", user_id="an", language="vi")
+    return built
+
+
+async def test_a_coordinator_pages_through_a_province_and_finds_an_agency_in_chromium(
+    chromium, server, core, province
+):
+    from tests.bot.core.chat import ChatUser
+
+    expect = pytest.importorskip("playwright.async_api").expect
+    link = await sign_in_link(ChatUser(core, "an"))
+    context = await chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    await page.goto(link)
+    await page.get_by_role("button", name="Đăng nhập").click()
+    await page.get_by_role("link", name="87/KH-UBND").click()
+    agencies = page.locator("table.matrix tbody th")
+    pages_of_agencies = page.get_by_role("navigation", name="Các trang đơn vị")
+
+    await expect(agencies).to_have_text([f"Sở số {n}" for n in range(1, 11)])
+    await pages_of_agencies.get_by_role("link", name="Trang sau").click()
+    await expect(agencies).to_have_text([f"Sở số {n}" for n in range(11, 21)])
+    await expect(page.get_by_text("Đơn vị 11–20 trong số 25", exact=True)).to_be_visible()
+    await expect(page.locator("p.printonly")).to_be_hidden()  # on the screen
+
+    # Only those not reported yet, then the next page of them: the filter stays ticked.
+    await page.get_by_label("Chỉ đơn vị chưa báo cáo").check()
+    await page.get_by_role("button", name="Lọc").click()
+    await expect(agencies).to_have_text([f"Sở số {n}" for n in range(6, 16)])
+    await pages_of_agencies.get_by_role("link", name="2", exact=True).click()
+    await expect(agencies).to_have_text([f"Sở số {n}" for n in range(16, 26)])
+    await expect(page.get_by_label("Chỉ đơn vị chưa báo cáo")).to_be_checked()
+
+    await page.get_by_label("Chỉ đơn vị chưa báo cáo").uncheck()
+    await page.get_by_label("Tìm đơn vị").fill("so so 2")
+    await page.get_by_role("button", name="Lọc").click()
+    await expect(agencies).to_have_text(["Sở số 2", *(f"Sở số {n}" for n in range(20, 26))])
+    await expect(pages_of_agencies).to_have_count(0)
+
+    # Printing shows the page as it is, and says which part of the plan it is.
+    await page.goto(server.url + f"/plans/{province.plan.id}?apage=3")
+    await page.emulate_media(media="print")
+    await expect(page.locator("p.printonly")).to_have_text(
+        "In từ bảng theo dõi: đơn vị 21–25 trong số 25 và nhiệm vụ 1–25 trong số 25."
+    )
+    await expect(page.locator("p.printonly")).to_be_visible()
+    await expect(pages_of_agencies).to_be_hidden()
     await context.close()
