@@ -4,8 +4,8 @@ When `cryptography` is installed, PTB imports it at its own import, for two opti
 bot's private key for Telegram Passport data (`Bot(private_key=...)`) and the decryption of that
 data (`telegram._passport.credentials`); without it, PTB marks both unavailable and everything else
 works the same. nhacviec asks for no Passport data, and `cryptography` (a dependency for the Zalo
-Official Account's token box, `storage.secret_box`) costs a bot that only serves chat about 6.5 MB
-of memory, most of it its Rust extension mapped in. `load` imports PTB with `cryptography` hidden
+Official Account's token box, `storage.secret_box`) costs a bot that only serves chat about 8 MB
+resident, most of it its Rust extension mapped in (2 MB anonymous). `load` imports PTB with `cryptography` hidden
 for that moment only: whatever imports `cryptography` afterwards gets it as usual.
 """
 
