@@ -174,6 +174,10 @@ class Bots:
 
 async def run_bots(app: App, platforms: Sequence[str]) -> int:
     """Serve `platforms` until SIGTERM or SIGINT (a second one exits at once)."""
+    from bot.transports.telegram import library
+
+    # Before anything else here imports PTB (bot.transports.telegram.library says why).
+    library.load()
     from telegram.error import InvalidToken
 
     from bot.cli import CommandError
