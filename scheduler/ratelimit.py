@@ -192,6 +192,15 @@ class PlatformLimiter:
         # for one now: a slot held for a send that is not ready yet (it is still acknowledging the
         # previous one) is usually wasted, and it was taken from the other instances.
         self._chunk = max(1, min(50, math.ceil(spec.per_second / 2))) if spec.per_second else 0
+        # But never fewer than the slots that fall within ON_TIME of the first: a send that comes
+        # within that time still uses one, so taking them together costs the other instances at
+        # most ON_TIME of the budget. At Telegram's 30/s that is one slot, as before; at a paid
+        # broadcast's 1,000/s it saves a database transaction on most sends.
+        self._ahead = (
+            max(1, math.floor(pacing_rate(spec.per_second) * ON_TIME.total_seconds()))
+            if spec.per_second
+            else 0
+        )
         self._waiting = 0
 
     async def _global_slot(self) -> dt.datetime | None:
@@ -207,7 +216,7 @@ class PlatformLimiter:
                 while self._slots and self._slots[0] < now - ON_TIME:
                     self._slots.pop(0)
                 if not self._slots:
-                    count = min(self._chunk, self._waiting)
+                    count = min(self._chunk, max(self._waiting, self._ahead))
                     self._slots = await self.bucket.reserve(count, now, max_wait=self.max_wait)
                 if not self._slots:
                     raise DeliveryError(
