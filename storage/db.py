@@ -40,7 +40,17 @@ def _sqlite_engine(url: str, *, immediate: bool, busy_timeout_ms: int) -> AsyncE
     if parsed.drivername == "sqlite+aiosqlite":
         # The same driver, one hand-off to its thread per statement instead of four.
         parsed = parsed.set(drivername=f"sqlite+{sqlite_driver.DRIVER}")
-    engine = create_async_engine(parsed, connect_args={"timeout": busy_timeout_ms / 1000})
+    engine = create_async_engine(
+        parsed, connect_args={"timeout": busy_timeout_ms / 1000}, pool_reset_on_return=None
+    )
+
+    @event.listens_for(engine.sync_engine, "reset")
+    def _on_reset(dbapi_connection, _record, state):
+        # What the pool's default reset did (a rollback of every connection given back), only where
+        # a transaction is still open: after a commit it was one more trip to the driver's thread
+        # per unit of work, for nothing.
+        if state.asyncio_safe and not state.terminate_only and dbapi_connection.in_transaction:
+            dbapi_connection.rollback()
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection, _record):

@@ -108,6 +108,12 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ()
     _cursor_cls = OneTripCursor
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open: sqlite3 keeps this on the connection object, so it is read
+        here without a trip to the driver's thread."""
+        return self._connection.in_transaction
+
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *arg: Any, **kw: Any) -> OneTripConnection:

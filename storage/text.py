@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _PUNCT = re.compile(r"[^\w\s]+", re.UNICODE)
 _SPACE = re.compile(r"\s+")
@@ -31,6 +32,17 @@ def fold(text: str) -> str:
     text = strip_diacritics(unicodedata.normalize("NFC", text)).lower()
     text = _PUNCT.sub(" ", text).replace("_", " ")
     return _SPACE.sub(" ", text).strip()
+
+
+def fold_word(word: str) -> str:
+    """`fold` for one word of a command or an answer: the same few words start nearly every message,
+    and folding one costs several microseconds. Long ones (anyone can type anything) are not kept."""
+    return _fold_kept(word) if len(word) <= 40 else fold(word)
+
+
+@lru_cache(maxsize=4096)
+def _fold_kept(word: str) -> str:
+    return fold(word)
 
 
 def normalize_space(text: str) -> str:

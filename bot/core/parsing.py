@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from storage.models.people import BLOCKED, DONE, IN_PROGRESS, NOT_STARTED
-from storage.text import fold
+from storage.text import fold, fold_word
 
 # Folded phrases for each reported status, Vietnamese and English. Longer phrases are tried first so
 # that "chua hoan thanh" (not finished) is never read as "hoan thanh" (finished).
@@ -77,7 +77,7 @@ _URL = re.compile(r"(https?://\S+)", re.IGNORECASE)
 
 def match_status_words(words: list[str]) -> tuple[str, int] | None:
     """The status the leading words name and how many words it took, or None."""
-    folded = [fold(word) for word in words]
+    folded = [fold_word(word) for word in words]
     # A word may fold to two ("đã-xong" → "da xong"); compare on the flattened folded words.
     flat: list[str] = []
     owner: list[int] = []

@@ -31,7 +31,7 @@ from bot.core.handlers import (
 from bot.core.messages import Reply
 from bot.i18n import N_, _
 from storage.models.people import ADMIN, COORDINATOR, FOCAL
-from storage.text import fold
+from storage.text import fold_word
 
 EVERYONE = frozenset({UNREGISTERED, FOCAL, COORDINATOR, ADMIN})
 MEMBERS = frozenset({FOCAL, COORDINATOR, ADMIN})
@@ -166,7 +166,7 @@ FLOW_ROLES: dict[str, frozenset[str]] = {
 
 
 def _compact(word: str) -> str:
-    return fold(word).replace(" ", "")
+    return fold_word(word).replace(" ", "")
 
 
 _INDEX: dict[str, Command] = {}

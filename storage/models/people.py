@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    bindparam,
     event,
     text,
 )
@@ -188,28 +189,43 @@ class LatestInCycle(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
+def _latest_upsert(postgres: bool):
+    """Point (task, agency, cycle) at an update unless a newer one is already there."""
+    table = LatestInCycle.__table__
+    statement = (pg_insert if postgres else sqlite_insert)(table).values(
+        task_id=bindparam("p_task", type_=table.c.task_id.type),
+        agency_id=bindparam("p_agency", type_=table.c.agency_id.type),
+        cycle=bindparam("p_cycle", type_=table.c.cycle.type),
+        update_id=bindparam("p_update", type_=table.c.update_id.type),
+        status=bindparam("p_status", type_=table.c.status.type),
+        percent=bindparam("p_percent", type_=table.c.percent.type),
+        created_at=bindparam("p_created_at", type_=table.c.created_at.type),
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.task_id, table.c.agency_id, table.c.cycle],
+        set_={name: statement.excluded[name] for name in ("update_id", "status", "percent", "created_at")},
+        where=table.c.update_id < statement.excluded.update_id,
+    )
+
+
+# Built once per dialect: building the upsert for every stored update cost more than running it.
+_LATEST_UPSERT = {postgres: _latest_upsert(postgres) for postgres in (False, True)}
+
+
 @event.listens_for(ProgressUpdate, "after_insert")
 def _keep_latest(_mapper, connection, row: ProgressUpdate) -> None:
     """Point (task, agency, cycle) at the new update unless a newer one is already there."""
-    table = LatestInCycle.__table__
-    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(table).values(
-        task_id=row.task_id,
-        agency_id=row.agency_id,
-        cycle=row.cycle,
-        update_id=row.id,
-        status=row.status,
-        percent=row.percent,
-        created_at=row.created_at,
-    )
     connection.execute(
-        statement.on_conflict_do_update(
-            index_elements=[table.c.task_id, table.c.agency_id, table.c.cycle],
-            set_={
-                name: statement.excluded[name] for name in ("update_id", "status", "percent", "created_at")
-            },
-            where=table.c.update_id < statement.excluded.update_id,
-        )
+        _LATEST_UPSERT[connection.dialect.name == "postgresql"],
+        {
+            "p_task": row.task_id,
+            "p_agency": row.agency_id,
+            "p_cycle": row.cycle,
+            "p_update": row.id,
+            "p_status": row.status,
+            "p_percent": row.percent,
+            "p_created_at": row.created_at,
+        },
     )
 
 

@@ -1,7 +1,10 @@
 import datetime as dt
 
+from sqlalchemy import select
+
 from bot.config import Config, RateConfig
 from scheduler.ratelimit import ON_TIME, PlatformLimiter, RateLimits, RateSpec, SharedBucket, pacing_rate
+from storage.models.reminders import RateBudget
 from tests.recording_transport import RecordingTransport
 from tests.scheduler.conftest import build_crowd, hanoi, make_engine, manual_sleep
 
@@ -71,6 +74,25 @@ async def test_two_instances_draw_on_one_budget(db, clock):
         await limiter.acquire(f"chat-{len(times)}")
         times.append(clock.now())
     assert most_in_any_second(times) == 4
+
+
+async def test_at_a_high_rate_sends_a_few_milliseconds_apart_share_one_reservation(db, clock):
+    # 1,000 a second: the slots within ON_TIME of each other are taken together, and sends coming
+    # one after another a millisecond apart use them without writing to the shared row again.
+    limiter = PlatformLimiter(
+        RateSpec(per_second=1000),
+        clock,
+        manual_sleep(clock),
+        bucket=SharedBucket(db, "send:telegram", pacing_rate(1000)),
+    )
+    started = clock.now()
+    for number in range(10):
+        await limiter.acquire(f"chat-{number}")
+        clock.set(clock.now() + dt.timedelta(milliseconds=1))
+    async with db.snapshot() as session:
+        reserved_at = await session.scalar(select(RateBudget.updated_at))
+    expected = started
+    assert reserved_at == expected
 
 
 async def test_a_platforms_slow_down_answer_pauses_every_instance(db, clock):

@@ -66,6 +66,22 @@ async def test_a_snapshot_never_writes(db):
         assert (await session.scalars(select(Agency))).all() == []
 
 
+async def test_a_sqlite_connection_given_back_inside_a_transaction_is_rolled_back(sqlite_db):
+    # Begun behind SQLAlchemy's back, on the driver itself: only the pool's reset can end it.
+    async with sqlite_db.engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        await raw.driver_connection.execute("BEGIN IMMEDIATE")
+        await raw.driver_connection.execute(
+            "INSERT INTO agency (name, key, status, created_at) VALUES ('Sở Du lịch', 'so du lich', 'active', '2020-06-01')"
+        )
+    async with sqlite_db.transaction() as session:  # the write lock is free again
+        session.add(Agency(name="Sở Ngoại vụ", key="so ngoai vu"))
+    async with sqlite_db.snapshot() as session:
+        names = (await session.scalars(select(Agency.name))).all()
+    expected = ["Sở Ngoại vụ"]
+    assert names == expected
+
+
 def test_the_newest_migration_read_from_the_files_is_alembics_head():
     from alembic.script import ScriptDirectory
 

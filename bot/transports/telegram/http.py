@@ -22,8 +22,10 @@ from collections.abc import Callable
 
 import aiohttp
 import certifi
+from aiohttp.helpers import get_env_proxy_for_url
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+from yarl import URL
 
 # What PTB passes for a timeout the caller did not set (PTB's DefaultValue; its module is private).
 _NOT_SET = type(BaseRequest.DEFAULT_NONE)
@@ -53,6 +55,7 @@ class AiohttpRequest(BaseRequest):
         "_media_write_timeout",
         "_on_sent",
         "_pool_size",
+        "_proxies",
         "_pool_timeout",
         "_read_timeout",
         "_session",
@@ -79,6 +82,8 @@ class AiohttpRequest(BaseRequest):
         self._pool_timeout = pool_timeout
         self._media_write_timeout = media_write_timeout
         self._session: aiohttp.ClientSession | None = None
+        # The environment's proxy for each (scheme, host) called, looked up on the first call there.
+        self._proxies: dict[tuple[str, str], tuple[URL | None, aiohttp.BasicAuth | None]] = {}
 
     @property
     def read_timeout(self) -> float | None:
@@ -89,7 +94,11 @@ class AiohttpRequest(BaseRequest):
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._pool_size, ssl=verified_context()),
                 headers={"User-Agent": self.USER_AGENT},
-                trust_env=True,
+                # Not trust_env: with it aiohttp reads ~/.netrc and the proxy variables again on
+                # every request, each on a worker thread (two thread hand-offs and a file read per
+                # Bot API call). The proxy is looked up once per host instead (`_proxy`); .netrc
+                # was never read by httpx either.
+                trust_env=False,
                 trace_configs=self._traces(),
             )
 
@@ -108,6 +117,17 @@ class AiohttpRequest(BaseRequest):
     async def shutdown(self) -> None:
         if self._session is not None and not self._session.closed:
             await self._session.close()
+
+    def _proxy(self, url: str) -> tuple[URL | None, aiohttp.BasicAuth | None]:
+        """The proxy the environment names for `url` (HTTPS_PROXY…, minus NO_PROXY), if any."""
+        parsed = URL(url)
+        key = (parsed.scheme, parsed.host or "")
+        if key not in self._proxies:
+            try:
+                self._proxies[key] = get_env_proxy_for_url(parsed)
+            except LookupError:
+                self._proxies[key] = (None, None)
+        return self._proxies[key]
 
     def _timeout(self, read, write, connect, pool, *, files: bool) -> aiohttp.ClientTimeout:
         def given(value, default):
@@ -158,9 +178,15 @@ class AiohttpRequest(BaseRequest):
             pool_timeout,
             files=bool(request_data and request_data.multipart_data),
         )
+        proxy, proxy_auth = self._proxy(url)
         try:
             async with self._session.request(
-                method, url, data=self._body(request_data), timeout=timeout
+                method,
+                url,
+                data=self._body(request_data),
+                timeout=timeout,
+                proxy=proxy,
+                proxy_auth=proxy_auth,
             ) as response:
                 return response.status, await response.read()
         except TimeoutError as err:

@@ -200,6 +200,10 @@ async def test_a_timeout_after_the_request_left_is_an_unknown_outcome(telegram, 
 async def test_an_unreachable_server_is_temporary_and_known_not_sent(telegram, lan):
     application = build_application(telegram_config(telegram), telegram.token)
     async with application:
+        # No kept-alive connection from start-up: one the server closes a moment before the call is
+        # a race of its own, which is reported as possibly sent (a reminder may come twice, never lost).
+        await application.bot.request.shutdown()
+        await application.bot.request.initialize()
         await telegram.stop()
         with pytest.raises(DeliveryError) as failed:
             await TelegramTransport(application.bot).send(to(lan), Reply("Nhắc việc"))
