@@ -36,6 +36,7 @@ from storage.migrate import upgrade  # noqa: E402
 from storage.summary import ALL, ATTENTION, build_summary  # noqa: E402
 
 LATEST = importlib.import_module("storage.migrations.versions.0017_progress_latest")
+TASK_LATEST = importlib.import_module("storage.migrations.versions.0020_task_latest")
 
 DEADLINES = [dt.date(2020, 6, 20), dt.date(2020, 11, 20)]
 # As focal points report them: mostly progress, some done, a few blocked.
@@ -138,6 +139,7 @@ def fill(path: Path, *, agencies: int, tasks_per_agency: int, updates: int, seed
         # Rows inserted behind the application's back: fill the newest-update table as the
         # migration that introduced it does.
         con.execute(LATEST.BACKFILL)
+        con.execute(TASK_LATEST.BACKFILL)
     con.execute("ANALYZE")
     con.close()
 

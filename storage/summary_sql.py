@@ -13,13 +13,14 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 from sqlalchemy import String, and_, case, cast, exists, func, literal, literal_column, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
 from storage.latest_updates import kept_in_cycle, latest_ids
-from storage.models import Agency, LatestInCycle, ProgressUpdate, Section, Task, TaskAgency
+from storage.models import Agency, LatestInCycle, ProgressUpdate, Section, Task, TaskAgency, TaskLatest
 from storage.models.base import UTCDateTime
 from storage.models.people import BLOCKED
 from storage.models.plan import LEAD
@@ -64,7 +65,7 @@ async def count_plan(
 ) -> Counted:
     """Count the plan's tasks as they stood in the period (see storage.summary for its terms)."""
     existed = and_(Task.plan_id == plan_id, or_(Task.archived_at.is_(None), Task.archived_at >= starts_at))
-    target, joined, word, updated = _task_word(conn.dialect.name, existed, cycle, starts_at, ends_before)
+    joins, word, updated = _task_word(conn.dialect.name, existed, cycle, starts_at, ends_before)
     # Done by the end date: recorded before the local day after it began. A plan has a few dozen
     # end dates at most, each turned into its UTC instant here, so any time zone (DST too) is exact.
     ends = [day for (day,) in await conn.execute(select(Task.end_on).where(existed).distinct()) if day]
@@ -101,11 +102,11 @@ async def count_plan(
             TaskAgency.task_id == Task.id, TaskAgency.agency_id == agency_id, TaskAgency.role == LEAD
         )
         columns.append(case((own, 1), else_=0).label("own"))
+    standing = select(*columns).join(Section, Section.id == Task.section_id)
+    for target, joined in joins:
+        standing = standing.outerjoin(target, joined)
     standing = (
-        select(*columns)
-        .join(Section, Section.id == Task.section_id)
-        .outerjoin(target, joined)
-        .where(existed)
+        standing.where(existed)
         # Skips nothing: an OFFSET keeps SQLite from merging this query into the one that groups
         # it, which would work out each column again for every aggregate that reads it.
         .offset(0)
@@ -192,32 +193,49 @@ def _task_word(dialect: str, existed, cycle: dt.date | None, starts_at, ends_bef
     """The newest word anyone said on each task (the one-lead rule's word): what to join to `Task`,
     on what, its columns, and whether the word falls in the period."""
     if cycle is not None:
-        # Each agency's newest per cycle is kept; the newest of those not after `cycle` is the
-        # task's word: one seek per task through ix_progress_latest_task_cycle.
+        # Each task's newest word of all is kept (task_latest): read by the task's key, it is the
+        # word whenever its cycle is not after the one asked, as for the current cycle. Otherwise
+        # the newest kept row not after `cycle` is sought (ix_progress_latest_task_cycle); the
+        # seek runs only for those tasks.
+        newest = aliased(TaskLatest, name="newest")
         kept = aliased(LatestInCycle)
-        newest = (
-            select(kept.update_id, kept.status, kept.percent, kept.created_at, kept.cycle)
-            .where(kept.task_id == Task.id, kept.cycle <= cycle)
-            .order_by(kept.cycle.desc(), kept.update_id.desc())
-            .limit(1)
-        )
+        older = newest.cycle > cycle
         if dialect == "postgresql":
-            word = newest.lateral("word")
-            return word, true(), word.c, word.c.cycle == cycle
-        # SQLite has no LATERAL: the seek finds the row, and the row is joined by it, through its
-        # rowid (the index on (task_id, cycle, update_id) carries it: no second index to walk).
-        table = LatestInCycle.__table__
-        seek, found = table.alias("seek"), table.alias("word")
-        chosen = (
-            select(literal_column("seek.rowid"))
-            .select_from(seek)
-            .where(seek.c.task_id == Task.id, seek.c.cycle <= cycle)
-            .order_by(seek.c.cycle.desc(), seek.c.update_id.desc())
-            .limit(1)
-            .correlate(Task)
-            .scalar_subquery()
+            seek = (
+                select(kept.status, kept.percent, kept.created_at, kept.cycle)
+                .where(kept.task_id == Task.id, kept.cycle <= cycle, older)
+                .order_by(kept.cycle.desc(), kept.update_id.desc())
+                .limit(1)
+                .lateral("word")
+            )
+            joins = [(newest, newest.task_id == Task.id), (seek, true())]
+            found = seek.c
+        else:
+            # SQLite has no LATERAL: the seek finds the row's rowid (carried by the index), the row
+            # is joined by it, and a CASE keeps the seek from running where it is not needed.
+            table = LatestInCycle.__table__
+            rows, found = table.alias("seek"), table.alias("word")
+            chosen = (
+                select(literal_column("seek.rowid"))
+                .select_from(rows)
+                .where(rows.c.task_id == Task.id, rows.c.cycle <= cycle)
+                .order_by(rows.c.cycle.desc(), rows.c.update_id.desc())
+                .limit(1)
+                .correlate(Task)
+                .scalar_subquery()
+            )
+            joins = [
+                (newest, newest.task_id == Task.id),
+                (found, literal_column("word.rowid") == case((older, chosen))),
+            ]
+            found = found.c
+        word = SimpleNamespace(
+            **{
+                name: case((older, getattr(found, name)), else_=getattr(newest, name))
+                for name in ("status", "percent", "created_at", "cycle")
+            }
         )
-        return found, literal_column("word.rowid") == chosen, found.c, found.c.cycle == cycle
+        return joins, word, word.cycle == cycle
     pu = ProgressUpdate
     chosen = latest_ids(dialect, existed, before=ends_before)
     ranked = (
@@ -235,7 +253,7 @@ def _task_word(dialect: str, existed, cycle: dt.date | None, starts_at, ends_bef
     )
     word = select(ranked).where(ranked.c.rank == 1).subquery("word")
     in_period = and_(word.c.created_at >= starts_at, word.c.created_at < ends_before)
-    return word, word.c.task_id == Task.id, word.c, in_period
+    return [(word, word.c.task_id == Task.id)], word.c, in_period
 
 
 def _counts(values) -> Counts:

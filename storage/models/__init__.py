@@ -12,6 +12,7 @@ from storage.models.people import (
     Member,
     ProcessedUpdate,
     ProgressUpdate,
+    TaskLatest,
     UpdateRevision,
 )
 from storage.models.plan import (
@@ -38,6 +39,7 @@ __all__ = [
     "Identity",
     "Invite",
     "LatestInCycle",
+    "TaskLatest",
     "Member",
     "Plan",
     "ProcessedUpdate",

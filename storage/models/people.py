@@ -14,8 +14,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     bindparam,
     event,
+    or_,
     text,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -233,6 +235,70 @@ def _keep_latest(_mapper, connection, row: ProgressUpdate) -> None:
 def _keep_latest_edited(_mapper, connection, row: ProgressUpdate) -> None:
     """An edit changes what an update says, never which update is newest."""
     table = LatestInCycle.__table__
+    connection.execute(
+        table.update().where(table.c.update_id == row.id).values(status=row.status, percent=row.percent)
+    )
+
+
+class TaskLatest(Base):
+    """Each task's newest word of anyone: the newest of its kept rows (`LatestInCycle`), latest cycle
+    first. A cycle overview reads it by the task's key instead of seeking through the kept rows of
+    every task (storage.summary_sql); for an earlier cycle it still seeks where this row is newer.
+    Written with each update and each edit, in the same flush."""
+
+    __tablename__ = "task_latest"
+
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"), primary_key=True)
+    cycle: Mapped[dt.date] = mapped_column(Date)
+    update_id: Mapped[int] = mapped_column(ForeignKey("progress_update.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    percent: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+def _task_latest_upsert(postgres: bool):
+    """Point a task at an update unless one of a later cycle, or a newer one of the same, is there."""
+    table = TaskLatest.__table__
+    statement = (pg_insert if postgres else sqlite_insert)(table).values(
+        task_id=bindparam("p_task", type_=table.c.task_id.type),
+        cycle=bindparam("p_cycle", type_=table.c.cycle.type),
+        update_id=bindparam("p_update", type_=table.c.update_id.type),
+        status=bindparam("p_status", type_=table.c.status.type),
+        percent=bindparam("p_percent", type_=table.c.percent.type),
+        created_at=bindparam("p_created_at", type_=table.c.created_at.type),
+    )
+    excluded = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.task_id],
+        set_={name: excluded[name] for name in ("cycle", "update_id", "status", "percent", "created_at")},
+        where=or_(
+            table.c.cycle < excluded.cycle,
+            and_(table.c.cycle == excluded.cycle, table.c.update_id < excluded.update_id),
+        ),
+    )
+
+
+_TASK_LATEST_UPSERT = {postgres: _task_latest_upsert(postgres) for postgres in (False, True)}
+
+
+@event.listens_for(ProgressUpdate, "after_insert")
+def _keep_task_latest(_mapper, connection, row: ProgressUpdate) -> None:
+    connection.execute(
+        _TASK_LATEST_UPSERT[connection.dialect.name == "postgresql"],
+        {
+            "p_task": row.task_id,
+            "p_cycle": row.cycle,
+            "p_update": row.id,
+            "p_status": row.status,
+            "p_percent": row.percent,
+            "p_created_at": row.created_at,
+        },
+    )
+
+
+@event.listens_for(ProgressUpdate, "after_update")
+def _keep_task_latest_edited(_mapper, connection, row: ProgressUpdate) -> None:
+    table = TaskLatest.__table__
     connection.execute(
         table.update().where(table.c.update_id == row.id).values(status=row.status, percent=row.percent)
     )

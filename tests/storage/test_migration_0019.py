@@ -18,51 +18,57 @@ WHEN = dt.datetime(2026, 6, 10, 1, 0)
 JUNE, NOVEMBER = "2026-06-20", "2026-11-20"
 
 
+async def plan_with_a_late_report(conn) -> None:
+    """Three tasks of one plan and four updates as a database before 0019 holds them: Sở B reports
+    I.3 for November, then late for June on the same task."""
+    await agencies_plan_and_section(conn, WHEN)
+    for key, end_on in ((1, "2026-06-30"), (2, None), (3, "2026-09-30")):
+        await conn.execute(
+            text(
+                "INSERT INTO task (id, plan_id, section_id, number, code, content, timeframe_text, end_on,"
+                " lead_text, coordinating_text, responsible)"
+                " VALUES (:id, 1, 1, :id, :code, 'Tuyên truyền', 'Quý II', :end_on, '', '', '')"
+            ),
+            {"id": key, "code": f"I.{key}", "end_on": dt.date.fromisoformat(end_on) if end_on else None},
+        )
+    # Sở B reports I.3 for November, then late for June on the same task: the June row is
+    # superseded, so its later moment is not Sở B's last update for November.
+    rows = [
+        (1, 1, 1, "done", None, JUNE, WHEN),
+        (2, 2, 1, "in_progress", 30, NOVEMBER, WHEN + dt.timedelta(days=40)),
+        (3, 3, 2, "in_progress", 60, NOVEMBER, WHEN + dt.timedelta(days=50)),
+        (4, 3, 2, "blocked", None, JUNE, WHEN + dt.timedelta(days=60)),
+    ]
+    for key, task, agency, status, percent, cycle, when in rows:
+        values = {
+            "id": key,
+            "task": task,
+            "agency": agency,
+            "status": status,
+            "percent": percent,
+            "cycle": dt.date.fromisoformat(cycle),
+            "when": when,
+        }
+        await conn.execute(
+            text(
+                "INSERT INTO progress_update (id, task_id, agency_id, status, percent, note, cycle, created_at)"
+                " VALUES (:id, :task, :agency, :status, :percent, 'ghi chú', :cycle, :when)"
+            ),
+            values,
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO progress_latest (task_id, agency_id, cycle, update_id, status, percent, created_at)"
+                " VALUES (:task, :agency, :cycle, :id, :status, :percent, :when)"
+            ),
+            values,
+        )
+
+
 async def test_upgrading_to_0019_keeps_the_overview_equal_to_the_detailed_summary(unmigrated_db):
     await upgrade(unmigrated_db, MIGRATION.down_revision)
     async with unmigrated_db.engine.begin() as conn:
-        await agencies_plan_and_section(conn, WHEN)
-        for key, end_on in ((1, "2026-06-30"), (2, None), (3, "2026-09-30")):
-            await conn.execute(
-                text(
-                    "INSERT INTO task (id, plan_id, section_id, number, code, content, timeframe_text, end_on,"
-                    " lead_text, coordinating_text, responsible)"
-                    " VALUES (:id, 1, 1, :id, :code, 'Tuyên truyền', 'Quý II', :end_on, '', '', '')"
-                ),
-                {"id": key, "code": f"I.{key}", "end_on": dt.date.fromisoformat(end_on) if end_on else None},
-            )
-        # Sở B reports I.3 for November, then late for June on the same task: the June row is
-        # superseded, so its later moment is not Sở B's last update for November.
-        rows = [
-            (1, 1, 1, "done", None, JUNE, WHEN),
-            (2, 2, 1, "in_progress", 30, NOVEMBER, WHEN + dt.timedelta(days=40)),
-            (3, 3, 2, "in_progress", 60, NOVEMBER, WHEN + dt.timedelta(days=50)),
-            (4, 3, 2, "blocked", None, JUNE, WHEN + dt.timedelta(days=60)),
-        ]
-        for key, task, agency, status, percent, cycle, when in rows:
-            values = {
-                "id": key,
-                "task": task,
-                "agency": agency,
-                "status": status,
-                "percent": percent,
-                "cycle": dt.date.fromisoformat(cycle),
-                "when": when,
-            }
-            await conn.execute(
-                text(
-                    "INSERT INTO progress_update (id, task_id, agency_id, status, percent, note, cycle, created_at)"
-                    " VALUES (:id, :task, :agency, :status, :percent, 'ghi chú', :cycle, :when)"
-                ),
-                values,
-            )
-            await conn.execute(
-                text(
-                    "INSERT INTO progress_latest (task_id, agency_id, cycle, update_id, status, percent, created_at)"
-                    " VALUES (:task, :agency, :cycle, :id, :status, :percent, :when)"
-                ),
-                values,
-            )
+        await plan_with_a_late_report(conn)
 
     await upgrade(unmigrated_db, MIGRATION.revision)
 
@@ -70,6 +76,7 @@ async def test_upgrading_to_0019_keeps_the_overview_equal_to_the_detailed_summar
     async with unmigrated_db.engine.connect() as conn:
         indexes = await conn.run_sync(lambda sync: inspect(sync).get_indexes("progress_latest"))
     assert "ix_progress_latest_agency_created" in {index["name"] for index in indexes}
+    await upgrade(unmigrated_db)  # the summary below is today's code: it reads later tables too
 
     async with unmigrated_db.snapshot() as session:
         judged = await build_summary(
