@@ -94,7 +94,7 @@ async def tell_not_kept(
                     Identity.reachable.is_(True),
                     Identity.platform.in_(CHAT_PLATFORMS),
                 )
-                .order_by(Identity.last_seen_at.desc())
+                .order_by(Identity.last_seen_at.desc().nulls_last(), Identity.id)
                 .limit(1)
             )
         ).first()
