@@ -19,7 +19,9 @@ from bot.transports.zalo.runner import bot_transport
 from bot.transports.zalo.updates import incoming_from_update
 from storage.models import ProgressUpdate
 from storage.models.evidence import FAILED, PENDING, STORED, EvidenceFile
+from tests.bot.delivery import count_parked
 from tests.bot.zalo.apps import make_app
+from tests.emulators.faults import Fault
 from tests.factories import make_plan_with_focal
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x11" * 300
@@ -125,3 +127,28 @@ async def test_a_zalo_photo_the_cdn_keeps_refusing_is_told_to_its_sender_only_af
     assert (row.state, row.attempts, row.last_error) == (FAILED, 2, "HTTP 503")
     assert stored.note == "Ảnh lễ ra mắt"
     assert zalo_bot_api.texts_to("z-lan") == expected
+
+
+async def test_a_not_kept_notice_zalo_refuses_waits_in_the_database_and_goes_out_once_when_it_recovers(
+    db, clock, zalo_bot_api, sending
+):
+    app, courier = sending
+    url = zalo_bot_api.host_photo(b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 500)
+    zalo_bot_api.faults.add("sendMessage", Fault("server_error"), times=1)
+
+    update = await zalo_bot_api.user_sends("z-lan", "/capnhat 1 hoàn thành Ảnh lễ ra mắt", photo_url=url)
+    await Core(app).handle(incoming_from_update(update))
+    delivered_while_refused = await courier.flush()
+    clock.advance(dt.timedelta(minutes=1))
+    delivered_once_recovered = await courier.flush()
+    clock.advance(dt.timedelta(minutes=10))
+    delivered_later = await courier.flush()
+
+    expected = [
+        "The file you sent with your update on task II.1 (Quảng bá du lịch Thủ đô trên kênh quốc tế) was "
+        "not kept: it is a program, not a kind of file we keep. Your update is saved; send the document "
+        "itself (PDF, picture, Word, Excel), or a link to it."
+    ]
+    assert (delivered_while_refused, delivered_once_recovered, delivered_later) == (0, 1, 0)
+    assert zalo_bot_api.texts_to("z-lan") == expected
+    assert await count_parked(db) == 0
