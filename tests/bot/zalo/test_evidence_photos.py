@@ -5,6 +5,7 @@ the chat it came from. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
@@ -152,3 +153,24 @@ async def test_a_not_kept_notice_zalo_refuses_waits_in_the_database_and_goes_out
     assert (delivered_while_refused, delivered_once_recovered, delivered_later) == (0, 1, 0)
     assert zalo_bot_api.texts_to("z-lan") == expected
     assert await count_parked(db) == 0
+
+
+async def test_two_fetches_of_one_refused_photo_tell_its_sender_once(db, clock, zalo_bot_api, sending):
+    app, courier = sending
+    zalo_bot_api.photo_failures = 1
+    url = zalo_bot_api.host_photo(b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 500)
+    update = await zalo_bot_api.user_sends("z-lan", "/capnhat 1 hoàn thành Ảnh lễ ra mắt", photo_url=url)
+    await Core(app).handle(incoming_from_update(update))
+    row, _stored = await _kept(db)
+
+    # The tick and `nhacviec evidence fetch`, say, both take the pending file at once.
+    clock.advance(dt.timedelta(hours=1))
+    first, second = Fetcher(app), Fetcher(app)
+    await asyncio.gather(first.fetch(row.id), second.fetch(row.id))
+    await first.close()
+    await second.close()
+    await courier.flush()
+
+    row, _stored = await _kept(db)
+    assert (row.state, row.attempts) == (FAILED, 2)
+    assert len(zalo_bot_api.texts_to("z-lan")) == 1
