@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 
 from bot.app import App
 from bot.config import Config
+from bot.evidence_notices import NOT_A_KEPT_KIND, NOT_DOWNLOADED, OVER_ALLOWANCE, TOO_LARGE, tell_not_kept
 from storage import evidence as repo
 from storage.models.evidence import FAILED, PENDING, STORED, EvidenceFile
 
@@ -47,6 +48,32 @@ EXECUTABLE_TYPES = {
 
 class Refused(Exception):
     """The file will not be kept, whatever another attempt brings (too large, an executable)."""
+
+    # What the sender is told (bot.evidence_notices): a file that could not be had at all.
+    why = NOT_DOWNLOADED
+    limit_mb: float | None = None
+
+
+class TooLarge(Refused):
+    why = TOO_LARGE
+
+    def __init__(self, limit_mb: float):
+        super().__init__(f"larger than {limit_mb:g} MB")
+        self.limit_mb = limit_mb
+
+
+class OverAllowance(Refused):
+    why = OVER_ALLOWANCE
+
+    def __init__(self):
+        super().__init__("over the agency's allowance for evidence files")
+
+
+class Executable(Refused):
+    why = NOT_A_KEPT_KIND
+
+    def __init__(self, mime: str):
+        super().__init__(f"an executable ({mime}) is not kept")
 
 
 class Unavailable(Exception):
@@ -186,7 +213,7 @@ class Fetcher:
             with temp.open("rb") as handle:
                 mime = sniff(handle.read(8192))
             if mime in EXECUTABLE_TYPES:
-                raise Refused(f"an executable ({mime}) is not kept")
+                raise Executable(mime)
             sha = self.store.put(temp)
         except (Refused, Unavailable) as caught:
             error = caught
@@ -200,9 +227,13 @@ class Fetcher:
     async def _record(self, row_id, *, sha, size, mime, error) -> str:
         now = self.app.clock.now()
         async with self.app.db.transaction() as session:
-            row = await session.get(EvidenceFile, row_id)
+            # Locked, and settled only from pending: two fetches of one file (the one after the
+            # commit and a tick) record one outcome, and the sender is told at most once.
+            row = await session.get(EvidenceFile, row_id, with_for_update=True)
             if row is None:
                 return FAILED
+            if row.state != PENDING:
+                return row.state
             row.attempts += 1
             if error is None:
                 row.state, row.sha256, row.size, row.mime_type = STORED, sha, size, mime
@@ -213,6 +244,11 @@ class Fetcher:
                 if isinstance(error, Refused) or row.attempts >= self.config.max_attempts:
                     row.state, row.next_attempt_at = FAILED, None
                     log.warning("evidence file %s not kept: %s", row_id, error)
+                    # In the same unit of work as the verdict: the sender believes the file is kept
+                    # until told otherwise, and the notice must outlive a crash right after.
+                    why = error.why if isinstance(error, Refused) else NOT_DOWNLOADED
+                    limit_mb = error.limit_mb if isinstance(error, Refused) else None
+                    await tell_not_kept(session, self.app, row, why=why, limit_mb=limit_mb)
                 else:
                     waits = self.config.retry_minutes
                     wait = waits[min(row.attempts - 1, len(waits) - 1)]
@@ -234,10 +270,10 @@ class Fetcher:
         raise Refused(f"no way to fetch files from {platform!r}")
 
     @staticmethod
-    def _too_large(limit: int, over_agency: bool) -> Refused:
+    def _too_large(limit: int, over_agency: bool) -> TooLarge | OverAllowance:
         if over_agency:
-            return Refused("over the agency's allowance for evidence files")
-        return Refused(f"larger than {round(limit / MB, 2):g} MB")
+            return OverAllowance()
+        return TooLarge(round(limit / MB, 2))
 
     async def _telegram_url(self, file_id: str, limit: int, over_agency: bool) -> str:
         secret = self.app.config.secrets.telegram_bot_token

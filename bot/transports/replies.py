@@ -14,6 +14,10 @@ A person who writes to the bot is owed the answer even when Telegram or Zalo ref
    message it answers. One that is still refused after `give_up_hours` is dropped and the person told
    so, on that chat if it now works, else on another chat of theirs.
 
+A message the bot owes someone outside any exchange (their evidence file was not kept) is parked the
+same way by `park_notice`, in the unit of work that decided it, so that it outlives a crash and goes
+out once, by the same loop; it carries no "comes late" note, since it answers nothing.
+
 A refusal that retrying cannot help (the person blocked the bot, the chat is gone) is logged and not
 retried, as for reminders. After a timeout the platform may already have shown the reply; it is sent
 again: seeing an answer twice is better than never seeing it.
@@ -29,6 +33,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 
 from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
 from bot.core.messages import Button, ContactRequest, Document, Image, Reply
@@ -49,7 +54,7 @@ ChatKey = tuple[str, str]
 # ---------------------------------------------------------------- the reply as a parked row keeps it
 
 
-def reply_to_json(reply: Reply) -> str:
+def reply_to_json(reply: Reply, *, notice: bool = False) -> str:
     def blob(content: bytes) -> str:
         return base64.b64encode(content).decode("ascii")
 
@@ -67,8 +72,41 @@ def reply_to_json(reply: Reply) -> str:
                 [reply.contact_request.share, reply.contact_request.skip] if reply.contact_request else None
             ),
             "close_keyboard": reply.close_keyboard,
+            # Not an answer to a message: sent as it is, without the note that it comes late.
+            "notice": notice,
         },
         ensure_ascii=False,
+    )
+
+
+def is_notice(payload: str) -> bool:
+    return bool(json.loads(payload).get("notice"))
+
+
+async def park_notice(
+    session: AsyncSession,
+    *,
+    platform: str,
+    chat_id: str,
+    reply: Reply,
+    language: str,
+    now: dt.datetime,
+    reply_to: str | None = None,
+) -> None:
+    """Queue a message to a chat for the courier's loop (`ReplyCourier.flush`) to send, in the
+    caller's unit of work: it is sent only if that commits, and then at least once."""
+    session.add(
+        ParkedReply(
+            platform=platform,
+            chat_id=str(chat_id),
+            reply_to=reply_to,
+            payload=reply_to_json(reply, notice=True),
+            language=language,
+            created_at=now,
+            next_attempt_at=now,
+            attempts=0,
+            last_error=None,
+        )
     )
 
 
@@ -274,9 +312,10 @@ class ReplyCourier:
     async def _send_parked(self, key: ChatKey, row: ParkedReply, now: dt.datetime) -> str:
         """ "sent", "dropped" (given up or refused for good) or "wait" (still refused: try later)."""
         reply = reply_from_json(row.payload)
+        notice = is_notice(row.payload)
         transport = self.transports.get(key[0])
         error: DeliveryError | None = None
-        if transport is not None:
+        if transport is not None and not notice:
             with use_language(row.language):
                 note = _(
                     "This answer comes late: {platform} did not take it at first. It answers your message of {time}."
@@ -285,6 +324,7 @@ class ReplyCourier:
                 reply.text = note.format(
                     platform=_platform_name(key[0]), time=local.strftime("%H:%M %d/%m")
                 ) + ("\n\n" + reply.text if reply.text else "")
+        if transport is not None:
             try:
                 await self._send(transport, key, reply, row.reply_to)
             except DeliveryError as exc:
@@ -335,15 +375,21 @@ class ReplyCourier:
             row.created_at.isoformat(timespec="minutes"),
             error,
         )
-        with use_language(row.language):
-            local = row.created_at.astimezone(self.app.config.tz)
-            notice = Reply(
-                _(
-                    "I could not deliver my answer to your message of {time}: {platform} kept refusing it. "
-                    "Please send your message again."
-                ).format(time=local.strftime("%H:%M %d/%m"), platform=_platform_name(key[0]))
-            )
-        for target in [key, *await self._other_chats(key)]:
+        if is_notice(row.payload):
+            # Nobody waits for an answer here: the message itself goes to another chat of theirs.
+            notice = reply_from_json(row.payload)
+            targets = await self._other_chats(key)
+        else:
+            targets = [key, *await self._other_chats(key)]
+            with use_language(row.language):
+                local = row.created_at.astimezone(self.app.config.tz)
+                notice = Reply(
+                    _(
+                        "I could not deliver my answer to your message of {time}: {platform} kept refusing it. "
+                        "Please send your message again."
+                    ).format(time=local.strftime("%H:%M %d/%m"), platform=_platform_name(key[0]))
+                )
+        for target in targets:
             transport = self.transports.get(target[0])
             if transport is None:
                 continue

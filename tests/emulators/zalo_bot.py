@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import aiohttp
 from aiohttp import web
 
+from tests.emulators.cdn import stream_chunked
 from tests.emulators.faults import Fault, FaultPlan
 
 TEXT_LIMIT = 2000
@@ -124,6 +125,8 @@ class ZaloBotEmulator:
         # Pictures users sent, served as the platform's CDN serves them (photo_url).
         self.photos: dict[str, bytes] = {}
         self.photo_failures = 0  # the next this many downloads answer 503
+        # Pictures served as a CDN streams what it has not measured: chunked, no Content-Length.
+        self.photos_chunked: set[str] = set()
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -154,19 +157,25 @@ class ZaloBotEmulator:
 
     # -- test API --------------------------------------------------------------------------------
 
-    def host_photo(self, content: bytes) -> str:
-        """Put a picture on the emulated CDN; its URL, for `user_sends(photo_url=...)`."""
+    def host_photo(self, content: bytes, *, chunked: bool = False) -> str:
+        """Put a picture on the emulated CDN; its URL, for `user_sends(photo_url=...)`. `chunked`:
+        served without saying its size first."""
         name = uuid.uuid4().hex + ".jpg"
         self.photos[name] = content
+        if chunked:
+            self.photos_chunked.add(name)
         return f"http://127.0.0.1:{self.port}/photos/{name}"
 
     async def _photo(self, request: web.Request) -> web.Response:
         if self.photo_failures:
             self.photo_failures -= 1
             return web.Response(status=503, text="Service Unavailable")
-        content = self.photos.get(request.match_info["name"])
+        name = request.match_info["name"]
+        content = self.photos.get(name)
         if content is None:
             return web.Response(status=404, text="Not Found")
+        if name in self.photos_chunked:
+            return await stream_chunked(request, content, "image/jpeg")
         return web.Response(body=content, content_type="image/jpeg")
 
     async def user_sends(

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 import aiohttp
 from aiohttp import web
 
+from tests.emulators.cdn import stream_chunked
 from tests.emulators.faults import Fault, FaultPlan
 from tests.emulators.zalo_bot import utf16_length
 
@@ -129,6 +130,8 @@ class ZaloOAEmulator:
         # What followers sent as pictures and files, served from the emulated CDN by URL.
         self.cdn: dict[str, bytes] = {}
         self.cdn_failures = 0  # the next this many downloads answer 503
+        # Files served as a CDN streams what it has not measured: chunked, with no Content-Length.
+        self.cdn_chunked: set[str] = set()
         self.access_token = self._issue_access()
         self.refresh_token = self._issue_refresh()
 
@@ -214,10 +217,13 @@ class ZaloOAEmulator:
             "message": message,
         }
 
-    def host(self, content: bytes, filename: str) -> str:
-        """Put what a follower sends on the emulated CDN; its URL, for `image()` and `file()`."""
+    def host(self, content: bytes, filename: str, *, chunked: bool = False) -> str:
+        """Put what a follower sends on the emulated CDN; its URL, for `image()` and `file()`.
+        `chunked`: served without saying its size first."""
         name = uuid.uuid4().hex + "-" + filename
         self.cdn[name] = content
+        if chunked:
+            self.cdn_chunked.add(name)
         return f"http://127.0.0.1:{self.port}/cdn/{name}"
 
     @staticmethod
@@ -442,9 +448,12 @@ class ZaloOAEmulator:
         if self.cdn_failures:
             self.cdn_failures -= 1
             return web.Response(status=503, text="Service Unavailable")
-        content = self.cdn.get(request.match_info["name"])
+        name = request.match_info["name"]
+        content = self.cdn.get(name)
         if content is None:
             return web.Response(status=404, text="Not Found")
+        if name in self.cdn_chunked:
+            return await stream_chunked(request, content, "application/octet-stream")
         return web.Response(body=content, content_type="application/octet-stream")
 
     async def _access_token(self, request: web.Request) -> web.StreamResponse:
