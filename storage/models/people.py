@@ -191,55 +191,6 @@ class LatestInCycle(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
-def _latest_upsert(postgres: bool):
-    """Point (task, agency, cycle) at an update unless a newer one is already there."""
-    table = LatestInCycle.__table__
-    statement = (pg_insert if postgres else sqlite_insert)(table).values(
-        task_id=bindparam("p_task", type_=table.c.task_id.type),
-        agency_id=bindparam("p_agency", type_=table.c.agency_id.type),
-        cycle=bindparam("p_cycle", type_=table.c.cycle.type),
-        update_id=bindparam("p_update", type_=table.c.update_id.type),
-        status=bindparam("p_status", type_=table.c.status.type),
-        percent=bindparam("p_percent", type_=table.c.percent.type),
-        created_at=bindparam("p_created_at", type_=table.c.created_at.type),
-    )
-    return statement.on_conflict_do_update(
-        index_elements=[table.c.task_id, table.c.agency_id, table.c.cycle],
-        set_={name: statement.excluded[name] for name in ("update_id", "status", "percent", "created_at")},
-        where=table.c.update_id < statement.excluded.update_id,
-    )
-
-
-# Built once per dialect: building the upsert for every stored update cost more than running it.
-_LATEST_UPSERT = {postgres: _latest_upsert(postgres) for postgres in (False, True)}
-
-
-@event.listens_for(ProgressUpdate, "after_insert")
-def _keep_latest(_mapper, connection, row: ProgressUpdate) -> None:
-    """Point (task, agency, cycle) at the new update unless a newer one is already there."""
-    connection.execute(
-        _LATEST_UPSERT[connection.dialect.name == "postgresql"],
-        {
-            "p_task": row.task_id,
-            "p_agency": row.agency_id,
-            "p_cycle": row.cycle,
-            "p_update": row.id,
-            "p_status": row.status,
-            "p_percent": row.percent,
-            "p_created_at": row.created_at,
-        },
-    )
-
-
-@event.listens_for(ProgressUpdate, "after_update")
-def _keep_latest_edited(_mapper, connection, row: ProgressUpdate) -> None:
-    """An edit changes what an update says, never which update is newest."""
-    table = LatestInCycle.__table__
-    connection.execute(
-        table.update().where(table.c.update_id == row.id).values(status=row.status, percent=row.percent)
-    )
-
-
 class TaskLatest(Base):
     """Each task's newest word of anyone: the newest of its kept rows (`LatestInCycle`), latest cycle
     first. A cycle overview reads it by the task's key instead of seeking through the kept rows of
@@ -256,52 +207,68 @@ class TaskLatest(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
-def _task_latest_upsert(postgres: bool):
-    """Point a task at an update unless one of a later cycle, or a newer one of the same, is there."""
-    table = TaskLatest.__table__
+def _newest_upsert(table, postgres: bool, keys: tuple[str, ...], newer):
+    """Insert a kept row, or overwrite the one with the same `keys` when `newer(kept, excluded)`
+    says the new update supersedes it. Every column is bound as `p_<column>`."""
     statement = (pg_insert if postgres else sqlite_insert)(table).values(
-        task_id=bindparam("p_task", type_=table.c.task_id.type),
-        cycle=bindparam("p_cycle", type_=table.c.cycle.type),
-        update_id=bindparam("p_update", type_=table.c.update_id.type),
-        status=bindparam("p_status", type_=table.c.status.type),
-        percent=bindparam("p_percent", type_=table.c.percent.type),
-        created_at=bindparam("p_created_at", type_=table.c.created_at.type),
+        {column.name: bindparam(f"p_{column.name}", type_=column.type) for column in table.c}
     )
     excluded = statement.excluded
     return statement.on_conflict_do_update(
-        index_elements=[table.c.task_id],
-        set_={name: excluded[name] for name in ("cycle", "update_id", "status", "percent", "created_at")},
-        where=or_(
-            table.c.cycle < excluded.cycle,
-            and_(table.c.cycle == excluded.cycle, table.c.update_id < excluded.update_id),
-        ),
+        index_elements=[table.c[key] for key in keys],
+        set_={column.name: excluded[column.name] for column in table.c if column.name not in keys},
+        where=newer(table.c, excluded),
     )
 
 
-_TASK_LATEST_UPSERT = {postgres: _task_latest_upsert(postgres) for postgres in (False, True)}
+def _kept_upserts(postgres: bool) -> list:
+    """What each stored update writes beside it: the newest per (task, agency, cycle), the newest
+    update id winning; and the newest per task, the latest cycle first, then the newest id."""
+    return [
+        _newest_upsert(
+            LatestInCycle.__table__,
+            postgres,
+            ("task_id", "agency_id", "cycle"),
+            lambda kept, new: kept.update_id < new.update_id,
+        ),
+        _newest_upsert(
+            TaskLatest.__table__,
+            postgres,
+            ("task_id",),
+            lambda kept, new: or_(
+                kept.cycle < new.cycle, and_(kept.cycle == new.cycle, kept.update_id < new.update_id)
+            ),
+        ),
+    ]
+
+
+# Built once per dialect: building the upserts for every stored update cost more than running them.
+_KEPT_UPSERTS = {postgres: _kept_upserts(postgres) for postgres in (False, True)}
 
 
 @event.listens_for(ProgressUpdate, "after_insert")
-def _keep_task_latest(_mapper, connection, row: ProgressUpdate) -> None:
-    connection.execute(
-        _TASK_LATEST_UPSERT[connection.dialect.name == "postgresql"],
-        {
-            "p_task": row.task_id,
-            "p_cycle": row.cycle,
-            "p_update": row.id,
-            "p_status": row.status,
-            "p_percent": row.percent,
-            "p_created_at": row.created_at,
-        },
-    )
+def _keep_latest(_mapper, connection, row: ProgressUpdate) -> None:
+    """Point the kept rows at the new update unless a newer one is already there."""
+    values = {
+        "p_task_id": row.task_id,
+        "p_agency_id": row.agency_id,
+        "p_cycle": row.cycle,
+        "p_update_id": row.id,
+        "p_status": row.status,
+        "p_percent": row.percent,
+        "p_created_at": row.created_at,
+    }
+    for upsert in _KEPT_UPSERTS[connection.dialect.name == "postgresql"]:
+        connection.execute(upsert, values)
 
 
 @event.listens_for(ProgressUpdate, "after_update")
-def _keep_task_latest_edited(_mapper, connection, row: ProgressUpdate) -> None:
-    table = TaskLatest.__table__
-    connection.execute(
-        table.update().where(table.c.update_id == row.id).values(status=row.status, percent=row.percent)
-    )
+def _keep_latest_edited(_mapper, connection, row: ProgressUpdate) -> None:
+    """An edit changes what an update says, never which update is newest."""
+    for table in (LatestInCycle.__table__, TaskLatest.__table__):
+        connection.execute(
+            table.update().where(table.c.update_id == row.id).values(status=row.status, percent=row.percent)
+        )
 
 
 class UpdateRevision(Base):
