@@ -420,8 +420,8 @@ async def build_summary(
     """Summarise a plan for one reporting cycle (by default the cycle holding `today`) or a range.
 
     Give `cycle` (one of the plan's reporting deadlines), or both `start` and `end` (inclusive local
-    days), or neither. `detail=ATTENTION` details only blocked and overdue tasks, plus the tasks of
-    `agency_id` when given; counts are complete either way. Raises PlanNotFound, or ValueError for
+    days), or neither. `detail=ATTENTION` details only blocked and overdue tasks, plus the tasks
+    `agency_id` answers for or helps with, when given; counts are complete either way. Raises PlanNotFound, or ValueError for
     a cycle or range that makes no sense.
     """
     if detail not in (ALL, ATTENTION):
@@ -558,7 +558,12 @@ async def _build_summary(
             timing_counts[task.timing] += 1
             progress_sum += task.standing.progress
             unassigned += not answering
-        wanted = detail == ALL or task.standing.needs_attention or agency_id in answering
+        wanted = (
+            detail == ALL
+            or task.standing.needs_attention
+            or agency_id in answering
+            or agency_id in task.coordinating_ids
+        )
         if wanted:
             tasks.append(task)
             section.tasks.append(task)

@@ -23,7 +23,7 @@ from storage.latest_updates import kept_in_cycle, latest_ids
 from storage.models import Agency, LatestInCycle, ProgressUpdate, Section, Task, TaskAgency, TaskLatest
 from storage.models.base import UTCDateTime
 from storage.models.people import BLOCKED
-from storage.models.plan import LEAD
+from storage.models.plan import COORDINATING, LEAD
 from storage.progress_rules import OVERDUE, REPORTED, TIMINGS, progress_sql, reported_sql, timing_sql
 
 
@@ -98,8 +98,11 @@ async def count_plan(
         case((updated, 0), else_=1).label("stale"),
     ]
     if agency_id is not None:
+        # The tasks it leads and those it helps with: its page lists both.
         own = exists().where(
-            TaskAgency.task_id == Task.id, TaskAgency.agency_id == agency_id, TaskAgency.role == LEAD
+            TaskAgency.task_id == Task.id,
+            TaskAgency.agency_id == agency_id,
+            TaskAgency.role.in_((LEAD, COORDINATING)),
         )
         columns.append(case((own, 1), else_=0).label("own"))
     standing = select(*columns).join(Section, Section.id == Task.section_id)

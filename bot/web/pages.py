@@ -365,7 +365,12 @@ async def agency_page(request: web.Request) -> web.Response:
         agency = await session.get(Agency, agency_id)
         if agency is None:
             raise web.HTTPNotFound(text="no such agency")
-        summary = await _summary(request, session, plan)
+        # A province's plan: counted whole, detailed for this agency's tasks (those it answers for
+        # and those it helps with) and those needing attention, not judged task by task.
+        large = await _task_count(session, plan) > LARGE_PLAN_TASKS
+        summary = await _summary(
+            request, session, plan, detail=ATTENTION if large else ALL, agency_id=agency_id
+        )
         focal_points = await people.active_focal_points(session, agency_id)
     return dashboard.render(
         request,

@@ -179,6 +179,7 @@ async def test_the_counted_overview_equals_the_judged_summary_on_random_plans(db
                         for task in judged.tasks
                         if task.standing.needs_attention
                         or chosen in responsible(sections[task.section_id], task.lead_ids)
+                        or chosen in task.coordinating_ids
                     ]
                     assert [(t.id, t.code, t.content) for t in counted.tasks] == [
                         (t.id, t.code, t.content) for t in wanted
@@ -187,6 +188,10 @@ async def test_the_counted_overview_equals_the_judged_summary_on_random_plans(db
                         mine = [standing_of(judged, t, agency) for t in agency.tasks if t in wanted]
                         other = counted.agency(agency.id)
                         assert [standing_of(counted, t, other) for t in other.tasks] == mine
+                    if chosen is not None and judged.agency(chosen) is not None:
+                        # Its page lists the tasks it helps with too: all of them are detailed.
+                        helped = [t.id for t in judged.agency(chosen).coordinating_tasks]
+                        assert [t.id for t in counted.agency(chosen).coordinating_tasks] == helped
                     compared += 1
     assert compared == 2 * (5 + 3)  # both co-lead rules; five periods of the first plan, three of the second
 

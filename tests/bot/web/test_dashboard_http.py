@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from bot.web import pages
 from storage.models import Invite, Member
 from storage.models.people import PENDING, RETIRED
 from storage.models.web import WebLoginLink, WebSession
@@ -434,3 +435,47 @@ async def test_the_zip_bundles_the_report_the_workbook_and_a_folder_per_agency(c
     assert status == 200 and content_type == "application/zip"
     names = zipfile.ZipFile(io.BytesIO(body)).namelist()
     assert any(name.endswith(".docx") for name in names) and any(name.endswith(".xlsx") for name in names)
+
+
+def _task_tables(body: str) -> list[tuple[str, list[str]]]:
+    """Each task table of an agency page: its heading, and the tasks it lists with what it says."""
+    from lxml import html
+
+    tree = html.fromstring(body)
+    tables = []
+    for table in tree.xpath('//table[contains(@class, "tasks")]'):
+        heading = table.xpath("preceding-sibling::h2[1]")[0].text_content()
+        rows = [" ".join(row.text_content().split()) for row in table.xpath("./tbody/tr")]
+        tables.append((heading, rows))
+    return tables
+
+
+async def test_a_large_plans_agency_page_lists_what_a_small_plans_does(
+    coordinator, browsers, db, plan, monkeypatch
+):
+    """A province's plan is counted whole and detailed only where needed: the agency page must still
+    list every task the agency answers for and every task it helps with, as the page of a city's
+    plan (judged task by task) does."""
+    async with db.transaction() as session:
+        await make_update(
+            session,
+            plan.tasks["II.1"],
+            agency=plan.agencies["Sở Du lịch"],
+            cycle=dt.date(2020, 6, 20),
+            at=dt.datetime(2020, 6, 1, 2, 0, tzinfo=dt.UTC),
+            note="Đã phát 12 chương trình",
+            percent=40,
+        )
+    browser = await signed_in(coordinator, browsers())
+    helper = plan.agencies["Sở Thông tin và Truyền thông"].id
+    url = f"/plans/{plan.plan.id}/agencies/{helper}"
+    _status, judged = await browser.get(url)
+
+    monkeypatch.setattr(pages, "LARGE_PLAN_TASKS", 0)
+    _status, counted = await browser.get(url)
+
+    tables = _task_tables(judged)
+    assert [heading for heading, _rows in tables] == ["Tasks it answers for", "Tasks it helps with"]
+    helped = tables[1][1]
+    assert len(helped) == 3 and "II.1" in helped[0] and "Đã phát 12 chương trình" in helped[0]
+    assert _task_tables(counted) == tables
