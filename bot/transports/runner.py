@@ -174,10 +174,10 @@ class Bots:
 
 async def run_bots(app: App, platforms: Sequence[str]) -> int:
     """Serve `platforms` until SIGTERM or SIGINT (a second one exits at once)."""
-    from bot.transports.telegram import library
+    from bot.transports.telegram import ptb_loader
 
-    # Before anything else here imports PTB (bot.transports.telegram.library says why).
-    library.load()
+    # Before anything else here imports PTB (bot.transports.telegram.ptb_loader says why).
+    ptb_loader.load()
     from telegram.error import InvalidToken
 
     from bot.cli import CommandError

@@ -1,4 +1,4 @@
-"""PTB imported for the bot (bot.transports.telegram.library): without `cryptography`, which stays
+"""PTB imported for the bot (bot.transports.telegram.ptb_loader): without `cryptography`, which stays
 available to what needs it afterwards."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from tests.probes import run_python
 
 def test_ptb_loaded_for_the_bot_leaves_cryptography_unloaded_and_still_importable_after():
     probe = (
-        "import sys; from bot.transports.telegram import library; library.load(); "
+        "import sys; from bot.transports.telegram import ptb_loader; ptb_loader.load(); "
         "loaded = sorted(m for m in ('telegram', 'cryptography') if m in sys.modules); "
         "from cryptography.fernet import Fernet; from storage.secret_box import SecretBox; "
         "box = SecretBox([Fernet.generate_key().decode()]); "
@@ -21,7 +21,7 @@ def test_ptb_loaded_for_the_bot_leaves_cryptography_unloaded_and_still_importabl
 
 def test_ptb_already_imported_is_left_as_it_was():
     probe = (
-        "import sys, telegram; from bot.transports.telegram import library; library.load(); "
+        "import sys, telegram; from bot.transports.telegram import ptb_loader; ptb_loader.load(); "
         "print('cryptography' in sys.modules)"
     )
 
