@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from lxml import html
 from sqlalchemy import select
 
 from bot.web import pages
@@ -439,8 +440,6 @@ async def test_the_zip_bundles_the_report_the_workbook_and_a_folder_per_agency(c
 
 def _task_tables(body: str) -> list[tuple[str, list[str]]]:
     """Each task table of an agency page: its heading, and the tasks it lists with what it says."""
-    from lxml import html
-
     tree = html.fromstring(body)
     tables = []
     for table in tree.xpath('//table[contains(@class, "tasks")]'):
