@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
 from bot.core.messages import Reply
 from bot.i18n import _, use_language
 from bot.transports.replies import park_notice
+from storage import people
 from storage.models.evidence import EvidenceFile
-from storage.models.people import Identity, Member, ProgressUpdate
+from storage.models.people import Member, ProgressUpdate
 from storage.models.plan import Task
 
 log = logging.getLogger(__name__)
@@ -86,19 +86,8 @@ async def tell_not_kept(
     reply_to = update.source_message_id if platform == "zalo_oa" else None
     if (platform not in CHAT_PLATFORMS or not chat_id) and member is not None:
         # No chat recorded with the update: the member's chat they used last.
-        found = (
-            await session.execute(
-                select(Identity.platform, Identity.chat_id)
-                .where(
-                    Identity.member_id == member.id,
-                    Identity.reachable.is_(True),
-                    Identity.platform.in_(CHAT_PLATFORMS),
-                )
-                .order_by(Identity.last_seen_at.desc().nulls_last(), Identity.id)
-                .limit(1)
-            )
-        ).first()
-        platform, chat_id = found if found is not None else (None, None)
+        chats = await people.reachable_chats(session, member.id, platforms=CHAT_PLATFORMS)
+        platform, chat_id = chats[0] if chats else (None, None)
         reply_to = None
     if platform not in CHAT_PLATFORMS or not chat_id:
         log.warning("evidence file %s: nobody to tell that it was not kept", row.id)

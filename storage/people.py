@@ -162,6 +162,21 @@ async def add_member(
     return member
 
 
+async def reachable_chats(
+    session: AsyncSession, member_id: int, *, platforms: tuple[str, ...] | None = None
+) -> list[tuple[str, str]]:
+    """A member's reachable chats as (platform, chat id), the one seen last first; a chat never seen
+    comes last on every database (PostgreSQL would put it first)."""
+    stmt = (
+        select(Identity.platform, Identity.chat_id)
+        .where(Identity.member_id == member_id, Identity.reachable.is_(True))
+        .order_by(Identity.last_seen_at.desc().nulls_last(), Identity.id)
+    )
+    if platforms is not None:
+        stmt = stmt.where(Identity.platform.in_(platforms))
+    return [(platform, chat_id) for platform, chat_id in await session.execute(stmt)]
+
+
 async def attach_identity(
     session: AsyncSession,
     member: Member,

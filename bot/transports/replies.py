@@ -39,6 +39,7 @@ from bot.app import App
 from bot.core.messages import Button, ContactRequest, Document, Image, Reply
 from bot.i18n import _, use_language
 from bot.transports.base import DeliveryError, Recipient, Transport
+from storage import people
 from storage.models.people import ConversationState, Identity, Member
 from storage.models.replies import ParkedReply
 
@@ -425,18 +426,15 @@ class ReplyCourier:
 
     async def _other_chats(self, key: ChatKey) -> list[ChatKey]:
         async with self.app.db.snapshot() as session:
-            owner = (
+            owner = await session.scalar(
                 select(Identity.member_id)
                 .where(Identity.platform == key[0], Identity.chat_id == key[1])
                 .limit(1)
-                .scalar_subquery()
             )
-            rows = await session.execute(
-                select(Identity.platform, Identity.chat_id)
-                .where(Identity.member_id == owner, Identity.reachable.is_(True))
-                .order_by(Identity.last_seen_at.desc())
-            )
-            return [(platform, chat_id) for platform, chat_id in rows if (platform, chat_id) != key]
+            if owner is None:
+                return []
+            chats = await people.reachable_chats(session, owner)
+            return [chat for chat in chats if chat != key]
 
     # -- the loop ------------------------------------------------------------------------------
 
