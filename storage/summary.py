@@ -35,7 +35,7 @@ import functools
 import gc
 import zoneinfo
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -65,7 +65,7 @@ from storage.progress_rules import (
     leads_of,
     responsible,
 )
-from storage.summary_sql import Counted, count_plan, local_midnight
+from storage.summary_sql import Counted, TaskRef, count_plan, local_midnight
 
 DEFAULT_TZ = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -75,6 +75,24 @@ ATTENTION = "attention"
 
 REPORTED_RANK = {status: rank for rank, status in enumerate(REPORTED)}
 TIMING_RANK = {status: rank for rank, status in enumerate(TIMINGS)}
+
+
+# Chooses, of the tasks a summary could detail, those it details (see build_summary).
+Pick = Callable[[list[TaskRef], list["AgencySummary"]], Iterable[int]]
+
+
+def counts_only(refs: list[TaskRef], agencies: list[AgencySummary]) -> list[int]:
+    """A pick for a page that shows figures only."""
+    return []
+
+
+def of_agency(agency_id: int) -> Pick:
+    """A pick for one agency's page: the tasks it answers for or helps with."""
+
+    def pick(refs: list[TaskRef], agencies: list[AgencySummary]) -> list[int]:
+        return [ref.id for ref in refs if agency_id in ref.answering or ref.involves(agency_id)]
+
+    return pick
 
 
 class PlanNotFound(LookupError):
@@ -159,13 +177,14 @@ class TaskSummary:
     # Set when a revision of the plan dropped the task: it still shows in the periods it was part
     # of (those that began before it was dropped), marked as removed from the plan.
     removed_on: dt.date | None = None
-    # Set when a revision of the plan dropped the task: it still shows in the periods it was part
-    # of (those that began before it was dropped), marked as removed from the plan.
-    removed_on: dt.date | None = None
 
     @property
     def reported(self) -> str:
         return self.standing.reported
+
+    def involves(self, agency_id: int) -> bool:
+        """Whether the agency leads it or helps with it, as linked."""
+        return agency_id in self.lead_ids or agency_id in self.coordinating_ids
 
     @property
     def timing(self) -> str:
@@ -290,7 +309,7 @@ class Summary:
     start: dt.date
     end: dt.date
     today: dt.date
-    detail: str  # ALL: every task below; ATTENTION: blocked and overdue ones (and one agency's)
+    detail: str  # ALL: every task below; ATTENTION: blocked and overdue ones, one agency's, or those picked
     reported_counts: Counter  # what was reported, every task of the plan once
     timing_counts: Counter  # timing, every task of the plan once
     progress_sum: int
@@ -302,6 +321,7 @@ class Summary:
     co_lead_rule: str = ALL_LEADS
     # Groups whose members each report for themselves: "n of N units reported" (storage.group_progress).
     groups: list[GroupProgress] = field(default_factory=list)
+    needing_attention: int = 0  # tasks blocked or overdue, every task of the plan once
 
     @property
     def as_of(self) -> dt.date:
@@ -416,19 +436,36 @@ async def build_summary(
     detail: str = ALL,
     agency_id: int | None = None,
     co_lead_rule: str = ALL_LEADS,
+    pick: Pick | None = None,
 ) -> Summary:
     """Summarise a plan for one reporting cycle (by default the cycle holding `today`) or a range.
 
     Give `cycle` (one of the plan's reporting deadlines), or both `start` and `end` (inclusive local
     days), or neither. `detail=ATTENTION` details only blocked and overdue tasks, plus the tasks
-    `agency_id` answers for or helps with, when given; counts are complete either way. Raises PlanNotFound, or ValueError for
-    a cycle or range that makes no sense.
+    `agency_id` answers for or helps with, when given; counts are complete either way. With it,
+    `pick` may narrow those further: it is given them (`TaskRef`, in plan order) and the agencies
+    expected to report (counted, in the summary's order), and returns the ids of those to detail,
+    so a page reads only the tasks it shows. Raises PlanNotFound, or ValueError for a cycle or
+    range that makes no sense.
     """
     if detail not in (ALL, ATTENTION):
         raise ValueError(f"unknown detail {detail!r}")
+    if pick is not None and detail != ATTENTION:
+        raise ValueError("only a summary detailed by attention picks its tasks")
     with _collector_paused():
         return await _build_summary(
-            session, plan_id, cycle, start, end, today, tz, extra_deadlines, detail, agency_id, co_lead_rule
+            session,
+            plan_id,
+            cycle,
+            start,
+            end,
+            today,
+            tz,
+            extra_deadlines,
+            detail,
+            agency_id,
+            co_lead_rule,
+            pick,
         )
 
 
@@ -451,7 +488,7 @@ def _collector_paused() -> Iterator[None]:
 
 
 async def _build_summary(
-    session, plan_id, cycle, start, end, today, tz, extra_deadlines, detail, agency_id, co_lead_rule
+    session, plan_id, cycle, start, end, today, tz, extra_deadlines, detail, agency_id, co_lead_rule, pick
 ):
     plan = await session.scalar(select(Plan).where(Plan.id == plan_id, visible()))
     if plan is None:
@@ -508,11 +545,88 @@ async def _build_summary(
     timing_counts: Counter = Counter()
     progress_sum = 0
     unassigned = 0
+    by_cycle = period.cycle is not None
+    views: dict[int, dict[int, Standing]] = {}  # by task: each answering agency's side, where it differs
+
+    def settle(task: TaskSummary, said: list[UpdateInfo], count: bool) -> None:
+        """Judge a task by its agencies' latest words; count it when the database did not."""
+        nonlocal progress_sum, unassigned
+        section = section_by_id[task.section_id]
+        words = [word_of(update, tz, by_cycle=by_cycle) for update in said]
+        task.leads = leads_of(section.agency_id, task.lead_ids)
+        task.standing = judge(task.end_on, task.leads, words, as_of, rule=co_lead_rule)
+        if len(said) > 1:
+            order = sorted(range(len(said)), key=lambda i: words[i].order)
+            said, words = [said[i] for i in order], [words[i] for i in order]
+        task.updates = said
+        task.updated_in_period = bool(task.updates) and period.holds(task.updates[-1])
+        answering = responsible(section.agency_id, task.lead_ids)
+        if count:
+            reported_counts[task.reported] += 1
+            timing_counts[task.timing] += 1
+            progress_sum += task.standing.progress
+            unassigned += not answering
+        sides = {}
+        for key in answering:
+            owner = agency(key)
+            view = agency_view(task.standing, task.end_on, key, task.leads, words, as_of)
+            if count:
+                owner.reported_counts[view.reported] += 1
+                owner.timing_counts[view.timing] += 1
+                owner.progress_sum += view.progress
+                owner.without_update += not task.updated_in_period
+            if view is not task.standing:
+                sides[key] = view
+        if sides:
+            views[task.id] = sides
+        if counted is None:
+            for update in said:
+                owner = agency(update.agency_id)
+                if owner.last_update_at is None or update.created_at > owner.last_update_at:
+                    owner.last_update_at = update.created_at
+
+    tasks: list[TaskSummary] = []
+
+    def attach(task: TaskSummary) -> None:
+        """List a judged task in the summary, its section and its agencies, in plan order."""
+        section = section_by_id[task.section_id]
+        tasks.append(task)
+        section.tasks.append(task)
+        sides = views.get(task.id, {})
+        for key in responsible(section.agency_id, task.lead_ids):
+            owner = agency(key)
+            owner.tasks.append(task)
+            if key in sides:
+                owner.views[task.id] = sides[key]
+        for key in task.coordinating_ids:
+            agency(key).coordinating_tasks.append(task)
+
+    groups = await group_progress(session, plan_id, _in_period(period))
+
+    def mark_reported() -> None:
+        for key in reporting:
+            agency(key).reported = True
+        # What was reported under a name since merged or renamed counts for whoever carries it on
+        # now (storage.registry moved its open tasks there); the update itself keeps the old name.
+        for key in reporting:
+            successor_id = successors.get(key)
+            if successor_id in agencies:
+                agencies[successor_id].reported = True
+        for group in groups:
+            # A group has reported when every one of its units has, each for itself.
+            if group.id in agencies:
+                agencies[group.id].reported = group.reported == group.total
+
     counted: Counted | None = None
     if detail == ALL:
-        only = None
+        updates = await latest_updates_by_agency(conn, plan_id, cycle=period.cycle, before=period.ends_before)
+        for task in await _plan_tasks(conn, plan_id, period, tz):
+            settle(task, updates.get(task.id, []), count=True)
+            attach(task)
+        mark_reported()
+        needing_attention = sum(task.standing.needs_attention for task in tasks)
     else:
-        # Counts from the database, the rules from Python only for the tasks shown and co-led ones.
+        # Counts from the database, the rules from Python only for co-led tasks and those shown.
         counted = await count_plan(
             conn,
             plan_id,
@@ -533,68 +647,41 @@ async def _build_summary(
             owner.progress_sum, owner.without_update = counts.progress_sum, counts.without_update
         for key, moment in counted.last_update_at.items():
             agency(key).last_update_at = moment
-        only = sorted(counted.detail_ids)
-    updates = await latest_updates_by_agency(
-        conn, plan_id, task_ids=only, cycle=period.cycle, before=period.ends_before
-    )
-    by_cycle = period.cycle is not None
-    tasks: list[TaskSummary] = []
-    for task in await _plan_tasks(conn, plan_id, period, tz, only=only):
-        section = section_by_id[task.section_id]
-        # Tasks the database counted are only detailed here.
-        count = counted is None or task.id in counted.co_led
-        said = updates.get(task.id, [])
-        words = [word_of(update, tz, by_cycle=by_cycle) for update in said]
-        task.leads = leads_of(section.agency_id, task.lead_ids)
-        task.standing = judge(task.end_on, task.leads, words, as_of, rule=co_lead_rule)
-        if len(said) > 1:
-            order = sorted(range(len(said)), key=lambda i: words[i].order)
-            said, words = [said[i] for i in order], [words[i] for i in order]
-        task.updates = said
-        task.updated_in_period = bool(task.updates) and period.holds(task.updates[-1])
-        answering = responsible(section.agency_id, task.lead_ids)
-        if count:
-            reported_counts[task.reported] += 1
-            timing_counts[task.timing] += 1
-            progress_sum += task.standing.progress
-            unassigned += not answering
-        wanted = (
-            detail == ALL
-            or task.standing.needs_attention
-            or agency_id in answering
-            or agency_id in task.coordinating_ids
-        )
-        if wanted:
-            tasks.append(task)
-            section.tasks.append(task)
-        for key in answering:
-            owner = agency(key)
-            view = agency_view(task.standing, task.end_on, key, task.leads, words, as_of)
-            if count:
-                owner.reported_counts[view.reported] += 1
-                owner.timing_counts[view.timing] += 1
-                owner.progress_sum += view.progress
-                owner.without_update += not task.updated_in_period
-            if wanted:
-                owner.tasks.append(task)
-                if view is not task.standing:
-                    owner.views[task.id] = view
-        if wanted:
-            for key in task.coordinating_ids:
-                agency(key).coordinating_tasks.append(task)
-        for update in said if counted is None else ():
-            owner = agency(update.agency_id)
-            if owner.last_update_at is None or update.created_at > owner.last_update_at:
-                owner.last_update_at = update.created_at
+        # Co-led tasks are judged (and counted) here whatever is shown; the others only once chosen.
+        judged = await _detailed(conn, plan_id, period, tz, counted.co_led)
+        refs = list(counted.candidates)
+        for task, said in judged.values():
+            settle(task, said, count=True)
+            answering = responsible(section_by_id[task.section_id].agency_id, task.lead_ids)
+            if task.standing.needs_attention or agency_id in answering or agency_id in task.coordinating_ids:
+                refs.append(
+                    TaskRef(
+                        task.id,
+                        task.section_id,
+                        task.number,
+                        task.reported,
+                        task.timing,
+                        tuple(answering),
+                        (*task.lead_ids, *task.coordinating_ids),
+                    )
+                )
+        mark_reported()
+        needing_attention = sum(ref.reported == BLOCKED or ref.timing == OVERDUE for ref in refs)
+        refs.sort(key=lambda ref: (section_by_id[ref.section_id].position, ref.number, ref.id))
+        if pick is not None:
+            chosen = set(pick(refs, _ordered([a for a in agencies.values() if a.expected], sections)))
+            refs = [ref for ref in refs if ref.id in chosen]
+        shown = {ref.id for ref in refs}
+        fetched = await _detailed(conn, plan_id, period, tz, shown - judged.keys())
+        for task, said in fetched.values():
+            settle(task, said, count=False)
+        judged.update(fetched)
+        for ref in refs:
+            # Read in separate statements: on PostgreSQL a task archived in between is not found.
+            if ref.id in judged:
+                attach(judged[ref.id][0])
+        mark_reported()
 
-    for key in reporting:
-        agency(key).reported = True
-    # What was reported under a name since merged or renamed counts for whoever carries it on now
-    # (storage.registry moved its open tasks there); the update itself keeps the old name.
-    for key in reporting:
-        successor_id = successors.get(key)
-        if successor_id in agencies:
-            agencies[successor_id].reported = True
     focal_rows = await conn.execute(
         select(
             Member.agency_id,
@@ -623,17 +710,7 @@ async def _build_summary(
         .order_by(Member.agency_id, Member.name)
     )
 
-    groups = await group_progress(session, plan_id, _in_period(period))
-    for group in groups:
-        # A group has reported when every one of its units has, each for itself.
-        if group.id in agencies:
-            agencies[group.id].reported = group.reported == group.total
-
-    owners = dict.fromkeys(section.agency_id for section in sections if section.agency_id is not None)
-    ordered = [agencies[key] for key in owners]
-    ordered += sorted(
-        (a for key, a in agencies.items() if key not in owners), key=lambda a: vi_sort_key(a.name)
-    )
+    ordered = _ordered(agencies.values(), sections)
     return Summary(
         plan=PlanInfo(
             id=plan.id,
@@ -659,7 +736,36 @@ async def _build_summary(
         unreachable=[MemberInfo(*row) for row in unreachable_rows if row[3] is None or row[3] in agencies],
         co_lead_rule=co_lead_rule,
         groups=groups,
+        needing_attention=needing_attention,
     )
+
+
+def _ordered(agencies: Iterable[AgencySummary], sections: list[SectionSummary]) -> list[AgencySummary]:
+    """Section agencies in plan order, then the others by name."""
+    by_id = {agency.id: agency for agency in agencies}
+    owners = dict.fromkeys(section.agency_id for section in sections if section.agency_id in by_id)
+    ordered = [by_id[key] for key in owners]
+    ordered += sorted(
+        (agency for key, agency in by_id.items() if key not in owners),
+        key=lambda agency: vi_sort_key(agency.name),
+    )
+    return ordered
+
+
+async def _detailed(
+    conn: AsyncConnection, plan_id: int, period: _Period, tz, ids: Iterable[int]
+) -> dict[int, tuple[TaskSummary, list[UpdateInfo]]]:
+    """The tasks `ids` of the plan with each agency's latest word on them, not yet judged."""
+    only = sorted(ids)
+    if not only:
+        return {}
+    updates = await latest_updates_by_agency(
+        conn, plan_id, task_ids=only, cycle=period.cycle, before=period.ends_before
+    )
+    return {
+        task.id: (task, updates.get(task.id, []))
+        for task in await _plan_tasks(conn, plan_id, period, tz, only=only)
+    }
 
 
 _TASK_COLUMNS = (
@@ -913,7 +1019,10 @@ __all__ = [
     "AgencySummary",
     "PlanNotFound",
     "Summary",
+    "TaskRef",
     "TaskSummary",
     "UpdateInfo",
     "build_summary",
+    "counts_only",
+    "of_agency",
 ]

@@ -7,7 +7,7 @@ import asyncio
 import datetime as dt
 import functools
 import gc
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode
 
 from aiohttp import web
@@ -38,7 +38,18 @@ from storage.models.reminders import PENDING as REMINDER_PENDING
 from storage.plans import lifecycle
 from storage.plans.repository import plan_by_id
 from storage.progress_rules import OVERDUE, REPORTED, TIMINGS
-from storage.summary import ALL, ATTENTION, AgencySummary, SectionSummary, Summary, build_summary
+from storage.summary import (
+    ALL,
+    ATTENTION,
+    AgencySummary,
+    Pick,
+    SectionSummary,
+    Summary,
+    TaskRef,
+    build_summary,
+    counts_only,
+    of_agency,
+)
 from storage.text import fold
 
 EXPORT_FORMATS = ("docx", "xlsx", "zip")
@@ -107,7 +118,13 @@ def _judging_day(request: web.Request, plan: Plan) -> dt.date:
 
 
 async def _summary(
-    request: web.Request, session, plan: Plan, *, detail: str = ALL, agency_id: int | None = None
+    request: web.Request,
+    session,
+    plan: Plan,
+    *,
+    detail: str = ALL,
+    agency_id: int | None = None,
+    pick: Pick | None = None,
 ) -> Summary:
     app = dashboard_of(request).app
     return await build_summary(
@@ -118,6 +135,7 @@ async def _summary(
         extra_deadlines=_extra_deadlines(request, plan),
         detail=detail,
         agency_id=agency_id,
+        pick=pick,
     )
 
 
@@ -171,9 +189,9 @@ async def plans(request: web.Request) -> web.Response:
         for plan in (
             await session.scalars(select(Plan).where(visible()).order_by(Plan.year.desc(), Plan.id.desc()))
         ).all():
-            # The list shows counts only: every task counted, only those needing attention detailed
-            # (a province's plans would otherwise be judged task by task, each of them, each visit).
-            summary = await _summary(request, session, plan, detail=ATTENTION)
+            # The list shows counts only: every task counted, none detailed (a province's plans
+            # would otherwise be judged task by task, each of them, each visit).
+            summary = await _summary(request, session, plan, detail=ATTENTION, pick=counts_only)
             own = summary.agency(viewer.member.agency_id) if not viewer.is_staff else None
             if not viewer.is_staff and own is None:
                 continue
@@ -231,7 +249,7 @@ class Filters:
             return False
         if self.section and task.section_id != self.section:
             return False
-        if self.agency and self.agency not in task.lead_ids and self.agency not in task.coordinating_ids:
+        if self.agency and not task.involves(self.agency):
             return False
         return True
 
@@ -291,28 +309,76 @@ def _section_picker(summary: Summary, filters: Filters) -> tuple[list[SectionSum
     return shown, len(choices) > AGENCY_PICKER_LIMIT
 
 
+@dataclass
+class _Layout:
+    """What the overview lists, a page of each: its tasks (those the filters keep) and its agencies.
+
+    Worked out from `TaskRef`s and counted agencies before a large plan's tasks are read, so that
+    only the tasks on the page, and those of the agencies on the page, are detailed."""
+
+    filters: Filters
+    task_page_asked: int
+    agency_page_asked: int
+    agencies_per_page: int
+    tasks: list = field(default_factory=list)  # every task kept, TaskRef or TaskSummary
+    agencies: list[AgencySummary] = field(default_factory=list)  # every agency kept
+    task_page: Page | None = None
+    agency_page: Page | None = None
+
+    def lay_out(self, tasks: list, agencies: list[AgencySummary]) -> None:
+        # Unfiltered, every task is shown: no need to test (or remember) each of thousands.
+        self.tasks = (
+            [task for task in tasks if self.filters.keep(task)] if self.filters.narrow_tasks else tasks
+        )
+        self.agencies = self.filters.agencies(agencies)
+        self.task_page = Page.of(self.task_page_asked, TASKS_PER_PAGE, len(self.tasks))
+        self.agency_page = Page.of(self.agency_page_asked, self.agencies_per_page, len(self.agencies))
+
+    def pick(self, refs: list[TaskRef], agencies: list[AgencySummary]) -> set[int]:
+        """The tasks to detail: those on the page of tasks, and the kept tasks of the agencies on
+        the page of agencies (their chips)."""
+        self.lay_out(refs, agencies)
+        chosen = {ref.id for ref in self.task_page.slice(self.tasks)}
+        shown = {agency.id for agency in self.agency_page.slice(self.agencies)}
+        chosen.update(ref.id for ref in self.tasks if not shown.isdisjoint(ref.answering))
+        return chosen
+
+    @property
+    def shown_ids(self) -> set[int] | None:
+        return {task.id for task in self.tasks} if self.filters.narrow_tasks else None
+
+
 @_collector_paused
 async def overview(request: web.Request) -> web.Response:
     viewer = viewer_of(request)
     dashboard = dashboard_of(request)
+    filters = Filters.from_query(request.query)
+    layout = _Layout(
+        filters,
+        _page_number(request, "page"),
+        _page_number(request, "apage"),
+        dashboard.app.config.web.agencies_per_page,
+    )
     async with dashboard.app.db.snapshot() as session:
         plan = await _plan_or_404(session, request.match_info["plan_id"])
         if not viewer.is_staff:
             raise web.HTTPFound(f"/plans/{plan.id}/agencies/{viewer.member.agency_id}")
-        filters = Filters.from_query(request.query)
         # A city's plan is read whole; a province's (tens of thousands of tasks) is counted whole and
-        # detailed only where it needs attention, plus the agency the coordinator picked.
+        # detailed only where the page shows it: the tasks on it, and the agencies' on it.
         large = await _task_count(session, plan) > LARGE_PLAN_TASKS
-        summary = await _summary(
-            request, session, plan, detail=ATTENTION if large else ALL, agency_id=filters.agency
-        )
-    # Unfiltered, every detailed task is shown: no need to test (or remember) each of thousands.
-    tasks = [task for task in summary.tasks if filters.keep(task)] if filters.narrow_tasks else summary.tasks
-    agencies = filters.agencies(summary.expected_agencies)
-    per_page = dashboard.app.config.web.agencies_per_page
-    agency_page = Page.of(_page_number(request, "apage"), per_page, len(agencies))
-    task_page = Page.of(_page_number(request, "page"), TASKS_PER_PAGE, len(tasks))
-    shown_tasks = task_page.slice(tasks)
+        if large:
+            summary = await _summary(
+                request, session, plan, detail=ATTENTION, agency_id=filters.agency, pick=layout.pick
+            )
+            shown_tasks = [
+                summary.task_by_id[ref.id]
+                for ref in layout.task_page.slice(layout.tasks)
+                if ref.id in summary.task_by_id
+            ]
+        else:
+            summary = await _summary(request, session, plan)
+            layout.lay_out(summary.tasks, summary.expected_agencies)
+            shown_tasks = layout.task_page.slice(layout.tasks)
     today = _today(request)
     upcoming = [day for day in reporting_deadlines(plan, _extra_deadlines(request, plan)) if day >= today]
     # Page links keep the filters and change only their own page number.
@@ -327,16 +393,16 @@ async def overview(request: web.Request) -> web.Response:
         summary=summary,
         filters=filters,
         tasks=shown_tasks,
-        task_page=task_page,
-        agencies=agency_page.slice(agencies),
-        agency_page=agency_page,
+        task_page=layout.task_page,
+        agencies=layout.agency_page.slice(layout.agencies),
+        agency_page=layout.agency_page,
         picker=picker,
         picker_cut=picker_cut or section_picker_cut,
         section_picker=section_picker,
         picker_limit=AGENCY_PICKER_LIMIT,
         missing=missing[:MISSING_LISTED],
         missing_more=max(0, len(missing) - MISSING_LISTED),
-        shown_ids={task.id for task in tasks} if filters.narrow_tasks else None,
+        shown_ids=layout.shown_ids,
         query_prefix=f"{kept}&" if kept else "",
         reported_statuses=REPORTED,
         timings=TIMINGS,
@@ -365,11 +431,16 @@ async def agency_page(request: web.Request) -> web.Response:
         agency = await session.get(Agency, agency_id)
         if agency is None:
             raise web.HTTPNotFound(text="no such agency")
-        # A province's plan: counted whole, detailed for this agency's tasks (those it answers for
-        # and those it helps with) and those needing attention, not judged task by task.
+        # A province's plan: counted whole, detailed for this agency's tasks only (those it answers
+        # for and those it helps with), not judged task by task.
         large = await _task_count(session, plan) > LARGE_PLAN_TASKS
         summary = await _summary(
-            request, session, plan, detail=ATTENTION if large else ALL, agency_id=agency_id
+            request,
+            session,
+            plan,
+            detail=ATTENTION if large else ALL,
+            agency_id=agency_id,
+            pick=of_agency(agency_id) if large else None,
         )
         focal_points = await people.active_focal_points(session, agency_id)
     return dashboard.render(

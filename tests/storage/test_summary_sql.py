@@ -18,7 +18,7 @@ from storage.models import Agency, LatestInCycle, Section, Task, TaskAgency
 from storage.models.people import BLOCKED, DONE, IN_PROGRESS, NOT_STARTED
 from storage.models.plan import COORDINATING, LEAD
 from storage.progress_rules import ALL_LEADS, ANY_LEAD, responsible
-from storage.summary import ALL, ATTENTION, build_summary
+from storage.summary import ALL, ATTENTION, build_summary, counts_only
 from tests.factories import SectionSpec, make_agency, make_plan
 
 NAMES = [f"Sở thử nghiệm {n}" for n in range(1, 10)]
@@ -192,8 +192,62 @@ async def test_the_counted_overview_equals_the_judged_summary_on_random_plans(db
                         # Its page lists the tasks it helps with too: all of them are detailed.
                         helped = [t.id for t in judged.agency(chosen).coordinating_tasks]
                         assert [t.id for t in counted.agency(chosen).coordinating_tasks] == helped
+                    await _check_picked(session, plan_id, options, chosen, judged, wanted, rng)
                     compared += 1
     assert compared == 2 * (5 + 3)  # both co-lead rules; five periods of the first plan, three of the second
+
+
+async def _check_picked(session, plan_id, options, chosen, judged, wanted, rng):
+    """A page that picks which candidates to detail is offered every one, as the judged summary
+    stands on it, in plan order, with the agencies expected to report; it gets those it picked
+    detailed, and the same counts."""
+    offered = []
+
+    chosen_ids = set()
+
+    def pick(refs, agencies):
+        offered.append(([agency.id for agency in agencies], list(refs)))
+        chosen_ids.update(ref.id for ref in refs if rng.random() < 0.5)
+        return chosen_ids
+
+    picked = await build_summary(session, plan_id, detail=ATTENTION, agency_id=chosen, pick=pick, **options)
+
+    ((agencies, refs),) = offered
+    assert agencies == [agency.id for agency in judged.expected_agencies]
+    sections = {section.id: section.agency_id for section in judged.sections}
+    assert [
+        (ref.id, ref.section_id, ref.number, ref.reported, ref.timing, list(ref.answering)) for ref in refs
+    ] == [
+        (t.id, t.section_id, t.number, t.reported, t.timing, responsible(sections[t.section_id], t.lead_ids))
+        for t in wanted
+    ]
+    if chosen is not None:
+        assert [ref.involves(chosen) for ref in refs] == [t.involves(chosen) for t in wanted]
+    assert plan_figures(picked) == plan_figures(judged)
+    assert picked.needing_attention == judged.needing_attention == len(judged.attention)
+    assert [task.id for task in picked.tasks] == [t.id for t in wanted if t.id in chosen_ids]
+    for task in picked.tasks:
+        same = judged.task_by_id[task.id]
+        assert (task.standing, [u.id for u in task.updates]) == (same.standing, [u.id for u in same.updates])
+
+
+async def test_a_pick_of_nothing_counts_every_task_and_details_none(db):
+    plan_ids = await random_world(db, 4)
+    async with db.snapshot() as session:
+        for plan_id in plan_ids:
+            options = {"today": dt.date(2020, 12, 5)}
+            judged = await build_summary(session, plan_id, detail=ALL, **options)
+            counted = await build_summary(session, plan_id, detail=ATTENTION, pick=counts_only, **options)
+            assert counted.tasks == [] and all(not a.tasks for a in counted.agencies)
+            assert plan_figures(counted) == plan_figures(judged)
+            assert counted.needing_attention == len(judged.attention) > 0
+
+
+async def test_only_a_summary_by_attention_picks(db):
+    plan_ids = await random_world(db, 5)
+    async with db.snapshot() as session:
+        with pytest.raises(ValueError, match="picks"):
+            await build_summary(session, plan_ids[0], today=dt.date(2020, 12, 5), pick=counts_only)
 
 
 async def test_the_latest_rows_follow_inserts_and_edits(db):

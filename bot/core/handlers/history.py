@@ -16,7 +16,7 @@ from storage import evidence as evidence_store
 from storage import people
 from storage.history import task_history
 from storage.models.plan import Agency
-from storage.summary import ATTENTION, build_summary
+from storage.summary import ATTENTION, build_summary, of_agency
 
 
 async def task_history_command(ctx: Context, args: str) -> list[Reply]:
@@ -106,6 +106,7 @@ async def _agency_overview(ctx: Context, agency: Agency) -> list[Reply]:
         detail=ATTENTION,
         agency_id=agency.id,
         co_lead_rule=ctx.app.config.report.co_lead_done,
+        pick=of_agency(agency.id),
     )
     found = summary.agency(agency.id)
     focal = (await people.active_focal_points_by_agency(ctx.session)).get(agency.id, [])

@@ -17,7 +17,7 @@ from bot.render.exports import chart_image
 from bot.render.text import Page, missing_pages, shorten, summary_pages
 from storage import people
 from storage.plans import lifecycle
-from storage.summary import Summary, build_summary
+from storage.summary import ALL, ATTENTION, Pick, Summary, build_summary, counts_only
 
 SUMMARY = "summary"
 MISSING = "missing"
@@ -25,7 +25,10 @@ MISSING = "missing"
 MAX_AGENCY_BUTTONS = 30
 
 
-async def _summary(ctx: Context) -> Summary | None:
+async def _summary(ctx: Context, detail: str = ALL, pick: Pick | None = None) -> Summary | None:
+    """The current plan's summary, detailed as far as the view needs: what needs attention for
+    /tonghop (a province's plan is then counted by the database, not judged task by task), every
+    task for /chuabaocao and /nhacnho (they name those without an update), counts only for buttons."""
     plan = await ctx.plan()
     if plan is None:
         return None
@@ -38,11 +41,13 @@ async def _summary(ctx: Context) -> Summary | None:
         tz=ctx.tz,
         extra_deadlines=ctx.extra_deadlines(plan),
         co_lead_rule=ctx.app.config.report.co_lead_done,
+        detail=detail,
+        pick=pick,
     )
 
 
 async def _view(ctx: Context, view: str, page: int, summary: Summary | None = None) -> list[Reply]:
-    summary = summary or await _summary(ctx)
+    summary = summary or await _summary(ctx, ATTENTION if view == SUMMARY else ALL)
     if summary is None:
         return no_plan()
     if view == MISSING:
@@ -66,7 +71,7 @@ async def _view(ctx: Context, view: str, page: int, summary: Summary | None = No
 
 
 async def summary(ctx: Context, args: str) -> list[Reply]:
-    summary = await _summary(ctx)
+    summary = await _summary(ctx, ATTENTION)
     replies = await _view(ctx, SUMMARY, 1, summary)
     if summary is not None and summary.expected_agencies:
         chart = Reply("")
@@ -84,7 +89,7 @@ async def agency_choice(ctx: Context, payload: dict) -> list[Reply]:
     """The agencies of the summary as buttons, in its order (those that have not reported first),
     each opening that agency's tasks."""
     await _plan_of(ctx, payload)
-    summary = await _summary(ctx)
+    summary = await _summary(ctx, ATTENTION, counts_only)
     if summary is None:
         return no_plan()
     ordered = sorted(summary.expected_agencies, key=lambda a: (a.reported, a.completion))
@@ -139,6 +144,7 @@ async def remind(ctx: Context, args: str) -> list[Reply]:
                 )
             )
         ]
+    # Every task: each reminder names the agency's tasks without an update.
     summary = await _summary(ctx)
     if summary is None:
         return no_plan()

@@ -16,7 +16,7 @@ from bot.render.text import shorten
 from storage.models.plan import Plan
 from storage.plans import lifecycle
 from storage.plans.repository import PlanListing, match_plans
-from storage.summary import ATTENTION, build_summary
+from storage.summary import ATTENTION, build_summary, counts_only
 
 PICK_ACTION = "plan_pick"
 
@@ -137,6 +137,7 @@ async def show_plans(ctx: Context, args: str) -> list[Reply]:
             today=ctx.judging_day(plan),
             tz=ctx.tz,
             detail=ATTENTION,
+            pick=counts_only,
         )
         lines.append("")
         lines.append(f"• {plan_label(plan)} — {status_label(status)}")
