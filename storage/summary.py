@@ -494,16 +494,8 @@ async def _build_summary(
     if plan is None:
         raise PlanNotFound(f"no plan with id {plan_id}")
     extra = tuple(extra_deadlines)
-    if start is None and end is None:
-        cycle = cycle or cycle_for(plan, today, extra=extra)
-        start, end = cycle_bounds(plan, cycle, extra=extra)
-    elif cycle is not None:
-        raise ValueError("give a reporting cycle or a date range, not both")
-    elif start is None or end is None:
-        raise ValueError("a date range needs both its first and its last day")
-    elif start > end:
-        raise ValueError(f"the range starts ({start.isoformat()}) after it ends ({end.isoformat()})")
-    period = _Period(cycle, start, end, today, tz)
+    period = _period_of(plan, cycle, start, end, today, tz, extra)
+    cycle, start, end = period.cycle, period.start, period.end
     as_of = period.as_of
 
     # Column queries go through the Core connection: the ORM's entity machinery would cost more
@@ -545,21 +537,13 @@ async def _build_summary(
     timing_counts: Counter = Counter()
     progress_sum = 0
     unassigned = 0
-    by_cycle = period.cycle is not None
     views: dict[int, dict[int, Standing]] = {}  # by task: each answering agency's side, where it differs
 
     def settle(task: TaskSummary, said: list[UpdateInfo], count: bool) -> None:
         """Judge a task by its agencies' latest words; count it when the database did not."""
         nonlocal progress_sum, unassigned
         section = section_by_id[task.section_id]
-        words = [word_of(update, tz, by_cycle=by_cycle) for update in said]
-        task.leads = leads_of(section.agency_id, task.lead_ids)
-        task.standing = judge(task.end_on, task.leads, words, as_of, rule=co_lead_rule)
-        if len(said) > 1:
-            order = sorted(range(len(said)), key=lambda i: words[i].order)
-            said, words = [said[i] for i in order], [words[i] for i in order]
-        task.updates = said
-        task.updated_in_period = bool(task.updates) and period.holds(task.updates[-1])
+        words = _judge_task(task, said, section.agency_id, period, co_lead_rule)
         answering = responsible(section.agency_id, task.lead_ids)
         if count:
             reported_counts[task.reported] += 1
@@ -580,7 +564,7 @@ async def _build_summary(
         if sides:
             views[task.id] = sides
         if counted is None:
-            for update in said:
+            for update in task.updates:
                 owner = agency(update.agency_id)
                 if owner.last_update_at is None or update.created_at > owner.last_update_at:
                     owner.last_update_at = update.created_at
@@ -738,6 +722,61 @@ async def _build_summary(
         groups=groups,
         needing_attention=needing_attention,
     )
+
+
+def _period_of(plan: Plan, cycle, start, end, today: dt.date, tz: dt.tzinfo, extra: tuple) -> _Period:
+    if start is None and end is None:
+        cycle = cycle or cycle_for(plan, today, extra=extra)
+        start, end = cycle_bounds(plan, cycle, extra=extra)
+    elif cycle is not None:
+        raise ValueError("give a reporting cycle or a date range, not both")
+    elif start is None or end is None:
+        raise ValueError("a date range needs both its first and its last day")
+    elif start > end:
+        raise ValueError(f"the range starts ({start.isoformat()}) after it ends ({end.isoformat()})")
+    return _Period(cycle, start, end, today, tz)
+
+
+def _judge_task(
+    task: TaskSummary, said: list[UpdateInfo], section_agency_id: int | None, period: _Period, rule: str
+) -> list[Word]:
+    """Set how the task stands by its agencies' latest words (`said`), and its updates oldest
+    first; returns the words in that order."""
+    words = [word_of(update, period.tz, by_cycle=period.cycle is not None) for update in said]
+    task.leads = leads_of(section_agency_id, task.lead_ids)
+    task.standing = judge(task.end_on, task.leads, words, period.as_of, rule=rule)
+    if len(said) > 1:
+        order = sorted(range(len(said)), key=lambda i: words[i].order)
+        said, words = [said[i] for i in order], [words[i] for i in order]
+    task.updates = said
+    task.updated_in_period = bool(task.updates) and period.holds(task.updates[-1])
+    return words
+
+
+async def task_summary(
+    session: AsyncSession,
+    plan_id: int,
+    task_id: int,
+    *,
+    today: dt.date,
+    tz: dt.tzinfo = DEFAULT_TZ,
+    extra_deadlines: Iterable[dt.date] = (),
+    co_lead_rule: str = ALL_LEADS,
+) -> TaskSummary | None:
+    """One task of the plan as the cycle's summary details it (the cycle holding `today`), or None
+    when the plan has no such task in the cycle: a task's page reads it alone, not the plan."""
+    plan = await session.scalar(select(Plan).where(Plan.id == plan_id, visible()))
+    if plan is None:
+        raise PlanNotFound(f"no plan with id {plan_id}")
+    period = _period_of(plan, None, None, None, today, tz, tuple(extra_deadlines))
+    conn = await session.connection()
+    found = (await _detailed(conn, plan_id, period, tz, [task_id])).get(task_id)
+    if found is None:
+        return None
+    task, said = found
+    section_agency_id = await conn.scalar(select(Section.agency_id).where(Section.id == task.section_id))
+    _judge_task(task, said, section_agency_id, period, co_lead_rule)
+    return task
 
 
 def _ordered(agencies: Iterable[AgencySummary], sections: list[SectionSummary]) -> list[AgencySummary]:
@@ -1025,4 +1064,5 @@ __all__ = [
     "build_summary",
     "counts_only",
     "of_agency",
+    "task_summary",
 ]

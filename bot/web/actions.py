@@ -8,14 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.web.server import dashboard_of, viewer_of
-
-
-def _id(request: web.Request, name: str) -> int | None:
-    try:
-        return int(request.match_info[name])
-    except (KeyError, ValueError):
-        return None
+from bot.web.server import dashboard_of, path_id, viewer_of
 
 
 async def _answer(request: web.Request, replies, back: str) -> web.Response:
@@ -31,11 +24,11 @@ async def _act(request: web.Request, action: str, payload: dict, back: str) -> w
 
 
 async def approve(request: web.Request) -> web.Response:
-    return await _act(request, "approve", {"member_id": _id(request, "member_id")}, "/people")
+    return await _act(request, "approve", {"member_id": path_id(request, "member_id")}, "/people")
 
 
 async def reject(request: web.Request) -> web.Response:
-    return await _act(request, "reject", {"member_id": _id(request, "member_id")}, "/people")
+    return await _act(request, "reject", {"member_id": path_id(request, "member_id")}, "/people")
 
 
 async def create_invite(request: web.Request) -> web.Response:
@@ -48,11 +41,11 @@ async def create_invite(request: web.Request) -> web.Response:
 
 
 async def revoke_invite(request: web.Request) -> web.Response:
-    return await _act(request, "revoke_invite", {"invite_id": _id(request, "invite_id")}, "/people")
+    return await _act(request, "revoke_invite", {"invite_id": path_id(request, "invite_id")}, "/people")
 
 
 async def remind(request: web.Request) -> web.Response:
-    plan_id = _id(request, "plan_id")
+    plan_id = path_id(request, "plan_id")
     dashboard = dashboard_of(request)
     # As if the plan had been picked from /nhacnho's buttons: several active plans need no choosing.
     replies = await dashboard.core.act(
@@ -62,11 +55,11 @@ async def remind(request: web.Request) -> web.Response:
 
 
 async def close_plan(request: web.Request) -> web.Response:
-    return await _act(request, "plan_close", {"plan_id": _id(request, "plan_id")}, "/")
+    return await _act(request, "plan_close", {"plan_id": path_id(request, "plan_id")}, "/")
 
 
 async def reopen_plan(request: web.Request) -> web.Response:
-    return await _act(request, "plan_reopen", {"plan_id": _id(request, "plan_id")}, "/")
+    return await _act(request, "plan_reopen", {"plan_id": path_id(request, "plan_id")}, "/")
 
 
 def add_routes(router: web.UrlDispatcher) -> None:

@@ -22,7 +22,7 @@ from bot.render.exports import letterhead_from_config, render_summary
 from bot.render.text import percent_text, reported_label, timing_label
 from bot.web.paging import Page
 from bot.web.rendering import local_time
-from bot.web.server import Dashboard, Viewer, dashboard_of, viewer_of
+from bot.web.server import Dashboard, Viewer, dashboard_of, path_id, viewer_of
 from bot.web.svg import completion_chart
 from scheduler.outbox import status_by_deadline
 from storage import evidence as evidence_rows
@@ -49,6 +49,7 @@ from storage.summary import (
     build_summary,
     counts_only,
     of_agency,
+    task_summary,
 )
 from storage.text import fold
 
@@ -79,11 +80,9 @@ def _local_time(dashboard: Dashboard):
     return lambda moment: local_time(moment, dashboard.app.config.tz)
 
 
-async def _plan_or_404(session, plan_id: str) -> Plan:
-    try:
-        plan = await plan_by_id(session, int(plan_id))
-    except ValueError:
-        plan = None
+async def _plan_or_404(session, request: web.Request) -> Plan:
+    plan_id = path_id(request, "plan_id")
+    plan = await plan_by_id(session, plan_id) if plan_id is not None else None
     if plan is None:
         raise web.HTTPNotFound(text="no such plan")
     return plan
@@ -136,6 +135,8 @@ async def _summary(
         detail=detail,
         agency_id=agency_id,
         pick=pick,
+        # As chat judges it: a co-led task is done when all its leads, or any, say so (config).
+        co_lead_rule=app.config.report.co_lead_done,
     )
 
 
@@ -360,7 +361,7 @@ async def overview(request: web.Request) -> web.Response:
         dashboard.app.config.web.agencies_per_page,
     )
     async with dashboard.app.db.snapshot() as session:
-        plan = await _plan_or_404(session, request.match_info["plan_id"])
+        plan = await _plan_or_404(session, request)
         if not viewer.is_staff:
             raise web.HTTPFound(f"/plans/{plan.id}/agencies/{viewer.member.agency_id}")
         # A city's plan is read whole; a province's (tens of thousands of tasks) is counted whole and
@@ -421,11 +422,10 @@ async def agency_page(request: web.Request) -> web.Response:
     viewer = viewer_of(request)
     dashboard = dashboard_of(request)
     async with dashboard.app.db.snapshot() as session:
-        plan = await _plan_or_404(session, request.match_info["plan_id"])
-        try:
-            agency_id = int(request.match_info["agency_id"])
-        except ValueError:
-            raise web.HTTPNotFound(text="no such agency") from None
+        plan = await _plan_or_404(session, request)
+        agency_id = path_id(request, "agency_id")
+        if agency_id is None:
+            raise web.HTTPNotFound(text="no such agency")
         if not viewer.may_see_agency(agency_id):
             return _forbidden(request)
         agency = await session.get(Agency, agency_id)
@@ -459,12 +459,20 @@ async def task_page(request: web.Request) -> web.Response:
     viewer = viewer_of(request)
     dashboard = dashboard_of(request)
     async with dashboard.app.db.snapshot() as session:
-        plan = await _plan_or_404(session, request.match_info["plan_id"])
-        summary = await _summary(request, session, plan)
-        try:
-            task = summary.task_by_id.get(int(request.match_info["task_id"]))
-        except ValueError:
-            task = None
+        plan = await _plan_or_404(session, request)
+        task_id = path_id(request, "task_id")
+        if task_id is None:
+            raise web.HTTPNotFound(text="no such task")
+        # The task alone, judged as the plan's summary judges it: not a province's plan whole.
+        task = await task_summary(
+            session,
+            plan.id,
+            task_id,
+            today=_judging_day(request, plan),
+            tz=dashboard.app.config.tz,
+            extra_deadlines=_extra_deadlines(request, plan),
+            co_lead_rule=dashboard.app.config.report.co_lead_done,
+        )
         if task is None:
             raise web.HTTPNotFound(text="no such task")
         involved = {*task.lead_ids, *task.coordinating_ids}
@@ -485,7 +493,6 @@ async def task_page(request: web.Request) -> web.Response:
         request,
         "task.html",
         plan=plan,
-        summary=summary,
         task=task,
         history=list(reversed(history)),
         revisions=revisions,
@@ -502,7 +509,7 @@ async def reminders(request: web.Request) -> web.Response:
     if not viewer.is_staff:
         return _forbidden(request)
     async with dashboard.app.db.snapshot() as session:
-        plan = await _plan_or_404(session, request.match_info["plan_id"])
+        plan = await _plan_or_404(session, request)
         lines = await status_by_deadline(session, plan_id=plan.id)
         upcoming = (
             await session.scalars(
@@ -568,7 +575,7 @@ async def export(request: web.Request) -> web.Response:
     if fmt not in EXPORT_FORMATS:
         raise web.HTTPNotFound(text="no such format")
     async with dashboard.app.db.snapshot() as session:
-        plan = await _plan_or_404(session, request.match_info["plan_id"])
+        plan = await _plan_or_404(session, request)
         summary = await _summary(request, session, plan)
     # Drawing a report takes a few hundred milliseconds of CPU: off the event loop, so the bot and
     # the other pages keep answering meanwhile.

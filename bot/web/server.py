@@ -129,6 +129,20 @@ class Dashboard:
         return [reply.text for reply in replies if reply.to_chat_id is None and reply.text]
 
 
+# The largest id an integer column holds (PostgreSQL's BIGINT, SQLite's INTEGER).
+_LARGEST_ID = 2**63 - 1
+
+
+def path_id(request: web.Request, name: str) -> int | None:
+    """The record id the address names as `name`, or None when it names none: digits only, and no
+    larger than the database holds (a longer number would fail in the driver, not find nothing)."""
+    text = request.match_info.get(name, "")
+    if not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if 0 < value <= _LARGEST_ID else None
+
+
 def viewer_of(request: web.Request) -> Viewer:
     return request[_VIEWER]
 

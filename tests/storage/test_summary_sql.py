@@ -18,7 +18,7 @@ from storage.models import Agency, LatestInCycle, Section, Task, TaskAgency
 from storage.models.people import BLOCKED, DONE, IN_PROGRESS, NOT_STARTED
 from storage.models.plan import COORDINATING, LEAD
 from storage.progress_rules import ALL_LEADS, ANY_LEAD, responsible
-from storage.summary import ALL, ATTENTION, build_summary, counts_only
+from storage.summary import ALL, ATTENTION, build_summary, counts_only, task_summary
 from tests.factories import SectionSpec, make_agency, make_plan
 
 NAMES = [f"Sở thử nghiệm {n}" for n in range(1, 10)]
@@ -283,3 +283,31 @@ async def test_the_latest_rows_follow_inserts_and_edits(db):
     expected = [(june, second_id, DONE, None), (november, later_id, BLOCKED, None)]
     assert [tuple(row) for row in rows] == expected
     assert first_id not in [row[1] for row in rows]
+
+
+@pytest.mark.parametrize("rule", [ALL_LEADS, ANY_LEAD])
+async def test_a_task_read_alone_stands_as_in_its_plans_summary(db, rule):
+    plan_ids = await random_world(db, 6)
+    compared = 0
+    async with db.snapshot() as session:
+        for plan_id in plan_ids:
+            for today in (dt.date(2020, 6, 10), dt.date(2020, 12, 5)):
+                judged = await build_summary(session, plan_id, today=today, co_lead_rule=rule)
+                for task in judged.tasks:
+                    alone = await task_summary(session, plan_id, task.id, today=today, co_lead_rule=rule)
+                    assert (
+                        alone.code,
+                        alone.standing,
+                        [u.id for u in alone.updates],
+                        alone.updated_in_period,
+                    ) == (
+                        task.code,
+                        task.standing,
+                        [u.id for u in task.updates],
+                        task.updated_in_period,
+                    )
+                    compared += 1
+            other_plan = plan_ids[1 - plan_ids.index(plan_id)]
+            stranger = (await build_summary(session, other_plan, today=dt.date(2020, 6, 10))).tasks[0]
+            assert await task_summary(session, plan_id, stranger.id, today=dt.date(2020, 6, 10)) is None
+    assert compared > 20

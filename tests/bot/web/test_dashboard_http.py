@@ -478,3 +478,76 @@ async def test_a_large_plans_agency_page_lists_what_a_small_plans_does(
     helped = tables[1][1]
     assert len(helped) == 3 and "II.1" in helped[0] and "Đã phát 12 chương trình" in helped[0]
     assert _task_tables(counted) == tables
+
+
+HUGE = "9" * 30  # no database integer holds it
+
+
+@pytest.mark.parametrize("bad", ["abc", "-1", HUGE, "1e3"])
+async def test_an_address_whose_number_is_not_an_id_finds_nothing(coordinator, browsers, plan, bad):
+    browser = await signed_in(coordinator, browsers())
+    some_task = plan.tasks["II.1"].id
+    some_agency = plan.agencies["Sở Du lịch"].id
+
+    for path in (
+        f"/plans/{bad}",
+        f"/plans/{bad}/agencies/{some_agency}",
+        f"/plans/{plan.plan.id}/agencies/{bad}",
+        f"/plans/{bad}/tasks/{some_task}",
+        f"/plans/{plan.plan.id}/tasks/{bad}",
+        f"/plans/{bad}/reminders",
+        f"/plans/{bad}/export/docx",
+    ):
+        status, _body = await browser.get(path)
+        assert status == 404, path
+    for path in (
+        f"/people/requests/{bad}/approve",
+        f"/people/requests/{bad}/reject",
+        f"/people/invites/{bad}/revoke",
+        f"/plans/{bad}/close",
+        f"/plans/{bad}/reopen",
+        f"/plans/{bad}/remind",
+    ):
+        status, body = await browser.post(path)
+        assert status in (200, 404), path
+        assert "Traceback" not in body and "Internal Server Error" not in body, path
+
+
+@pytest.mark.parametrize(("rule", "done"), [("all", False), ("any", True)])
+async def test_the_dashboard_judges_a_co_led_task_by_the_configured_rule(
+    coordinator, browsers, db, app, plan, rule, done
+):
+    """A task with two leads, one of which reported it done: done when any lead's word is enough,
+    not when all must say so, on the task's page and in the overview, as in chat."""
+    from storage.models import TaskAgency
+    from storage.models.plan import LEAD
+
+    task = plan.tasks["II.1"]
+    async with db.transaction() as session:
+        await session.execute(TaskAgency.__table__.delete().where(TaskAgency.task_id == task.id))
+        for position, name in enumerate(("Sở Du lịch", "Sở Ngoại vụ")):
+            session.add(
+                TaskAgency(task_id=task.id, agency_id=plan.agencies[name].id, role=LEAD, position=position)
+            )
+        await make_update(
+            session,
+            task,
+            agency=plan.agencies["Sở Du lịch"],
+            cycle=dt.date(2020, 6, 20),
+            at=dt.datetime(2020, 5, 30, 2, 0, tzinfo=dt.UTC),
+            status="done",
+        )
+    app.config.report.co_lead_done = rule
+    browser = await signed_in(coordinator, browsers())
+
+    _status, page = await browser.get(f"/plans/{plan.plan.id}/tasks/{task.id}")
+    _status, overview = await browser.get(f"/plans/{plan.plan.id}")
+
+    chip = html.fromstring(page).xpath('//dl[@class="facts"]//span[contains(@class, "reported-")]')[0]
+    assert ("reported-done" in chip.get("class")) is done
+    row = next(
+        " ".join(tr.text_content().split())
+        for tr in html.fromstring(overview).xpath('//table[contains(@class, "tasks")]/tbody/tr')
+        if "II.1" in tr.text_content()
+    )
+    assert ("done on time" in row) is done, row
