@@ -37,6 +37,9 @@ async def ptb_bot(telegram):
 WEBHOOK_SECRET = "test-webhook-secret_0123456789"
 
 
+from tests.bot.zalo.apps import unpaced  # noqa: E402
+
+
 def telegram_config(telegram, **settings) -> Config:
     """Settings for a bot talking to `telegram` (the emulator); keyword arguments set [telegram] keys."""
     config = Config()
@@ -50,6 +53,9 @@ def telegram_config(telegram, **settings) -> Config:
         setattr(config.telegram, key, value)
     # Polling mode would otherwise open the health server on a fixed port.
     config.ops.http_enabled = False
+    if telegram.flood_limits is None:
+        # Paced only against an emulator that enforces Telegram's flood limits (tests.bot.zalo.apps.unpaced).
+        unpaced(config)
     config.secrets = Secrets(
         telegram_bot_token=SecretStr(telegram.token), telegram_webhook_secret=SecretStr(WEBHOOK_SECRET)
     )

@@ -18,6 +18,15 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def unpaced(config) -> None:
+    """Replies to one chat go out as soon as they are ready, not a second apart: these emulators
+    enforce no flood limit, and a test of six commands in a group would wait five real seconds.
+    The spacing itself is held by tests/scheduler/test_rate_limit.py on a manual clock and by
+    tests/bot/telegram/test_rate_limits.py against an emulator that enforces Telegram's limits."""
+    for rate in config.reminders.rates.values():
+        rate.per_chat_per_second = 0
+
+
 def make_app(db, clock, env: dict[str, str], **zalo) -> App:
     config = load_config(env=env)
     config.ops.http_enabled = False
@@ -25,6 +34,7 @@ def make_app(db, clock, env: dict[str, str], **zalo) -> App:
     # A stalled answer (the timeout fault) fails within seconds rather than the default ten, and a
     # loaded machine (the suite runs in parallel workers) does not stall a normal answer that long.
     config.zalo.request_timeout = 2.5
+    unpaced(config)
     for key, value in zalo.items():
         setattr(config.zalo, key, value)
     return App(config=config, db=db, clock=clock)
