@@ -22,6 +22,7 @@ from bot.render.report_rows import reported_cell  # noqa: E402
 from bot.render.text import percent_text  # noqa: E402
 from storage.progress_rules import OVERDUE  # noqa: E402
 from storage.summary import Summary  # noqa: E402
+from storage.text import readable  # noqa: E402
 
 FONT = "DejaVu Sans"
 COLOURS = {
@@ -90,8 +91,9 @@ def completion_chart(summary: Summary, *, width_inches: float = 9.0) -> bytes:
 
 def _as_typed(text: str) -> str:
     """Matplotlib reads text between two "$" as a formula (an unknown command in it fails the whole
-    chart): an escaped "$" is drawn as itself."""
-    return text.replace("$", r"\$")
+    chart): an escaped "$" is drawn as itself. Control characters have no glyph (a box would be
+    drawn): they are left out, as in the documents."""
+    return readable(text).replace("$", r"\$")
 
 
 def _shorten(text: str, limit: int) -> str:

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from bot.core import progress
 from bot.core.context import Context
 from bot.core.handlers.access import needs_agency, no_plan
-from bot.core.handlers.agency_choice import agency_buttons, search_agencies
+from bot.core.handlers.agency_choice import agency_buttons, agency_by_id, search_agencies
 from bot.core.messages import Reply
 from bot.core.parsing import parse_task_ref
 from bot.i18n import _, format_number, format_short_day
@@ -88,7 +88,7 @@ async def agency_command(ctx: Context, args: str) -> list[Reply]:
 
 
 async def agency_overview_action(ctx: Context, payload: dict) -> list[Reply]:
-    agency = await ctx.session.get(Agency, payload.get("agency_id"))
+    agency = await agency_by_id(ctx, payload.get("agency_id"))
     if agency is None:
         return [Reply(_("That agency no longer exists."))]
     return await _agency_overview(ctx, agency)
