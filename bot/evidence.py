@@ -33,6 +33,19 @@ log = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024
 MB = 1024 * 1024
+# The largest file the Bot API lets a bot download (getFile); a larger one is refused whatever the
+# configured limit.
+TELEGRAM_DOWNLOAD_MB = 20
+
+
+def file_limit_mb(config: Config, platform: str) -> float:
+    """The largest evidence file kept from `platform`: the configured limit, or less where the
+    platform lets a bot download less (Telegram: 20 MB)."""
+    if platform == "telegram":
+        return min(config.evidence.max_file_mb, TELEGRAM_DOWNLOAD_MB)
+    return config.evidence.max_file_mb
+
+
 # Types that run when opened: kept out of the store whatever name they came with.
 EXECUTABLE_TYPES = {
     "application/x-msdownload",
@@ -201,7 +214,7 @@ class Fetcher:
                 return row.state if row is not None else FAILED
             source, agency_id = row.source, row.agency_id
             used = await repo.agency_bytes(session, agency_id)
-        file_limit = limit = int(self.config.max_file_mb * MB)
+        file_limit = limit = int(file_limit_mb(self.app.config, source.partition(":")[0]) * MB)
         if self.config.max_agency_mb:
             limit = min(limit, max(0, int(self.config.max_agency_mb * MB) - used))
         temp = self.store.temp_file()
@@ -291,13 +304,17 @@ class Fetcher:
             raise Unavailable(f"getFile: HTTP {response.status_code}")
         answer = response.json()
         if not answer.get("ok"):
-            # Telegram serves files of up to 20 MB to bots and forgets ids it never issued: final.
-            raise Refused(f"getFile: {answer.get('description') or response.status_code}")
+            description = str(answer.get("description") or response.status_code)
+            # Telegram serves files of up to 20 MB to bots ("file is too big" past that, whatever
+            # the size the message declared) and forgets ids it never issued: final either way.
+            if "too big" in description.lower():
+                raise TooLarge(TELEGRAM_DOWNLOAD_MB)
+            raise Refused(f"getFile: {description}")
         result = answer["result"]
         if (result.get("file_size") or 0) > limit:
             raise self._too_large(limit, over_agency)
         if not result.get("file_path"):
-            raise Refused("getFile: no file path (the file is too large for bots)")
+            raise TooLarge(TELEGRAM_DOWNLOAD_MB)
         return f"{telegram.api_file_url}{token}/{result['file_path']}"
 
     async def _get(self, url: str, target: Path, limit: int, over_agency: bool) -> int:

@@ -17,7 +17,7 @@ from bot.core.handlers.access import needs_agency, no_plan
 from bot.core.handlers.plans import plan_label
 from bot.core.messages import Reply
 from bot.core.parsing import UpdateLine, find_url, parse_task_ref, parse_update_line
-from bot.evidence import MB, fetch_soon
+from bot.evidence import MB, fetch_soon, file_limit_mb
 from bot.i18n import _, format_day
 from bot.render.text import reported_label, shorten
 from storage import evidence as evidence_store
@@ -508,7 +508,9 @@ async def _save(
         text += "\n" + _(
             "The file {name} is larger than the {limit:g} MB allowed and was not kept: send a smaller file "
             "or a link to it."
-        ).format(name=evidence_name or _("a file"), limit=ctx.app.config.evidence.max_file_mb)
+        ).format(
+            name=evidence_name or _("a file"), limit=file_limit_mb(ctx.app.config, ctx.incoming.platform)
+        )
     return [Reply(text)]
 
 
@@ -517,7 +519,7 @@ def _over_the_file_limit(ctx: Context, evidence: str | None) -> bool:
     attachment = ctx.incoming.attachment
     if not evidence_store.names_a_file(evidence) or attachment is None or attachment.size is None:
         return False
-    return attachment.size > ctx.app.config.evidence.max_file_mb * MB
+    return attachment.size > file_limit_mb(ctx.app.config, ctx.incoming.platform) * MB
 
 
 def _evidence_shown(evidence: str | None, name: str | None) -> str | None:

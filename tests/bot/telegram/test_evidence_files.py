@@ -13,8 +13,10 @@ from bot.app import App
 from bot.core.messages import Attachment, Incoming
 from bot.core.service import Core
 from bot.evidence import Fetcher, Store
+from bot.transports.replies import reply_from_json
 from storage.models.evidence import FAILED, PENDING, STORED, EvidenceFile
 from storage.models.people import ProgressUpdate
+from storage.models.replies import ParkedReply
 from tests.bot.telegram.conftest import telegram_config
 from tests.factories import make_plan_with_focal
 
@@ -105,6 +107,50 @@ async def test_a_file_over_the_size_cap_is_not_kept_but_the_update_is(telegram, 
     async with db.snapshot() as session:
         (update,) = await session.scalars(select(ProgressUpdate))
     assert (update.status, update.note, update.evidence) == ("done", "Đã xong", None)
+
+
+async def test_a_file_larger_than_telegram_serves_bots_is_not_kept_whatever_the_configured_limit(
+    telegram, app, db, lan, tmp_path
+):
+    """The Bot API lets a bot download 20 MB at most: with a higher configured limit, a declared size
+    over 20 MB is refused at once, and a file Telegram then refuses ("file is too big") is reported
+    to its sender as too large, not as a download to try again."""
+    app.config.evidence.max_file_mb = 50
+    telegram.bot_download_limit = 1000  # as if this 2 KB file were over 20 MB
+    core = Core(app)
+
+    replies = await send_file(telegram, core, "lon.pdf", PDF, "/capnhat 1 hoàn thành Đã xong")
+
+    assert "Evidence: lon.pdf" in replies[0]
+    (row,) = await files(db)
+    assert (row.state, row.last_error) == (FAILED, "larger than 20 MB")
+    assert stored_paths(tmp_path / "evidence") == []
+    async with db.snapshot() as session:
+        (parked,) = await session.scalars(select(ParkedReply))
+        (update,) = await session.scalars(select(ProgressUpdate))
+    assert reply_from_json(parked.payload).text == (
+        "The file «lon.pdf» you sent with your update on task II.1 (Quảng bá du lịch Thủ đô trên kênh quốc "
+        "tế) was not kept: it is larger than the 20 MB allowed. Your update is saved; send the file again "
+        "smaller, or a link to it."
+    )
+    assert (update.status, update.note) == ("done", "Đã xong")
+
+    # A size declared over 20 MB is told at once, as a size over the configured limit is.
+    declared = Incoming(
+        platform="telegram",
+        chat_id=str(LAN),
+        user_id=str(LAN),
+        user_name="Lan",
+        text="/capnhat 2 hoàn thành Lớn",
+        message_id="9001",
+        update_key="9001",
+        attachment=Attachment("big-file-id", "lon2.pdf", "application/pdf", 21 * 1024 * 1024),
+    )
+    (reply,) = await core.handle(declared)
+    assert reply.text.splitlines()[-1] == (
+        "The file lon2.pdf is larger than the 20 MB allowed and was not kept: send a smaller file or a "
+        "link to it."
+    )
 
 
 async def test_an_agency_over_its_allowance_keeps_no_more_files(telegram, app, db, lan, tmp_path):

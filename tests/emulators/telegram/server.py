@@ -302,6 +302,9 @@ class TelegramEmulator:
         self.commands: dict[tuple[str, str], list[dict]] = {}
         self.menu_buttons: dict[int | None, dict] = {}  # chat id (None: every chat) -> button
         self.files: dict[str, UploadedFile] = {}
+        # The Bot API serves files of up to 20 MB to bots: getFile refuses a larger one. A test may
+        # lower it rather than upload 20 MB.
+        self.bot_download_limit = 20 * 1024 * 1024
         self.webhook: Webhook | None = None
         self.webhook_deliveries: list[WebhookDelivery] = []
         self._pending: deque[dict] = deque()
@@ -1213,6 +1216,8 @@ class TelegramEmulator:
         upload = self.files.get(str(params.get("file_id") or ""))
         if upload is None:
             raise _bad_request("invalid file_id")
+        if len(upload.content) > self.bot_download_limit:
+            raise _bad_request("file is too big")
         return {
             "file_id": upload.file_id,
             "file_unique_id": upload.file_unique_id,
