@@ -129,13 +129,14 @@ class Dashboard:
         return [reply.text for reply in replies if reply.to_chat_id is None and reply.text]
 
 
-# The largest id an integer column holds (PostgreSQL's BIGINT, SQLite's INTEGER).
-_LARGEST_ID = 2**63 - 1
+# The largest id the id columns hold: they are INTEGER, 32 bits on PostgreSQL (a larger number
+# fails in the driver there instead of finding nothing).
+_LARGEST_ID = 2**31 - 1
 
 
 def path_id(request: web.Request, name: str) -> int | None:
-    """The record id the address names as `name`, or None when it names none: digits only, and no
-    larger than the database holds (a longer number would fail in the driver, not find nothing)."""
+    """The record id the address names as `name`, or None when it names none: ASCII digits only,
+    and no larger than an id column holds."""
     text = request.match_info.get(name, "")
     if not (text.isascii() and text.isdigit()):
         return None

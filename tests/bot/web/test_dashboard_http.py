@@ -481,9 +481,10 @@ async def test_a_large_plans_agency_page_lists_what_a_small_plans_does(
 
 
 HUGE = "9" * 30  # no database integer holds it
+PAST_INT32 = str(2**31)  # an id column (PostgreSQL INTEGER) holds up to 2**31 - 1
 
 
-@pytest.mark.parametrize("bad", ["abc", "-1", HUGE, "1e3"])
+@pytest.mark.parametrize("bad", ["abc", "-1", HUGE, PAST_INT32, "1e3", "0", "١٢"])
 async def test_an_address_whose_number_is_not_an_id_finds_nothing(coordinator, browsers, plan, bad):
     browser = await signed_in(coordinator, browsers())
     some_task = plan.tasks["II.1"].id
