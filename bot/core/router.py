@@ -133,8 +133,11 @@ async def run_for_plan(ctx: Context, payload: dict) -> list[Reply]:
     """A plan picked from the buttons a per-plan command showed: run that command on it."""
     command = next((c for c in COMMANDS if c.name == payload.get("command") and c.per_plan), None)
     plan = await ctx.plan_by_id(payload.get("plan_id"))
-    if command is None or plan is None:
+    if command is None:
         return [Reply(_("That button is no longer valid. Send /trogiup to see what you can do."))]
+    if plan is None:
+        # A plan removed since the button was shown, or none named (the dashboard's forms).
+        return [Reply(_("That plan no longer exists."))]
     if ctx.role not in command.roles:
         return [Reply(_("You may not do that any more. Send /trogiup to see what you can do."))]
     ctx.use_plan(plan)

@@ -22,7 +22,7 @@ from bot.render.exports import letterhead_from_config, render_summary
 from bot.render.text import percent_text, reported_label, timing_label
 from bot.web.paging import Page
 from bot.web.rendering import local_time
-from bot.web.server import Dashboard, Viewer, dashboard_of, path_id, viewer_of
+from bot.web.server import Dashboard, Viewer, as_id, dashboard_of, path_id, viewer_of
 from bot.web.svg import completion_chart
 from scheduler.outbox import status_by_deadline
 from storage import evidence as evidence_rows
@@ -220,10 +220,7 @@ class Filters:
     @classmethod
     def from_query(cls, query) -> Filters:
         def number(name: str) -> int | None:
-            try:
-                return int(query[name]) if query.get(name) else None
-            except ValueError:
-                return None
+            return as_id(query.get(name))
 
         reported = query.get("reported") or None
         timing = query.get("timing") or None

@@ -134,14 +134,18 @@ class Dashboard:
 _LARGEST_ID = 2**31 - 1
 
 
-def path_id(request: web.Request, name: str) -> int | None:
-    """The record id the address names as `name`, or None when it names none: ASCII digits only,
-    and no larger than an id column holds."""
-    text = request.match_info.get(name, "")
-    if not (text.isascii() and text.isdigit()):
+def as_id(text: str | None) -> int | None:
+    """The record id `text` names, or None when it names none: ASCII digits only, and no larger
+    than an id column holds."""
+    if not (text and text.isascii() and text.isdigit()):
         return None
     value = int(text)
     return value if 0 < value <= _LARGEST_ID else None
+
+
+def path_id(request: web.Request, name: str) -> int | None:
+    """The record id the address names as `name` (see `as_id`)."""
+    return as_id(request.match_info.get(name))
 
 
 def viewer_of(request: web.Request) -> Viewer:

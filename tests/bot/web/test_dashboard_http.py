@@ -480,12 +480,21 @@ async def test_a_large_plans_agency_page_lists_what_a_small_plans_does(
     assert _task_tables(counted) == tables
 
 
+def _task_rows(body: str) -> list[str]:
+    return [
+        " ".join(row.text_content().split())
+        for row in html.fromstring(body).xpath('//table[contains(@class, "tasks")]/tbody/tr')
+    ]
+
+
 HUGE = "9" * 30  # no database integer holds it
 PAST_INT32 = str(2**31)  # an id column (PostgreSQL INTEGER) holds up to 2**31 - 1
 
 
 @pytest.mark.parametrize("bad", ["abc", "-1", HUGE, PAST_INT32, "1e3", "0", "١٢"])
-async def test_an_address_whose_number_is_not_an_id_finds_nothing(coordinator, browsers, plan, bad):
+async def test_an_address_whose_number_is_not_an_id_finds_nothing(
+    coordinator, browsers, plan, bad, monkeypatch
+):
     browser = await signed_in(coordinator, browsers())
     some_task = plan.tasks["II.1"].id
     some_agency = plan.agencies["Sở Du lịch"].id
@@ -501,17 +510,28 @@ async def test_an_address_whose_number_is_not_an_id_finds_nothing(coordinator, b
     ):
         status, _body = await browser.get(path)
         assert status == 404, path
-    for path in (
-        f"/people/requests/{bad}/approve",
-        f"/people/requests/{bad}/reject",
-        f"/people/invites/{bad}/revoke",
-        f"/plans/{bad}/close",
-        f"/plans/{bad}/reopen",
-        f"/plans/{bad}/remind",
+    # The forms answer as chat does for a request, an invite or a plan that is not there.
+    for path, answer in (
+        (f"/people/requests/{bad}/approve", "That request no longer exists."),
+        (f"/people/requests/{bad}/reject", "That request no longer exists."),
+        (f"/people/invites/{bad}/revoke", "That invite no longer exists."),
+        (f"/plans/{bad}/close", "That plan no longer exists."),
+        (f"/plans/{bad}/reopen", "That plan no longer exists."),
+        (f"/plans/{bad}/remind", "That plan no longer exists."),
     ):
         status, body = await browser.post(path)
-        assert status in (200, 404), path
-        assert "Traceback" not in body and "Internal Server Error" not in body, path
+        shown = " ".join(html.fromstring(body).xpath("//main")[0].text_content().split())
+        assert (status, shown) == (200, f"{answer} Back"), path
+    # As a filter, it filters nothing: the page is the unfiltered one, on a small plan and on a
+    # large one (where the agency filter reaches the database).
+    unfiltered = (await browser.get(f"/plans/{plan.plan.id}"))[1]
+    for large in (False, True):
+        monkeypatch.setattr(pages, "LARGE_PLAN_TASKS", 0 if large else 2000)
+        for name in ("agency", "section"):
+            status, body = await browser.get(f"/plans/{plan.plan.id}?{name}={bad}")
+            assert status == 200, (name, large)
+            if not large:
+                assert _task_rows(body) == _task_rows(unfiltered)
 
 
 @pytest.mark.parametrize(("rule", "done"), [("all", False), ("any", True)])
