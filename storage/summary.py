@@ -233,6 +233,7 @@ class AgencySummary:
     timing_counts: Counter = field(default_factory=Counter)
     progress_sum: int = 0
     without_update: int = 0  # of those tasks, how many nobody updated in the period
+    needing_attention: int = 0  # of those tasks, how many are blocked or overdue, as it stands on each
     reported: bool = False  # recorded at least one update on this plan in the period
     focal_points: int = 0  # active focal points registered for it
     unreachable_members: int = 0
@@ -537,11 +538,13 @@ async def _build_summary(
     timing_counts: Counter = Counter()
     progress_sum = 0
     unassigned = 0
+    needing_attention = 0
     views: dict[int, dict[int, Standing]] = {}  # by task: each answering agency's side, where it differs
 
-    def settle(task: TaskSummary, said: list[UpdateInfo], count: bool) -> None:
-        """Judge a task by its agencies' latest words; count it when the database did not."""
-        nonlocal progress_sum, unassigned
+    def settle(task: TaskSummary, said: list[UpdateInfo], count: bool) -> list[int]:
+        """Judge a task by its agencies' latest words, and count it when the database did not;
+        the agencies that answer for it."""
+        nonlocal progress_sum, unassigned, needing_attention
         section = section_by_id[task.section_id]
         words = _judge_task(task, said, section.agency_id, period, co_lead_rule)
         answering = responsible(section.agency_id, task.lead_ids)
@@ -550,6 +553,7 @@ async def _build_summary(
             timing_counts[task.timing] += 1
             progress_sum += task.standing.progress
             unassigned += not answering
+            needing_attention += task.standing.needs_attention
         sides = {}
         for key in answering:
             owner = agency(key)
@@ -559,6 +563,7 @@ async def _build_summary(
                 owner.timing_counts[view.timing] += 1
                 owner.progress_sum += view.progress
                 owner.without_update += not task.updated_in_period
+                owner.needing_attention += view.needs_attention
             if view is not task.standing:
                 sides[key] = view
         if sides:
@@ -568,16 +573,16 @@ async def _build_summary(
                 owner = agency(update.agency_id)
                 if owner.last_update_at is None or update.created_at > owner.last_update_at:
                     owner.last_update_at = update.created_at
+        return answering
 
     tasks: list[TaskSummary] = []
 
-    def attach(task: TaskSummary) -> None:
+    def attach(task: TaskSummary, answering: list[int]) -> None:
         """List a judged task in the summary, its section and its agencies, in plan order."""
-        section = section_by_id[task.section_id]
         tasks.append(task)
-        section.tasks.append(task)
+        section_by_id[task.section_id].tasks.append(task)
         sides = views.get(task.id, {})
-        for key in responsible(section.agency_id, task.lead_ids):
+        for key in answering:
             owner = agency(key)
             owner.tasks.append(task)
             if key in sides:
@@ -605,10 +610,8 @@ async def _build_summary(
     if detail == ALL:
         updates = await latest_updates_by_agency(conn, plan_id, cycle=period.cycle, before=period.ends_before)
         for task in await _plan_tasks(conn, plan_id, period, tz):
-            settle(task, updates.get(task.id, []), count=True)
-            attach(task)
+            attach(task, settle(task, updates.get(task.id, []), count=True))
         mark_reported()
-        needing_attention = sum(task.standing.needs_attention for task in tasks)
     else:
         # Counts from the database, the rules from Python only for co-led tasks and those shown.
         counted = await count_plan(
@@ -624,19 +627,21 @@ async def _build_summary(
         reported_counts.update(counted.plan.reported)
         timing_counts.update(counted.plan.timing)
         progress_sum, unassigned = counted.plan.progress_sum, counted.unassigned
+        needing_attention = counted.plan.needing_attention
         for key, counts in counted.by_agency.items():
             # Nothing was counted for it before: its figures are these.
             owner = agency(key)
             owner.reported_counts, owner.timing_counts = counts.reported, counts.timing
             owner.progress_sum, owner.without_update = counts.progress_sum, counts.without_update
+            owner.needing_attention = counts.needing_attention
         for key, moment in counted.last_update_at.items():
             agency(key).last_update_at = moment
         # Co-led tasks are judged (and counted) here whatever is shown; the others only once chosen.
-        judged = await _detailed(conn, plan_id, period, tz, counted.co_led)
+        judged = {}  # by id: the task, judged, and the agencies that answer for it
         refs = list(counted.candidates)
-        for task, said in judged.values():
-            settle(task, said, count=True)
-            answering = responsible(section_by_id[task.section_id].agency_id, task.lead_ids)
+        for task, said in (await _detailed(conn, plan_id, period, tz, counted.co_led)).values():
+            answering = settle(task, said, count=True)
+            judged[task.id] = task, answering
             if task.standing.needs_attention or agency_id in answering or agency_id in task.coordinating_ids:
                 refs.append(
                     TaskRef(
@@ -650,21 +655,21 @@ async def _build_summary(
                     )
                 )
         mark_reported()
-        needing_attention = sum(ref.reported == BLOCKED or ref.timing == OVERDUE for ref in refs)
         refs.sort(key=lambda ref: (section_by_id[ref.section_id].position, ref.number, ref.id))
         if pick is not None:
             chosen = set(pick(refs, _ordered([a for a in agencies.values() if a.expected], sections)))
             refs = [ref for ref in refs if ref.id in chosen]
+        known = len(agencies)
         shown = {ref.id for ref in refs}
-        fetched = await _detailed(conn, plan_id, period, tz, shown - judged.keys())
-        for task, said in fetched.values():
-            settle(task, said, count=False)
-        judged.update(fetched)
+        for task, said in (await _detailed(conn, plan_id, period, tz, shown - judged.keys())).values():
+            judged[task.id] = task, settle(task, said, count=False)
         for ref in refs:
             # Read in separate statements: on PostgreSQL a task archived in between is not found.
             if ref.id in judged:
-                attach(judged[ref.id][0])
-        mark_reported()
+                attach(*judged[ref.id])
+        if len(agencies) > known:
+            # Agencies that only help with a task just detailed: their names carry on others' too.
+            mark_reported()
 
     focal_rows = await conn.execute(
         select(

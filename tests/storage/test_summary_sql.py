@@ -119,6 +119,7 @@ def agency_figures(agency) -> tuple:
         {k: v for k, v in agency.timing_counts.items() if v},
         agency.progress_sum,
         agency.without_update,
+        agency.needing_attention,
         agency.reported,
         agency.last_update_at,
     )
@@ -130,6 +131,7 @@ def plan_figures(summary) -> tuple:
         {k: v for k, v in summary.timing_counts.items() if v},
         summary.progress_sum,
         summary.unassigned,
+        summary.needing_attention,
         [agency.id for agency in summary.expected_agencies],
         [agency.id for agency in summary.reported_agencies],
     )
@@ -171,6 +173,12 @@ async def test_the_counted_overview_equals_the_judged_summary_on_random_plans(db
                     )
 
                     assert plan_figures(counted) == plan_figures(judged)
+                    # Blocked and overdue at once counts once, each agency as it stands on each task.
+                    assert judged.needing_attention == len(judged.attention)
+                    for agency in judged.agencies:
+                        assert agency.needing_attention == sum(
+                            agency.view(task).needs_attention for task in agency.tasks
+                        )
                     expected = [agency_figures(a) for a in judged.agencies if a.expected or a.last_update_at]
                     assert [agency_figures(counted.agency(key)) for key, *_ in expected] == expected
                     sections = {section.id: section.agency_id for section in judged.sections}

@@ -215,8 +215,9 @@ async def test_the_plans_list_counts_reports_done_and_what_needs_attention(
             await make_update(
                 session, plan.tasks[code], agency=tourism, cycle=CYCLE, at=clock.now(), status=status
             )
-        task = await session.get(type(plan.tasks["I.2"]), plan.tasks["I.2"].id)
-        task.end_on = dt.date(2020, 5, 15)  # overdue: today is 1 June 2020
+        for code in ("I.2", "II.2"):
+            task = await session.get(type(plan.tasks[code]), plan.tasks[code].id)
+            task.end_on = dt.date(2020, 5, 15)  # overdue: today is 1 June 2020
     staff = await signed_in(coordinator, browsers())
     own = await signed_in(focal, browsers())
 
@@ -225,7 +226,7 @@ async def test_the_plans_list_counts_reports_done_and_what_needs_attention(
 
     row = [cell.text_content().split()[0] for cell in html.fromstring(listing).xpath("//tbody/tr/td")]
     own_row = [cell.text_content().split()[0] for cell in html.fromstring(own_listing).xpath("//tbody/tr/td")]
-    # Reported 1 of 3 agencies; 1 of 8 tasks done; one blocked and one overdue.
+    # Reported 1 of 3 agencies; 1 of 8 tasks done; one overdue, one blocked and overdue (once).
     assert row[2:] == ["1/3", "1/8", "2"]
-    # The focal point's own agency: 1 of its 3 tasks done, one blocked.
+    # The focal point's own agency: 1 of its 3 tasks done, one blocked and overdue, counted once.
     assert own_row[2:] == ["1/3", "1"]
