@@ -24,7 +24,7 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models.plan import LEAD, Plan, Section, Task, TaskAgency, visible
+from storage.models.plan import COORDINATING, LEAD, Plan, Section, Task, TaskAgency, visible
 from storage.registry import expand, members_of_groups
 
 _T = TypeVar("_T", bound=Hashable)
@@ -167,3 +167,20 @@ async def assigned_tasks(session: AsyncSession, plan_id: int) -> Assignments:
         by_agency={agency_id: tuple(items) for agency_id, items in grouped.items()},
         by_id={task.id: task for task, _agency in tasks},
     )
+
+
+async def helps_with_plan(session: AsyncSession, plan_id: int, agency_id: int) -> bool:
+    """Whether the agency is named a coordinating agency of a task still in the plan (it may
+    answer for none of them)."""
+    linked = (
+        select(TaskAgency.id)
+        .join(Task, Task.id == TaskAgency.task_id)
+        .where(
+            TaskAgency.agency_id == agency_id,
+            TaskAgency.role == COORDINATING,
+            Task.plan_id == plan_id,
+            Task.archived_at.is_(None),
+        )
+        .limit(1)
+    )
+    return await session.scalar(linked) is not None

@@ -28,6 +28,7 @@ from scheduler.outbox import status_by_deadline
 from storage import evidence as evidence_rows
 from storage import people
 from storage.agencies import match_rank
+from storage.assignments import helps_with_plan
 from storage.cycles import reporting_deadlines
 from storage.models import Agency, Member, Plan, Reminder, Task
 from storage.models.evidence import STORED as EVIDENCE_STORED
@@ -195,7 +196,10 @@ async def plans(request: web.Request) -> web.Response:
             summary = await _summary(request, session, plan, detail=ATTENTION, pick=counts_only)
             own = summary.agency(viewer.member.agency_id) if not viewer.is_staff else None
             if not viewer.is_staff and own is None:
-                continue
+                # Its page lists the tasks it helps with: a plan where it only helps is its too.
+                if not await helps_with_plan(session, plan.id, viewer.member.agency_id):
+                    continue
+                own = AgencySummary(viewer.member.agency_id, "", None)  # it answers for none
             rows.append((plan, summary, own, _status(request, plan)))
     return dashboard_of(request).render(
         request,

@@ -230,3 +230,36 @@ async def test_the_plans_list_counts_reports_done_and_what_needs_attention(
     assert row[2:] == ["1/3", "1/8", "2"]
     # The focal point's own agency: 1 of its 3 tasks done, one blocked and overdue, counted once.
     assert own_row[2:] == ["1/3", "1"]
+
+
+async def test_a_focal_point_whose_agency_only_helps_sees_the_plan_and_one_linked_to_nothing_does_not(
+    core, browsers, plan, db
+):
+    """An agency named only as a coordinating agency answers for no task, but its page lists the
+    tasks it helps with: the Plans list shows the plan, with nothing of its own to report."""
+    from storage.models import TaskAgency
+    from storage.models.plan import COORDINATING
+    from tests.bot.core.chat import ChatUser
+    from tests.factories import make_agency, make_member
+
+    async with db.transaction() as session:
+        helper = await make_agency(session, "Sở Tư pháp")
+        bystander = await make_agency(session, "Sở Y tế")
+        session.add(
+            TaskAgency(task_id=plan.tasks["II.1"].id, agency_id=helper.id, role=COORDINATING, position=9)
+        )
+        await make_member(session, "Hạnh", agency=helper, user_id="hanh", language="en")
+        await make_member(session, "Bình", agency=bystander, user_id="binh", language="en")
+
+    _status, helping = await (await signed_in(ChatUser(core, "hanh"), browsers())).get("/")
+    _status, unrelated = await (await signed_in(ChatUser(core, "binh"), browsers())).get("/")
+
+    rows = [" ".join(row.text_content().split()) for row in html.fromstring(helping).xpath("//tbody/tr")]
+    assert len(rows) == 1 and "87/KH-UBND" in rows[0]
+    assert [cell.text_content().split()[0] for cell in html.fromstring(helping).xpath("//tbody/tr/td")][
+        2:
+    ] == [
+        "0/0",
+        "0",
+    ]
+    assert html.fromstring(unrelated).xpath("//tbody/tr") == []
