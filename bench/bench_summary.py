@@ -148,7 +148,7 @@ def fill(path: Path, *, agencies: int, tasks_per_agency: int, updates: int, seed
 # Plans list and /kehoach read them), or every task (exports).
 COUNTS = "counts"
 SHAPES = {
-    ATTENTION: "overview (counts + blocked/overdue detail)",
+    ATTENTION: "counts + every blocked/overdue task detailed (/tonghop)",
     COUNTS: "counts only (Plans list, /kehoach)",
     ALL: "full detail (exports)",
 }

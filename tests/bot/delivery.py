@@ -1,4 +1,5 @@
-"""What the reply-delivery tests share: a stand-in for the courier's waits and a look at parked rows."""
+"""What the reply-delivery tests share: a stand-in for the courier's waits, a look at parked rows, and
+replies not spaced out where the emulator enforces no flood limit."""
 
 from __future__ import annotations
 
@@ -29,3 +30,12 @@ async def parked(db) -> list[tuple[str, str, int]]:
 async def count_parked(db) -> int:
     async with db.snapshot() as session:
         return await session.scalar(select(func.count()).select_from(ParkedReply))
+
+
+def unpaced(config) -> None:
+    """Replies to one chat go out as soon as they are ready, not a second apart: these emulators
+    enforce no flood limit, and a test of six commands in a group would wait five real seconds.
+    The spacing itself is held by tests/scheduler/test_rate_limit.py on a manual clock and by
+    tests/bot/telegram/test_rate_limits.py against an emulator that enforces Telegram's limits."""
+    for rate in config.reminders.rates.values():
+        rate.per_chat_per_second = 0

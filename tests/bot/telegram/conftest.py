@@ -10,6 +10,7 @@ from telegram.request import HTTPXRequest
 from bot.app import App
 from bot.config import Config, Secrets
 from bot.transports.telegram.runner import TelegramBot
+from tests.bot.delivery import unpaced
 from tests.emulators.telegram import TelegramEmulator
 
 
@@ -37,9 +38,6 @@ async def ptb_bot(telegram):
 WEBHOOK_SECRET = "test-webhook-secret_0123456789"
 
 
-from tests.bot.zalo.apps import unpaced  # noqa: E402
-
-
 def telegram_config(telegram, **settings) -> Config:
     """Settings for a bot talking to `telegram` (the emulator); keyword arguments set [telegram] keys."""
     config = Config()
@@ -54,7 +52,7 @@ def telegram_config(telegram, **settings) -> Config:
     # Polling mode would otherwise open the health server on a fixed port.
     config.ops.http_enabled = False
     if telegram.flood_limits is None:
-        # Paced only against an emulator that enforces Telegram's flood limits (tests.bot.zalo.apps.unpaced).
+        # Paced only against an emulator that enforces Telegram's flood limits.
         unpaced(config)
     config.secrets = Secrets(
         telegram_bot_token=SecretStr(telegram.token), telegram_webhook_secret=SecretStr(WEBHOOK_SECRET)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from bot.app import App
 from bot.config import load_config
 from bot.transports.zalo.runner import ZaloRunner, bot_transport
+from tests.bot.delivery import unpaced
 from tests.emulators.zalo_bot import ZaloBotEmulator
 from tests.emulators.zalo_oa import ZaloOAEmulator
 
@@ -16,15 +17,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def unpaced(config) -> None:
-    """Replies to one chat go out as soon as they are ready, not a second apart: these emulators
-    enforce no flood limit, and a test of six commands in a group would wait five real seconds.
-    The spacing itself is held by tests/scheduler/test_rate_limit.py on a manual clock and by
-    tests/bot/telegram/test_rate_limits.py against an emulator that enforces Telegram's limits."""
-    for rate in config.reminders.rates.values():
-        rate.per_chat_per_second = 0
 
 
 def make_app(db, clock, env: dict[str, str], **zalo) -> App:
