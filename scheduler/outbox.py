@@ -20,10 +20,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, bindparam, case, exists, false, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage.dialects import upsert_insert
 from storage.models.people import Member
 from storage.models.reminders import (
     CANCELLED,
@@ -111,7 +111,7 @@ async def insert_reminders(session: AsyncSession, groups: Sequence[PlannedGroup]
             {**common, "key": key, "chain": chain, "member_id": member} for key, chain, member in recipients
         )
     stmt = (
-        pg_insert(Reminder.__table__)
+        upsert_insert(postgres=True)(Reminder.__table__)
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(Reminder.__table__.c.kind)
     )

@@ -27,12 +27,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from scheduler.clock import Clock
 from scheduler.delivery import DeliveryError
 from storage.db import Database
+from storage.dialects import ByDialect
 from storage.models.reminders import RateBudget
 
 SleepUntil = Callable[[dt.datetime], Awaitable[None]]
@@ -85,12 +84,13 @@ _WRITE = (
     .where(_BUDGET.c.name == bindparam("bucket"))
     .values(tokens=bindparam("left"), updated_at=bindparam("at"))
 )
-_CREATE = {
-    postgres: (pg_insert if postgres else sqlite_insert)(_BUDGET)
-    .values(name=bindparam("bucket"), tokens=bindparam("full"), updated_at=bindparam("at"))
-    .on_conflict_do_nothing(index_elements=["name"])
-    for postgres in (False, True)
-}
+_CREATE = ByDialect(
+    lambda insert: (
+        insert(_BUDGET)
+        .values(name=bindparam("bucket"), tokens=bindparam("full"), updated_at=bindparam("at"))
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+)
 
 
 class SharedBucket:

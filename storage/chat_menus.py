@@ -5,10 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.dialects import upsert_for
 from storage.models.menus import ChatMenu
 
 
@@ -35,7 +34,7 @@ async def record(
     await session.execute(stale)
     if not menus:
         return
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = upsert_for(session.bind.dialect.name)
     statement = insert(ChatMenu).values(
         [
             {"platform": platform, "scope": scope, "language_code": code, "commands": commands, "set_at": now}

@@ -12,12 +12,13 @@ import json
 from collections.abc import Iterable
 
 from sqlalchemy import Integer, String, any_, bindparam, func, literal_column, select
-from sqlalchemy.dialects.postgresql import ARRAY
 
 
 def among(column, name: str, dialect: str):
     """`column` is one of the ids bound as `name` (pass them through `ids_value`)."""
     if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
         return column == any_(bindparam(name, type_=ARRAY(Integer)))
     listed = select(literal_column("value")).select_from(func.json_each(bindparam(name, type_=String)))
     return column.in_(listed.scalar_subquery())

@@ -14,12 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
+from storage.dialects import ByDialect
 from storage.models.people import (
     ACTIVE,
     ADMIN,
@@ -540,12 +539,11 @@ async def mark_processed(session: AsyncSession, *, platform: str, update_key: st
 # Built once: this runs for every incoming update, and building the statement each time cost
 # about as much as executing it. On the table, not the class: with parameters passed separately an
 # ORM insert becomes a bulk insert, which reports no rowcount.
-_MARK_PROCESSED = {
-    postgres: (pg_insert if postgres else sqlite_insert)(ProcessedUpdate.__table__).on_conflict_do_nothing(
+_MARK_PROCESSED = ByDialect(
+    lambda insert: insert(ProcessedUpdate.__table__).on_conflict_do_nothing(
         index_elements=["platform", "update_key"]
     )
-    for postgres in (False, True)
-}
+)
 
 
 async def forget_processed_before(session: AsyncSession, cutoff: dt.datetime) -> int:

@@ -9,9 +9,9 @@ import datetime as dt
 import hashlib
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.dialects import upsert_for
 from storage.models.people import Identity, Member
 from storage.models.zalo import ZaloOAContact, ZaloOAEvent, ZaloOAQuota, ZaloOAToken, ZaloSharedFile
 from storage.secret_box import SecretBox
@@ -170,7 +170,7 @@ async def record_contact(
 ) -> None:
     """Remember the follower's latest message; an older one arriving late (a webhook retry) changes nothing."""
     dialect = session.bind.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = upsert_for(dialect)
     statement = insert(ZaloOAContact).values(
         user_id=user_id, last_message_id=message_id, last_message_at=at, replies_used=0
     )
@@ -231,7 +231,7 @@ async def quota_used(session: AsyncSession, month: str, kind: str) -> int:
 async def spend_quota(session: AsyncSession, month: str, kind: str, limit: int) -> bool:
     """Count one paid message of `kind` in `month`, unless that would pass `limit`."""
     dialect = session.bind.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = upsert_for(dialect)
     if limit <= 0:
         return False
     statement = insert(ZaloOAQuota).values(month=month, kind=kind, used=1)
@@ -255,7 +255,7 @@ async def first_sighting(session: AsyncSession, key: str, now: dt.datetime, keep
     """
     await session.execute(delete(ZaloOAEvent).where(ZaloOAEvent.seen_at < now - keep))
     dialect = session.bind.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = upsert_for(dialect)
     result = await session.execute(
         insert(ZaloOAEvent).values(key_hash=sha256(key), seen_at=now).on_conflict_do_nothing()
     )

@@ -8,7 +8,9 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from storage.models import Base
+from storage.models.people import declare_dialect_indexes
 
+declare_dialect_indexes()
 config = context.config
 target_metadata = Base.metadata
 

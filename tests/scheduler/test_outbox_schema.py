@@ -4,6 +4,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from storage.models import Base
+from storage.models.people import declare_dialect_indexes
 
 OUTBOX_TABLES = {
     "reminder",
@@ -17,6 +18,7 @@ OUTBOX_TABLES = {
 
 
 def _differences_in_outbox_tables(connection) -> list:
+    declare_dialect_indexes()
     context = MigrationContext.configure(connection, opts={"compare_type": True})
     found = []
     for diff in compare_metadata(context, Base.metadata):

@@ -69,9 +69,11 @@ async def test_the_run_command_serves_telegram_until_sigterm(telegram, tmp_path)
 # Loaded at their first use, never by a bot that only waits for messages: the report, chart and
 # spreadsheet libraries, the PDF reader, the migration tool, the dashboard's templates, every
 # country's holidays but Vietnam's, the Zalo transports when only Telegram is configured, and
-# cryptography (Zalo's secret box; PTB would take it for Telegram Passport, which the bot never uses).
+# cryptography (Zalo's secret box; PTB would take it for Telegram Passport, which the bot never uses),
+# SQLAlchemy's PostgreSQL dialect on a SQLite database.
 LOADED_ON_FIRST_USE = (
     "cryptography",
+    "sqlalchemy.dialects.postgresql",
     "alembic",
     "docx",
     "docxtpl",
