@@ -8,6 +8,7 @@ every tenth otherwise. Messages are in `--lang`, else the configured language.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
 from pathlib import Path
@@ -55,7 +56,11 @@ def register(subparsers) -> None:
         help="file to write, or - for standard output (default: a name like bao-cao-87-KH-UBND-2020-06-20.docx)",
     )
     parser.add_argument(
-        "--lang", choices=LANGUAGES, help="language of the report (default: [i18n] default_language)"
+        "--lang",
+        choices=LANGUAGES,
+        # Not set unless given here: a default of its own would overwrite the global `--lang`.
+        default=argparse.SUPPRESS,
+        help="language of the report (default: the global --lang, else [i18n] default_language)",
     )
     parser.set_defaults(handler=_report)
 

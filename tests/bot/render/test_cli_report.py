@@ -129,6 +129,25 @@ def test_messages_follow_the_language_asked_for(capsys, database, tmp_path):
     )
 
 
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        (["--lang", "en"], [], "Wrote r.md: 30 tasks"),
+        ([], ["--lang", "en"], "Wrote r.md: 30 tasks"),
+        (["--lang", "en"], ["--lang", "vi"], "Đã ghi r.md: 30 nhiệm vụ"),
+        ([], [], "Đã ghi r.md: 30 nhiệm vụ"),
+    ],
+)
+def test_the_global_language_holds_unless_the_report_names_its_own(capsys, database, before, after, expected):
+    # The report's own --lang once defaulted to nothing and so overwrote the global one.
+    code = main(
+        ["--db", database, *before, "report", "--cycle", "2021-06-15", "--format", "md", "-o", "r.md", *after]
+    )
+
+    assert code == 0
+    assert capsys.readouterr().out.startswith(expected)
+
+
 class FakeTerminal(io.StringIO):
     def isatty(self) -> bool:
         return True
