@@ -6,22 +6,17 @@ run the console chat on an embedded SQLite database. Errors name the key that is
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import os
+import re
 import tomllib
 import zoneinfo
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+import msgspec
+from msgspec import Meta, field
 
 from storage.db import DEFAULT_URL
 from storage.plans.limits import DEFAULT_LIMITS, IMPORT_CHUNK_TASKS, ImportLimits
@@ -31,9 +26,37 @@ class ConfigError(Exception):
     """The configuration cannot be used; the message says which key and why."""
 
 
-class Section(BaseModel):
-    # A misspelt key is an error, not a silently ignored setting.
-    model_config = ConfigDict(extra="forbid")
+class Section(msgspec.Struct, forbid_unknown_fields=True):
+    """A section of the file. A misspelt key is an error, not a silently ignored setting. Types and
+    bounds are checked when the file is read (`load_config`); `__post_init__` checks the rest."""
+
+
+class TimeOfDay(dt.time):
+    """A local time of day in the settings (a `datetime.time`)."""
+
+
+class Secret:
+    """A secret string that does not show itself in a repr, a log line or a traceback's locals."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    def __str__(self) -> str:
+        return "**********"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
 
 
 class DatabaseConfig(Section):
@@ -43,17 +66,14 @@ class DatabaseConfig(Section):
 class CalendarConfig(Section):
     timezone: str = "Asia/Ho_Chi_Minh"
     # Days off decreed on top of the public holidays (bridge days), and Saturdays worked to make up.
-    extra_days_off: list[dt.date] = Field(default_factory=list)
-    extra_working_days: list[dt.date] = Field(default_factory=list)
+    extra_days_off: list[dt.date] = field(default_factory=list)
+    extra_working_days: list[dt.date] = field(default_factory=list)
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
+    def __post_init__(self) -> None:
         try:
-            zoneinfo.ZoneInfo(value)
+            zoneinfo.ZoneInfo(self.timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
+            raise _invalid("timezone", f"unknown time zone {self.timezone!r}") from exc
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
@@ -64,21 +84,21 @@ class PlanConfig(Section):
     # A plan file to import when the database has none (the console quick start uses it).
     default_file: str | None = None
     # Reporting deadlines added on top of those the plan names, as "MM-DD" in each year of the plan.
-    extra_reporting_deadlines: list[str] = Field(default_factory=list)
+    extra_reporting_deadlines: list[str] = field(default_factory=list)
     # The issuing body of a plan whose file names none ("UBND thành phố Hà Nội").
     issuer: str = ""
     # A plan ends on its own this many days after its last deadline (reporting deadline or task end).
-    grace_days: int = Field(default=30, ge=0, le=3650)
+    grace_days: Annotated[int, Meta(ge=0, le=3650)] = 30
     # What a plan file may ask of the machine; a file past any bound is refused before it is
     # expanded, and the database is left as it was (storage/plans/limits.py).
-    max_megabytes: int = Field(default=DEFAULT_LIMITS.max_megabytes, ge=1)
-    max_table_rows: int = Field(default=DEFAULT_LIMITS.max_table_rows, ge=10)
-    max_pdf_pages: int = Field(default=DEFAULT_LIMITS.max_pdf_pages, ge=1)
-    pdf_memory_megabytes: int = Field(default=DEFAULT_LIMITS.pdf_memory_megabytes, ge=128)
-    pdf_seconds: int = Field(default=DEFAULT_LIMITS.pdf_seconds, ge=5)
+    max_megabytes: Annotated[int, Meta(ge=1)] = DEFAULT_LIMITS.max_megabytes
+    max_table_rows: Annotated[int, Meta(ge=10)] = DEFAULT_LIMITS.max_table_rows
+    max_pdf_pages: Annotated[int, Meta(ge=1)] = DEFAULT_LIMITS.max_pdf_pages
+    pdf_memory_megabytes: Annotated[int, Meta(ge=128)] = DEFAULT_LIMITS.pdf_memory_megabytes
+    pdf_seconds: Annotated[int, Meta(ge=5)] = DEFAULT_LIMITS.pdf_seconds
     # Tasks an import writes per transaction, out of sight until the plan is swapped in whole: a chat
     # write waits for one such chunk at most, never for the whole import.
-    import_chunk_tasks: int = Field(default=IMPORT_CHUNK_TASKS, ge=1, le=100_000)
+    import_chunk_tasks: Annotated[int, Meta(ge=1, le=100_000)] = IMPORT_CHUNK_TASKS
 
     @property
     def limits(self) -> ImportLimits:
@@ -90,51 +110,41 @@ class PlanConfig(Section):
             pdf_seconds=self.pdf_seconds,
         )
 
-    @field_validator("extra_reporting_deadlines")
-    @classmethod
-    def _month_day(cls, values: list[str]) -> list[str]:
-        for value in values:
+    def __post_init__(self) -> None:
+        for value in self.extra_reporting_deadlines:
             try:
                 dt.datetime.strptime(f"2000-{value}", "%Y-%m-%d")
             except ValueError as exc:
-                raise ValueError(f"{value!r} is not a MM-DD date") from exc
-        return values
+                raise _invalid("extra_reporting_deadlines", f"{value!r} is not a MM-DD date") from exc
 
 
 class ReminderKindConfig(Section):
     """When reminders go out for one kind of deadline (report, quarter or task)."""
 
     # Calendar days before the deadline; one on a non-working day moves to the working day before.
-    before_days: list[int] = Field(default_factory=lambda: [7, 3, 1])
+    before_days: list[int] = field(default_factory=lambda: [7, 3, 1])
     # Local time of day (in [calendar] timezone) the reminders of a day go out.
-    send_time: dt.time = dt.time(8, 0)
+    send_time: TimeOfDay = TimeOfDay(8, 0)
     # Working days after a missed deadline: overdue reminders to the agency's focal points…
-    overdue_working_days: list[int] = Field(default_factory=lambda: [1, 3])
+    overdue_working_days: list[int] = field(default_factory=lambda: [1, 3])
     # …and the digest to coordinators listing who has not reported (and who cannot be reached).
-    escalation_working_days: list[int] = Field(default_factory=lambda: [1])
+    escalation_working_days: list[int] = field(default_factory=lambda: [1])
 
-    @field_validator("before_days")
-    @classmethod
-    def _not_negative(cls, values: list[int]) -> list[int]:
-        if any(value < 0 for value in values):
-            raise ValueError("days before a deadline cannot be negative")
-        return values
-
-    @field_validator("overdue_working_days", "escalation_working_days")
-    @classmethod
-    def _at_least_one(cls, values: list[int]) -> list[int]:
-        if any(value < 1 for value in values):
-            raise ValueError("working days after a deadline start at 1")
-        return values
+    def __post_init__(self) -> None:
+        if any(value < 0 for value in self.before_days):
+            raise _invalid("before_days", "days before a deadline cannot be negative")
+        for name in ("overdue_working_days", "escalation_working_days"):
+            if any(value < 1 for value in getattr(self, name)):
+                raise _invalid(name, "working days after a deadline start at 1")
 
 
 class RateConfig(Section):
     """A platform's sending budget, shared by every instance on the database. 0 means no limit."""
 
-    per_second: float = Field(default=0, ge=0)
-    per_chat_per_second: float = Field(default=0, ge=0)
+    per_second: Annotated[float, Meta(ge=0)] = 0
+    per_chat_per_second: Annotated[float, Meta(ge=0)] = 0
     # Messages that may go out back to back before the rate applies.
-    burst: float = Field(default=1, ge=1)
+    burst: Annotated[float, Meta(ge=1)] = 1
 
 
 def _default_rates() -> dict[str, RateConfig]:
@@ -149,40 +159,33 @@ def _default_rates() -> dict[str, RateConfig]:
 
 class RemindersConfig(Section):
     enabled: bool = True
-    report: ReminderKindConfig = Field(default_factory=ReminderKindConfig)
-    quarter: ReminderKindConfig = Field(default_factory=lambda: ReminderKindConfig(overdue_working_days=[1]))
-    task: ReminderKindConfig = Field(default_factory=lambda: ReminderKindConfig(overdue_working_days=[1]))
+    report: ReminderKindConfig = field(default_factory=ReminderKindConfig)
+    quarter: ReminderKindConfig = field(default_factory=lambda: ReminderKindConfig(overdue_working_days=[1]))
+    task: ReminderKindConfig = field(default_factory=lambda: ReminderKindConfig(overdue_working_days=[1]))
     # How far ahead the planner writes reminders into the outbox.
-    horizon_days: int = Field(default=21, ge=1, le=366)
+    horizon_days: Annotated[int, Meta(ge=1, le=366)] = 21
     # A quarter end within this many days of a reporting deadline gets no check-in of its own: the
     # deadline's reminders cover it. 0 keeps every quarter check-in.
-    merge_window_days: int = Field(default=14, ge=0, le=92)
+    merge_window_days: Annotated[int, Meta(ge=0, le=92)] = 14
     # A reminder due after its deadline (overdue, digest) is dropped when it is this late (downtime).
-    late_grace_hours: float = Field(default=120, gt=0)
-    plan_every_seconds: float = Field(default=300, gt=0)
-    send_every_seconds: float = Field(default=15, gt=0)
+    late_grace_hours: Annotated[float, Meta(gt=0)] = 120
+    plan_every_seconds: Annotated[float, Meta(gt=0)] = 300
+    send_every_seconds: Annotated[float, Meta(gt=0)] = 15
     # A claimed reminder not acknowledged within the lease is claimed again (by any instance).
-    lease_seconds: float = Field(default=300, ge=10)
-    batch_size: int = Field(default=200, ge=1)
+    lease_seconds: Annotated[float, Meta(ge=10)] = 300
+    batch_size: Annotated[int, Meta(ge=1)] = 200
     # Sends in flight at once per instance (the rate budget still applies).
-    max_in_flight: int = Field(default=1, ge=1)
+    max_in_flight: Annotated[int, Meta(ge=1)] = 1
     # Temporary errors are retried after these waits (the last repeats) until max_attempts.
-    retry_backoff_seconds: list[float] = Field(default_factory=lambda: [60, 300, 900, 3600])
-    max_attempts: int = Field(default=6, ge=1)
-    rates: dict[str, RateConfig] = Field(default_factory=_default_rates)
+    retry_backoff_seconds: list[float] = field(default_factory=lambda: [60, 300, 900, 3600])
+    max_attempts: Annotated[int, Meta(ge=1)] = 6
+    rates: dict[str, RateConfig] = field(default_factory=_default_rates)
 
-    @field_validator("retry_backoff_seconds")
-    @classmethod
-    def _some_backoff(cls, values: list[float]) -> list[float]:
-        if not values or any(value <= 0 for value in values):
-            raise ValueError("give at least one positive wait")
-        return values
-
-    @field_validator("rates")
-    @classmethod
-    def _keep_default_rates(cls, values: dict[str, RateConfig]) -> dict[str, RateConfig]:
+    def __post_init__(self) -> None:
+        if not self.retry_backoff_seconds or any(value <= 0 for value in self.retry_backoff_seconds):
+            raise _invalid("retry_backoff_seconds", "give at least one positive wait")
         # Setting one platform's budget must not silently lift the others'.
-        return _default_rates() | values
+        self.rates = _default_rates() | self.rates
 
 
 class I18nConfig(Section):
@@ -197,42 +200,43 @@ class TelegramConfig(Section):
     webhook_url: str | None = None
     webhook_listen: str = "127.0.0.1"
     # 0 picks a free port (tests); webhook_url then defaults to this listener's own address.
-    webhook_port: int = Field(default=8080, ge=0, le=65535)
+    webhook_port: Annotated[int, Meta(ge=0, le=65535)] = 8080
     webhook_path: str = "/telegram"
     # Seconds each Bot API call may take; a send that times out after leaving is "outcome unknown".
-    request_timeout: float = Field(default=10.0, gt=0)
+    request_timeout: Annotated[float, Meta(gt=0)] = 10.0
     # How long one getUpdates call waits for news (long polling), in seconds.
-    poll_timeout: int = Field(default=30, ge=0, le=50)
+    poll_timeout: Annotated[int, Meta(ge=0, le=50)] = 30
     # How often the chats' command menus are compared with who holds which role, in seconds: how
     # soon a role changed on the command line (another process) reaches the menus. 0: never.
-    menu_check_seconds: float = Field(default=60, ge=0)
+    menu_check_seconds: Annotated[float, Meta(ge=0)] = 60
     # No longer used: every message (replies and reminders) draws on [reminders.rates.telegram], the
     # budget shared by every instance. Still accepted so that older settings files keep working.
-    rate_limit_per_second: float | None = Field(default=None, gt=0)
+    rate_limit_per_second: Annotated[float, Meta(gt=0)] | None = None
     # Updates handled at the same time; those of one chat are always handled in order.
-    concurrent_updates: int = Field(default=16, ge=1, le=256)
+    concurrent_updates: Annotated[int, Meta(ge=1, le=256)] = 16
 
-    @field_validator("bot_username")
-    @classmethod
-    def _bare_username(cls, value: str) -> str:
+    def __post_init__(self) -> None:
         # Telegram shows the name as "@nhacviec_bot"; links and mentions need it without the "@".
-        bare = value.strip().lstrip("@")
+        bare = self.bot_username.strip().lstrip("@")
         if not bare or not bare.replace("_", "").isascii() or not bare.replace("_", "").isalnum():
-            raise ValueError(f"{value!r} is not a Telegram bot username (letters, digits and _)")
-        return bare
+            raise _invalid(
+                "bot_username",
+                f"{self.bot_username!r} is not a Telegram bot username (letters, digits and _)",
+            )
+        self.bot_username = bare
 
 
 class ChatConfig(Section):
     # A guided flow (/capnhat, /dangky, /moi) left unanswered this long is dropped, with a message.
-    flow_timeout_minutes: int = Field(default=30, ge=1)
+    flow_timeout_minutes: Annotated[int, Meta(ge=1)] = 30
     # How long an invite made in chat (/moi) or by `nhacviec invite create` stays valid by default.
-    invite_days: int = Field(default=7, ge=1)
+    invite_days: Annotated[int, Meta(ge=1)] = 7
     # Wrong invite or link codes (/start, /lienket) one person, or one chat, may send in the window;
     # then every code is refused until the oldest wrong one is older than the window.
-    code_guesses: int = Field(default=5, ge=1)
-    code_guess_window_minutes: int = Field(default=10, ge=1)
+    code_guesses: Annotated[int, Meta(ge=1)] = 5
+    code_guess_window_minutes: Annotated[int, Meta(ge=1)] = 10
     # /dangky requests for one agency waiting for a coordinator at once (one per person always).
-    pending_requests_per_agency: int = Field(default=3, ge=1)
+    pending_requests_per_agency: Annotated[int, Meta(ge=1)] = 3
 
 
 # What a ZNS template parameter can be filled with (`[zalo] zns_params`).
@@ -246,55 +250,54 @@ class ZaloConfig(Section):
     api_base_url: str = "https://bot-api.zaloplatforms.com/bot"
     mode: Literal["polling", "webhook"] = "polling"
     # Seconds one getUpdates call waits for news (long polling).
-    poll_timeout: int = Field(default=30, ge=0, le=60)
+    poll_timeout: Annotated[int, Meta(ge=0, le=60)] = 30
     # Seconds each API call may take; a send that times out after leaving is "outcome unknown".
-    request_timeout: float = Field(default=10.0, gt=0)
+    request_timeout: Annotated[float, Meta(gt=0)] = 10.0
     # Updates handled at the same time; those of one chat are always handled in order.
-    concurrent_updates: int = Field(default=16, ge=1, le=256)
+    concurrent_updates: Annotated[int, Meta(ge=1, le=256)] = 16
     # Public HTTPS URL registered with setWebhook (webhook mode).
     webhook_url: str | None = None
     # Where this process listens: the Bot Platform webhook, the OA webhook, file links, health
     # (0 picks a free port, for tests).
     webhook_listen: str = "127.0.0.1"
-    webhook_port: int = Field(default=8081, ge=0, le=65535)
+    webhook_port: Annotated[int, Meta(ge=0, le=65535)] = 8081
     webhook_path: str = "/zalo"
     oa_webhook_path: str = "/zalo-oa"
     # Public URL under which this process's file links are reachable (it serves them at
     # <public_base_url>/zalo-files/<token>). Unset: files are summarised in text instead.
     public_base_url: str | None = None
-    file_link_hours: int = Field(default=24, ge=1)
+    file_link_hours: Annotated[int, Meta(ge=1)] = 24
     oa_api_base_url: str = "https://openapi.zalo.me"
     oa_oauth_url: str = "https://oauth.zaloapp.com/v4/oa/access_token"
     # The OA may answer a follower for free this long after their last message (Zalo refuses any
     # consultation message after 7 days; between 48 hours and 7 days it is billed).
-    oa_reply_window_hours: float = Field(default=48, gt=0, le=168)
+    oa_reply_window_hours: Annotated[float, Meta(gt=0, le=168)] = 48
     # Consultation messages (to a follower 48 hours to 7 days after their last message, or past the 8
     # free replies to it) the OA's package allows per month; reminders stop using them at this count.
     # 0: none (reminders then go by the member's other channel, ZNS, or the coordinators' digest).
-    oa_monthly_consultation_quota: int = Field(default=0, ge=0)
+    oa_monthly_consultation_quota: Annotated[int, Meta(ge=0)] = 0
     # Zalo Notification Service: the approved template reminders use when nothing else reaches a
     # member with a phone number on file; unset: no ZNS.
     zns_template_id: str | None = None
     zns_api_url: str = "https://business.openapi.zalo.me/message/template"
     # The template's parameters, each filled from a field of the reminder: member, agency, plan,
     # deadline, tasks (how many of the agency's tasks lack an update), reference.
-    zns_params: dict[str, str] = Field(
+    zns_params: dict[str, str] = field(
         default_factory=lambda: {"ten": "member", "co_quan": "agency", "ke_hoach": "plan", "han": "deadline"}
     )
     # How often the OA's token pair is looked at: renewed once a day whatever the traffic, admins
     # warned when its refresh token is about to lapse.
-    oa_token_check_minutes: float = Field(default=60, gt=0)
+    oa_token_check_minutes: Annotated[float, Meta(gt=0)] = 60
     # An OA webhook event whose timestamp is further than this from now (either way) is refused:
     # a replay of a captured event is stale by the time it comes back.
-    oa_event_max_age_seconds: float = Field(default=600, gt=0)
+    oa_event_max_age_seconds: Annotated[float, Meta(gt=0)] = 600
 
-    @field_validator("zns_params")
-    @classmethod
-    def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:
-        unknown = sorted({field for field in value.values() if field not in ZNS_FIELDS})
+    def __post_init__(self) -> None:
+        unknown = sorted({name for name in self.zns_params.values() if name not in ZNS_FIELDS})
         if unknown:
-            raise ValueError(f"unknown reminder field(s) {', '.join(unknown)}; use {', '.join(ZNS_FIELDS)}")
-        return value
+            raise _invalid(
+                "zns_params", f"unknown reminder field(s) {', '.join(unknown)}; use {', '.join(ZNS_FIELDS)}"
+            )
 
 
 class RepliesConfig(Section):
@@ -302,28 +305,21 @@ class RepliesConfig(Section):
 
     # Waits between attempts while the person is waiting for the answer; past them the reply is parked
     # in the database and sent when the platform recovers.
-    retry_delays_seconds: list[float] = Field(default_factory=lambda: [1.0, 3.0, 8.0])
+    retry_delays_seconds: list[float] = field(default_factory=lambda: [1.0, 3.0, 8.0])
     # A rate limit asking for a longer wait than this parks the reply at once instead of holding the chat.
-    max_inline_wait_seconds: float = Field(default=15.0, ge=0)
+    max_inline_wait_seconds: Annotated[float, Meta(ge=0)] = 15.0
     # Parked replies are tried again after these waits, the last one repeating.
-    parked_backoff_seconds: list[float] = Field(default_factory=lambda: [30.0, 60.0, 300.0, 900.0])
-    flush_every_seconds: float = Field(default=10.0, gt=0)
+    parked_backoff_seconds: list[float] = field(default_factory=lambda: [30.0, 60.0, 300.0, 900.0])
+    flush_every_seconds: Annotated[float, Meta(gt=0)] = 10.0
     # A reply still not delivered after this long is given up, and the person is told.
-    give_up_hours: float = Field(default=24.0, gt=0)
+    give_up_hours: Annotated[float, Meta(gt=0)] = 24.0
 
-    @field_validator("retry_delays_seconds", "parked_backoff_seconds")
-    @classmethod
-    def _non_negative(cls, value: list[float]) -> list[float]:
-        if any(delay < 0 for delay in value):
-            raise ValueError("waits cannot be negative")
-        return value
-
-    @field_validator("parked_backoff_seconds")
-    @classmethod
-    def _not_empty(cls, value: list[float]) -> list[float]:
-        if not value:
-            raise ValueError("give at least one wait")
-        return value
+    def __post_init__(self) -> None:
+        for name in ("retry_delays_seconds", "parked_backoff_seconds"):
+            if any(delay < 0 for delay in getattr(self, name)):
+                raise _invalid(name, "waits cannot be negative")
+        if not self.parked_backoff_seconds:
+            raise _invalid("parked_backoff_seconds", "give at least one wait")
 
 
 class LoggingConfig(Section):
@@ -336,17 +332,17 @@ class OpsConfig(Section):
     # mode the routes join the webhook server and the three http_* keys are not used.
     http_enabled: bool = True
     http_listen: str = "127.0.0.1"
-    http_port: int = Field(default=9090, ge=0, le=65535)
+    http_port: Annotated[int, Meta(ge=0, le=65535)] = 9090
     # /healthz fails when an engine tick has not finished for this long (seconds), per tick.
-    max_tick_age_seconds: dict[str, float] = Field(default_factory=lambda: {"sender": 300.0})
+    max_tick_age_seconds: dict[str, float] = field(default_factory=lambda: {"sender": 300.0})
     # On SIGTERM/SIGINT: how long in-flight sends may take to finish before their leases are left
     # to expire; a second signal exits at once.
-    shutdown_grace_seconds: float = Field(default=20.0, ge=0)
+    shutdown_grace_seconds: Annotated[float, Meta(ge=0)] = 20.0
     # Every HTTP server of the process (webhooks, file links, /healthz): a client gets this long to
     # send its request headers, then its body, and this many connections may be open at once.
-    header_timeout_seconds: float = Field(default=10.0, gt=0)
-    body_timeout_seconds: float = Field(default=30.0, gt=0)
-    max_connections: int = Field(default=512, ge=1)
+    header_timeout_seconds: Annotated[float, Meta(gt=0)] = 10.0
+    body_timeout_seconds: Annotated[float, Meta(gt=0)] = 30.0
+    max_connections: Annotated[int, Meta(ge=1)] = 512
 
 
 _ENV_NAMES = {"metrics_token": "NHACVIEC_METRICS_TOKEN", "secret_key": "NHACVIEC_SECRET_KEY"}
@@ -358,50 +354,54 @@ class WebConfig(Section):
     enabled: bool = True
     host: str = "127.0.0.1"
     # 0 picks a free port (tests).
-    port: int = Field(default=8080, ge=0, le=65535)
+    port: Annotated[int, Meta(ge=0, le=65535)] = 8080
     # The address people open, as the reverse proxy publishes it ("https://nhacviec.example.gov.vn").
     # Unset: the listener's own address. An https URL makes the session cookie Secure.
     public_url: str | None = None
     # A sign-in link from /web works once, within this many minutes.
-    link_minutes: int = Field(default=10, ge=1, le=60)
-    session_hours: int = Field(default=8, ge=1, le=72)
+    link_minutes: Annotated[int, Meta(ge=1, le=60)] = 10
+    session_hours: Annotated[int, Meta(ge=1, le=72)] = 8
     # Agencies per page on a plan's overview (a province's plan names thousands).
-    agencies_per_page: int = Field(default=100, ge=10, le=1000)
+    agencies_per_page: Annotated[int, Meta(ge=10, le=1000)] = 100
 
-    @field_validator("public_url")
-    @classmethod
-    def _absolute_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        if not value.startswith(("http://", "https://")):
-            raise ValueError(f"{value!r} is not an http(s) URL")
-        return value.rstrip("/")
+    def __post_init__(self) -> None:
+        if self.public_url is None:
+            return
+        if not self.public_url.startswith(("http://", "https://")):
+            raise _invalid("public_url", f"{self.public_url!r} is not an http(s) URL")
+        self.public_url = self.public_url.rstrip("/")
 
 
-class Secrets(BaseModel):
+class Secrets(msgspec.Struct):
     """Read from the environment only, never from the file, never printed."""
 
-    telegram_bot_token: SecretStr | None = None
-    telegram_webhook_secret: SecretStr | None = None
-    zalo_bot_token: SecretStr | None = None
-    zalo_webhook_secret: SecretStr | None = None
-    zalo_oa_app_secret: SecretStr | None = None
+    telegram_bot_token: Secret | None = None
+    telegram_webhook_secret: Secret | None = None
+    zalo_bot_token: Secret | None = None
+    zalo_webhook_secret: Secret | None = None
+    zalo_oa_app_secret: Secret | None = None
     # The OA secret key that signs webhook calls (not the app secret, which refreshes tokens).
-    zalo_oa_secret_key: SecretStr | None = None
-    zalo_oa_access_token: SecretStr | None = None
-    zalo_oa_refresh_token: SecretStr | None = None
+    zalo_oa_secret_key: Secret | None = None
+    zalo_oa_access_token: Secret | None = None
+    zalo_oa_refresh_token: Secret | None = None
     zalo_oa_app_id: str | None = None
     # Bearer token that /metrics asks for (NHACVIEC_METRICS_TOKEN); see docs/operations.md.
-    metrics_token: SecretStr | None = None
+    metrics_token: Secret | None = None
     # Key(s) that encrypt stored secrets such as the OA tokens (NHACVIEC_SECRET_KEY): Fernet keys,
     # comma-separated, the first encrypting and all decrypting, so that a key can be rotated.
-    secret_key: SecretStr | None = None
+    secret_key: Secret | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Secrets:
         env = os.environ if env is None else env
-        values = {name: env.get(_ENV_NAMES.get(name, name.upper())) or None for name in cls.model_fields}
-        return cls(**values)
+        values = {name: env.get(_ENV_NAMES.get(name, name.upper())) or None for name in cls.__struct_fields__}
+        # The app id identifies the OA; it is no secret.
+        return cls(
+            **{
+                name: value if value is None or name == "zalo_oa_app_id" else Secret(value)
+                for name, value in values.items()
+            }
+        )
 
 
 class ReportConfig(Section):
@@ -416,15 +416,15 @@ class ReportConfig(Section):
     # Who the report is addressed to ("Kính gửi: …"); unset: the plan's issuing body when known.
     recipient: str | None = None
     # Extra lines under "Nơi nhận:" after "- Như trên;" (e.g. "- Lưu: VT, KHTC.").
-    recipients: list[str] = Field(default_factory=lambda: ["Lưu: VT."])
+    recipients: list[str] = field(default_factory=lambda: ["Lưu: VT."])
     # A co-led task is done when every lead reported it done ("all") or when any did ("any").
     co_lead_done: Literal["all", "any"] = "all"
     # The day the figures are counted to ("Số liệu tính đến ngày …"): the cycle's deadline
     # ("deadline"), or that day of the deadline's month (e.g. 15, as Nghị định 09/2019 asks of
     # periodic reports); the report's own date is always the day it is made.
-    cutoff_day: Literal["deadline"] | Annotated[int, Field(ge=1, le=31)] = "deadline"
+    cutoff_day: Literal["deadline"] | Annotated[int, Meta(ge=1, le=31)] = "deadline"
     # The same, for one plan: keyed by its number ("87/KH-UBND") or number and year ("87/KH-UBND-2026").
-    plan_cutoff_days: dict[str, Literal["deadline"] | Annotated[int, Field(ge=1, le=31)]] = Field(
+    plan_cutoff_days: dict[str, Literal["deadline"] | Annotated[int, Meta(ge=1, le=31)]] = field(
         default_factory=dict
     )
     # A Word template for the letterhead and opening (docxtpl); unset: the one shipped in the package.
@@ -438,21 +438,18 @@ class EvidenceConfig(Section):
     # PostgreSQL it must be set (several instances must share it), or files are not fetched.
     dir: Path | None = None
     # A larger file is not kept (the update is, with a note that its file was too large).
-    max_file_mb: float = Field(default=20, gt=0)
+    max_file_mb: Annotated[float, Meta(gt=0)] = 20
     # What one agency's files may take in all; 0: no limit.
-    max_agency_mb: float = Field(default=500, ge=0)
+    max_agency_mb: Annotated[float, Meta(ge=0)] = 500
     # Waits between attempts at a download that failed (the last one repeats), and how many in all.
-    retry_minutes: list[float] = Field(default_factory=lambda: [1, 5, 30, 120, 720])
-    max_attempts: int = Field(default=10, ge=1)
+    retry_minutes: list[float] = field(default_factory=lambda: [1, 5, 30, 120, 720])
+    max_attempts: Annotated[int, Meta(ge=1)] = 10
     # Seconds one download may take.
-    timeout_seconds: float = Field(default=60, gt=0)
+    timeout_seconds: Annotated[float, Meta(gt=0)] = 60
 
-    @field_validator("retry_minutes")
-    @classmethod
-    def _some_waits(cls, values: list[float]) -> list[float]:
-        if not values or any(value < 0 for value in values):
-            raise ValueError("give at least one wait, none negative")
-        return values
+    def __post_init__(self) -> None:
+        if not self.retry_minutes or any(value < 0 for value in self.retry_minutes):
+            raise _invalid("retry_minutes", "give at least one wait, none negative")
 
 
 class OrganisationConfig(Section):
@@ -463,38 +460,38 @@ class OrganisationConfig(Section):
     # The city or province ("Hà Nội", "tỉnh Lam Giang"); letterheads and texts add it where they need it.
     city: str | None = None
 
-    @field_validator("name", "short_name")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be empty")
-        return value.strip()
+    def __post_init__(self) -> None:
+        for name in ("name", "short_name"):
+            value = getattr(self, name).strip()
+            if not value:
+                raise _invalid(name, "must not be empty")
+            setattr(self, name, value)
 
 
 class Config(Section):
-    organisation: OrganisationConfig = Field(default_factory=OrganisationConfig)
-    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
-    calendar: CalendarConfig = Field(default_factory=CalendarConfig)
-    plan: PlanConfig = Field(default_factory=PlanConfig)
-    reminders: RemindersConfig = Field(default_factory=RemindersConfig)
-    i18n: I18nConfig = Field(default_factory=I18nConfig)
-    telegram: TelegramConfig = Field(default_factory=TelegramConfig)
-    zalo: ZaloConfig = Field(default_factory=ZaloConfig)
-    chat: ChatConfig = Field(default_factory=ChatConfig)
-    replies: RepliesConfig = Field(default_factory=RepliesConfig)
-    logging: LoggingConfig = Field(default_factory=LoggingConfig)
-    ops: OpsConfig = Field(default_factory=OpsConfig)
-    report: ReportConfig = Field(default_factory=ReportConfig)
-    web: WebConfig = Field(default_factory=WebConfig)
-    evidence: EvidenceConfig = Field(default_factory=EvidenceConfig)
-    secrets: Secrets = Field(default_factory=Secrets, exclude=True)
+    organisation: OrganisationConfig = field(default_factory=OrganisationConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    calendar: CalendarConfig = field(default_factory=CalendarConfig)
+    plan: PlanConfig = field(default_factory=PlanConfig)
+    reminders: RemindersConfig = field(default_factory=RemindersConfig)
+    i18n: I18nConfig = field(default_factory=I18nConfig)
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    zalo: ZaloConfig = field(default_factory=ZaloConfig)
+    chat: ChatConfig = field(default_factory=ChatConfig)
+    replies: RepliesConfig = field(default_factory=RepliesConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    ops: OpsConfig = field(default_factory=OpsConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+    evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
+    # From the environment only (`load_config` refuses a [secrets] section in the file).
+    secrets: Secrets = field(default_factory=Secrets)
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return self.calendar.tz
 
-    @model_validator(mode="after")
-    def _web_port_free(self) -> Config:
+    def __post_init__(self) -> None:
         # The dashboard has a server of its own; it cannot listen where a webhook already does.
         taken = {}
         if self.telegram.mode == "webhook":
@@ -503,23 +500,94 @@ class Config(Section):
             taken.setdefault((self.zalo.webhook_listen, self.zalo.webhook_port), "zalo.webhook_port")
         clash = taken.get((self.web.host, self.web.port)) if self.web.enabled and self.web.port else None
         if clash:
-            raise ValueError(f"web.port: {self.web.port} is also {clash}; give the dashboard another port")
-        return self
+            raise _invalid("web.port", f"{self.web.port} is also {clash}; give the dashboard another port")
 
 
-def _describe(error: ValidationError, source: str) -> str:
-    lines = [f"{source}: invalid configuration"]
-    for item in error.errors():
-        key = ".".join(str(part) for part in item["loc"])
-        message = item["msg"]
-        if item["type"] == "extra_forbidden":
-            message = "unknown setting (misspelt?)"
-        lines.append(f"  {key}: {message}")
-    return "\n".join(lines)
+def _invalid(key: str, message: str) -> ValueError:
+    """A check of `__post_init__` failed: `key` within the section (msgspec adds where the section is)."""
+    return ValueError(f"{key}: {message}")
+
+
+def _from_file(kind: type, value: Any) -> Any:
+    """The two types of the file msgspec does not know: a path, and a time of day as people write
+    it ("08:00", not only "08:00:00")."""
+    if kind is Path:
+        if isinstance(value, str) and value:
+            return Path(value)
+        raise ValueError("expected a path (a string)")
+    if kind is TimeOfDay:
+        try:
+            time = value if isinstance(value, dt.time) else dt.time.fromisoformat(value)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{value!r} is not a time of day (HH:MM)") from exc
+        return TimeOfDay(time.hour, time.minute, time.second)
+    raise NotImplementedError
+
+
+def _convert(data: dict) -> Config:
+    return msgspec.convert(data, Config, dec_hook=_from_file)
+
+
+_AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+_STEP = re.compile(r"\.(?P<name>[^.\[]+)|\[(?P<index>\d+)\]|\[\.\.\.\]")
+_OWN = re.compile(r"^(?P<key>[a-z_][a-z0-9_.]*): (?P<message>.*)$", re.S)
+_UNKNOWN = re.compile(r"^Object contains unknown field `(?P<name>.*)`$", re.S)
+
+
+def _describe(error: msgspec.ValidationError, data: dict, source: str) -> str:
+    """One line naming the key that is wrong, as the file spells it (`reminders.rates.zalo.burst`)."""
+    found = _AT.match(str(error))
+    message, path = found["message"], found["path"] or ""
+    keys: list[str] = []
+    node: Any = data
+    trail: list = []
+    for step in _STEP.finditer(path):
+        if step["name"] is not None:
+            keys.append(step["name"])
+            trail.append(step["name"])
+        elif step["index"] is not None:
+            keys[-1] += f"[{step['index']}]"
+            trail.append(int(step["index"]))
+        else:
+            # msgspec does not say which key of a table failed: the one that fails alone.
+            key = _failing_key(data, trail, node, str(error))
+            keys.append(key if key is not None else "[...]")
+            trail.append(key)
+        try:
+            node = node[trail[-1]] if trail[-1] is not None else None
+        except (KeyError, IndexError, TypeError):
+            node = None
+    own = _OWN.match(message)
+    if own:
+        keys.append(own["key"])
+        message = own["message"]
+    unknown = _UNKNOWN.match(message)
+    if unknown:
+        keys.append(unknown["name"])
+        message = "unknown setting (misspelt?)"
+    message = message.replace("`", "")
+    return f"{source}: invalid configuration\n  {'.'.join(keys) or '(file)'}: {message}"
+
+
+def _failing_key(data: dict, trail: list, table: Any, error: str) -> str | None:
+    if not isinstance(table, dict) or None in trail:
+        return None
+    for key in table:
+        trial = copy.deepcopy(data)
+        holder = trial
+        for step in trail[:-1]:
+            holder = holder[step]
+        holder[trail[-1]] = {key: table[key]}
+        try:
+            _convert(trial)
+        except msgspec.ValidationError as exc:
+            if str(exc) == error:
+                return str(key)
+    return None
 
 
 def load_config(path: str | os.PathLike | None = None, env: dict[str, str] | None = None) -> Config:
-    """Load and validate; raise ConfigError with a message naming each bad key."""
+    """Load and validate; raise ConfigError with a message naming the bad key."""
     env = os.environ if env is None else env
     path = path or env.get("NHACVIEC_CONFIG")
     data: dict = {}
@@ -532,13 +600,18 @@ def load_config(path: str | os.PathLike | None = None, env: dict[str, str] | Non
             raise ConfigError(f"{source}: configuration file not found") from exc
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
-    if "secrets" in data:
-        raise ConfigError(f"{source}: secrets: put secrets in environment variables, not in the file")
-    try:
-        config = Config.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(_describe(exc, source)) from exc
+    config = config_from(data, source)
     config.secrets = Secrets.from_env(env)
     if env.get("NHACVIEC_DATABASE_URL"):
         config.database.url = env["NHACVIEC_DATABASE_URL"]
     return config
+
+
+def config_from(data: dict, source: str = "settings") -> Config:
+    """The settings `data` (a parsed TOML file) describe, checked; ConfigError names the bad key."""
+    if "secrets" in data:
+        raise ConfigError(f"{source}: secrets: put secrets in environment variables, not in the file")
+    try:
+        return _convert(data)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(_describe(exc, data, source)) from exc

@@ -126,7 +126,8 @@ def secret_values(config) -> list[str]:
     from sqlalchemy.engine import make_url
 
     values = []
-    for value in config.secrets.model_dump().values():
+    for name in config.secrets.__struct_fields__:
+        value = getattr(config.secrets, name)
         if value is None:
             continue
         values.append(value.get_secret_value() if hasattr(value, "get_secret_value") else str(value))

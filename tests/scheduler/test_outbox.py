@@ -2,7 +2,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from bot.config import Config
+from bot.config import config_from
 from scheduler import outbox
 from scheduler.delivery import DeliveryError
 from storage.models import Reminder
@@ -63,7 +63,7 @@ async def test_a_sender_that_lost_its_lease_cannot_acknowledge(db, world, clock)
 async def test_a_report_cancels_only_the_reminders_it_settles(db, world, clock):
     clock.set(hanoi(2020, 6, 12, 9))
     # Two deadlines ten days apart: with the quarter check-in kept (no merge window), 30/6 has its own.
-    config = Config.model_validate({"reminders": {"merge_window_days": 0}})
+    config = config_from({"reminders": {"merge_window_days": 0}})
     await planner_for(db, config).tick(clock.now())  # 20/6 reminders, 30/6 quarter check-in (23/6...)
     agency = world.agencies["dulich"]
     async with db.transaction() as session:

@@ -2,7 +2,7 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from bot.config import Config
+from bot.config import Config, config_from
 from bot.reminders import calendar_from_config, policy_from_config
 from scheduler.planner import Planner
 from storage.models import Member, Reminder
@@ -209,7 +209,7 @@ async def test_a_quarter_end_near_a_reporting_deadline_is_covered_by_its_reminde
 
     await planner_for(db).tick(clock.now())
     merged = {kind for _, kind, *_ in await planned(db)}
-    await planner_for(db, Config.model_validate({"reminders": {"merge_window_days": 0}})).tick(clock.now())
+    await planner_for(db, config_from({"reminders": {"merge_window_days": 0}})).tick(clock.now())
     kept = {kind for _, kind, *_ in await planned(db)}
 
     # 30/6 is ten days after 20/6: within the default fourteen-day window, no check-in of its own.

@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from bot.config import Config
+from bot.config import Config, config_from
 from bot.i18n import _, use_language
 from scheduler.delivery import DeliveryError
 from scheduler.outbox import cancel_for_report
@@ -175,9 +175,7 @@ async def test_reminders_due_the_same_day_reach_a_person_as_one_message(db, cloc
     # A reporting deadline on the quarter end: the report and the quarterly check-in fall due together.
     world = await build_world(db, deadlines=("2020-06-30",))
     # No merge window, so that the quarter check-in is planned beside the report it coincides with.
-    engine = make_engine(
-        db, clock, [transport], Config.model_validate({"reminders": {"merge_window_days": 0}})
-    )
+    engine = make_engine(db, clock, [transport], config_from({"reminders": {"merge_window_days": 0}}))
     clock.set(hanoi(2020, 6, 23, 8))
     await engine.run_once()
     (message,) = transport.to("focal-tttt")

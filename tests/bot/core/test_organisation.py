@@ -53,4 +53,4 @@ def test_a_blank_department_name_is_refused_with_the_key(tmp_path):
     with pytest.raises(ConfigError) as refused:
         load_config(path, env={})
 
-    assert "organisation.short_name: Value error, must not be empty" in str(refused.value)
+    assert "organisation.short_name: must not be empty" in str(refused.value)

@@ -12,8 +12,8 @@ import time
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
+from bot.config import Secret
 from bot.ops.http import start_ops_server
 from bot.transports.zalo.runner import ZaloRunner
 from tests.bot.zalo.apps import free_port, make_app
@@ -123,7 +123,7 @@ async def test_the_ops_port_serves_metrics_to_its_own_address_without_a_token(ap
 
 
 async def test_the_ops_port_asks_for_the_token_too_once_one_is_set(app):
-    app.config.secrets.metrics_token = SecretStr(METRICS_TOKEN)
+    app.config.secrets.metrics_token = Secret(METRICS_TOKEN)
     server = await start_ops_server(app, "127.0.0.1", 0)
     try:
         refused = await get(f"{server.url}/metrics")

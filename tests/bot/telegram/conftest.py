@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import SecretStr
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot.app import App
-from bot.config import Config, Secrets
+from bot.config import Config, Secret, Secrets
 from bot.transports.telegram.runner import TelegramBot
 from tests.bot.delivery import unpaced
 from tests.emulators.telegram import TelegramEmulator
@@ -55,7 +54,7 @@ def telegram_config(telegram, **settings) -> Config:
         # Paced only against an emulator that enforces Telegram's flood limits.
         unpaced(config)
     config.secrets = Secrets(
-        telegram_bot_token=SecretStr(telegram.token), telegram_webhook_secret=SecretStr(WEBHOOK_SECRET)
+        telegram_bot_token=Secret(telegram.token), telegram_webhook_secret=Secret(WEBHOOK_SECRET)
     )
     return config
 

@@ -136,8 +136,7 @@ async def test_after_kenh_zalo_reminders_come_on_zalo_first(db, runner, zalo_bot
 
 
 async def test_the_zalo_process_can_send_on_telegram_with_its_token(db, clock, telegram):
-    from pydantic import SecretStr
-
+    from bot.config import Secret
     from bot.core.messages import Reply
     from bot.transports.base import Recipient
     from bot.transports.registry import telegram_send_only
@@ -145,7 +144,7 @@ async def test_the_zalo_process_can_send_on_telegram_with_its_token(db, clock, t
     app = make_app(db, clock, {})
     app.config.telegram.api_base_url = telegram.api_base_url
     app.config.telegram.api_file_url = telegram.file_base_url
-    app.config.secrets.telegram_bot_token = SecretStr(telegram.token)
+    app.config.secrets.telegram_bot_token = Secret(telegram.token)
     telegram.user(LAN_ON_TELEGRAM, "Lan")
     transport, close = await telegram_send_only(app)
     try:
