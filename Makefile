@@ -5,9 +5,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DOMAIN := nhacviec
 
-.PHONY: install run test bench lint format messages catalogs clean
+.PHONY: install bytecode run test bench lint format messages catalogs clean
 
-install: $(STAMP) catalogs
+install: $(STAMP) catalogs bytecode
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "nhacviec needs Python 3.11 or newer")'
@@ -22,6 +22,12 @@ catalogs: $(STAMP)
 		[ -f "$$po" ] || continue; \
 		$(BIN)/pybabel compile --use-fuzzy --statistics -D $(DOMAIN) -i "$$po" -o "$${po%.po}.mo" 2>&1 | grep -v '^$$' || exit 1; \
 	done
+
+# The program runs as `python -OO` (bot/entry.py): its bytecode without docstrings, compiled here, as
+# a service may not write beside its code. Only what changed is compiled again (about a second).
+# A third-party file that does not compile (a template, a Python 2 example) is no reason to stop.
+bytecode: $(STAMP)
+	@$(BIN)/python -OO -m compileall -q -j 0 $(VENV)/lib bot scheduler storage > /dev/null 2>&1 || true
 
 # Extract strings from the code and merge them into both catalogs (translations are then reviewed).
 messages: $(STAMP)
