@@ -177,9 +177,9 @@ async def main() -> int:
     args = parser.parse_args()
     python = sys.executable
     results: dict[str, list[tuple[float, float, float, float]]] = {"nhacviec": [], "bare PTB": []}
-    compileall.compile_dir(REPO / "bot", quiet=1)
-    compileall.compile_dir(REPO / "storage", quiet=1)
-    compileall.compile_dir(REPO / "scheduler", quiet=1)
+    compileall.compile_dir(REPO / "bot", quiet=1, optimize=[0, 2])
+    compileall.compile_dir(REPO / "storage", quiet=1, optimize=[0, 2])
+    compileall.compile_dir(REPO / "scheduler", quiet=1, optimize=[0, 2])
     with tempfile.TemporaryDirectory() as tmp:
         async with PollWatch() as emulator:
             config = await seed(Path(tmp), emulator)
