@@ -156,13 +156,8 @@ class Bot:
     def __init__(self, config: Path | None, token: str, command: list[str] | None = None):
         self.config = config
         self.token = token
-        self.command = command or [
-            "-c",
-            "import sys; from bot.entry import main; sys.exit(main())",  # as the installed program starts
-            "run",
-            "--transport",
-            "telegram",
-        ]
+        # The installed program itself (it starts again as `python -OO`, bot/entry.py).
+        self.command = command or [str(Path(sys.executable).with_name("nhacviec")), "run", "--transport", "telegram"]
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self, emulator: TelegramEmulator) -> None:
