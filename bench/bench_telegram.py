@@ -157,7 +157,12 @@ class Bot:
         self.config = config
         self.token = token
         # The installed program itself (it starts again as `python -OO`, bot/entry.py).
-        self.command = command or [str(Path(sys.executable).with_name("nhacviec")), "run", "--transport", "telegram"]
+        self.command = command or [
+            str(Path(sys.executable).with_name("nhacviec")),
+            "run",
+            "--transport",
+            "telegram",
+        ]
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self, emulator: TelegramEmulator) -> None:
