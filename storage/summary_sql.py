@@ -96,8 +96,10 @@ async def count_plan(
     as_of: dt.date,
     tz: dt.tzinfo,
     agency_id: int | None,
+    candidates: bool = True,
 ) -> Counted:
-    """Count the plan's tasks as they stood in the period (see storage.summary for its terms)."""
+    """Count the plan's tasks as they stood in the period (see storage.summary for its terms);
+    without `candidates`, name none of them (a page of figures only)."""
     params = {
         "plan_id": plan_id,
         "starts_at": starts_at,
@@ -114,7 +116,9 @@ async def count_plan(
     )
     for n, day in enumerate(ends):
         params[f"end_{n}"] = local_midnight(day + dt.timedelta(days=1), tz)
-    statement, last = _count_statements(conn.dialect.name, cycle is not None, agency_id is not None, ends)
+    statement, last = _count_statements(
+        conn.dialect.name, cycle is not None, agency_id is not None, ends, candidates
+    )
 
     # Summed as plain lists of numbers, made into Counts once per agency.
     groups, unassigned, by_agency = [], 0, {}
@@ -164,7 +168,9 @@ def _existed():
 
 
 @functools.lru_cache(maxsize=64)
-def _count_statements(dialect: str, by_cycle: bool, with_agency: bool, ends: tuple[dt.date, ...]):
+def _count_statements(
+    dialect: str, by_cycle: bool, with_agency: bool, ends: tuple[dt.date, ...], candidates: bool = True
+):
     """The counting statement and the one finding each agency's newest word, for one shape of
     question, its values bound (plan_id, starts_at, ends_before, as_of, cycle, agency_id, and the
     instant each end date's day is over as end_0, end_1…).
@@ -185,19 +191,9 @@ def _count_statements(dialect: str, by_cycle: bool, with_agency: bool, ends: tup
         value=Task.end_on,
     )
     done_by_end = word.created_at < boundary if ends else literal(False)
-    # The task's lead: its one lead agency, NO_LEAD, or CO_LED for several (one seek per task).
-    # A task links an agency in a role once (uq_task_agency_task_id_agency_id_role), so the rows
-    # counted are distinct agencies.
-    lead = (
-        select(
-            case(
-                (func.count() > 1, CO_LED_MARK), else_=func.coalesce(func.max(TaskAgency.agency_id), NO_LEAD)
-            )
-        )
-        .where(TaskAgency.task_id == Task.id, TaskAgency.role == LEAD)
-        .correlate(Task)
-        .scalar_subquery()
-    )
+    # The task's lead: its one lead agency, NO_LEAD, or CO_LED_MARK for several, kept on the task
+    # by the database (migration 0021) where a subquery per task was a quarter of this statement.
+    lead = Task.lead
     columns = [
         Task.id.label("task_id"),
         Task.section_id.label("section_id"),
@@ -262,7 +258,9 @@ def _count_statements(dialect: str, by_cycle: bool, with_agency: bool, ends: tup
         elsewhere,
         *sums,
         unled,
-        func.aggregate_strings(ref, ",").filter(and_(one_lead, wanted)),
+        func.aggregate_strings(ref, ",").filter(and_(one_lead, wanted))
+        if candidates
+        else literal_column("NULL"),
         func.aggregate_strings(ids, ",").filter(~one_lead),
     ).group_by(s.section_id, s.section_agency, elsewhere)
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -196,6 +197,8 @@ class Section(Base):
 class Task(Base):
     __tablename__ = "task"
     __table_args__ = (UniqueConstraint("section_id", "number"),)
+    # As for plans: `lead`, which the database fills in, is not returned by every insert.
+    __mapper_args__ = {"eager_defaults": False}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
@@ -214,6 +217,10 @@ class Task(Base):
     # the reports of the cycles it was part of. An archived task's `number` is parked at -id, so that
     # a new task may take its place in the section; `code` keeps the numbering it had.
     archived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Who leads it, kept by the database's triggers on task_agency (migration 0021), never written
+    # here: the lead agency's id, 0 for none, -1 when several agencies lead. Read by the overview's
+    # counting statement; deferred, so that loading or adding a task never names it.
+    lead: Mapped[int] = mapped_column(Integer, server_default=text("0"), deferred=True)
 
     section: Mapped[Section] = relationship(back_populates="tasks")
     links: Mapped[list[TaskAgency]] = relationship(

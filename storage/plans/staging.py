@@ -212,10 +212,12 @@ async def discard_abandoned(db: Database, *, chunk: int = CHUNK_TASKS) -> int:
 
 
 def _values(row, *, skip: tuple[str, ...] = ()) -> dict[str, object]:
+    # Deferred columns are the database's own (task.lead, kept by triggers from the links): never
+    # copied, and never loaded just to be copied.
     return {
         column.key: getattr(row, column.key)
         for column in row.__mapper__.column_attrs
-        if column.key not in ("id", *skip)
+        if column.key not in ("id", *skip) and not column.deferred
     }
 
 
