@@ -623,6 +623,8 @@ async def _build_summary(
             as_of=as_of,
             tz=tz,
             agency_id=agency_id,
+            # A page of figures only: no task named, none read (7,000 of a province's plan).
+            candidates=pick is not counts_only,
         )
         reported_counts.update(counted.plan.reported)
         timing_counts.update(counted.plan.timing)
