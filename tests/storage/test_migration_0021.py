@@ -116,38 +116,58 @@ async def _until_a_backend_waits_on_a_lock(db) -> None:
     raise AssertionError("the second transaction never waited for the first")
 
 
-async def test_two_transactions_adding_leads_to_one_task_at_once_leave_it_co_led(unmigrated_db):
-    db = unmigrated_db
-    await _migrated_with_links(db)
+async def _at_once(db, first: str, second: str) -> None:
+    """Two transactions on one task's links, the second waiting for the first's lock on the task."""
     if db.dialect != "postgresql":
-        # SQLite lets one writer in at a time (BEGIN IMMEDIATE): the second counts the first's lead.
-        async with db.transaction() as session:
-            session.add(TaskAgency(task_id=3, agency_id=1, role=LEAD, position=0))
-        async with db.transaction() as session:
-            session.add(TaskAgency(task_id=3, agency_id=2, role=LEAD, position=1))
-        assert (await _leads(db))[3] == CO_LED_MARK
+        # SQLite lets one writer in at a time (BEGIN IMMEDIATE): they run one after the other.
+        for statement in (first, second):
+            async with db.engine.begin() as conn:
+                await conn.execute(text(statement))
         return
-
-    first_added = asyncio.Event()
+    first_done = asyncio.Event()
     async with db.engine.connect() as one, db.engine.connect() as other:
         await one.begin()
-        await _link(one, 3, 1, LEAD)
-        first_added.set()
+        await one.execute(text(first))
+        first_done.set()
 
-        async def second() -> None:
-            await first_added.wait()
+        async def then() -> None:
+            await first_done.wait()
             await other.begin()
-            # Waits on the task's row, which the first transaction's trigger holds, then counts.
-            await _link(other, 3, 2, LEAD)
+            await other.execute(text(second))
             await other.commit()
 
-        waiting = asyncio.create_task(second())
+        waiting = asyncio.create_task(then())
         await _until_a_backend_waits_on_a_lock(db)
         assert not waiting.done()
         await one.commit()
         await asyncio.wait_for(waiting, 30)
 
+
+ADD = "INSERT INTO task_agency (task_id, agency_id, role, position) VALUES ({task}, {agency}, 'lead', 0)"
+
+
+async def test_two_transactions_adding_leads_to_one_task_at_once_leave_it_co_led(unmigrated_db):
+    db = unmigrated_db
+    await _migrated_with_links(db)
+
+    await _at_once(db, ADD.format(task=3, agency=1), ADD.format(task=3, agency=2))
+
     assert (await _leads(db))[3] == CO_LED_MARK
+
+
+async def test_a_lead_removed_while_another_is_added_leaves_the_new_one(unmigrated_db):
+    db = unmigrated_db
+    await _migrated_with_links(db)
+
+    # I.1 is led by Sở A: one transaction drops it while another makes Sở B lead, either way round.
+    await _at_once(
+        db, "DELETE FROM task_agency WHERE task_id = 1 AND role = 'lead'", ADD.format(task=1, agency=2)
+    )
+    assert (await _leads(db))[1] == 2
+    await _at_once(
+        db, ADD.format(task=1, agency=1), "DELETE FROM task_agency WHERE task_id = 1 AND agency_id = 2"
+    )
+    assert (await _leads(db))[1] == 1
 
 
 async def test_at_the_newest_schema_the_links_still_keep_the_lead(db):
