@@ -534,8 +534,9 @@ _OWN = re.compile(r"^(?P<key>[a-z_][a-z0-9_.]*): (?P<message>.*)$", re.S)
 _UNKNOWN = re.compile(r"^Object contains unknown field `(?P<name>.*)`$", re.S)
 
 
-def _describe(error: msgspec.ValidationError, data: dict, source: str) -> str:
-    """One line naming the key that is wrong, as the file spells it (`reminders.rates.zalo.burst`)."""
+def _problem(error: msgspec.ValidationError, data: dict) -> tuple[str, str, list]:
+    """The key that is wrong, as the file spells it (`reminders.rates.zalo.burst`), what is wrong
+    with it, and the path to it in `data`."""
     found = _AT.match(str(error))
     message, path = found["message"], found["path"] or ""
     keys: list[str] = []
@@ -560,13 +561,31 @@ def _describe(error: msgspec.ValidationError, data: dict, source: str) -> str:
     own = _OWN.match(message)
     if own:
         keys.append(own["key"])
+        trail.extend(own["key"].split("."))
         message = own["message"]
     unknown = _UNKNOWN.match(message)
     if unknown:
         keys.append(unknown["name"])
+        trail.append(unknown["name"])
         message = "unknown setting (misspelt?)"
-    message = message.replace("`", "")
-    return f"{source}: invalid configuration\n  {'.'.join(keys) or '(file)'}: {message}"
+    return ".".join(keys) or "(file)", message.replace("`", ""), trail
+
+
+def _without(data: dict, trail: list) -> bool:
+    """Leave out the setting at `trail` (the whole list or table for one of its items); whether
+    there was one to leave out."""
+    keys = []
+    for step in trail:
+        if not isinstance(step, str):
+            break
+        keys.append(step)
+    holder: Any = data
+    for key in keys[:-1]:
+        holder = holder.get(key) if isinstance(holder, dict) else None
+    if not keys or not isinstance(holder, dict) or keys[-1] not in holder:
+        return False
+    del holder[keys[-1]]
+    return True
 
 
 def _failing_key(data: dict, trail: list, table: Any, error: str) -> str | None:
@@ -611,7 +630,24 @@ def config_from(data: dict, source: str = "settings") -> Config:
     """The settings `data` (a parsed TOML file) describe, checked; ConfigError names the bad key."""
     if "secrets" in data:
         raise ConfigError(f"{source}: secrets: put secrets in environment variables, not in the file")
-    try:
-        return _convert(data)
-    except msgspec.ValidationError as exc:
-        raise ConfigError(_describe(exc, data, source)) from exc
+    # msgspec stops at the first wrong setting; each is left out in turn and the rest checked
+    # again, so that one run lists them all, as a person mending the file wants.
+    lines: list[str] = []
+    rest = copy.deepcopy(data)
+    first: msgspec.ValidationError | None = None
+    for _ in range(_MOST_PROBLEMS):
+        try:
+            config = _convert(rest)
+        except msgspec.ValidationError as exc:
+            first = first or exc
+            key, message, trail = _problem(exc, rest)
+            lines.append(f"  {key}: {message}")
+            if _without(rest, trail):
+                continue
+        break
+    if not lines:
+        return config
+    raise ConfigError("\n".join([f"{source}: invalid configuration", *lines])) from first
+
+
+_MOST_PROBLEMS = 20

@@ -191,3 +191,37 @@ def test_values_are_tidied_as_they_are_checked():
 def test_sections_built_in_code_are_tidied_too():
     # Tests and tools build settings in code; the same checks run (msgspec calls __post_init__).
     assert Config().reminders.rates["telegram"].per_second == 29
+
+
+def test_every_wrong_setting_of_a_file_is_listed_at_once(tmp_path):
+    listed = _refusal(
+        tmp_path,
+        """
+[telgram]
+mode = "webhook"
+[chat]
+invite_days = 0
+[reminders.rates.zalo]
+burst = 0
+brust = 2
+[calendar]
+timezone = "Asia/Hanoi_City"
+""",
+    )
+
+    assert sorted(line.strip() for line in listed.splitlines()) == [
+        "calendar.timezone: unknown time zone 'Asia/Hanoi_City'",
+        "chat.invite_days: Expected int >= 1",
+        "reminders.rates.zalo.brust: unknown setting (misspelt?)",
+        "reminders.rates.zalo.burst: Expected float >= 1.0",
+        "telgram: unknown setting (misspelt?)",
+    ]
+
+
+def test_a_clash_of_defaults_is_named_once(tmp_path):
+    # The webhook's port and the dashboard's are both 8080 unless set: the one line says which.
+    listed = _refusal(tmp_path, "[telegram]\nmode = 'webhook'\n")
+
+    assert listed.splitlines() == [
+        "web.port: 8080 is also telegram.webhook_port; give the dashboard another port"
+    ]
