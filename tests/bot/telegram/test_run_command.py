@@ -40,10 +40,10 @@ async def test_the_run_command_serves_telegram_until_sigterm(telegram, tmp_path)
     write_config(config, telegram, tmp_path / "nhacviec.db")
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": telegram.token, "NHACVIEC_CONFIG": str(config)}
     env.pop("TELEGRAM_WEBHOOK_SECRET", None)
+    # The installed program, as the service starts it: it runs again as `python -OO` (bot/entry.py),
+    # so the whole serving path (PTB, aiohttp, the calendar, the core) runs without docstrings.
     process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        "import sys; from bot.cli import main; sys.exit(main(sys.argv[1:]))",
+        str(Path(sys.executable).with_name("nhacviec")),
         "run",
         env=env,
         cwd=REPO,
@@ -51,6 +51,8 @@ async def test_the_run_command_serves_telegram_until_sigterm(telegram, tmp_path)
     )
     try:
         await telegram.wait_for(lambda: telegram.calls_to("getUpdates"), within=30)
+        command = await asyncio.to_thread(Path(f"/proc/{process.pid}/cmdline").read_bytes)
+        assert command.split(b"\0")[1] == b"-OO"
         minh = telegram.user(2001, "Minh", language_code="en")
         await telegram.send_text(minh, "/trogiup")
         (reply,) = await telegram.wait_for_messages(minh.id, 1, within=15)
