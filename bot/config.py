@@ -394,14 +394,9 @@ class Secrets(msgspec.Struct):
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Secrets:
         env = os.environ if env is None else env
-        values = {name: env.get(_ENV_NAMES.get(name, name.upper())) or None for name in cls.__struct_fields__}
-        # The app id identifies the OA; it is no secret.
-        return cls(
-            **{
-                name: value if value is None or name == "zalo_oa_app_id" else Secret(value)
-                for name, value in values.items()
-            }
-        )
+        values = {name: env.get(_ENV_NAMES.get(name, name.upper())) for name in cls.__struct_fields__}
+        # Each becomes what its field says: a Secret, or a plain string (the OA's app id).
+        return msgspec.convert({k: v for k, v in values.items() if v}, cls, dec_hook=_from_file)
 
 
 class ReportConfig(Section):
@@ -509,8 +504,10 @@ def _invalid(key: str, message: str) -> ValueError:
 
 
 def _from_file(kind: type, value: Any) -> Any:
-    """The two types of the file msgspec does not know: a path, and a time of day as people write
-    it ("08:00", not only "08:00:00")."""
+    """The types of the settings msgspec does not know: a path, a time of day as people write it
+    ("08:00", not only "08:00:00"), and a secret (from the environment)."""
+    if kind is Secret:
+        return Secret(value)
     if kind is Path:
         if isinstance(value, str) and value:
             return Path(value)
@@ -630,23 +627,24 @@ def config_from(data: dict, source: str = "settings") -> Config:
     """The settings `data` (a parsed TOML file) describe, checked; ConfigError names the bad key."""
     if "secrets" in data:
         raise ConfigError(f"{source}: secrets: put secrets in environment variables, not in the file")
+    try:
+        return _convert(data)
+    except msgspec.ValidationError as exc:
+        first = problem = exc
     # msgspec stops at the first wrong setting; each is left out in turn and the rest checked
     # again, so that one run lists them all, as a person mending the file wants.
     lines: list[str] = []
     rest = copy.deepcopy(data)
-    first: msgspec.ValidationError | None = None
     for _ in range(_MOST_PROBLEMS):
+        key, message, trail = _problem(problem, rest)
+        lines.append(f"  {key}: {message}")
+        if not _without(rest, trail):
+            break
         try:
-            config = _convert(rest)
+            _convert(rest)
+            break
         except msgspec.ValidationError as exc:
-            first = first or exc
-            key, message, trail = _problem(exc, rest)
-            lines.append(f"  {key}: {message}")
-            if _without(rest, trail):
-                continue
-        break
-    if not lines:
-        return config
+            problem = exc
     raise ConfigError("\n".join([f"{source}: invalid configuration", *lines])) from first
 
 
