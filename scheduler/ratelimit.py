@@ -116,7 +116,8 @@ class SharedBucket:
     @contextlib.asynccontextmanager
     async def _transaction(self):
         lock = self._write_lock if self.db.sqlite and self._write_lock else contextlib.nullcontext()
-        async with lock, self.db.transaction() as session:
+        # Brief: one row read and written.
+        async with lock, self.db.transaction(brief=True) as session:
             yield session
 
     async def _row(self, connection, now: dt.datetime) -> tuple[float, dt.datetime]:

@@ -57,6 +57,8 @@ def _sqlite_engine(url: str, *, immediate: bool, busy_timeout_ms: int) -> AsyncE
         # The stdlib driver opens transactions lazily and only before DML, which lets two writers
         # both read and then deadlock on upgrade. Take control of BEGIN ourselves (see "begin").
         dbapi_connection.isolation_level = None
+        # What BEGIN IMMEDIATE restores after trying for the lock without waiting (sqlite_driver).
+        dbapi_connection.busy_timeout_ms = busy_timeout_ms
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
@@ -112,8 +114,12 @@ class Database:
         return None if database in (None, "", ":memory:") else Path(database)
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
+    async def transaction(self, *, brief: bool = False) -> AsyncIterator[AsyncSession]:
         """A unit of work that writes: committed at the end of the block, rolled back on error.
+
+        `brief`: its writes touch a few rows each (a chat message), so on SQLite they run on the
+        event loop's thread rather than the driver's (see `storage.sqlite_driver`); a statement that
+        may touch many runs with `storage.dialects.MAY_TAKE_LONG`.
 
         On SQLite the write lock is taken before the block runs (BEGIN IMMEDIATE), and waited for
         again and again while another writer holds it, up to `lock_wait_seconds` in all: nothing
@@ -125,13 +131,14 @@ class Database:
                 async with session.begin():
                     yield session
                 return
-            await self._take_write_lock(session)
-            try:
-                yield session
-            except BaseException:
-                await session.rollback()
-                raise
-            await session.commit()
+            with sqlite_driver.brief() if brief else contextlib.nullcontext():
+                await self._take_write_lock(session)
+                try:
+                    yield session
+                except BaseException:
+                    await session.rollback()
+                    raise
+                await session.commit()
 
     async def _take_write_lock(self, session: AsyncSession) -> None:
         loop = asyncio.get_running_loop()

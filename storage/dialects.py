@@ -35,3 +35,10 @@ class ByDialect(dict):
     def __missing__(self, postgres: bool) -> Any:
         built = self[postgres] = self._build(upsert_insert(postgres))
         return built
+
+
+# Execution options for a statement that may touch many rows (housekeeping's deletes): on SQLite it
+# runs on the driver's thread even inside a brief unit of work (storage.sqlite_driver), so that the
+# event loop is not held while it runs. Other dialects ignore the option.
+ON_THREAD = "nhacviec_on_thread"
+MAY_TAKE_LONG = {ON_THREAD: True}

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.dialects import MAY_TAKE_LONG
 from storage.models.limits import Attempt
 
 CODE_GUESS = "code_guess"
@@ -69,4 +70,4 @@ async def count(session: AsyncSession, kind: str, subject: str, *, since: dt.dat
 
 async def forget_before(session: AsyncSession, moment: dt.datetime) -> None:
     """Drop attempts older than any window (housekeeping)."""
-    await session.execute(delete(Attempt).where(Attempt.created_at < moment))
+    await session.execute(delete(Attempt).where(Attempt.created_at < moment), execution_options=MAY_TAKE_LONG)

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from storage.dialects import ByDialect
+from storage.dialects import MAY_TAKE_LONG, ByDialect
 from storage.models.people import (
     ACTIVE,
     ADMIN,
@@ -548,7 +548,9 @@ _MARK_PROCESSED = ByDialect(
 
 async def forget_processed_before(session: AsyncSession, cutoff: dt.datetime) -> int:
     """Platforms stop re-delivering after a day or so; older keys are dead weight."""
-    result = await session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < cutoff))
+    result = await session.execute(
+        delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < cutoff), execution_options=MAY_TAKE_LONG
+    )
     return result.rowcount or 0
 
 
@@ -699,5 +701,7 @@ async def newest_callback_batch(
 
 
 async def forget_callbacks_before(session: AsyncSession, now: dt.datetime) -> int:
-    result = await session.execute(delete(CallbackAction).where(CallbackAction.expires_at < now))
+    result = await session.execute(
+        delete(CallbackAction).where(CallbackAction.expires_at < now), execution_options=MAY_TAKE_LONG
+    )
     return result.rowcount or 0

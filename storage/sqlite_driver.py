@@ -1,19 +1,41 @@
-"""SQLAlchemy's aiosqlite dialect, with one trip to the driver's thread per statement instead of four.
+"""SQLAlchemy's aiosqlite dialect, running on the event loop's own thread what cannot hold it up.
 
-aiosqlite runs each sqlite3 call on a thread of its own and hands the result back to the event loop;
-SQLAlchemy's adapter makes four such calls per statement (open a cursor, execute, fetch the rows,
-close the cursor). On a chat message's small statements each hand-off costs more CPU than SQLite's
-own work (about 20 µs against 2), and a message runs half a dozen statements. Here the cursor does
-the four steps in one call on that thread and keeps what they returned (rows, description, row count,
-last row id); everything else — the thread, transactions, errors, server-side cursors for streamed
-results — is aiosqlite's and SQLAlchemy's as before.
+aiosqlite runs every sqlite3 call on a thread of its own and hands the result back to the event
+loop. A hand-off costs 0.2–0.3 ms of CPU (two thread switches and a wake-up of the loop), a hundred
+times what SQLite needs for a chat message's statements, and a message runs six to eight of them.
+So a statement goes to the driver's thread only where it might take long:
+
+* a read (SELECT, WITH, VALUES) runs on the loop's thread within a budget of `READ_BUDGET_SECONDS`:
+  SQLite's progress handler interrupts one that outlasts it, and it runs again on the driver's
+  thread. A read has changed nothing, so running it again is safe, and a summary over a million
+  updates never stalls the loop;
+* `BEGIN IMMEDIATE` is tried on the loop's thread without waiting; when another writer holds the
+  lock, it is waited for on the driver's thread (SQLite's busy timeout), as before;
+* writes, COMMIT and ROLLBACK run on the loop's thread only inside `brief()`: a unit of work of a
+  few single-row writes (a chat message). Elsewhere a write may take seconds (an import, a merge) and
+  stays on the driver's thread, as does every executemany and any statement run with
+  `storage.dialects.MAY_TAKE_LONG`;
+* after `STREAK` statements in a row on the loop's thread, a unit of work lets the loop run once.
+
+On either thread the statement runs whole in one call (cursor opened, executed, rows read, closed),
+one trip where SQLAlchemy's adapter made four. The sqlite3 connection is shared by the two threads
+(`check_same_thread=False`), never at once: SQLAlchemy runs one statement of a connection at a
+time, under the adapter's mutex.
 
 `storage.db` uses it for every `sqlite+aiosqlite` URL.
 """
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import contextlib
+import functools
+import re
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy.dialects import registry
@@ -23,13 +45,52 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_dbapi,
     SQLiteDialect_aiosqlite,
 )
-from sqlalchemy.util import EMPTY_DICT
+from sqlalchemy.util import EMPTY_DICT, await_
+
+from storage.dialects import ON_THREAD
 
 DRIVER = "nhacviec_aiosqlite"
+READ_BUDGET_SECONDS = 0.002
+# How often (in SQLite VM steps) the budget is checked: about every 10–50 µs of a statement's work.
+PROGRESS_STEPS = 1000
+STREAK = 16
+
+_brief: ContextVar[bool] = ContextVar("nhacviec_brief_work", default=False)
+
+
+@contextlib.contextmanager
+def brief() -> Iterator[None]:
+    """Within this block, writes, COMMIT and ROLLBACK run on the loop's thread: for units of work
+    whose writes touch a few rows each (run a statement that may not with `MAY_TAKE_LONG`)."""
+    token = _brief.set(True)
+    try:
+        yield
+    finally:
+        _brief.reset(token)
+
+
+READ, BEGIN, BEGIN_IMMEDIATE, OTHER = range(4)
+# A WITH may end in a write; a word match is enough, since a read taken for a write only loses the
+# loop's thread, never correctness.
+_WRITES = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=4096)
+def kind(operation: str) -> int:
+    """What a statement may do: decides where it can run. SQLAlchemy's compiled statements are the
+    same strings again and again, so this is a cache lookup per statement."""
+    head = operation.lstrip()[:16].upper()
+    if head.startswith(("SELECT", "WITH", "VALUES")) and not _WRITES.search(operation):
+        return READ
+    if head.startswith("BEGIN IMMEDIATE"):
+        return BEGIN_IMMEDIATE
+    if head.startswith(("BEGIN DEFERRED", "BEGIN TRANSACTION")) or head.rstrip(" ;") == "BEGIN":
+        return BEGIN
+    return OTHER
 
 
 def _execute(connection, operation: str, parameters, many: bool):
-    """On aiosqlite's thread: the whole statement, its rows read before the cursor is closed."""
+    """The whole statement, its rows read before the cursor is closed."""
     cursor = connection.cursor()
     try:
         if many:
@@ -45,10 +106,37 @@ def _execute(connection, operation: str, parameters, many: bool):
         cursor.close()
 
 
-class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
-    __slots__ = ("_description", "_rowcount", "_lastrowid", "_arraysize")
+def _read_within_budget(connection, operation: str, parameters):
+    """The read's result, or None when it ran past the budget and was interrupted."""
+    deadline = time.perf_counter() + READ_BUDGET_SECONDS
+    connection.set_progress_handler(lambda: time.perf_counter() > deadline, PROGRESS_STEPS)
+    try:
+        return _execute(connection, operation, parameters, False)
+    except sqlite3.OperationalError as exc:
+        if str(exc) == "interrupted":
+            return None
+        raise
+    finally:
+        connection.set_progress_handler(None, 0)
 
-    def __init__(self, adapt_connection: AsyncAdapt_aiosqlite_connection):
+
+def _begin_without_waiting(connection, operation: str, busy_timeout_ms: int):
+    """BEGIN IMMEDIATE if the write lock is free now; None when another writer holds it."""
+    connection.execute("PRAGMA busy_timeout=0")
+    try:
+        return _execute(connection, operation, None, False)
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) and not connection.in_transaction:
+            return None
+        raise
+    finally:
+        connection.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+
+
+class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
+    __slots__ = ("_description", "_rowcount", "_lastrowid", "_arraysize", "on_thread")
+
+    def __init__(self, adapt_connection: OneTripConnection):
         # No driver cursor is opened here: `_execute` opens and closes its own.
         self._adapt_connection = adapt_connection
         self._connection = adapt_connection._connection
@@ -59,6 +147,7 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         self._rowcount = -1
         self._lastrowid = None
         self._arraysize = 1
+        self.on_thread = False
 
     @property
     def description(self):
@@ -81,10 +170,9 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         self._arraysize = value
 
     async def _run(self, operation: str, parameters, many: bool) -> None:
-        async with self._adapt_connection._execute_mutex:
-            found = await self._connection._execute(
-                _execute, self._connection._conn, operation, parameters, many
-            )
+        adapted = self._adapt_connection
+        async with adapted._execute_mutex:
+            found = await adapted.statement(operation, parameters, many, self.on_thread)
         self._description, self._rowcount, self._lastrowid, rows = found
         self._rows = collections.deque(rows)
 
@@ -105,8 +193,13 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    __slots__ = ("busy_timeout_ms", "_streak")
     _cursor_cls = OneTripCursor
+
+    def __init__(self, dbapi: Any, connection: Any):
+        super().__init__(dbapi, connection)
+        self.busy_timeout_ms = 5000  # sqlite3's default; storage.db sets its own on connect
+        self._streak = 0
 
     @property
     def in_transaction(self) -> bool:
@@ -114,9 +207,62 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         here without a trip to the driver's thread."""
         return self._connection.in_transaction
 
+    async def statement(self, operation: str, parameters, many: bool, on_thread: bool):
+        raw = self._live()
+        if not many and not on_thread:
+            route = kind(operation)
+            if route == READ:
+                found = await self._here(_read_within_budget, raw, operation, parameters)
+                if found is not None:
+                    return found
+            elif route == BEGIN_IMMEDIATE:
+                found = await self._here(_begin_without_waiting, raw, operation, self.busy_timeout_ms)
+                if found is not None:
+                    return found
+            elif route == BEGIN or _brief.get():
+                return await self._here(_execute, raw, operation, parameters, False)
+        self._streak = 0
+        return await self._connection._execute(_execute, raw, operation, parameters, many)
+
+    def _live(self) -> sqlite3.Connection:
+        # What aiosqlite checks before queueing a call: a closed connection fails the same way here.
+        if not self._connection._running:
+            raise ValueError("Connection closed")
+        return self._connection._conn
+
+    async def _here(self, function, *args):
+        self._streak += 1
+        if self._streak > STREAK:
+            self._streak = 0
+            await asyncio.sleep(0)
+        return function(*args)
+
+    async def _end(self, name: str) -> None:
+        if _brief.get():
+            getattr(self._live(), name)()
+        else:
+            self._streak = 0
+            await getattr(self._connection, name)()
+
+    def commit(self) -> None:
+        if self._connection._connection:
+            try:
+                await_(self._end("commit"))
+            except Exception as error:
+                self._handle_exception(error)
+
+    def rollback(self) -> None:
+        if self._connection._connection:
+            try:
+                await_(self._end("rollback"))
+            except Exception as error:
+                self._handle_exception(error)
+
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *arg: Any, **kw: Any) -> OneTripConnection:
+        # The loop's thread runs statements on a connection that aiosqlite's thread opened.
+        kw["check_same_thread"] = False
         adapted = super().connect(*arg, **kw)
         return OneTripConnection(self, adapted._connection)
 
@@ -127,6 +273,16 @@ class OneTripDialect(SQLiteDialect_aiosqlite):
     @classmethod
     def import_dbapi(cls) -> OneTripDBAPI:
         return OneTripDBAPI(__import__("aiosqlite"), __import__("sqlite3"))
+
+    def do_execute(self, cursor, statement, parameters, context=None):
+        if context is not None and context.execution_options.get(ON_THREAD):
+            cursor.on_thread = True
+        cursor.execute(statement, parameters)
+
+    def do_execute_no_params(self, cursor, statement, context=None):
+        if context is not None and context.execution_options.get(ON_THREAD):
+            cursor.on_thread = True
+        cursor.execute(statement)
 
 
 registry.register(f"sqlite.{DRIVER}", __name__, "OneTripDialect")

@@ -78,7 +78,8 @@ class Core:
         incoming = _cleaned(incoming)
         language = self._fallback_language(incoming)
         try:
-            async with self.app.db.transaction() as session:
+            # Brief: a message's writes are a few rows (housekeeping's deletes say otherwise).
+            async with self.app.db.transaction(brief=True) as session:
                 now = self.app.clock.now()
                 if incoming.update_key and not await people.mark_processed(
                     session, platform=incoming.platform, update_key=incoming.update_key, now=now
