@@ -33,6 +33,7 @@ import contextlib
 import functools
 import re
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -133,6 +134,10 @@ def _begin_without_waiting(connection, operation: str, busy_timeout_ms: int):
         connection.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
 
 
+_IDLE = threading.Event()
+_IDLE.set()
+
+
 class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     __slots__ = ("_description", "_rowcount", "_lastrowid", "_arraysize", "on_thread")
 
@@ -193,13 +198,14 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ("busy_timeout_ms", "_streak")
+    __slots__ = ("busy_timeout_ms", "_streak", "_thread_idle")
     _cursor_cls = OneTripCursor
 
     def __init__(self, dbapi: Any, connection: Any):
         super().__init__(dbapi, connection)
         self.busy_timeout_ms = 5000  # sqlite3's default; storage.db sets its own on connect
         self._streak = 0
+        self._thread_idle = _IDLE
 
     @property
     def in_transaction(self) -> bool:
@@ -209,7 +215,7 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
 
     async def statement(self, operation: str, parameters, many: bool, on_thread: bool):
         raw = self._live()
-        if not many and not on_thread:
+        if not many and not on_thread and self._thread_idle.is_set():
             route = kind(operation)
             if route == READ:
                 found = await self._here(_read_within_budget, raw, operation, parameters)
@@ -221,8 +227,22 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
                     return found
             elif route == BEGIN or _brief.get():
                 return await self._here(_execute, raw, operation, parameters, False)
+        return await self._on_thread(_execute, raw, operation, parameters, many)
+
+    async def _on_thread(self, function, *args):
+        """`function(*args)` on the driver's thread. A caller cancelled meanwhile stops waiting, but
+        the call runs on to its end there; until it has, this connection's statements queue behind
+        it on that thread instead of running on the loop's thread beside it."""
         self._streak = 0
-        return await self._connection._execute(_execute, raw, operation, parameters, many)
+        idle = self._thread_idle = threading.Event()
+
+        def call():
+            try:
+                return function(*args)
+            finally:
+                idle.set()
+
+        return await self._connection._execute(call)
 
     def _live(self) -> sqlite3.Connection:
         # What aiosqlite checks before queueing a call: a closed connection fails the same way here.
@@ -238,11 +258,11 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         return function(*args)
 
     async def _end(self, name: str) -> None:
-        if _brief.get():
-            getattr(self._live(), name)()
+        ended = getattr(self._live(), name)
+        if _brief.get() and self._thread_idle.is_set():
+            ended()
         else:
-            self._streak = 0
-            await getattr(self._connection, name)()
+            await self._on_thread(ended)
 
     def commit(self) -> None:
         if self._connection._connection:

@@ -10,6 +10,7 @@ and every row is stored or rolled back as before.
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import sys
 import threading
 
@@ -214,3 +215,34 @@ async def test_waiting_for_another_writers_lock_does_not_hold_the_loop(tmp_path)
 def test_what_a_statement_may_do(statement, expected):
     names = {0: "read", 1: "begin", 2: "begin immediate", 3: "other"}
     assert names[kind(statement)] == expected
+
+
+async def test_a_statement_cancelled_on_the_drivers_thread_keeps_the_connection_there_until_it_ends(store):
+    """A cancelled caller stops waiting while its statement runs on. SQLAlchemy throws such a
+    connection away; should anything use it meanwhile, its statements must queue behind the
+    cancelled one on the driver's thread, not run beside it on the loop's: there the loop's thread
+    would wait for SQLite's connection mutex holding the GIL that the statement's SQL function needs,
+    and the process would hang (faulthandler ends it, with the threads' stacks, if it does)."""
+    faulthandler.dump_traceback_later(60, exit=True)
+    try:
+        await _cancel_then_run_more(store)
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+
+
+async def _cancel_then_run_more(store):
+    async with store.read_engine.connect() as connection:
+        adapted = (await connection.get_raw_connection()).dbapi_connection
+        long_read = asyncio.create_task(
+            adapted.statement(LONG_READ.replace(":upto", "?"), (3_000_000,), False, False)
+        )
+        await asyncio.sleep(0.2)
+        long_read.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await long_read
+        *_, quick = await adapted.statement("SELECT 7, thread_of_statement()", None, False, False)
+        *_, after = await adapted.statement("SELECT 8, thread_of_statement()", None, False, False)
+
+    assert quick[0][0] == 7 and quick[0][1] != LOOP
+    # Once the cancelled read has ended, quick statements come back to the loop.
+    assert after[0] == (8, LOOP)
