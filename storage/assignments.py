@@ -114,6 +114,10 @@ class AssignedTask:
     timeframe_text: str
     start_on: dt.date | None
     end_on: dt.date | None
+    # What judging the task needs besides its updates (storage.summary.task_standings): read with
+    # the task, so that a task list does not read them again on every message.
+    section_agency_id: int | None = None
+    lead_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -158,7 +162,7 @@ async def assigned_tasks(session: AsyncSession, plan_id: int) -> Assignments:
     )
     for task_id, agency_id in link_rows:
         leads[task_id].append(agency_id)
-    tasks = [(AssignedTask(*row[:8]), row[8]) for row in task_rows]
+    tasks = [(AssignedTask(*row, tuple(leads.get(row[0], ()))), row[8]) for row in task_rows]
     grouped = _by_agency(
         ((task, section_agency_id, leads.get(task.id, [])) for task, section_agency_id in tasks),
         await members_of_groups(session),
