@@ -8,6 +8,8 @@ import signal
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.app import open_app
 from bot.config import load_config
 from tests.emulators.telegram import TelegramEmulator
@@ -35,11 +37,15 @@ http_enabled = false
     )
 
 
-async def test_the_run_command_serves_telegram_until_sigterm(telegram, tmp_path):
+@pytest.mark.parametrize("event_loop", ["uvloop", "asyncio"])
+async def test_the_run_command_serves_telegram_until_sigterm(telegram, tmp_path, event_loop):
     config = tmp_path / "config.toml"
     write_config(config, telegram, tmp_path / "nhacviec.db")
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": telegram.token, "NHACVIEC_CONFIG": str(config)}
     env.pop("TELEGRAM_WEBHOOK_SECRET", None)
+    env.pop("NHACVIEC_EVENT_LOOP", None)
+    if event_loop == "asyncio":
+        env["NHACVIEC_EVENT_LOOP"] = "asyncio"  # the way back to asyncio's own loop
     # The installed program, as the service starts it: it runs again as `python -OO` (bot/entry.py),
     # so the whole serving path (PTB, aiohttp, the calendar, the core) runs without docstrings.
     process = await asyncio.create_subprocess_exec(
@@ -53,6 +59,8 @@ async def test_the_run_command_serves_telegram_until_sigterm(telegram, tmp_path)
         await telegram.wait_for(lambda: telegram.calls_to("getUpdates"), within=30)
         command = await asyncio.to_thread(Path(f"/proc/{process.pid}/cmdline").read_bytes)
         assert command.split(b"\0")[1] == b"-OO"
+        maps = await asyncio.to_thread(Path(f"/proc/{process.pid}/maps").read_text)
+        assert ("uvloop/loop." in maps) == (event_loop == "uvloop")
         minh = telegram.user(2001, "Minh", language_code="en")
         await telegram.send_text(minh, "/trogiup")
         (reply,) = await telegram.wait_for_messages(minh.id, 1, within=15)
