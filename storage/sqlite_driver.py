@@ -7,8 +7,8 @@ So a statement goes to the driver's thread only where it might take long:
 
 * a read (SELECT, WITH, VALUES) runs on the loop's thread within a budget of `READ_BUDGET_SECONDS`:
   SQLite's progress handler interrupts one that outlasts it, and it runs again on the driver's
-  thread. A read has changed nothing, so running it again is safe, and a summary over a million
-  updates never stalls the loop;
+  thread, as it will every time after. A read has changed nothing, so running it again is safe,
+  and a summary over a million updates never stalls the loop;
 * `BEGIN IMMEDIATE` is tried on the loop's thread without waiting; when another writer holds the
   lock, it is waited for on the driver's thread (SQLite's busy timeout), as before;
 * writes, COMMIT and ROLLBACK run on the loop's thread only inside `brief()`: a unit of work of a
@@ -121,6 +121,20 @@ def _read_within_budget(connection, operation: str, parameters):
         connection.set_progress_handler(None, 0)
 
 
+# Reads that once ran past the budget: they go to the driver's thread from then on, instead of
+# spending the budget again each time before going there (a page of the dashboard runs several).
+# A statement is slow or quick mostly by its shape; one quick with some values and slow with
+# others costs a trip, as every statement did before.
+_slow_reads: set[str] = set()
+_SLOW_READS_KEPT = 2048
+
+
+def _note_slow(operation: str) -> None:
+    if len(_slow_reads) >= _SLOW_READS_KEPT:
+        _slow_reads.clear()
+    _slow_reads.add(operation)
+
+
 def _begin_without_waiting(connection, operation: str, busy_timeout_ms: int):
     """BEGIN IMMEDIATE if the write lock is free now; None when another writer holds it."""
     connection.execute("PRAGMA busy_timeout=0")
@@ -217,10 +231,11 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         raw = self._live()
         if not many and not on_thread and self._thread_idle.is_set():
             route = kind(operation)
-            if route == READ:
+            if route == READ and operation not in _slow_reads:
                 found = await self._here(_read_within_budget, raw, operation, parameters)
                 if found is not None:
                     return found
+                _note_slow(operation)
             elif route == BEGIN_IMMEDIATE:
                 found = await self._here(_begin_without_waiting, raw, operation, self.busy_timeout_ms)
                 if found is not None:

@@ -116,20 +116,27 @@ async def test_many_rows_at_once_go_to_the_drivers_thread_even_in_a_brief_unit(s
 
 
 async def test_a_read_past_its_budget_runs_again_on_the_drivers_thread_while_the_loop_serves_others(store):
+    statement = text(LONG_READ + " -- the budget test")
     ticker = Ticker()
     async with store.transaction(brief=True) as session:
-        count, thread = (await session.execute(text(LONG_READ), {"upto": 2_000_000})).one()
+        count, thread = (await session.execute(statement, {"upto": 2_000_000})).one()
     ticks = ticker.stop()
+    async with store.snapshot() as session:
+        again = (await session.execute(statement, {"upto": 10})).one()
+        other = (await session.execute(text(LONG_READ + " -- another statement"), {"upto": 10})).one()
 
     assert count == 2_000_000
     assert thread != LOOP
     # Run on the loop, the read would have held it for its whole length: no other task would run.
     assert ticks > 20 and ticker.longest_wait < 0.2
+    # Once slow, the statement goes straight to the driver's thread, even when quick; others do not.
+    assert again[0] == 10 and again[1] != LOOP
+    assert other == (10, LOOP)
 
 
 async def test_a_quick_read_gives_the_same_rows_on_the_loop(store):
     async with store.snapshot() as session:
-        count, thread = (await session.execute(text(LONG_READ), {"upto": 10})).one()
+        count, thread = (await session.execute(text(LONG_READ + " -- quick"), {"upto": 10})).one()
     assert (count, thread) == (10, LOOP)
 
 
