@@ -131,7 +131,7 @@ class Database:
                 async with session.begin():
                     yield session
                 return
-            with sqlite_driver.brief() if brief else contextlib.nullcontext():
+            with sqlite_driver.brief(brief):
                 await self._take_write_lock(session)
                 try:
                     yield session

@@ -60,10 +60,11 @@ _brief: ContextVar[bool] = ContextVar("nhacviec_brief_work", default=False)
 
 
 @contextlib.contextmanager
-def brief() -> Iterator[None]:
-    """Within this block, writes, COMMIT and ROLLBACK run on the loop's thread: for units of work
-    whose writes touch a few rows each (run a statement that may not with `MAY_TAKE_LONG`)."""
-    token = _brief.set(True)
+def brief(on: bool = True) -> Iterator[None]:
+    """Within this block, writes, COMMIT and ROLLBACK run on the loop's thread (`on`), or not: for
+    units of work whose writes touch a few rows each (run a statement that may not with
+    `MAY_TAKE_LONG`). Set both ways, since a task started inside a brief unit inherits its flag."""
+    token = _brief.set(on)
     try:
         yield
     finally:
@@ -280,16 +281,15 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
             await self._on_thread(ended)
 
     def commit(self) -> None:
-        if self._connection._connection:
-            try:
-                await_(self._end("commit"))
-            except Exception as error:
-                self._handle_exception(error)
+        self._finish("commit")
 
     def rollback(self) -> None:
-        if self._connection._connection:
+        self._finish("rollback")
+
+    def _finish(self, name: str) -> None:
+        if self._connection._connection:  # as SQLAlchemy's adapter: nothing to end once closed
             try:
-                await_(self._end("rollback"))
+                await_(self._end(name))
             except Exception as error:
                 self._handle_exception(error)
 

@@ -104,6 +104,24 @@ async def test_a_brief_unit_of_work_runs_its_writes_on_the_loop_and_others_on_th
     assert threads["other write"] != LOOP
 
 
+async def test_a_task_started_inside_a_brief_unit_writes_on_the_drivers_thread_in_its_own_units(store):
+    record = text("INSERT INTO ran_on VALUES (:label, thread_of_statement())")
+
+    async def later():
+        await asyncio.sleep(0.05)  # after the brief unit has ended
+        async with store.transaction() as session:
+            await session.execute(record, {"label": "the task's own unit"})
+
+    async with store.transaction(brief=True) as session:
+        await session.execute(record, {"label": "brief"})
+        started = asyncio.create_task(later())
+    await started
+
+    threads = await _threads(store)
+    assert threads["brief"] == LOOP
+    assert threads["the task's own unit"] != LOOP
+
+
 async def test_many_rows_at_once_go_to_the_drivers_thread_even_in_a_brief_unit(store):
     async with store.transaction(brief=True) as session:
         await session.execute(
