@@ -20,7 +20,8 @@ So a statement goes to the driver's thread only where it might take long:
 On either thread the statement runs whole in one call (cursor opened, executed, rows read, closed),
 one trip where SQLAlchemy's adapter made four. The sqlite3 connection is shared by the two threads
 (`check_same_thread=False`), never at once: SQLAlchemy runs one statement of a connection at a
-time, under the adapter's mutex.
+time, under the adapter's mutex, and a statement left running on the driver's thread by a
+cancelled caller keeps the connection's next ones there until it ends (`_on_thread`).
 
 `storage.db` uses it for every `sqlite+aiosqlite` URL.
 """
