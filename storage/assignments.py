@@ -114,10 +114,10 @@ class AssignedTask:
     timeframe_text: str
     start_on: dt.date | None
     end_on: dt.date | None
-    # What judging the task needs besides its updates (storage.summary.task_standings): read with
+    # What judging the task needs besides its updates (storage.summary.task_standings): kept with
     # the task, so that a task list does not read them again on every message.
-    section_agency_id: int | None = None
-    lead_ids: tuple[int, ...] = ()
+    section_agency_id: int | None
+    lead_ids: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -162,14 +162,14 @@ async def assigned_tasks(session: AsyncSession, plan_id: int) -> Assignments:
     )
     for task_id, agency_id in link_rows:
         leads[task_id].append(agency_id)
-    tasks = [(AssignedTask(*row, tuple(leads.get(row[0], ()))), row[8]) for row in task_rows]
+    tasks = [AssignedTask(*row, tuple(leads.get(row[0], ()))) for row in task_rows]
     grouped = _by_agency(
-        ((task, section_agency_id, leads.get(task.id, [])) for task, section_agency_id in tasks),
+        ((task, task.section_agency_id, list(task.lead_ids)) for task in tasks),
         await members_of_groups(session),
     )
     return Assignments(
         by_agency={agency_id: tuple(items) for agency_id, items in grouped.items()},
-        by_id={task.id: task for task, _agency in tasks},
+        by_id={task.id: task for task in tasks},
     )
 
 

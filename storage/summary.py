@@ -35,14 +35,14 @@ import functools
 import gc
 import zoneinfo
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import NamedTuple
 
 from sqlalchemy import String, and_, bindparam, case, cast, exists, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from storage.assignments import AssignedTask
 from storage.collation import vi_sort_key
 from storage.cycles import cycle_bounds, cycle_for, reporting_deadlines
 from storage.evidence import names_a_file
@@ -988,72 +988,34 @@ async def _attach_files(conn: AsyncConnection, updates: dict[int, UpdateInfo]) -
             updates[row[0]].files.append(EvidenceRef(*row[1:]))
 
 
-# Built once: every task list reads them.
-_STANDING_LEADS = (
-    select(TaskAgency.task_id, TaskAgency.agency_id)
-    .where(TaskAgency.task_id.in_(bindparam("task_ids", expanding=True)), TaskAgency.role == LEAD)
-    .order_by(TaskAgency.task_id, TaskAgency.position)
-)
-_STANDING_FACTS = (
-    select(Task.id, Task.end_on, Section.agency_id)
-    .join(Section, Section.id == Task.section_id)
-    .where(Task.id.in_(bindparam("task_ids", expanding=True)))
-)
-
-
-class TaskFacts(NamedTuple):
-    end_on: dt.date | None
-    section_agency_id: int | None
-    lead_ids: Sequence[int]
-
-
-async def _task_facts(conn: AsyncConnection, ids: list[int]) -> dict[int, TaskFacts]:
-    leads: dict[int, list[int]] = {}
-    for task_id, agency in await conn.execute(_STANDING_LEADS, {"task_ids": ids}):
-        leads.setdefault(task_id, []).append(agency)
-    return {
-        task_id: TaskFacts(end_on, section_agency, leads.get(task_id, []))
-        for task_id, end_on, section_agency in await conn.execute(_STANDING_FACTS, {"task_ids": ids})
-    }
-
-
 async def task_standings(
     session: AsyncSession,
-    task_ids: Iterable[int],
+    tasks: Sequence[AssignedTask],
     *,
     agency_id: int | None,
     cycle: dt.date | None,
     today: dt.date,
     tz: dt.tzinfo = DEFAULT_TZ,
     co_lead_rule: str = ALL_LEADS,
-    facts: Mapping[int, TaskFacts] | None = None,
 ) -> dict[int, tuple[Standing, list[UpdateInfo]]]:
-    """How `agency_id` stands on each of `task_ids` (the task's standing when None), with the
+    """How `agency_id` stands on each of `tasks` (the task's standing when None), with the
     agencies' latest updates, oldest first: the same rules and the same reading of the updates as
-    `build_summary`, for a task list that must agree with the summary.
-
-    `facts`: each task's end date, section agency and lead agencies, when the caller has them
-    (the chat keeps them with the plan's assignments); read from the database otherwise."""
-    ids = list(task_ids)
-    if not ids:
+    `build_summary`, for a task list that must agree with the summary. The tasks are the chat's
+    kept assignments (storage.assignments), which carry the end date and leads judging needs."""
+    if not tasks:
         return {}
     conn = await session.connection()
-    if facts is None:
-        facts = await _task_facts(conn, ids)
-    updates = await latest_updates_by_agency(conn, task_ids=ids, cycle=cycle)
+    updates = await latest_updates_by_agency(conn, task_ids=[task.id for task in tasks], cycle=cycle)
     as_of = today if cycle is None else as_of_day(today, cycle)
     found = {}
-    for task_id in ids:
-        if task_id not in facts:
-            continue
-        end_on, section_agency, lead_ids = facts[task_id]
-        said = sorted(updates.get(task_id, []), key=lambda update: (update.cycle, update.id))
+    for task in tasks:
+        said = sorted(updates.get(task.id, []), key=lambda update: (update.cycle, update.id))
         words = [word_of(update, tz) for update in said]
-        task_leads = leads_of(section_agency, lead_ids)
-        standing = judge(end_on, task_leads, words, as_of, rule=co_lead_rule)
+        task_leads = leads_of(task.section_agency_id, task.lead_ids)
+        standing = judge(task.end_on, task_leads, words, as_of, rule=co_lead_rule)
         if agency_id is not None:
-            standing = agency_view(standing, end_on, agency_id, task_leads, words, as_of)
-        found[task_id] = (standing, said)
+            standing = agency_view(standing, task.end_on, agency_id, task_leads, words, as_of)
+        found[task.id] = (standing, said)
     return found
 
 

@@ -20,7 +20,7 @@ from storage.assignments import AssignedTask
 from storage.models.people import NOTE_MAX_CHARS, UPDATE_STATUSES, Member, ProgressUpdate
 from storage.models.plan import Task
 from storage.progress_rules import ALL_LEADS
-from storage.summary import TaskFacts, task_standings
+from storage.summary import task_standings
 
 # Problems with what was typed; the chat layer words each one in the user's language.
 NOTE_TOO_LONG = "note_too_long"
@@ -126,13 +126,12 @@ async def task_lines(
     member types them."""
     standings = await task_standings(
         session,
-        [task.id for task in tasks],
+        tasks,
         agency_id=agency_id,
         cycle=cycle,
         today=today,
         tz=tz,
         co_lead_rule=co_lead_rule,
-        facts={task.id: TaskFacts(task.end_on, task.section_agency_id, task.lead_ids) for task in tasks},
     )
     lines = []
     for number, task in enumerate(tasks, start=1):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from storage.models import TaskAgency
+from storage.models.plan import LEAD
 from tests.bot.core.chat import ChatUser
 from tests.factories import SectionSpec, make_member, make_plan
 
@@ -75,3 +77,27 @@ async def test_deadlines_show_the_reporting_dates_and_the_agencys_tasks_falling_
         ]
     )
     assert text == expected
+
+
+async def _co_led(db, core, plan):
+    """II.1 led by Sở Du lịch and Sở TTTT together; Lan speaks for the first, Minh for the second."""
+    async with db.transaction() as session:
+        tttt = plan.agencies["Sở Thông tin và Truyền thông"]
+        session.add(TaskAgency(task_id=plan.tasks["II.1"].id, agency_id=tttt.id, role=LEAD, position=1))
+        await make_member(session, "Lan", agency=plan.agencies["Sở Du lịch"], user_id="lan", language="en")
+        await make_member(session, "Minh", agency=tttt, user_id="minh", language="en")
+    return ChatUser(core, "lan"), ChatUser(core, "minh")
+
+
+async def test_a_co_led_task_in_each_leads_list_reads_as_that_lead_stands(db, core, plan, clock):
+    lan, minh = await _co_led(db, core, plan)
+    await minh.say("/nhiemvu")  # the plan's tasks are kept from here on, leads and all
+    await lan.say("/capnhat 1 done Broadcast all 12 programmes")
+
+    own = await lan.say("/nhiemvu")
+    other = await minh.say("/nhiemvu")
+
+    assert "1. [II.1] Quảng bá du lịch Thủ đô trên kênh quốc tế (Cả năm)\n   ✓ done" in own
+    # Sở TTTT answers for its own three tasks and the one it co-leads, which it has not reported on.
+    assert "4. [II.1] Quảng bá du lịch Thủ đô trên kênh quốc tế (Cả năm)\n   · not reported" in other
+    assert "0/4 done" in other
