@@ -57,8 +57,6 @@ def _sqlite_engine(url: str, *, immediate: bool, busy_timeout_ms: int) -> AsyncE
         # The stdlib driver opens transactions lazily and only before DML, which lets two writers
         # both read and then deadlock on upgrade. Take control of BEGIN ourselves (see "begin").
         dbapi_connection.isolation_level = None
-        # What BEGIN IMMEDIATE restores after trying for the lock without waiting (sqlite_driver).
-        dbapi_connection.busy_timeout_ms = busy_timeout_ms
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")

@@ -217,9 +217,9 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ("busy_timeout_ms", "_streak", "_thread_idle")
     _cursor_cls = OneTripCursor
 
-    def __init__(self, dbapi: Any, connection: Any):
+    def __init__(self, dbapi: Any, connection: Any, busy_timeout_ms: int):
         super().__init__(dbapi, connection)
-        self.busy_timeout_ms = 5000  # sqlite3's default; storage.db sets its own on connect
+        self.busy_timeout_ms = busy_timeout_ms
         self._streak = 0
         self._thread_idle = _IDLE
 
@@ -300,7 +300,9 @@ class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
         # The loop's thread runs statements on a connection that aiosqlite's thread opened.
         kw["check_same_thread"] = False
         adapted = super().connect(*arg, **kw)
-        return OneTripConnection(self, adapted._connection)
+        # What BEGIN IMMEDIATE restores after trying for the lock without waiting: the timeout the
+        # connection was opened with (sqlite3's default is 5 s).
+        return OneTripConnection(self, adapted._connection, round(kw.get("timeout", 5.0) * 1000))
 
 
 class OneTripDialect(SQLiteDialect_aiosqlite):
@@ -311,14 +313,18 @@ class OneTripDialect(SQLiteDialect_aiosqlite):
         return OneTripDBAPI(__import__("aiosqlite"), __import__("sqlite3"))
 
     def do_execute(self, cursor, statement, parameters, context=None):
-        if context is not None and context.execution_options.get(ON_THREAD):
-            cursor.on_thread = True
+        _mark(cursor, context)
         cursor.execute(statement, parameters)
 
     def do_execute_no_params(self, cursor, statement, context=None):
-        if context is not None and context.execution_options.get(ON_THREAD):
-            cursor.on_thread = True
+        _mark(cursor, context)
         cursor.execute(statement)
+
+
+def _mark(cursor: OneTripCursor, context) -> None:
+    """A statement run with `MAY_TAKE_LONG` goes to the driver's thread."""
+    if context is not None and context.execution_options.get(ON_THREAD):
+        cursor.on_thread = True
 
 
 registry.register(f"sqlite.{DRIVER}", __name__, "OneTripDialect")
