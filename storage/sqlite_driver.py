@@ -233,11 +233,12 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         raw = self._live()
         if not many and not on_thread and self._thread_idle.is_set():
             route = kind(operation)
-            if route == READ and operation not in _slow_reads:
-                found = await self._here(_read_within_budget, raw, operation, parameters)
-                if found is not None:
-                    return found
-                _note_slow(operation)
+            if route == READ:
+                if operation not in _slow_reads:
+                    found = await self._here(_read_within_budget, raw, operation, parameters)
+                    if found is not None:
+                        return found
+                    _note_slow(operation)
             elif route == BEGIN_IMMEDIATE:
                 found = await self._here(_begin_without_waiting, raw, operation, self.busy_timeout_ms)
                 if found is not None:

@@ -142,6 +142,9 @@ async def test_a_read_past_its_budget_runs_again_on_the_drivers_thread_while_the
     async with store.snapshot() as session:
         again = (await session.execute(statement, {"upto": 10})).one()
         other = (await session.execute(text(LONG_READ + " -- another statement"), {"upto": 10})).one()
+    # A brief unit runs its writes on the loop, never a read known to be slow.
+    async with store.transaction(brief=True) as session:
+        in_brief = (await session.execute(statement, {"upto": 10})).one()
 
     assert count == 2_000_000
     assert thread != LOOP
@@ -149,6 +152,7 @@ async def test_a_read_past_its_budget_runs_again_on_the_drivers_thread_while_the
     assert ticks > 20 and ticker.longest_wait < 0.2
     # Once slow, the statement goes straight to the driver's thread, even when quick; others do not.
     assert again[0] == 10 and again[1] != LOOP
+    assert in_brief[0] == 10 and in_brief[1] != LOOP
     assert other == (10, LOOP)
 
 
