@@ -174,6 +174,19 @@ async def test_a_rate_limit_reports_when_to_retry_without_waiting(telegram, tran
     assert telegram.sent_to(lan.id) == []
 
 
+async def test_a_token_telegram_refuses_keeps_the_message_for_later_and_says_so(telegram, transport, lan):
+    # A revoked token: our configuration, not the member's chat, so nothing is given up.
+    telegram.faults.next(1, "unauthorized")
+
+    with pytest.raises(DeliveryError) as failed:
+        await transport.send(to(lan), Reply("Nhắc việc"))
+
+    assert (failed.value.permanent, failed.value.channel_only) == (False, False)
+    assert "unauthorized" in str(failed.value).lower()
+    assert "endpoint" not in str(failed.value).lower()
+    assert telegram.sent_to(lan.id) == []
+
+
 @pytest.mark.parametrize("kind", ["server_error", "bad_gateway"])
 async def test_a_server_error_is_temporary_and_known_not_sent(telegram, transport, lan, kind):
     telegram.faults.next(1, kind)

@@ -28,6 +28,7 @@ ERRORS = {
     "deactivated": (403, "Forbidden: user is deactivated"),
     "kicked": (403, "Forbidden: bot was kicked from the group chat"),
     "chat_not_found": (400, "Bad Request: chat not found"),
+    "unauthorized": (401, "Unauthorized"),
     "bad_request": (400, "Bad Request: {detail}"),
     "server_error": (500, "Internal Server Error"),
     "bad_gateway": (502, ""),
