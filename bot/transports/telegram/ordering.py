@@ -15,6 +15,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.transports.telegram.updates import ChatMessage
+
 
 class ChatOrderedUpdates(BaseUpdateProcessor):
     def __init__(self, max_concurrent_updates: int):
@@ -23,21 +25,25 @@ class ChatOrderedUpdates(BaseUpdateProcessor):
         self._users: dict[int, int] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        chat = update.effective_chat if isinstance(update, Update) else None
+        if isinstance(update, ChatMessage):
+            chat = update.chat
+        else:
+            effective = update.effective_chat if isinstance(update, Update) else None
+            chat = effective.id if effective is not None else None
         if chat is None:
             await coroutine
             return
-        lock = self._locks.setdefault(chat.id, asyncio.Lock())
-        self._users[chat.id] = self._users.get(chat.id, 0) + 1
+        lock = self._locks.setdefault(chat, asyncio.Lock())
+        self._users[chat] = self._users.get(chat, 0) + 1
         try:
             # asyncio.Lock wakes waiters first come, first served: arrival order is kept.
             async with lock:
                 await coroutine
         finally:
-            self._users[chat.id] -= 1
-            if not self._users[chat.id]:
-                del self._users[chat.id]
-                del self._locks[chat.id]
+            self._users[chat] -= 1
+            if not self._users[chat]:
+                del self._users[chat]
+                del self._locks[chat]
 
     async def initialize(self) -> None:
         pass

@@ -25,7 +25,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 from bot import groups
 from bot.app import App
 from bot.config import Config
-from bot.core.messages import Reply
+from bot.core.messages import Incoming, Reply
 from bot.ops.http import add_ops_routes, maybe_start_ops_server
 from bot.transports.base import SetupError, Transport
 from bot.transports.replies import ReplyCourier
@@ -34,7 +34,14 @@ from bot.transports.telegram.menus import MenuKeeper
 from bot.transports.telegram.ordering import ChatOrderedUpdates
 from bot.transports.telegram.render import CallbackData
 from bot.transports.telegram.transport import TelegramTransport
-from bot.transports.telegram.updates import ALLOWED_UPDATES, PLATFORM, shape_problem, to_incoming
+from bot.transports.telegram.updates import (
+    ALLOWED_UPDATES,
+    PLATFORM,
+    ChatMessage,
+    plain_message,
+    shape_problem,
+    to_incoming,
+)
 from bot.transports.webhook import NotAnUpdate, limited_application, parse_json_object, serve, server_limits
 
 log = logging.getLogger(__name__)
@@ -135,6 +142,7 @@ class TelegramBot:
         self.courier = courier or ReplyCourier(app, self.transports)
         self.serve_ops = serve_ops
         self.application.add_handler(TypeHandler(Update, self._on_update))
+        self.application.add_handler(TypeHandler(ChatMessage, self._on_chat_message))
         self.application.add_error_handler(self._on_error)
         self.reminders = reminders
         self.engine = None
@@ -319,7 +327,9 @@ class TelegramBot:
             problem = shape_problem(data)
             if problem:
                 raise NotAnUpdate(problem)
-            update = Update.de_json(data, self.application.bot)
+            update = plain_message(data, bot_username=self.username)
+            if update is None:
+                update = Update.de_json(data, self.application.bot)
         except (NotAnUpdate, ValueError, TypeError, KeyError, AttributeError, TelegramError) as exc:
             # Whoever sent it knows the secret but did not send an update: say so, in one line.
             reason = str(exc) if isinstance(exc, NotAnUpdate) else type(exc).__name__
@@ -366,8 +376,13 @@ class TelegramBot:
             await self.update_menus()
             return
         incoming = to_incoming(update, bot_username=self.username, callbacks=self.transport.callbacks)
-        if incoming is None:
-            return
+        if incoming is not None:
+            await self._answer(incoming)
+
+    async def _on_chat_message(self, update: ChatMessage, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._answer(update.incoming)
+
+    async def _answer(self, incoming: Incoming) -> None:
         async with self._core_turn:
             verdict = await groups.screen(self.app, incoming, bot_username=self.username)
             replies = list(verdict.replies)

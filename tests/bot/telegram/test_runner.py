@@ -180,3 +180,25 @@ async def test_a_chats_updates_are_handled_in_the_order_sent(telegram, start_bot
         # The core names the unknown command it was sent, so the replies show the order handled.
         expected = [f"/buoc{step}" for step in range(5)]
         assert [re.search(r"/buoc\d", r.text).group() for r in replies] == expected
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_plain_messages_and_other_updates_of_one_chat_keep_their_order(telegram, start_bot, mode):
+    # In webhook mode a plain text message is read from its JSON and anything else through PTB's
+    # Update (bot.transports.telegram.updates.plain_message): both take the same place in line.
+    await start_bot(mode, concurrent_updates=8)
+    users = [telegram.user(3100 + n, f"Người {n}") for n in range(3)]
+    for user in users:
+        # The first reply to each chat waits out a rate limit: what follows must wait behind it.
+        telegram.faults.next(1, "retry_after", retry_after=1, chat_id=user.id)
+
+    for step in range(6):
+        for user in users:
+            fields = {"has_protected_content": True} if step % 2 else None
+            await telegram.send_text(user, f"/buoc{step}", fields=fields)
+
+    for user in users:
+        replies = await telegram.wait_for_messages(user.id, 6)
+        assert [re.search(r"/buoc\d", r.text).group() for r in replies] == [
+            f"/buoc{step}" for step in range(6)
+        ]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+import copy
+
+import pytest
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.core.messages import Attachment, Incoming
 from bot.transports.telegram.render import CallbackData
-from bot.transports.telegram.updates import strip_bot_mention, to_incoming
+from bot.transports.telegram.updates import plain_message, strip_bot_mention, to_incoming
 
 
 async def fetch_incoming(ptb_bot, callbacks: CallbackData | None = None) -> list[Incoming | None]:
@@ -120,3 +123,93 @@ def test_only_commands_naming_another_bot_are_ignored():
     assert strip_bot_mention("/tonghop@nhacviec_bot tuần này", "@nhacviec_bot") == "/tonghop tuần này"
     assert strip_bot_mention("email ai@nhacviec_bot.vn", "nhacviec_bot") == "email ai@nhacviec_bot.vn"
     assert strip_bot_mention("/tonghop@khac_bot", "nhacviec_bot") is None
+
+
+async def emulated_updates(telegram, ptb_bot) -> dict[str, dict]:
+    """Updates as the emulator sends them, by what the user did."""
+    telegram.group_privacy = False
+    lan = telegram.user(1001, "Lan", last_name="Nguyễn", language_code="en")
+    minh = telegram.user(1002, "Minh")
+    group = telegram.group(-1001, "Tổ công tác")
+    forum = telegram.group(-1002, "Diễn đàn", forum=True)
+    topic = telegram.topic(forum, "Báo cáo quý")
+    updates = {
+        "private text": await telegram.send_text(lan, "/capnhat 3 hoàn thành"),
+        "private words": await telegram.send_text(minh, "đã xong phần việc được giao"),
+        "group text": await telegram.send_text(lan, "báo cáo tiến độ", chat=group),
+        "group command to us": await telegram.send_text(lan, "/tonghop@nhacviec_bot quý này", chat=group),
+        "group command to another bot": await telegram.send_text(lan, "/tonghop@khac_bot", chat=group),
+        "topic text": await telegram.send_text(minh, "/nhiemvu", chat=forum, topic=topic),
+        "document": await telegram.send_document(lan, "bao-cao.pdf", b"%PDF-1.4", caption="/capnhat 3"),
+        "contact": await telegram.send_contact(lan, "0912345678"),
+    }
+    await ptb_bot.send_message(1001, "Trạng thái?")
+    question = telegram.sent_to(1001)[-1]
+    updates["group one-line update"] = await telegram.send_text(lan, "/capnhat 2 đang làm", chat=group)
+    updates["answer quoting the bot"] = await telegram.send_text(lan, "2", reply_to=question)
+    updates["edited"] = await telegram.edit_text(updates["private text"], "/capnhat 3 đang thực hiện")
+    return updates
+
+
+PLAIN = {
+    "private text",
+    "private words",
+    "group text",
+    "group command to us",
+    "topic text",
+    "group one-line update",
+    "answer quoting the bot",
+}
+
+
+async def test_a_plain_message_read_from_its_json_is_what_ptbs_update_gives(telegram, ptb_bot):
+    updates = await emulated_updates(telegram, ptb_bot)
+
+    for what, data in updates.items():
+        read = plain_message(copy.deepcopy(data), bot_username="nhacviec_bot")
+        through_ptb = to_incoming(
+            Update.de_json(data, ptb_bot), bot_username="nhacviec_bot", callbacks=CallbackData()
+        )
+        if what in PLAIN:
+            assert read is not None, what
+            assert read.incoming == through_ptb, what
+            assert read.chat == data["message"]["chat"]["id"], what
+        else:
+            # Left to PTB's Update: an attachment, a contact card, an edit, another bot's command.
+            assert read is None, what
+    assert plain_message(updates["topic text"], bot_username="nhacviec_bot").incoming.chat_id.count("/") == 1
+
+
+def _text_update(**message_changes) -> dict:
+    message = {
+        "message_id": 7,
+        "date": 1591000000,
+        "chat": {"id": 1001, "type": "private", "first_name": "Lan"},
+        "from": {"id": 1001, "is_bot": False, "first_name": "Lan"},
+        "text": "/nhiemvu",
+    }
+    message.update(message_changes)
+    return {"update_id": 40, "message": {k: v for k, v in message.items() if v is not None}}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(
+            _text_update(**{"from": {"id": 9, "is_bot": True, "first_name": "Bot"}}), id="from a bot"
+        ),
+        pytest.param(_text_update(**{"from": {"id": 9, "first_name": "X"}}), id="no is_bot"),
+        pytest.param(_text_update(**{"from": {"id": 9, "is_bot": False}}), id="no first name"),
+        pytest.param(_text_update(**{"from": None}), id="no sender"),
+        pytest.param(_text_update(date=None), id="no date"),
+        pytest.param(_text_update(chat={"id": 1001}), id="chat without type"),
+        pytest.param(_text_update(text="   "), id="blank text"),
+        pytest.param(_text_update(text=None, caption="/nhiemvu"), id="caption only"),
+        pytest.param(_text_update(sender_chat={"id": -100, "type": "channel"}), id="sent as a channel"),
+        pytest.param(_text_update(migrate_to_chat_id=-1009), id="group migrated"),
+        pytest.param(_text_update(has_protected_content=True), id="a field not read here"),
+        pytest.param({**_text_update(), "edited_message": _text_update()["message"]}, id="two kinds at once"),
+    ],
+)
+def test_anything_but_a_persons_plain_text_message_is_left_to_ptb(data):
+    assert plain_message(data, bot_username="nhacviec_bot") is None

@@ -471,11 +471,13 @@ class TelegramEmulator:
         return not addressed
 
     async def send_text(self, user: User, text: str, *, chat: Chat | None = None,
-                        reply_to: SentMessage | None = None, topic: int | None = None) -> dict | None:  # fmt: skip
+                        reply_to: SentMessage | None = None, topic: int | None = None,
+                        fields: dict | None = None) -> dict | None:  # fmt: skip
         """The user sends `text` (in forum `topic`, or answering `reply_to`: a reply within a topic
-        stays in it); returns the update, or None when privacy mode hides it from the bot."""
+        stays in it; `fields`: more of the message's fields, as Telegram adds them); returns the
+        update, or None when privacy mode hides it from the bot."""
         chat = self._chat_for(user, chat)
-        extra = {}
+        extra = dict(fields or {})
         if reply_to is not None:
             extra["reply_to_message"] = _quoted(self.messages[(reply_to.chat_id, reply_to.message_id)])
             topic = topic or reply_to.thread_id
