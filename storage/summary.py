@@ -96,6 +96,20 @@ def of_agency(agency_id: int) -> Pick:
     return pick
 
 
+def attention_first(limit: int) -> Pick:
+    """A pick for a summary that lists the first `limit` blocked tasks and the first `limit`
+    overdue ones, each in plan order, as a chat message does (`Summary.blocked_count` and
+    `overdue_count` say how many there are in all): a province's plan has thousands of them, and
+    a chat would page through hundreds of messages where a report file lists them in full."""
+
+    def pick(refs: list[TaskRef], agencies: list[AgencySummary]) -> list[int]:
+        blocked = [ref.id for ref in refs if ref.reported == BLOCKED]
+        overdue = [ref.id for ref in refs if ref.timing == OVERDUE and ref.reported != BLOCKED]
+        return blocked[:limit] + overdue[:limit]
+
+    return pick
+
+
 class PlanNotFound(LookupError):
     pass
 
@@ -386,6 +400,16 @@ class Summary:
     def overdue(self) -> list[TaskSummary]:
         """Overdue and not reported blocked (those are listed as blockers)."""
         return [task for task in self.tasks if task.timing == OVERDUE and task.reported != BLOCKED]
+
+    @property
+    def blocked_count(self) -> int:
+        """Blocked tasks in all, whether or not each is detailed (`blockers` lists those that are)."""
+        return self.reported_counts[BLOCKED]
+
+    @property
+    def overdue_count(self) -> int:
+        """Overdue tasks not reported blocked, in all (`overdue` lists those detailed)."""
+        return self.needing_attention - self.reported_counts[BLOCKED]
 
     @property
     def attention(self) -> list[TaskSummary]:

@@ -224,6 +224,14 @@ def _task_attention_line(task: TaskSummary, summary: Summary, tz: dt.tzinfo) -> 
     return line
 
 
+def _more_in_the_files(count: int) -> str:
+    return "   " + ngettext(
+        "… and {count} more: it is in the report files (the buttons below).",
+        "… and {count} more: every one is in the report files (the buttons below).",
+        count,
+    ).format(count=format_number(count))
+
+
 def _agency_line(agency: AgencySummary, tz: dt.tzinfo) -> str:
     progress = ngettext("{done}/{count} task done", "{done}/{count} tasks done", agency.total).format(
         done=format_number(agency.done), count=format_number(agency.total)
@@ -274,12 +282,17 @@ def summary_pages(summary: Summary, *, limit: int, tz: dt.tzinfo) -> list[Page]:
         ]
     )
     blocks: list[str] = []
-    if summary.blockers:
-        blocks.append("\n⚠ " + _("Blocked ({count}):").format(count=format_number(len(summary.blockers))))
-        blocks.extend(_task_attention_line(task, summary, tz) for task in summary.blockers)
-    if summary.overdue:
-        blocks.append("\n⏰ " + _("Overdue ({count}):").format(count=format_number(len(summary.overdue))))
-        blocks.extend(_task_attention_line(task, summary, tz) for task in summary.overdue)
+    # The counts are of every task; the lines, of those the summary details (see attention_first).
+    for mark, heading, count, tasks in (
+        ("⚠", _("Blocked ({count}):"), summary.blocked_count, summary.blockers),
+        ("⏰", _("Overdue ({count}):"), summary.overdue_count, summary.overdue),
+    ):
+        if not count:
+            continue
+        blocks.append(f"\n{mark} " + heading.format(count=format_number(count)))
+        blocks.extend(_task_attention_line(task, summary, tz) for task in tasks)
+        if count > len(tasks):
+            blocks.append(_more_in_the_files(count - len(tasks)))
     expected = summary.expected_agencies
     if expected:
         blocks.append("\n" + _("By agency:"))

@@ -18,7 +18,7 @@ from storage.models import Agency, LatestInCycle, Section, Task, TaskAgency
 from storage.models.people import BLOCKED, DONE, IN_PROGRESS, NOT_STARTED
 from storage.models.plan import COORDINATING, LEAD
 from storage.progress_rules import ALL_LEADS, ANY_LEAD, responsible
-from storage.summary import ALL, ATTENTION, build_summary, counts_only, task_summary
+from storage.summary import ALL, ATTENTION, attention_first, build_summary, counts_only, task_summary
 from tests.factories import SectionSpec, make_agency, make_plan
 
 NAMES = [f"Sở thử nghiệm {n}" for n in range(1, 10)]
@@ -249,6 +249,33 @@ async def test_a_pick_of_nothing_counts_every_task_and_details_none(db):
             assert counted.tasks == [] and all(not a.tasks for a in counted.agencies)
             assert plan_figures(counted) == plan_figures(judged)
             assert counted.needing_attention == len(judged.attention) > 0
+
+
+@pytest.mark.parametrize("limit", [0, 1, 3, 1000])
+async def test_attention_first_details_the_first_blocked_and_overdue_tasks_and_counts_them_all(db, limit):
+    plan_ids = await random_world(db, 6)
+    compared = 0
+    async with db.snapshot() as session:
+        for plan_id in plan_ids:
+            for today in (dt.date(2020, 6, 10), dt.date(2020, 12, 5)):
+                judged = await build_summary(session, plan_id, detail=ALL, today=today)
+                shown = await build_summary(
+                    session, plan_id, detail=ATTENTION, pick=attention_first(limit), today=today
+                )
+
+                assert [t.id for t in shown.blockers] == [t.id for t in judged.blockers][:limit]
+                assert [t.id for t in shown.overdue] == [t.id for t in judged.overdue][:limit]
+                assert (shown.blocked_count, shown.overdue_count) == (
+                    len(judged.blockers),
+                    len(judged.overdue),
+                )
+                assert (judged.blocked_count, judged.overdue_count) == (
+                    len(judged.blockers),
+                    len(judged.overdue),
+                )
+                assert plan_figures(shown) == plan_figures(judged)
+                compared += bool(judged.blockers) and bool(judged.overdue)
+    assert compared  # some period had both kinds to list
 
 
 async def test_only_a_summary_by_attention_picks(db):

@@ -17,12 +17,15 @@ from bot.render.exports import chart_image
 from bot.render.text import Page, missing_pages, shorten, summary_pages
 from storage import people
 from storage.plans import lifecycle
-from storage.summary import ALL, ATTENTION, Pick, Summary, build_summary, counts_only
+from storage.summary import ALL, ATTENTION, Pick, Summary, attention_first, build_summary, counts_only
 
 SUMMARY = "summary"
 MISSING = "missing"
 # Agency buttons beyond this would bury the chat; the rest are a /nhiemvu NAME away.
 MAX_AGENCY_BUTTONS = 30
+# Blocked and overdue tasks /tonghop lists, of each; the report files list every one. Most city
+# plans have fewer; a province's has thousands, hundreds of chat pages nobody reads through.
+ATTENTION_SHOWN = 50
 
 
 async def _summary(ctx: Context, detail: str = ALL, pick: Pick | None = None) -> Summary | None:
@@ -47,7 +50,11 @@ async def _summary(ctx: Context, detail: str = ALL, pick: Pick | None = None) ->
 
 
 async def _view(ctx: Context, view: str, page: int, summary: Summary | None = None) -> list[Reply]:
-    summary = summary or await _summary(ctx, ATTENTION if view == SUMMARY else ALL)
+    if summary is None:
+        if view == SUMMARY:
+            summary = await _summary(ctx, ATTENTION, attention_first(ATTENTION_SHOWN))
+        else:
+            summary = await _summary(ctx, ALL)
     if summary is None:
         return no_plan()
     if view == MISSING:
@@ -71,7 +78,7 @@ async def _view(ctx: Context, view: str, page: int, summary: Summary | None = No
 
 
 async def summary(ctx: Context, args: str) -> list[Reply]:
-    summary = await _summary(ctx, ATTENTION)
+    summary = await _summary(ctx, ATTENTION, attention_first(ATTENTION_SHOWN))
     replies = await _view(ctx, SUMMARY, 1, summary)
     if summary is not None and summary.expected_agencies:
         chart = Reply("")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.core.context import TEXT_LIMITS
+from bot.core.handlers.overview import ATTENTION_SHOWN
 from tests.bot.core.chat import ChatUser
 from tests.factories import SectionSpec, make_member, make_plan
 
@@ -128,3 +129,57 @@ async def test_a_long_summary_is_paged_within_the_platforms_limit(db, core, coor
     assert all(agency in everything for agency in agencies)
     # Each page repeats the header, so any page read alone says which cycle it is.
     assert all(page.text.startswith("Summary of plan 99/KH-UBND") for page in pages)
+
+
+async def test_a_province_sized_attention_list_shows_the_first_tasks_and_counts_the_rest(db, core, clock):
+    # Two sections of 40 tasks each, all due at the end of May: 80 overdue by mid-June.
+    sections = [
+        SectionSpec(
+            f"Ủy ban nhân dân quận số {n}",
+            [(f"Nhiệm vụ số {k} của quận {n}", "Tháng 5/2020", dt.date(2020, 5, 31)) for k in range(1, 41)],
+        )
+        for n in (1, 2)
+    ]
+    async with db.transaction() as session:
+        await make_plan(session, sections, number="98/KH-UBND", year=2020)
+        await make_member(session, "An", role="coordinator", user_id="an", language="en")
+    clock.set(dt.datetime(2020, 6, 10, 2, 0, tzinfo=dt.UTC))
+    an = ChatUser(core, "an")
+
+    first = (await an.send("/tonghop 98"))[0]
+    pages = [first]
+    while any("Next" in b.label for row in pages[-1].buttons for b in row):
+        pages.append((await an.tap("Next"))[0])
+    everything = "\n".join(page.text for page in pages)
+
+    assert "⏰ Overdue (80):" in everything
+    listed = [line for line in everything.splitlines() if line.startswith("• [")]
+    assert len(listed) == ATTENTION_SHOWN
+    # Plan order: the first section's forty, then the second's first ten.
+    assert listed[0].startswith("• [I.1] Ủy ban nhân dân quận số 1: Nhiệm vụ số 1 của quận 1")
+    assert listed[-1].startswith("• [II.10] Ủy ban nhân dân quận số 2: Nhiệm vụ số 10 của quận 2")
+    assert "… and 30 more: every one is in the report files (the buttons below)." in everything
+    assert "Timing: overdue 80" in pages[0].text
+    # Each page still offers the files that hold the whole list.
+    assert all(any("XLSX" in b.label.upper() for row in p.buttons for b in row) for p in pages)
+
+
+async def test_a_short_attention_list_is_listed_whole(db, core, clock):
+    sections = [
+        SectionSpec(
+            "Sở Du lịch",
+            [(f"Hội chợ du lịch số {k}", "Tháng 5/2020", dt.date(2020, 5, 31)) for k in range(1, 4)],
+        )
+    ]
+    async with db.transaction() as session:
+        await make_plan(session, sections, number="97/KH-UBND", year=2020)
+        await make_member(session, "An", role="coordinator", user_id="an", language="en")
+    clock.set(dt.datetime(2020, 6, 10, 2, 0, tzinfo=dt.UTC))
+
+    text = await ChatUser(core, "an").say("/tonghop 97")
+
+    assert "⏰ Overdue (3):" in text
+    assert [line for line in text.splitlines() if line.startswith("• [")] == [
+        f"• [I.{k}] Sở Du lịch: Hội chợ du lịch số {k}" for k in range(1, 4)
+    ]
+    assert "more: every one is in the report files" not in text
