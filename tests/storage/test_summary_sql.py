@@ -251,30 +251,29 @@ async def test_a_pick_of_nothing_counts_every_task_and_details_none(db):
             assert counted.needing_attention == len(judged.attention) > 0
 
 
+async def judged_summaries(session, plan_ids, **options):
+    """Each plan's summary, every task judged, early in the year and at its end."""
+    for plan_id in plan_ids:
+        for today in (dt.date(2020, 6, 10), dt.date(2020, 12, 5)):
+            yield plan_id, today, await build_summary(session, plan_id, detail=ALL, today=today, **options)
+
+
 @pytest.mark.parametrize("limit", [0, 1, 3, 1000])
 async def test_attention_first_details_the_first_blocked_and_overdue_tasks_and_counts_them_all(db, limit):
     plan_ids = await random_world(db, 6)
     compared = 0
     async with db.snapshot() as session:
-        for plan_id in plan_ids:
-            for today in (dt.date(2020, 6, 10), dt.date(2020, 12, 5)):
-                judged = await build_summary(session, plan_id, detail=ALL, today=today)
-                shown = await build_summary(
-                    session, plan_id, detail=ATTENTION, pick=attention_first(limit), today=today
-                )
+        async for plan_id, today, judged in judged_summaries(session, plan_ids):
+            shown = await build_summary(
+                session, plan_id, detail=ATTENTION, pick=attention_first(limit), today=today
+            )
 
-                assert [t.id for t in shown.blockers] == [t.id for t in judged.blockers][:limit]
-                assert [t.id for t in shown.overdue] == [t.id for t in judged.overdue][:limit]
-                assert (shown.blocked_count, shown.overdue_count) == (
-                    len(judged.blockers),
-                    len(judged.overdue),
-                )
-                assert (judged.blocked_count, judged.overdue_count) == (
-                    len(judged.blockers),
-                    len(judged.overdue),
-                )
-                assert plan_figures(shown) == plan_figures(judged)
-                compared += bool(judged.blockers) and bool(judged.overdue)
+            assert [t.id for t in shown.blockers] == [t.id for t in judged.blockers][:limit]
+            assert [t.id for t in shown.overdue] == [t.id for t in judged.overdue][:limit]
+            assert (shown.blocked_count, shown.overdue_count) == (len(judged.blockers), len(judged.overdue))
+            assert (judged.blocked_count, judged.overdue_count) == (len(judged.blockers), len(judged.overdue))
+            assert plan_figures(shown) == plan_figures(judged)
+            compared += bool(judged.blockers) and bool(judged.overdue)
     assert compared  # some period had both kinds to list
 
 
@@ -325,23 +324,22 @@ async def test_a_task_read_alone_stands_as_in_its_plans_summary(db, rule):
     plan_ids = await random_world(db, 6)
     compared = 0
     async with db.snapshot() as session:
+        async for plan_id, today, judged in judged_summaries(session, plan_ids, co_lead_rule=rule):
+            for task in judged.tasks:
+                alone = await task_summary(session, plan_id, task.id, today=today, co_lead_rule=rule)
+                assert (
+                    alone.code,
+                    alone.standing,
+                    [u.id for u in alone.updates],
+                    alone.updated_in_period,
+                ) == (
+                    task.code,
+                    task.standing,
+                    [u.id for u in task.updates],
+                    task.updated_in_period,
+                )
+                compared += 1
         for plan_id in plan_ids:
-            for today in (dt.date(2020, 6, 10), dt.date(2020, 12, 5)):
-                judged = await build_summary(session, plan_id, today=today, co_lead_rule=rule)
-                for task in judged.tasks:
-                    alone = await task_summary(session, plan_id, task.id, today=today, co_lead_rule=rule)
-                    assert (
-                        alone.code,
-                        alone.standing,
-                        [u.id for u in alone.updates],
-                        alone.updated_in_period,
-                    ) == (
-                        task.code,
-                        task.standing,
-                        [u.id for u in task.updates],
-                        task.updated_in_period,
-                    )
-                    compared += 1
             other_plan = plan_ids[1 - plan_ids.index(plan_id)]
             stranger = (await build_summary(session, other_plan, today=dt.date(2020, 6, 10))).tasks[0]
             assert await task_summary(session, plan_id, stranger.id, today=dt.date(2020, 6, 10)) is None
