@@ -176,7 +176,15 @@ def plain_message(data: dict, *, bot_username: str) -> ChatMessage | None:
 
 # The fields this module reads, and their JSON types. python-telegram-bot builds objects from whatever
 # a payload holds, so a webhook body with a list for `text` would reach the code above as a list.
-_MESSAGE_FIELDS = {"text": str, "caption": str, "message_id": int, "date": int, "migrate_to_chat_id": int}
+_MESSAGE_FIELDS = {
+    "text": str,
+    "caption": str,
+    "message_id": int,
+    "date": int,
+    "migrate_to_chat_id": int,
+    # Part of the chat address replies go back to (chat_address): a string would be sent as one.
+    "message_thread_id": int,
+}
 _CHAT_FIELDS = {"id": int, "type": str, "title": str}
 _USER_FIELDS = {"id": int, "first_name": str, "last_name": str, "username": str, "language_code": str}
 

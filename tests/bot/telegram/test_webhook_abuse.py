@@ -24,6 +24,9 @@ BODIES = {
     "boolean-update-id": b'{"update_id": true, "message": {}}',
     "list-text": b'{"update_id": 11, "message": {"message_id": 1, "date": 0, "chat": {"id": 2001, "type": '
     b'"private"}, "from": {"id": 2001, "is_bot": false, "first_name": "X"}, "text": ["/nhiemvu"]}}',
+    "string-topic": b'{"update_id": 14, "message": {"message_id": 1, "date": 0, "chat": {"id": -1002, "type": '
+    b'"supergroup"}, "from": {"id": 2001, "is_bot": false, "first_name": "X"}, "text": "/nhiemvu", '
+    b'"is_topic_message": true, "message_thread_id": "7/../8"}}',
     "string-chat": b'{"update_id": 12, "message": {"message_id": 1, "date": 0, "chat": "2001", "text": "/nhiemvu"}}',
     "object-callback-data": b'{"update_id": 13, "callback_query": {"id": "q", "from": {"id": 2001, '
     b'"is_bot": false, "first_name": "X"}, "data": {"x": 1}, "chat_instance": "c"}}',
