@@ -4,9 +4,11 @@ links, and a coordinator adds the bot to a group with a link that also links it.
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from storage.models.people import COORDINATOR, GroupLink, ProgressUpdate
+from tests.bot.telegram.test_runner import MODES
 from tests.factories import make_member, make_plan
 
 
@@ -30,10 +32,11 @@ async def links(db) -> list[tuple[str, int]]:
         return sorted((link.chat_id, link.agency_id) for link in await session.scalars(select(GroupLink)))
 
 
+@pytest.mark.parametrize("mode", MODES)
 async def test_a_question_in_a_group_opens_a_reply_and_the_answers_get_through_privacy_mode(
-    telegram, start_bot, sqlite_db
+    telegram, start_bot, sqlite_db, mode
 ):
-    await start_bot()
+    await start_bot(mode)
     built = await people_and_plan(sqlite_db)
     ha, lan = telegram.user(1, "Hà", language_code="en"), telegram.user(2, "Lan", language_code="en")
     group = telegram.group(-5001, "Sở Du lịch — báo cáo")
@@ -83,10 +86,11 @@ async def test_a_question_in_a_private_chat_keeps_its_buttons(telegram, start_bo
     assert which.buttons and not which.force_reply and which.reply_to_message_id is None
 
 
+@pytest.mark.parametrize("mode", MODES)
 async def test_each_forum_topic_answers_in_itself_and_may_act_for_its_own_agency(
-    telegram, start_bot, sqlite_db
+    telegram, start_bot, sqlite_db, mode
 ):
-    await start_bot()
+    await start_bot(mode)
     built = await people_and_plan(sqlite_db)
     ha, lan, tung = (
         telegram.user(n, name, language_code="en") for n, name in ((1, "Hà"), (2, "Lan"), (3, "Tùng"))
@@ -124,8 +128,9 @@ async def test_each_forum_topic_answers_in_itself_and_may_act_for_its_own_agency
     assert general.startswith("This group is not linked to an agency yet.")
 
 
-async def test_a_topic_not_linked_on_its_own_acts_for_the_groups_agency(telegram, start_bot, sqlite_db):
-    await start_bot()
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_topic_not_linked_on_its_own_acts_for_the_groups_agency(telegram, start_bot, sqlite_db, mode):
+    await start_bot(mode)
     await people_and_plan(sqlite_db)
     ha, lan = telegram.user(1, "Hà", language_code="en"), telegram.user(2, "Lan", language_code="en")
     forum = telegram.group(-1009002, "Sở Du lịch", forum=True)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
 from sqlalchemy import select
 
 from bot.cli import main
 from storage.db import Database
 from storage.models.people import COORDINATOR, GroupLink
+from tests.bot.telegram.test_runner import MODES
 from tests.conftest import run_blocking
 from tests.factories import make_member, make_plan
 
@@ -49,8 +51,9 @@ async def test_a_coordinator_links_a_group_to_an_agency_named_loosely(telegram, 
     assert links == [("telegram", "-5001", built.agencies["Sở Du lịch"].id)]
 
 
-async def test_the_agencys_focal_point_uses_the_bot_in_its_group(telegram, start_bot, sqlite_db):
-    await start_bot()
+@pytest.mark.parametrize("mode", MODES)
+async def test_the_agencys_focal_point_uses_the_bot_in_its_group(telegram, start_bot, sqlite_db, mode):
+    await start_bot(mode)
     _built, group, _ha, lan, _tung = await linked_group(telegram, sqlite_db)
 
     await telegram.send_text(lan, "/nhiemvu@nhacviec_bot", chat=group)
@@ -74,8 +77,9 @@ async def test_another_agencys_focal_point_is_told_who_may_use_the_group(telegra
     assert refusal.text == expected
 
 
-async def test_a_stranger_in_a_linked_group_is_not_let_in(telegram, start_bot, sqlite_db):
-    await start_bot()
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_stranger_in_a_linked_group_is_not_let_in(telegram, start_bot, sqlite_db, mode):
+    await start_bot(mode)
     _built, group, *_ = await linked_group(telegram, sqlite_db)
     stranger = telegram.user(99, "Khách", language_code="en")
 
@@ -85,8 +89,9 @@ async def test_a_stranger_in_a_linked_group_is_not_let_in(telegram, start_bot, s
     assert refusal.text.startswith("In this group only the focal points of Sở Du lịch")
 
 
-async def test_only_a_coordinator_may_link_a_group(telegram, start_bot, sqlite_db):
-    await start_bot()
+@pytest.mark.parametrize("mode", MODES)
+async def test_only_a_coordinator_may_link_a_group(telegram, start_bot, sqlite_db, mode):
+    await start_bot(mode)
     await people_and_plan(sqlite_db)
     lan = telegram.user(2, "Lan", language_code="en")
     group = telegram.group(-5002, "Nhóm khác")
@@ -188,10 +193,11 @@ async def test_a_linked_group_upgraded_to_a_supergroup_keeps_its_agency(telegram
     assert chats == [str(supergroup.id)]
 
 
+@pytest.mark.parametrize("mode", MODES)
 async def test_in_a_group_the_guided_update_takes_the_note_as_a_reply_to_the_bots_question(
-    telegram, start_bot, sqlite_db
+    telegram, start_bot, sqlite_db, mode
 ):
-    await start_bot()
+    await start_bot(mode)
     _built, group, _ha, lan, _tung = await linked_group(telegram, sqlite_db)
 
     # Each question opens a reply (ForceReply) whose choices are numbered: the number typed answers.
