@@ -103,11 +103,21 @@ def attention_first(limit: int) -> Pick:
     a chat would page through hundreds of messages where a report file lists them in full."""
 
     def pick(refs: list[TaskRef], agencies: list[AgencySummary]) -> list[int]:
-        blocked = [ref.id for ref in refs if ref.reported == BLOCKED]
-        overdue = [ref.id for ref in refs if ref.timing == OVERDUE and ref.reported != BLOCKED]
+        blocked = [ref.id for ref in refs if listed_blocked(ref)]
+        overdue = [ref.id for ref in refs if listed_overdue(ref)]
         return blocked[:limit] + overdue[:limit]
 
     return pick
+
+
+def listed_blocked(task: TaskRef | TaskSummary) -> bool:
+    """Listed among the blocked tasks (`Summary.blockers`)."""
+    return task.reported == BLOCKED
+
+
+def listed_overdue(task: TaskRef | TaskSummary) -> bool:
+    """Listed among the overdue tasks (`Summary.overdue`): overdue, and not already listed as blocked."""
+    return task.timing == OVERDUE and task.reported != BLOCKED
 
 
 class PlanNotFound(LookupError):
@@ -394,12 +404,12 @@ class Summary:
 
     @cached_property
     def blockers(self) -> list[TaskSummary]:
-        return [task for task in self.tasks if task.reported == BLOCKED]
+        return [task for task in self.tasks if listed_blocked(task)]
 
     @cached_property
     def overdue(self) -> list[TaskSummary]:
         """Overdue and not reported blocked (those are listed as blockers)."""
-        return [task for task in self.tasks if task.timing == OVERDUE and task.reported != BLOCKED]
+        return [task for task in self.tasks if listed_overdue(task)]
 
     @property
     def blocked_count(self) -> int:

@@ -51,10 +51,7 @@ async def _summary(ctx: Context, detail: str = ALL, pick: Pick | None = None) ->
 
 async def _view(ctx: Context, view: str, page: int, summary: Summary | None = None) -> list[Reply]:
     if summary is None:
-        if view == SUMMARY:
-            summary = await _summary(ctx, ATTENTION, attention_first(ATTENTION_SHOWN))
-        else:
-            summary = await _summary(ctx, ALL)
+        summary = await (_listed_summary(ctx) if view == SUMMARY else _summary(ctx, ALL))
     if summary is None:
         return no_plan()
     if view == MISSING:
@@ -77,8 +74,13 @@ async def _view(ctx: Context, view: str, page: int, summary: Summary | None = No
     return [reply]
 
 
+async def _listed_summary(ctx: Context) -> Summary | None:
+    """What /tonghop shows: the counts, and the first of the blocked and of the overdue tasks."""
+    return await _summary(ctx, ATTENTION, attention_first(ATTENTION_SHOWN))
+
+
 async def summary(ctx: Context, args: str) -> list[Reply]:
-    summary = await _summary(ctx, ATTENTION, attention_first(ATTENTION_SHOWN))
+    summary = await _listed_summary(ctx)
     replies = await _view(ctx, SUMMARY, 1, summary)
     if summary is not None and summary.expected_agencies:
         chart = Reply("")

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.core.context import TEXT_LIMITS
+import pytest
+
+from bot.core.context import DEFAULT_TEXT_LIMIT, TEXT_LIMITS
 from bot.core.handlers.overview import ATTENTION_SHOWN
 from tests.bot.core.chat import ChatUser
 from tests.factories import SectionSpec, make_member, make_plan
@@ -131,7 +133,26 @@ async def test_a_long_summary_is_paged_within_the_platforms_limit(db, core, coor
     assert all(page.text.startswith("Summary of plan 99/KH-UBND") for page in pages)
 
 
-async def test_a_province_sized_attention_list_shows_the_first_tasks_and_counts_the_rest(db, core, clock):
+WORDS = {
+    "en": (
+        "Next",
+        "⏰ Overdue (80):",
+        "… and 30 more: every one is in the report files",
+        "Timing: overdue 80",
+    ),
+    "vi": (
+        "Trang sau",
+        "⏰ Quá hạn (80):",
+        "… và 30 nhiệm vụ khác: danh sách đầy đủ có trong tệp báo cáo",
+        "Thời hạn: quá hạn 80",
+    ),
+}
+
+
+@pytest.mark.parametrize(("language", "platform"), [("en", "console"), ("vi", "zalo"), ("vi", "telegram")])
+async def test_a_province_sized_attention_list_shows_the_first_tasks_and_counts_the_rest(
+    db, core, clock, language, platform
+):
     # Two sections of 40 tasks each, all due at the end of May: 80 overdue by mid-June.
     sections = [
         SectionSpec(
@@ -142,24 +163,28 @@ async def test_a_province_sized_attention_list_shows_the_first_tasks_and_counts_
     ]
     async with db.transaction() as session:
         await make_plan(session, sections, number="98/KH-UBND", year=2020)
-        await make_member(session, "An", role="coordinator", user_id="an", language="en")
+        await make_member(
+            session, "An", role="coordinator", user_id="an", language=language, platform=platform
+        )
     clock.set(dt.datetime(2020, 6, 10, 2, 0, tzinfo=dt.UTC))
-    an = ChatUser(core, "an")
+    an = ChatUser(core, "an", platform=platform)
+    next_page, heading, more, timing = WORDS[language]
 
     first = (await an.send("/tonghop 98"))[0]
     pages = [first]
-    while any("Next" in b.label for row in pages[-1].buttons for b in row):
-        pages.append((await an.tap("Next"))[0])
+    while any(next_page in b.label for row in pages[-1].buttons for b in row):
+        pages.append((await an.tap(next_page))[0])
     everything = "\n".join(page.text for page in pages)
 
-    assert "⏰ Overdue (80):" in everything
+    assert all(len(page.text) <= TEXT_LIMITS.get(platform, DEFAULT_TEXT_LIMIT) for page in pages)
+    assert heading in everything
     listed = [line for line in everything.splitlines() if line.startswith("• [")]
     assert len(listed) == ATTENTION_SHOWN
     # Plan order: the first section's forty, then the second's first ten.
     assert listed[0].startswith("• [I.1] Ủy ban nhân dân quận số 1: Nhiệm vụ số 1 của quận 1")
     assert listed[-1].startswith("• [II.10] Ủy ban nhân dân quận số 2: Nhiệm vụ số 10 của quận 2")
-    assert "… and 30 more: every one is in the report files (the buttons below)." in everything
-    assert "Timing: overdue 80" in pages[0].text
+    assert more in everything
+    assert timing in pages[0].text
     # Each page still offers the files that hold the whole list.
     assert all(any("XLSX" in b.label.upper() for row in p.buttons for b in row) for p in pages)
 
