@@ -11,6 +11,8 @@ import csv
 import re
 from pathlib import Path
 
+from tests.office import print_to_pdf
+
 _BOLD = re.compile(r"</?b>")
 
 
@@ -175,32 +177,6 @@ def write_print_docx(
     # page setup.
     document.add_paragraph()
     document.save(target)
-    return target
-
-
-def soffice() -> str | None:
-    import shutil
-
-    return shutil.which("soffice") or shutil.which("libreoffice")
-
-
-def print_to_pdf(docx_path: Path) -> Path:
-    """The Word file printed to PDF by LibreOffice, as a coordinator's office suite would."""
-    import os
-    import subprocess
-
-    folder = docx_path.parent
-    # A profile of its own, so that a LibreOffice already running elsewhere does not get the job.
-    profile = f"-env:UserInstallation=file://{folder / '.lo-profile'}"
-    done = subprocess.run(
-        [soffice(), profile, "--headless", "--convert-to", "pdf", "--outdir", str(folder), str(docx_path)],
-        capture_output=True,
-        timeout=180,
-        env={**os.environ, "HOME": str(folder)},
-    )
-    target = docx_path.with_suffix(".pdf")
-    if done.returncode != 0 or not target.exists():
-        raise RuntimeError(done.stderr.decode(errors="replace"))
     return target
 
 

@@ -7,8 +7,9 @@ import pytest
 
 from tests.bot.test_cli_plan import cli_env, db_path, english, rows, run  # noqa: F401 (fixtures)
 from tests.conftest import SAMPLE_PLAN
+from tests.office import soffice
 from tests.pdf_files import scanned_pdf
-from tests.plan_files import soffice, write_pdf
+from tests.plan_files import write_pdf
 
 
 @pytest.mark.skipif(soffice() is None, reason="LibreOffice (soffice) prints the test PDF; CI installs it")

@@ -12,8 +12,9 @@ from storage.plans.limits import ImportLimits
 from storage.plans.notices import PlanFormatError
 from storage.plans.parser import parse_plan_bytes, parse_plan_file
 from tests.conftest import SAMPLE_PLAN
+from tests.office import print_to_pdf, soffice
 from tests.pdf_files import encrypted, inflating_pdf, many_pages, scanned_pdf
-from tests.plan_files import print_to_pdf, soffice, write_pdf
+from tests.plan_files import write_pdf
 from tests.storage.test_plan_import import document, dump, import_file, tasks_of
 
 needs_libreoffice = pytest.mark.skipif(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 import re
 import shutil
 import subprocess
@@ -19,6 +18,7 @@ from bot.i18n import use_language
 from bot.render.chart import completion_chart
 from bot.render.docx import Letterhead, render_docx
 from tests.bot.render.conftest import HANOI, load_sample
+from tests.office import print_to_pdf, soffice
 
 LETTERHEAD = Letterhead(
     parent_body="UBND tỉnh Lam Giang",
@@ -223,32 +223,22 @@ async def test_the_chart_is_embedded_when_given(sample):
     assert images[0].target_part.blob == chart
 
 
-def _soffice() -> str | None:
-    return shutil.which("soffice") or shutil.which("libreoffice")
-
-
 async def _pdf_pages(tmp_path, content: bytes) -> list[str]:
     """The DOCX printed to PDF by LibreOffice, read back as the text of each page."""
     from pypdf import PdfReader
 
     source = tmp_path / "bao-cao.docx"
     source.write_bytes(content)
-    # A profile of its own, so that a LibreOffice already running elsewhere does not get the job.
-    profile = f"-env:UserInstallation=file://{tmp_path / 'profile'}"
-    completed = await asyncio.to_thread(
-        subprocess.run,
-        [_soffice(), profile, "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(source)],
-        capture_output=True,
-        timeout=300,
-        env={**os.environ, "HOME": str(tmp_path)},
-    )
-    assert completed.returncode == 0, completed.stderr.decode(errors="replace")
-    pdf = tmp_path / "bao-cao.pdf"
+    pdf = await asyncio.to_thread(print_to_pdf, source, 300)
     assert pdf.read_bytes().startswith(b"%PDF")
     if shutil.which("pdftotext"):
         text = (
             await asyncio.to_thread(
-                subprocess.run, ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, check=True
+                subprocess.run,
+                ["pdftotext", "-layout", str(pdf), "-"],
+                capture_output=True,
+                check=True,
+                timeout=60,
             )
         ).stdout.decode()
         return text.split("\f")[: len(PdfReader(pdf).pages)]
@@ -265,7 +255,7 @@ def last_line(page: str) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(_soffice() is None, reason="LibreOffice (soffice) is not installed; CI installs it")
+@pytest.mark.skipif(soffice() is None, reason="LibreOffice (soffice) is not installed; CI installs it")
 async def test_the_reference_plans_report_prints_without_orphan_headings_or_cut_words(
     sqlite_db, reference_plan, tmp_path
 ):
