@@ -55,6 +55,17 @@ async def stop(process: asyncio.subprocess.Process) -> None:
     await process.wait()
 
 
+async def finished(process: asyncio.subprocess.Process, within: float = 180) -> tuple[bytes, bytes]:
+    """What an import printed, once it has ended: an import that never ends fails the test, named
+    with its output so far, rather than keeping the run waiting."""
+    try:
+        return await asyncio.wait_for(process.communicate(), within)
+    except TimeoutError:
+        process.kill()
+        out, err = await process.communicate()
+        raise AssertionError(f"the import did not end within {within} s: {out!r} {err[-2000:]!r}") from None
+
+
 def chat(user: str, text: str) -> Incoming:
     return Incoming(platform="console", chat_id=user, user_id=user, user_name=user, text=text)
 
@@ -145,19 +156,21 @@ async def chat_through_an_import(tmp_path, clock, *, sections: int, tasks: int, 
     while_staging = 0
     seen: set[tuple] = set()
     try:
-        while importer.returncode is None:
-            for text in ("/ngonngu en", "/ngonngu vi"):
-                replies.append(await say(core, f"user-{len(replies) % 5}", text))
-                if await staging(db):
-                    # Answered while the import still had chunks to write: it waited for one chunk
-                    # at most, not for the whole import.
-                    while_staging += 1
-                seen.add(tuple(await visible_tasks(db)))
-            try:
-                await asyncio.wait_for(importer.wait(), 0.2)
-            except TimeoutError:
-                pass
-        out, err = await importer.communicate()
+        # Bounded: an importer that never ends must fail the test, not hold the run.
+        async with asyncio.timeout(300):
+            while importer.returncode is None:
+                for text in ("/ngonngu en", "/ngonngu vi"):
+                    replies.append(await say(core, f"user-{len(replies) % 5}", text))
+                    if await staging(db):
+                        # Answered while the import still had chunks to write: it waited for one
+                        # chunk at most, not for the whole import.
+                        while_staging += 1
+                    seen.add(tuple(await visible_tasks(db)))
+                try:
+                    await asyncio.wait_for(importer.wait(), 0.2)
+                except TimeoutError:
+                    pass
+        out, err = await finished(importer)
         seen.add(tuple(await visible_tasks(db)))
     finally:
         if importer.returncode is None:
@@ -221,7 +234,7 @@ async def test_two_cli_imports_of_one_plan_at_once_one_imports_and_the_other_is_
         [
             (p.returncode, out.decode(), err.decode())
             for p in (first, second)
-            for out, err in [await p.communicate()]
+            for out, err in [await finished(p)]
         ]
     )
     listed = await visible_tasks(db)
@@ -246,14 +259,15 @@ async def test_a_cli_import_killed_half_way_leaves_no_plan_and_the_next_one_impo
     plan = large_plan(tmp_path / "big-plan.txt", sections=20, tasks=50)
 
     killed = await start_cli_import(tmp_path, path, plan, chunk=5)
-    while not await staging(db):
-        assert killed.returncode is None
-        await asyncio.sleep(0.05)
+    async with asyncio.timeout(120):
+        while not await staging(db):
+            assert killed.returncode is None
+            await asyncio.sleep(0.05)
     killed.kill()
     await killed.wait()
     seen_after_kill = await visible_tasks(db)
     again = await start_cli_import(tmp_path, path, plan, chunk=100)
-    out, err = await again.communicate()
+    out, err = await finished(again)
     listed, left = await visible_tasks(db), await staging(db)
     await db.dispose()
 

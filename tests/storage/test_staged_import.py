@@ -148,9 +148,10 @@ async def test_a_first_import_killed_half_way_is_never_seen_and_is_discarded_at_
 
     child = await start_child_import(db, big, chunk=10)
     try:
-        while (await staged_rows(db))[1] < 100:
-            assert child.returncode is None, (await child.communicate())[1].decode()
-            await asyncio.sleep(0.05)
+        async with asyncio.timeout(120):  # a child that never stages must fail, not hold the run
+            while (await staged_rows(db))[1] < 100:
+                assert child.returncode is None, (await child.communicate())[1].decode()
+                await asyncio.sleep(0.05)
         seen_during = await what_readers_see(db)
         child.kill()  # SIGKILL: no clean-up of its own
         await child.wait()
@@ -174,9 +175,10 @@ async def test_a_first_import_killed_half_way_is_never_seen_and_is_discarded_at_
 async def test_the_next_import_discards_what_a_killed_one_left_and_imports_the_plan_whole(db, tmp_path):
     big = large_plan(tmp_path / "big.txt", sections=30, tasks=40)
     child = await start_child_import(db, big, chunk=10)
-    while (await staged_rows(db))[1] < 50:
-        assert child.returncode is None, (await child.communicate())[1].decode()
-        await asyncio.sleep(0.05)
+    async with asyncio.timeout(120):
+        while (await staged_rows(db))[1] < 50:
+            assert child.returncode is None, (await child.communicate())[1].decode()
+            await asyncio.sleep(0.05)
     child.kill()
     await child.wait()
 
