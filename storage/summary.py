@@ -66,7 +66,7 @@ from storage.progress_rules import (
     leads_of,
     responsible,
 )
-from storage.summary_sql import Counted, TaskRef, count_plan, local_midnight
+from storage.summary_sql import Counted, Counts, TaskRef, count_plan, local_midnight
 
 DEFAULT_TZ = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -558,11 +558,21 @@ async def _build_summary(
             reporting.append(key)
     agencies: dict[int, AgencySummary] = {}
 
-    def agency(key: int) -> AgencySummary:
+    def agency(key: int, counts: Counts | None = None) -> AgencySummary:
+        """The agency's summary, made on first use; with `counts`, these are its figures."""
         found = agencies.get(key)
         if found is None:
             name, short_name = names.get(key, (f"#{key}", None))
-            found = agencies[key] = AgencySummary(key, name, short_name)
+            # Made with its counters when they are known (3,000 on a province), not empty ones.
+            found = agencies[key] = (
+                AgencySummary(key, name, short_name)
+                if counts is None
+                else AgencySummary(key, name, short_name, counts.reported, counts.timing)
+            )
+        if counts is not None:
+            found.reported_counts, found.timing_counts = counts.reported, counts.timing
+            found.progress_sum, found.without_update = counts.progress_sum, counts.without_update
+            found.needing_attention = counts.needing_attention
         return found
 
     for section in sections:
@@ -667,10 +677,7 @@ async def _build_summary(
         needing_attention = counted.plan.needing_attention
         for key, counts in counted.by_agency.items():
             # Nothing was counted for it before: its figures are these.
-            owner = agency(key)
-            owner.reported_counts, owner.timing_counts = counts.reported, counts.timing
-            owner.progress_sum, owner.without_update = counts.progress_sum, counts.without_update
-            owner.needing_attention = counts.needing_attention
+            agency(key, counts)
         for key, moment in counted.last_update_at.items():
             agency(key).last_update_at = moment
         # Co-led tasks are judged (and counted) here whatever is shown; the others only once chosen.

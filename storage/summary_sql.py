@@ -377,8 +377,9 @@ def _counts(values) -> Counts:
 
 def _counter(names, values) -> Counter:
     # Item by item: Counter(mapping) checks its argument against the Mapping ABC, which costs
-    # more than the few items themselves, thousands of times over.
-    counter = Counter()
+    # more than the few items themselves, thousands of times over. Made empty without __init__,
+    # which only calls update(None): 0.7 of its 1.7 µs, two per agency of a province.
+    counter = Counter.__new__(Counter)
     for name, n in zip(names, values, strict=False):
         if n:
             counter[name] = n
