@@ -25,6 +25,15 @@ REFERENCE_PLAN = REPO.parent / "shared" / "plans" / "ke-hoach-87-KH-UBND-2020.tx
 SAMPLE_PLAN = REPO / "storage" / "samples" / "ke-hoach-mau.txt"
 
 
+def pytest_configure(config) -> None:
+    # The bot silences PTB's notice about its do_api_request("sendMessage") at import. pytest
+    # drops the filters set while it loads conftests, collects or runs a test, where that import
+    # happens; set here, the bot's own filter holds for every test.
+    from bot.transports.telegram.transport import quiet_send_notice
+
+    quiet_send_notice()
+
+
 def run_blocking(make_coro) -> object:
     """Run a coroutine to completion from sync code, even inside a running event loop.
 

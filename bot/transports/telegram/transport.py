@@ -49,9 +49,15 @@ from bot.transports.telegram.updates import split_address
 
 log = logging.getLogger(__name__)
 
-# Text replies go through Bot.do_api_request (see TelegramTransport._send_one), which PTB would
-# rather see called for methods it has no wrapper for, and says so on every call.
-warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'", category=PTBUserWarning)
+
+def quiet_send_notice() -> None:
+    """Silence the notice PTB gives on every Bot.do_api_request("sendMessage"), through which text
+    replies go (see TelegramTransport._send_one): PTB would rather see it used only for methods it
+    has no wrapper for. Done at import; the tests do it again once pytest has set its filters up."""
+    warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'", category=PTBUserWarning)
+
+
+quiet_send_notice()
 
 # 400 answers that mean the chat cannot be reached at all, as opposed to a message Telegram
 # did not like (which is our bug, and no reason to call the member unreachable).
