@@ -25,6 +25,7 @@ from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Plan
 from storage.plans.repository import list_plans
+from tests.processes import finished
 
 ENGLISH = "From now on I will write to you in English."
 VIETNAMESE = "Từ nay tôi sẽ nhắn cho bạn bằng tiếng Việt."
@@ -53,17 +54,6 @@ async def stop(process: asyncio.subprocess.Process) -> None:
     if process.returncode is None:
         process.kill()
     await process.wait()
-
-
-async def finished(process: asyncio.subprocess.Process, within: float = 180) -> tuple[bytes, bytes]:
-    """What an import printed, once it has ended: an import that never ends fails the test, named
-    with its output so far, rather than keeping the run waiting."""
-    try:
-        return await asyncio.wait_for(process.communicate(), within)
-    except TimeoutError:
-        process.kill()
-        out, err = await process.communicate()
-        raise AssertionError(f"the import did not end within {within} s: {out!r} {err[-2000:]!r}") from None
 
 
 def chat(user: str, text: str) -> Incoming:

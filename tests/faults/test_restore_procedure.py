@@ -15,6 +15,7 @@ import pytest
 from tests.emulators.telegram import TelegramEmulator
 from tests.factories import make_member, make_plan
 from tests.faults.harness import REPO, write_config
+from tests.processes import finished
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +27,7 @@ async def nhacviec(*args: str, env: dict[str, str]) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
         NHACVIEC, *args, cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
-    out, _ = await asyncio.wait_for(process.communicate(), 60)
+    out, _ = await finished(process, 60)
     return process.returncode, out.decode()
 
 
