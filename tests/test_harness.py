@@ -15,14 +15,13 @@ from tests.office import print_to_pdf
 from tests.processes import finished
 
 
+async def python(code: str) -> asyncio.subprocess.Process:
+    pipe = asyncio.subprocess.PIPE
+    return await asyncio.create_subprocess_exec(sys.executable, "-c", code, stdout=pipe, stderr=pipe)
+
+
 async def test_a_process_that_never_ends_fails_the_test_and_is_killed():
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        "import time; print('started', flush=True); time.sleep(600)",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await python("import time; print('started', flush=True); time.sleep(600)")
     began = time.monotonic()
 
     with pytest.raises(AssertionError, match=r"did not end within 0.5 s: b'started\\n'"):
@@ -33,13 +32,7 @@ async def test_a_process_that_never_ends_fails_the_test_and_is_killed():
 
 
 async def test_a_process_that_ends_gives_what_it_printed():
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        "import sys; print('out'); print('err', file=sys.stderr); sys.exit(3)",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await python("import sys; print('out'); print('err', file=sys.stderr); sys.exit(3)")
 
     assert await finished(process) == (b"out\n", b"err\n")
     assert process.returncode == 3
