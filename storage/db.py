@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from sqlalchemy import event
@@ -18,7 +18,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from storage import sqlite_driver
+from storage import checkpoints, sqlite_driver
+from storage.checkpoints import WalCheckpointer
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,14 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _sqlite_engine(url: str, *, immediate: bool, busy_timeout_ms: int) -> AsyncEngine:
+def _sqlite_engine(
+    url: str,
+    *,
+    immediate: bool,
+    busy_timeout_ms: int,
+    autocheckpoint: Callable[[], int] | None = None,
+    committed: Callable[[], None] | None = None,
+) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.drivername == "sqlite+aiosqlite":
         # The same driver, one hand-off to its thread per statement instead of four.
@@ -68,8 +76,19 @@ def _sqlite_engine(url: str, *, immediate: bool, busy_timeout_ms: int) -> AsyncE
         cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
         cursor.close()
 
+    if committed is not None:
+        # Every commit of the engine, a chat message's or an import's.
+        event.listen(engine.sync_engine, "commit", lambda _conn: committed())
+
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn):
+        if autocheckpoint is not None:
+            # Where the writer checkpoints by itself (storage.checkpoints): set on each connection
+            # the first time it writes after a change, a dictionary lookup otherwise.
+            pages = autocheckpoint()
+            if conn.info.get("wal_autocheckpoint") != pages:
+                conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={pages}")
+                conn.info["wal_autocheckpoint"] = pages
         # Writers take the write lock up front so that busy_timeout applies, instead of failing
         # with SQLITE_BUSY when a deferred transaction tries to upgrade its read lock.
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
@@ -91,8 +110,16 @@ class Database:
         self.url = url
         self.sqlite = is_sqlite(url)
         self.lock_wait_seconds = lock_wait_seconds
+        self._checkpointer: WalCheckpointer | None = None
+        self._autocheckpoint_pages = checkpoints.DEFAULT_PAGES
         if self.sqlite:
-            self.engine = _sqlite_engine(url, immediate=True, busy_timeout_ms=busy_timeout_ms)
+            self.engine = _sqlite_engine(
+                url,
+                immediate=True,
+                busy_timeout_ms=busy_timeout_ms,
+                autocheckpoint=lambda: self._autocheckpoint_pages,
+                committed=self._committed,
+            )
             self.read_engine = _sqlite_engine(url, immediate=False, busy_timeout_ms=busy_timeout_ms)
         else:
             connect_args = {"server_settings": pg_server_settings} if pg_server_settings else {}
@@ -150,6 +177,31 @@ class Database:
                 if "locked" not in str(exc.orig) or loop.time() >= deadline:
                     raise
                 log.info("database write lock held by another writer (an import?): still waiting")
+
+    def _committed(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.written()
+
+    @contextlib.asynccontextmanager
+    async def checkpoints_in_background(self, **options) -> AsyncIterator[WalCheckpointer | None]:
+        """While the block runs, SQLite's WAL is copied back into the database file on a worker
+        thread instead of inside the commit of whichever chat message fills it (storage.checkpoints);
+        `options` go to `WalCheckpointer`. For a process that serves; nothing on PostgreSQL or an
+        in-memory database (None)."""
+        path = self.sqlite_path()
+        if path is None or self._checkpointer is not None:
+            yield None
+            return
+        checkpointer = WalCheckpointer(path, **options)
+        self._checkpointer = checkpointer
+        self._autocheckpoint_pages = checkpoints.FALLBACK_PAGES
+        checkpointer.start()
+        try:
+            yield checkpointer
+        finally:
+            self._autocheckpoint_pages = checkpoints.DEFAULT_PAGES
+            self._checkpointer = None
+            await checkpointer.stop()
 
     @contextlib.asynccontextmanager
     async def snapshot(self) -> AsyncIterator[AsyncSession]:

@@ -43,14 +43,19 @@ def choose_platforms(app, requested: str) -> list[str]:
 
 
 async def _run(app, args) -> int:
+    from bot.ops.metrics import count_checkpoint
+
     database = app.db.sqlite_path()
     try:
         # `nhacviec restore` refuses to replace a database a bot holds this lock on.
         lock = run_lock(database) if database else contextlib.nullcontext()
+        # While it serves, SQLite's WAL is copied back on a worker thread, not inside a chat's
+        # commit (storage.checkpoints).
         with lock:
-            # An import killed mid-way left hidden rows behind: gone before the bot serves anyone.
-            await discard_abandoned(app.db)
-            return await _run_platforms(app, choose_platforms(app, args.transport), args)
+            async with app.db.checkpoints_in_background(on_checkpoint=count_checkpoint):
+                # An import killed mid-way left hidden rows behind: gone before the bot serves anyone.
+                await discard_abandoned(app.db)
+                return await _run_platforms(app, choose_platforms(app, args.transport), args)
     except BackupError as exc:
         raise CommandError(str(exc)) from exc
 

@@ -284,6 +284,12 @@ UPDATES_STORED = REGISTRY.counter(
 SEND_SECONDS = REGISTRY.histogram(
     "nhacviec_send_seconds", "Time one reminder took to hand to the platform.", ("platform",)
 )
+SQLITE_CHECKPOINTS = REGISTRY.counter(
+    "nhacviec_sqlite_checkpoints_total",
+    "SQLite WAL checkpoints made in the background; outcome is complete, partial (a reader still"
+    " needed older pages) or failed (the writer then copies itself).",
+    ("outcome",),
+)
 TICK_LAST_RUN = REGISTRY.gauge(
     "nhacviec_tick_last_run_timestamp_seconds", "When each engine tick last finished (Unix time).", ("tick",)
 )
@@ -383,3 +389,8 @@ async def refresh_from_database(db, now: dt.datetime) -> None:
     else:
         OLDEST_DUE_AGE.set(0)
     MEMBERS_UNREACHABLE.set(unreachable or 0)
+
+
+def count_checkpoint(checkpoint) -> None:
+    """storage.checkpoints' report of one checkpoint, counted by outcome."""
+    SQLITE_CHECKPOINTS.inc(outcome=checkpoint.outcome)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -64,6 +66,15 @@ async def test_the_run_command_serves_telegram_until_sigterm(telegram, tmp_path,
         minh = telegram.user(2001, "Minh", language_code="en")
         await telegram.send_text(minh, "/trogiup")
         (reply,) = await telegram.wait_for_messages(minh.id, 1, within=15)
+        # What it wrote reaches the database file itself within moments, copied from the WAL in
+        # the background (storage.checkpoints), not a thousand pages later inside some chat's commit.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 15
+        database, copy = tmp_path / "nhacviec.db", tmp_path / "copy.db"
+        while not await asyncio.to_thread(updates_in_file_alone, database, copy):
+            if loop.time() > deadline:
+                raise AssertionError("the database file still lacks the update after 15 s")
+            await asyncio.sleep(0.05)  # polling a process we do not control
     finally:
         process.send_signal(signal.SIGTERM)
         async with asyncio.timeout(30):
@@ -74,6 +85,19 @@ async def test_the_run_command_serves_telegram_until_sigterm(telegram, tmp_path,
     # Bot API URLs carry the token; nothing the process logged may.
     assert telegram.token.split(":")[1] not in err.decode()
     assert {"dangky", "capnhat"} <= {c["command"] for c in telegram.commands_for("vi")}
+
+
+def updates_in_file_alone(database: Path, copy: Path) -> int:
+    """The updates the database file holds without its WAL (read from a copy of the file alone)."""
+    copy.unlink(missing_ok=True)
+    shutil.copyfile(database, copy)
+    connection = sqlite3.connect(copy)
+    try:
+        return connection.execute("SELECT count(*) FROM processed_update").fetchone()[0]
+    except sqlite3.OperationalError:  # not even the tables yet
+        return 0
+    finally:
+        connection.close()
 
 
 # Loaded at their first use, never by a bot that only waits for messages: the report, chart and
