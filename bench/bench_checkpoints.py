@@ -5,7 +5,8 @@ the bot serves (storage.checkpoints).
 The chat core alone on a real SQLite file (300 focal points, the reports mix of bench_telegram:
 one-line updates, task lists, help), one message after another as fast as it answers. Prints, for
 each way, the wall time per message: median, p99, p99.9, the largest, how many took over 5 ms,
-and the checkpoints made; the two ways alternate, `--runs` pairs.
+the checkpoints made and the process's CPU per message
+(the worker thread's included); the two ways alternate, `--runs` pairs.
 
     python bench/bench_checkpoints.py [--messages N] [--runs N]
 """
@@ -49,6 +50,7 @@ async def one_run(directory: Path, members: int, messages: int, background: bool
         if copying is not None:
             await copying.__aenter__()
         times = []
+        cpu_began = time.process_time()
         try:
             for n in range(messages):
                 began = time.perf_counter()
@@ -57,6 +59,8 @@ async def one_run(directory: Path, members: int, messages: int, background: bool
         finally:
             if copying is not None:
                 await copying.__aexit__(None, None, None)
+        # Every thread of the process: the worker's checkpoints count too.
+        cpu_ms = (time.process_time() - cpu_began) * 1000 / messages
     finally:
         await app.close()
     times.sort()
@@ -67,6 +71,7 @@ async def one_run(directory: Path, members: int, messages: int, background: bool
         "max": times[-1],
         "slow": sum(1 for ms in times if ms > SLOW_MS),
         "checkpoints": len(made),
+        "cpu": cpu_ms,
     }
 
 
@@ -94,7 +99,8 @@ async def main() -> int:
         print(
             f"WAL copied {WAYS[background]:<17}: wall ms per message median {figure('median')},"
             f" p99 {figure('p99')}, p99.9 {figure('p999')}, max {figure('max')};"
-            f" over {SLOW_MS:.0f} ms: {'/'.join(str(run['slow']) for run in runs)} messages"
+            f" over {SLOW_MS:.0f} ms: {'/'.join(str(run['slow']) for run in runs)} messages;"
+            f" CPU ms per message (every thread) {figure('cpu')}"
             + (f"; checkpoints {'/'.join(str(run['checkpoints']) for run in runs)}" if background else "")
         )
     print(f"after: {machine()}")

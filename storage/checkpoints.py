@@ -33,11 +33,12 @@ DEFAULT_PAGES = 1000
 # What it checkpoints at while this runs: ten times the default (40 MB of 4 KiB pages), reached only
 # if the background copy falls well behind.
 FALLBACK_PAGES = 10_000
-# The shortest time between two checkpoints: writes in between are copied together. Short, because
-# a checkpoint's sync of the database file still slows the writer's commits a little while it
-# lasts, the longer the more it copies: measured with 6,000 chat updates in a row, one every 0.1 s
-# left 4 of them over 5 ms, one every 2 s 10–13 (and 6–7 over 10 ms), copying in the commit 65.
-INTERVAL_SECONDS = 0.1
+# The shortest time between two checkpoints: writes in between are copied together. Measured with
+# 6,000 chat updates in a row (bench/bench_checkpoints.py): every 0.5 s, p99 2.4–2.9 ms where the
+# copy in the commit gave 5.6–6.1, at the same CPU; every 0.1 s a little fewer slow messages but a
+# tenth more CPU per message (the syncs); every 2 s more messages over 10 ms (a longer copy slows
+# the writer's commits more while its sync lasts).
+INTERVAL_SECONDS = 0.5
 # With no write of this process's for this long, a checkpoint is made anyway: another process (an
 # import) may have written.
 IDLE_SECONDS = 60.0
