@@ -111,13 +111,12 @@ class Database:
         self.sqlite = is_sqlite(url)
         self.lock_wait_seconds = lock_wait_seconds
         self._checkpointer: WalCheckpointer | None = None
-        self._autocheckpoint_pages = checkpoints.DEFAULT_PAGES
         if self.sqlite:
             self.engine = _sqlite_engine(
                 url,
                 immediate=True,
                 busy_timeout_ms=busy_timeout_ms,
-                autocheckpoint=lambda: self._autocheckpoint_pages,
+                autocheckpoint=self._autocheckpoint_pages,
                 committed=self._committed,
             )
             self.read_engine = _sqlite_engine(url, immediate=False, busy_timeout_ms=busy_timeout_ms)
@@ -178,6 +177,10 @@ class Database:
                     raise
                 log.info("database write lock held by another writer (an import?): still waiting")
 
+    def _autocheckpoint_pages(self) -> int:
+        """Where the writer copies the WAL back by itself: far later while a checkpointer does it."""
+        return checkpoints.DEFAULT_PAGES if self._checkpointer is None else checkpoints.FALLBACK_PAGES
+
     def _committed(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.written()
@@ -192,14 +195,11 @@ class Database:
         if path is None or self._checkpointer is not None:
             yield None
             return
-        checkpointer = WalCheckpointer(path, **options)
-        self._checkpointer = checkpointer
-        self._autocheckpoint_pages = checkpoints.FALLBACK_PAGES
+        checkpointer = self._checkpointer = WalCheckpointer(path, **options)
         checkpointer.start()
         try:
             yield checkpointer
         finally:
-            self._autocheckpoint_pages = checkpoints.DEFAULT_PAGES
             self._checkpointer = None
             await checkpointer.stop()
 

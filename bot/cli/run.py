@@ -49,9 +49,9 @@ async def _run(app, args) -> int:
     try:
         # `nhacviec restore` refuses to replace a database a bot holds this lock on.
         lock = run_lock(database) if database else contextlib.nullcontext()
-        # While it serves, SQLite's WAL is copied back on a worker thread, not inside a chat's
-        # commit (storage.checkpoints).
         with lock:
+            # While it serves, SQLite's WAL is copied back on a worker thread, not inside a chat's
+            # commit (storage.checkpoints).
             async with app.db.checkpoints_in_background(on_checkpoint=count_checkpoint):
                 # An import killed mid-way left hidden rows behind: gone before the bot serves anyone.
                 await discard_abandoned(app.db)

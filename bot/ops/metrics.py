@@ -28,6 +28,8 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
+from storage.checkpoints import Checkpoint
+
 # The classic text format, which every Prometheus version reads (what generate_latest writes).
 CONTENT_TYPE = prometheus_client.exposition.CONTENT_TYPE_PLAIN_0_0_4
 
@@ -391,6 +393,6 @@ async def refresh_from_database(db, now: dt.datetime) -> None:
     MEMBERS_UNREACHABLE.set(unreachable or 0)
 
 
-def count_checkpoint(checkpoint) -> None:
+def count_checkpoint(checkpoint: Checkpoint) -> None:
     """storage.checkpoints' report of one checkpoint, counted by outcome."""
     SQLITE_CHECKPOINTS.inc(outcome=checkpoint.outcome)
