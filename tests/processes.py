@@ -11,7 +11,9 @@ async def finished(process: asyncio.subprocess.Process, within: float = 180) -> 
     # Shielded, the reading goes on past the timeout: cancelling it would lose what was read.
     reading = asyncio.ensure_future(process.communicate())
     try:
-        return await asyncio.wait_for(asyncio.shield(reading), within)
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can drop the test's own cancellation.
+        async with asyncio.timeout(within):
+            return await asyncio.shield(reading)
     except TimeoutError:
         process.kill()
         out, err = await reading

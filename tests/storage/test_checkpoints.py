@@ -113,6 +113,36 @@ async def test_the_commit_leaves_the_copy_to_the_background(sqlite_db, tmp_path)
     assert stored == 2 * WRITES + 1
 
 
+async def test_a_reader_on_an_older_snapshot_holds_the_copy_back_until_it_ends(sqlite_db, tmp_path):
+    # A coordinator's export reading the plan as it stood when it began, while chats write on.
+    export = sqlite3.connect(sqlite_db.sqlite_path(), isolation_level=None)
+    reports = Reports()
+    try:
+        async with sqlite_db.checkpoints_in_background(on_checkpoint=reports, interval=0.01, idle=0.05):
+            await chat_writes(sqlite_db, 0, 10)
+            export.execute("BEGIN")
+            assert export.execute(
+                "SELECT count(*) FROM processed_update WHERE platform = 't'"
+            ).fetchone() == (10,)
+            await chat_writes(sqlite_db, 10, 300)
+            await reports.after(len(reports) + 2)
+            held = reports[-1]
+            assert held.outcome == "partial" and held.copied_pages < held.wal_pages
+            assert rows_in_database_file(sqlite_db, tmp_path) <= 10
+            # The export still reads its own moment.
+            assert export.execute(
+                "SELECT count(*) FROM processed_update WHERE platform = 't'"
+            ).fetchone() == (10,)
+            export.execute("COMMIT")
+            # Ended, the next checkpoint copies the rest without any further write.
+            await reports.after(len(reports) + 2)
+            assert reports[-1].outcome == "complete"
+            assert rows_in_database_file(sqlite_db, tmp_path) == 310
+    finally:
+        export.close()
+    assert "failed" not in {report.outcome for report in reports}
+
+
 async def test_a_checkpoint_that_fails_is_told_and_the_next_one_tries_again(tmp_path, caplog):
     missing = tmp_path / "gone" / "nhacviec.db"
     reports = Reports()
@@ -147,6 +177,8 @@ async def test_only_an_sqlite_file_has_a_wal_to_copy(db):
     async with db.checkpoints_in_background() as checkpointer:
         await chat_writes(db, 0, 3)
     assert (checkpointer is not None) == (db.dialect == "sqlite")
+    async with db.snapshot() as session:
+        assert await session.scalar(text("SELECT count(*) FROM processed_update WHERE platform = 't'")) == 3
     memory = Database("sqlite+aiosqlite:///:memory:")
     try:
         async with memory.checkpoints_in_background() as checkpointer:
