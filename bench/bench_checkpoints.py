@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import sys
 import tempfile
@@ -23,52 +24,36 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_telegram import _incoming, reports_mix, seed, write_config  # noqa: E402
+from bench.bench_telegram import _incoming, percentile, reports_mix, warmed_core  # noqa: E402
 from bench.machine import machine  # noqa: E402
-from bot.app import open_app  # noqa: E402
-from bot.config import load_config  # noqa: E402
-from bot.core.service import Core  # noqa: E402
 from storage.checkpoints import Checkpoint  # noqa: E402
-from tests.emulators.telegram import TelegramEmulator  # noqa: E402
 
 SLOW_MS = 5.0
 WAYS = ("in the commit", "in the background")
 
 
 async def one_run(directory: Path, members: int, messages: int, background: bool) -> dict:
-    own = Path(tempfile.mkdtemp(prefix="checkpoints-", dir=directory))
-    async with TelegramEmulator() as placeholder:
-        config = write_config(own, placeholder, "polling")
-    ids = await seed(config, members)
-    app = await open_app(load_config(config, env={}))
-    core = Core(app)
     made: list[Checkpoint] = []
-    try:
-        for n, user_id in enumerate(ids):  # the same warm-up as bench_telegram's bot gets
-            await core.handle(_incoming(user_id, "/trogiup", f"w{n}"))
-        copying = app.db.checkpoints_in_background(on_checkpoint=made.append) if background else None
-        if copying is not None:
-            await copying.__aenter__()
+    async with warmed_core(directory, members, "checkpoints-") as (app, core, ids):
+        copying = (
+            app.db.checkpoints_in_background(on_checkpoint=made.append)
+            if background
+            else contextlib.nullcontext()
+        )
         times = []
         cpu_began = time.process_time()
-        try:
+        async with copying:
             for n in range(messages):
                 began = time.perf_counter()
                 await core.handle(_incoming(ids[n % len(ids)], reports_mix(n), f"m{n}"))
                 times.append((time.perf_counter() - began) * 1000)
-        finally:
-            if copying is not None:
-                await copying.__aexit__(None, None, None)
         # Every thread of the process: the worker's checkpoints count too.
         cpu_ms = (time.process_time() - cpu_began) * 1000 / messages
-    finally:
-        await app.close()
-    times.sort()
     return {
         "median": statistics.median(times),
-        "p99": times[int(len(times) * 0.99)],
-        "p999": times[int(len(times) * 0.999)],
-        "max": times[-1],
+        "p99": percentile(times, 0.99),
+        "p999": percentile(times, 0.999),
+        "max": max(times),
         "slow": sum(1 for ms in times if ms > SLOW_MS),
         "checkpoints": len(made),
         "cpu": cpu_ms,

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import statistics
@@ -264,10 +265,11 @@ async def measure(emulator, users, updates: list[tuple[int, str]], rate: float |
     }
 
 
-async def core_alone(directory: Path, members: int, mix, count: int) -> float:
-    """CPU milliseconds per update of the chat core by itself (same data, same messages, no
-    Telegram), so that the Telegram stack's share of the bot's CPU is a difference, not a guess."""
-    own = Path(tempfile.mkdtemp(prefix=f"core-{mix.__name__}-", dir=directory))
+@contextlib.asynccontextmanager
+async def warmed_core(directory: Path, members: int, prefix: str):
+    """The chat core on a database of its own (`members` focal points seeded), each member having
+    written once, as the bot is after its warm-up: (app, core, member ids)."""
+    own = Path(tempfile.mkdtemp(prefix=prefix, dir=directory))
     async with TelegramEmulator() as placeholder:
         config = write_config(own, placeholder, "polling")
     ids = await seed(config, members)
@@ -276,12 +278,19 @@ async def core_alone(directory: Path, members: int, mix, count: int) -> float:
     try:
         for n, user_id in enumerate(ids):  # the same warm-up as the bot gets
             await core.handle(_incoming(user_id, "/trogiup", f"w{n}"))
+        yield app, core, ids
+    finally:
+        await app.close()
+
+
+async def core_alone(directory: Path, members: int, mix, count: int) -> float:
+    """CPU milliseconds per update of the chat core by itself (same data, same messages, no
+    Telegram), so that the Telegram stack's share of the bot's CPU is a difference, not a guess."""
+    async with warmed_core(directory, members, f"core-{mix.__name__}-") as (_app, core, ids):
         started = time.process_time()
         for n in range(count):
             await core.handle(_incoming(ids[n % len(ids)], mix(n), f"m{n}"))
         return (time.process_time() - started) * 1000 / count
-    finally:
-        await app.close()
 
 
 def _incoming(user_id: int, text: str, key: str) -> Incoming:
