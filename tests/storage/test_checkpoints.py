@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 import sqlite3
 
 import pytest
@@ -15,6 +14,7 @@ from bot.ops import metrics
 from storage import checkpoints
 from storage.checkpoints import Checkpoint, WalCheckpointer
 from storage.db import Database
+from tests.sqlite_files import count_in_file_alone
 
 WRITES = 1500  # chat-sized commits: two or three pages each, well past SQLite's 1,000-page default
 
@@ -32,17 +32,10 @@ async def chat_writes(db: Database, first: int, count: int) -> None:
 
 
 def rows_in_database_file(db: Database, tmp_path) -> int:
-    """The updates the database file itself holds, without what is still only in its WAL: read
-    from a copy of the file alone."""
-    alone = tmp_path / "alone" / "copy.db"
-    alone.parent.mkdir(exist_ok=True)
-    alone.unlink(missing_ok=True)
-    shutil.copyfile(db.sqlite_path(), alone)
-    connection = sqlite3.connect(alone)
-    try:
-        return connection.execute("SELECT count(*) FROM processed_update WHERE platform = 't'").fetchone()[0]
-    finally:
-        connection.close()
+    """The updates the database file itself holds, without what is still only in its WAL."""
+    return count_in_file_alone(
+        db.sqlite_path(), tmp_path / "copy.db", "SELECT count(*) FROM processed_update WHERE platform = 't'"
+    )
 
 
 async def writer_autocheckpoint(db: Database) -> int:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
-import sqlite3
 import sys
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import pytest
 from bot.app import open_app
 from bot.config import load_config
 from tests.emulators.telegram import TelegramEmulator
+from tests.sqlite_files import count_in_file_alone
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -71,7 +70,9 @@ async def test_the_run_command_serves_telegram_until_sigterm(telegram, tmp_path,
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 15
         database, copy = tmp_path / "nhacviec.db", tmp_path / "copy.db"
-        while not await asyncio.to_thread(updates_in_file_alone, database, copy):
+        while not await asyncio.to_thread(
+            count_in_file_alone, database, copy, "SELECT count(*) FROM processed_update"
+        ):
             if loop.time() > deadline:
                 raise AssertionError("the database file still lacks the update after 15 s")
             await asyncio.sleep(0.05)  # polling a process we do not control
@@ -85,19 +86,6 @@ async def test_the_run_command_serves_telegram_until_sigterm(telegram, tmp_path,
     # Bot API URLs carry the token; nothing the process logged may.
     assert telegram.token.split(":")[1] not in err.decode()
     assert {"dangky", "capnhat"} <= {c["command"] for c in telegram.commands_for("vi")}
-
-
-def updates_in_file_alone(database: Path, copy: Path) -> int:
-    """The updates the database file holds without its WAL (read from a copy of the file alone)."""
-    copy.unlink(missing_ok=True)
-    shutil.copyfile(database, copy)
-    connection = sqlite3.connect(copy)
-    try:
-        return connection.execute("SELECT count(*) FROM processed_update").fetchone()[0]
-    except sqlite3.OperationalError:  # not even the tables yet
-        return 0
-    finally:
-        connection.close()
 
 
 # Loaded at their first use, never by a bot that only waits for messages: the report, chart and
