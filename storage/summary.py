@@ -670,6 +670,7 @@ async def _build_summary(
             agency_id=agency_id,
             # A page of figures only: no task named, none read (7,000 of a province's plan).
             candidates=pick is not counts_only,
+            version=plan.imported_at,
         )
         reported_counts.update(counted.plan.reported)
         timing_counts.update(counted.plan.timing)

@@ -100,9 +100,11 @@ async def count_plan(
     tz: dt.tzinfo,
     agency_id: int | None,
     candidates: bool = True,
+    version: object = None,
 ) -> Counted:
     """Count the plan's tasks as they stood in the period (see storage.summary for its terms);
-    without `candidates`, name none of them (a page of figures only)."""
+    without `candidates`, name none of them (a page of figures only). `version` names the plan's
+    tasks as imported (`Plan.imported_at`), so their end dates are read once per version."""
     params = {
         "plan_id": plan_id,
         "starts_at": starts_at,
@@ -114,21 +116,29 @@ async def count_plan(
         params["cycle"] = cycle
     # Done by the end date: recorded before the local day after it began. A plan has a few dozen
     # end dates at most, each turned into its UTC instant here, so any time zone (DST too) is exact.
-    ends = tuple(
-        day for (day,) in await conn.execute(select(Task.end_on).where(_existed()).distinct(), params) if day
-    )
+    ends = await _end_dates(conn, plan_id, version)
     for n, day in enumerate(ends):
         params[f"end_{n}"] = local_midnight(day + dt.timedelta(days=1), tz)
-    statement, last = _count_statements(
-        conn.dialect.name, cycle is not None, agency_id is not None, ends, candidates
-    )
+    shape = (conn.dialect.name, cycle is not None, agency_id is not None, ends, candidates)
+    # Asked about the cycle of its newest words (the usual question: this cycle's report), each
+    # task's newest word is its word in the cycle, and the statement need not seek an older one.
+    # The statement says whether that held; where it did not, it runs again the general way, and
+    # the cycle is remembered as one with newer words (words are only added).
+    past_cycles = _remembered(conn).setdefault("past_cycles", set())
+    newest_only = cycle is not None and (plan_id, cycle) not in past_cycles
+    statement, last = _count_statements(*shape, newest_only)
+    rows = (await conn.execute(statement, params)).all()
+    if newest_only and any(row[-4] is not None and row[-4] > cycle for row in rows):
+        past_cycles.add((plan_id, cycle))
+        statement, last = _count_statements(*shape, False)
+        rows = (await conn.execute(statement, params)).all()
 
     # Summed as plain lists of numbers, made into Counts once per agency.
     groups, unassigned, by_agency = [], 0, {}
     candidates, co_led = [], set()
     asked = (agency_id,)
-    for row in await conn.execute(statement, params):
-        section_id, section_agency, other, *figures = row[:-3]
+    for row in rows:
+        section_id, section_agency, other, *figures = row[:-4]
         figures = [value or 0 for value in figures]
         groups.append(figures)
         unassigned += row[-3]
@@ -157,9 +167,38 @@ async def count_plan(
             co_led.update(map(int, row[-1].split(",")))
     # Column by column, each group once: every task is in exactly one group.
     plan = [sum(column) for column in zip(*groups, strict=True)] if groups else [0] * _FIGURES
-    last_update_at = {key: moment for key, moment in await conn.execute(last, params) if moment is not None}
+    last_update_at = {
+        key: moment for key, moment in (await conn.execute(last, params)).all() if moment is not None
+    }
     by_agency = {key: _counts(figures) for key, figures in by_agency.items()}
     return Counted(_counts(plan), unassigned, by_agency, last_update_at, candidates, co_led)
+
+
+def _remembered(conn: AsyncConnection) -> dict:
+    """What the summary learnt of this database through this connection (it lives as long as the
+    pooled connection, so it never outlives or crosses its database): the plans and cycles known
+    to have words of a later cycle, and each plan version's end dates. Both only spare a
+    statement; forgetting them costs time, never a wrong figure."""
+    return conn.info.setdefault("summary_sql", {})
+
+
+async def _end_dates(conn: AsyncConnection, plan_id: int, version: object) -> tuple[dt.date, ...]:
+    """Every end date of the plan's tasks, archived ones too (a date no task has left costs one
+    branch of a CASE). Tasks are written by an import only, which moves `Plan.imported_at`, so
+    the dates of one version are read once: reading them scans the whole task table."""
+    known = _remembered(conn).setdefault("end_dates", {})
+    kept = known.get(plan_id)
+    if version is not None and kept is not None and kept[0] == version:
+        return kept[1]
+    ends = tuple(
+        day
+        for (day,) in await conn.execute(
+            select(Task.end_on).where(Task.plan_id == plan_id, Task.end_on.is_not(None)).distinct()
+        )
+    )
+    if version is not None:
+        known[plan_id] = (version, ends)
+    return ends
 
 
 def _existed():
@@ -172,11 +211,18 @@ def _existed():
 
 @functools.lru_cache(maxsize=64)
 def _count_statements(
-    dialect: str, by_cycle: bool, with_agency: bool, ends: tuple[dt.date, ...], candidates: bool = True
+    dialect: str,
+    by_cycle: bool,
+    with_agency: bool,
+    ends: tuple[dt.date, ...],
+    candidates: bool = True,
+    newest_only: bool = False,
 ):
     """The counting statement and the one finding each agency's newest word, for one shape of
     question, its values bound (plan_id, starts_at, ends_before, as_of, cycle, agency_id, and the
-    instant each end date's day is over as end_0, end_1…).
+    instant each end date's day is over as end_0, end_1…). With `newest_only` (a cycle asked),
+    each task's newest word is taken as its word in the cycle; the statement's fourth column from
+    the end is then each group's newest cycle, to check that against.
 
     Built once per shape: building them (their subqueries' columns above all) took about 6 ms
     each time."""
@@ -188,6 +234,7 @@ def _count_statements(
         cycle,
         bindparam("starts_at", type_=UTCDateTime()),
         bindparam("ends_before", type_=UTCDateTime()),
+        newest_only,
     )
     boundary = case(
         {day: bindparam(f"end_{n}", type_=UTCDateTime()) for n, day in enumerate(ends)},
@@ -208,6 +255,8 @@ def _count_statements(
         progress_sql(word.status, word.percent).label("progress"),
         case((updated, 0), else_=1).label("stale"),
     ]
+    if newest_only:
+        columns.append(word.cycle.label("cycle"))
     if with_agency:
         # The tasks it leads and those it helps with: its page lists both. Not correlated: the
         # database lists its few tasks once, not a probe for each task.
@@ -260,6 +309,7 @@ def _count_statements(
         s.section_agency,
         elsewhere,
         *sums,
+        func.max(s.cycle) if newest_only else literal_column("NULL"),
         unled,
         func.aggregate_strings(ref, ",").filter(and_(one_lead, wanted))
         if candidates
@@ -297,9 +347,12 @@ _FIGURES = len(REPORTED) + len(TIMINGS) + 3
 NO_LEAD, CO_LED_MARK = 0, -1
 
 
-def _task_word(dialect: str, existed, cycle: dt.date | None, starts_at, ends_before):
+def _task_word(dialect: str, existed, cycle: dt.date | None, starts_at, ends_before, newest_only=False):
     """The newest word anyone said on each task (the one-lead rule's word): what to join to `Task`,
     on what, its columns, and whether the word falls in the period."""
+    if cycle is not None and newest_only:
+        newest = aliased(TaskLatest, name="newest")
+        return [(newest, newest.task_id == Task.id)], newest, newest.cycle == cycle
     if cycle is not None:
         # Each task's newest word of all is kept (task_latest): read by the task's key, it is the
         # word whenever its cycle is not after the one asked, as for the current cycle. Otherwise

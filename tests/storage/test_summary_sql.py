@@ -344,3 +344,96 @@ async def test_a_task_read_alone_stands_as_in_its_plans_summary(db, rule):
             stranger = (await build_summary(session, other_plan, today=dt.date(2020, 6, 10))).tasks[0]
             assert await task_summary(session, plan_id, stranger.id, today=dt.date(2020, 6, 10)) is None
     assert compared > 20
+
+
+async def test_a_cycle_counted_again_after_words_of_a_later_cycle_stands_on_its_own_words(db):
+    """The overview of the current cycle takes each task's newest word; once a later cycle has
+    words, the same cycle's overview must still count the words said for it."""
+    async with db.transaction() as session:
+        built = await make_plan(session)
+        agency = built.agencies["Sở Thông tin và Truyền thông"]
+        first, second = built.tasks["I.1"], built.tasks["I.2"]
+        plan_id = built.plan.id
+        june, november = dt.date(2020, 6, 20), dt.date(2020, 11, 20)
+
+        async def say(task, status, cycle, day):
+            await people.add_update(
+                session, task_id=task.id, agency_id=agency.id, member_id=None, status=status,
+                percent=None, cycle=cycle, now=dt.datetime(2020, day[0], day[1], 3, tzinfo=dt.UTC),
+            )  # fmt: skip
+
+        await say(first, DONE, june, (6, 1))
+        await say(second, BLOCKED, june, (6, 2))
+
+    async def counted_and_judged(cycle, today):
+        async with db.snapshot() as session:
+            counted = await build_summary(session, plan_id, cycle=cycle, today=today, detail=ATTENTION)
+            judged = await build_summary(session, plan_id, cycle=cycle, today=today, detail=ALL)
+        return plan_figures(counted), plan_figures(judged), counted.agency(agency.id)
+
+    counted, judged, own = await counted_and_judged(june, dt.date(2020, 6, 25))
+    assert counted == judged
+    assert (own.reported_counts[DONE], own.reported_counts[BLOCKED]) == (1, 1)
+
+    async with db.transaction() as session:
+        await say(first, IN_PROGRESS, november, (7, 1))
+        await say(second, DONE, november, (7, 2))
+
+    # June once more, on the same pooled connection: June's words, not November's.
+    counted, judged, own = await counted_and_judged(june, dt.date(2020, 12, 1))
+    assert counted == judged
+    assert (own.reported_counts[DONE], own.reported_counts[BLOCKED], own.reported_counts[IN_PROGRESS]) == (
+        1,
+        1,
+        0,
+    )
+    counted, judged, own = await counted_and_judged(november, dt.date(2020, 12, 1))
+    assert counted == judged
+    assert (own.reported_counts[DONE], own.reported_counts[BLOCKED], own.reported_counts[IN_PROGRESS]) == (
+        1,
+        0,
+        1,
+    )
+    # And June again, now known to have later words.
+    counted, judged, own = await counted_and_judged(june, dt.date(2020, 12, 1))
+    assert counted == judged
+    assert (own.reported_counts[DONE], own.reported_counts[BLOCKED]) == (1, 1)
+
+
+async def test_an_end_date_moved_by_a_revision_is_counted_at_once(db, tmp_path):
+    """The overview reads a plan's end dates once per imported version: a revision that moves a
+    task's end date to a day no task had before makes a task done after the old date on time."""
+    from storage.plans.importer import import_plan_file
+    from tests.conftest import SAMPLE_PLAN
+
+    async with db.transaction() as session:
+        plan_id = (await import_plan_file(session, SAMPLE_PLAN)).plan_id
+        task = await session.scalar(
+            select(Task).where(Task.plan_id == plan_id, Task.content.like("Sản xuất loạt phóng sự%"))
+        )
+        assert task.end_on == dt.date(2021, 9, 30)
+        await people.add_update(
+            session, task_id=task.id, agency_id=task.links[0].agency_id, member_id=None, status=DONE,
+            percent=None, cycle=dt.date(2021, 11, 15), now=dt.datetime(2021, 10, 20, 3, tzinfo=dt.UTC),
+        )  # fmt: skip
+        task_id = task.id
+    cycle, today = dt.date(2021, 11, 15), dt.date(2021, 11, 20)
+
+    async def timings():
+        async with db.snapshot() as session:
+            counted = await build_summary(session, plan_id, cycle=cycle, today=today, detail=ATTENTION)
+            judged = await build_summary(session, plan_id, cycle=cycle, today=today, detail=ALL)
+        return counted.timing_counts, judged.timing_counts, judged.task_by_id[task_id].timing
+
+    counted, judged, timing = await timings()
+    assert (counted, timing) == (judged, "late")
+
+    revised = tmp_path / "sua-doi.txt"
+    text = SAMPLE_PLAN.read_text(encoding="utf-8")
+    assert "\tQuý III/2021\tĐài PT&TH tỉnh\t" in text
+    revised.write_text(text.replace("\tQuý III/2021\tĐài PT&TH tỉnh\t", "\tTháng 10/2021\tĐài PT&TH tỉnh\t"))
+    async with db.transaction() as session:
+        await import_plan_file(session, revised, now=dt.datetime(2021, 11, 16, 3, tzinfo=dt.UTC))
+
+    counted, judged, timing = await timings()
+    assert (counted, timing) == (judged, "on_time")
