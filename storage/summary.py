@@ -537,20 +537,18 @@ async def _build_summary(
     # Column queries go through the Core connection: the ORM's entity machinery would cost more
     # than the queries themselves on a plan of tens of thousands of tasks.
     conn = await session.connection()
-    sections = [
-        SectionSummary(*row)
-        for row in await conn.execute(
-            select(Section.id, Section.numeral, Section.position, Section.heading, Section.agency_id)
-            .where(
-                Section.plan_id == plan_id,
-                or_(Section.archived_at.is_(None), Section.archived_at >= period.starts_at),
-            )
-            .order_by(Section.position)
+    section_rows = await conn.execute(
+        select(Section.id, Section.numeral, Section.position, Section.heading, Section.agency_id)
+        .where(
+            Section.plan_id == plan_id,
+            or_(Section.archived_at.is_(None), Section.archived_at >= period.starts_at),
         )
-    ]
+        .order_by(Section.position)
+    )
+    sections = [SectionSummary(*row) for row in section_rows.all()]
     section_by_id = {section.id: section for section in sections}
     names, successors, reporting = {}, {}, []
-    for key, name, short_name, successor_id, spoke in await conn.execute(_agencies(plan_id, period)):
+    for key, name, short_name, successor_id, spoke in (await conn.execute(_agencies(plan_id, period))).all():
         names[key] = (name, short_name)
         if successor_id is not None:
             successors[key] = successor_id
