@@ -193,7 +193,11 @@ async def _end_dates(conn: AsyncConnection, plan_id: int, version: object) -> tu
     ends = tuple(
         day
         for (day,) in await conn.execute(
-            select(Task.end_on).where(Task.plan_id == plan_id, Task.end_on.is_not(None)).distinct()
+            # In order: the dates shape the statement, built once per shape (_count_statements).
+            select(Task.end_on)
+            .where(Task.plan_id == plan_id, Task.end_on.is_not(None))
+            .distinct()
+            .order_by(Task.end_on)
         )
     )
     if version is not None:
