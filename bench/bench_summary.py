@@ -157,9 +157,8 @@ def fill(path: Path, *, agencies: int, tasks_per_agency: int, updates: int, seed
 # What each measured summary details: the first blocked and overdue tasks, as /tonghop lists them;
 # none (the counts alone, as the Plans list and /kehoach read them); every task needing attention
 # (what /tonghop read before it listed only the first ones: no view asks for it now, kept to compare);
-# every task (exports). EARLIER is /tonghop for the first cycle, whose tasks all have words of the
-# second: the statement that seeks each task's word in the cycle (the first run in a process finds
-# that out, and costs one counting statement more: the max).
+# every task (exports). EARLIER is /tonghop for the first cycle, closed by the day asked, whose tasks
+# all have words of the second: the statement that seeks each task's word in the cycle.
 CHAT = "chat"
 COUNTS = "counts"
 EARLIER = "earlier"

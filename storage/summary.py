@@ -669,6 +669,8 @@ async def _build_summary(
             # A page of figures only: no task named, none read (7,000 of a province's plan).
             candidates=pick is not counts_only,
             version=plan.imported_at,
+            # A cycle today's follows is closed: its tasks have most likely been reported on since.
+            newest_likely=period.cycle is not None and period.cycle >= cycle_for(plan, today, extra=extra),
         )
         reported_counts.update(counted.plan.reported)
         timing_counts.update(counted.plan.timing)

@@ -101,10 +101,13 @@ async def count_plan(
     agency_id: int | None,
     candidates: bool = True,
     version: object = None,
+    newest_likely: bool = True,
 ) -> Counted:
     """Count the plan's tasks as they stood in the period (see storage.summary for its terms);
     without `candidates`, name none of them (a page of figures only). `version` names the plan's
-    tasks as imported (`Plan.imported_at`), so their end dates are read once per version."""
+    tasks as imported (`Plan.imported_at`), so their end dates are read once per version.
+    `newest_likely` says the cycle asked is likely the one of the plan's newest words (not one
+    that has closed): a guess that only chooses which statement runs first."""
     params = {
         "plan_id": plan_id,
         "starts_at": starts_at,
@@ -125,7 +128,7 @@ async def count_plan(
     # The statement says whether that held; where it did not, it runs again the general way, and
     # the cycle is remembered as one with newer words (words are only added).
     past_cycles = _remembered(conn).setdefault("past_cycles", set())
-    newest_only = cycle is not None and (plan_id, cycle) not in past_cycles
+    newest_only = cycle is not None and newest_likely and (plan_id, cycle) not in past_cycles
     statement, last = _count_statements(*shape, newest_only)
     rows = (await conn.execute(statement, params)).all()
     if newest_only and any(row[-4] is not None and row[-4] > cycle for row in rows):

@@ -347,8 +347,9 @@ async def test_a_task_read_alone_stands_as_in_its_plans_summary(db, rule):
 
 
 async def test_a_cycle_counted_again_after_words_of_a_later_cycle_stands_on_its_own_words(db):
-    """The overview of the current cycle takes each task's newest word; once a later cycle has
-    words, the same cycle's overview must still count the words said for it."""
+    """The overview of the current cycle takes each task's newest word. Words of a later cycle can
+    come while a cycle is still current (a revision that moves the plan's deadlines, say): the
+    same cycle's overview must still count the words said for it."""
     async with db.transaction() as session:
         built = await make_plan(session)
         agency = built.agencies["Sở Thông tin và Truyền thông"]
@@ -365,39 +366,26 @@ async def test_a_cycle_counted_again_after_words_of_a_later_cycle_stands_on_its_
         await say(first, DONE, june, (6, 1))
         await say(second, BLOCKED, june, (6, 2))
 
-    async def counted_and_judged(cycle, today):
+    async def counts(cycle, today):
         async with db.snapshot() as session:
             counted = await build_summary(session, plan_id, cycle=cycle, today=today, detail=ATTENTION)
             judged = await build_summary(session, plan_id, cycle=cycle, today=today, detail=ALL)
-        return plan_figures(counted), plan_figures(judged), counted.agency(agency.id)
+        assert plan_figures(counted) == plan_figures(judged)
+        own = counted.agency(agency.id).reported_counts
+        return own[DONE], own[BLOCKED], own[IN_PROGRESS]
 
-    counted, judged, own = await counted_and_judged(june, dt.date(2020, 6, 25))
-    assert counted == judged
-    assert (own.reported_counts[DONE], own.reported_counts[BLOCKED]) == (1, 1)
+    assert await counts(june, dt.date(2020, 6, 10)) == (1, 1, 0)
 
     async with db.transaction() as session:
-        await say(first, IN_PROGRESS, november, (7, 1))
-        await say(second, DONE, november, (7, 2))
+        await say(first, IN_PROGRESS, november, (6, 11))
+        await say(second, DONE, november, (6, 12))
 
-    # June once more, on the same pooled connection: June's words, not November's.
-    counted, judged, own = await counted_and_judged(june, dt.date(2020, 12, 1))
-    assert counted == judged
-    assert (own.reported_counts[DONE], own.reported_counts[BLOCKED], own.reported_counts[IN_PROGRESS]) == (
-        1,
-        1,
-        0,
-    )
-    counted, judged, own = await counted_and_judged(november, dt.date(2020, 12, 1))
-    assert counted == judged
-    assert (own.reported_counts[DONE], own.reported_counts[BLOCKED], own.reported_counts[IN_PROGRESS]) == (
-        1,
-        0,
-        1,
-    )
-    # And June again, now known to have later words.
-    counted, judged, own = await counted_and_judged(june, dt.date(2020, 12, 1))
-    assert counted == judged
-    assert (own.reported_counts[DONE], own.reported_counts[BLOCKED]) == (1, 1)
+    # June once more while it is still current, on the same pooled connection: June's words.
+    assert await counts(june, dt.date(2020, 6, 15)) == (1, 1, 0)
+    assert await counts(november, dt.date(2020, 6, 15)) == (1, 0, 1)
+    # Again, now known to have later words; and once it has closed.
+    assert await counts(june, dt.date(2020, 6, 15)) == (1, 1, 0)
+    assert await counts(june, dt.date(2020, 12, 1)) == (1, 1, 0)
 
 
 async def test_an_end_date_moved_by_a_revision_is_counted_at_once(db, tmp_path):
