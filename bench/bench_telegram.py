@@ -22,10 +22,13 @@ than Telegram's quota. The reminder engine is off, so its ticks do not land at r
 in the measurement. Target: >= 300 updates/s with p99 < 50 ms.
 
 The machine is shared: the load average is printed with the figures, and the CPU time per update
-is the figure least disturbed by other work.
+is the figure least disturbed by other work. Telegram's side (the emulator, the users sending)
+runs in this process on the same machine; `--pin` puts the bot (and the bare PTB bot) on one core
+and this process on another, as when Telegram is not on the bot's machine, so that the latency is
+the bot's own and not the emulator's competing for its core.
 
     python bench/bench_telegram.py [--members N] [--burst N] [--rate R] [--seconds S] [--runs N]
-                                   [--modes polling,webhook] [--mixes reports,help]
+                                   [--modes polling,webhook] [--mixes reports,help] [--pin]
 """
 
 from __future__ import annotations
@@ -154,6 +157,9 @@ MIXES = {"reports": reports_mix, "help": help_only}
 class Bot:
     """The bot in its own process, as `make run` starts it."""
 
+    # The cores the bots run on (`--pin`); None: wherever the system puts them.
+    cores: set[int] | None = None
+
     def __init__(self, config: Path | None, token: str, command: list[str] | None = None):
         self.config = config
         self.token = token
@@ -173,7 +179,13 @@ class Bot:
             "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "NHACVIEC_CONFIG": str(self.config),
         }
-        self.process = await asyncio.create_subprocess_exec(sys.executable, *self.command, env=env, cwd=REPO)
+        cores = self.cores
+        # Set in the child before it runs anything: the program restarts itself (bot/entry.py) and
+        # starts the database's thread, and all of it keeps the cores.
+        pin = (lambda: os.sched_setaffinity(0, cores)) if cores else None
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, *self.command, env=env, cwd=REPO, preexec_fn=pin
+        )
 
         def ready() -> bool:
             if emulator.webhook is not None:
@@ -425,9 +437,20 @@ async def main() -> int:
     parser.add_argument("--modes", default="polling,webhook")
     parser.add_argument("--mixes", default="reports,help")
     parser.add_argument("--no-peer", action="store_true", help="skip the bare PTB echo bot")
+    parser.add_argument(
+        "--pin", action="store_true", help="the bots on one core, Telegram's side (this process) on another"
+    )
     args = parser.parse_args()
 
     print(f"machine: {machine()}")
+    if args.pin:
+        cores = sorted(os.sched_getaffinity(0))
+        if len(cores) < 2:
+            print("--pin needs two cores: not pinned")
+        else:
+            Bot.cores = {cores[0]}
+            os.sched_setaffinity(0, {cores[1]})
+            print(f"pinned: the bots on core {cores[0]}, Telegram's side on core {cores[1]}")
     print(
         f"{args.members} focal points; capacity from a burst of {args.burst} updates; latency (update sent by "
         f"the user -> reply received by Telegram) at {args.rate:g}/s and at half the capacity, {args.seconds:g} s each"
