@@ -100,8 +100,8 @@ async def count_plan(
     tz: dt.tzinfo,
     agency_id: int | None,
     candidates: bool = True,
-    version: object = None,
-    newest_likely: bool = True,
+    version: object,
+    newest_likely: bool,
 ) -> Counted:
     """Count the plan's tasks as they stood in the period (see storage.summary for its terms);
     without `candidates`, name none of them (a page of figures only). `version` names the plan's
@@ -131,31 +131,29 @@ async def count_plan(
     newest_only = cycle is not None and newest_likely and (plan_id, cycle) not in past_cycles
     statement, last = _count_statements(*shape, newest_only)
     rows = (await conn.execute(statement, params)).all()
-    if newest_only and any(row[-4] is not None and row[-4] > cycle for row in rows):
+    if newest_only and any(row.newest_cycle is not None and row.newest_cycle > cycle for row in rows):
         past_cycles.add((plan_id, cycle))
         statement, last = _count_statements(*shape, False)
         rows = (await conn.execute(statement, params)).all()
 
     # Summed as plain lists of numbers, made into Counts once per agency.
     groups, unassigned, by_agency = [], 0, {}
-    candidates, co_led = [], set()
+    refs, co_led = [], set()
     asked = (agency_id,)
-    for row in rows:
-        section_id, section_agency, other = row[:3]
-        figures = row[3:-4]
+    for section_id, section_agency, other, *figures, _newest, unled, wanted, co_led_ids in rows:
         groups.append(figures)
-        unassigned += row[-3]
+        unassigned += unled
         for key in (section_agency, other):
             if key is not None:
                 found = by_agency.get(key)
                 by_agency[key] = (
                     figures if found is None else [a + b for a, b in zip(found, figures, strict=True)]
                 )
-        if row[-2]:
+        if wanted:
             answering = tuple(key for key in (section_agency, other) if key is not None)
-            for text in row[-2].split(","):
+            for text in wanted.split(","):
                 task_id, number, reported, timing, *own = text.split(" ")
-                candidates.append(
+                refs.append(
                     TaskRef(
                         int(task_id),
                         section_id,
@@ -166,15 +164,15 @@ async def count_plan(
                         asked if own and own[0] == "1" else (),
                     )
                 )
-        if row[-1]:
-            co_led.update(map(int, row[-1].split(",")))
+        if co_led_ids:
+            co_led.update(map(int, co_led_ids.split(",")))
     # Column by column, each group once: every task is in exactly one group.
     plan = [sum(column) for column in zip(*groups, strict=True)] if groups else [0] * _FIGURES
     last_update_at = {
         key: moment for key, moment in (await conn.execute(last, params)).all() if moment is not None
     }
     by_agency = {key: _counts(figures) for key, figures in by_agency.items()}
-    return Counted(_counts(plan), unassigned, by_agency, last_update_at, candidates, co_led)
+    return Counted(_counts(plan), unassigned, by_agency, last_update_at, refs, co_led)
 
 
 def _remembered(conn: AsyncConnection) -> dict:
@@ -191,7 +189,7 @@ async def _end_dates(conn: AsyncConnection, plan_id: int, version: object) -> tu
     the dates of one version are read once: reading them scans the whole task table."""
     known = _remembered(conn).setdefault("end_dates", {})
     kept = known.get(plan_id)
-    if version is not None and kept is not None and kept[0] == version:
+    if kept is not None and kept[0] == version:
         return kept[1]
     ends = tuple(
         day
@@ -203,8 +201,7 @@ async def _end_dates(conn: AsyncConnection, plan_id: int, version: object) -> tu
             .order_by(Task.end_on)
         )
     )
-    if version is not None:
-        known[plan_id] = (version, ends)
+    known[plan_id] = (version, ends)
     return ends
 
 
@@ -228,8 +225,8 @@ def _count_statements(
     """The counting statement and the one finding each agency's newest word, for one shape of
     question, its values bound (plan_id, starts_at, ends_before, as_of, cycle, agency_id, and the
     instant each end date's day is over as end_0, end_1…). With `newest_only` (a cycle asked),
-    each task's newest word is taken as its word in the cycle; the statement's fourth column from
-    the end is then each group's newest cycle, to check that against.
+    each task's newest word is taken as its word in the cycle, and `newest_cycle` is each group's
+    newest cycle, to check that against (NULL otherwise).
 
     Built once per shape: building them (their subqueries' columns above all) took about 6 ms
     each time."""
@@ -317,7 +314,7 @@ def _count_statements(
         s.section_agency,
         elsewhere,
         *sums,
-        func.max(s.cycle) if newest_only else literal_column("NULL"),
+        (func.max(s.cycle) if newest_only else literal_column("NULL")).label("newest_cycle"),
         unled,
         func.aggregate_strings(ref, ",").filter(and_(one_lead, wanted))
         if candidates
