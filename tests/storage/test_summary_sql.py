@@ -240,15 +240,32 @@ async def _check_picked(session, plan_id, options, chosen, judged, wanted, rng):
 
 
 async def test_a_pick_of_nothing_counts_every_task_and_details_none(db):
+    """The figures-only page (the Plans list, /kehoach; an agency's when one is asked) for the
+    current cycle and a closed one: each counting statement's shape without candidates."""
     plan_ids = await random_world(db, 4)
+    compared, attention = 0, 0
     async with db.snapshot() as session:
+        agency_ids = list((await session.scalars(select(Agency.id).order_by(Agency.id))).all())
         for plan_id in plan_ids:
-            options = {"today": dt.date(2020, 12, 5)}
-            judged = await build_summary(session, plan_id, detail=ALL, **options)
-            counted = await build_summary(session, plan_id, detail=ATTENTION, pick=counts_only, **options)
-            assert counted.tasks == [] and all(not a.tasks for a in counted.agencies)
-            assert plan_figures(counted) == plan_figures(judged)
-            assert counted.needing_attention == len(judged.attention) > 0
+            for cycle in (None, dt.date(2020, 6, 20), dt.date(2020, 9, 30)):
+                for agency_id in (None, agency_ids[0]):
+                    options = {"today": dt.date(2020, 12, 5), "cycle": cycle}
+                    try:
+                        judged = await build_summary(session, plan_id, detail=ALL, **options)
+                    except ValueError:  # a cycle that is not this plan's
+                        continue
+                    counted = await build_summary(
+                        session, plan_id, detail=ATTENTION, pick=counts_only, agency_id=agency_id, **options
+                    )
+                    assert counted.tasks == [] and all(not a.tasks for a in counted.agencies)
+                    assert plan_figures(counted) == plan_figures(judged)
+                    assert counted.needing_attention == len(judged.attention)
+                    expected = [agency_figures(a) for a in judged.agencies if a.expected or a.last_update_at]
+                    assert [agency_figures(counted.agency(key)) for key, *_ in expected] == expected
+                    compared += 1
+                    attention += counted.needing_attention
+    assert attention > 0
+    assert compared == 2 * 4  # each plan: its current cycle and one closed, with and without an agency
 
 
 async def judged_summaries(session, plan_ids, **options):
