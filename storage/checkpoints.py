@@ -110,17 +110,28 @@ class WalCheckpointer:
                 async with asyncio.timeout(self.idle):
                     await self._wake.wait()
             self._wake.clear()
-            self._running = asyncio.get_running_loop().run_in_executor(None, self._checkpoint)
-            # Shielded: cancelled (stop), this stops waiting, and `stop` waits for the thread.
-            done = await asyncio.shield(self._running)
-            self._running = None
-            if done.error is not None:
-                log.warning(
-                    "checkpoint of the SQLite database failed (the writer will copy instead): %s", done.error
-                )
-            if self._on_checkpoint is not None:
-                self._on_checkpoint(done)
+            try:
+                await self._once()
+            except Exception:
+                # A fault of ours (in the report, say) must not end checkpointing for the rest of
+                # the process's life, nor come out of `stop` at shutdown.
+                log.exception("background checkpoint of the SQLite database went wrong; going on")
             await asyncio.sleep(self.interval)
+
+    async def _once(self) -> None:
+        running = self._running = asyncio.get_running_loop().run_in_executor(None, self._checkpoint)
+        try:
+            # Shielded: cancelled (stop), this stops waiting, and `stop` waits for the thread.
+            done = await asyncio.shield(running)
+        finally:
+            if running.done():
+                self._running = None
+        if done.error is not None:
+            log.warning(
+                "checkpoint of the SQLite database failed (the writer will copy instead): %s", done.error
+            )
+        if self._on_checkpoint is not None:
+            self._on_checkpoint(done)
 
     def _checkpoint(self) -> Checkpoint:
         """On the worker thread."""

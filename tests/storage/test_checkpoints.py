@@ -156,6 +156,27 @@ async def test_a_checkpoint_that_fails_is_told_and_the_next_one_tries_again(tmp_
     assert not missing.parent.exists()
 
 
+async def test_a_fault_in_one_round_does_not_end_checkpointing(sqlite_db, tmp_path, caplog):
+    reports = Reports()
+
+    def report(checkpoint: Checkpoint) -> None:
+        reports(checkpoint)
+        if len(reports) == 1:
+            raise RuntimeError("the report broke")
+
+    with caplog.at_level(logging.ERROR, logger="storage.checkpoints"):
+        async with sqlite_db.checkpoints_in_background(on_checkpoint=report, interval=0.01, idle=0.05):
+            await chat_writes(sqlite_db, 0, 1)
+            await reports.after(1)
+            await chat_writes(sqlite_db, 1, WRITES)
+            # Two more reports: at least one checkpoint began after the last commit.
+            await reports.after(len(reports) + 2)
+            assert rows_in_database_file(sqlite_db, tmp_path) == WRITES + 1
+    # Stopped without the fault coming out, which was logged with its traceback.
+    assert "background checkpoint of the SQLite database went wrong" in caplog.text
+    assert "the report broke" in caplog.text
+
+
 async def test_stopped_at_once_it_ends_cleanly(sqlite_db):
     for _ in range(20):
         async with sqlite_db.checkpoints_in_background(interval=0) as checkpointer:
