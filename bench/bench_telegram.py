@@ -25,7 +25,8 @@ The machine is shared: the load average is printed with the figures, and the CPU
 is the figure least disturbed by other work. Telegram's side (the emulator, the users sending)
 runs in this process on the same machine; `--pin` puts the bot (and the bare PTB bot) on one core
 and this process on another, as when Telegram is not on the bot's machine, so that the latency is
-the bot's own and not the emulator's competing for its core.
+the bot's own and not the emulator's competing for its core (the bot's database thread then shares
+that one core too).
 
     python bench/bench_telegram.py [--members N] [--burst N] [--rate R] [--seconds S] [--runs N]
                                    [--modes polling,webhook] [--mixes reports,help] [--pin]
@@ -157,12 +158,17 @@ MIXES = {"reports": reports_mix, "help": help_only}
 class Bot:
     """The bot in its own process, as `make run` starts it."""
 
-    # The cores the bots run on (`--pin`); None: wherever the system puts them.
-    cores: set[int] | None = None
-
-    def __init__(self, config: Path | None, token: str, command: list[str] | None = None):
+    def __init__(
+        self,
+        config: Path | None,
+        token: str,
+        command: list[str] | None = None,
+        cores: set[int] | None = None,
+    ):
         self.config = config
         self.token = token
+        # The cores it runs on (`--pin`); None: wherever the system puts it.
+        self.cores = cores
         # The installed program itself (it starts again as `python -OO`, bot/entry.py).
         self.command = command or [
             str(Path(sys.executable).with_name("nhacviec")),
@@ -325,7 +331,7 @@ async def run_mode(
         config = write_config(directory, emulator, mode)
         ids = await seed(config, args.members)
         users = [emulator.user(user_id, f"Đầu mối {n}") for n, user_id in enumerate(ids)]
-        bot = Bot(config, emulator.token)
+        bot = Bot(config, emulator.token, cores=args.bot_cores)
         await bot.start(emulator)
         try:
             # Warm-up: every user once (first contact loads their member row and chat state).
@@ -357,7 +363,12 @@ async def bare_ptb(args, mix) -> dict:
     poll, echo each text): what python-telegram-bot costs with nothing of nhacviec around it."""
     async with TelegramEmulator() as emulator:
         users = [emulator.user(700_000 + n, f"Đầu mối {n}") for n in range(args.members)]
-        peer = Bot(None, emulator.token, [str(REPO / "bench" / "ptb_echo.py"), emulator.api_base_url])
+        peer = Bot(
+            None,
+            emulator.token,
+            [str(REPO / "bench" / "ptb_echo.py"), emulator.api_base_url],
+            cores=args.bot_cores,
+        )
         await peer.start(emulator)
         try:
             await measure(emulator, users, [(n, "/trogiup") for n in range(len(users))], None, peer)
@@ -443,12 +454,13 @@ async def main() -> int:
     args = parser.parse_args()
 
     print(f"machine: {machine()}")
+    args.bot_cores = None
     if args.pin:
         cores = sorted(os.sched_getaffinity(0))
         if len(cores) < 2:
             print("--pin needs two cores: not pinned")
         else:
-            Bot.cores = {cores[0]}
+            args.bot_cores = {cores[0]}
             os.sched_setaffinity(0, {cores[1]})
             print(f"pinned: the bots on core {cores[0]}, Telegram's side on core {cores[1]}")
     print(
