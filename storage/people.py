@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, make_transient_to_detached
 
 from storage.dialects import MAY_TAKE_LONG, ByDialect
 from storage.models.people import (
@@ -34,6 +34,7 @@ from storage.models.people import (
     ProcessedUpdate,
     ProgressUpdate,
     UpdateRevision,
+    keep_latest,
 )
 from storage.models.plan import Agency
 
@@ -383,13 +384,30 @@ async def add_update(
         evidence=evidence,
         cycle=cycle,
         created_at=now,
+        edited_at=None,
         source_platform=source_platform,
         source_chat_id=source_chat_id,
         source_message_id=source_message_id,
     )
+    # Written with one INSERT instead of the ORM's flush, which cost a chat update a tenth of a
+    # millisecond of bookkeeping for a row that has nothing pending beside it. The row then joins
+    # the session as if loaded, every column known, so reading or editing it stays the ORM's.
+    row.id = await session.run_sync(_insert_update, row)
+    make_transient_to_detached(row)
     session.add(row)
-    await session.flush()
     return row
+
+
+def _insert_update(sync_session, row: ProgressUpdate) -> int:
+    connection = sync_session.connection()
+    values = {column.key: getattr(row, column.key) for column in _UPDATE_COLUMNS}
+    row.id = connection.execute(_INSERT_UPDATE, values).scalar_one()
+    keep_latest(connection, row)
+    return row.id
+
+
+_UPDATE_COLUMNS = [column for column in ProgressUpdate.__table__.c if not column.primary_key]
+_INSERT_UPDATE = insert(ProgressUpdate.__table__).returning(ProgressUpdate.__table__.c.id)
 
 
 async def update_from_message(

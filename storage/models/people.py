@@ -257,9 +257,10 @@ def declare_dialect_indexes() -> None:
 _KEPT_UPSERTS = ByDialect(_kept_upserts)
 
 
-@event.listens_for(ProgressUpdate, "after_insert")
-def _keep_latest(_mapper, connection, row: ProgressUpdate) -> None:
-    """Point the kept rows at the new update unless a newer one is already there."""
+def keep_latest(connection, row: ProgressUpdate) -> None:
+    """Point the kept rows at the new update `row` (its id set) unless a newer one is already
+    there. Every way an update is stored comes here: the ORM's flush below, and the chat's own
+    insert (`storage.people.add_update`)."""
     values = {
         "p_task_id": row.task_id,
         "p_agency_id": row.agency_id,
@@ -271,6 +272,11 @@ def _keep_latest(_mapper, connection, row: ProgressUpdate) -> None:
     }
     for upsert in _KEPT_UPSERTS[connection.dialect.name == "postgresql"]:
         connection.execute(upsert, values)
+
+
+@event.listens_for(ProgressUpdate, "after_insert")
+def _keep_latest(_mapper, connection, row: ProgressUpdate) -> None:
+    keep_latest(connection, row)
 
 
 @event.listens_for(ProgressUpdate, "after_update")

@@ -8,7 +8,17 @@ from sqlalchemy import select
 
 from storage import people
 from storage.assignments import agency_tasks, current_plan
-from storage.models.people import COORDINATOR, DONE, FOCAL, IN_PROGRESS, Invite, UpdateRevision
+from storage.models.people import (
+    COORDINATOR,
+    DONE,
+    FOCAL,
+    IN_PROGRESS,
+    Invite,
+    LatestInCycle,
+    ProgressUpdate,
+    TaskLatest,
+    UpdateRevision,
+)
 from storage.models.plan import LEAD, TaskAgency
 from tests.factories import NOW, SectionSpec, make_agency, make_member, make_plan
 
@@ -94,6 +104,57 @@ async def test_revising_an_update_keeps_the_text_it_replaced(db):
     assert kept == [(IN_PROGRESS, 40, "Đã phát sóng 5 chương trình")]
     expected = (DONE, "Đã phát sóng 12 chương trình", NOW)
     assert now_reads == expected
+
+
+async def test_a_stored_update_is_counted_at_once_and_can_be_edited_in_the_same_unit(db):
+    june, november = dt.date(2020, 6, 20), dt.date(2020, 11, 20)
+
+    def kept(session):
+        return session.execute(
+            select(
+                LatestInCycle.cycle, LatestInCycle.update_id, LatestInCycle.status, LatestInCycle.percent
+            ).order_by(LatestInCycle.cycle)
+        )
+
+    async with db.transaction() as session:
+        built = await make_plan(session)
+        agency = built.agencies["Sở Du lịch"]
+        lan = await make_member(session, "lan", agency=agency)
+        task_id = built.tasks["II.1"].id
+        common = {"task_id": task_id, "agency_id": agency.id, "member_id": lan.id, "now": NOW}
+        later = await people.add_update(session, **common, status=IN_PROGRESS, percent=40, cycle=november)
+        # The same unit reads it back as the one object, and the summary's rows already point at it.
+        assert await session.get(ProgressUpdate, later.id) is later
+        assert (await kept(session)).all() == [(november, later.id, IN_PROGRESS, 40)]
+        earlier = await people.add_update(session, **common, status=DONE, note="xong", cycle=june)
+        # An edit before the message is over: the ORM sees the stored row as its own.
+        await people.revise_update(session, later, status=DONE, percent=None, note="đã xong", now=NOW)
+        in_the_unit = (await kept(session)).all()
+        newest = (await session.execute(select(TaskLatest.update_id, TaskLatest.status))).all()
+    assert in_the_unit == [(june, earlier.id, DONE, None), (november, later.id, DONE, None)]
+    assert newest == [(later.id, DONE)]  # a later cycle's word stays the task's newest
+    async with db.snapshot() as session:
+        stored = (
+            await session.execute(
+                select(
+                    ProgressUpdate.id,
+                    ProgressUpdate.cycle,
+                    ProgressUpdate.status,
+                    ProgressUpdate.percent,
+                    ProgressUpdate.note,
+                    ProgressUpdate.edited_at,
+                    ProgressUpdate.member_id,
+                ).order_by(ProgressUpdate.id)
+            )
+        ).all()
+        history = (await session.execute(select(UpdateRevision.update_id, UpdateRevision.note))).all()
+        committed = (await kept(session)).all()
+    assert stored == [
+        (later.id, november, DONE, None, "đã xong", NOW, lan.id),
+        (earlier.id, june, DONE, None, "xong", None, lan.id),
+    ]
+    assert history == [(later.id, "")]
+    assert committed == in_the_unit
 
 
 async def test_an_agency_answers_for_its_section_and_the_tasks_it_leads_elsewhere(db):
