@@ -121,7 +121,12 @@ async def seed(config_path: Path, members: int) -> list[int]:
     ids = [700_000 + n for n in range(members)]
     try:
         async with app.db.transaction() as session:
-            built = await make_plan(session, sections)
+            # A plan of this year, followed today, as the plans focal points report on are: an
+            # ended one would measure the path of someone writing about a plan no longer followed.
+            year = app.clock.now().astimezone(app.config.tz).year
+            built = await make_plan(
+                session, sections, year=year, deadlines=(f"{year}-06-20", f"{year}-11-20")
+            )
             agencies = list(built.agencies.values())
             for n, user_id in enumerate(ids):
                 await make_member(
