@@ -5,7 +5,11 @@ Each run sends, one after another as a transport would: task lists (/nhiemvu), o
 (/capnhat N hoàn thành …, a write that also cancels reminders), guided-flow steps, and coordinator
 summaries (/tonghop). Prints the median per message and messages per second for each kind.
 
-    python bench/bench_core.py [--messages N] [--runs N]
+A department keeps the plans it followed for years: `--kept-plans` measures the same messages beside
+that many plans of earlier years (ended on their own, or closed), one row per count, to show what a
+message costs as they pile up.
+
+    python bench/bench_core.py [--messages N] [--runs N] [--kept-plans 0,100]
 """
 
 from __future__ import annotations
@@ -37,8 +41,21 @@ TASKS_PER_AGENCY = 5  # 60 tasks, about the reference plan's 64
 START = dt.datetime(2020, 6, 1, 1, 0, tzinfo=dt.UTC)
 
 
-async def seed(db: Database) -> None:
+async def seed(db: Database, kept_plans: int = 0) -> None:
     async with db.transaction() as session:
+        for n in range(kept_plans):
+            # Earlier years' plans, most ended by their dates and one in five closed by hand.
+            year = 2019 - n % 10
+            session.add(
+                Plan(
+                    number=f"{n + 1}/KH-UBND",
+                    year=year,
+                    reporting_deadlines=[f"{year}-06-20", f"{year}-11-20"],
+                    last_deadline=dt.date(year, 11, 20),
+                    lifecycle="closed" if n % 5 == 0 else "auto",
+                    imported_at=dt.datetime(year, 4, 1, tzinfo=dt.UTC),
+                )
+            )
         plan = Plan(
             number="87/KH-UBND",
             year=2020,
@@ -101,11 +118,12 @@ def message(user: str, text: str, n: int) -> Incoming:
     )
 
 
-# CPU seconds (this process, every thread: the driver's SQLite thread too) and messages, per kind.
-CPU: dict[str, list[float]] = {}
+# CPU seconds (this process, every thread: the driver's SQLite thread too) and messages, per kind
+# and number of kept plans.
+CPU: dict[tuple[int, str], list[float]] = {}
 
 
-async def timed(core: Core, items: list[Incoming], kind: str) -> list[float]:
+async def timed(core: Core, items: list[Incoming], kind: tuple[int, str]) -> list[float]:
     took = []
     cpu = time.process_time()
     for item in items:
@@ -119,7 +137,7 @@ async def timed(core: Core, items: list[Incoming], kind: str) -> list[float]:
     return took
 
 
-async def run(messages: int, runs: int) -> dict[str, list[float]]:
+async def run(messages: int, runs: int, kept: int) -> dict[str, list[float]]:
     results: dict[str, list[float]] = {
         "task list": [],
         "one-line update": [],
@@ -131,10 +149,12 @@ async def run(messages: int, runs: int) -> dict[str, list[float]]:
         with tempfile.TemporaryDirectory() as folder:
             db = Database(f"sqlite+aiosqlite:///{folder}/bench.db")
             await upgrade(db)
-            await seed(db)
+            await seed(db, kept)
             core = Core(App(config=load_config(env={}), db=db, clock=ManualClock(START)))
             users = [f"f{(i % AGENCIES) + 1}" for i in range(messages)]
-            lists = await timed(core, [message(u, "/nhiemvu", next(counter)) for u in users], "task list")
+            lists = await timed(
+                core, [message(u, "/nhiemvu", next(counter)) for u in users], (kept, "task list")
+            )
             updates = await timed(
                 core,
                 [
@@ -145,7 +165,7 @@ async def run(messages: int, runs: int) -> dict[str, list[float]]:
                     )
                     for i, u in enumerate(users)
                 ],
-                "one-line update",
+                (kept, "one-line update"),
             )
             steps = []
             for i, user in enumerate(users[: messages // 3]):
@@ -156,13 +176,13 @@ async def run(messages: int, runs: int) -> dict[str, list[float]]:
                         message(user, str((i % TASKS_PER_AGENCY) + 1), next(counter)),
                         message(user, "2", next(counter)),
                     ],
-                    "guided flow step",
+                    (kept, "guided flow step"),
                 )
                 await core.handle(message(user, "/huy", next(counter)))
             summaries = await timed(
                 core,
                 [message("boss", "/tonghop", next(counter)) for _ in range(max(messages // 10, 5))],
-                "summary",
+                (kept, "summary"),
             )
             await db.dispose()
         for name, took in zip(results, (lists, updates, steps, summaries), strict=True):
@@ -174,19 +194,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=300)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--kept-plans", default="0,100", help="numbers of earlier plans kept beside the followed one"
+    )
     args = parser.parse_args()
-    results = asyncio.run(run(args.messages, args.runs))
     print(
         f"chat core on SQLite, {AGENCIES} agencies × {TASKS_PER_AGENCY} tasks, {args.messages} messages per kind, {args.runs} runs"
     )
     print(f"machine: {machine()}")
-    for name, medians in results.items():
-        median = statistics.median(medians)
-        cpu, count = CPU[name]
-        print(
-            f"  {name:<18} median {median * 1000:6.2f} ms/message  ({1 / median:6.0f} messages/s, one at a time)"
-            f"  CPU {cpu * 1000 / count:6.2f} ms/message"
-        )
+    for kept in (int(count) for count in args.kept_plans.split(",")):
+        results = asyncio.run(run(args.messages, args.runs, kept))
+        print(f"beside {kept} plans of earlier years:")
+        for name, medians in results.items():
+            median = statistics.median(medians)
+            cpu, count = CPU[kept, name]
+            print(
+                f"  {name:<18} median {median * 1000:6.2f} ms/message  ({1 / median:6.0f} messages/s, one at a time)"
+                f"  CPU {cpu * 1000 / count:6.2f} ms/message"
+            )
 
 
 if __name__ == "__main__":

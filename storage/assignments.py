@@ -21,10 +21,11 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models.plan import COORDINATING, LEAD, Plan, Section, Task, TaskAgency, visible
+from storage.plans import lifecycle
 from storage.registry import expand, members_of_groups
 
 _T = TypeVar("_T", bound=Hashable)
@@ -41,9 +42,26 @@ async def all_plans(session: AsyncSession) -> list[Plan]:
     return list((await session.scalars(_ALL_PLANS)).all())
 
 
+async def plans_maybe_active(session: AsyncSession, *, today: dt.date, grace_days: int) -> list[Plan]:
+    """The plans that may be active `today` (every active one among them; `lifecycle.plan_status`
+    says which), most recent first: what a chat message reads, where `all_plans` would read every
+    plan the department ever followed, each costing the message as much again."""
+    cutoff = lifecycle.earliest_end(today, grace_days)
+    return list((await session.scalars(_MAYBE_ACTIVE, {"cutoff": cutoff, "cutoff_year": cutoff.year})).all())
+
+
+async def visible_plan(session: AsyncSession, plan_id: int) -> Plan | None:
+    """Plan `plan_id`, unless there is none or an import is still staging it."""
+    plan = await session.get(Plan, plan_id)
+    return plan if plan is not None and plan.staged_by is None else None
+
+
 # Built once: every message reads the plans.
 _ALL_PLANS = select(Plan).where(visible()).order_by(Plan.year.desc(), Plan.imported_at.desc(), Plan.id.desc())
 _CURRENT_PLAN = _ALL_PLANS.limit(1)
+_MAYBE_ACTIVE = _ALL_PLANS.where(
+    lifecycle.may_be_active(bindparam("cutoff", type_=Plan.last_deadline.type), bindparam("cutoff_year"))
+)
 
 
 def leads_of(task: Task, section: Section) -> list[int]:

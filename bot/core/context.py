@@ -19,7 +19,7 @@ from bot.core.messages import Attachment, Button, Incoming, Reply, SharedContact
 from bot.core.plan_tasks import PlanTasks
 from bot.i18n import normalize_language
 from storage import people
-from storage.assignments import AssignedTask, all_plans
+from storage.assignments import AssignedTask, all_plans, current_plan, plans_maybe_active, visible_plan
 from storage.cycles import cycle_for
 from storage.models.people import ACTIVE, ADMIN, COORDINATOR, ConversationState, Identity, Member
 from storage.models.plan import Plan
@@ -79,6 +79,7 @@ class Context:
     _plan: Plan | None = None
     _plan_loaded: bool = False
     _plans: list[Plan] | None = None
+    _maybe_active: list[Plan] | None = None
 
     # ------------------------------------------------------------------ who
 
@@ -121,10 +122,15 @@ class Context:
         return TEXT_LIMITS.get(self.incoming.platform, DEFAULT_TEXT_LIMIT)
 
     async def plans(self) -> list[Plan]:
-        """Every plan, most recent first (read once per message)."""
+        """Every plan, most recent first (read once per message, and only by what lists them)."""
         if self._plans is None:
             self._plans = await all_plans(self.session)
         return self._plans
+
+    def forget_plans(self) -> None:
+        """A plan was closed or reopened: what this message reads of the plans next is read again."""
+        self._plans = self._maybe_active = None
+        self._plan, self._plan_loaded = None, False
 
     def plan_status(self, plan: Plan) -> str:
         """active, ended or closed, today (storage.plans.lifecycle decides)."""
@@ -134,7 +140,15 @@ class Context:
 
     async def active_plans(self) -> list[Plan]:
         """The plans being followed today, most recent first."""
-        return [plan for plan in await self.plans() if self.plan_status(plan) == lifecycle.ACTIVE]
+        if self._plans is not None:
+            candidates = self._plans
+        else:
+            if self._maybe_active is None:
+                self._maybe_active = await plans_maybe_active(
+                    self.session, today=self.today, grace_days=self.app.config.plan.grace_days
+                )
+            candidates = self._maybe_active
+        return [plan for plan in candidates if self.plan_status(plan) == lifecycle.ACTIVE]
 
     async def last_ended_plan(self) -> Plan | None:
         """The plan that ended most recently (to point to when none is active)."""
@@ -150,14 +164,22 @@ class Context:
         """The plan this message is about: the one chosen (`use_plan`), else the most recent active
         plan, else the most recent plan of all (ended plans stay readable)."""
         if not self._plan_loaded:
-            plans = await self.plans()
             active = await self.active_plans()
-            self._plan = active[0] if active else (plans[0] if plans else None)
+            if active:
+                self._plan = active[0]
+            else:
+                self._plan = await current_plan(self.session)
             self._plan_loaded = True
         return self._plan
 
     async def plan_by_id(self, plan_id) -> Plan | None:
-        return next((plan for plan in await self.plans() if plan.id == plan_id), None)
+        """A plan by id (from a button, a form or a task); None for anything else."""
+        if not isinstance(plan_id, int) or isinstance(plan_id, bool):
+            return None
+        for plan in (*(self._maybe_active or ()), *(self._plans or ())):
+            if plan.id == plan_id:
+                return plan
+        return await visible_plan(self.session, plan_id)
 
     async def agency_tasks(self, agency_id: int, plan: Plan | None = None) -> list[AssignedTask]:
         """The tasks `agency_id` reports on in `plan` (default: this message's plan), numbered as

@@ -20,7 +20,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from storage.models.plan import AUTO, CLOSED, KEPT_OPEN
+from sqlalchemy import ColumnElement, and_, func, or_
+
+from storage.models.plan import AUTO, CLOSED, KEPT_OPEN, Plan
 
 ACTIVE = "active"
 ENDED = "ended"
@@ -63,6 +65,35 @@ def plan_status(
     if plan.lifecycle == KEPT_OPEN:
         return ACTIVE
     return ACTIVE if today <= ends_on(plan, grace_days, extra) else ENDED
+
+
+def earliest_end(today: dt.date, grace_days: int) -> dt.date:
+    """The earliest last deadline a plan may have and still be active on `today`: `ends_on` is
+    that deadline plus the grace."""
+    try:
+        return today - dt.timedelta(days=grace_days)
+    except OverflowError:
+        return dt.date.min
+
+
+def may_be_active(cutoff, cutoff_year) -> ColumnElement[bool]:
+    """SQL: every plan active on the day whose `earliest_end` is `cutoff` (of year `cutoff_year`),
+    and some that are not: `plan_status` decides. A department keeps its plans for years, and each
+    message reads those that may be followed rather than all of them.
+
+    Which dates `last_deadline` weighs (the stored last deadline, the configured extra deadlines in
+    each of the plan's years, else the end of its last year), none is later than the stored one or
+    the last day of the latest of the plan's years, so a plan with both before `cutoff` has ended."""
+    return and_(
+        func.coalesce(Plan.lifecycle, AUTO) != CLOSED,
+        or_(
+            Plan.lifecycle == KEPT_OPEN,
+            Plan.last_deadline >= cutoff,
+            Plan.year >= cutoff_year,
+            Plan.start_year >= cutoff_year,
+            Plan.end_year >= cutoff_year,
+        ),
+    )
 
 
 def active_through(

@@ -177,6 +177,7 @@ async def _change(ctx: Context, payload: dict, change) -> list[Reply]:
     result = change(
         plan, today=ctx.today, now=ctx.now, by=ctx.member.name, grace_days=ctx.app.config.plan.grace_days
     )
+    ctx.forget_plans()
     label = plan_label(plan)
     if result.before == result.after:
         text = _("Plan {plan} is already {status}; nothing changed.").format(

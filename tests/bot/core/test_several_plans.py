@@ -7,9 +7,12 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
-from storage.models import Agency, Plan, ProgressUpdate, Section, Task
+from bot.core.context import Context
+from bot.core.handlers import plans as plan_handlers
+from bot.core.messages import Incoming
+from storage.models import Agency, Member, Plan, ProgressUpdate, Section, Task
 from storage.plans.importer import import_plan_file
 from tests.bot.core.chat import ChatUser
 from tests.conftest import SAMPLE_PLAN
@@ -215,3 +218,73 @@ async def test_one_merged_reminder_a_day_names_both_plans(db, clock, focal, plan
     assert len(to_minh) == 1
     text = to_minh[0].text
     assert "Plan 87/KH-UBND:" in text and "Plan 45/KH-UBND:" in text
+
+
+async def kept_plans(db, count: int) -> None:
+    """A department's plans of earlier years: ended by their dates, one in four closed by hand."""
+    async with db.transaction() as session:
+        for n in range(count):
+            year = 2019 - n % 10
+            session.add(
+                Plan(
+                    number=f"{n + 1}/KH-UBND",
+                    year=year,
+                    reporting_deadlines=[f"{year}-06-20", f"{year}-11-20"],
+                    last_deadline=dt.date(year, 11, 20),
+                    lifecycle="closed" if n % 4 == 0 else "auto",
+                )
+            )
+
+
+async def test_a_message_reads_the_plans_followed_not_every_plan_kept_for_years(
+    db, focal, coordinator, plans
+):
+    await kept_plans(db, 40)
+    read: list[tuple[str, int]] = []
+
+    def loaded(plan, _context):
+        read.append((plan.number, plan.year))
+
+    event.listen(Plan, "load", loaded)
+    try:
+        saved = await focal.say("/capnhat 45/I.1 done Cổng đã vận hành")
+        by_the_update = set(read)
+        read.clear()
+        listed = await focal.say("/nhiemvu")
+        by_the_list = set(read)
+    finally:
+        event.remove(Plan, "load", loaded)
+    assert saved.startswith("Saved: task I.1 — done.")
+    assert await stored_updates(db) == [(plans["45-2026"], "I.1", "done")]
+    assert "📋 87/KH-UBND (2026)" in listed and "📋 45/KH-UBND (2026)" in listed
+    followed = {("87/KH-UBND", 2026), ("45/KH-UBND", 2026)}
+    assert by_the_update == by_the_list == followed
+    # The plans of earlier years stay listed, with their status, for whoever asks for them.
+    every = await coordinator.say("/kehoach")
+    assert "2/KH-UBND (2018)" in every and "1/KH-UBND (2019)" in every
+
+
+async def test_a_plan_reopened_is_followed_again_within_the_same_message(db, app, plans, clock):
+    await kept_plans(db, 4)
+    async with db.transaction() as session:
+        an = await make_member(session, "An", role="coordinator", user_id="an", language="en")
+        closed = await session.scalar(select(Plan.id).where(Plan.number == "1/KH-UBND"))
+    async with db.transaction() as session:
+        ctx = Context(
+            app=app,
+            session=session,
+            incoming=Incoming("console", "an", "an", "An", "/kehoach"),
+            now=clock.now(),
+            member=await session.get(Member, an.id),
+            state=None,
+            language="en",
+        )
+        before = [plan.number for plan in await ctx.active_plans()]
+        reply = await plan_handlers.reopen_action(ctx, {"plan_id": closed})
+        after = [(plan.number, plan.year) for plan in await ctx.active_plans()]
+        picked = await ctx.plan()
+    assert sorted(before) == ["45/KH-UBND", "87/KH-UBND"]
+    # Outside a message's language the reply is in Vietnamese, the default.
+    assert reply[0].text.startswith("Đã mở lại kế hoạch 1/KH-UBND (2019)")
+    assert ("1/KH-UBND", 2019) in after and len(after) == 3
+    assert (picked.number, picked.year) == (after[0][0], 2026)
