@@ -25,6 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from sqlalchemy import select  # noqa: E402
+
 from bench.machine import machine  # noqa: E402
 from bot.app import App  # noqa: E402
 from bot.config import load_config  # noqa: E402
@@ -33,7 +35,7 @@ from bot.core.service import Core  # noqa: E402
 from scheduler.clock import ManualClock  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.models.people import ACTIVE, COORDINATOR, FOCAL, Identity, Member  # noqa: E402
+from storage.models.people import ACTIVE, COORDINATOR, FOCAL, Identity, Member, ProgressUpdate  # noqa: E402
 from storage.models.plan import LEAD, Agency, Plan, Section, Task, TaskAgency  # noqa: E402
 
 AGENCIES = 12
@@ -43,19 +45,6 @@ START = dt.datetime(2020, 6, 1, 1, 0, tzinfo=dt.UTC)
 
 async def seed(db: Database, kept_plans: int = 0) -> None:
     async with db.transaction() as session:
-        for n in range(kept_plans):
-            # Earlier years' plans, most ended by their dates and one in five closed by hand.
-            year = 2019 - n % 10
-            session.add(
-                Plan(
-                    number=f"{n + 1}/KH-UBND",
-                    year=year,
-                    reporting_deadlines=[f"{year}-06-20", f"{year}-11-20"],
-                    last_deadline=dt.date(year, 11, 20),
-                    lifecycle="closed" if n % 5 == 0 else "auto",
-                    imported_at=dt.datetime(year, 4, 1, tzinfo=dt.UTC),
-                )
-            )
         plan = Plan(
             number="87/KH-UBND",
             year=2020,
@@ -104,6 +93,62 @@ async def seed(db: Database, kept_plans: int = 0) -> None:
         session.add(boss)
         await session.flush()
         session.add(Identity(member_id=boss.id, platform="bench", external_id="boss", chat_id="boss"))
+        await kept(session, kept_plans)
+
+
+async def kept(session, count: int) -> None:
+    """Plans of earlier years, as a department keeps them: the same agencies' tasks, each reported
+    on for both deadlines; most ended by their dates, one in five closed by hand."""
+    agencies = (await session.scalars(select(Agency).order_by(Agency.id))).all()
+    for n in range(count):
+        year = 2019 - n % 10
+        plan = Plan(
+            number=f"{n + 1}/KH-UBND",
+            year=year,
+            reporting_deadlines=[f"{year}-06-20", f"{year}-11-20"],
+            last_deadline=dt.date(year, 11, 20),
+            lifecycle="closed" if n % 5 == 0 else "auto",
+            imported_at=dt.datetime(year, 4, 1, tzinfo=dt.UTC),
+        )
+        session.add(plan)
+        await session.flush()
+        for number, agency in enumerate(agencies, start=1):
+            section = Section(
+                plan_id=plan.id,
+                numeral=f"S{number}",
+                position=number,
+                heading=agency.name,
+                agency_id=agency.id,
+            )
+            session.add(section)
+            await session.flush()
+            tasks = [
+                Task(
+                    plan_id=plan.id,
+                    section_id=section.id,
+                    number=index,
+                    code=f"S{number}.{index}",
+                    content=f"Nhiệm vụ {index} năm {year}",
+                    timeframe_text="Cả năm",
+                    end_on=dt.date(year, 12, 31),
+                )
+                for index in range(1, TASKS_PER_AGENCY + 1)
+            ]
+            session.add_all(tasks)
+            await session.flush()
+            for task in tasks:
+                session.add(TaskAgency(task_id=task.id, agency_id=agency.id, role=LEAD))
+                for cycle in (dt.date(year, 6, 20), dt.date(year, 11, 20)):
+                    session.add(
+                        ProgressUpdate(
+                            task_id=task.id,
+                            agency_id=agency.id,
+                            status="done",
+                            note="Đã hoàn thành",
+                            cycle=cycle,
+                            created_at=dt.datetime(year, 6, 1, tzinfo=dt.UTC),
+                        )
+                    )
 
 
 def message(user: str, text: str, n: int) -> Incoming:

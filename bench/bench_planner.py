@@ -12,8 +12,13 @@ measured in this one run. Targets: < 5 s; less memory than the jobs.
 point per agency; updates 10k, 100k, 1M at 3,000 agencies, then agencies 300, 3,000, 30,000 at 1M
 updates; built once into `--cache DIR`): the first tick's wall and CPU time, medians.
 
+`--history 0,100` prints what years of plans cost a tick instead: the chat benchmark's reference-
+sized plan (bench_core.py) beside that many plans of earlier years, each with its tasks reported on,
+ticked again and again at 1 June 2020 (CPU per tick, median).
+
     python bench/bench_planner.py [--agencies N] [--members N] [--runs N]
     python bench/bench_planner.py --grid [--scale N] [--runs N] [--cache DIR]
+    python bench/bench_planner.py --history 0,100 [--runs N]
 """
 
 from __future__ import annotations
@@ -159,6 +164,37 @@ def grid(args) -> int:
     return 0
 
 
+async def ticks_beside(kept: int, ticks: int) -> float:
+    """CPU milliseconds of one planner tick, median of `ticks` after the first, beside `kept` plans
+    of earlier years."""
+    from bench.bench_core import seed
+    from storage.migrate import upgrade
+
+    with tempfile.TemporaryDirectory() as folder:
+        db = Database(f"sqlite+aiosqlite:///{folder}/history.db")
+        try:
+            await upgrade(db)
+            await seed(db, kept)
+            ticking = planner(db)
+            took = []
+            for n in range(ticks + 1):
+                cpu = time.process_time()
+                await ticking.tick(NOW + dt.timedelta(minutes=n))
+                took.append((time.process_time() - cpu) * 1000)
+            return statistics.median(took[1:])
+        finally:
+            await db.dispose()
+
+
+def history(args) -> int:
+    print(f"machine: {machine()}")
+    print("planner tick beside plans of earlier years (12 agencies × 5 tasks each, reported twice)")
+    for kept in (int(count) for count in args.history.split(",")):
+        cpu = asyncio.run(ticks_beside(kept, max(args.runs, 5)))
+        print(f"  {kept:>4} plans kept: CPU per tick {cpu:8.1f} ms (median)")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--agencies", type=int, default=3000)
@@ -167,9 +203,12 @@ def main() -> int:
     parser.add_argument("--grid", action="store_true", help="print the growth table")
     parser.add_argument("--scale", type=int, default=1, help="divide the grid's sizes by this")
     parser.add_argument("--cache", type=Path, help="where the grid's databases are kept")
+    parser.add_argument("--history", help="numbers of earlier plans kept: what they cost a tick")
     args = parser.parse_args()
     if args.grid:
         return grid(args)
+    if args.history:
+        return history(args)
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory() as tmp:
         template = Path(tmp) / "world.db"

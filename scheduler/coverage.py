@@ -29,6 +29,7 @@ from scheduler.calendar import Deadline, PlanFacts, PlanTask, local_instant, qua
 from storage.models.people import LatestInCycle
 from storage.models.plan import DISSOLVED, LEAD, Agency, Plan, Section, Task, TaskAgency, visible
 from storage.models.reminders import QUARTER, REPORT, TASK
+from storage.plans import lifecycle
 from storage.progress_rules import ALL_LEADS, judge, leads_of
 from storage.registry import expand, members_of_groups
 from storage.summary import DEFAULT_TZ, latest_updates_by_agency, word_of
@@ -136,8 +137,13 @@ async def load_plan_facts(
     number: str | None = None,
     tz: dt.tzinfo = DEFAULT_TZ,
     co_lead_rule: str = ALL_LEADS,
+    active_on: dt.date | None = None,
+    grace_days: int = lifecycle.DEFAULT_GRACE_DAYS,
 ) -> list[PlanFacts]:
-    """Plans with their tasks, lead agencies and whether each task is done (`storage.progress_rules`)."""
+    """Plans with their tasks, lead agencies and whether each task is done (`storage.progress_rules`).
+
+    `active_on`: only the plans that may still be active that day (`lifecycle.may_be_active`, with
+    `grace_days`), and none closed: the years of plans a department keeps are left unread."""
     stmt = (
         select(
             Plan.id,
@@ -156,6 +162,9 @@ async def load_plan_facts(
         stmt = stmt.where(Plan.id.in_(list(plan_ids)))
     if number is not None:
         stmt = stmt.where(Plan.number == number)
+    if active_on is not None:
+        cutoff = lifecycle.earliest_end(active_on, grace_days)
+        stmt = stmt.where(lifecycle.may_be_active(cutoff, cutoff.year))
     plans = (await session.execute(stmt)).all()
     if not plans:
         return []

@@ -213,10 +213,27 @@ class Planner:
         # or-ignore); this only saves work, and a restarted process simply offers everything once.
         self._planned: dict[str, int] = {}
 
+    def _owing_since(self, now: dt.datetime) -> dt.date:
+        """The plans that may still owe a send are those active on this day or later. One that has
+        ended may have a reminder due on its last day that has not expired yet (caught up after
+        downtime): read as of the day before the earliest such reminder could be due. Plans that
+        ended before (a department keeps years of them) are not read: a tick over a hundred of them
+        cost over a second."""
+        try:
+            return (now - self.policy.late_grace).astimezone(self.policy.timezone).date() - dt.timedelta(
+                days=1
+            )
+        except OverflowError:
+            return dt.date.min
+
     async def tick(self, now: dt.datetime) -> PlanReport:
         async with self.db.snapshot() as session:
             plans = await load_plan_facts(
-                session, tz=self.policy.timezone, co_lead_rule=self.policy.co_lead_done
+                session,
+                tz=self.policy.timezone,
+                co_lead_rule=self.policy.co_lead_done,
+                active_on=self._owing_since(now),
+                grace_days=self.grace_days,
             )
             if not plans:
                 return PlanReport()

@@ -215,3 +215,31 @@ async def test_a_quarter_end_near_a_reporting_deadline_is_covered_by_its_reminde
     # 30/6 is ten days after 20/6: within the default fourteen-day window, no check-in of its own.
     assert "quarter" not in merged
     assert "quarter" in kept
+
+
+async def test_a_reminder_due_on_a_plans_last_day_is_still_caught_up_after_the_plan_ended(db):
+    """A plan ending at the turn of the year (the planner reads only plans that may still owe a
+    send): the bot was down over its last day, and the overdue reminder due then has not expired."""
+    from tests.factories import SectionSpec, make_member, make_plan
+
+    async with db.transaction() as session:
+        built = await make_plan(
+            session, [SectionSpec("Sở Du lịch", ["Đón đoàn khảo sát"])], deadlines=("2020-12-31",)
+        )
+        await make_member(session, "focal-dulich", agency=built.agencies["Sở Du lịch"])
+    config = Config()
+    planner = Planner(
+        db,
+        policy_from_config(config),
+        calendar_from_config(config),
+        horizon=dt.timedelta(days=config.reminders.horizon_days),
+        grace_days=4,
+    )
+    # Friday 1/1 is a holiday: one working day after 31/12 is Monday 4/1, the plan's last day (31/12
+    # and 4 days of grace). On Wednesday 6/1 it has ended; the reminder of 4/1 is late, not stale.
+    await planner.tick(hanoi(2021, 1, 6, 10))
+    rows = [(name, kind, offset, day) for name, kind, deadline, offset, day in await planned(db)]
+    assert ("focal-dulich", "overdue", -1, "04/01 08:00") in rows
+    # Once it has expired (five days late), nothing of the plan is planned any more.
+    await planner.tick(hanoi(2021, 1, 12, 10))
+    assert [(name, kind, offset, day) for name, kind, _, offset, day in await planned(db)] == rows
