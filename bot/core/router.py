@@ -124,6 +124,7 @@ ACTIONS: dict[str, Action] = {
     "update_in_plan": Action(updates.update_in_plan_action, MEMBERS),
     "plan_close": Action(plans.close_action, STAFF),
     "plan_reopen": Action(plans.reopen_action, STAFF),
+    plans.MORE_ACTION: Action(plans.more_action, MEMBERS),
     "phone_change": Action(phone.change_action, MEMBERS),
     "phone_withdraw": Action(phone.withdraw_action, MEMBERS),
 }

@@ -11,7 +11,7 @@ from __future__ import annotations
 from bot.core.context import Context
 from bot.core.handlers.access import no_plan
 from bot.core.messages import Reply
-from bot.i18n import _, format_day, format_number
+from bot.i18n import _, format_day, format_number, ngettext
 from bot.render.text import shorten
 from storage.models.plan import Plan
 from storage.plans import lifecycle
@@ -120,47 +120,86 @@ async def pick_plan(ctx: Context, command: str, args: str) -> tuple[Plan, str] |
     ]
 
 
+# Ended and closed plans listed at once: a department keeps years of them, and each costs a summary
+# and (for a coordinator) a button, where a chat allows a hundred or so of either.
+EARLIER_SHOWN = 10
+MORE_ACTION = "plans_more"
+
+
 async def show_plans(ctx: Context, args: str) -> list[Reply]:
-    """/kehoach: every plan with its status and progress; coordinators get close/reopen buttons."""
+    """/kehoach: the plans followed and the most recent earlier ones, each with its status and
+    progress; coordinators get close/reopen buttons, and a button brings the earlier plans."""
     plans = await ctx.plans()
     if not plans:
         return no_plan()
-    lines = [_("Plans:")]
+    followed = [plan for plan in plans if ctx.plan_status(plan) == lifecycle.ACTIVE]
+    earlier = [plan for plan in plans if ctx.plan_status(plan) != lifecycle.ACTIVE]
+    return await _plans_reply(ctx, _("Plans:"), followed, earlier, 0)
+
+
+async def more_action(ctx: Context, payload: dict) -> list[Reply]:
+    """The next earlier plans, from the button under the last list."""
+    offset = payload.get("offset")
+    earlier = [plan for plan in await ctx.plans() if ctx.plan_status(plan) != lifecycle.ACTIVE]
+    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset < len(earlier):
+        return [Reply(_("There are no more earlier plans. Send /kehoach to see the plans again."))]
+    return await _plans_reply(ctx, _("Earlier plans:"), [], earlier, offset)
+
+
+async def _plans_reply(
+    ctx: Context, heading: str, followed: list[Plan], earlier: list[Plan], offset: int
+) -> list[Reply]:
+    shown = earlier[offset : offset + EARLIER_SHOWN]
+    lines = [heading]
     buttons = []
-    for plan in plans:
-        status = ctx.plan_status(plan)
-        summary = await build_summary(
-            ctx.session,
-            plan.id,
-            start=_first_day(plan),
-            end=max(_first_day(plan), ctx.judging_day(plan)),
-            today=ctx.judging_day(plan),
-            tz=ctx.tz,
-            detail=ATTENTION,
-            pick=counts_only,
-        )
-        lines.append("")
-        lines.append(f"• {plan_label(plan)} — {status_label(status)}")
-        lines.append("  " + shorten(plan.title, 100))
-        lines.append(
-            "  "
-            + _("{done}/{total} tasks done, {overdue} overdue").format(
-                done=format_number(summary.done),
-                total=format_number(summary.total),
-                overdue=format_number(summary.timing_counts["overdue"]),
-            )
-        )
-        grace = ctx.app.config.plan.grace_days
-        if status == lifecycle.ACTIVE and plan.lifecycle == "auto":
-            ends = lifecycle.ends_on(plan, grace, ctx.extra_deadlines(plan))
-            lines.append("  " + _("Followed until {day}.").format(day=format_day(ends)))
+    for plan in [*followed, *shown]:
+        lines += await _plan_lines(ctx, plan)
         if ctx.is_staff:
-            if status == lifecycle.ACTIVE:
+            if ctx.plan_status(plan) == lifecycle.ACTIVE:
                 label, action = _("Close {plan}").format(plan=plan_label(plan)), "plan_close"
             else:
                 label, action = _("Reopen {plan}").format(plan=plan_label(plan)), "plan_reopen"
             buttons.append([await ctx.button(label, action, plan_id=plan.id)])
+    left = len(earlier) - offset - len(shown)
+    if left > 0:
+        lines += [
+            "",
+            ngettext(
+                "{count} earlier plan is not shown.", "{count} earlier plans are not shown.", left
+            ).format(count=format_number(left)),
+        ]
+        buttons.append([await ctx.button(_("Earlier plans"), MORE_ACTION, offset=offset + len(shown))])
     return [Reply("\n".join(lines), buttons=buttons)]
+
+
+async def _plan_lines(ctx: Context, plan: Plan) -> list[str]:
+    status = ctx.plan_status(plan)
+    summary = await build_summary(
+        ctx.session,
+        plan.id,
+        start=_first_day(plan),
+        end=max(_first_day(plan), ctx.judging_day(plan)),
+        today=ctx.judging_day(plan),
+        tz=ctx.tz,
+        detail=ATTENTION,
+        pick=counts_only,
+    )
+    lines = [
+        "",
+        f"• {plan_label(plan)} — {status_label(status)}",
+        "  " + shorten(plan.title, 100),
+        "  "
+        + _("{done}/{total} tasks done, {overdue} overdue").format(
+            done=format_number(summary.done),
+            total=format_number(summary.total),
+            overdue=format_number(summary.timing_counts["overdue"]),
+        ),
+    ]
+    grace = ctx.app.config.plan.grace_days
+    if status == lifecycle.ACTIVE and plan.lifecycle == "auto":
+        ends = lifecycle.ends_on(plan, grace, ctx.extra_deadlines(plan))
+        lines.append("  " + _("Followed until {day}.").format(day=format_day(ends)))
+    return lines
 
 
 def _first_day(plan: Plan):

@@ -64,6 +64,7 @@ ACTION_MATRIX = {
     "set_channel": MEMBERS,
     "plan_close": STAFF,
     "plan_reopen": STAFF,
+    "plans_more": MEMBERS,
     "phone_change": MEMBERS,
     "phone_withdraw": MEMBERS,
     "plan_pick": STAFF,

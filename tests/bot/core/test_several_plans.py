@@ -288,3 +288,51 @@ async def test_a_plan_reopened_is_followed_again_within_the_same_message(db, app
     assert reply[0].text.startswith("Đã mở lại kế hoạch 1/KH-UBND (2019)")
     assert ("1/KH-UBND", 2019) in after and len(after) == 3
     assert (picked.number, picked.year) == (after[0][0], 2026)
+
+
+def listed(text: str) -> list[str]:
+    return [line[2:].split(" — ")[0] for line in text.splitlines() if line.startswith("• ")]
+
+
+async def test_kehoach_lists_the_plans_followed_then_the_earlier_ones_ten_at_a_time(db, coordinator, focal):
+    await kept_plans(db, 25)
+    first = await coordinator.say("/kehoach")
+    # The plans followed first, then the most recent earlier plans: 2019's, then 2018's …
+    assert sorted(listed(first)[:2]) == ["45/KH-UBND (2026)", "87/KH-UBND (2026)"]
+    assert listed(first)[2:] == [f"{n}/KH-UBND (2019)" for n in (21, 11, 1)] + [
+        f"{n}/KH-UBND (2018)" for n in (22, 12, 2)
+    ] + [f"{n}/KH-UBND (2017)" for n in (23, 13, 3)] + ["24/KH-UBND (2016)"]
+    assert "• 1/KH-UBND (2019) — closed" in first and "• 11/KH-UBND (2019) — ended" in first
+    assert "15 earlier plans are not shown." in first
+    # One button per plan listed (close or reopen), and one for the rest: far below a chat's limit.
+    assert [len(reply.buttons) for reply in coordinator.last] == [13]
+
+    second = await coordinator.tap("Earlier plans")
+    second_text = coordinator.text()
+    assert second_text.startswith("Earlier plans:")
+    assert len(listed(second_text)) == 10 and "87/KH-UBND (2026)" not in listed(second_text)
+    assert "5 earlier plans are not shown." in second_text
+    assert len(second[0].buttons) == 11
+    await coordinator.tap("Earlier plans")
+    last = listed(coordinator.text())
+    assert last == [f"{n}/KH-UBND ({2019 - (n - 1) % 10})" for n in (8, 19, 9, 20, 10)]
+    assert "not shown" not in coordinator.text()
+    assert [row[0].label for row in coordinator.last[0].buttons] == [f"Reopen {plan}" for plan in last]
+    # Every plan kept was listed once, over the three pages.
+    assert len(set(listed(first) + listed(second_text) + last)) == 27
+
+    # A focal point pages the same way, with no close or reopen buttons.
+    replies = await focal.send("/kehoach")
+    assert [[button.label for button in row] for row in replies[0].buttons] == [["Earlier plans"]]
+    await focal.tap("Earlier plans")
+    assert focal.text().startswith("Earlier plans:") and len(listed(focal.text())) == 10
+
+
+async def test_an_earlier_plans_button_after_the_plans_changed_says_so(db, coordinator):
+    await kept_plans(db, 11)
+    await coordinator.say("/kehoach")
+    async with db.transaction() as session:
+        for plan in (await session.scalars(select(Plan).where(Plan.year < 2026))).all():
+            await session.delete(plan)
+    await coordinator.tap("Earlier plans")
+    assert coordinator.text() == "There are no more earlier plans. Send /kehoach to see the plans again."
