@@ -203,6 +203,23 @@ async def make_member(
     return member
 
 
+async def make_earlier_plans(session: AsyncSession, count: int) -> None:
+    """A department's plans of earlier years (2019 back to 2010, `n/KH-UBND` numbered from 1): ended
+    by their dates, one in four closed by hand."""
+    for n in range(count):
+        year = 2019 - n % 10
+        session.add(
+            Plan(
+                number=f"{n + 1}/KH-UBND",
+                year=year,
+                reporting_deadlines=[f"{year}-06-20", f"{year}-11-20"],
+                last_deadline=dt.date(year, 11, 20),
+                lifecycle="closed" if n % 4 == 0 else "auto",
+            )
+        )
+    await session.flush()
+
+
 async def make_plan_with_focal(
     session: AsyncSession,
     name: str,

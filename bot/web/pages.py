@@ -183,14 +183,25 @@ def _page_number(request: web.Request, name: str = "page") -> int:
 # ---------------------------------------------------------------- plans
 
 
+# Earlier (ended or closed) plans per page of the Plans list.
+EARLIER_SHOWN = 20
+
+
 @_collector_paused
 async def plans(request: web.Request) -> web.Response:
     viewer = viewer_of(request)
     rows = []
+    offset = as_id(request.query.get("earlier")) or 0
     async with dashboard_of(request).app.db.snapshot() as session:
-        for plan in (
+        every = (
             await session.scalars(select(Plan).where(visible()).order_by(Plan.year.desc(), Plan.id.desc()))
-        ).all():
+        ).all()
+        followed = [plan for plan in every if _status(request, plan) == lifecycle.ACTIVE]
+        earlier = [plan for plan in every if _status(request, plan) != lifecycle.ACTIVE]
+        # The plans followed, then a page of earlier ones: a department keeps years of plans, and
+        # each listed costs a summary.
+        shown = earlier[offset : offset + EARLIER_SHOWN]
+        for plan in [*(followed if not offset else ()), *shown]:
             # The list shows counts only: every task counted, none detailed (a province's plans
             # would otherwise be judged task by task, each of them, each visit).
             summary = await _summary(request, session, plan, detail=ATTENTION, pick=counts_only)
@@ -208,6 +219,9 @@ async def plans(request: web.Request) -> web.Response:
         status_label=status_label,
         plan_label=plan_label,
         active=lifecycle.ACTIVE,
+        offset=offset,
+        shown=len(shown),
+        left=max(len(earlier) - offset - len(shown), 0),
     )
 
 

@@ -16,7 +16,7 @@ from storage.models import Agency, Member, Plan, ProgressUpdate, Section, Task
 from storage.plans.importer import import_plan_file
 from tests.bot.core.chat import ChatUser
 from tests.conftest import SAMPLE_PLAN
-from tests.factories import make_member
+from tests.factories import make_earlier_plans, make_member
 from tests.recording_transport import RecordingTransport
 from tests.scheduler.conftest import make_engine
 
@@ -221,19 +221,8 @@ async def test_one_merged_reminder_a_day_names_both_plans(db, clock, focal, plan
 
 
 async def kept_plans(db, count: int) -> None:
-    """A department's plans of earlier years: ended by their dates, one in four closed by hand."""
     async with db.transaction() as session:
-        for n in range(count):
-            year = 2019 - n % 10
-            session.add(
-                Plan(
-                    number=f"{n + 1}/KH-UBND",
-                    year=year,
-                    reporting_deadlines=[f"{year}-06-20", f"{year}-11-20"],
-                    last_deadline=dt.date(year, 11, 20),
-                    lifecycle="closed" if n % 4 == 0 else "auto",
-                )
-            )
+        await make_earlier_plans(session, count)
 
 
 async def test_a_message_reads_the_plans_followed_not_every_plan_kept_for_years(

@@ -4,6 +4,7 @@ chat core, CSRF, and user text shown as text."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from lxml import html
@@ -14,7 +15,7 @@ from storage.models import Invite, Member
 from storage.models.people import PENDING, RETIRED
 from storage.models.web import WebLoginLink, WebSession
 from tests.bot.web.conftest import sign_in_link, signed_in
-from tests.factories import make_member, make_update
+from tests.factories import make_earlier_plans, make_member, make_update
 
 
 async def test_a_coordinator_signs_in_from_chat_and_reads_the_plans(coordinator, browsers, plan):
@@ -572,3 +573,27 @@ async def test_the_dashboard_judges_a_co_led_task_by_the_configured_rule(
         if "II.1" in tr.text_content()
     )
     assert ("done on time" in row) is done, row
+
+
+async def test_the_plans_list_shows_the_plans_followed_then_the_earlier_ones_a_page_at_a_time(
+    coordinator, browsers, plan, db
+):
+    async with db.transaction() as session:
+        await make_earlier_plans(session, 25)
+    browser = await signed_in(coordinator, browsers())
+
+    _status, first = await browser.get("/")
+    _status, second = await browser.get("/?earlier=20")
+    _status, beyond = await browser.get("/?earlier=400")
+    _status, garbled = await browser.get("/?earlier=-3%3Cb%3E")
+
+    def plans_in(page: str) -> list[str]:
+        return re.findall(r'<a href="/plans/\d+">([^<]+)</a>', page)
+
+    assert plans_in(first)[0] == "87/KH-UBND (2020)"
+    assert len(plans_in(first)) == 21 and '<a href="/?earlier=20">5 earlier plans ›</a>' in first
+    assert len(plans_in(second)) == 5 and "87/KH-UBND (2020)" not in plans_in(second)
+    assert '<a href="/">The plans followed</a>' in second and "earlier plans ›" not in second
+    assert len(set(plans_in(first) + plans_in(second))) == 26
+    assert plans_in(beyond) == [] and '<a href="/">The plans followed</a>' in beyond
+    assert plans_in(garbled) == plans_in(first)  # not a number: the first page
