@@ -25,7 +25,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import select  # noqa: E402
 
 from bench.machine import machine  # noqa: E402
 from bot.app import App  # noqa: E402
@@ -52,33 +51,16 @@ async def seed(db: Database, kept_plans: int = 0) -> None:
             imported_at=START,
         )
         session.add(plan)
+        agencies = [
+            Agency(name=f"Sở số {number}", key=f"so so {number}", created_at=START)
+            for number in range(1, AGENCIES + 1)
+        ]
+        session.add_all(agencies)
         await session.flush()
-        for number in range(1, AGENCIES + 1):
-            agency = Agency(name=f"Sở số {number}", key=f"so so {number}", created_at=START)
-            session.add(agency)
-            await session.flush()
-            section = Section(
-                plan_id=plan.id,
-                numeral=f"S{number}",
-                position=number,
-                heading=agency.name,
-                agency_id=agency.id,
-            )
-            session.add(section)
-            await session.flush()
-            for index in range(1, TASKS_PER_AGENCY + 1):
-                task = Task(
-                    plan_id=plan.id,
-                    section_id=section.id,
-                    number=index,
-                    code=f"S{number}.{index}",
-                    content=f"Nhiệm vụ {index} của {agency.name}: tuyên truyền đối ngoại trên các kênh",
-                    timeframe_text="Cả năm",
-                    end_on=dt.date(2020, 12, 31),
-                )
-                session.add(task)
-                await session.flush()
-                session.add(TaskAgency(task_id=task.id, agency_id=agency.id, role=LEAD))
+        await sections(
+            session, plan, agencies, "Nhiệm vụ {index} của {agency}: tuyên truyền đối ngoại trên các kênh"
+        )
+        for number, agency in enumerate(agencies, start=1):
             member = Member(
                 name=f"Đầu mối {number}", role=FOCAL, agency_id=agency.id, status=ACTIVE, created_at=START
             )
@@ -93,13 +75,41 @@ async def seed(db: Database, kept_plans: int = 0) -> None:
         session.add(boss)
         await session.flush()
         session.add(Identity(member_id=boss.id, platform="bench", external_id="boss", chat_id="boss"))
-        await kept(session, kept_plans)
+        await kept(session, agencies, kept_plans)
 
 
-async def kept(session, count: int) -> None:
+async def sections(session, plan: Plan, agencies: list[Agency], content: str) -> list[tuple[Task, int]]:
+    """A section per agency, of TASKS_PER_AGENCY tasks it leads, lasting the plan's year: each task
+    with its agency's id."""
+    tasks = []
+    for number, agency in enumerate(agencies, start=1):
+        section = Section(
+            plan_id=plan.id, numeral=f"S{number}", position=number, heading=agency.name, agency_id=agency.id
+        )
+        session.add(section)
+        await session.flush()
+        own = [
+            Task(
+                plan_id=plan.id,
+                section_id=section.id,
+                number=index,
+                code=f"S{number}.{index}",
+                content=content.format(index=index, agency=agency.name, year=plan.year),
+                timeframe_text="Cả năm",
+                end_on=dt.date(plan.year, 12, 31),
+            )
+            for index in range(1, TASKS_PER_AGENCY + 1)
+        ]
+        session.add_all(own)
+        await session.flush()
+        session.add_all(TaskAgency(task_id=task.id, agency_id=agency.id, role=LEAD) for task in own)
+        tasks += [(task, agency.id) for task in own]
+    return tasks
+
+
+async def kept(session, agencies: list[Agency], count: int) -> None:
     """Plans of earlier years, as a department keeps them: the same agencies' tasks, each reported
     on for both deadlines; most ended by their dates, one in five closed by hand."""
-    agencies = (await session.scalars(select(Agency).order_by(Agency.id))).all()
     for n in range(count):
         year = 2019 - n % 10
         plan = Plan(
@@ -112,43 +122,18 @@ async def kept(session, count: int) -> None:
         )
         session.add(plan)
         await session.flush()
-        for number, agency in enumerate(agencies, start=1):
-            section = Section(
-                plan_id=plan.id,
-                numeral=f"S{number}",
-                position=number,
-                heading=agency.name,
-                agency_id=agency.id,
-            )
-            session.add(section)
-            await session.flush()
-            tasks = [
-                Task(
-                    plan_id=plan.id,
-                    section_id=section.id,
-                    number=index,
-                    code=f"S{number}.{index}",
-                    content=f"Nhiệm vụ {index} năm {year}",
-                    timeframe_text="Cả năm",
-                    end_on=dt.date(year, 12, 31),
-                )
-                for index in range(1, TASKS_PER_AGENCY + 1)
-            ]
-            session.add_all(tasks)
-            await session.flush()
-            for task in tasks:
-                session.add(TaskAgency(task_id=task.id, agency_id=agency.id, role=LEAD))
-                for cycle in (dt.date(year, 6, 20), dt.date(year, 11, 20)):
-                    session.add(
-                        ProgressUpdate(
-                            task_id=task.id,
-                            agency_id=agency.id,
-                            status="done",
-                            note="Đã hoàn thành",
-                            cycle=cycle,
-                            created_at=dt.datetime(year, 6, 1, tzinfo=dt.UTC),
-                        )
+        for task, agency_id in await sections(session, plan, agencies, "Nhiệm vụ {index} năm {year}"):
+            for cycle in (dt.date(year, 6, 20), dt.date(year, 11, 20)):
+                session.add(
+                    ProgressUpdate(
+                        task_id=task.id,
+                        agency_id=agency_id,
+                        status="done",
+                        note="Đã hoàn thành",
+                        cycle=cycle,
+                        created_at=dt.datetime(year, 6, 1, tzinfo=dt.UTC),
                     )
+                )
 
 
 def message(user: str, text: str, n: int) -> Incoming:
