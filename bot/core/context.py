@@ -174,7 +174,8 @@ class Context:
 
     async def plan_by_id(self, plan_id) -> Plan | None:
         """A plan by id (from a button, a form or a task); None for anything else."""
-        if not isinstance(plan_id, int) or isinstance(plan_id, bool):
+        # Only ids an id column can hold are looked up: PostgreSQL refuses a larger number outright.
+        if not isinstance(plan_id, int) or isinstance(plan_id, bool) or not 0 < plan_id < 2**31:
             return None
         for plan in (*(self._maybe_active or ()), *(self._plans or ())):
             if plan.id == plan_id:

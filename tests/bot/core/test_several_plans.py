@@ -272,7 +272,10 @@ async def test_a_plan_reopened_is_followed_again_within_the_same_message(db, app
         reply = await plan_handlers.reopen_action(ctx, {"plan_id": closed})
         after = [(plan.number, plan.year) for plan in await ctx.active_plans()]
         picked = await ctx.plan()
+        odd = [await ctx.plan_by_id(value) for value in (2**40, -1, 0, True, "5", None)]
     assert sorted(before) == ["45/KH-UBND", "87/KH-UBND"]
+    # Anything but a plan's id names none, and is not looked up.
+    assert odd == [None] * 6
     # Outside a message's language the reply is in Vietnamese, the default.
     assert reply[0].text.startswith("Đã mở lại kế hoạch 1/KH-UBND (2019)")
     assert ("1/KH-UBND", 2019) in after and len(after) == 3
