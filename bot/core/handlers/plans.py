@@ -121,7 +121,7 @@ async def pick_plan(ctx: Context, command: str, args: str) -> tuple[Plan, str] |
 
 
 # Ended and closed plans listed at once: a department keeps years of them, and each costs a summary
-# and (for a coordinator) a button, where a chat allows a hundred or so of either.
+# (a few milliseconds) and, for a coordinator, a button; a chat keyboard holds about a hundred.
 EARLIER_SHOWN = 10
 MORE_ACTION = "plans_more"
 
