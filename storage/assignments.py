@@ -50,12 +50,6 @@ async def plans_maybe_active(session: AsyncSession, *, today: dt.date, grace_day
     return list((await session.scalars(_MAYBE_ACTIVE, {"cutoff": cutoff, "cutoff_year": cutoff.year})).all())
 
 
-async def visible_plan(session: AsyncSession, plan_id: int) -> Plan | None:
-    """Plan `plan_id`, unless there is none or an import is still staging it."""
-    plan = await session.get(Plan, plan_id)
-    return plan if plan is not None and plan.staged_by is None else None
-
-
 # Built once: every message reads the plans.
 _ALL_PLANS = select(Plan).where(visible()).order_by(Plan.year.desc(), Plan.imported_at.desc(), Plan.id.desc())
 _CURRENT_PLAN = _ALL_PLANS.limit(1)

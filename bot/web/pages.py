@@ -83,7 +83,7 @@ def _local_time(dashboard: Dashboard):
 
 async def _plan_or_404(session, request: web.Request) -> Plan:
     plan_id = path_id(request, "plan_id")
-    plan = await plan_by_id(session, plan_id) if plan_id is not None else None
+    plan = await plan_by_id(session, plan_id)
     if plan is None:
         raise web.HTTPNotFound(text="no such plan")
     return plan

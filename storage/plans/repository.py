@@ -230,9 +230,22 @@ async def resolve_plan(
     raise UnknownPlan(reference, listings)
 
 
-async def plan_by_id(session: AsyncSession, plan_id: int) -> Plan | None:
-    """The plan row with this id, unless an import is still staging it (`visible`)."""
-    return await session.scalar(select(Plan).where(Plan.id == plan_id, visible()))
+def as_plan_id(value) -> int | None:
+    """`value` if it can be a plan's id, else None: only what an id column holds is looked up
+    (PostgreSQL refuses a larger number outright), and True is not the plan numbered 1."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**31:
+        return None
+    return value
+
+
+async def plan_by_id(session: AsyncSession, plan_id) -> Plan | None:
+    """The plan row with this id, unless an import is still staging it (`visible`); None for
+    anything that is not a plan's id. A plan this session has already read costs no query."""
+    plan_id = as_plan_id(plan_id)
+    if plan_id is None:
+        return None
+    plan = await session.get(Plan, plan_id)
+    return plan if plan is not None and plan.staged_by is None else None
 
 
 async def load_plan(session: AsyncSession, plan_id: int) -> Plan | None:

@@ -166,7 +166,7 @@ async def export(ctx: Context, args: str) -> list[Reply]:
 async def export_action(ctx: Context, payload: dict) -> list[Reply]:
     """A DOCX/XLSX button: the cycle the button was made for, even when a newer one has begun."""
     fmt, plan_id = payload.get("format"), payload.get("plan_id")
-    plan = await plan_by_id(ctx.session, plan_id) if isinstance(plan_id, int) else None
+    plan = await plan_by_id(ctx.session, plan_id)
     try:
         cycle = dt.date.fromisoformat(payload.get("cycle", ""))
     except (TypeError, ValueError):
