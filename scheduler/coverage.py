@@ -162,10 +162,11 @@ async def load_plan_facts(
         stmt = stmt.where(Plan.id.in_(list(plan_ids)))
     if number is not None:
         stmt = stmt.where(Plan.number == number)
+    params = {}
     if active_on is not None:
-        cutoff = lifecycle.earliest_end(active_on, grace_days)
-        stmt = stmt.where(lifecycle.may_be_active(cutoff, cutoff.year))
-    plans = (await session.execute(stmt)).all()
+        stmt = stmt.where(lifecycle.may_be_active())
+        params = lifecycle.active_on(active_on, grace_days)
+    plans = (await session.execute(stmt, params)).all()
     if not plans:
         return []
     ids = [row.id for row in plans]

@@ -21,7 +21,7 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models.plan import COORDINATING, LEAD, Plan, Section, Task, TaskAgency, visible
@@ -46,16 +46,13 @@ async def plans_maybe_active(session: AsyncSession, *, today: dt.date, grace_day
     """The plans that may be active `today` (every active one among them; `lifecycle.plan_status`
     says which), most recent first: what a chat message reads, where `all_plans` would read every
     plan the department ever followed, each costing the message as much again."""
-    cutoff = lifecycle.earliest_end(today, grace_days)
-    return list((await session.scalars(_MAYBE_ACTIVE, {"cutoff": cutoff, "cutoff_year": cutoff.year})).all())
+    return list((await session.scalars(_MAYBE_ACTIVE, lifecycle.active_on(today, grace_days))).all())
 
 
 # Built once: every message reads the plans.
 _ALL_PLANS = select(Plan).where(visible()).order_by(Plan.year.desc(), Plan.imported_at.desc(), Plan.id.desc())
 _CURRENT_PLAN = _ALL_PLANS.limit(1)
-_MAYBE_ACTIVE = _ALL_PLANS.where(
-    lifecycle.may_be_active(bindparam("cutoff", type_=Plan.last_deadline.type), bindparam("cutoff_year"))
-)
+_MAYBE_ACTIVE = _ALL_PLANS.where(lifecycle.may_be_active())
 
 
 def leads_of(task: Task, section: Section) -> list[int]:

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy import ColumnElement, Date, Integer, and_, bindparam, or_
 
 from storage.models.plan import AUTO, CLOSED, KEPT_OPEN, Plan
 
@@ -67,33 +67,36 @@ def plan_status(
     return ACTIVE if today <= ends_on(plan, grace_days, extra) else ENDED
 
 
-def earliest_end(today: dt.date, grace_days: int) -> dt.date:
-    """The earliest last deadline a plan may have and still be active on `today`: `ends_on` is
-    that deadline plus the grace."""
-    try:
-        return today - dt.timedelta(days=grace_days)
-    except OverflowError:
-        return dt.date.min
+def may_be_active() -> ColumnElement[bool]:
+    """SQL: every plan active on a day, and some that are not (`plan_status` decides); the day and
+    the grace are given as `active_on(today, grace_days)`, its parameters. A department keeps its
+    plans for years, and what reads the followed ones reads these rather than all of them.
 
-
-def may_be_active(cutoff, cutoff_year) -> ColumnElement[bool]:
-    """SQL: every plan active on the day whose `earliest_end` is `cutoff` (of year `cutoff_year`),
-    and some that are not: `plan_status` decides. A department keeps its plans for years, and each
-    message reads those that may be followed rather than all of them.
-
-    Which dates `last_deadline` weighs (the stored last deadline, the configured extra deadlines in
+    Of the dates `last_deadline` weighs (the stored last deadline, the configured extra deadlines in
     each of the plan's years, else the end of its last year), none is later than the stored one or
-    the last day of the latest of the plan's years, so a plan with both before `cutoff` has ended."""
+    the last day of the latest of the plan's years; so a plan whose stored last deadline and years
+    all lie before the day less the grace has ended. A closed plan is never active."""
+    cutoff, year = bindparam("active_cutoff", type_=Date()), bindparam("active_cutoff_year", type_=Integer())
     return and_(
-        func.coalesce(Plan.lifecycle, AUTO) != CLOSED,
+        Plan.lifecycle != CLOSED,
         or_(
             Plan.lifecycle == KEPT_OPEN,
             Plan.last_deadline >= cutoff,
-            Plan.year >= cutoff_year,
-            Plan.start_year >= cutoff_year,
-            Plan.end_year >= cutoff_year,
+            Plan.year >= year,
+            Plan.start_year >= year,
+            Plan.end_year >= year,
         ),
     )
+
+
+def active_on(today: dt.date, grace_days: int) -> dict[str, object]:
+    """The parameters of `may_be_active` for `today`: a plan active then has its last deadline on
+    or after today less the grace (`ends_on`)."""
+    try:
+        cutoff = today - dt.timedelta(days=grace_days)
+    except OverflowError:
+        cutoff = dt.date.min
+    return {"active_cutoff": cutoff, "active_cutoff_year": cutoff.year}
 
 
 def active_through(
