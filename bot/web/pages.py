@@ -196,8 +196,7 @@ async def plans(request: web.Request) -> web.Response:
         every = (
             await session.scalars(select(Plan).where(visible()).order_by(Plan.year.desc(), Plan.id.desc()))
         ).all()
-        followed = [plan for plan in every if _status(request, plan) == lifecycle.ACTIVE]
-        earlier = [plan for plan in every if _status(request, plan) != lifecycle.ACTIVE]
+        followed, earlier = lifecycle.followed_first(every, lambda plan: _status(request, plan))
         # The plans followed, then a page of earlier ones: a department keeps years of plans, and
         # each listed costs a summary.
         shown = earlier[offset : offset + EARLIER_SHOWN]

@@ -16,9 +16,9 @@ the configured grace: nothing here reads the time.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, Date, Integer, and_, bindparam, or_
 
@@ -28,6 +28,8 @@ ACTIVE = "active"
 ENDED = "ended"
 STATUSES = (ACTIVE, ENDED, CLOSED)
 DEFAULT_GRACE_DAYS = 30
+
+P = TypeVar("P")
 
 
 class PlanLife(Protocol):
@@ -65,6 +67,15 @@ def plan_status(
     if plan.lifecycle == KEPT_OPEN:
         return ACTIVE
     return ACTIVE if today <= ends_on(plan, grace_days, extra) else ENDED
+
+
+def followed_first(plans: Iterable[P], status: Callable[[P], str]) -> tuple[list[P], list[P]]:
+    """`plans` split into those followed (active) and the earlier ones (ended or closed), each in
+    the order given, `status` asked once a plan: what a list of plans shows first, then pages."""
+    followed, earlier = [], []
+    for plan in plans:
+        (followed if status(plan) == ACTIVE else earlier).append(plan)
+    return followed, earlier
 
 
 def may_be_active() -> ColumnElement[bool]:

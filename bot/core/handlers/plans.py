@@ -132,15 +132,14 @@ async def show_plans(ctx: Context, args: str) -> list[Reply]:
     plans = await ctx.plans()
     if not plans:
         return no_plan()
-    followed = [plan for plan in plans if ctx.plan_status(plan) == lifecycle.ACTIVE]
-    earlier = [plan for plan in plans if ctx.plan_status(plan) != lifecycle.ACTIVE]
+    followed, earlier = lifecycle.followed_first(plans, ctx.plan_status)
     return await _plans_reply(ctx, _("Plans:"), followed, earlier, 0)
 
 
 async def more_action(ctx: Context, payload: dict) -> list[Reply]:
     """The next earlier plans, from the button under the last list."""
     offset = payload.get("offset")
-    earlier = [plan for plan in await ctx.plans() if ctx.plan_status(plan) != lifecycle.ACTIVE]
+    _followed, earlier = lifecycle.followed_first(await ctx.plans(), ctx.plan_status)
     if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset < len(earlier):
         return [Reply(_("There are no more earlier plans. Send /kehoach to see the plans again."))]
     return await _plans_reply(ctx, _("Earlier plans:"), [], earlier, offset)
@@ -153,9 +152,10 @@ async def _plans_reply(
     lines = [heading]
     buttons = []
     for plan in [*followed, *shown]:
-        lines += await _plan_lines(ctx, plan)
+        status = ctx.plan_status(plan)
+        lines += await _plan_lines(ctx, plan, status)
         if ctx.is_staff:
-            if ctx.plan_status(plan) == lifecycle.ACTIVE:
+            if status == lifecycle.ACTIVE:
                 label, action = _("Close {plan}").format(plan=plan_label(plan)), "plan_close"
             else:
                 label, action = _("Reopen {plan}").format(plan=plan_label(plan)), "plan_reopen"
@@ -172,8 +172,7 @@ async def _plans_reply(
     return [Reply("\n".join(lines), buttons=buttons)]
 
 
-async def _plan_lines(ctx: Context, plan: Plan) -> list[str]:
-    status = ctx.plan_status(plan)
+async def _plan_lines(ctx: Context, plan: Plan, status: str) -> list[str]:
     summary = await build_summary(
         ctx.session,
         plan.id,
