@@ -392,18 +392,18 @@ async def add_update(
     # Written with one INSERT instead of the ORM's flush, which cost a chat update a tenth of a
     # millisecond of bookkeeping for a row that has nothing pending beside it. The row then joins
     # the session as if loaded, every column known, so reading or editing it stays the ORM's.
-    row.id = await session.run_sync(_insert_update, row)
+    await session.run_sync(_insert_update, row)
     make_transient_to_detached(row)
     session.add(row)
     return row
 
 
-def _insert_update(sync_session, row: ProgressUpdate) -> int:
+def _insert_update(sync_session, row: ProgressUpdate) -> None:
+    """Insert `row`, set its id, and point the kept rows at it."""
     connection = sync_session.connection()
     values = {column.key: getattr(row, column.key) for column in _UPDATE_COLUMNS}
     row.id = connection.execute(_INSERT_UPDATE, values).scalar_one()
     keep_latest(connection, row)
-    return row.id
 
 
 _UPDATE_COLUMNS = [column for column in ProgressUpdate.__table__.c if not column.primary_key]
