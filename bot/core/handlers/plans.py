@@ -183,17 +183,17 @@ async def _plan_lines(ctx: Context, plan: Plan, status: str) -> list[str]:
         detail=ATTENTION,
         pick=counts_only,
     )
-    lines = [
-        "",
-        f"• {plan_label(plan)} — {status_label(status)}",
-        "  " + shorten(plan.title, 100),
+    lines = ["", f"• {plan_label(plan)} — {status_label(status)}"]
+    if plan.title.strip():
+        lines.append("  " + shorten(plan.title, 100))
+    lines.append(
         "  "
         + _("{done}/{total} tasks done, {overdue} overdue").format(
             done=format_number(summary.done),
             total=format_number(summary.total),
             overdue=format_number(summary.timing_counts["overdue"]),
-        ),
-    ]
+        )
+    )
     grace = ctx.app.config.plan.grace_days
     if status == lifecycle.ACTIVE and plan.lifecycle == "auto":
         ends = lifecycle.ends_on(plan, grace, ctx.extra_deadlines(plan))

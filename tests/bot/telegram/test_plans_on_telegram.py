@@ -37,6 +37,8 @@ async def test_a_coordinator_pages_through_the_earlier_plans_in_private(telegram
     assert second.button_labels[-1] == "Earlier plans" and len(second.button_labels) == 11
     assert len(plans_in(third.text)) == 5 and "Earlier plans" not in third.button_labels
     assert len(set(plans_in(first.text) + plans_in(second.text) + plans_in(third.text))) == 26
+    # A plan without a title (these have none) has no blank line in its place.
+    assert not [line for line in first.text.splitlines() if line and not line.strip()]
 
 
 @pytest.mark.parametrize("mode", MODES)
