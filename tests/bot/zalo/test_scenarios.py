@@ -291,3 +291,20 @@ async def test_with_zns_a_newcomer_gives_a_number_by_answering_1_and_typing_it(d
     async with db.snapshot() as session:
         phone = await session.scalar(select(Member.phone).where(Member.name == "Trần Thị Lan"))
     assert phone == "84912345678"
+
+
+async def test_the_coordinator_pages_through_the_earlier_plans_answering_by_number(db, zalo, chi):
+    from tests.factories import make_earlier_plans
+
+    async with db.transaction() as session:
+        await make_earlier_plans(session, 25)
+    (listing,) = await zalo.say(chi, "/kehoach")
+    choices = [line for line in listing.splitlines() if re.match(r"^\d+\. ", line)]
+    (earlier,) = await zalo.say(chi, choices[-1].split(".")[0])
+
+    # The plan followed, ten earlier ones, a Close or Reopen choice for each, and the next page last.
+    assert len(choices) == 12 and choices[0] == "1. Đóng 87/KH-UBND (2020)"
+    assert choices[-1] == "12. Các kế hoạch trước đó"
+    assert "Còn 15 kế hoạch trước đó chưa hiện." in listing
+    assert earlier.startswith("Các kế hoạch trước đó:")
+    assert len([line for line in earlier.splitlines() if line.startswith("• ")]) == 10
