@@ -1,4 +1,5 @@
-"""How fast the chat core answers, without any transport: `Core.handle` on a real SQLite file.
+"""How fast the chat core answers, without any transport: `Core.handle` on a real SQLite file, and
+on PostgreSQL with `--databases sqlite,postgres` (a fresh database of its own per run).
 
 The reference-sized plan (12 agencies, 64 tasks) with one focal point per agency and a coordinator.
 Each run sends, one after another as a transport would: task lists (/nhiemvu), one-line updates
@@ -9,14 +10,19 @@ A department keeps the plans it followed for years: `--kept-plans` measures the 
 that many plans of earlier years (ended on their own, or closed), one row per count, to show what a
 message costs as they pile up.
 
-    python bench/bench_core.py [--messages N] [--runs N] [--kept-plans 0,100]
+The CPU figures are this process's (the chat core and its driver); PostgreSQL's server works in
+its own processes, which they leave out.
+
+    python bench/bench_core.py [--messages N] [--runs N] [--kept-plans 0,100] [--databases sqlite,postgres]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
+import os
 import statistics
 import sys
 import tempfile
@@ -36,6 +42,9 @@ from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models.people import ACTIVE, COORDINATOR, FOCAL, Identity, Member, ProgressUpdate  # noqa: E402
 from storage.models.plan import LEAD, Agency, Plan, Section, Task, TaskAgency  # noqa: E402
+from tests.faults.harness import postgres_database  # noqa: E402
+
+PG_URL = os.environ.get("NHACVIEC_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
 AGENCIES = 12
 TASKS_PER_AGENCY = 5  # 60 tasks, about the reference plan's 64
@@ -148,12 +157,28 @@ def message(user: str, text: str, n: int) -> Incoming:
     )
 
 
-# CPU seconds (this process, every thread: the driver's SQLite thread too) and messages, per kind
-# and number of kept plans.
-CPU: dict[tuple[int, str], list[float]] = {}
+# CPU seconds (this process, every thread: the driver's SQLite thread too) and messages, per
+# database, number of kept plans and kind.
+CPU: dict[tuple[str, int, str], list[float]] = {}
 
 
-async def timed(core: Core, items: list[Incoming], kind: tuple[int, str]) -> list[float]:
+@contextlib.asynccontextmanager
+async def fresh_database(kind: str):
+    """A migrated database of its own: a SQLite file, or a PostgreSQL database dropped afterwards."""
+    if kind == "postgres":
+        async with postgres_database(PG_URL) as db:
+            yield db
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        db = Database(f"sqlite+aiosqlite:///{folder}/bench.db")
+        await upgrade(db)
+        try:
+            yield db
+        finally:
+            await db.dispose()
+
+
+async def timed(core: Core, items: list[Incoming], kind: tuple[str, int, str]) -> list[float]:
     took = []
     cpu = time.process_time()
     for item in items:
@@ -167,7 +192,7 @@ async def timed(core: Core, items: list[Incoming], kind: tuple[int, str]) -> lis
     return took
 
 
-async def run(messages: int, runs: int, kept: int) -> dict[str, list[float]]:
+async def run(messages: int, runs: int, kept: int, database: str) -> dict[str, list[float]]:
     results: dict[str, list[float]] = {
         "task list": [],
         "one-line update": [],
@@ -176,14 +201,12 @@ async def run(messages: int, runs: int, kept: int) -> dict[str, list[float]]:
     }
     counter = iter(range(10**9))
     for _ in range(runs):
-        with tempfile.TemporaryDirectory() as folder:
-            db = Database(f"sqlite+aiosqlite:///{folder}/bench.db")
-            await upgrade(db)
+        async with fresh_database(database) as db:
             await seed(db, kept)
             core = Core(App(config=load_config(env={}), db=db, clock=ManualClock(START)))
             users = [f"f{(i % AGENCIES) + 1}" for i in range(messages)]
             lists = await timed(
-                core, [message(u, "/nhiemvu", next(counter)) for u in users], (kept, "task list")
+                core, [message(u, "/nhiemvu", next(counter)) for u in users], (database, kept, "task list")
             )
             updates = await timed(
                 core,
@@ -195,7 +218,7 @@ async def run(messages: int, runs: int, kept: int) -> dict[str, list[float]]:
                     )
                     for i, u in enumerate(users)
                 ],
-                (kept, "one-line update"),
+                (database, kept, "one-line update"),
             )
             steps = []
             for i, user in enumerate(users[: messages // 3]):
@@ -206,15 +229,14 @@ async def run(messages: int, runs: int, kept: int) -> dict[str, list[float]]:
                         message(user, str((i % TASKS_PER_AGENCY) + 1), next(counter)),
                         message(user, "2", next(counter)),
                     ],
-                    (kept, "guided flow step"),
+                    (database, kept, "guided flow step"),
                 )
                 await core.handle(message(user, "/huy", next(counter)))
             summaries = await timed(
                 core,
                 [message("boss", "/tonghop", next(counter)) for _ in range(max(messages // 10, 5))],
-                (kept, "summary"),
+                (database, kept, "summary"),
             )
-            await db.dispose()
         for name, took in zip(results, (lists, updates, steps, summaries), strict=True):
             results[name].append(statistics.median(took))
     return results
@@ -227,21 +249,23 @@ def main() -> None:
     parser.add_argument(
         "--kept-plans", default="0,100", help="numbers of earlier plans kept beside the followed one"
     )
+    parser.add_argument("--databases", default="sqlite", help="sqlite, postgres or both (comma-separated)")
     args = parser.parse_args()
     print(
-        f"chat core on SQLite, {AGENCIES} agencies × {TASKS_PER_AGENCY} tasks, {args.messages} messages per kind, {args.runs} runs"
+        f"chat core, {AGENCIES} agencies × {TASKS_PER_AGENCY} tasks, {args.messages} messages per kind, {args.runs} runs"
     )
     print(f"machine: {machine()}")
-    for kept in (int(count) for count in args.kept_plans.split(",")):
-        results = asyncio.run(run(args.messages, args.runs, kept))
-        print(f"beside {kept} plans of earlier years:")
-        for name, medians in results.items():
-            median = statistics.median(medians)
-            cpu, count = CPU[kept, name]
-            print(
-                f"  {name:<18} median {median * 1000:6.2f} ms/message  ({1 / median:6.0f} messages/s, one at a time)"
-                f"  CPU {cpu * 1000 / count:6.2f} ms/message"
-            )
+    for database in args.databases.split(","):
+        for kept in (int(count) for count in args.kept_plans.split(",")):
+            results = asyncio.run(run(args.messages, args.runs, kept, database))
+            print(f"{database}, beside {kept} plans of earlier years:")
+            for name, medians in results.items():
+                median = statistics.median(medians)
+                cpu, count = CPU[database, kept, name]
+                print(
+                    f"  {name:<18} median {median * 1000:6.2f} ms/message  ({1 / median:6.0f} messages/s, one at a time)"
+                    f"  CPU {cpu * 1000 / count:6.2f} ms/message"
+                )
 
 
 if __name__ == "__main__":
