@@ -104,6 +104,42 @@ async def test_a_brief_unit_of_work_runs_its_writes_on_the_loop_and_others_on_th
     assert threads["other write"] != LOOP
 
 
+async def test_core_statements_on_the_units_own_connection_run_on_the_loop_and_are_committed(store):
+    # The summaries run Core statements on the unit's connection rather than through the session:
+    # they take the same road, and SQLAlchemy's AsyncConnection accepts how the driver answers.
+    record = text("INSERT INTO ran_on VALUES (:label, thread_of_statement())")
+    async with store.transaction(brief=True) as session:
+        connection = await session.connection()
+        await connection.execute(record, {"label": "core"})
+        await connection.exec_driver_sql("INSERT INTO ran_on VALUES ('driver sql', thread_of_statement())")
+        read = (await connection.execute(text("SELECT thread_of_statement()"))).scalar()
+    async with store.snapshot() as session:
+        connection = await session.connection()
+        snapshot_read = (await connection.execute(text("SELECT count(*) FROM ran_on"))).scalar()
+
+    assert await _threads(store) == {"core": LOOP, "driver sql": LOOP}
+    assert read == LOOP
+    assert snapshot_read == 2
+
+
+async def test_a_flush_of_several_rows_runs_them_all_on_the_loop_and_stores_them(store):
+    async with store.transaction() as session:
+        await session.execute(
+            text(
+                "CREATE TRIGGER agency_added AFTER INSERT ON agency "
+                "BEGIN INSERT INTO ran_on VALUES (NEW.key, thread_of_statement()); END"
+            )
+        )
+    async with store.transaction(brief=True) as session:
+        session.add_all(Agency(name=f"Sở số {n}", key=f"so so {n}") for n in range(1, 4))
+        await session.flush()
+    async with store.snapshot() as session:
+        names = (await session.scalars(select(Agency.name).order_by(Agency.key))).all()
+
+    assert names == ["Sở số 1", "Sở số 2", "Sở số 3"]
+    assert await _threads(store) == {"so so 1": LOOP, "so so 2": LOOP, "so so 3": LOOP}
+
+
 async def test_a_task_started_inside_a_brief_unit_writes_on_the_drivers_thread_in_its_own_units(store):
     record = text("INSERT INTO ran_on VALUES (:label, thread_of_statement())")
 
