@@ -134,29 +134,33 @@ async def database_pieces(calls: int, folder: Path) -> dict[str, float]:
     return figures
 
 
+def _compiled(statement, columns: list[str] | None = None) -> tuple[str, list[str]]:
+    """`statement` as SQLite runs it (an insert of `columns`), and the names of its parameters in
+    the order they go in."""
+    compiled = statement.compile(dialect=sqlite_dialect.dialect(), column_keys=columns)
+    return str(compiled), list(compiled.positiontup)
+
+
 def raw_sqlite(calls: int, path: Path) -> dict[str, float]:
     """The same statements on the standard library's sqlite3, in this thread, with the project's
     settings (WAL, synchronous NORMAL, the write lock taken up front)."""
     # The project's own statements, compiled once for SQLite: the peer runs exactly the same SQL.
-    compiled = people._MEMBER_AND_STATE.compile(dialect=sqlite_dialect.dialect())
-    member_sql = str(compiled)
-    names = compiled.positiontup
-    member_params = [
-        {"platform": "telegram", "external_id": "1001", "chat_id": "1001"}[name] for name in names
-    ]
+    insert, insert_names = _compiled(
+        people._MARK_PROCESSED[False], ["platform", "update_key", "processed_at"]
+    )
+    member_sql, member_names = _compiled(people._MEMBER_AND_STATE)
+    sender = {"platform": "telegram", "external_id": "1001", "chat_id": "1001"}
+    member_params = [sender[name] for name in member_names]
     connection = sqlite3.connect(path, isolation_level=None)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
     connection.execute("PRAGMA foreign_keys=ON")
-    insert = (
-        "INSERT INTO processed_update (platform, update_key, processed_at) VALUES (?, ?, ?) "
-        "ON CONFLICT (platform, update_key) DO NOTHING"
-    )
     stamp = NOW.isoformat(sep=" ")
 
     def unit(n: int, read: bool) -> None:
         connection.execute("BEGIN IMMEDIATE")
-        connection.execute(insert, ("telegram", f"r{read}{n}", stamp))
+        values = {"platform": "telegram", "update_key": f"r{read}{n}", "processed_at": stamp}
+        connection.execute(insert, [values[name] for name in insert_names])
         if read:
             rows = connection.execute(member_sql, member_params).fetchall()
             assert rows
