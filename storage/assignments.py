@@ -21,10 +21,19 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models.plan import COORDINATING, LEAD, Plan, Section, Task, TaskAgency, visible
+from storage.models.people import LatestInCycle
+from storage.models.plan import (
+    COORDINATING,
+    LEAD,
+    Plan,
+    Section,
+    Task,
+    TaskAgency,
+    visible,
+)
 from storage.plans import lifecycle
 from storage.registry import expand, members_of_groups
 
@@ -180,6 +189,31 @@ async def assigned_tasks(session: AsyncSession, plan_id: int) -> Assignments:
         by_agency={agency_id: tuple(items) for agency_id, items in grouped.items()},
         by_id={task.id: task for task in tasks},
     )
+
+
+async def plans_with_a_part(session: AsyncSession, agency_id: int | None) -> set[int]:
+    """The ids of the plans where `agency_id` may have a part: a section of its own, a task it leads
+    or helps with, or a word it recorded; archived sections and tasks count too.
+
+    Meant to narrow a list of plans down to one agency's before paging it: it holds every plan
+    whose summary lists the agency and every plan it helps with (`helps_with_plan`), and the page
+    still asks those for each plan it shows. Asking them for every plan instead would cost a
+    summary per plan a department ever kept."""
+    if agency_id is None:
+        return set()
+    found = await session.scalars(_PLANS_WITH_A_PART, {"agency_id": agency_id})
+    return set(found)
+
+
+_PLANS_WITH_A_PART = union(
+    select(Section.plan_id).where(Section.agency_id == bindparam("agency_id")),
+    select(Task.plan_id)
+    .join(TaskAgency, TaskAgency.task_id == Task.id)
+    .where(TaskAgency.agency_id == bindparam("agency_id")),
+    select(Task.plan_id)
+    .join(LatestInCycle, LatestInCycle.task_id == Task.id)
+    .where(LatestInCycle.agency_id == bindparam("agency_id")),
+)
 
 
 async def helps_with_plan(session: AsyncSession, plan_id: int, agency_id: int) -> bool:

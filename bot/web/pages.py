@@ -28,7 +28,7 @@ from scheduler.outbox import status_by_deadline
 from storage import evidence as evidence_rows
 from storage import people
 from storage.agencies import match_rank
-from storage.assignments import helps_with_plan
+from storage.assignments import helps_with_plan, plans_with_a_part
 from storage.cycles import reporting_deadlines
 from storage.models import Agency, Member, Plan, Reminder, Task
 from storage.models.evidence import STORED as EVIDENCE_STORED
@@ -196,6 +196,11 @@ async def plans(request: web.Request) -> web.Response:
         every = (
             await session.scalars(select(Plan).where(visible()).order_by(Plan.year.desc(), Plan.id.desc()))
         ).all()
+        if not viewer.is_staff:
+            # Only the plans their agency may have a part in are paged: years of other agencies'
+            # plans would otherwise fill the focal point's pages with nothing of theirs.
+            theirs = await plans_with_a_part(session, viewer.member.agency_id)
+            every = [plan for plan in every if plan.id in theirs]
         followed, earlier = lifecycle.followed_first(every, lambda plan: _status(request, plan))
         # The plans followed, then a page of earlier ones: a department keeps years of plans, and
         # each listed costs a summary.

@@ -597,3 +597,55 @@ async def test_the_plans_list_shows_the_plans_followed_then_the_earlier_ones_a_p
     assert len(set(plans_in(first) + plans_in(second))) == 26
     assert plans_in(beyond) == [] and '<a href="/">The plans followed</a>' in beyond
     assert plans_in(garbled) == plans_in(first)  # not a number: the first page
+
+
+async def test_a_focal_points_plans_list_pages_only_the_earlier_plans_their_agency_has_a_part_in(
+    focal, browsers, plan, db
+):
+    """Years of plans, some of them other agencies' business only: the focal point's pages list the
+    plans followed, then earlier plans where their agency answers for a task or helps with one,
+    twenty a page, and the link counts what is left of those."""
+    from storage.models import Section, Task, TaskAgency
+    from storage.models.plan import COORDINATING, LEAD, Plan
+
+    tourism, other = plan.agencies["Sở Du lịch"], plan.agencies["Sở Ngoại vụ"]
+    not_theirs = {"2/KH-UBND", "24/KH-UBND", "25/KH-UBND"}
+    async with db.transaction() as session:
+        await make_earlier_plans(session, 25)
+        earlier = (
+            await session.scalars(
+                select(Plan).where(Plan.id != plan.plan.id).order_by(Plan.year.desc(), Plan.id.desc())
+            )
+        ).all()
+        for target in earlier:
+            if target.number in {"24/KH-UBND", "25/KH-UBND"}:
+                continue  # nobody's tasks yet
+            helps = target.number == "10/KH-UBND"
+            owner = other if helps or target.number in not_theirs else tourism
+            section = Section(
+                plan_id=target.id, numeral="I", position=1, heading="Nhiệm vụ", agency_id=owner.id
+            )
+            session.add(section)
+            await session.flush()
+            task = Task(
+                plan_id=target.id, section_id=section.id, number=1, code="I.1", content="Tuyên truyền"
+            )
+            session.add(task)
+            await session.flush()
+            session.add(TaskAgency(task_id=task.id, agency_id=owner.id, role=LEAD, position=0))
+            if helps:
+                session.add(TaskAgency(task_id=task.id, agency_id=tourism.id, role=COORDINATING, position=1))
+        theirs = [f"{p.number} ({p.year})" for p in earlier if p.number not in not_theirs]
+    browser = await signed_in(focal, browsers())
+
+    _status, first = await browser.get("/")
+    _status, second = await browser.get("/?earlier=20")
+
+    def plans_in(page: str) -> list[str]:
+        return re.findall(r'<a href="/plans/\d+/agencies/\d+">([^<]+)</a>', page)
+
+    assert len(theirs) == 22
+    assert plans_in(first) == ["87/KH-UBND (2020)", *theirs[:20]]
+    assert '<a href="/?earlier=20">2 kế hoạch trước đó ›</a>' in first
+    assert plans_in(second) == theirs[20:]
+    assert "?earlier=" not in second
