@@ -649,3 +649,6 @@ async def test_a_focal_points_plans_list_pages_only_the_earlier_plans_their_agen
     assert '<a href="/?earlier=20">2 kế hoạch trước đó ›</a>' in first
     assert plans_in(second) == theirs[20:]
     assert "?earlier=" not in second
+    # Under each plan, its issuer and title where it has them: no stray separator in their place.
+    assert '<div class="sub">Kế hoạch tổ chức các hoạt động thông tin đối ngoại</div>' in first
+    assert " · <" not in first and '"sub"> ·' not in first
