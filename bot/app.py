@@ -57,7 +57,13 @@ async def open_app(
 ) -> App:
     """Connect; an embedded database is brought up to date here, a shared one must be upgraded
     on purpose (`nhacviec db upgrade`), since several instances may be running against it."""
-    db = Database(config.database.url)
+    settings = config.database
+    db = Database(
+        settings.url,
+        pg_pool_size=settings.pool_size,
+        pg_max_overflow=settings.max_overflow,
+        pg_ping_after_idle_seconds=settings.ping_after_idle_seconds,
+    )
     migrate = db.sqlite if migrate is None else migrate
     try:
         if migrate:

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, field
 
-from storage.db import DEFAULT_URL
+from storage.db import DEFAULT_URL, PG_MAX_OVERFLOW, PG_PING_AFTER_IDLE_SECONDS, PG_POOL_SIZE
 from storage.plans.limits import DEFAULT_LIMITS, IMPORT_CHUNK_TASKS, ImportLimits
 
 
@@ -61,6 +61,11 @@ class Secret:
 
 class DatabaseConfig(Section):
     url: str = DEFAULT_URL
+    # PostgreSQL only (storage.db): connections kept open, and the most opened on top for a burst.
+    pool_size: Annotated[int, Meta(ge=1, le=1000)] = PG_POOL_SIZE
+    max_overflow: Annotated[int, Meta(ge=0, le=1000)] = PG_MAX_OVERFLOW
+    # A pooled connection idle longer than this is checked before use; 0 checks it every time.
+    ping_after_idle_seconds: Annotated[float, Meta(ge=0, le=86400)] = PG_PING_AFTER_IDLE_SECONDS
 
 
 class CalendarConfig(Section):

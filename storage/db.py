@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from storage import checkpoints, sqlite_driver
@@ -24,6 +25,14 @@ from storage.checkpoints import WalCheckpointer
 log = logging.getLogger(__name__)
 
 DEFAULT_URL = "sqlite+aiosqlite:///nhacviec.db"
+# PostgreSQL: connections kept open, and more opened for a burst. A transport handles up to 16
+# updates at once, each holding a connection for its unit of work, beside the reminder engine and
+# the dashboard; a connection opened for one update and closed after it cost that update several
+# milliseconds of CPU (`bench/bench_instances.py`).
+PG_POOL_SIZE = 20
+PG_MAX_OVERFLOW = 10
+# A pooled PostgreSQL connection idle for longer than this is checked before use (see `_pg_engine`).
+PG_PING_AFTER_IDLE_SECONDS = 1.0
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # How long a unit of work waits, in all, for SQLite's write lock before it fails. A plan import of
 # tens of thousands of tasks (one transaction, so that a bad file changes nothing) holds the lock for
@@ -96,6 +105,53 @@ def _sqlite_engine(
     return engine
 
 
+def _pg_engine(
+    url: str,
+    *,
+    connect_args: dict,
+    pool_size: int,
+    max_overflow: int,
+    ping_after_idle: float,
+    monotonic: Callable[[], float],
+) -> AsyncEngine:
+    """PostgreSQL through asyncpg, its pooled connections checked before use only after being idle.
+
+    SQLAlchemy's `pool_pre_ping` checks every connection each time it is taken, and on asyncpg a
+    check is three round trips (BEGIN, an empty statement, ROLLBACK): under a burst, where each
+    connection is given back and taken again within milliseconds, that was a tenth of each update's
+    unit of work. A connection dropped by the server (a restart, a failover, an idle timeout) has
+    been idle at least as long as the server was away, so one idle past `ping_after_idle` seconds is
+    checked and, if dead, replaced before anything runs on it (0: every time, as pre-ping does). A
+    connection dropped within that window fails the unit of work using it (rolled back, nothing
+    half-stored), and SQLAlchemy then replaces every connection opened before the failure."""
+    engine = create_async_engine(
+        url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=False, connect_args=connect_args
+    )
+    dialect = engine.sync_engine.dialect
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _opened(_dbapi_connection, record):
+        record.info["idle_since"] = monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _returned(_dbapi_connection, record):
+        if record is not None:
+            record.info["idle_since"] = monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _taken(dbapi_connection, record, _proxy):
+        idle_since = record.info.get("idle_since")
+        if idle_since is not None and monotonic() - idle_since < ping_after_idle:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool closes this connection and takes another (a new one if need be).
+            raise DisconnectionError("a pooled PostgreSQL connection was found closed") from exc
+
+    return engine
+
+
 class Database:
     """The process's connection to the store: a writer and a reader engine over one URL."""
 
@@ -106,7 +162,12 @@ class Database:
         pg_server_settings: dict[str, str] | None = None,
         busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
         lock_wait_seconds: float = SQLITE_LOCK_WAIT_SECONDS,
+        pg_pool_size: int = PG_POOL_SIZE,
+        pg_max_overflow: int = PG_MAX_OVERFLOW,
+        pg_ping_after_idle_seconds: float = PG_PING_AFTER_IDLE_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
     ):
+        """`monotonic`: the clock a pooled connection's idle time is read from (tests move it)."""
         self.url = url
         self.sqlite = is_sqlite(url)
         self.lock_wait_seconds = lock_wait_seconds
@@ -121,8 +182,14 @@ class Database:
             )
             self.read_engine = _sqlite_engine(url, immediate=False, busy_timeout_ms=busy_timeout_ms)
         else:
-            connect_args = {"server_settings": pg_server_settings} if pg_server_settings else {}
-            self.engine = create_async_engine(url, pool_pre_ping=True, connect_args=connect_args)
+            self.engine = _pg_engine(
+                url,
+                connect_args={"server_settings": pg_server_settings} if pg_server_settings else {},
+                pool_size=pg_pool_size,
+                max_overflow=pg_max_overflow,
+                ping_after_idle=pg_ping_after_idle_seconds,
+                monotonic=monotonic,
+            )
             self.read_engine = self.engine
         self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
         self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False)

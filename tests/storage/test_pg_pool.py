@@ -1,0 +1,130 @@
+"""PostgreSQL connections as an instance keeps them (storage.db._pg_engine), on the real server.
+
+A burst of updates takes and gives back pooled connections within milliseconds; the server may drop
+them (a restart, a failover, an idle timeout) while they sit in the pool. These tests drop a
+connection the way the server does (`pg_terminate_backend`, its own process id only: other tests
+share the server) and move the clock the pool reads idle time from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from storage.db import PG_MAX_OVERFLOW, PG_POOL_SIZE, Database
+from tests.conftest import PG_URL, pg_skip_reason
+
+pytestmark = pytest.mark.postgres
+
+
+class Monotonic:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def monotonic() -> Monotonic:
+    return Monotonic()
+
+
+@pytest.fixture
+async def open_database(monotonic):
+    reason = pg_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    opened: list[Database] = []
+
+    def make(**options) -> Database:
+        database = Database(PG_URL, monotonic=monotonic, **options)
+        opened.append(database)
+        return database
+
+    yield make
+    for database in opened:
+        await database.dispose()
+
+
+async def _backend(db: Database) -> int:
+    async with db.transaction() as session:
+        return await session.scalar(text("SELECT pg_backend_pid()"))
+
+
+async def _drop(pid: int) -> None:
+    """What a server restart does to one connection, from another connection."""
+    admin = Database(PG_URL)
+    try:
+        async with admin.engine.begin() as conn:
+            assert await conn.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            # Terminating is asynchronous: wait until the server has let the process go.
+            for _ in range(500):
+                gone = await conn.scalar(
+                    text("SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+                )
+                if gone:
+                    return
+                await asyncio.sleep(0.01)
+        raise AssertionError(f"backend {pid} still there")
+    finally:
+        await admin.dispose()
+
+
+async def test_a_connection_idle_past_the_limit_is_checked_and_replaced_when_the_server_dropped_it(
+    open_database, monotonic
+):
+    db = open_database(pg_ping_after_idle_seconds=1.0)
+    before = await _backend(db)
+    await _drop(before)
+    monotonic.now += 1.5  # idle longer than the limit
+
+    after = await _backend(db)
+
+    assert after != before
+
+
+async def test_with_no_limit_every_connection_is_checked(open_database):
+    db = open_database(pg_ping_after_idle_seconds=0)
+    before = await _backend(db)
+    await _drop(before)
+
+    assert await _backend(db) != before  # the clock has not moved
+
+
+async def test_a_connection_dropped_within_the_limit_fails_one_unit_and_the_next_gets_a_new_one(
+    open_database, monotonic
+):
+    db = open_database(pg_ping_after_idle_seconds=1.0)
+    before = await _backend(db)
+    await _drop(before)
+    monotonic.now += 0.5  # given back half a second ago: taken again without a check
+
+    with pytest.raises(DBAPIError) as failed:
+        await _backend(db)
+    assert failed.value.connection_invalidated
+
+    assert await _backend(db) != before
+
+
+async def test_a_burst_of_sixteen_units_at_once_reuses_the_pools_connections(open_database):
+    """Sixteen updates handled at once (a transport's default) each hold a connection for their unit
+    of work: the pool keeps that many open instead of opening and closing some for every update."""
+    db = open_database()
+    assert PG_POOL_SIZE >= 16 and PG_MAX_OVERFLOW >= 0
+    seen: list[int] = []
+
+    async def unit(together: asyncio.Barrier) -> None:
+        async with db.transaction() as session:
+            seen.append(await session.scalar(text("SELECT pg_backend_pid()")))
+            await together.wait()  # every unit holds its connection until all sixteen have one
+
+    for _round in range(3):
+        together = asyncio.Barrier(16)
+        await asyncio.wait_for(asyncio.gather(*(unit(together) for _ in range(16))), 30)
+
+    assert len(seen) == 48
+    assert len(set(seen)) == 16
