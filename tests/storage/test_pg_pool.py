@@ -9,6 +9,7 @@ share the server) and move the clock the pool reads idle time from.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 from sqlalchemy import text
@@ -38,16 +39,14 @@ async def open_database(monotonic):
     reason = pg_skip_reason()
     if reason:
         pytest.skip(reason)
-    opened: list[Database] = []
+    async with contextlib.AsyncExitStack() as disposed_after:
 
-    def make(**options) -> Database:
-        database = Database(PG_URL, monotonic=monotonic, **options)
-        opened.append(database)
-        return database
+        def make(**options) -> Database:
+            database = Database(PG_URL, monotonic=monotonic, **options)
+            disposed_after.push_async_callback(database.dispose)
+            return database
 
-    yield make
-    for database in opened:
-        await database.dispose()
+        yield make
 
 
 async def _backend(db: Database) -> int:
