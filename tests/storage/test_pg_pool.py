@@ -127,3 +127,26 @@ async def test_a_burst_of_sixteen_units_at_once_reuses_the_pools_connections(ope
 
     assert len(seen) == 48
     assert len(set(seen)) == 16
+
+
+async def test_after_a_burst_a_trickle_of_units_keeps_using_the_connection_given_back_last(
+    open_database, monotonic
+):
+    """At a few updates a second the pool hands out the connection given back last: it stays within
+    the idle limit and is not checked, while the rest of the burst's connections idle (and are
+    checked when a burst takes them again)."""
+    db = open_database(pg_ping_after_idle_seconds=1.0)
+
+    async def holder(together: asyncio.Barrier) -> None:
+        async with db.transaction() as session:
+            await session.scalar(text("SELECT 1"))
+            await together.wait()
+
+    together = asyncio.Barrier(16)
+    await asyncio.wait_for(asyncio.gather(*(holder(together) for _ in range(16))), 30)
+    trickle = []
+    for _ in range(10):
+        monotonic.now += 0.3  # three or four updates a second
+        trickle.append(await _backend(db))
+
+    assert len(set(trickle)) == 1
