@@ -123,7 +123,8 @@ def _pg_engine(
     been idle at least as long as the server was away, so one idle past `ping_after_idle` seconds is
     checked and, if dead, replaced before anything runs on it (0: every time, as pre-ping does). A
     connection dropped within that window fails the unit of work using it (rolled back, nothing
-    half-stored), and SQLAlchemy then replaces every connection opened before the failure."""
+    half-stored; a chat message is then handled again, see `bot.core.service`), and SQLAlchemy
+    replaces every connection opened before the failure."""
     engine = create_async_engine(
         url,
         pool_size=pool_size,

@@ -12,6 +12,8 @@ import dataclasses
 import datetime as dt
 import logging
 
+from sqlalchemy.exc import DBAPIError
+
 from bot import groups
 from bot.app import App
 from bot.core import router
@@ -27,6 +29,11 @@ from storage import limits, people
 from storage.models.people import ACTIVE
 
 log = logging.getLogger(__name__)
+
+
+class _ConnectionLost(Exception):
+    """The unit of work's first statements found the database connection closed."""
+
 
 # Kept a little longer than any platform re-delivers an update (Telegram: 24 hours).
 PROCESSED_KEEP = dt.timedelta(days=3)
@@ -76,17 +83,38 @@ class Core:
 
     async def _unit(self, incoming: Incoming, route) -> list[Reply]:
         incoming = _cleaned(incoming)
+        try:
+            return await self._unit_once(incoming, route, first_try=True)
+        except _ConnectionLost:
+            # Nothing had run: the database had dropped the pooled connection (a restart, a
+            # failover) since it was last used, and SQLAlchemy has replaced the pool's since.
+            log.warning("the database connection was lost before the update was handled: trying again")
+            return await self._unit_once(incoming, route, first_try=False)
+
+    async def _unit_once(self, incoming: Incoming, route, *, first_try: bool) -> list[Reply]:
         language = self._fallback_language(incoming)
         try:
             # Brief: a message's writes are a few rows (housekeeping's deletes say otherwise).
             async with self.app.db.transaction(brief=True) as session:
                 now = self.app.clock.now()
-                if incoming.update_key and not await people.mark_processed(
-                    session, platform=incoming.platform, update_key=incoming.update_key, now=now
-                ):
+                try:
+                    seen = incoming.update_key and not await people.mark_processed(
+                        session, platform=incoming.platform, update_key=incoming.update_key, now=now
+                    )
+                    member, state = await people.member_and_state(
+                        session,
+                        platform=incoming.platform,
+                        external_id=incoming.user_id,
+                        chat_id=incoming.chat_id,
+                    )
+                except DBAPIError as exc:
+                    if first_try and exc.connection_invalidated:
+                        raise _ConnectionLost from exc
+                    raise
+                if seen:
                     log.info("update %s/%s already handled", incoming.platform, incoming.update_key)
                     return []
-                ctx = await self._open(session, incoming, now)
+                ctx = await self._open(session, incoming, now, member, state)
                 language = ctx.language
                 with use_language(ctx.language):
                     replies = await route(ctx)
@@ -98,6 +126,8 @@ class Core:
                 for job in ctx.after_commit:
                     await job()
             return replies
+        except _ConnectionLost:
+            raise
         except Exception:
             # Whatever went wrong, nothing is half-stored: the unit of work was rolled back, or it had
             # committed and what failed after it only drew what was asked for (a report, a chart).
@@ -112,10 +142,7 @@ class Core:
             return normalize_language(incoming.language_hint)
         return self.app.config.i18n.default_language
 
-    async def _open(self, session, incoming: Incoming, now: dt.datetime) -> Context:
-        member, state = await people.member_and_state(
-            session, platform=incoming.platform, external_id=incoming.user_id, chat_id=incoming.chat_id
-        )
+    async def _open(self, session, incoming: Incoming, now: dt.datetime, member, state) -> Context:
         if member is not None and people.heard_from(
             member, platform=incoming.platform, external_id=incoming.user_id, chat_id=incoming.chat_id
         ):

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 
 from storage.db import PG_MAX_OVERFLOW, PG_POOL_SIZE, Database
 from tests.conftest import PG_URL, pg_skip_reason
+from tests.pg_connections import backend_pid, drop_connection
 
 pytestmark = pytest.mark.postgres
 
@@ -49,64 +50,40 @@ async def open_database(monotonic):
         yield make
 
 
-async def _backend(db: Database) -> int:
-    async with db.transaction() as session:
-        return await session.scalar(text("SELECT pg_backend_pid()"))
-
-
-async def _drop(pid: int) -> None:
-    """What a server restart does to one connection, from another connection."""
-    admin = Database(PG_URL)
-    try:
-        async with admin.engine.begin() as conn:
-            assert await conn.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-            # Terminating is asynchronous: wait until the server has let the process go.
-            for _ in range(500):
-                gone = await conn.scalar(
-                    text("SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
-                )
-                if gone:
-                    return
-                await asyncio.sleep(0.01)
-        raise AssertionError(f"backend {pid} still there")
-    finally:
-        await admin.dispose()
-
-
 async def test_a_connection_idle_past_the_limit_is_checked_and_replaced_when_the_server_dropped_it(
     open_database, monotonic
 ):
     db = open_database(pg_ping_after_idle_seconds=1.0)
-    before = await _backend(db)
-    await _drop(before)
+    before = await backend_pid(db)
+    await drop_connection(before)
     monotonic.now += 1.5  # idle longer than the limit
 
-    after = await _backend(db)
+    after = await backend_pid(db)
 
     assert after != before
 
 
 async def test_with_no_limit_every_connection_is_checked(open_database):
     db = open_database(pg_ping_after_idle_seconds=0)
-    before = await _backend(db)
-    await _drop(before)
+    before = await backend_pid(db)
+    await drop_connection(before)
 
-    assert await _backend(db) != before  # the clock has not moved
+    assert await backend_pid(db) != before  # the clock has not moved
 
 
 async def test_a_connection_dropped_within_the_limit_fails_one_unit_and_the_next_gets_a_new_one(
     open_database, monotonic
 ):
     db = open_database(pg_ping_after_idle_seconds=1.0)
-    before = await _backend(db)
-    await _drop(before)
+    before = await backend_pid(db)
+    await drop_connection(before)
     monotonic.now += 0.5  # given back half a second ago: taken again without a check
 
     with pytest.raises(DBAPIError) as failed:
-        await _backend(db)
+        await backend_pid(db)
     assert failed.value.connection_invalidated
 
-    assert await _backend(db) != before
+    assert await backend_pid(db) != before
 
 
 async def test_a_burst_of_sixteen_units_at_once_reuses_the_pools_connections(open_database):
@@ -147,6 +124,6 @@ async def test_after_a_burst_a_trickle_of_units_keeps_using_the_connection_given
     trickle = []
     for _ in range(10):
         monotonic.now += 0.3  # three or four updates a second
-        trickle.append(await _backend(db))
+        trickle.append(await backend_pid(db))
 
     assert len(set(trickle)) == 1
