@@ -97,24 +97,10 @@ class Core:
             # Brief: a message's writes are a few rows (housekeeping's deletes say otherwise).
             async with self.app.db.transaction(brief=True) as session:
                 now = self.app.clock.now()
-                try:
-                    seen = incoming.update_key and not await people.mark_processed(
-                        session, platform=incoming.platform, update_key=incoming.update_key, now=now
-                    )
-                    member, state = await people.member_and_state(
-                        session,
-                        platform=incoming.platform,
-                        external_id=incoming.user_id,
-                        chat_id=incoming.chat_id,
-                    )
-                except DBAPIError as exc:
-                    if first_try and exc.connection_invalidated:
-                        raise _ConnectionLost from exc
-                    raise
-                if seen:
+                ctx = await self._open(session, incoming, now, first_try=first_try)
+                if ctx is None:
                     log.info("update %s/%s already handled", incoming.platform, incoming.update_key)
                     return []
-                ctx = await self._open(session, incoming, now, member, state)
                 language = ctx.language
                 with use_language(ctx.language):
                     replies = await route(ctx)
@@ -142,7 +128,25 @@ class Core:
             return normalize_language(incoming.language_hint)
         return self.app.config.i18n.default_language
 
-    async def _open(self, session, incoming: Incoming, now: dt.datetime, member, state) -> Context:
+    async def _open(
+        self, session, incoming: Incoming, now: dt.datetime, *, first_try: bool
+    ) -> Context | None:
+        """The message's context; None when the update was handled before (a re-delivery).
+
+        Its statements are the unit of work's first: when they find the connection dropped on the
+        first try, nothing has run, and `_ConnectionLost` asks for the unit to run again."""
+        try:
+            if incoming.update_key and not await people.mark_processed(
+                session, platform=incoming.platform, update_key=incoming.update_key, now=now
+            ):
+                return None
+            member, state = await people.member_and_state(
+                session, platform=incoming.platform, external_id=incoming.user_id, chat_id=incoming.chat_id
+            )
+        except DBAPIError as exc:
+            if first_try and exc.connection_invalidated:
+                raise _ConnectionLost from exc
+            raise
         if member is not None and people.heard_from(
             member, platform=incoming.platform, external_id=incoming.user_id, chat_id=incoming.chat_id
         ):
