@@ -11,7 +11,7 @@ from lxml import html
 from sqlalchemy import select
 
 from bot.web import pages
-from storage.models import Invite, Member
+from storage.models import Invite, Member, Plan
 from storage.models.people import PENDING, RETIRED
 from storage.models.web import WebLoginLink, WebSession
 from tests.bot.web.conftest import sign_in_link, signed_in
@@ -240,18 +240,23 @@ async def test_user_text_is_shown_as_text_never_as_markup(coordinator, browsers,
             note=hostile,
         )
         await make_member(session, '"><b>Mallory</b>', agency=plan.agencies["Sở Ngoại vụ"], status=PENDING)
+        # A plan's header comes from the imported file: the Plans list joins its issuer and title.
+        imported = await session.get(Plan, plan.plan.id)
+        imported.issuer, imported.title = '"><b>Mallory</b>', hostile
     browser = await signed_in(coordinator, browsers())
 
     pages = [
         (await browser.get(f"/plans/{plan.plan.id}"))[1],
         (await browser.get(f"/plans/{plan.plan.id}/tasks/{plan.tasks['II.1'].id}"))[1],
         (await browser.get("/people"))[1],
+        (await browser.get("/"))[1],
     ]
 
     for body in pages:
         assert "<script>" not in body and "<img src=x" not in body and "<b>Mallory" not in body
     assert "&lt;script&gt;" in pages[0]
     assert "&lt;b&gt;Mallory" in pages[2]
+    assert '<div class="sub">&#34;&gt;&lt;b&gt;Mallory&lt;/b&gt; · &lt;script&gt;' in pages[3]
 
 
 async def test_the_docx_export_is_a_word_document(coordinator, browsers, plan):
