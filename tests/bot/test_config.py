@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import open_app
 from bot.config import Config, ConfigError, Secret, config_from, load_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -80,6 +81,11 @@ max_file_mb = 5
         ("[report]\nsigner = 'x'\n", "report.signer: unknown setting (misspelt?)"),
         ("[reminders.rates.zalo]\nbrust = 2\n", "reminders.rates.zalo.brust: unknown setting (misspelt?)"),
         ("[chat]\ninvite_days = 0\n", "chat.invite_days: Expected int >= 1"),
+        ("[database]\npool_size = 0\n", "database.pool_size: Expected int >= 1"),
+        (
+            "[database]\nping_after_idle_seconds = -1\n",
+            "database.ping_after_idle_seconds: Expected float >= 0",
+        ),
         ("[telegram]\npoll_timeout = 'long'\n", "telegram.poll_timeout: Expected int, got str"),
         ("[telegram]\nmode = 'push'\n", "telegram.mode: Invalid enum value 'push'"),
         (
@@ -225,3 +231,22 @@ def test_a_clash_of_defaults_is_named_once(tmp_path):
     assert listed.splitlines() == [
         "web.port: 8080 is also telegram.webhook_port; give the dashboard another port"
     ]
+
+
+@pytest.mark.postgres
+async def test_the_postgresql_pool_is_the_one_the_database_section_sets(tmp_path):
+    from tests.conftest import PG_URL, pg_skip_reason
+
+    if reason := pg_skip_reason():
+        pytest.skip(reason)
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f"[database]\nurl = '{PG_URL}'\npool_size = 7\nmax_overflow = 3\nping_after_idle_seconds = 0\n",
+        encoding="utf-8",
+    )
+    app = await open_app(load_config(path, env={}), migrate=False, check_schema=False)
+    try:
+        pool = app.db.engine.sync_engine.pool
+        assert (pool.size(), pool._max_overflow) == (7, 3)
+    finally:
+        await app.db.dispose()
