@@ -49,3 +49,18 @@ async def test_an_update_is_stored_and_confirmed_when_its_connection_was_dropped
     async with db.snapshot() as session:
         notes = (await session.scalars(select(ProgressUpdate.note))).all()
     assert notes == ["Broadcast the first programme"]
+
+
+async def test_a_button_tap_in_a_guided_update_goes_on_when_its_connection_was_dropped(never_checked, clock):
+    db = never_checked
+    async with db.transaction() as session:
+        await make_plan_with_focal(session, "lan", language="en")
+    lan = ChatUser(Core(App(config=load_config(env={}), db=db, clock=clock)), "lan")
+    await lan.say("/capnhat")
+    await drop_connection(await backend_pid(db))
+
+    await lan.tap("II.1")
+
+    assert lan.text().startswith("Task II.1: Quảng bá du lịch Thủ đô trên kênh quốc tế\nWhat is its status?")
+    await lan.tap("Done")
+    assert "Sorry" not in lan.text() and "Xin lỗi" not in lan.text()
